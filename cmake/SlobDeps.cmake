@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: MIT
+# Finds every dependency through pkg-config, failing with the Debian package
+# that provides it.
+find_package(PkgConfig)
+if(NOT PKG_CONFIG_FOUND)
+  message(FATAL_ERROR "pkg-config not found: apt-get install pkg-config (or run scripts/install-deps.sh)")
+endif()
+find_package(Threads REQUIRED)
+
+# slob_dep(<target-suffix> <pkg-config module> <debian package>)
+function(slob_dep name module debpkg)
+  pkg_check_modules(SLOBDEP_${name} QUIET IMPORTED_TARGET GLOBAL ${module})
+  if(NOT SLOBDEP_${name}_FOUND)
+    message(FATAL_ERROR "missing dependency '${module}': apt-get install ${debpkg} (or run scripts/install-deps.sh)")
+  endif()
+  add_library(slob::${name} ALIAS PkgConfig::SLOBDEP_${name})
+endfunction()
+
+slob_dep(uring      liburing      liburing-dev)
+slob_dep(ck         ck            libck-dev)
+slob_dep(sqlite3    sqlite3       libsqlite3-dev)
+slob_dep(curl       libcurl       libcurl4-openssl-dev)
+slob_dep(xxhash     libxxhash     libxxhash-dev)
+slob_dep(mhd        libmicrohttpd libmicrohttpd-dev)
+slob_dep(jansson    jansson       libjansson-dev)
+slob_dep(sodium     libsodium     libsodium-dev)
+slob_dep(inih       inih          libinih-dev)
+slob_dep(systemd    libsystemd    libsystemd-dev)
+if(BUILD_TESTING)
+  slob_dep(cmocka   cmocka        libcmocka-dev)
+endif()

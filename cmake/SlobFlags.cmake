@@ -1,0 +1,23 @@
+# SPDX-License-Identifier: MIT
+# Warnings, sanitizers and release flags for every target.
+add_compile_options(-Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter)
+if(SLOB_WERROR)
+  add_compile_options(-Werror)
+endif()
+# Release keeps frame pointers and symbols so perf can unwind (docs/PROFILING.md).
+set(CMAKE_C_FLAGS_RELEASE "-O2 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer -DNDEBUG")
+set(CMAKE_C_FLAGS_RELWITHDEBINFO "-O2 -g -fno-omit-frame-pointer")
+set(CMAKE_C_FLAGS_DEBUG "-O1 -g -fno-omit-frame-pointer")
+if(SLOB_SANITIZE AND SLOB_TSAN)
+  message(FATAL_ERROR "SLOB_SANITIZE and SLOB_TSAN are exclusive")
+endif()
+if(SLOB_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+  add_compile_definitions(SLOB_SANITIZED=1)
+endif()
+if(SLOB_TSAN)
+  add_compile_options(-fsanitize=thread)
+  add_link_options(-fsanitize=thread)
+  add_compile_definitions(SLOB_SANITIZED=1 SLOB_TSAN=1)
+endif()

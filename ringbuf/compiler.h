@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * compiler.h: the one header of compiler helpers. Modules use these macros
+ * instead of sprinkling __attribute__ themselves (STYLE.md).
+ */
+#ifndef SLOB_COMPILER_H
+#define SLOB_COMPILER_H
+
+#define SLOB_CACHELINE 64
+
+#define slob_likely(x)   __builtin_expect(!!(x), 1)
+#define slob_unlikely(x) __builtin_expect(!!(x), 0)
+#define SLOB_ALIGNED(n)  __attribute__((aligned(n)))
+#define SLOB_CACHE_ALIGNED SLOB_ALIGNED(SLOB_CACHELINE)
+#define SLOB_UNUSED      __attribute__((unused))
+#define SLOB_INLINE      static inline __attribute__((always_inline))
+#define SLOB_NOINLINE    __attribute__((noinline))
+#define SLOB_COLD        __attribute__((cold))
+#define SLOB_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define SLOB_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define SLOB_STATIC_ASSERT(c, msg) _Static_assert(c, msg)
+
+/* CPU relax hint for spin loops. */
+static inline void slob_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+static inline int slob_is_pow2(unsigned long v)
+{
+	return v != 0 && (v & (v - 1)) == 0;
+}
+
+#endif /* SLOB_COMPILER_H */

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The main job on its embedded default: installs the Debian packages, builds
+# (Release), generates the sample session (slob-gen --sample, fixed seed) and
+# replays it through the whole engine (ingest -> candles -> detector -> risk
+# -> sender's paper broker -> cold SQLite store) into out/sample/data, then
+# prints the summary. Extra arguments go to `slobd replay`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cmake --preset release >/dev/null
+cmake --build --preset release -j"$(nproc)" >/dev/null
+bin=build/release/bin
+out=out/sample
+mkdir -p "$out"
+if [ ! -s "$out/sample.ticks" ]; then
+	"$bin/slob-gen" --sample "$out" >/dev/null
+fi
+rm -rf "$out/data"
+exec "$bin/slobd" replay "$out/sample.ticks" --data-dir "$out/data" "$@"

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stats.h: the engine's stats file. A memory-mapped file with a versioned
+ * layout in which the daemon publishes its status (up, pid, heartbeat,
+ * connections, account, positions, breaker, equity, P&L, kill switch), the
+ * counters of every stage (struct slob_stage_stats, mapped directly so the
+ * stages write into the file) and latency histograms. slobctl and slob-dash
+ * map it read-only; nothing in it is needed for trading, so a reader that
+ * dies or lags never affects the engine.
+ *
+ * Layout (all offsets fixed by the header; little-endian host layout):
+ *
+ *   [ header  | status block | stage slot x max_stages | hist slot x max_hists ]
+ *     4 KiB     4 KiB           sizeof(slot) each         sizeof(hist slot) each
+ *
+ * Design notes
+ *  1. The header is written once at create, into a temporary file that is
+ *     renamed over the final path only when complete, so a reader never maps
+ *     a half-written header. `magic` is stored last with release order.
+ *  2. The status block is a seqlock with ONE writer (the daemon's cold thread,
+ *     which sees every risk/breaker/connection record; see
+ *     slob_stats_status_apply_cold). The writer makes `seq` odd, stores the
+ *     fields, makes `seq` even (release); a reader retries while `seq` is odd
+ *     or changed across its copy. Readers never block the writer.
+ *  3. Stage counters and histogram buckets are single-writer per slot (the
+ *     thread that runs the stage); each field is stored with a relaxed atomic
+ *     store and read with a relaxed atomic load. A reader sees each counter
+ *     consistently but not a snapshot across counters (none is needed).
+ *  4. Slots are registered at start-up by one thread before the stages run
+ *     (names written, then `nstages`/`nhists` incremented with release);
+ *     a reader loads the count with acquire and only reads slots below it.
+ *  5. On a clean stop the daemon clears status.engine_up; after a crash the
+ *     file stays with engine_up = 1 and a stale heartbeat: readers call an
+ *     engine "up" only if engine_up, the heartbeat is fresh and the pid lives
+ *     (slob_stats_engine_alive).
+ *  6. Hot-path functions here (slob_stats_add/set/max, slob_stats_hist_record)
+ *     do no syscalls, allocation or locking.
+ */
+#ifndef SLOB_STATS_H
+#define SLOB_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "engine/stage.h"
+#include "ringbuf/compiler.h"
+
+#define SLOB_STATS_MAGIC 0x54415453424f4c53ull /* "SLOBSTAT" little-endian */
+#define SLOB_STATS_VERSION 1
+#define SLOB_STATS_MAX_STAGES 16
+#define SLOB_STATS_MAX_HISTS 16
+#define SLOB_STATS_NAME_LEN 32
+#define SLOB_STATS_REASON_LEN 24
+#define SLOB_STATS_MAX_POSITIONS 8
+/* Histogram: log-linear, 2^SUB_BITS linear sub-buckets per power of two. */
+#define SLOB_STATS_HIST_SUB_BITS 3
+#define SLOB_STATS_HIST_BUCKETS ((64 - SLOB_STATS_HIST_SUB_BITS + 1) << SLOB_STATS_HIST_SUB_BITS)
+/* A heartbeat older than this (ns) means the engine is not running. */
+#define SLOB_STATS_STALE_NS (5ll * 1000000000ll)
+
+enum slob_stats_mode { SLOB_STATS_MODE_NONE = 0, SLOB_STATS_MODE_PAPER, SLOB_STATS_MODE_LIVE, SLOB_STATS_MODE_REPLAY };
+
+enum slob_stats_conn {
+	SLOB_STATS_CONN_DOWN = 0,
+	SLOB_STATS_CONN_CONNECTING,
+	SLOB_STATS_CONN_UP,
+	SLOB_STATS_CONN_DISABLED, /* not configured (replay) */
+};
+
+/* Connection indexes in status.conn[] */
+enum { SLOB_STATS_CONN_MD = 0, SLOB_STATS_CONN_ORDERS = 1, SLOB_STATS_NCONN = 2 };
+
+struct slob_stats_header {
+	uint64_t magic;           /* SLOB_STATS_MAGIC, stored last at create */
+	uint32_t version;         /* SLOB_STATS_VERSION */
+	uint32_t header_size;     /* sizeof(struct slob_stats_header) */
+	uint32_t status_off, status_size;
+	uint32_t stages_off, stage_size, max_stages;
+	uint32_t hists_off, hist_size, max_hists;
+	uint32_t hist_sub_bits, hist_buckets;
+	uint32_t nstages;         /* atomic, release after the slot is named */
+	uint32_t nhists;          /* atomic, idem */
+	uint64_t file_size;
+	int64_t created_ns;       /* CLOCK_REALTIME at create */
+	int32_t creator_pid;
+	uint32_t pad_;
+};
+
+struct slob_stats_position {
+	char symbol[8];           /* e.g. "NQ" */
+	int32_t qty;              /* signed contracts */
+	int32_t avg_px;           /* ticks */
+	int32_t sl, tp;           /* ticks, 0 = none */
+};
+
+/* Seqlock-protected status block (design note 2). */
+struct slob_stats_status {
+	uint64_t seq;             /* odd while being written */
+	int32_t engine_up;        /* 1 running, 0 stopped cleanly */
+	int32_t pid;
+	int64_t started_ns;       /* CLOCK_REALTIME */
+	int64_t heartbeat_ns;     /* CLOCK_REALTIME of the last cold-thread tick */
+	int32_t mode;             /* enum slob_stats_mode */
+	int32_t kill_switch;      /* 1: no new positions */
+	int32_t conn[SLOB_STATS_NCONN];        /* enum slob_stats_conn */
+	int64_t conn_since_ns[SLOB_STATS_NCONN];
+	uint32_t conn_drops[SLOB_STATS_NCONN]; /* disconnects since start */
+	char account[16];
+	int32_t breaker;          /* 1 tripped */
+	int32_t breaker_reason;   /* risk reason code */
+	int64_t breaker_since_ns;
+	int64_t equity_cents, peak_cents, daily_pnl_cents;
+	int32_t open_positions;
+	int32_t trading_day;      /* yyyymmdd New York */
+	uint32_t npositions;
+	uint32_t pad_;
+	struct slob_stats_position positions[SLOB_STATS_MAX_POSITIONS];
+	uint64_t cold_backlog;    /* records waiting for the cold thread */
+	uint64_t alerts_sent, alerts_failed, alerts_dropped;
+	uint64_t log_lines, log_errors; /* log_errors: failed writes (e.g. ENOSPC) */
+	uint64_t store_errors;
+};
+
+/* One stage's slot: its counters are written by the stage's thread in place. */
+struct slob_stats_stage_slot {
+	char name[SLOB_STATS_NAME_LEN];
+	uint64_t ring_fill;       /* current fill of the input ring(s), relaxed store */
+	uint64_t ring_cap;        /* capacity of the input ring(s) */
+	char reason_names[SLOB_MAX_REASONS][SLOB_STATS_REASON_LEN];
+	struct slob_stage_stats stats; /* cache aligned */
+} SLOB_CACHE_ALIGNED;
+
+/* One latency histogram (values in ns): single writer, relaxed atomics. */
+struct slob_stats_hist_slot {
+	char name[SLOB_STATS_NAME_LEN];
+	uint64_t count, sum, min, max;
+	uint64_t buckets[SLOB_STATS_HIST_BUCKETS];
+} SLOB_CACHE_ALIGNED;
+
+struct slob_stats {
+	void *map;                /* whole file */
+	size_t len;
+	int writable;
+	struct slob_stats_header *hdr;
+	struct slob_stats_status *status;
+	struct slob_stats_stage_slot *stages;
+	struct slob_stats_hist_slot *hists;
+};
+typedef struct slob_stats slob_stats_t;
+
+/* A reader's consistent copy of the status block plus derived liveness. */
+struct slob_stats_snapshot {
+	struct slob_stats_status st;
+	bool alive;               /* engine_up && heartbeat fresh && pid exists */
+	int64_t heartbeat_age_ns;
+};
+
+/*
+ * slob_stats_create - creates (or replaces) the stats file at `path` with
+ * mode 0644, writing it to "<path>.tmp" then renaming (design note 1), and
+ * maps it read-write. Status: engine_up = 0, pid = getpid().
+ * Returns 0 or -errno (message in err, naming the path). Daemon start-up
+ * thread; blocks on file I/O.
+ */
+int slob_stats_create(slob_stats_t *s, const char *path, char *err, size_t errlen);
+
+/*
+ * slob_stats_open - maps an existing stats file read-only and validates
+ * magic, version and sizes. Returns 0, -ENOENT (no file: the engine never
+ * ran here), -EPROTO (bad magic/version/layout, message says which), or
+ * -errno. Any thread; blocks on file I/O.
+ */
+int slob_stats_open(slob_stats_t *s, const char *path, char *err, size_t errlen);
+
+/* Unmaps. Accepts zeroed/half-initialised objects. */
+void slob_stats_close(slob_stats_t *s);
+
+/*
+ * slob_stats_stage_register - claims the next stage slot under `name` and
+ * returns a pointer to its counters (to store in slob_stage.stats), or NULL
+ * when the table is full or the file is read-only. Start-up thread only.
+ */
+struct slob_stage_stats *slob_stats_stage_register(slob_stats_t *s, const char *name);
+/* The whole slot of a registered stage (ring fill, reason names), or NULL. */
+struct slob_stats_stage_slot *slob_stats_stage_slot(slob_stats_t *s, const char *name);
+/* Names reason counter `idx` of a stage slot (e.g. risk reject reasons). Start-up only. */
+int slob_stats_stage_reason_name(struct slob_stats_stage_slot *slot, unsigned idx, const char *name);
+
+/* Claims a histogram slot (start-up thread only). NULL when full/read-only. */
+struct slob_stats_hist_slot *slob_stats_hist_register(slob_stats_t *s, const char *name);
+
+/* Reader side: number of published slots (acquire, design note 4). */
+unsigned slob_stats_nstages(const slob_stats_t *s);
+unsigned slob_stats_nhists(const slob_stats_t *s);
+
+/* ---- status block (single writer, design note 2) ---------------------- */
+
+/* Begins/ends an update of the status block. Writer thread only; never blocks. */
+void slob_stats_status_begin(slob_stats_t *s);
+void slob_stats_status_end(slob_stats_t *s);
+
+/*
+ * slob_stats_status_apply_cold - updates the status block from a cold record
+ * (RISK_STATE: equity/peak/P&L/open positions; BREAKER: breaker; CONN: conn
+ * state with code = (conn index << 8) | enum slob_stats_conn; POSITION:
+ * position table). Returns 1 if the record changed the status, else 0.
+ * Status writer only (the cold thread).
+ */
+struct slob_cold;
+int slob_stats_status_apply_cold(slob_stats_t *s, const struct slob_cold *rec);
+
+/* Sets heartbeat_ns = now_ns (in a begin/end pair). Status writer only. */
+void slob_stats_heartbeat(slob_stats_t *s, int64_t now_ns);
+
+/*
+ * slob_stats_snapshot - copies the status block consistently (seqlock
+ * retries, at most `SLOB_STATS_SNAPSHOT_TRIES`), and derives liveness using
+ * now_ns (CLOCK_REALTIME). Returns 0, or -EAGAIN if the writer kept it busy.
+ * Any thread; never blocks.
+ */
+#define SLOB_STATS_SNAPSHOT_TRIES 10000
+int slob_stats_snapshot(const slob_stats_t *s, int64_t now_ns, struct slob_stats_snapshot *out);
+
+/* ---- counters and histograms (hot path, design note 3, 6) -------------- */
+
+static inline void slob_stats_add(uint64_t *ctr, uint64_t n)
+{
+	/* single writer: load+store, no RMW needed; relaxed, read by slob_stats_load */
+	__atomic_store_n(ctr, __atomic_load_n(ctr, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+static inline void slob_stats_set(uint64_t *ctr, uint64_t v)
+{
+	__atomic_store_n(ctr, v, __ATOMIC_RELAXED);
+}
+
+static inline void slob_stats_max(uint64_t *ctr, uint64_t v)
+{
+	if (v > __atomic_load_n(ctr, __ATOMIC_RELAXED))
+		__atomic_store_n(ctr, v, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t slob_stats_load(const uint64_t *ctr)
+{
+	return __atomic_load_n(ctr, __ATOMIC_RELAXED);
+}
+
+/* Bucket index of value v (log-linear). Exact for v < 2^(SUB_BITS+1). */
+static inline unsigned slob_stats_hist_bucket(uint64_t v)
+{
+	const unsigned sb = SLOB_STATS_HIST_SUB_BITS;
+	if (v < (2ull << sb))
+		return (unsigned)v;
+	unsigned msb = 63u - (unsigned)__builtin_clzll(v);  /* >= sb + 1 */
+	unsigned shift = msb - sb;
+	unsigned sub = (unsigned)(v >> shift) & ((1u << sb) - 1);
+	return ((shift + 1) << sb) + sub;
+}
+
+/* Smallest value that falls in bucket b (inverse of slob_stats_hist_bucket). */
+static inline uint64_t slob_stats_hist_lower(unsigned b)
+{
+	const unsigned sb = SLOB_STATS_HIST_SUB_BITS;
+	if (b < (2u << sb))
+		return b;
+	unsigned shift = (b >> sb) - 1;
+	uint64_t sub = b & ((1u << sb) - 1);
+	return ((1ull << sb) | sub) << shift;
+}
+
+/* Records one value (ns). Single writer per slot; hot path safe. */
+static inline void slob_stats_hist_record(struct slob_stats_hist_slot *h, uint64_t v)
+{
+	unsigned b = slob_stats_hist_bucket(v);
+	slob_stats_add(&h->buckets[b], 1);
+	slob_stats_add(&h->sum, v);
+	if (v > __atomic_load_n(&h->max, __ATOMIC_RELAXED))
+		__atomic_store_n(&h->max, v, __ATOMIC_RELAXED);
+	uint64_t mn = __atomic_load_n(&h->min, __ATOMIC_RELAXED);
+	if (mn == 0 || v < mn)
+		__atomic_store_n(&h->min, v, __ATOMIC_RELAXED);
+	/* count last, so count <= sum of buckets for a concurrent reader */
+	slob_stats_add(&h->count, 1);
+}
+
+/*
+ * slob_stats_hist_quantile - value at quantile q (0..1) of a histogram slot,
+ * as the upper bound of the bucket holding it (capped at max). 0 if empty.
+ * Any thread (reader); never blocks.
+ */
+uint64_t slob_stats_hist_quantile(const struct slob_stats_hist_slot *h, double q);
+
+/* Returns true if the engine that wrote `snap` is running (design note 5). */
+bool slob_stats_engine_alive(const struct slob_stats_status *st, int64_t now_ns, int64_t *age_ns);
+
+/* Display names. */
+const char *slob_stats_mode_name(int mode);
+const char *slob_stats_conn_name(int conn);
+
+#endif /* SLOB_STATS_H */

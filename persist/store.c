@@ -1,0 +1,688 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * store.c: schema, migrations and connection settings of the SQLite store
+ * (see store.h for the design notes). The migrations below are the only place
+ * the schema is defined; docs/STORE.md describes every column.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <xxhash.h>
+
+#include "persist/store.h"
+
+struct slob_store {
+	sqlite3 *db;
+	unsigned flags;
+	char path[PATH_MAX];
+};
+
+static _Thread_local char store_err[512];
+
+const char *slob_store_strerror(void)
+{
+	return store_err;
+}
+
+int slob_store_seterr_(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(store_err, sizeof(store_err), fmt, ap);
+	va_end(ap);
+	return -err;
+}
+
+int slob_store_errno_(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW: return 0;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return -EBUSY;
+	case SQLITE_NOMEM: return -ENOMEM;
+	case SQLITE_READONLY: return -EROFS;
+	case SQLITE_FULL: return -ENOSPC;
+	case SQLITE_CANTOPEN: return -ENOENT;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+	case SQLITE_IOERR: return -EIO;
+	case SQLITE_PERM:
+	case SQLITE_AUTH: return -EACCES;
+	case SQLITE_CONSTRAINT: return -EEXIST;
+	case SQLITE_MISMATCH:
+	case SQLITE_RANGE: return -EINVAL;
+	default: return -EPROTO;
+	}
+}
+
+/* ---- schema ------------------------------------------------------------ */
+
+#define NOW "(strftime('%Y-%m-%d %H:%M:%f','now'))"
+
+/* Migration N brings user_version N-1 to N. Never edit a released entry:
+ * add a new one (and a test row in tests/persist/test_store.c). */
+static const char *const migrations[SLOB_STORE_VERSION] = {
+	/* 1: the operator-facing tables the incident guide queries. */
+	"CREATE TABLE active_setups ("
+	" id TEXT PRIMARY KEY,"                   /* 16 hex of the engine id, or manual_<epoch> */
+	" state TEXT NOT NULL DEFAULT 'ACTIVE',"  /* WATCHING_*, WAITING_ENTRY, SETUP_COMPLETE, INVALIDATED, ACTIVE (manual) */
+	" entry_price REAL, sl_price REAL, tp_price REAL,"
+	" created_at TEXT NOT NULL DEFAULT " NOW ","
+	" last_updated TEXT NOT NULL DEFAULT " NOW ","
+	" symbol TEXT NOT NULL DEFAULT 'NQ',"
+	" direction TEXT CHECK (direction IS NULL OR direction IN ('LONG','SHORT')),"
+	" qty INTEGER,"                           /* manual rows: contracts held */
+	" lse_high REAL, lse_low REAL,"
+	" liq1_time TEXT, liq1_price REAL,"
+	" consol_confirmed_time TEXT, consol_high REAL, consol_low REAL, consol_range REAL,"
+	" nowick_time TEXT, nowick_high REAL, nowick_low REAL,"
+	" liq2_time TEXT, liq2_price REAL, spike_price REAL,"
+	" entry_time TEXT, risk_reward_ratio REAL,"
+	" invalidation_reason TEXT, invalidation_time TEXT,"
+	" candles_processed INTEGER NOT NULL DEFAULT 0, window_len INTEGER,"
+	" setup_key INTEGER,"                     /* engine id as signed 64-bit */
+	" source TEXT NOT NULL DEFAULT 'manual'," /* 'engine' for rows the engine wrote */
+	" placed INTEGER NOT NULL DEFAULT 0,"     /* 1 once an order was sent for it */
+	" closed_at TEXT,"                        /* set when its trade closed */
+	" raw_data TEXT);"
+	"CREATE INDEX idx_active_setups_state ON active_setups(state);"
+	"CREATE INDEX idx_active_setups_created ON active_setups(created_at);"
+	"CREATE TABLE trade_history ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" setup_id TEXT NOT NULL, symbol TEXT NOT NULL DEFAULT 'NQ',"
+	" direction TEXT CHECK (direction IS NULL OR direction IN ('LONG','SHORT')),"
+	" qty INTEGER,"
+	" entry_time TEXT NOT NULL, exit_time TEXT,"
+	" entry_price REAL, exit_price REAL, sl_price REAL, tp_price REAL,"
+	" outcome TEXT CHECK (outcome IS NULL OR outcome IN ('WIN','LOSS','BREAKEVEN')),"
+	" pnl REAL,"                              /* dollars */
+	" pnl_cents INTEGER,"
+	" exit_reason TEXT,"                      /* TP, SL, MANUAL */
+	" created_at TEXT NOT NULL DEFAULT " NOW ","
+	" UNIQUE (setup_id, entry_time, exit_time));"
+	"CREATE INDEX idx_trade_history_entry_time ON trade_history(entry_time);"
+	"CREATE INDEX idx_trade_history_setup ON trade_history(setup_id);"
+	"CREATE INDEX idx_trade_history_outcome ON trade_history(outcome);"
+	"CREATE TABLE candles ("
+	" timestamp TEXT PRIMARY KEY,"            /* minute start, UTC */
+	" open REAL, high REAL, low REAL, close REAL,"
+	" volume INTEGER, ticks INTEGER, flags INTEGER NOT NULL DEFAULT 0,"
+	" is_complete INTEGER NOT NULL DEFAULT 1);"
+	"CREATE TABLE runs ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" started_at TEXT NOT NULL DEFAULT " NOW ", stopped_at TEXT,"
+	" mode TEXT, pid INTEGER, version TEXT, config_path TEXT, config_digest TEXT,"
+	" decision_digest TEXT, exit_status TEXT, notes TEXT);",
+
+	/* 2: what the engine needs to recover orders, positions and risk. */
+	"CREATE TABLE orders ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" order_ref TEXT NOT NULL UNIQUE,"        /* SLOB_<16 hex>_ENTRY|_TP|_SL */
+	" order_id INTEGER, parent_id INTEGER,"
+	" setup_id TEXT,"
+	" role TEXT CHECK (role IS NULL OR role IN ('ENTRY','TP','SL')),"
+	" action TEXT CHECK (action IS NULL OR action IN ('BUY','SELL')),"
+	" status TEXT NOT NULL DEFAULT 'PENDING',"/* PENDING SUBMITTED FILLED PARTIAL CANCELLED REJECTED RECONCILED UNKNOWN */
+	" qty INTEGER, filled_qty INTEGER NOT NULL DEFAULT 0, price REAL,"
+	" reject_code INTEGER, reject_text TEXT,"
+	" created_at TEXT NOT NULL DEFAULT " NOW ","
+	" updated_at TEXT NOT NULL DEFAULT " NOW ");"
+	"CREATE INDEX idx_orders_setup ON orders(setup_id);"
+	"CREATE INDEX idx_orders_status ON orders(status);"
+	"CREATE TABLE fills ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" exec_id TEXT NOT NULL UNIQUE,"
+	" order_ref TEXT, order_id INTEGER, setup_id TEXT,"
+	" role TEXT, side TEXT CHECK (side IS NULL OR side IN ('BOT','SLD')),"
+	" qty INTEGER NOT NULL, price REAL NOT NULL,"
+	" time TEXT NOT NULL);"
+	"CREATE INDEX idx_fills_order_ref ON fills(order_ref);"
+	"CREATE INDEX idx_fills_time ON fills(time);"
+	"CREATE TABLE positions ("
+	" setup_id TEXT PRIMARY KEY,"             /* 'NQ' row: aggregate instrument position */
+	" symbol TEXT NOT NULL DEFAULT 'NQ',"
+	" qty INTEGER NOT NULL,"                  /* signed contracts */
+	" avg_price REAL, sl_price REAL, tp_price REAL,"
+	" opened_at TEXT NOT NULL DEFAULT " NOW ","
+	" updated_at TEXT NOT NULL DEFAULT " NOW ");"
+	"CREATE TABLE risk_state ("
+	" id INTEGER PRIMARY KEY CHECK (id = 1),"
+	" equity REAL, peak_equity REAL, daily_pnl REAL, realised_pnl REAL, unrealised_pnl REAL,"
+	" equity_cents INTEGER, peak_cents INTEGER, daily_pnl_cents INTEGER,"
+	" realised_cents INTEGER, unrealised_cents INTEGER,"
+	" open_positions INTEGER NOT NULL DEFAULT 0, trading_day INTEGER,"
+	" breaker_tripped INTEGER NOT NULL DEFAULT 0, breaker_reason TEXT,"
+	" breaker_code INTEGER, breaker_since TEXT,"
+	" updated_at TEXT NOT NULL DEFAULT " NOW ");"
+	"CREATE TABLE breaker_events ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" ts TEXT NOT NULL DEFAULT " NOW ","
+	" action TEXT NOT NULL CHECK (action IN ('tripped','reset')),"
+	" reason_code INTEGER, value INTEGER, who TEXT, why TEXT);"
+	"CREATE INDEX idx_breaker_events_ts ON breaker_events(ts);",
+
+	/* 3: journals for operators, the dashboard and parameter sweeps. */
+	"CREATE TABLE alerts_sent ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" ts TEXT NOT NULL DEFAULT " NOW ","
+	" level TEXT NOT NULL, kind INTEGER, component TEXT, text TEXT,"
+	" channel TEXT, status TEXT NOT NULL DEFAULT 'queued', sent_at TEXT);"
+	"CREATE INDEX idx_alerts_sent_ts ON alerts_sent(ts);"
+	"CREATE TABLE decisions ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" ts TEXT NOT NULL, setup_id TEXT, accepted INTEGER NOT NULL,"
+	" qty INTEGER, reason_code INTEGER, direction TEXT,"
+	" entry_price REAL, sl_price REAL, tp_price REAL);"
+	"CREATE INDEX idx_decisions_ts ON decisions(ts);"
+	"CREATE INDEX idx_decisions_setup ON decisions(setup_id);"
+	"CREATE TABLE events ("                   /* connection / unknown-broker journal */
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" ts TEXT NOT NULL, kind TEXT NOT NULL, level TEXT, code INTEGER,"
+	" component TEXT, text TEXT);"
+	"CREATE INDEX idx_events_ts ON events(ts);"
+	"CREATE TABLE operator_commands ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" ts TEXT NOT NULL DEFAULT " NOW ","
+	" command TEXT NOT NULL, arg TEXT, who TEXT, reason TEXT,"
+	" applied_at TEXT, result TEXT);"
+	"CREATE INDEX idx_operator_commands_pending ON operator_commands(applied_at);"
+	"CREATE TABLE sweep_results ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" sweep_id TEXT NOT NULL, created_at TEXT NOT NULL DEFAULT " NOW ","
+	" params TEXT NOT NULL,"                  /* JSON object of the varied keys */
+	" trades INTEGER, wins INTEGER, losses INTEGER, pnl REAL, max_drawdown REAL,"
+	" profit_factor REAL, sharpe REAL, decision_digest TEXT);"
+	"CREATE INDEX idx_sweep_results_sweep ON sweep_results(sweep_id);",
+};
+
+/* ---- helpers ----------------------------------------------------------- */
+
+static int exec_sql(sqlite3 *db, const char *sql, const char *what)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		int e = slob_store_errno_(rc);
+		slob_store_seterr_(-e, "%s: %s", what, msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return e;
+	}
+	return 0;
+}
+
+static int64_t query_i64(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return slob_store_seterr_(-slob_store_errno_(rc), "%s: %s", sql, sqlite3_errmsg(db));
+	int64_t v = 0;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		v = slob_store_seterr_(-slob_store_errno_(rc), "%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return v;
+}
+
+int slob_store_migrate(sqlite3 *db, int target)
+{
+	int64_t v = query_i64(db, "PRAGMA user_version");
+	if (v < 0)
+		return (int)v;
+	if (target < 0 || target > SLOB_STORE_VERSION)
+		return slob_store_seterr_(EINVAL, "migrate: target %d outside 0..%d", target,
+					  SLOB_STORE_VERSION);
+	if (v > target)
+		return slob_store_seterr_(EPROTO,
+					  "store schema version %lld is newer than this build "
+					  "(%d): refusing to downgrade",
+					  (long long)v, target);
+	if (v == 0 && target > 0) {
+		int64_t n = query_i64(db, "SELECT count(*) FROM sqlite_master WHERE type='table'"
+					  " AND name NOT LIKE 'sqlite_%'");
+		if (n > 0)
+			return slob_store_seterr_(EPROTO,
+						  "store has %lld tables but user_version 0: not a slob "
+						  "store (an original Python database?); move it aside",
+						  (long long)n);
+	}
+	for (int m = (int)v + 1; m <= target; m++) {
+		char what[64], bump[48];
+		snprintf(what, sizeof(what), "migration %d", m);
+		int e = exec_sql(db, "BEGIN IMMEDIATE", what);
+		if (e < 0)
+			return e;
+		snprintf(bump, sizeof(bump), "PRAGMA user_version=%d", m);
+		if ((e = exec_sql(db, migrations[m - 1], what)) < 0 ||
+		    (e = exec_sql(db, bump, what)) < 0 || (e = exec_sql(db, "COMMIT", what)) < 0) {
+			char keep[sizeof(store_err)];
+			memcpy(keep, store_err, sizeof(keep));
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+			memcpy(store_err, keep, sizeof(keep));
+			return e;
+		}
+	}
+	return target;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int parent_dir(const char *path, char *out, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash) {
+		snprintf(out, len, ".");
+		return 0;
+	}
+	size_t n = (size_t)(slash - path);
+	if (n == 0)
+		n = 1;
+	if (n >= len)
+		return -ENAMETOOLONG;
+	memcpy(out, path, n);
+	out[n] = 0;
+	return 0;
+}
+
+int slob_store_open(const char *path, unsigned flags, slob_store_t **out)
+{
+	*out = NULL;
+	struct slob_store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return slob_store_seterr_(ENOMEM, "store: out of memory");
+	if (snprintf(s->path, sizeof(s->path), "%s", path) >= (int)sizeof(s->path)) {
+		free(s);
+		return slob_store_seterr_(ENAMETOOLONG, "store path too long: %s", path);
+	}
+	s->flags = flags;
+	int e;
+	int oflags = SQLITE_OPEN_NOMUTEX;
+	if (flags & SLOB_STORE_RDONLY) {
+		oflags |= SQLITE_OPEN_READONLY;
+		struct stat sb;
+		if (stat(path, &sb) < 0) {
+			e = slob_store_seterr_(errno, "store %s: %s", path, strerror(errno));
+			goto fail_free;
+		}
+	} else {
+		char dir[PATH_MAX];
+		oflags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+		if ((e = parent_dir(path, dir, sizeof(dir))) < 0 || (e = mkdir_p(dir)) < 0) {
+			slob_store_seterr_(-e, "store %s: cannot create directory: %s", path,
+					   strerror(-e));
+			goto fail_free;
+		}
+	}
+	int rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+	if (rc != SQLITE_OK) {
+		e = slob_store_seterr_(-slob_store_errno_(rc), "store %s: %s", path,
+				       s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+		goto fail_close;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, (flags & SLOB_STORE_WRITER) ? 200 : 5000);
+	/* First statement that reads the header: a garbage file fails here. */
+	int64_t ver = query_i64(s->db, "PRAGMA user_version");
+	if (ver < 0) {
+		e = (int)ver;
+		slob_store_seterr_(-e, "store %s: %s", path, sqlite3_errmsg(s->db));
+		goto fail_close;
+	}
+	if (!(flags & SLOB_STORE_RDONLY)) {
+		char what[PATH_MAX + 32];
+		snprintf(what, sizeof(what), "store %s", path);
+		int64_t n = query_i64(s->db, "SELECT count(*) FROM sqlite_master");
+		if (n < 0) {
+			e = (int)n;
+			slob_store_seterr_(-e, "store %s: %s", path, sqlite3_errmsg(s->db));
+			goto fail_close;
+		}
+		if ((e = exec_sql(s->db, "PRAGMA journal_mode=WAL", what)) < 0 ||
+		    (e = exec_sql(s->db, "PRAGMA foreign_keys=ON", what)) < 0 ||
+		    (e = exec_sql(s->db, "PRAGMA synchronous=NORMAL", what)) < 0)
+			goto fail_close;
+		if (flags & SLOB_STORE_NO_MIGRATE) {
+			if (ver != SLOB_STORE_VERSION) {
+				e = slob_store_seterr_(EPROTO, "store %s: schema version %lld, expected %d",
+						       path, (long long)ver, SLOB_STORE_VERSION);
+				goto fail_close;
+			}
+		} else {
+			int v = slob_store_migrate(s->db, SLOB_STORE_VERSION);
+			if (v < 0) {
+				char keep[sizeof(store_err)];
+				snprintf(keep, sizeof(keep), "%s", store_err);
+				e = slob_store_seterr_(-v, "store %s: %s", path, keep);
+				goto fail_close;
+			}
+		}
+	} else {
+		exec_sql(s->db, "PRAGMA foreign_keys=ON", "store");
+		if (ver > SLOB_STORE_VERSION) {
+			e = slob_store_seterr_(EPROTO, "store %s: schema version %lld is newer than %d",
+					       path, (long long)ver, SLOB_STORE_VERSION);
+			goto fail_close;
+		}
+	}
+	*out = s;
+	return 0;
+fail_close:
+	sqlite3_close_v2(s->db);
+fail_free:
+	free(s);
+	return e;
+}
+
+void slob_store_close(slob_store_t *s)
+{
+	if (!s)
+		return;
+	sqlite3_close_v2(s->db);
+	free(s);
+}
+
+sqlite3 *slob_store_db(slob_store_t *s)
+{
+	return s->db;
+}
+
+const char *slob_store_path(const slob_store_t *s)
+{
+	return s->path;
+}
+
+int slob_store_version(slob_store_t *s)
+{
+	return (int)query_i64(s->db, "PRAGMA user_version");
+}
+
+int slob_store_exec(slob_store_t *s, const char *sql)
+{
+	return exec_sql(s->db, sql, "store");
+}
+
+int64_t slob_store_query_i64(slob_store_t *s, const char *sql)
+{
+	return query_i64(s->db, sql);
+}
+
+static int check_db(sqlite3 *db, const char *path, bool full)
+{
+	sqlite3_stmt *st;
+	const char *sql = full ? "PRAGMA integrity_check(20)" : "PRAGMA quick_check(20)";
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		int e = slob_store_errno_(rc);
+		if (e == -EIO || (rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
+			return slob_store_seterr_(EIO, "store %s is corrupt: %s", path,
+						  sqlite3_errmsg(db));
+		return slob_store_seterr_(-e, "store %s: %s", path, sqlite3_errmsg(db));
+	}
+	int e = 0;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *r = (const char *)sqlite3_column_text(st, 0);
+		if (!r || strcmp(r, "ok") != 0)
+			e = slob_store_seterr_(EIO, "store %s is corrupt: %s", path, r ? r : "?");
+	} else {
+		e = slob_store_seterr_(EIO, "store %s is corrupt: %s", path, sqlite3_errmsg(db));
+	}
+	sqlite3_finalize(st);
+	if (e == 0) {
+		int64_t n = query_i64(db, "SELECT count(*) FROM pragma_foreign_key_check");
+		if (n > 0)
+			e = slob_store_seterr_(EIO, "store %s: %lld foreign key violations", path,
+					       (long long)n);
+	}
+	return e;
+}
+
+int slob_store_check(slob_store_t *s, bool full)
+{
+	return check_db(s->db, s->path, full);
+}
+
+int slob_store_check_path(const char *path, bool full)
+{
+	sqlite3 *db = NULL;
+	struct stat sb;
+	if (stat(path, &sb) < 0)
+		return slob_store_seterr_(errno, "store %s: %s", path, strerror(errno));
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		int e = slob_store_seterr_(EIO, "store %s: %s", path,
+					   db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close_v2(db);
+		return e;
+	}
+	int e = check_db(db, path, full);
+	sqlite3_close_v2(db);
+	return e;
+}
+
+int slob_store_default_path(const char *config_path, char *out, size_t len)
+{
+	char dir[PATH_MAX] = ".";
+	int n;
+	if (config_path && strchr(config_path, '/')) {
+		if (parent_dir(config_path, dir, sizeof(dir)) < 0)
+			return -ENAMETOOLONG;
+		n = snprintf(out, len, "%s/%s/%s", dir, SLOB_STORE_DEFAULT_DIR,
+			     SLOB_STORE_DEFAULT_FILE);
+	} else {
+		n = snprintf(out, len, "%s/%s", SLOB_STORE_DEFAULT_DIR, SLOB_STORE_DEFAULT_FILE);
+	}
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
+int slob_store_params_path(const struct slob_store_params *p, const char *config_path,
+			   char *out, size_t len)
+{
+	int n;
+	if (p->data_dir[0] == 0) {
+		char dir[PATH_MAX] = ".";
+		if (config_path && strchr(config_path, '/') &&
+		    parent_dir(config_path, dir, sizeof(dir)) < 0)
+			return -ENAMETOOLONG;
+		if (strcmp(dir, ".") == 0)
+			n = snprintf(out, len, "%s/%s", SLOB_STORE_DEFAULT_DIR, p->file);
+		else
+			n = snprintf(out, len, "%s/%s/%s", dir, SLOB_STORE_DEFAULT_DIR, p->file);
+	} else {
+		n = snprintf(out, len, "%s/%s", p->data_dir, p->file);
+	}
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
+int slob_store_time_fmt(int64_t ns, char *buf, size_t len)
+{
+	int64_t sec = ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000);
+	int ms = (int)((ns - sec * 1000000000) / 1000000);
+	time_t t = (time_t)sec;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm))
+		return -EINVAL;
+	int n = snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%03d", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+	return (n < 0 || (size_t)n >= len) ? -ENOSPC : 0;
+}
+
+int slob_store_time_parse(const char *s, int64_t *ns)
+{
+	struct tm tm = {0};
+	int ms = 0, n = 0;
+	char sep;
+	if (!s || sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			 &sep, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 7 ||
+	    (sep != ' ' && sep != 'T'))
+		return -EINVAL;
+	if (s[n] == '.') {
+		int digits = 0;
+		for (const char *p = s + n + 1; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 3)
+				ms = ms * 10 + (*p - '0');
+		while (digits > 0 && digits < 3)
+			ms *= 10, digits++;
+	}
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	time_t t = timegm(&tm);
+	*ns = (int64_t)t * 1000000000 + (int64_t)ms * 1000000;
+	return 0;
+}
+
+void slob_store_setup_id_fmt(uint64_t id, char buf[17])
+{
+	snprintf(buf, 17, "%016llx", (unsigned long long)id);
+}
+
+uint64_t slob_store_setup_id_parse(const char *text, bool *manual)
+{
+	size_t len = text ? strlen(text) : 0;
+	bool hex = len == 16;
+	for (size_t i = 0; hex && i < len; i++)
+		hex = (text[i] >= '0' && text[i] <= '9') || (text[i] >= 'a' && text[i] <= 'f');
+	if (manual)
+		*manual = !hex;
+	if (hex)
+		return strtoull(text, NULL, 16);
+	return XXH3_64bits(text ? text : "", len);
+}
+
+int64_t slob_store_cmd_insert(slob_store_t *s, const char *command, const char *arg,
+			      const char *who, const char *reason)
+{
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(s->db,
+				    "INSERT INTO operator_commands (command, arg, who, reason) "
+				    "VALUES (?1, ?2, ?3, ?4)",
+				    -1, &st, NULL);
+	if (rc != SQLITE_OK)
+		return slob_store_seterr_(-slob_store_errno_(rc), "operator_commands: %s",
+					  sqlite3_errmsg(s->db));
+	sqlite3_bind_text(st, 1, command, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, arg, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, who, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, reason, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return slob_store_seterr_(-slob_store_errno_(rc), "operator_commands insert: %s",
+					  sqlite3_errmsg(s->db));
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+/* ---- parameters -------------------------------------------------------- */
+
+void slob_store_params_default(struct slob_store_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->file, sizeof(p->file), "%s", SLOB_STORE_DEFAULT_FILE);
+	p->busy_timeout_ms = 5000;
+	p->keep_daily = 7;
+	p->keep_weekly = 4;
+}
+
+static int parse_int(const char *key, const char *v, long lo, long hi, int *out, char *err,
+		     size_t errlen)
+{
+	char *end;
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	if (errno || end == v || *end || x < lo || x > hi) {
+		snprintf(err, errlen, "store.%s: '%s' is not an integer in %ld..%ld", key, v, lo, hi);
+		return -EINVAL;
+	}
+	*out = (int)x;
+	return 0;
+}
+
+static int parse_bool(const char *key, const char *v, bool *out, char *err, size_t errlen)
+{
+	if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
+	    !strcasecmp(v, "on")) {
+		*out = true;
+		return 0;
+	}
+	if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
+	    !strcasecmp(v, "off")) {
+		*out = false;
+		return 0;
+	}
+	snprintf(err, errlen, "store.%s: '%s' is not a boolean (true/false)", key, v);
+	return -EINVAL;
+}
+
+static int copy_str(const char *key, const char *v, char *dst, size_t cap, char *err,
+		    size_t errlen)
+{
+	if (strlen(v) >= cap) {
+		snprintf(err, errlen, "store.%s: value longer than %zu characters", key, cap - 1);
+		return -EINVAL;
+	}
+	snprintf(dst, cap, "%s", v);
+	return 0;
+}
+
+int slob_store_param_set(struct slob_store_params *p, const char *key, const char *value,
+			 char *err, size_t errlen)
+{
+	if (!strcmp(key, "data_dir"))
+		return copy_str(key, value, p->data_dir, sizeof(p->data_dir), err, errlen);
+	if (!strcmp(key, "file"))
+		return copy_str(key, value, p->file, sizeof(p->file), err, errlen);
+	if (!strcmp(key, "upload_cmd"))
+		return copy_str(key, value, p->upload_cmd, sizeof(p->upload_cmd), err, errlen);
+	if (!strcmp(key, "busy_timeout_ms"))
+		return parse_int(key, value, 0, 600000, &p->busy_timeout_ms, err, errlen);
+	if (!strcmp(key, "keep_daily"))
+		return parse_int(key, value, 0, 3650, &p->keep_daily, err, errlen);
+	if (!strcmp(key, "keep_weekly"))
+		return parse_int(key, value, 0, 520, &p->keep_weekly, err, errlen);
+	if (!strcmp(key, "auto_restore"))
+		return parse_bool(key, value, &p->auto_restore, err, errlen);
+	if (!strcmp(key, "integrity_full"))
+		return parse_bool(key, value, &p->integrity_full, err, errlen);
+	snprintf(err, errlen, "store: unknown key '%s'", key);
+	return -ENOENT;
+}
+
+int slob_store_params_validate(const struct slob_store_params *p, char *err, size_t errlen)
+{
+	if (p->file[0] == 0 || strchr(p->file, '/')) {
+		snprintf(err, errlen, "store.file: must be a plain file name (got '%s')", p->file);
+		return -EINVAL;
+	}
+	if (p->keep_daily + p->keep_weekly < 1) {
+		snprintf(err, errlen, "store.keep_daily + store.keep_weekly must be >= 1");
+		return -EINVAL;
+	}
+	return 0;
+}

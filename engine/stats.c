@@ -99,8 +99,8 @@ int slob_stats_create(slob_stats_t *s, const char *path, char *err, size_t errle
 	h->hists_off = h->stages_off + SLOB_STATS_MAX_STAGES * h->stage_size;
 	h->hist_size = sizeof(struct slob_stats_hist_slot);
 	h->max_hists = SLOB_STATS_MAX_HISTS;
-	h->hist_sub_bits = SLOB_STATS_HIST_SUB_BITS;
-	h->hist_buckets = SLOB_STATS_HIST_BUCKETS;
+	h->hist_sub_bits = SLOB_HIST_SUB_BITS;
+	h->hist_buckets = SLOB_HIST_BUCKETS;
 	h->file_size = len;
 	h->created_ns = realtime_ns();
 	h->creator_pid = (int32_t)getpid();
@@ -166,7 +166,7 @@ int slob_stats_open(slob_stats_t *s, const char *path, char *err, size_t errlen)
 		 h->status_size != sizeof(struct slob_stats_status) ||
 		 h->stage_size != sizeof(struct slob_stats_stage_slot) ||
 		 h->hist_size != sizeof(struct slob_stats_hist_slot) ||
-		 h->hist_buckets != SLOB_STATS_HIST_BUCKETS || h->hist_sub_bits != SLOB_STATS_HIST_SUB_BITS)
+		 h->hist_buckets != SLOB_HIST_BUCKETS || h->hist_sub_bits != SLOB_HIST_SUB_BITS)
 		snprintf(err, errlen, "stats file %s: record sizes differ from this build", path);
 	else if (h->file_size != (uint64_t)sb.st_size || h->file_size < layout_size() ||
 		 h->max_stages != SLOB_STATS_MAX_STAGES || h->max_hists != SLOB_STATS_MAX_HISTS)
@@ -231,14 +231,14 @@ int slob_stats_stage_reason_name(struct slob_stats_stage_slot *slot, unsigned id
 	return 0;
 }
 
-struct slob_stats_hist_slot *slob_stats_hist_register(slob_stats_t *s, const char *name)
+slob_hist_t *slob_stats_hist_register(slob_stats_t *s, const char *name)
 {
 	if (!s->map || !s->writable)
 		return NULL;
 	uint32_t n = s->hdr->nhists;
 	for (uint32_t i = 0; i < n; i++)
 		if (strncmp(s->hists[i].name, name, SLOB_STATS_NAME_LEN) == 0)
-			return &s->hists[i];
+			return &s->hists[i].h;
 	if (n >= SLOB_STATS_MAX_HISTS)
 		return NULL;
 	struct slob_stats_hist_slot *h = &s->hists[n];
@@ -246,7 +246,7 @@ struct slob_stats_hist_slot *slob_stats_hist_register(slob_stats_t *s, const cha
 	snprintf(h->name, sizeof(h->name), "%s", name);
 	/* release: pairs with the acquire in slob_stats_nhists */
 	__atomic_store_n(&s->hdr->nhists, n + 1, __ATOMIC_RELEASE);
-	return h;
+	return &h->h;
 }
 
 unsigned slob_stats_nstages(const slob_stats_t *s)
@@ -395,38 +395,6 @@ int slob_stats_snapshot(const slob_stats_t *s, int64_t now_ns, struct slob_stats
 	return -EAGAIN;
 }
 SLOB_STATIC_ASSERT(sizeof(struct slob_stats_status) % 8 == 0, "status copied by words");
-
-uint64_t slob_stats_hist_quantile(const struct slob_stats_hist_slot *h, double q)
-{
-	uint64_t total = 0;
-	uint64_t counts[SLOB_STATS_HIST_BUCKETS];
-	for (unsigned b = 0; b < SLOB_STATS_HIST_BUCKETS; b++) {
-		counts[b] = slob_stats_load(&h->buckets[b]);
-		total += counts[b];
-	}
-	if (total == 0)
-		return 0;
-	if (q < 0)
-		q = 0;
-	if (q > 1)
-		q = 1;
-	uint64_t rank = (uint64_t)(q * (double)total + 0.5);
-	if (rank < 1)
-		rank = 1;
-	if (rank > total)
-		rank = total;
-	uint64_t seen = 0;
-	uint64_t mx = slob_stats_load(&h->max);
-	for (unsigned b = 0; b < SLOB_STATS_HIST_BUCKETS; b++) {
-		seen += counts[b];
-		if (seen >= rank) {
-			uint64_t upper = b + 1 < SLOB_STATS_HIST_BUCKETS ? slob_stats_hist_lower(b + 1) - 1
-									: UINT64_MAX;
-			return mx && upper > mx ? mx : upper;
-		}
-	}
-	return mx;
-}
 
 const char *slob_stats_mode_name(int mode)
 {

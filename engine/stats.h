@@ -33,8 +33,8 @@
  *     file stays with engine_up = 1 and a stale heartbeat: readers call an
  *     engine "up" only if engine_up, the heartbeat is fresh and the pid lives
  *     (slob_stats_engine_alive).
- *  6. Hot-path functions here (slob_stats_add/set/max, slob_stats_hist_record)
- *     do no syscalls, allocation or locking.
+ *  6. Hot-path functions here (slob_stats_add/set/max, and slob_hist_record
+ *     on a registered histogram) do no syscalls, allocation or locking.
  */
 #ifndef SLOB_STATS_H
 #define SLOB_STATS_H
@@ -44,6 +44,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "engine/hist.h"
 #include "engine/stage.h"
 #include "ringbuf/compiler.h"
 
@@ -54,9 +55,6 @@
 #define SLOB_STATS_NAME_LEN 32
 #define SLOB_STATS_REASON_LEN 24
 #define SLOB_STATS_MAX_POSITIONS 8
-/* Histogram: log-linear, 2^SUB_BITS linear sub-buckets per power of two. */
-#define SLOB_STATS_HIST_SUB_BITS 3
-#define SLOB_STATS_HIST_BUCKETS ((64 - SLOB_STATS_HIST_SUB_BITS + 1) << SLOB_STATS_HIST_SUB_BITS)
 /* A heartbeat older than this (ns) means the engine is not running. */
 #define SLOB_STATS_STALE_NS (5ll * 1000000000ll)
 
@@ -79,7 +77,7 @@ struct slob_stats_header {
 	uint32_t status_off, status_size;
 	uint32_t stages_off, stage_size, max_stages;
 	uint32_t hists_off, hist_size, max_hists;
-	uint32_t hist_sub_bits, hist_buckets;
+	uint32_t hist_sub_bits, hist_buckets; /* SLOB_HIST_SUB_BITS, SLOB_HIST_BUCKETS */
 	uint32_t nstages;         /* atomic, release after the slot is named */
 	uint32_t nhists;          /* atomic, idem */
 	uint64_t file_size;
@@ -132,11 +130,10 @@ struct slob_stats_stage_slot {
 	struct slob_stage_stats stats; /* cache aligned */
 } SLOB_CACHE_ALIGNED;
 
-/* One latency histogram (values in ns): single writer, relaxed atomics. */
+/* One latency histogram (engine/hist.h, values in ns): single writer. */
 struct slob_stats_hist_slot {
 	char name[SLOB_STATS_NAME_LEN];
-	uint64_t count, sum, min, max;
-	uint64_t buckets[SLOB_STATS_HIST_BUCKETS];
+	slob_hist_t h;            /* cache aligned; read with slob_hist_percentile() */
 } SLOB_CACHE_ALIGNED;
 
 struct slob_stats {
@@ -188,8 +185,13 @@ struct slob_stats_stage_slot *slob_stats_stage_slot(slob_stats_t *s, const char 
 /* Names reason counter `idx` of a stage slot (e.g. risk reject reasons). Start-up only. */
 int slob_stats_stage_reason_name(struct slob_stats_stage_slot *slot, unsigned idx, const char *name);
 
-/* Claims a histogram slot (start-up thread only). NULL when full/read-only. */
-struct slob_stats_hist_slot *slob_stats_hist_register(slob_stats_t *s, const char *name);
+/*
+ * slob_stats_hist_register - claims a histogram slot under `name` (e.g.
+ * "tick_to_order") and returns the histogram inside the file for its writer
+ * to record into with slob_hist_record(); NULL when full or read-only.
+ * Start-up thread only.
+ */
+slob_hist_t *slob_stats_hist_register(slob_stats_t *s, const char *name);
 
 /* Reader side: number of published slots (acquire, design note 4). */
 unsigned slob_stats_nstages(const slob_stats_t *s);
@@ -246,51 +248,6 @@ static inline uint64_t slob_stats_load(const uint64_t *ctr)
 {
 	return __atomic_load_n(ctr, __ATOMIC_RELAXED);
 }
-
-/* Bucket index of value v (log-linear). Exact for v < 2^(SUB_BITS+1). */
-static inline unsigned slob_stats_hist_bucket(uint64_t v)
-{
-	const unsigned sb = SLOB_STATS_HIST_SUB_BITS;
-	if (v < (2ull << sb))
-		return (unsigned)v;
-	unsigned msb = 63u - (unsigned)__builtin_clzll(v);  /* >= sb + 1 */
-	unsigned shift = msb - sb;
-	unsigned sub = (unsigned)(v >> shift) & ((1u << sb) - 1);
-	return ((shift + 1) << sb) + sub;
-}
-
-/* Smallest value that falls in bucket b (inverse of slob_stats_hist_bucket). */
-static inline uint64_t slob_stats_hist_lower(unsigned b)
-{
-	const unsigned sb = SLOB_STATS_HIST_SUB_BITS;
-	if (b < (2u << sb))
-		return b;
-	unsigned shift = (b >> sb) - 1;
-	uint64_t sub = b & ((1u << sb) - 1);
-	return ((1ull << sb) | sub) << shift;
-}
-
-/* Records one value (ns). Single writer per slot; hot path safe. */
-static inline void slob_stats_hist_record(struct slob_stats_hist_slot *h, uint64_t v)
-{
-	unsigned b = slob_stats_hist_bucket(v);
-	slob_stats_add(&h->buckets[b], 1);
-	slob_stats_add(&h->sum, v);
-	if (v > __atomic_load_n(&h->max, __ATOMIC_RELAXED))
-		__atomic_store_n(&h->max, v, __ATOMIC_RELAXED);
-	uint64_t mn = __atomic_load_n(&h->min, __ATOMIC_RELAXED);
-	if (mn == 0 || v < mn)
-		__atomic_store_n(&h->min, v, __ATOMIC_RELAXED);
-	/* count last, so count <= sum of buckets for a concurrent reader */
-	slob_stats_add(&h->count, 1);
-}
-
-/*
- * slob_stats_hist_quantile - value at quantile q (0..1) of a histogram slot,
- * as the upper bound of the bucket holding it (capped at max). 0 if empty.
- * Any thread (reader); never blocks.
- */
-uint64_t slob_stats_hist_quantile(const struct slob_stats_hist_slot *h, double q);
 
 /* Returns true if the engine that wrote `snap` is running (design note 5). */
 bool slob_stats_engine_alive(const struct slob_stats_status *st, int64_t now_ns, int64_t *age_ns);

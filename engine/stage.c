@@ -9,14 +9,19 @@
  *  1. Only the owning thread touches stages[], the stage stats and `result`
  *     while running; other threads touch only `stop`, `abort_` (atomic
  *     stores) and the eventfd (slob_thread_wake).
- *  2. Lost-wakeup freedom for SLOB_WAIT_BLOCK (a Dekker pair):
- *       sleeper: store sleeping=1; seq_cst fence; poll every stage once;
- *                if idle, wait on the eventfd (at most 1 ms); sleeping=0.
- *       waker:   publish the record (ring release store); seq_cst fence;
- *                load sleeping; if 1, write the eventfd.
- *     Either the sleeper's re-poll sees the record or the waker sees
- *     sleeping=1 and writes the eventfd, which then wakes (or pre-empts) the
- *     wait. The 1 ms cap bounds the damage of a producer that never wakes.
+ *  2. Lost-wakeup freedom for SLOB_WAIT_BLOCK. Both sides do an acq_rel
+ *     read-modify-write on `sleeping`, so the two RMWs are ordered in that
+ *     variable's modification order and the later one synchronizes with the
+ *     earlier (a fence pair would do, but TSan cannot check fences):
+ *       sleeper: xchg(sleeping, 1); poll every stage once; if idle, wait on
+ *                the eventfd (at most 1 ms); sleeping = 0.
+ *       waker:   publish the record (ring release store);
+ *                fetch_or(sleeping, 0); if it read 1, write the eventfd.
+ *     If the waker's RMW comes second it reads 1 and writes the eventfd,
+ *     which ends (or pre-empts) the wait; if it comes first, the sleeper's
+ *     xchg acquires it and the re-poll sees the record. The 1 ms cap bounds
+ *     the damage of a producer that never calls wake. Threads that do not
+ *     block return from wake at once (no shared-line RMW).
  *  3. Drain on stop: `stop` is loaded (acquire, partner: release store in
  *     slob_thread_stop) *before* a pass, so a pass that starts after stop was
  *     seen polls every record published before stop was requested. The
@@ -36,7 +41,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -125,8 +129,8 @@ static int thread_wait(slob_thread_t *t, bool *finished)
 		break;
 	}
 	/* design note 2: announce, then re-poll once before parking */
-	__atomic_store_n(&t->sleeping, 1, __ATOMIC_RELAXED);
-	atomic_thread_fence(memory_order_seq_cst);
+	/* acq_rel: partner is the fetch_or in slob_thread_wake */
+	(void)__atomic_exchange_n(&t->sleeping, 1, __ATOMIC_ACQ_REL);
 	int w = thread_pass(t, finished);
 	if (w == 0 && !__atomic_load_n(&t->abort_, __ATOMIC_ACQUIRE) &&
 	    !(*finished && __atomic_load_n(&t->stop, __ATOMIC_ACQUIRE))) {
@@ -236,10 +240,10 @@ void slob_thread_abort(slob_thread_t *t)
 
 void slob_thread_wake(slob_thread_t *t)
 {
-	/* design note 2: the caller's publication happens before this fence;
-	 * partner is the sleeper's fence between sleeping=1 and its re-poll */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (__atomic_load_n(&t->sleeping, __ATOMIC_RELAXED) && t->efd >= 0) {
+	if (t->wait != SLOB_WAIT_BLOCK)
+		return;
+	/* acq_rel: partner is the xchg in thread_wait (design note 2) */
+	if (__atomic_fetch_or(&t->sleeping, 0, __ATOMIC_ACQ_REL) && t->efd >= 0) {
 		uint64_t one = 1;
 		ssize_t n SLOB_UNUSED = write(t->efd, &one, sizeof(one));
 	}

@@ -1,0 +1,1451 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * risk.c: the risk gate (see risk.h for the design notes and the bracket
+ * state diagram, docs/RISK.md for the rules an operator sees). Everything
+ * after slob_risk_create() runs on the risk thread without allocation,
+ * locks, logging or system calls; the control path (reset, kill switch)
+ * reaches it through a small SPSC ring.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <xxhash.h>
+
+#include "engine/calendar.h"
+#include "engine/risk.h"
+
+#define BAR_NS (60LL * SLOB_NS_PER_SEC) /* an M1 trigger candle closes 1 min after its start */
+#define SIG_BATCH 64
+#define EXEC_BATCH 256
+
+static __thread char risk_err[256];
+
+const char *slob_risk_strerror(void)
+{
+	return risk_err;
+}
+
+const char *slob_risk_reason_name(unsigned reason)
+{
+	static const char *const names[SLOB_RISK_REASON_MAX] = {
+		[SLOB_RISK_ACCEPTED] = "accepted",
+		[SLOB_RISK_DUPLICATE] = "duplicate",
+		[SLOB_RISK_KILL_SWITCH] = "kill_switch",
+		[SLOB_RISK_BREAKER] = "breaker",
+		[SLOB_RISK_MAX_DRAWDOWN] = "max_drawdown",
+		[SLOB_RISK_DAILY_LOSS] = "daily_loss",
+		[SLOB_RISK_MAX_POSITIONS] = "max_positions",
+		[SLOB_RISK_OUTSIDE_HOURS] = "outside_hours",
+		[SLOB_RISK_WEEKEND] = "weekend",
+		[SLOB_RISK_HOLIDAY] = "holiday",
+		[SLOB_RISK_NEWS_BLACKOUT] = "news_blackout",
+		[SLOB_RISK_ORDER_RATE] = "order_rate",
+		[SLOB_RISK_SIZE_ZERO] = "size_zero",
+		[SLOB_RISK_BAD_SETUP] = "bad_setup",
+		[SLOB_RISK_COLD_BACKLOG] = "cold_backlog",
+		[SLOB_RISK_STORE_UNHEALTHY] = "store_unhealthy",
+		[SLOB_RISK_SETUP_TABLE_FULL] = "setup_table_full",
+		[SLOB_RISK_DISCONNECTED] = "disconnected",
+		[SLOB_RISK_UNKNOWN_BROKER] = "unknown_broker",
+	};
+	return reason < SLOB_RISK_REASON_MAX && names[reason] ? names[reason] : "unknown";
+}
+
+/* ---- parameters ---------------------------------------------------------- */
+
+void slob_risk_params_default(struct slob_risk_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->initial_capital_cents = 5000000;
+	p->risk_per_trade_ppm = 10000;
+	p->max_position_size = 5;
+	p->min_one_contract = 0;
+	p->max_drawdown_bp = 2500;
+	p->daily_loss_limit_cents = 250000;
+	p->max_concurrent_positions = 2;
+	p->trading_start_min = 9 * 60 + 30;
+	p->trading_end_min = 16 * 60;
+	snprintf(p->timezone, sizeof(p->timezone), "America/New_York");
+	p->news_before_min = 120;
+	p->news_after_min = 120;
+	p->news_min_impact = 3;
+	p->order_rate_limit = 5;
+	p->order_rate_window_s = 60;
+	p->cancel_after_bars = 20;
+	p->wait_for_clock_ack = 0;
+	p->setup_capacity = 65536;
+	p->halt_on_unknown = 1;
+}
+
+/* Parses a decimal "123.45" into value * 10^scale, rounding half away from 0. */
+static int parse_fixed(const char *s, int scale, int64_t lo, int64_t hi, int64_t *out)
+{
+	const char *p = s;
+	int neg = 0;
+	int64_t v = 0;
+	int digits = 0, frac = 0, round_up = 0;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '-' || *p == '+')
+		neg = *p++ == '-';
+	for (; *p >= '0' && *p <= '9'; p++, digits++) {
+		if (v > (INT64_MAX / 10 - 10))
+			return -EINVAL;
+		v = v * 10 + (*p - '0');
+	}
+	if (*p == '.') {
+		if (scale == 0)
+			return -EINVAL;
+		p++;
+		for (; *p >= '0' && *p <= '9'; p++, digits++) {
+			if (frac < scale) {
+				v = v * 10 + (*p - '0');
+				frac++;
+			} else if (frac == scale) {
+				round_up = *p >= '5';
+				frac++;
+			}
+		}
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (digits == 0 || *p != '\0')
+		return -EINVAL;
+	for (int i = frac < scale ? frac : scale; i < scale; i++) {
+		if (v > INT64_MAX / 10)
+			return -EINVAL;
+		v *= 10;
+	}
+	v += round_up;
+	if (neg)
+		v = -v;
+	if (v < lo || v > hi)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_bool(const char *s, int32_t *out)
+{
+	if (!strcasecmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes") ||
+	    !strcasecmp(s, "on")) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcasecmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "no") ||
+	    !strcasecmp(s, "off")) {
+		*out = 0;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int slob_risk_param_set(struct slob_risk_params *p, const char *key, const char *value, char *err,
+			size_t errlen)
+{
+	int64_t v;
+	int32_t b;
+#define INT_KEY(name, field, lo, hi)                                                           \
+	if (strcmp(key, name) == 0) {                                                          \
+		if (parse_fixed(value, 0, lo, hi, &v) < 0)                                     \
+			goto bad_##field;                                                      \
+		p->field = (int32_t)v;                                                         \
+		return 0;                                                                      \
+	bad_##field:                                                                           \
+		snprintf(err, errlen, "[risk] %s: '%s' is not an integer in %lld..%lld", name,  \
+			 value, (long long)(lo), (long long)(hi));                             \
+		return -EINVAL;                                                                \
+	}
+#define BOOL_KEY(name, field)                                                                  \
+	if (strcmp(key, name) == 0) {                                                          \
+		if (parse_bool(value, &b) < 0) {                                               \
+			snprintf(err, errlen, "[risk] %s: '%s' is not a boolean (true/false)",  \
+				 name, value);                                                 \
+			return -EINVAL;                                                        \
+		}                                                                              \
+		p->field = b;                                                                  \
+		return 0;                                                                      \
+	}
+#define STR_KEY(name, field)                                                                   \
+	if (strcmp(key, name) == 0) {                                                          \
+		if (strlen(value) >= sizeof(p->field)) {                                       \
+			snprintf(err, errlen, "[risk] %s: longer than %zu characters", name,    \
+				 sizeof(p->field) - 1);                                        \
+			return -EINVAL;                                                        \
+		}                                                                              \
+		snprintf(p->field, sizeof(p->field), "%s", value);                             \
+		return 0;                                                                      \
+	}
+	if (key == NULL || value == NULL) {
+		snprintf(err, errlen, "[risk] missing key or value");
+		return -EINVAL;
+	}
+	if (strcmp(key, "initial_capital") == 0) {
+		if (parse_fixed(value, 2, 100, 100000000000LL, &v) < 0) {
+			snprintf(err, errlen,
+				 "[risk] initial_capital: '%s' is not an amount in 1.00..1000000000.00 USD",
+				 value);
+			return -EINVAL;
+		}
+		p->initial_capital_cents = v;
+		return 0;
+	}
+	if (strcmp(key, "risk_per_trade") == 0) {
+		if (parse_fixed(value, 6, 1, 100000, &v) < 0) {
+			snprintf(err, errlen,
+				 "[risk] risk_per_trade: '%s' is not a fraction in 0.000001..0.1 (0.01 = 1%%)",
+				 value);
+			return -EINVAL;
+		}
+		p->risk_per_trade_ppm = (int32_t)v;
+		return 0;
+	}
+	if (strcmp(key, "max_drawdown_pct") == 0) {
+		if (parse_fixed(value, 2, 0, 10000, &v) < 0) {
+			snprintf(err, errlen,
+				 "[risk] max_drawdown_pct: '%s' is not a percentage in 0..100 (0 = off)",
+				 value);
+			return -EINVAL;
+		}
+		p->max_drawdown_bp = (int32_t)v;
+		return 0;
+	}
+	if (strcmp(key, "daily_loss_limit") == 0) {
+		if (parse_fixed(value, 2, 0, 100000000000LL, &v) < 0) {
+			snprintf(err, errlen,
+				 "[risk] daily_loss_limit: '%s' is not an amount in 0..1000000000.00 USD (0 = off)",
+				 value);
+			return -EINVAL;
+		}
+		p->daily_loss_limit_cents = v;
+		return 0;
+	}
+	if (strcmp(key, "trading_start") == 0 || strcmp(key, "trading_end") == 0) {
+		int32_t m;
+		if (slob_calendar_parse_hhmm(value, &m) < 0) {
+			snprintf(err, errlen, "[risk] %s: '%s' is not a time HH:MM in 00:00..24:00",
+				 key, value);
+			return -EINVAL;
+		}
+		if (key[8] == 's')
+			p->trading_start_min = m;
+		else
+			p->trading_end_min = m;
+		return 0;
+	}
+	if (strcmp(key, "news_min_impact") == 0) {
+		if (!strcasecmp(value, "low"))
+			p->news_min_impact = 1;
+		else if (!strcasecmp(value, "medium"))
+			p->news_min_impact = 2;
+		else if (!strcasecmp(value, "high"))
+			p->news_min_impact = 3;
+		else {
+			snprintf(err, errlen, "[risk] news_min_impact: '%s' is not LOW, MEDIUM or HIGH",
+				 value);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	INT_KEY("max_position_size", max_position_size, 1, 1000)
+	BOOL_KEY("min_one_contract", min_one_contract)
+	INT_KEY("max_concurrent_positions", max_concurrent_positions, 1, 256)
+	STR_KEY("timezone", timezone)
+	STR_KEY("holiday_file", holiday_file)
+	STR_KEY("news_file", news_file)
+	INT_KEY("news_before_min", news_before_min, 0, 1440)
+	INT_KEY("news_after_min", news_after_min, 0, 1440)
+	INT_KEY("order_rate_limit", order_rate_limit, 1, 10000)
+	INT_KEY("order_rate_window_s", order_rate_window_s, 1, 86400)
+	INT_KEY("cancel_after_bars", cancel_after_bars, 0, 100000)
+	BOOL_KEY("wait_for_clock_ack", wait_for_clock_ack)
+	INT_KEY("setup_capacity", setup_capacity, 16, 1 << 24)
+	BOOL_KEY("halt_on_unknown", halt_on_unknown)
+#undef INT_KEY
+#undef BOOL_KEY
+#undef STR_KEY
+	snprintf(err, errlen, "[risk] unknown key '%s'", key);
+	return -ENOENT;
+}
+
+int slob_risk_params_validate(const struct slob_risk_params *p, char *err, size_t errlen)
+{
+	if (p->initial_capital_cents <= 0) {
+		snprintf(err, errlen, "[risk] initial_capital must be > 0");
+		return -EINVAL;
+	}
+	if (p->risk_per_trade_ppm <= 0 || p->risk_per_trade_ppm > 100000) {
+		snprintf(err, errlen, "[risk] risk_per_trade must be in 0.000001..0.1");
+		return -EINVAL;
+	}
+	if (p->max_position_size < 1 || p->max_position_size > 1000) {
+		snprintf(err, errlen, "[risk] max_position_size must be in 1..1000");
+		return -EINVAL;
+	}
+	if (p->max_drawdown_bp < 0 || p->max_drawdown_bp > 10000) {
+		snprintf(err, errlen, "[risk] max_drawdown_pct must be in 0..100");
+		return -EINVAL;
+	}
+	if (p->daily_loss_limit_cents < 0) {
+		snprintf(err, errlen, "[risk] daily_loss_limit must be >= 0");
+		return -EINVAL;
+	}
+	if (p->max_concurrent_positions < 1 || p->max_concurrent_positions > 256) {
+		snprintf(err, errlen, "[risk] max_concurrent_positions must be in 1..256");
+		return -EINVAL;
+	}
+	if (p->trading_start_min < 0 || p->trading_end_min > 1440 ||
+	    p->trading_start_min >= p->trading_end_min) {
+		snprintf(err, errlen,
+			 "[risk] trading_start must be before trading_end (00:00..24:00, same day)");
+		return -EINVAL;
+	}
+	if (p->timezone[0] == '\0') {
+		snprintf(err, errlen, "[risk] timezone must not be empty");
+		return -EINVAL;
+	}
+	if (p->news_before_min < 0 || p->news_before_min > 1440 || p->news_after_min < 0 ||
+	    p->news_after_min > 1440) {
+		snprintf(err, errlen, "[risk] news_before_min/news_after_min must be in 0..1440");
+		return -EINVAL;
+	}
+	if (p->news_min_impact < 1 || p->news_min_impact > 3) {
+		snprintf(err, errlen, "[risk] news_min_impact must be LOW, MEDIUM or HIGH");
+		return -EINVAL;
+	}
+	if (p->order_rate_limit < 1 || p->order_rate_limit > 10000 || p->order_rate_window_s < 1 ||
+	    p->order_rate_window_s > 86400) {
+		snprintf(err, errlen,
+			 "[risk] order_rate_limit must be in 1..10000 and order_rate_window_s in 1..86400");
+		return -EINVAL;
+	}
+	if (p->cancel_after_bars < 0) {
+		snprintf(err, errlen, "[risk] cancel_after_bars must be >= 0 (0 = never)");
+		return -EINVAL;
+	}
+	if (p->setup_capacity < 16 || p->setup_capacity > (1 << 24)) {
+		snprintf(err, errlen, "[risk] setup_capacity must be in 16..16777216");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- state ----------------------------------------------------------------- */
+
+enum { B_FREE = 0, B_PENDING, B_OPEN };
+
+struct bracket {
+	uint64_t setup_id;
+	int64_t placed_ns, entry_ns;
+	int64_t cost;        /* sum px x qty of the contracts still open (ticks x contracts) */
+	int64_t entry_value; /* sum px x qty of all entry fills */
+	int64_t exit_value;  /* sum px x qty of all exit fills */
+	int64_t realised;    /* cents */
+	int32_t qty_planned, entry_filled, open_qty, exit_filled;
+	int32_t entry, sl, tp;
+	int32_t bars;
+	int8_t dir;
+	uint8_t state;
+	uint8_t entry_done;  /* no more entry fills expected */
+	uint8_t cancel_sent;
+	uint8_t exit_role;
+};
+
+enum { CTL_RESET = 1, CTL_KILL };
+
+struct ctl_rec {
+	uint32_t kind;
+	uint32_t on;
+	char who[32];
+	char why[96];
+};
+
+struct slob_risk {
+	struct slob_risk_params p;
+	struct slob_risk_io io;
+	struct slob_stage_stats own_stats;
+	struct slob_stage_stats *stats;
+	struct slob_tz *tz;
+	int own_tz;
+	struct slob_calendar cal;
+
+	/* idempotency set (invariant 3) */
+	uint64_t *set;
+	uint32_t set_mask, set_count, set_max;
+
+	/* brackets */
+	struct bracket *br;
+	unsigned nbr;
+
+	/* order-rate window: timestamps of the last order_rate_limit brackets */
+	int64_t *rate_ts;
+	uint32_t rate_head, rate_n;
+
+	/* output FIFO (invariant 6) */
+	struct slob_intent *outq;
+	uint32_t out_head, out_tail, out_mask;
+
+	/* control ring (invariant 1) */
+	slob_ring_t ctl;
+	pthread_mutex_t ctl_mu;
+
+	/* money */
+	int64_t cash;          /* initial + realised */
+	int64_t realised;
+	int64_t unrealised;
+	int64_t peak;
+	int64_t day_start_equity;
+	int32_t day;
+	int32_t mark_px;
+
+	/* breaker, switches */
+	int breaker;
+	uint16_t breaker_reason;
+	int kill;
+	int connected;
+	int daily_alerted;
+
+	/* protocol */
+	uint64_t fwd_clock_seq, acked_clock_seq;
+	int clock_waiting;     /* a forwarded clock not yet acked */
+	int end_seen, end_fwd;
+	int polled;
+	int fatal;
+	int64_t last_ts;
+
+	/* counters */
+	uint64_t n_brackets, n_cancels, n_fills, n_trades, n_rejects, n_unknown, n_dup;
+};
+
+static inline void stat_add(uint64_t *c, uint64_t n)
+{
+	/* single writer (invariant 1 of stage.h); readers use relaxed loads */
+	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
+}
+
+/* ---- helpers: hashing, order refs ----------------------------------------- */
+
+uint64_t slob_risk_ref_hash(uint64_t setup_id)
+{
+	unsigned char buf[15];
+	for (int i = 0; i < 8; i++)
+		buf[i] = (unsigned char)(setup_id >> (8 * i));
+	memcpy(buf + 8, "bracket", 7);
+	return XXH3_64bits(buf, sizeof(buf));
+}
+
+void slob_risk_order_ref(uint64_t ref_hash, char out[SLOB_ORDER_REF_LEN])
+{
+	static const char hex[] = "0123456789abcdef";
+	memset(out, 0, SLOB_ORDER_REF_LEN);
+	memcpy(out, "SLOB_", 5);
+	for (int i = 0; i < 16; i++)
+		out[5 + i] = hex[(ref_hash >> (60 - 4 * i)) & 0xf];
+}
+
+static inline uint32_t set_slot(uint64_t id, uint32_t mask)
+{
+	return (uint32_t)((id * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
+static bool set_has(const struct slob_risk *r, uint64_t id)
+{
+	for (uint32_t i = set_slot(id, r->set_mask);; i = (i + 1) & r->set_mask) {
+		if (r->set[i] == id)
+			return true;
+		if (r->set[i] == 0)
+			return false;
+	}
+}
+
+/* 0 added, 1 already present, -ENOSPC full. Keys are never removed. */
+static int set_add(struct slob_risk *r, uint64_t id)
+{
+	uint32_t i = set_slot(id, r->set_mask);
+	for (;; i = (i + 1) & r->set_mask) {
+		if (r->set[i] == id)
+			return 1;
+		if (r->set[i] == 0)
+			break;
+	}
+	if (r->set_count >= r->set_max)
+		return -ENOSPC;
+	r->set[i] = id;
+	r->set_count++;
+	return 0;
+}
+
+/* ---- cold records ----------------------------------------------------------- */
+
+static void cold_put(struct slob_risk *r, struct slob_cold *rec)
+{
+	if (r->io.cold == NULL)
+		return;
+	if (!slob_coldq_put(r->io.cold, rec)) {
+		r->fatal = -ENOSPC;
+		stat_add(&r->stats->errors, 1);
+	}
+}
+
+static void cold_head(struct slob_cold *rec, uint16_t type, uint8_t cls, int64_t ts)
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->type = type;
+	rec->cls = cls;
+	rec->ts_ns = ts;
+}
+
+static void alert(struct slob_risk *r, uint8_t level, int32_t code, const char *a, const char *b)
+{
+	struct slob_cold rec;
+	slob_cold_text_init(&rec, SLOB_COLD_ALERT, level, r->last_ts, "risk", code, a);
+	if (b) {
+		size_t n = strlen(rec.u.text.text);
+		strncat(rec.u.text.text, b, sizeof(rec.u.text.text) - 1 - n);
+	}
+	cold_put(r, &rec);
+}
+
+static int64_t equity(const struct slob_risk *r)
+{
+	return r->cash + r->unrealised;
+}
+
+static void emit_risk_state(struct slob_risk *r)
+{
+	struct slob_cold rec;
+	int open = 0;
+	for (unsigned i = 0; i < r->nbr; i++)
+		open += r->br[i].state == B_OPEN;
+	cold_head(&rec, SLOB_COLD_RISK_STATE, SLOB_CLASS_TRADE, r->last_ts);
+	rec.u.risk.equity_cents = equity(r);
+	rec.u.risk.peak_cents = r->peak;
+	rec.u.risk.daily_pnl_cents = equity(r) - r->day_start_equity;
+	rec.u.risk.realised_cents = r->realised;
+	rec.u.risk.unrealised_cents = r->unrealised;
+	rec.u.risk.open_positions = open;
+	rec.u.risk.trading_day = r->day;
+	cold_put(r, &rec);
+}
+
+static void emit_position(struct slob_risk *r, const struct bracket *b)
+{
+	struct slob_cold rec;
+	cold_head(&rec, SLOB_COLD_POSITION, SLOB_CLASS_TRADE, r->last_ts);
+	rec.u.position.setup_id = b->setup_id;
+	rec.u.position.qty = b->open_qty * b->dir;
+	rec.u.position.avg_px = b->open_qty ? (int32_t)(b->cost / b->open_qty) : 0;
+	rec.u.position.sl = b->sl;
+	rec.u.position.tp = b->tp;
+	rec.u.position.open = b->open_qty > 0;
+	cold_put(r, &rec);
+}
+
+static void emit_breaker(struct slob_risk *r, uint16_t reason, int tripped, int64_t value,
+			 const char *who, const char *why)
+{
+	struct slob_cold rec;
+	cold_head(&rec, SLOB_COLD_BREAKER, SLOB_CLASS_TRADE, r->last_ts);
+	rec.u.breaker.reason = reason;
+	rec.u.breaker.tripped = (uint8_t)tripped;
+	rec.u.breaker.value = value;
+	strncpy(rec.u.breaker.who, who, sizeof(rec.u.breaker.who) - 1);
+	strncpy(rec.u.breaker.why, why, sizeof(rec.u.breaker.why) - 1);
+	cold_put(r, &rec);
+}
+
+/* ---- output FIFO -------------------------------------------------------------- */
+
+static inline uint32_t outq_free(const struct slob_risk *r)
+{
+	return r->out_mask + 1 - (r->out_tail - r->out_head);
+}
+
+static inline struct slob_intent *outq_push(struct slob_risk *r)
+{
+	struct slob_intent *it = &r->outq[r->out_tail++ & r->out_mask];
+	memset(it, 0, sizeof(*it));
+	return it;
+}
+
+static int outq_flush(struct slob_risk *r)
+{
+	int n = 0;
+	while (r->out_head != r->out_tail) {
+		if (!slob_ring_push_spsc(r->io.intent_out, &r->outq[r->out_head & r->out_mask])) {
+			stat_add(&r->stats->backpressure, 1);
+			break;
+		}
+		r->out_head++;
+		n++;
+	}
+	if (n)
+		stat_add(&r->stats->out, (uint64_t)n);
+	return n;
+}
+
+/* ---- positions and P&L -------------------------------------------------------- */
+
+static struct bracket *find_bracket(struct slob_risk *r, uint64_t id)
+{
+	for (unsigned i = 0; i < r->nbr; i++)
+		if (r->br[i].state != B_FREE && r->br[i].setup_id == id)
+			return &r->br[i];
+	return NULL;
+}
+
+static struct bracket *free_bracket(struct slob_risk *r)
+{
+	for (unsigned i = 0; i < r->nbr; i++)
+		if (r->br[i].state == B_FREE)
+			return &r->br[i];
+	return NULL;
+}
+
+static int live_brackets(const struct slob_risk *r)
+{
+	int n = 0;
+	for (unsigned i = 0; i < r->nbr; i++)
+		n += r->br[i].state != B_FREE;
+	return n;
+}
+
+static void send_cancel(struct slob_risk *r, struct bracket *b)
+{
+	if (b->cancel_sent || b->entry_done)
+		return;
+	struct slob_intent *it = outq_push(r);
+	it->kind = SLOB_INTENT_CANCEL;
+	it->qty = b->qty_planned - b->entry_filled;
+	it->dir = b->dir;
+	it->setup_id = b->setup_id;
+	it->ref_hash = slob_risk_ref_hash(b->setup_id);
+	slob_risk_order_ref(it->ref_hash, it->order_ref);
+	it->ts_ns = r->last_ts;
+	it->entry = b->entry;
+	it->sl = b->sl;
+	it->tp = b->tp;
+	b->cancel_sent = 1;
+	r->n_cancels++;
+}
+
+static void cancel_pending(struct slob_risk *r)
+{
+	for (unsigned i = 0; i < r->nbr; i++)
+		if (r->br[i].state != B_FREE)
+			send_cancel(r, &r->br[i]);
+}
+
+static void trip(struct slob_risk *r, uint16_t reason, int64_t value, const char *why)
+{
+	if (r->breaker)
+		return;
+	r->breaker = 1;
+	r->breaker_reason = reason;
+	emit_breaker(r, reason, 1, value, "risk", why);
+	alert(r, SLOB_LVL_CRITICAL, reason, "Circuit breaker triggered: ", why);
+	cancel_pending(r); /* invariant 5 */
+	emit_risk_state(r);
+}
+
+/* Drawdown in basis points of the peak (0 when the peak is not positive). */
+static int64_t drawdown_bp(const struct slob_risk *r)
+{
+	int64_t e = equity(r);
+	if (r->peak <= 0 || e >= r->peak)
+		return 0;
+	return (r->peak - e) * 10000 / r->peak;
+}
+
+static bool drawdown_hit(const struct slob_risk *r)
+{
+	int64_t e = equity(r);
+	if (r->p.max_drawdown_bp <= 0 || r->peak <= 0)
+		return false;
+	/* (peak - equity) / peak >= bp / 10000, exactly, in integers */
+	return (r->peak - e) * 10000 >= (int64_t)r->p.max_drawdown_bp * r->peak;
+}
+
+static void revalue(struct slob_risk *r)
+{
+	int64_t u = 0;
+	int64_t tvc = r->io.instrument.tick_value_cents;
+	for (unsigned i = 0; i < r->nbr; i++) {
+		const struct bracket *b = &r->br[i];
+		if (b->state == B_OPEN && b->open_qty > 0)
+			u += b->dir * ((int64_t)r->mark_px * b->open_qty - b->cost) * tvc;
+	}
+	r->unrealised = u;
+	if (equity(r) > r->peak)
+		r->peak = equity(r);
+	if (drawdown_hit(r))
+		trip(r, SLOB_RISK_MAX_DRAWDOWN, drawdown_bp(r), "Trading stopped: max drawdown reached");
+}
+
+static void roll_day(struct slob_risk *r, int64_t ts)
+{
+	struct slob_local lt;
+	slob_tz_local(r->tz, ts, &lt);
+	if (lt.ymd != r->day) {
+		r->day = lt.ymd;
+		r->day_start_equity = equity(r);
+		r->daily_alerted = 0;
+		emit_risk_state(r);
+	}
+}
+
+static void close_trade(struct slob_risk *r, struct bracket *b)
+{
+	struct slob_cold rec;
+	cold_head(&rec, SLOB_COLD_TRADE, SLOB_CLASS_TRADE, r->last_ts);
+	rec.u.trade.setup_id = b->setup_id;
+	rec.u.trade.entry_ns = b->entry_ns;
+	rec.u.trade.exit_ns = r->last_ts;
+	rec.u.trade.entry_px = b->entry_filled ? (int32_t)(b->entry_value / b->entry_filled) : 0;
+	rec.u.trade.exit_px = b->exit_filled ? (int32_t)(b->exit_value / b->exit_filled) : 0;
+	rec.u.trade.sl = b->sl;
+	rec.u.trade.tp = b->tp;
+	rec.u.trade.qty = b->exit_filled;
+	rec.u.trade.dir = b->dir;
+	rec.u.trade.exit_role = b->exit_role;
+	rec.u.trade.pnl_cents = b->realised;
+	cold_put(r, &rec);
+	r->n_trades++;
+	emit_position(r, b); /* open = 0 */
+	memset(b, 0, sizeof(*b));
+}
+
+/* ---- execution reports -------------------------------------------------------- */
+
+static void unknown_broker(struct slob_risk *r, const struct slob_exec *x, const char *what)
+{
+	struct slob_cold rec;
+	r->n_unknown++;
+	slob_cold_text_init(&rec, SLOB_COLD_UNKNOWN_BROKER, SLOB_LVL_ERROR, r->last_ts, "risk",
+			    x->code, x->order_ref[0] ? x->order_ref : what);
+	cold_put(r, &rec);
+	alert(r, SLOB_LVL_CRITICAL, SLOB_RISK_UNKNOWN_BROKER, "Unexpected position/order detected: ",
+	      x->order_ref[0] ? x->order_ref : what);
+	if (r->p.halt_on_unknown)
+		trip(r, SLOB_RISK_UNKNOWN_BROKER, x->qty, "unknown broker order/position");
+}
+
+static void on_fill(struct slob_risk *r, const struct slob_exec *x)
+{
+	struct bracket *b = find_bracket(r, x->setup_id);
+	if (b == NULL || x->qty <= 0) {
+		unknown_broker(r, x, "fill for an unknown setup");
+		return;
+	}
+	r->n_fills++;
+	int sign = x->role == SLOB_ROLE_ENTRY ? b->dir : -b->dir;
+	struct slob_cold rec;
+	cold_head(&rec, SLOB_COLD_FILL, SLOB_CLASS_TRADE, r->last_ts);
+	rec.u.fill.setup_id = b->setup_id;
+	rec.u.fill.order_id = x->order_id;
+	rec.u.fill.qty = x->qty;
+	rec.u.fill.px = x->px;
+	rec.u.fill.dir = (int8_t)sign;
+	rec.u.fill.role = x->role;
+	memcpy(rec.u.fill.order_ref, x->order_ref, sizeof(rec.u.fill.order_ref));
+	rec.u.fill.order_ref[SLOB_ORDER_REF_LEN - 1] = '\0';
+	cold_put(r, &rec);
+
+	if (r->mark_px == 0)
+		r->mark_px = x->px;
+	if (x->role == SLOB_ROLE_ENTRY) {
+		if (b->entry_filled == 0)
+			b->entry_ns = x->ts_ns ? x->ts_ns : r->last_ts;
+		b->entry_filled += x->qty;
+		b->open_qty += x->qty;
+		b->cost += (int64_t)x->px * x->qty;
+		b->entry_value += (int64_t)x->px * x->qty;
+		b->state = B_OPEN;
+		if (b->entry_filled >= b->qty_planned)
+			b->entry_done = 1;
+		emit_position(r, b);
+	} else {
+		int32_t q = x->qty;
+		if (q > b->open_qty) {
+			alert(r, SLOB_LVL_ERROR, x->role, "Exit fill larger than the open position: ",
+			      x->order_ref);
+			q = b->open_qty;
+		}
+		if (q > 0) {
+			int64_t removed = b->cost * q / b->open_qty;
+			int64_t pnl = b->dir * ((int64_t)x->px * q - removed) *
+				      r->io.instrument.tick_value_cents;
+			b->realised += pnl;
+			r->realised += pnl;
+			r->cash += pnl;
+			b->cost -= removed;
+			b->open_qty -= q;
+			b->exit_filled += q;
+			b->exit_value += (int64_t)x->px * q;
+			b->exit_role = x->role;
+		}
+		if (b->open_qty == 0) {
+			if (!b->entry_done)
+				send_cancel(r, b); /* rest of a partial entry: flat now */
+			close_trade(r, b);
+		} else {
+			emit_position(r, b);
+		}
+	}
+	revalue(r);
+	emit_risk_state(r);
+}
+
+static void on_exec(struct slob_risk *r, const struct slob_exec *x)
+{
+	struct bracket *b;
+	if (x->ts_ns > r->last_ts)
+		r->last_ts = x->ts_ns;
+	switch (x->kind) {
+	case SLOB_EXEC_SUBMITTED:
+		break;
+	case SLOB_EXEC_FILL:
+		on_fill(r, x);
+		break;
+	case SLOB_EXEC_CANCELLED:
+		b = find_bracket(r, x->setup_id);
+		if (b == NULL)
+			break;
+		if (x->role == SLOB_ROLE_ENTRY) {
+			b->entry_done = 1;
+			if (b->open_qty == 0 && b->entry_filled == 0)
+				memset(b, 0, sizeof(*b)); /* PENDING -> FREE */
+		} else if (b->open_qty > 0 && x->role != b->exit_role && b->exit_filled == 0) {
+			alert(r, SLOB_LVL_ERROR, x->role,
+			      "Protective order cancelled while the position is open: ",
+			      x->order_ref);
+		}
+		break;
+	case SLOB_EXEC_REJECTED:
+		r->n_rejects++;
+		alert(r, SLOB_LVL_WARNING, x->code, "Order rejected: ", x->text);
+		b = find_bracket(r, x->setup_id);
+		if (b == NULL)
+			break; /* setup stays in the set: never retried */
+		if (x->role == SLOB_ROLE_ENTRY) {
+			b->entry_done = 1;
+			if (b->open_qty == 0 && b->entry_filled == 0)
+				memset(b, 0, sizeof(*b));
+		} else if (b->open_qty > 0) {
+			alert(r, SLOB_LVL_CRITICAL, x->code,
+			      "Protective order rejected, position unprotected: ", x->order_ref);
+		}
+		break;
+	case SLOB_EXEC_CLOCK_ACK:
+		if (x->clock_seq > r->acked_clock_seq)
+			r->acked_clock_seq = x->clock_seq;
+		if (r->acked_clock_seq >= r->fwd_clock_seq)
+			r->clock_waiting = 0;
+		break;
+	case SLOB_EXEC_RECONCILED:
+		if (x->setup_id == 0)
+			break;
+		(void)set_add(r, x->setup_id);
+		if (find_bracket(r, x->setup_id) == NULL && x->qty != 0) {
+			b = free_bracket(r);
+			if (b == NULL) {
+				alert(r, SLOB_LVL_CRITICAL, 0, "No room to track reconciled position ",
+				      x->order_ref);
+				break;
+			}
+			int32_t q = x->qty < 0 ? -x->qty : x->qty;
+			b->setup_id = x->setup_id;
+			b->dir = x->dir ? x->dir : (x->qty < 0 ? SLOB_SHORT : SLOB_LONG);
+			b->qty_planned = b->entry_filled = b->open_qty = q;
+			b->cost = b->entry_value = (int64_t)x->px * q;
+			b->entry_ns = x->ts_ns;
+			b->state = B_OPEN;
+			b->entry_done = 1;
+			if (r->mark_px == 0)
+				r->mark_px = x->px;
+			emit_position(r, b);
+			revalue(r);
+			emit_risk_state(r);
+		}
+		break;
+	case SLOB_EXEC_UNKNOWN:
+		unknown_broker(r, x, "unknown broker order/position");
+		break;
+	case SLOB_EXEC_CONN:
+		r->connected = x->code != 0;
+		break;
+	default:
+		stat_add(&r->stats->errors, 1);
+		break;
+	}
+}
+
+/* ---- decisions ------------------------------------------------------------------ */
+
+int32_t slob_risk_size(const struct slob_risk_params *p, const struct slob_instrument *in,
+		       int64_t equity_cents, int32_t stop_ticks)
+{
+	int64_t n = 0;
+	if (stop_ticks < 0)
+		stop_ticks = -stop_ticks;
+	if (stop_ticks > 0 && equity_cents > 0 && in->tick_value_cents > 0) {
+		/* floor(equity x risk / (stop distance x point value)), in cents */
+		int64_t risk_cents = equity_cents * p->risk_per_trade_ppm / 1000000;
+		n = risk_cents / ((int64_t)stop_ticks * in->tick_value_cents);
+	}
+	if (n > p->max_position_size)
+		n = p->max_position_size;
+	if (n == 0 && p->min_one_contract && stop_ticks > 0)
+		n = 1;
+	return (int32_t)n;
+}
+
+unsigned slob_risk_check_time(slob_risk_t *r, int64_t utc_ns)
+{
+	struct slob_local lt;
+	slob_tz_local(r->tz, utc_ns, &lt);
+	if (lt.wday == 0 || lt.wday == 6)
+		return SLOB_RISK_WEEKEND;
+	const struct slob_holiday *h = slob_calendar_holiday(&r->cal, lt.ymd);
+	if (h && (h->close_minute < 0 || lt.second >= h->close_minute * 60))
+		return SLOB_RISK_HOLIDAY;
+	if (lt.second < r->p.trading_start_min * 60 || lt.second >= r->p.trading_end_min * 60)
+		return SLOB_RISK_OUTSIDE_HOURS;
+	if (slob_calendar_news_at(&r->cal, utc_ns))
+		return SLOB_RISK_NEWS_BLACKOUT;
+	return 0;
+}
+
+static bool rate_exceeded(const struct slob_risk *r, int64_t t)
+{
+	if (r->rate_n < (uint32_t)r->p.order_rate_limit)
+		return false;
+	int64_t oldest = r->rate_ts[r->rate_head];
+	return t - oldest < (int64_t)r->p.order_rate_window_s * SLOB_NS_PER_SEC;
+}
+
+static void rate_push(struct slob_risk *r, int64_t t)
+{
+	uint32_t lim = (uint32_t)r->p.order_rate_limit;
+	if (r->rate_n < lim) {
+		r->rate_ts[(r->rate_head + r->rate_n) % lim] = t;
+		r->rate_n++;
+	} else {
+		r->rate_ts[r->rate_head] = t;
+		r->rate_head = (r->rate_head + 1) % lim;
+	}
+}
+
+static unsigned decide(struct slob_risk *r, const struct slob_sig *sig, int32_t *qty)
+{
+	const struct slob_setup *s = &sig->setup;
+	int64_t t = sig->ts_ns + BAR_NS;
+	*qty = 0;
+	if (s->id == 0)
+		return SLOB_RISK_BAD_SETUP;
+	if (set_has(r, s->id))
+		return SLOB_RISK_DUPLICATE;
+	if (r->kill)
+		return SLOB_RISK_KILL_SWITCH;
+	if (r->breaker)
+		return r->breaker_reason ? r->breaker_reason : SLOB_RISK_BREAKER;
+	if (r->io.cold && slob_coldq_backlogged(r->io.cold))
+		return SLOB_RISK_COLD_BACKLOG;
+	if (r->io.store_healthy && !__atomic_load_n(r->io.store_healthy, __ATOMIC_RELAXED))
+		return SLOB_RISK_STORE_UNHEALTHY;
+	if (!r->connected)
+		return SLOB_RISK_DISCONNECTED;
+	unsigned tr = slob_risk_check_time(r, t);
+	if (tr)
+		return tr;
+	if (drawdown_hit(r)) {
+		trip(r, SLOB_RISK_MAX_DRAWDOWN, drawdown_bp(r), "Trading stopped: max drawdown reached");
+		return SLOB_RISK_MAX_DRAWDOWN;
+	}
+	int64_t daily = equity(r) - r->day_start_equity;
+	if (r->p.daily_loss_limit_cents > 0 && daily <= -r->p.daily_loss_limit_cents) {
+		if (!r->daily_alerted) {
+			r->daily_alerted = 1;
+			alert(r, SLOB_LVL_WARNING, SLOB_RISK_DAILY_LOSS,
+			      "Daily loss limit reached: no new entries today", NULL);
+		}
+		return SLOB_RISK_DAILY_LOSS;
+	}
+	if (live_brackets(r) >= r->p.max_concurrent_positions)
+		return SLOB_RISK_MAX_POSITIONS;
+	bool ok = s->dir == SLOB_LONG    ? (s->sl < s->entry && s->entry < s->tp)
+		  : s->dir == SLOB_SHORT ? (s->tp < s->entry && s->entry < s->sl)
+					 : false;
+	if (!ok)
+		return SLOB_RISK_BAD_SETUP;
+	int32_t n = slob_risk_size(&r->p, &r->io.instrument, equity(r), s->entry - s->sl);
+	if (n <= 0)
+		return SLOB_RISK_SIZE_ZERO;
+	if (r->set_count >= r->set_max)
+		return SLOB_RISK_SETUP_TABLE_FULL;
+	if (free_bracket(r) == NULL)
+		return SLOB_RISK_MAX_POSITIONS;
+	if (rate_exceeded(r, t)) {
+		trip(r, SLOB_RISK_ORDER_RATE, r->p.order_rate_limit,
+		     "order rate limit exceeded (runaway orders)");
+		return SLOB_RISK_ORDER_RATE;
+	}
+	*qty = n;
+	return SLOB_RISK_ACCEPTED;
+}
+
+static void on_setup(struct slob_risk *r, const struct slob_sig *sig)
+{
+	const struct slob_setup *s = &sig->setup;
+	int32_t qty;
+	roll_day(r, sig->ts_ns + BAR_NS);
+	unsigned reason = decide(r, sig, &qty);
+	stat_add(&r->stats->reasons[reason < SLOB_MAX_REASONS ? reason : 0], 1);
+	if (reason == SLOB_RISK_DUPLICATE) {
+		r->n_dup++;
+		if ((r->n_dup & (r->n_dup - 1)) == 0) /* 1st, 2nd, 4th, ...: no alert storm */
+			alert(r, SLOB_LVL_WARNING, SLOB_RISK_DUPLICATE,
+			      "Duplicate order attempt blocked for a setup", NULL);
+	}
+
+	struct slob_cold rec;
+	cold_head(&rec, SLOB_COLD_DECISION, SLOB_CLASS_INFO, sig->ts_ns);
+	rec.u.decision.setup_id = s->id;
+	rec.u.decision.qty = qty;
+	rec.u.decision.reason = (uint16_t)reason;
+	rec.u.decision.entry = s->entry;
+	rec.u.decision.sl = s->sl;
+	rec.u.decision.tp = s->tp;
+	rec.u.decision.dir = s->dir;
+	cold_put(r, &rec);
+	if (reason != SLOB_RISK_ACCEPTED)
+		return;
+
+	struct bracket *b = free_bracket(r);
+	(void)set_add(r, s->id); /* capacity checked in decide() */
+	rate_push(r, sig->ts_ns + BAR_NS);
+	memset(b, 0, sizeof(*b));
+	b->setup_id = s->id;
+	b->placed_ns = sig->ts_ns;
+	b->qty_planned = qty;
+	b->entry = s->entry;
+	b->sl = s->sl;
+	b->tp = s->tp;
+	b->dir = s->dir;
+	b->state = B_PENDING;
+
+	struct slob_intent *it = outq_push(r);
+	it->kind = SLOB_INTENT_BRACKET;
+	it->qty = qty;
+	it->dir = s->dir;
+	it->setup_id = s->id;
+	it->ref_hash = slob_risk_ref_hash(s->id);
+	slob_risk_order_ref(it->ref_hash, it->order_ref);
+	it->ts_ns = sig->ts_ns;
+	it->recv_ns = sig->recv_ns;
+	it->entry = s->entry;
+	it->sl = s->sl;
+	it->tp = s->tp;
+	r->n_brackets++;
+}
+
+static void on_clock(struct slob_risk *r, const struct slob_sig *sig)
+{
+	roll_day(r, sig->ts_ns);
+	if (sig->mark_px != 0) {
+		int64_t before = equity(r), peak = r->peak;
+		r->mark_px = sig->mark_px;
+		revalue(r);
+		if (equity(r) != before && r->peak != peak)
+			emit_risk_state(r); /* a new peak must survive a restart */
+	}
+	for (unsigned i = 0; i < r->nbr; i++) {
+		struct bracket *b = &r->br[i];
+		if (b->state == B_FREE || b->entry_done || b->cancel_sent)
+			continue;
+		if (++b->bars >= r->p.cancel_after_bars && r->p.cancel_after_bars > 0)
+			send_cancel(r, b);
+	}
+	struct slob_intent *it = outq_push(r);
+	it->kind = SLOB_INTENT_CLOCK;
+	it->ts_ns = sig->ts_ns;
+	it->recv_ns = sig->recv_ns;
+	it->clock_seq = sig->clock_seq;
+	it->mark_px = sig->mark_px;
+	r->fwd_clock_seq = sig->clock_seq;
+	r->clock_waiting = r->acked_clock_seq < sig->clock_seq;
+}
+
+/* ---- control ------------------------------------------------------------------- */
+
+static int ctl_push(struct slob_risk *r, const struct ctl_rec *c)
+{
+	pthread_mutex_lock(&r->ctl_mu); /* control threads only; the risk thread never takes it */
+	bool ok = slob_ring_push_spsc(&r->ctl, c);
+	pthread_mutex_unlock(&r->ctl_mu);
+	return ok ? 0 : -EAGAIN;
+}
+
+int slob_risk_request_reset(slob_risk_t *r, const char *who, const char *why)
+{
+	struct ctl_rec c = {.kind = CTL_RESET};
+	strncpy(c.who, who ? who : "unknown", sizeof(c.who) - 1);
+	strncpy(c.why, why ? why : "", sizeof(c.why) - 1);
+	return ctl_push(r, &c);
+}
+
+int slob_risk_set_kill_switch(slob_risk_t *r, bool on)
+{
+	struct ctl_rec c = {.kind = CTL_KILL, .on = on};
+	return ctl_push(r, &c);
+}
+
+static int apply_ctl(struct slob_risk *r)
+{
+	int n = 0;
+	const struct ctl_rec *c;
+	while (outq_free(r) >= r->nbr + 2 && (c = slob_ring_peek_spsc(&r->ctl, 0)) != NULL) {
+		if (c->kind == CTL_RESET) {
+			uint16_t was = r->breaker_reason;
+			r->breaker = 0;
+			r->breaker_reason = 0;
+			r->peak = equity(r); /* else the old drawdown re-trips at once */
+			r->rate_n = 0;
+			r->rate_head = 0;
+			emit_breaker(r, 0, 0, was, c->who, c->why);
+			alert(r, SLOB_LVL_WARNING, 0, "Circuit breaker reset by ", c->who);
+			emit_risk_state(r);
+		} else if (c->kind == CTL_KILL) {
+			r->kill = c->on != 0;
+			emit_breaker(r, SLOB_RISK_KILL_SWITCH, r->kill, 0, "operator",
+				     r->kill ? "kill switch on" : "kill switch off");
+			alert(r, SLOB_LVL_WARNING, SLOB_RISK_KILL_SWITCH,
+			      r->kill ? "Kill switch engaged: no new entries"
+				      : "Kill switch released",
+			      NULL);
+			if (r->kill)
+				cancel_pending(r);
+		}
+		slob_ring_release_spsc(&r->ctl, 1);
+		n++;
+	}
+	return n;
+}
+
+/* ---- poll ----------------------------------------------------------------------- */
+
+int slob_risk_poll(slob_risk_t *r)
+{
+	int work = 0;
+	r->polled = 1;
+	if (r->io.cold)
+		(void)slob_coldq_flush(r->io.cold);
+	work += outq_flush(r);
+	work += apply_ctl(r);
+
+	if (r->io.exec_in) {
+		const struct slob_exec *x;
+		unsigned n = 0;
+		while (n < EXEC_BATCH && outq_free(r) >= r->nbr + 2 &&
+		       (x = slob_ring_peek_spsc(r->io.exec_in, 0)) != NULL) {
+			on_exec(r, x);
+			slob_ring_release_spsc(r->io.exec_in, 1);
+			n++;
+		}
+		if (n)
+			stat_add(&r->stats->in, n);
+		work += (int)n;
+	}
+
+	const struct slob_sig *sig;
+	unsigned n = 0;
+	while (n < SIG_BATCH && !r->end_seen && outq_free(r) >= r->nbr + 2 &&
+	       (sig = slob_ring_peek_spsc(r->io.sig_in, 0)) != NULL) {
+		if (sig->kind == SLOB_SIG_SETUP && r->p.wait_for_clock_ack && r->clock_waiting)
+			break; /* invariant 4: decide only after the fills of earlier ticks */
+		if (sig->ts_ns > r->last_ts)
+			r->last_ts = sig->ts_ns;
+		switch (sig->kind) {
+		case SLOB_SIG_SETUP:
+			on_setup(r, sig);
+			break;
+		case SLOB_SIG_CLOCK:
+			on_clock(r, sig);
+			break;
+		case SLOB_SIG_END:
+			outq_push(r)->kind = SLOB_INTENT_END;
+			r->end_seen = 1;
+			break;
+		default:
+			stat_add(&r->stats->errors, 1);
+			break;
+		}
+		slob_ring_release_spsc(r->io.sig_in, 1);
+		n++;
+	}
+	if (n)
+		stat_add(&r->stats->in, n);
+	work += (int)n;
+	work += outq_flush(r);
+	if (r->end_seen && r->out_head == r->out_tail)
+		r->end_fwd = 1;
+	stat_add(&r->stats->polls, 1);
+	if (work == 0)
+		stat_add(&r->stats->idle_polls, 1);
+	if (r->fatal)
+		return r->fatal;
+	return work;
+}
+
+bool slob_risk_done(const slob_risk_t *r)
+{
+	if (!r->end_fwd)
+		return false;
+	if (r->p.wait_for_clock_ack && r->acked_clock_seq < r->fwd_clock_seq)
+		return false;
+	return r->io.cold == NULL || !slob_coldq_backlogged(r->io.cold);
+}
+
+static int stage_poll(struct slob_stage *st)
+{
+	slob_risk_t *r = st->ctx;
+	r->stats = st->stats ? st->stats : &st->own_stats;
+	return slob_risk_poll(r);
+}
+
+static bool stage_done(struct slob_stage *st)
+{
+	return slob_risk_done(st->ctx);
+}
+
+void slob_risk_stage_init(slob_risk_t *r, struct slob_stage *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->name = "risk";
+	st->poll = stage_poll;
+	st->done = stage_done;
+	st->ctx = r;
+	st->stats = &st->own_stats;
+	r->stats = st->stats;
+}
+
+/* ---- life cycle ----------------------------------------------------------------- */
+
+static uint32_t pow2_at_least(uint32_t v)
+{
+	uint32_t p = 1;
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+int slob_risk_create(slob_risk_t **out, const struct slob_risk_params *p,
+		     const struct slob_risk_io *io, char *err, size_t errlen)
+{
+	int rc;
+	char dummy[8];
+	if (err == NULL) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	*out = NULL;
+	if (p == NULL || io == NULL || io->sig_in == NULL || io->intent_out == NULL) {
+		snprintf(err, errlen, "risk: sig_in and intent_out rings are required");
+		return -EINVAL;
+	}
+	if (io->sig_in->rec_size != sizeof(struct slob_sig) ||
+	    io->intent_out->rec_size != sizeof(struct slob_intent) ||
+	    (io->exec_in && io->exec_in->rec_size != sizeof(struct slob_exec))) {
+		snprintf(err, errlen, "risk: ring record sizes do not match sig/intent/exec");
+		return -EINVAL;
+	}
+	if (io->instrument.tick_value_cents <= 0) {
+		snprintf(err, errlen,
+			 "risk: instrument %s has no tick value (tick_size x point_value)",
+			 io->instrument.symbol);
+		return -EINVAL;
+	}
+	if ((rc = slob_risk_params_validate(p, err, errlen)) < 0)
+		return rc;
+	struct slob_risk *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return -ENOMEM;
+	r->p = *p;
+	r->io = *io;
+	r->stats = &r->own_stats;
+	slob_calendar_init(&r->cal);
+	pthread_mutex_init(&r->ctl_mu, NULL);
+	if (io->tz) {
+		r->tz = io->tz;
+	} else {
+		r->tz = malloc(sizeof(*r->tz));
+		if (r->tz == NULL) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+		r->own_tz = 1;
+		if ((rc = slob_tz_load(r->tz, p->timezone, 2000, 2100)) < 0) {
+			snprintf(err, errlen, "[risk] timezone '%s': %s", p->timezone,
+				 slob_tz_strerror());
+			goto fail;
+		}
+	}
+	if (p->holiday_file[0] &&
+	    (rc = slob_calendar_load_holidays(&r->cal, p->holiday_file, err, errlen)) < 0)
+		goto fail;
+	if (p->news_file[0] &&
+	    (rc = slob_calendar_load_news(&r->cal, p->news_file, r->tz, p->news_before_min,
+					  p->news_after_min, p->news_min_impact, err, errlen)) < 0)
+		goto fail;
+
+	r->set_max = (uint32_t)p->setup_capacity;
+	uint32_t cap = pow2_at_least(r->set_max * 2u);
+	r->set = calloc(cap, sizeof(*r->set));
+	r->set_mask = cap - 1;
+	r->nbr = (unsigned)(p->max_concurrent_positions * 2 + 16);
+	r->br = calloc(r->nbr, sizeof(*r->br));
+	r->rate_ts = calloc((size_t)p->order_rate_limit, sizeof(*r->rate_ts));
+	uint32_t oc = pow2_at_least(2 * (r->nbr + 2));
+	r->outq = calloc(oc, sizeof(*r->outq));
+	r->out_mask = oc - 1;
+	if (!r->set || !r->br || !r->rate_ts || !r->outq) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "risk: out of memory");
+		goto fail;
+	}
+	if ((rc = slob_ring_init(&r->ctl, "risk-ctl", 16, sizeof(struct ctl_rec))) < 0) {
+		snprintf(err, errlen, "risk: control ring: %s", slob_ring_strerror());
+		goto fail;
+	}
+	r->cash = p->initial_capital_cents;
+	r->peak = r->cash;
+	r->day_start_equity = r->cash;
+	r->connected = 1;
+	*out = r;
+	return 0;
+fail:
+	snprintf(risk_err, sizeof(risk_err), "%s", err);
+	slob_risk_free(r);
+	return rc;
+}
+
+void slob_risk_free(slob_risk_t *r)
+{
+	if (r == NULL)
+		return;
+	slob_ring_destroy(&r->ctl);
+	pthread_mutex_destroy(&r->ctl_mu);
+	slob_calendar_destroy(&r->cal);
+	if (r->own_tz)
+		free(r->tz);
+	free(r->set);
+	free(r->br);
+	free(r->rate_ts);
+	free(r->outq);
+	free(r);
+}
+
+int slob_risk_preload_setup(slob_risk_t *r, uint64_t setup_id)
+{
+	if (setup_id == 0)
+		return -EINVAL;
+	int rc = set_add(r, setup_id);
+	return rc < 0 ? rc : 0;
+}
+
+int slob_risk_restore(slob_risk_t *r, const struct slob_risk_snapshot *s)
+{
+	if (r->polled) {
+		snprintf(risk_err, sizeof(risk_err), "risk: restore after the first poll");
+		return -EBUSY;
+	}
+	if (s->npositions > SLOB_RISK_SNAP_MAX_POS || s->npositions > r->nbr) {
+		snprintf(risk_err, sizeof(risk_err),
+			 "risk: snapshot has %u open positions, room for %u", s->npositions,
+			 r->nbr < SLOB_RISK_SNAP_MAX_POS ? r->nbr : SLOB_RISK_SNAP_MAX_POS);
+		return -ENOSPC;
+	}
+	for (unsigned i = 0; i < s->npositions; i++) {
+		const struct slob_risk_pos_snap *ps = &s->positions[i];
+		if (ps->setup_id == 0 || ps->qty <= 0 ||
+		    (ps->dir != SLOB_LONG && ps->dir != SLOB_SHORT)) {
+			snprintf(risk_err, sizeof(risk_err),
+				 "risk: snapshot position %u: bad setup id, qty or direction", i);
+			return -EINVAL;
+		}
+	}
+	r->cash = s->equity_cents - s->unrealised_cents;
+	r->realised = r->cash - r->p.initial_capital_cents;
+	r->unrealised = 0; /* re-marked at the first clock */
+	r->peak = s->peak_cents > r->cash ? s->peak_cents : r->cash;
+	r->day = s->trading_day;
+	r->day_start_equity = s->equity_cents - s->daily_pnl_cents;
+	r->breaker = s->breaker_tripped != 0;
+	r->breaker_reason = r->breaker ? s->breaker_reason : 0;
+	r->kill = s->kill_switch != 0;
+	memset(r->br, 0, r->nbr * sizeof(*r->br));
+	for (unsigned i = 0; i < s->npositions; i++) {
+		const struct slob_risk_pos_snap *ps = &s->positions[i];
+		struct bracket *b = &r->br[i];
+		b->setup_id = ps->setup_id;
+		b->entry_ns = ps->entry_ns;
+		b->qty_planned = b->entry_filled = b->open_qty = ps->qty;
+		b->cost = b->entry_value = (int64_t)ps->avg_px * ps->qty;
+		b->sl = ps->sl;
+		b->tp = ps->tp;
+		b->dir = ps->dir;
+		b->state = B_OPEN;
+		b->entry_done = 1;
+		if (set_add(r, ps->setup_id) < 0) {
+			snprintf(risk_err, sizeof(risk_err), "risk: idempotency set full");
+			return -ENOSPC;
+		}
+	}
+	if (s->npositions)
+		r->mark_px = 0; /* unknown until the first clock: unrealised stays 0 */
+	/* revalue with mark 0 would be wrong: leave unrealised at 0 until a clock */
+	for (unsigned i = 0; i < s->npositions && r->mark_px == 0; i++)
+		r->mark_px = s->positions[i].avg_px;
+	return 0;
+}
+
+void slob_risk_get_view(const slob_risk_t *r, struct slob_risk_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->cash_cents = r->cash;
+	v->realised_cents = r->realised;
+	v->unrealised_cents = r->unrealised;
+	v->equity_cents = equity(r);
+	v->peak_cents = r->peak;
+	v->daily_pnl_cents = equity(r) - r->day_start_equity;
+	v->trading_day = r->day;
+	for (unsigned i = 0; i < r->nbr; i++) {
+		const struct bracket *b = &r->br[i];
+		if (b->state == B_FREE)
+			continue;
+		v->live_brackets++;
+		if (b->open_qty > 0) {
+			v->open_positions++;
+			v->position_qty += b->open_qty * b->dir;
+		}
+	}
+	v->breaker_tripped = r->breaker != 0;
+	v->breaker_reason = r->breaker_reason;
+	v->kill_switch = r->kill != 0;
+	v->connected = r->connected != 0;
+	v->acked_clock_seq = r->acked_clock_seq;
+	v->fwd_clock_seq = r->fwd_clock_seq;
+	v->brackets = r->n_brackets;
+	v->cancels = r->n_cancels;
+	v->fills = r->n_fills;
+	v->trades = r->n_trades;
+	v->rejects_by_broker = r->n_rejects;
+	v->unknown_broker = r->n_unknown;
+	v->duplicates = r->n_dup;
+	v->setups_known = r->set_count;
+}

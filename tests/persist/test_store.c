@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+/* test_store.c: schema, migrations from every earlier version, the incident
+ * guide's queries and manual insert, refusal of foreign/newer/garbage files. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "persist/store.h"
+#include "ptest.h"
+
+static const char *const all_tables[] = {
+	"active_setups", "trade_history", "candles",        "runs",          "orders",
+	"fills",         "positions",     "risk_state",     "breaker_events", "alerts_sent",
+	"decisions",     "events",        "operator_commands", "sweep_results",
+};
+
+static void test_open_creates_current_store(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX], path[PATH_MAX + 32], buf[64];
+	ptest_tmpdir(dir, sizeof(dir), "open");
+	snprintf(path, sizeof(path), "%s/data/slob_state.db", dir);
+	slob_store_t *s;
+	assert_int_equal(slob_store_open(path, 0, &s), 0);
+	assert_int_equal(slob_store_version(s), SLOB_STORE_VERSION);
+	sqlite3 *db = slob_store_db(s);
+	assert_string_equal(ptest_text(db, "PRAGMA journal_mode", buf, sizeof(buf)), "wal");
+	assert_int_equal(ptest_i64(db, "PRAGMA foreign_keys"), 1);
+	for (size_t i = 0; i < sizeof(all_tables) / sizeof(all_tables[0]); i++) {
+		char q[200];
+		snprintf(q, sizeof(q), "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
+			 all_tables[i]);
+		assert_int_equal(ptest_i64(db, q), 1);
+	}
+	/* the indexes the dashboard and slobctl rely on */
+	assert_int_equal(ptest_i64(db, "SELECT count(*) FROM sqlite_master WHERE type='index' AND name"
+				       " IN ('idx_trade_history_entry_time','idx_orders_setup')"),
+			 2);
+	assert_int_equal(slob_store_check(s, true), 0);
+	slob_store_close(s);
+	/* reopen is a no-op migration */
+	assert_int_equal(slob_store_open(path, SLOB_STORE_NO_MIGRATE, &s), 0);
+	slob_store_close(s);
+	ptest_rm_rf(dir);
+}
+
+/* A store left at every earlier version (with a row in it) opens, migrates to
+ * the current version and keeps the row. */
+static void test_migrates_from_every_earlier_version(void **state)
+{
+	(void)state;
+	for (int v = 0; v < SLOB_STORE_VERSION; v++) {
+		char dir[PATH_MAX], path[PATH_MAX + 32];
+		ptest_tmpdir(dir, sizeof(dir), "mig");
+		snprintf(path, sizeof(path), "%s/slob_state.db", dir);
+		sqlite3 *db;
+		assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+		assert_int_equal(slob_store_migrate(db, v), v);
+		assert_int_equal(ptest_i64(db, "PRAGMA user_version"), v);
+		if (v >= 1)
+			assert_int_equal(sqlite3_exec(db,
+						      "INSERT INTO trade_history (setup_id, entry_time, pnl,"
+						      " outcome) VALUES ('00000000000000aa',"
+						      " '2025-01-02 14:30:00.000', -125.5, 'LOSS')",
+						      NULL, NULL, NULL),
+					 SQLITE_OK);
+		if (v >= 2)
+			assert_int_equal(sqlite3_exec(db,
+						      "INSERT INTO orders (order_ref, setup_id, role) VALUES"
+						      " ('SLOB_00000000000000aa_ENTRY', '00000000000000aa',"
+						      " 'ENTRY')",
+						      NULL, NULL, NULL),
+					 SQLITE_OK);
+		sqlite3_close(db);
+
+		slob_store_t *s;
+		int rc = slob_store_open(path, 0, &s);
+		if (rc)
+			fail_msg("from version %d: %s", v, slob_store_strerror());
+		assert_int_equal(slob_store_version(s), SLOB_STORE_VERSION);
+		db = slob_store_db(s);
+		assert_int_equal(ptest_i64(db, "SELECT count(*) FROM trade_history"), v >= 1 ? 1 : 0);
+		assert_int_equal(ptest_i64(db, "SELECT count(*) FROM orders"), v >= 2 ? 1 : 0);
+		assert_int_equal(ptest_i64(db, "SELECT count(*) FROM operator_commands"), 0);
+		assert_int_equal(slob_store_check(s, true), 0);
+		slob_store_close(s);
+		ptest_rm_rf(dir);
+	}
+}
+
+/* A failing migration leaves the previous version intact (one transaction). */
+static void test_failed_migration_rolls_back(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	ptest_tmpdir(dir, sizeof(dir), "migfail");
+	snprintf(path, sizeof(path), "%s/slob_state.db", dir);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(slob_store_migrate(db, 1), 1);
+	/* a table migration 2 wants to create already exists */
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE orders (x)", NULL, NULL, NULL), SQLITE_OK);
+	int rc = slob_store_migrate(db, SLOB_STORE_VERSION);
+	assert_true(rc < 0);
+	assert_non_null(strstr(slob_store_strerror(), "migration 2"));
+	assert_int_equal(ptest_i64(db, "PRAGMA user_version"), 1);
+	assert_int_equal(ptest_i64(db, "SELECT count(*) FROM sqlite_master WHERE name='fills'"), 0);
+	sqlite3_close(db);
+	ptest_rm_rf(dir);
+}
+
+static void test_refuses_newer_foreign_and_garbage(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	slob_store_t *s;
+	sqlite3 *db;
+	ptest_tmpdir(dir, sizeof(dir), "refuse");
+
+	snprintf(path, sizeof(path), "%s/newer.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL);
+	sqlite3_close(db);
+	assert_int_equal(slob_store_open(path, 0, &s), -EPROTO);
+	assert_non_null(strstr(slob_store_strerror(), "99"));
+	assert_non_null(strstr(slob_store_strerror(), "newer"));
+
+	/* the original system's test schema, user_version 0 */
+	snprintf(path, sizeof(path), "%s/python.db", dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_exec(db, "CREATE TABLE active_setups (id TEXT PRIMARY KEY, state TEXT)", NULL, NULL,
+		     NULL);
+	sqlite3_close(db);
+	assert_int_equal(slob_store_open(path, 0, &s), -EPROTO);
+	assert_non_null(strstr(slob_store_strerror(), "not a slob store"));
+
+	snprintf(path, sizeof(path), "%s/garbage.db", dir);
+	FILE *f = fopen(path, "w");
+	for (int i = 0; i < 2000; i++)
+		fputs("this is not a database ", f);
+	fclose(f);
+	assert_int_equal(slob_store_open(path, 0, &s), -EIO);
+	assert_non_null(strstr(slob_store_strerror(), path));
+	assert_int_equal(slob_store_check_path(path, false), -EIO);
+
+	snprintf(path, sizeof(path), "%s/missing.db", dir);
+	assert_int_equal(slob_store_open(path, SLOB_STORE_RDONLY, &s), -ENOENT);
+	ptest_rm_rf(dir);
+}
+
+/* The incident guide's SQL works against our schema as typed. */
+static void test_incident_guide_queries(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	ptest_tmpdir(dir, sizeof(dir), "guide");
+	snprintf(path, sizeof(path), "%s/slob_state.db", dir);
+	slob_store_t *s;
+	assert_int_equal(slob_store_open(path, 0, &s), 0);
+	sqlite3 *db = slob_store_db(s);
+	/* P0-2 manual insert */
+	assert_int_equal(slob_store_exec(s, "INSERT INTO active_setups (id, state, entry_price,"
+					    " sl_price, tp_price) VALUES ('manual_1764000000',"
+					    " 'ACTIVE', 20100.25, 20150.0, 20000.0)"),
+			 0);
+	char buf[64];
+	assert_string_equal(ptest_text(db, "SELECT created_at IS NOT NULL AND symbol='NQ' AND"
+					   " source='manual' AND closed_at IS NULL FROM active_setups",
+				       buf, sizeof(buf)),
+			    "1");
+	/* P0-3 */
+	assert_int_equal(ptest_i64(db, "SELECT count(*) FROM (SELECT id, state, entry_price FROM"
+				       " active_setups WHERE state != 'SETUP_COMPLETE')"),
+			 1);
+	assert_int_equal(slob_store_exec(s, "INSERT INTO trade_history (setup_id, entry_time, pnl,"
+					    " outcome) VALUES ('a', '2024-01-02 10:00:00.000', -500,"
+					    " 'LOSS'), ('b', datetime('now','-1 day'), 300, 'WIN'),"
+					    " ('c', datetime('now','-2 day'), -100, 'LOSS')"),
+			 0);
+	/* P1-2 drawdown */
+	assert_true(ptest_f64(db, "SELECT MIN(running_total) FROM (SELECT SUM(pnl) OVER (ORDER BY"
+				  " entry_time) AS running_total FROM trade_history)") == -600.0);
+	assert_int_equal(ptest_i64(db, "SELECT count(*) FROM (SELECT entry_time, pnl, outcome FROM"
+				       " trade_history WHERE pnl < 0 ORDER BY entry_time DESC LIMIT 10)"),
+			 2);
+	/* runbook aggregates */
+	assert_int_equal(ptest_i64(db, "SELECT SUM(outcome='WIN') FROM trade_history GROUP BY"
+				       " strftime('%Y-W%W', entry_time) ORDER BY 1 DESC LIMIT 1"),
+			 1);
+	/* P3-1: archive older than one year compares as text */
+	assert_int_equal(ptest_i64(db, "SELECT count(*) FROM trade_history WHERE entry_time <"
+				       " datetime('now','-1 year')"),
+			 1);
+	assert_int_equal(slob_store_exec(s, "DELETE FROM trade_history WHERE entry_time <"
+					    " datetime('now','-1 year')"),
+			 0);
+	assert_int_equal(slob_store_exec(s, "VACUUM"), 0);
+	assert_int_equal(ptest_i64(db, "SELECT count(*) FROM trade_history"), 2);
+	/* outcome is constrained to the three words operators count */
+	assert_int_equal(slob_store_exec(s, "INSERT INTO trade_history (setup_id, entry_time,"
+					    " outcome) VALUES ('d', '2025-01-01', 'CLOSED')"),
+			 -EEXIST);
+	assert_int_equal(slob_store_cmd_insert(s, "kill-switch", "on", "ops", "test"), 1);
+	slob_store_close(s);
+	ptest_rm_rf(dir);
+}
+
+static void test_time_and_ids(void **state)
+{
+	(void)state;
+	char buf[SLOB_STORE_TIME_LEN];
+	int64_t ns;
+	assert_int_equal(slob_store_time_fmt(1764000000123456789LL, buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2025-11-24 16:00:00.123");
+	assert_int_equal(slob_store_time_parse(buf, &ns), 0);
+	assert_true(ns == 1764000000123000000LL);
+	assert_int_equal(slob_store_time_parse("2025-11-24T16:00:00", &ns), 0);
+	assert_true(ns == 1764000000000000000LL);
+	assert_int_equal(slob_store_time_parse("yesterday", &ns), -EINVAL);
+	assert_int_equal(slob_store_time_fmt(0, buf, 5), -ENOSPC);
+
+	char id[17];
+	bool manual;
+	slob_store_setup_id_fmt(0xdeadbeef01ULL, id);
+	assert_string_equal(id, "000000deadbeef01");
+	assert_true(slob_store_setup_id_parse(id, &manual) == 0xdeadbeef01ULL);
+	assert_false(manual);
+	uint64_t m = slob_store_setup_id_parse("manual_1764000000", &manual);
+	assert_true(manual);
+	assert_true(m == slob_store_setup_id_parse("manual_1764000000", NULL));
+	assert_true(m != slob_store_setup_id_parse("manual_1764000001", NULL));
+}
+
+static void test_params_and_paths(void **state)
+{
+	(void)state;
+	struct slob_store_params p;
+	char err[200], out[PATH_MAX];
+	slob_store_params_default(&p);
+	assert_int_equal(slob_store_params_validate(&p, err, sizeof(err)), 0);
+	assert_int_equal(slob_store_param_set(&p, "nope", "1", err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "nope"));
+	assert_int_equal(slob_store_param_set(&p, "keep_daily", "-3", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "store.keep_daily"));
+	assert_non_null(strstr(err, "0..3650"));
+	assert_int_equal(slob_store_param_set(&p, "auto_restore", "maybe", err, sizeof(err)), -EINVAL);
+	assert_int_equal(slob_store_param_set(&p, "auto_restore", "yes", err, sizeof(err)), 0);
+	assert_true(p.auto_restore);
+	assert_int_equal(slob_store_param_set(&p, "file", "a/b.db", err, sizeof(err)), 0);
+	assert_int_equal(slob_store_params_validate(&p, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "store.file"));
+
+	assert_int_equal(slob_store_default_path("/etc/slob/slob.ini", out, sizeof(out)), 0);
+	assert_string_equal(out, "/etc/slob/data/slob_state.db");
+	assert_int_equal(slob_store_default_path("slob.ini", out, sizeof(out)), 0);
+	assert_string_equal(out, "data/slob_state.db");
+	slob_store_params_default(&p);
+	assert_int_equal(slob_store_params_path(&p, "conf/slob.ini", out, sizeof(out)), 0);
+	assert_string_equal(out, "conf/data/slob_state.db");
+	snprintf(p.data_dir, sizeof(p.data_dir), "/var/lib/slob");
+	assert_int_equal(slob_store_params_path(&p, "conf/slob.ini", out, sizeof(out)), 0);
+	assert_string_equal(out, "/var/lib/slob/slob_state.db");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_open_creates_current_store),
+		cmocka_unit_test(test_migrates_from_every_earlier_version),
+		cmocka_unit_test(test_failed_migration_rolls_back),
+		cmocka_unit_test(test_refuses_newer_foreign_and_garbage),
+		cmocka_unit_test(test_incident_guide_queries),
+		cmocka_unit_test(test_time_and_ids),
+		cmocka_unit_test(test_params_and_paths),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

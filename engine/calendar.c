@@ -325,23 +325,18 @@ int slob_calendar_parse_news(struct slob_calendar *cal, const char *text, const 
 		if (data_lines++ == 0 && strncasecmp(s, "date", 4) == 0)
 			continue; /* header */
 		char *f[4];
-		int nf = 0;
-		char *q = s;
-		while (nf < 3) {
+		int nf = 1;
+		f[0] = s;
+		for (char *q = s; nf < 4 && (q = strchr(q, ',')) != NULL;) {
+			*q++ = '\0';
 			f[nf++] = q;
-			char *c = strchr(q, ',');
-			if (c == NULL)
-				break;
-			*c = '\0';
-			q = c + 1;
 		}
-		if (nf < 3) {
+		if (nf < 4) {
 			snprintf(err, errlen,
 				 "%s:%d: expected 4 fields date,time,impact,name (got %d)", src,
 				 lineno, nf);
 			return -EINVAL;
 		}
-		f[3] = q;
 		for (int i = 0; i < 4; i++)
 			f[i] = trim(f[i]);
 		int32_t ymd, minute = -1;

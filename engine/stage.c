@@ -26,7 +26,9 @@
  *     slob_thread_stop) *before* a pass, so a pass that starts after stop was
  *     seen polls every record published before stop was requested. The
  *     thread exits after a pass in which each stage is finished: done()
- *     returns true, or (done == NULL) the stage did no work in that pass.
+ *     returns true, or (done == NULL) the stage did no work in that pass
+ *     and each of its declared input rings (stage.inputs) is empty - an
+ *     idle pass alone may only mean that an output ring was full.
  *  4. A negative poll result is fatal: it is stored in `result` (first one
  *     wins), counted in the stage's `errors`, and the thread exits at once
  *     (as on abort). slob_thread_join returns it.
@@ -48,6 +50,7 @@
 #include <unistd.h>
 
 #include "engine/stage.h"
+#include "ringbuf/ring.h"
 
 /* Relaxed increment of a single-writer counter readable by other processes. */
 static inline void stat_inc(uint64_t *c, uint64_t by)
@@ -87,6 +90,15 @@ int slob_thread_add(slob_thread_t *t, slob_stage_t *st)
 	return 0;
 }
 
+/* design note 3: a done()-less stage is finished only with empty inputs */
+static bool inputs_empty(const slob_stage_t *st)
+{
+	for (unsigned i = 0; i < st->ninputs; i++)
+		if (slob_ring_size(st->inputs[i]) != 0)
+			return false;
+	return true;
+}
+
 /*
  * One pass: polls every stage once. Returns the total work (>= 0) or the
  * first negative poll result. *finished is set when every stage is finished
@@ -107,7 +119,7 @@ static int thread_pass(slob_thread_t *t, bool *finished)
 		if (w == 0)
 			stat_inc(&st->stats->idle_polls, 1);
 		total += w;
-		if (st->done != NULL ? !st->done(st) : w != 0)
+		if (st->done != NULL ? !st->done(st) : (w != 0 || !inputs_empty(st)))
 			fin = false;
 	}
 	*finished = fin;

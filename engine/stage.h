@@ -28,6 +28,7 @@
 #include "ringbuf/compiler.h"
 
 #define SLOB_MAX_REASONS 32
+#define SLOB_STAGE_MAX_INPUTS 16
 
 /* Counters of one stage; one writer (the stage's thread). */
 struct slob_stage_stats {
@@ -43,6 +44,7 @@ struct slob_stage_stats {
 } SLOB_CACHE_ALIGNED;
 
 struct slob_stage;
+struct slob_ring;
 typedef int (*slob_stage_poll_fn)(struct slob_stage *st);
 typedef bool (*slob_stage_done_fn)(struct slob_stage *st);
 
@@ -53,6 +55,12 @@ struct slob_stage {
 	void *ctx;                      /* the stage's own state */
 	struct slob_stage_stats *stats; /* never NULL once added to a thread */
 	struct slob_stage_stats own_stats; /* used when no stats file maps it */
+	/* Input rings (filled by engine/topology.c, or by hand). A stage
+	 * without done() counts as finished on stop only after a pass in which
+	 * it did no work *and* all of these were empty: "no work" alone can
+	 * also mean "output ring full". */
+	struct slob_ring *inputs[SLOB_STAGE_MAX_INPUTS];
+	unsigned ninputs;
 };
 typedef struct slob_stage slob_stage_t;
 

@@ -119,6 +119,8 @@ struct slob_stats_status {
 	uint64_t alerts_sent, alerts_failed, alerts_dropped;
 	uint64_t log_lines, log_errors; /* log_errors: failed writes (e.g. ENOSPC) */
 	uint64_t store_errors;
+	uint32_t alerts_down;     /* bit 0 telegram, bit 1 e-mail: channel DOWN */
+	uint32_t pad2_;
 };
 
 /* One stage's slot: its counters are written by the stage's thread in place. */

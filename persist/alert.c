@@ -1,0 +1,1007 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * alert.c: Telegram and SMTP alert channels over a libcurl multi handle,
+ * with filters, retries and channel-down reporting (see alert.h design
+ * notes), plus the combined ops sink for the cold stage.
+ */
+#define _GNU_SOURCE
+#include "persist/alert.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/stats.h"
+#include "persist/cold.h"
+
+#define DEDUP_SLOTS 128
+#define BACKOFF_CAP_NS (60ll * 1000000000ll)
+
+struct msg {
+	int kind, level;
+	char *payload;
+	size_t len, off;
+	unsigned tries;
+	int64_t next_ns;        /* monotonic: earliest next attempt */
+	CURL *easy;             /* non-NULL while in flight */
+	struct curl_slist *hdrs;
+	int chan;
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+struct chan {
+	bool enabled;
+	int min_level;
+	struct msg **q;         /* FIFO, q[0] oldest */
+	unsigned n, cap;
+	double tokens;
+	int64_t tokens_ns;
+	struct slob_alert_counters c;
+};
+
+struct dedup {
+	uint64_t key;
+	int64_t until_ns;
+	uint32_t repeats;
+};
+
+struct slob_alert {
+	struct slob_alert_params p;
+	slob_log_t *log;
+	CURLM *multi;
+	CURL *esc;              /* for curl_easy_escape */
+	struct chan ch[SLOB_ALERT_NCHAN];
+	struct dedup dd[DEDUP_SLOTS];
+	char tg_url[SLOB_ALERT_STR * 2 + 32];
+	char smtp_url[SLOB_ALERT_STR + 32];
+	struct curl_slist *rcpt;
+	const char *secrets[2];
+};
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+static int64_t real_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
+/* ---- params ----------------------------------------------------------------- */
+
+void slob_alert_params_default(struct slob_alert_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->telegram_url, sizeof(p->telegram_url), "https://api.telegram.org");
+	p->telegram_level = SLOB_LVL_INFO;
+	snprintf(p->smtp_server, sizeof(p->smtp_server), "smtp.gmail.com");
+	p->smtp_port = 587;
+	snprintf(p->smtp_tls, sizeof(p->smtp_tls), "starttls");
+	snprintf(p->subject_prefix, sizeof(p->subject_prefix), "[SLOB Bot] ");
+	p->email_level = SLOB_LVL_WARNING;
+	p->rate_per_min = 20;
+	p->dedup_s = 300;
+	p->max_tries = 5;
+	p->backoff_ms = 2000;
+	p->timeout_ms = 10000;
+	p->down_after = 3;
+	p->queue = 256;
+}
+
+static void env_fill(char *dst, size_t len, const char *name)
+{
+	const char *v = getenv(name);
+	if (!dst[0] && v && *v)
+		snprintf(dst, len, "%s", v);
+}
+
+void slob_alert_params_from_env(struct slob_alert_params *p)
+{
+	env_fill(p->telegram_token, sizeof(p->telegram_token), "TELEGRAM_BOT_TOKEN");
+	env_fill(p->telegram_chat_id, sizeof(p->telegram_chat_id), "TELEGRAM_CHAT_ID");
+	const char *srv = getenv("SMTP_SERVER");
+	if (srv && *srv && strcmp(p->smtp_server, "smtp.gmail.com") == 0)
+		snprintf(p->smtp_server, sizeof(p->smtp_server), "%s", srv);
+	const char *port = getenv("SMTP_PORT");
+	if (port && *port && p->smtp_port == 587) {
+		int v = atoi(port);
+		if (v > 0 && v < 65536)
+			p->smtp_port = v;
+	}
+	env_fill(p->email_from, sizeof(p->email_from), "SENDER_EMAIL");
+	env_fill(p->smtp_password, sizeof(p->smtp_password), "SENDER_PASSWORD");
+	env_fill(p->smtp_password, sizeof(p->smtp_password), "SMTP_PASSWORD");
+	env_fill(p->email_to, sizeof(p->email_to), "ALERT_EMAILS");
+}
+
+static int set_str(char *dst, size_t len, const char *key, const char *v, char *err, size_t errlen)
+{
+	if (strlen(v) >= len) {
+		snprintf(err, errlen, "[alert] %s: longer than %zu characters", key, len - 1);
+		return -EINVAL;
+	}
+	snprintf(dst, len, "%s", v);
+	return 0;
+}
+
+static int set_uint(unsigned *dst, const char *key, const char *v, unsigned lo, unsigned hi, char *err,
+		    size_t errlen)
+{
+	char *end;
+	errno = 0;
+	unsigned long x = strtoul(v, &end, 10);
+	if (!*v || *v == '-' || *end || errno || x < lo || x > hi) {
+		snprintf(err, errlen, "[alert] %s = '%s': expected an integer %u..%u", key, v, lo, hi);
+		return -EINVAL;
+	}
+	*dst = (unsigned)x;
+	return 0;
+}
+
+int slob_alert_param_set(struct slob_alert_params *p, const char *key, const char *v, char *err,
+			 size_t errlen)
+{
+	unsigned u;
+	int rc;
+	if (!strcmp(key, "telegram_token")) {
+		/* never echo the value: it is a secret */
+		if (strlen(v) >= sizeof(p->telegram_token)) {
+			snprintf(err, errlen, "[alert] telegram_token: too long");
+			return -EINVAL;
+		}
+		snprintf(p->telegram_token, sizeof(p->telegram_token), "%s", v);
+		return 0;
+	}
+	if (!strcmp(key, "smtp_password")) {
+		if (strlen(v) >= sizeof(p->smtp_password)) {
+			snprintf(err, errlen, "[alert] smtp_password: too long");
+			return -EINVAL;
+		}
+		snprintf(p->smtp_password, sizeof(p->smtp_password), "%s", v);
+		return 0;
+	}
+#define STR(k) if (!strcmp(key, #k)) return set_str(p->k, sizeof(p->k), key, v, err, errlen)
+	STR(telegram_chat_id);
+	STR(telegram_url);
+	STR(smtp_server);
+	STR(smtp_user);
+	STR(email_from);
+	STR(email_to);
+	STR(subject_prefix);
+	STR(host_tag);
+#undef STR
+	if (!strcmp(key, "telegram_level") || !strcmp(key, "email_level")) {
+		int lv;
+		if (slob_log_level_parse(v, &lv) < 0) {
+			snprintf(err, errlen, "[alert] %s = '%s': expected debug|info|warning|error|critical",
+				 key, v);
+			return -EINVAL;
+		}
+		*(key[0] == 't' ? &p->telegram_level : &p->email_level) = lv;
+		return 0;
+	}
+	if (!strcmp(key, "smtp_tls")) {
+		if (strcmp(v, "starttls") && strcmp(v, "ssl") && strcmp(v, "none")) {
+			snprintf(err, errlen, "[alert] smtp_tls = '%s': expected starttls|ssl|none", v);
+			return -EINVAL;
+		}
+		snprintf(p->smtp_tls, sizeof(p->smtp_tls), "%s", v);
+		return 0;
+	}
+	if (!strcmp(key, "smtp_port")) {
+		if ((rc = set_uint(&u, key, v, 1, 65535, err, errlen)) < 0)
+			return rc;
+		p->smtp_port = (int)u;
+		return 0;
+	}
+#define UINT(k, lo, hi) if (!strcmp(key, #k)) return set_uint(&p->k, key, v, lo, hi, err, errlen)
+	UINT(rate_per_min, 1, 10000);
+	UINT(dedup_s, 0, 86400);
+	UINT(max_tries, 1, 100);
+	UINT(backoff_ms, 1, 600000);
+	UINT(timeout_ms, 100, 600000);
+	UINT(down_after, 1, 1000);
+	UINT(queue, 1, 65536);
+#undef UINT
+	snprintf(err, errlen, "[alert] unknown key '%s'", key);
+	return -ENOENT;
+}
+
+int slob_alert_params_validate(const struct slob_alert_params *p, char *err, size_t errlen)
+{
+	if (p->telegram_token[0] && !p->telegram_chat_id[0]) {
+		snprintf(err, errlen, "[alert] telegram_token is set but telegram_chat_id is empty "
+				      "(set TELEGRAM_CHAT_ID)");
+		return -EINVAL;
+	}
+	if (p->telegram_token[0] && strncmp(p->telegram_url, "http://", 7) &&
+	    strncmp(p->telegram_url, "https://", 8)) {
+		snprintf(err, errlen, "[alert] telegram_url = '%s': must start with http:// or https://",
+			 p->telegram_url);
+		return -EINVAL;
+	}
+	if (p->email_to[0] && !p->email_from[0]) {
+		snprintf(err, errlen, "[alert] email_to is set but email_from is empty (set SENDER_EMAIL)");
+		return -EINVAL;
+	}
+	if (p->email_to[0] && !strchr(p->email_to, '@')) {
+		snprintf(err, errlen, "[alert] email_to = '%s': expected comma-separated addresses",
+			 p->email_to);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+const char *slob_alert_kind_name(int kind)
+{
+	static const char *const n[] = {
+		[SLOB_ALERT_OTHER] = "other",
+		[SLOB_ALERT_START] = "start",
+		[SLOB_ALERT_STOP] = "stop",
+		[SLOB_ALERT_CONN_LOST] = "connection_lost",
+		[SLOB_ALERT_CONN_RESTORED] = "connection_restored",
+		[SLOB_ALERT_ORDER_REJECTED] = "order_rejected",
+		[SLOB_ALERT_BREAKER_TRIPPED] = "breaker_tripped",
+		[SLOB_ALERT_BREAKER_RESET] = "breaker_reset",
+		[SLOB_ALERT_UNKNOWN_POSITION] = "unknown_position",
+		[SLOB_ALERT_UNKNOWN_ORDER] = "unknown_order",
+		[SLOB_ALERT_STORE_ERROR] = "store_error",
+		[SLOB_ALERT_STORE_CORRUPT] = "store_corrupt",
+		[SLOB_ALERT_BACKUP_FAILED] = "backup_failed",
+		[SLOB_ALERT_DAILY_SUMMARY] = "daily_summary",
+		[SLOB_ALERT_CHANNEL_DOWN] = "channel_down",
+		[SLOB_ALERT_CHANNEL_UP] = "channel_up",
+		[SLOB_ALERT_TEST] = "test",
+	};
+	if (kind < 0 || kind >= SLOB_ALERT_KIND_MAX)
+		return "other";
+	return n[kind];
+}
+
+const char *slob_alert_channel_name(int c)
+{
+	return c == SLOB_ALERT_TELEGRAM ? "telegram" : c == SLOB_ALERT_EMAIL ? "email" : "?";
+}
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+	for (; s && *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (h ^ 0xff) * 1099511628211ull;
+}
+
+static void safe(const struct slob_alert *a, char *dst, size_t len, const char *src)
+{
+	slob_redact(dst, len, src, a->secrets, 2);
+}
+
+static void logf_(struct slob_alert *a, int level, const char *fmt, ...) SLOB_PRINTF(3, 4);
+static void logf_(struct slob_alert *a, int level, const char *fmt, ...)
+{
+	char raw[1024], clean[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	safe(a, clean, sizeof(clean), raw);
+	if (a->log)
+		slob_log_write(a->log, 0, level, "alert", clean);
+}
+
+/* Appends HTML-escaped text. */
+static size_t html_esc(char *dst, size_t len, size_t o, const char *s)
+{
+	for (; s && *s && o + 8 < len; s++) {
+		const char *r = NULL;
+		if (*s == '<')
+			r = "&lt;";
+		else if (*s == '>')
+			r = "&gt;";
+		else if (*s == '&')
+			r = "&amp;";
+		if (r)
+			while (*r)
+				dst[o++] = *r++;
+		else
+			dst[o++] = *s;
+	}
+	dst[o] = 0;
+	return o;
+}
+
+static const char *level_emoji(int level)
+{
+	switch (level) {
+	case SLOB_LVL_DEBUG:
+	case SLOB_LVL_INFO: return "\xE2\x84\xB9\xEF\xB8\x8F";    /* information */
+	case SLOB_LVL_WARNING: return "\xE2\x9A\xA0\xEF\xB8\x8F"; /* warning sign */
+	default: return "\xF0\x9F\x9A\xA8";                        /* rotating light */
+	}
+}
+
+static char *build_telegram(struct slob_alert *a, int level, const char *title, const char *text,
+			    size_t *len)
+{
+	char html[4096];
+	size_t o = (size_t)snprintf(html, sizeof(html), "%s <b>", level_emoji(level));
+	o = html_esc(html, sizeof(html), o, title);
+	o += (size_t)snprintf(html + o, sizeof(html) - o, "</b>\n");
+	if (o < sizeof(html))
+		o = html_esc(html, sizeof(html), o, text);
+	if (a->p.host_tag[0] && o < sizeof(html)) {
+		o += (size_t)snprintf(html + o, sizeof(html) - o, "\n<i>");
+		if (o < sizeof(html))
+			o = html_esc(html, sizeof(html), o, a->p.host_tag);
+		if (o < sizeof(html))
+			snprintf(html + o, sizeof(html) - o, "</i>");
+	}
+	char *chat = curl_easy_escape(a->esc, a->p.telegram_chat_id, 0);
+	char *t = curl_easy_escape(a->esc, html, 0);
+	char *body = NULL;
+	int n = (chat && t) ? asprintf(&body, "chat_id=%s&parse_mode=HTML&disable_web_page_preview=true&text=%s",
+				      chat, t)
+			    : -1;
+	curl_free(chat);
+	curl_free(t);
+	if (n < 0)
+		return NULL;
+	*len = (size_t)n;
+	return body;
+}
+
+static char *build_email(struct slob_alert *a, int level, const char *title, const char *text,
+			 size_t *len)
+{
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	char *body = NULL;
+	/* body: text with bare LF turned into CRLF */
+	char crlf[4096];
+	size_t o = 0;
+	for (const char *s = text; s && *s && o + 3 < sizeof(crlf); s++) {
+		if (*s == '\n')
+			crlf[o++] = '\r';
+		if (*s != '\r')
+			crlf[o++] = *s;
+	}
+	crlf[o] = 0;
+	char subj[256];
+	snprintf(subj, sizeof(subj), "%s", title);
+	for (char *c = subj; *c; c++)
+		if (*c == '\r' || *c == '\n')
+			*c = ' ';
+	int n = asprintf(&body,
+			 "Date: %s\r\n"
+			 "To: %s\r\n"
+			 "From: %s\r\n"
+			 "Subject: %s%s: %s\r\n"
+			 "Message-ID: <slob.%lld.%d@%s>\r\n"
+			 "MIME-Version: 1.0\r\n"
+			 "Content-Type: text/plain; charset=utf-8\r\n"
+			 "Content-Transfer-Encoding: 8bit\r\n"
+			 "X-Slob-Severity: %s\r\n"
+			 "\r\n"
+			 "%s\r\n"
+			 "%s%s%s"
+			 "\r\n-- \r\nslob alert (%s)\r\n",
+			 date, a->p.email_to, a->p.email_from, a->p.subject_prefix,
+			 slob_log_level_name(level), subj, (long long)real_ns(), rand() & 0xffff,
+			 "slob.local", slob_log_level_name(level), crlf, a->p.host_tag[0] ? "\r\nHost: " : "",
+			 a->p.host_tag, a->p.host_tag[0] ? "\r\n" : "", date);
+	if (n < 0)
+		return NULL;
+	*len = (size_t)n;
+	return body;
+}
+
+static void msg_free(struct msg *m)
+{
+	if (!m)
+		return;
+	if (m->payload) {
+		memset(m->payload, 0, m->len);
+		free(m->payload);
+	}
+	curl_slist_free_all(m->hdrs);
+	free(m);
+}
+
+/* Queues one message on channel c (filters already applied). */
+static int enqueue(struct slob_alert *a, int c, int kind, int level, const char *title, const char *text)
+{
+	struct chan *ch = &a->ch[c];
+	if (ch->n >= ch->cap) {
+		ch->c.dropped++;
+		return -ENOSPC;
+	}
+	struct msg *m = calloc(1, sizeof(*m));
+	if (!m) {
+		ch->c.dropped++;
+		return -ENOMEM;
+	}
+	m->kind = kind;
+	m->level = level;
+	m->chan = c;
+	m->next_ns = 0;
+	m->payload = c == SLOB_ALERT_TELEGRAM ? build_telegram(a, level, title, text, &m->len)
+					      : build_email(a, level, title, text, &m->len);
+	if (!m->payload) {
+		free(m);
+		ch->c.dropped++;
+		return -ENOMEM;
+	}
+	ch->q[ch->n++] = m;
+	ch->c.queued++;
+	return 0;
+}
+
+static bool rate_ok(struct slob_alert *a, struct chan *ch, int level, int64_t now)
+{
+	double cap = a->p.rate_per_min;
+	if (ch->tokens_ns == 0) {
+		ch->tokens = cap;
+	} else {
+		ch->tokens += (double)(now - ch->tokens_ns) / 60e9 * cap;
+		if (ch->tokens > cap)
+			ch->tokens = cap;
+	}
+	ch->tokens_ns = now;
+	if (level >= SLOB_LVL_CRITICAL)
+		return true; /* never rate-limit CRITICAL (design note 2) */
+	if (ch->tokens < 1.0)
+		return false;
+	ch->tokens -= 1.0;
+	return true;
+}
+
+int slob_alert_send(slob_alert_t *a, int kind, int level, const char *title, const char *text)
+{
+	if (!a)
+		return 0;
+	int64_t now = mono_ns();
+	char note[4096];
+	const char *body = text ? text : "";
+	/* de-duplication across channels */
+	if (a->p.dedup_s > 0) {
+		uint64_t key = fnv(fnv(fnv(1469598103934665603ull, slob_alert_kind_name(kind)), title), text);
+		struct dedup *d = &a->dd[key % DEDUP_SLOTS];
+		if (d->key == key && now < d->until_ns) {
+			d->repeats++;
+			for (int c = 0; c < SLOB_ALERT_NCHAN; c++)
+				if (a->ch[c].enabled)
+					a->ch[c].c.suppressed_dup++;
+			return 0;
+		}
+		if (d->key == key && d->repeats) {
+			snprintf(note, sizeof(note), "%s\n(repeated %u more times before)", body, d->repeats);
+			body = note;
+		}
+		d->key = key;
+		d->until_ns = now + (int64_t)a->p.dedup_s * 1000000000ll;
+		d->repeats = 0;
+	}
+	int queued = 0, rc = 0;
+	for (int c = 0; c < SLOB_ALERT_NCHAN; c++) {
+		struct chan *ch = &a->ch[c];
+		if (!ch->enabled)
+			continue;
+		if (level < ch->min_level) {
+			ch->c.suppressed_level++;
+			continue;
+		}
+		if (!rate_ok(a, ch, level, now)) {
+			ch->c.suppressed_rate++;
+			continue;
+		}
+		int r = enqueue(a, c, kind, level, title ? title : slob_alert_kind_name(kind), body);
+		if (r == 0)
+			queued++;
+		else
+			rc = r;
+	}
+	return rc < 0 ? rc : queued;
+}
+
+int slob_alert_sendf(slob_alert_t *a, int kind, int level, const char *title, const char *fmt, ...)
+{
+	char text[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return slob_alert_send(a, kind, level, title, text);
+}
+
+/* ---- transfers ----------------------------------------------------------------- */
+
+static size_t smtp_read(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct msg *m = arg;
+	size_t room = size * nitems, left = m->len - m->off;
+	size_t n = left < room ? left : room;
+	memcpy(buf, m->payload + m->off, n);
+	m->off += n;
+	return n;
+}
+
+static size_t sink_body(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	(void)ptr;
+	(void)arg;
+	return size * nmemb; /* the Bot API's JSON answer is not needed: HTTP status decides */
+}
+
+static int start(struct slob_alert *a, struct msg *m)
+{
+	CURL *e = curl_easy_init();
+	if (!e)
+		return -ENOMEM;
+	m->errbuf[0] = 0;
+	m->off = 0;
+	curl_easy_setopt(e, CURLOPT_PRIVATE, m);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, m->errbuf);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)a->p.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)a->p.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
+	if (m->chan == SLOB_ALERT_TELEGRAM) {
+		curl_easy_setopt(e, CURLOPT_URL, a->tg_url);
+		curl_easy_setopt(e, CURLOPT_POST, 1L);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDS, m->payload);
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)m->len);
+		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink_body);
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	} else {
+		curl_easy_setopt(e, CURLOPT_URL, a->smtp_url);
+		char from[SLOB_ALERT_STR + 2];
+		snprintf(from, sizeof(from), "<%s>", a->p.email_from);
+		curl_easy_setopt(e, CURLOPT_MAIL_FROM, from);
+		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, a->rcpt);
+		curl_easy_setopt(e, CURLOPT_READFUNCTION, smtp_read);
+		curl_easy_setopt(e, CURLOPT_READDATA, m);
+		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(e, CURLOPT_INFILESIZE, (long)m->len);
+		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+		if (!strcmp(a->p.smtp_tls, "starttls"))
+			curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+		if (a->p.smtp_password[0]) {
+			curl_easy_setopt(e, CURLOPT_USERNAME,
+					 a->p.smtp_user[0] ? a->p.smtp_user : a->p.email_from);
+			curl_easy_setopt(e, CURLOPT_PASSWORD, a->p.smtp_password);
+		}
+	}
+	if (curl_multi_add_handle(a->multi, e) != CURLM_OK) {
+		curl_easy_cleanup(e);
+		return -EIO;
+	}
+	m->easy = e;
+	m->tries++;
+	return 0;
+}
+
+static void channel_state(struct slob_alert *a, int c, bool ok, const char *why)
+{
+	struct chan *ch = &a->ch[c];
+	int other = c == SLOB_ALERT_TELEGRAM ? SLOB_ALERT_EMAIL : SLOB_ALERT_TELEGRAM;
+	char text[512];
+	if (ok) {
+		ch->c.consecutive_failures = 0;
+		ch->c.last_ok_ns = real_ns();
+		if (ch->c.down) {
+			ch->c.down = false;
+			logf_(a, SLOB_LVL_WARNING, "%s alerts restored", slob_alert_channel_name(c));
+			if (a->ch[other].enabled) {
+				snprintf(text, sizeof(text), "The %s alert channel delivers again.",
+					 slob_alert_channel_name(c));
+				enqueue(a, other, SLOB_ALERT_CHANNEL_UP, SLOB_LVL_WARNING, "Alert channel restored", text);
+			}
+		}
+		return;
+	}
+	ch->c.consecutive_failures++;
+	ch->c.last_fail_ns = real_ns();
+	if (!ch->c.down && ch->c.consecutive_failures >= a->p.down_after) {
+		ch->c.down = true;
+		logf_(a, SLOB_LVL_ERROR, "%s alerts DOWN after %u failed attempts: %s",
+		      slob_alert_channel_name(c), ch->c.consecutive_failures, why);
+		if (a->ch[other].enabled) {
+			char clean[256];
+			safe(a, clean, sizeof(clean), why);
+			snprintf(text, sizeof(text),
+				 "The %s alert channel is failing (%u attempts): %s. See OPERATIONS.md (P2-%d).",
+				 slob_alert_channel_name(c), ch->c.consecutive_failures, clean,
+				 c == SLOB_ALERT_TELEGRAM ? 2 : 3);
+			enqueue(a, other, SLOB_ALERT_CHANNEL_DOWN, SLOB_LVL_ERROR, "Alert channel down", text);
+		}
+	}
+}
+
+static void remove_head(struct chan *ch, struct msg *m)
+{
+	for (unsigned i = 0; i < ch->n; i++)
+		if (ch->q[i] == m) {
+			memmove(&ch->q[i], &ch->q[i + 1], (ch->n - i - 1) * sizeof(ch->q[0]));
+			ch->n--;
+			return;
+		}
+}
+
+static void complete(struct slob_alert *a, struct msg *m, CURLcode res)
+{
+	struct chan *ch = &a->ch[m->chan];
+	long code = 0;
+	curl_easy_getinfo(m->easy, CURLINFO_RESPONSE_CODE, &code);
+	curl_multi_remove_handle(a->multi, m->easy);
+	curl_easy_cleanup(m->easy);
+	m->easy = NULL;
+
+	bool ok, permanent = false;
+	char why[CURL_ERROR_SIZE + 64];
+	if (m->chan == SLOB_ALERT_TELEGRAM) {
+		ok = res == CURLE_OK && code >= 200 && code < 300;
+		if (res == CURLE_OK && !ok) {
+			snprintf(why, sizeof(why), "HTTP %ld from the Bot API", code);
+			permanent = code == 400 || code == 401 || code == 403 || code == 404;
+		}
+	} else {
+		ok = res == CURLE_OK;
+		if (!ok && code >= 500) {
+			snprintf(why, sizeof(why), "SMTP %ld: %s", code,
+				 m->errbuf[0] ? m->errbuf : curl_easy_strerror(res));
+			permanent = true;
+		}
+		if (res == CURLE_LOGIN_DENIED)
+			permanent = true;
+	}
+	if (!ok && res != CURLE_OK && !(m->chan == SLOB_ALERT_EMAIL && code >= 500))
+		snprintf(why, sizeof(why), "%s", m->errbuf[0] ? m->errbuf : curl_easy_strerror(res));
+	if (res == CURLE_URL_MALFORMAT || res == CURLE_UNSUPPORTED_PROTOCOL)
+		permanent = true;
+
+	channel_state(a, m->chan, ok, ok ? "" : why);
+	if (ok) {
+		ch->c.sent++;
+		remove_head(ch, m);
+		msg_free(m);
+		return;
+	}
+	safe(a, ch->c.last_error, sizeof(ch->c.last_error), why);
+	if (!permanent && m->tries < a->p.max_tries) {
+		int64_t back = (int64_t)a->p.backoff_ms * 1000000ll << (m->tries - 1 < 20 ? m->tries - 1 : 20);
+		if (back > BACKOFF_CAP_NS || back <= 0)
+			back = BACKOFF_CAP_NS;
+		m->next_ns = mono_ns() + back;
+		ch->c.retries++;
+		logf_(a, SLOB_LVL_WARNING, "%s alert '%s' failed (attempt %u/%u, retry in %lld ms): %s",
+		      slob_alert_channel_name(m->chan), slob_alert_kind_name(m->kind), m->tries,
+		      a->p.max_tries, (long long)(back / 1000000), why);
+		return;
+	}
+	ch->c.failed++;
+	logf_(a, SLOB_LVL_ERROR, "%s alert '%s' given up after %u attempt%s: %s",
+	      slob_alert_channel_name(m->chan), slob_alert_kind_name(m->kind), m->tries,
+	      m->tries == 1 ? "" : "s", why);
+	remove_head(ch, m);
+	msg_free(m);
+}
+
+int slob_alert_poll(slob_alert_t *a)
+{
+	if (!a)
+		return 0;
+	int64_t now = mono_ns();
+	for (int c = 0; c < SLOB_ALERT_NCHAN; c++) {
+		struct chan *ch = &a->ch[c];
+		/* one transfer in flight per channel keeps alerts in order */
+		if (ch->n == 0 || ch->q[0]->easy || ch->q[0]->next_ns > now)
+			continue;
+		if (start(a, ch->q[0]) < 0) {
+			ch->q[0]->next_ns = now + 1000000000ll;
+			continue;
+		}
+	}
+	int running = 0, done = 0;
+	curl_multi_perform(a->multi, &running);
+	CURLMsg *cm;
+	int left;
+	while ((cm = curl_multi_info_read(a->multi, &left))) {
+		if (cm->msg != CURLMSG_DONE)
+			continue;
+		struct msg *m = NULL;
+		curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE, (char **)&m);
+		CURLcode res = cm->data.result;
+		complete(a, m, res);
+		done++;
+	}
+	return done;
+}
+
+unsigned slob_alert_pending(const slob_alert_t *a)
+{
+	unsigned n = 0;
+	for (int c = 0; a && c < SLOB_ALERT_NCHAN; c++)
+		n += a->ch[c].n;
+	return n;
+}
+
+int slob_alert_flush(slob_alert_t *a, int timeout_ms)
+{
+	int64_t end = mono_ns() + (int64_t)timeout_ms * 1000000ll;
+	while (slob_alert_pending(a)) {
+		if (mono_ns() >= end)
+			return -ETIMEDOUT;
+		slob_alert_poll(a);
+		if (!slob_alert_pending(a))
+			break;
+		curl_multi_poll(a->multi, NULL, 0, 20, NULL);
+	}
+	return 0;
+}
+
+void slob_alert_counters(const slob_alert_t *a, int c, struct slob_alert_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!a || c < 0 || c >= SLOB_ALERT_NCHAN)
+		return;
+	*out = a->ch[c].c;
+	out->enabled = a->ch[c].enabled;
+}
+
+int slob_alert_create(const struct slob_alert_params *p, slob_log_t *log, slob_alert_t **out,
+		      char *err, size_t errlen)
+{
+	int rc = slob_alert_params_validate(p, err, errlen);
+	if (rc < 0)
+		return rc;
+	static int curl_ready;
+	if (!__atomic_exchange_n(&curl_ready, 1, __ATOMIC_ACQ_REL))
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+	struct slob_alert *a = calloc(1, sizeof(*a));
+	if (!a) {
+		snprintf(err, errlen, "alert: out of memory");
+		return -ENOMEM;
+	}
+	a->p = *p;
+	a->log = log;
+	a->multi = curl_multi_init();
+	a->esc = curl_easy_init();
+	if (!a->multi || !a->esc) {
+		snprintf(err, errlen, "alert: libcurl initialisation failed");
+		slob_alert_free(a);
+		return -ENOMEM;
+	}
+	a->secrets[0] = a->p.telegram_token;
+	a->secrets[1] = a->p.smtp_password;
+	if (log) {
+		if (a->p.telegram_token[0])
+			slob_log_redact_add(log, a->p.telegram_token);
+		if (a->p.smtp_password[0])
+			slob_log_redact_add(log, a->p.smtp_password);
+	}
+	struct chan *tg = &a->ch[SLOB_ALERT_TELEGRAM], *em = &a->ch[SLOB_ALERT_EMAIL];
+	tg->enabled = p->telegram_token[0] && p->telegram_chat_id[0];
+	tg->min_level = p->telegram_level;
+	size_t ul = strlen(p->telegram_url);
+	while (ul && p->telegram_url[ul - 1] == '/')
+		ul--;
+	snprintf(a->tg_url, sizeof(a->tg_url), "%.*s/bot%s/sendMessage", (int)ul, p->telegram_url,
+		 p->telegram_token);
+	em->enabled = p->smtp_server[0] && p->email_from[0] && p->email_to[0];
+	em->min_level = p->email_level;
+	snprintf(a->smtp_url, sizeof(a->smtp_url), "%s://%s:%d", strcmp(p->smtp_tls, "ssl") ? "smtp" : "smtps",
+		 p->smtp_server, p->smtp_port);
+	char to[sizeof(p->email_to)];
+	snprintf(to, sizeof(to), "%s", p->email_to);
+	char *save = NULL;
+	for (char *t = strtok_r(to, ",; ", &save); t; t = strtok_r(NULL, ",; ", &save)) {
+		char r[SLOB_ALERT_STR + 2];
+		snprintf(r, sizeof(r), "<%s>", t);
+		struct curl_slist *n = curl_slist_append(a->rcpt, r);
+		if (!n) {
+			slob_alert_free(a);
+			snprintf(err, errlen, "alert: out of memory");
+			return -ENOMEM;
+		}
+		a->rcpt = n;
+	}
+	for (int c = 0; c < SLOB_ALERT_NCHAN; c++) {
+		a->ch[c].cap = p->queue;
+		a->ch[c].q = calloc(p->queue, sizeof(struct msg *));
+		if (!a->ch[c].q) {
+			slob_alert_free(a);
+			snprintf(err, errlen, "alert: out of memory");
+			return -ENOMEM;
+		}
+	}
+	*out = a;
+	return 0;
+}
+
+void slob_alert_free(slob_alert_t *a)
+{
+	if (!a)
+		return;
+	for (int c = 0; c < SLOB_ALERT_NCHAN; c++) {
+		for (unsigned i = 0; i < a->ch[c].n; i++) {
+			struct msg *m = a->ch[c].q[i];
+			if (m->easy) {
+				curl_multi_remove_handle(a->multi, m->easy);
+				curl_easy_cleanup(m->easy);
+			}
+			msg_free(m);
+		}
+		free(a->ch[c].q);
+	}
+	curl_slist_free_all(a->rcpt);
+	if (a->esc)
+		curl_easy_cleanup(a->esc);
+	if (a->multi)
+		curl_multi_cleanup(a->multi);
+	memset(a->p.telegram_token, 0, sizeof(a->p.telegram_token));
+	memset(a->p.smtp_password, 0, sizeof(a->p.smtp_password));
+	memset(a->tg_url, 0, sizeof(a->tg_url));
+	free(a);
+}
+
+/* ---- cold records ------------------------------------------------------------------ */
+
+static void text_of(const struct slob_cold_text *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.*s", (int)sizeof(t->text), t->text);
+}
+
+int slob_alert_from_cold(slob_alert_t *a, const struct slob_cold *rec)
+{
+	char text[512], title[96];
+	switch (rec->type) {
+	case SLOB_COLD_ALERT: {
+		const struct slob_cold_text *t = &rec->u.text;
+		int kind = t->code >= 0 && t->code < SLOB_ALERT_KIND_MAX ? t->code : SLOB_ALERT_OTHER;
+		text_of(t, text, sizeof(text));
+		static const char *const titles[SLOB_ALERT_KIND_MAX] = {
+			[SLOB_ALERT_OTHER] = "Alert",
+			[SLOB_ALERT_START] = "System Started",
+			[SLOB_ALERT_STOP] = "System Stopped",
+			[SLOB_ALERT_CONN_LOST] = "Connection lost",
+			[SLOB_ALERT_CONN_RESTORED] = "Connection restored",
+			[SLOB_ALERT_ORDER_REJECTED] = "Order rejected",
+			[SLOB_ALERT_BREAKER_TRIPPED] = "Circuit breaker triggered",
+			[SLOB_ALERT_BREAKER_RESET] = "Circuit breaker reset",
+			[SLOB_ALERT_UNKNOWN_POSITION] = "Unknown position at broker",
+			[SLOB_ALERT_UNKNOWN_ORDER] = "Unknown order at broker",
+			[SLOB_ALERT_STORE_ERROR] = "Store error",
+			[SLOB_ALERT_STORE_CORRUPT] = "Store corruption",
+			[SLOB_ALERT_BACKUP_FAILED] = "Backup failed",
+			[SLOB_ALERT_DAILY_SUMMARY] = "Daily summary",
+			[SLOB_ALERT_CHANNEL_DOWN] = "Alert channel down",
+			[SLOB_ALERT_CHANNEL_UP] = "Alert channel restored",
+			[SLOB_ALERT_TEST] = "Test alert",
+		};
+		return slob_alert_send(a, kind, t->level, titles[kind], text);
+	}
+	case SLOB_COLD_BREAKER: {
+		const struct slob_cold_breaker *b = &rec->u.breaker;
+		if (b->tripped) {
+			snprintf(text, sizeof(text), "Trading stopped: %.*s (reason %u, value %lld). "
+				 "No new positions until reset (slobctl reset-breaker).",
+				 (int)sizeof(b->why), b->why, b->reason, (long long)b->value);
+			return slob_alert_send(a, SLOB_ALERT_BREAKER_TRIPPED, SLOB_LVL_CRITICAL,
+					       "Circuit breaker triggered", text);
+		}
+		snprintf(text, sizeof(text), "Reset by %.*s: %.*s", (int)sizeof(b->who), b->who,
+			 (int)sizeof(b->why), b->why);
+		return slob_alert_send(a, SLOB_ALERT_BREAKER_RESET, SLOB_LVL_WARNING, "Circuit breaker reset",
+				       text);
+	}
+	case SLOB_COLD_CONN: {
+		int state = rec->u.text.code & 0xff;
+		text_of(&rec->u.text, text, sizeof(text));
+		snprintf(title, sizeof(title), "%.16s", rec->u.text.component);
+		if (state == 2 /* SLOB_STATS_CONN_UP */)
+			return slob_alert_send(a, SLOB_ALERT_CONN_RESTORED, SLOB_LVL_WARNING,
+					       "Connection restored", text);
+		if (state == 0 /* DOWN */)
+			return slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR, "Connection lost", text);
+		return 0;
+	}
+	case SLOB_COLD_UNKNOWN_BROKER:
+		text_of(&rec->u.text, text, sizeof(text));
+		return slob_alert_send(a, SLOB_ALERT_UNKNOWN_POSITION, SLOB_LVL_CRITICAL,
+				       "Unknown position or order at broker", text);
+	case SLOB_COLD_ORDER:
+		if (rec->u.order.status != SLOB_EXEC_REJECTED)
+			return 0;
+		snprintf(text, sizeof(text), "Order %lld (%s, orderRef %.*s) rejected: code %d %.*s",
+			 (long long)rec->u.order.order_id, slob_role_name(rec->u.order.role),
+			 (int)sizeof(rec->u.order.order_ref), rec->u.order.order_ref, rec->u.order.code,
+			 (int)sizeof(rec->u.order.text), rec->u.order.text);
+		return slob_alert_send(a, SLOB_ALERT_ORDER_REJECTED, SLOB_LVL_ERROR, "Order rejected", text);
+	default:
+		return 0;
+	}
+}
+
+void slob_alert_sink_cold(void *ctx, const struct slob_cold *rec)
+{
+	slob_alert_from_cold(ctx, rec);
+}
+
+void slob_alert_sink_tick(void *ctx, int64_t now_ns)
+{
+	(void)now_ns;
+	slob_alert_poll(ctx);
+}
+
+/* ---- combined ops sink ----------------------------------------------------------------- */
+
+void slob_ops_sink_log(void *ctx, const struct slob_cold *rec)
+{
+	struct slob_ops_sink *o = ctx;
+	if (o->log)
+		slob_log_sink_cold(o->log, rec);
+	if (o->stats && o->stats->writable)
+		slob_stats_status_apply_cold(o->stats, rec);
+}
+
+void slob_ops_sink_alert(void *ctx, const struct slob_cold *rec)
+{
+	struct slob_ops_sink *o = ctx;
+	if (o->alert)
+		slob_alert_from_cold(o->alert, rec);
+}
+
+void slob_ops_sink_tick(void *ctx, int64_t now_ns)
+{
+	struct slob_ops_sink *o = ctx;
+	if (o->alert)
+		slob_alert_poll(o->alert);
+	/* housekeeping at most every 250 ms */
+	if (o->last_beat_ns && now_ns - o->last_beat_ns < 250000000ll)
+		return;
+	o->last_beat_ns = now_ns;
+	if (o->log)
+		slob_log_sink_tick(o->log, now_ns);
+	if (o->stats && o->stats->writable) {
+		struct slob_alert_counters tg, em;
+		struct slob_log_counters lc;
+		memset(&lc, 0, sizeof(lc));
+		slob_alert_counters(o->alert, SLOB_ALERT_TELEGRAM, &tg);
+		slob_alert_counters(o->alert, SLOB_ALERT_EMAIL, &em);
+		if (o->log)
+			slob_log_counters(o->log, &lc);
+		struct slob_stats_status *st = o->stats->status;
+		slob_stats_status_begin(o->stats);
+		st->heartbeat_ns = real_ns();
+		st->alerts_sent = tg.sent + em.sent;
+		st->alerts_failed = tg.failed + em.failed;
+		st->alerts_dropped = tg.dropped + em.dropped;
+		st->log_lines = lc.lines;
+		st->log_errors = lc.lost;
+		st->alerts_down = (tg.down ? 1u : 0u) | (em.down ? 2u : 0u);
+		slob_stats_status_end(o->stats);
+	}
+}
+
+void slob_ops_sinks(struct slob_ops_sink *ops, struct slob_cold_sinks *sinks)
+{
+	memset(sinks, 0, sizeof(*sinks));
+	sinks->ctx = ops;
+	sinks->log = slob_ops_sink_log;
+	sinks->alert = slob_ops_sink_alert;
+	sinks->tick = slob_ops_sink_tick;
+}

@@ -557,6 +557,21 @@ int slob_topo_abort(struct slob_topology *t)
 	return first;
 }
 
+static int start_failed(struct slob_topology *t, const struct slob_topo_thread *th, int rc)
+{
+	if (th->cpu >= 0)
+		snprintf(t->err, sizeof(t->err), "thread '%s' (CPU %d) could not start: %s",
+			 th->name, th->cpu, strerror(-rc));
+	else
+		snprintf(t->err, sizeof(t->err), "thread '%s' could not start: %s", th->name,
+			 strerror(-rc));
+	char keep[sizeof(t->err)];
+	memcpy(keep, t->err, sizeof(keep));
+	slob_topo_abort(t);
+	memcpy(t->err, keep, sizeof(keep));
+	return rc;
+}
+
 int slob_topo_start(struct slob_topology *t)
 {
 	int rc = check_ready(t);
@@ -564,30 +579,25 @@ int slob_topo_start(struct slob_topology *t)
 		rc = wire_inputs(t);
 	if (rc < 0)
 		return rc;
+	for (unsigned i = 0; i < t->nthreads; i++)
+		if (t->threads[i].started)
+			return topo_err(t, "thread '%s' is already running", t->threads[i].name);
+	/* every thread object is complete before the first one runs: a running
+	 * stage may already wake a thread of a later one (slob_thread_wake) */
 	for (unsigned i = 0; i < t->nthreads; i++) {
 		struct slob_topo_thread *th = &t->threads[i];
-		if (th->started)
-			return topo_err(t, "thread '%s' is already running", th->name);
 		slob_thread_destroy(&th->thr);
 		rc = slob_thread_init(&th->thr, th->name, th->cpu, th->wait);
 		for (unsigned k = 0; rc == 0 && k < th->nstages; k++)
 			rc = slob_thread_add(&th->thr, t->stages[find_stage(t, th->stages[k])].stage);
-		if (rc == 0)
-			rc = slob_thread_start(&th->thr);
-		if (rc < 0) {
-			if (th->cpu >= 0)
-				snprintf(t->err, sizeof(t->err),
-					 "thread '%s' (CPU %d) could not start: %s", th->name,
-					 th->cpu, strerror(-rc));
-			else
-				snprintf(t->err, sizeof(t->err), "thread '%s' could not start: %s",
-					 th->name, strerror(-rc));
-			char keep[sizeof(t->err)];
-			memcpy(keep, t->err, sizeof(keep));
-			slob_topo_abort(t);
-			memcpy(t->err, keep, sizeof(keep));
-			return rc;
-		}
+		if (rc < 0)
+			return start_failed(t, th, rc);
+	}
+	for (unsigned i = 0; i < t->nthreads; i++) {
+		struct slob_topo_thread *th = &t->threads[i];
+		rc = slob_thread_start(&th->thr);
+		if (rc < 0)
+			return start_failed(t, th, rc);
 		th->started = true;
 	}
 	return 0;

@@ -1143,8 +1143,10 @@ int slob_risk_poll(slob_risk_t *r)
 {
 	int work = 0;
 	r->polled = 1;
-	if (r->io.cold)
-		(void)slob_coldq_flush(r->io.cold);
+	if (r->io.cold && slob_coldq_backlogged(r->io.cold)) {
+		unsigned before = r->io.cold->ov_tail - r->io.cold->ov_head;
+		work += (int)(before - slob_coldq_flush(r->io.cold));
+	}
 	work += outq_flush(r);
 	work += apply_ctl(r);
 

@@ -354,6 +354,7 @@ struct bracket {
 	uint8_t entry_done;  /* no more entry fills expected */
 	uint8_t cancel_sent;
 	uint8_t exit_role;
+	uint32_t live_pos;   /* index in live_idx while not FREE */
 };
 
 enum { CTL_RESET = 1, CTL_KILL };
@@ -378,9 +379,11 @@ struct slob_risk {
 	uint64_t *set;
 	uint32_t set_mask, set_count, set_max;
 
-	/* brackets */
+	/* brackets: live ones listed compactly, free ones on a stack */
 	struct bracket *br;
 	unsigned nbr;
+	uint32_t *live_idx, *free_idx;
+	uint32_t nlive, nfree;
 
 	/* order-rate window: timestamps of the last order_rate_limit brackets */
 	int64_t *rate_ts;
@@ -520,8 +523,8 @@ static void emit_risk_state(struct slob_risk *r)
 {
 	struct slob_cold rec;
 	int open = 0;
-	for (unsigned i = 0; i < r->nbr; i++)
-		open += r->br[i].state == B_OPEN;
+	for (uint32_t k = 0; k < r->nlive; k++)
+		open += r->br[r->live_idx[k]].state == B_OPEN;
 	cold_head(&rec, SLOB_COLD_RISK_STATE, SLOB_CLASS_TRADE, r->last_ts);
 	rec.u.risk.equity_cents = equity(r);
 	rec.u.risk.peak_cents = r->peak;
@@ -593,26 +596,36 @@ static int outq_flush(struct slob_risk *r)
 
 static struct bracket *find_bracket(struct slob_risk *r, uint64_t id)
 {
-	for (unsigned i = 0; i < r->nbr; i++)
-		if (r->br[i].state != B_FREE && r->br[i].setup_id == id)
-			return &r->br[i];
+	for (uint32_t k = 0; k < r->nlive; k++) {
+		struct bracket *b = &r->br[r->live_idx[k]];
+		if (b->setup_id == id)
+			return b;
+	}
 	return NULL;
 }
 
-static struct bracket *free_bracket(struct slob_risk *r)
+/* FREE -> in use (state set by the caller); NULL when the table is full. */
+static struct bracket *bracket_alloc(struct slob_risk *r)
 {
-	for (unsigned i = 0; i < r->nbr; i++)
-		if (r->br[i].state == B_FREE)
-			return &r->br[i];
-	return NULL;
+	if (r->nfree == 0)
+		return NULL;
+	uint32_t idx = r->free_idx[--r->nfree];
+	struct bracket *b = &r->br[idx];
+	memset(b, 0, sizeof(*b));
+	b->live_pos = r->nlive;
+	r->live_idx[r->nlive++] = idx;
+	return b;
 }
 
-static int live_brackets(const struct slob_risk *r)
+/* Any state -> FREE. */
+static void bracket_release(struct slob_risk *r, struct bracket *b)
 {
-	int n = 0;
-	for (unsigned i = 0; i < r->nbr; i++)
-		n += r->br[i].state != B_FREE;
-	return n;
+	uint32_t idx = (uint32_t)(b - r->br);
+	uint32_t last = r->live_idx[--r->nlive];
+	r->live_idx[b->live_pos] = last;
+	r->br[last].live_pos = b->live_pos;
+	memset(b, 0, sizeof(*b));
+	r->free_idx[r->nfree++] = idx;
 }
 
 static void send_cancel(struct slob_risk *r, struct bracket *b)
@@ -636,9 +649,8 @@ static void send_cancel(struct slob_risk *r, struct bracket *b)
 
 static void cancel_pending(struct slob_risk *r)
 {
-	for (unsigned i = 0; i < r->nbr; i++)
-		if (r->br[i].state != B_FREE)
-			send_cancel(r, &r->br[i]);
+	for (uint32_t k = 0; k < r->nlive; k++)
+		send_cancel(r, &r->br[r->live_idx[k]]);
 }
 
 static void trip(struct slob_risk *r, uint16_t reason, int64_t value, const char *why)
@@ -675,8 +687,8 @@ static void revalue(struct slob_risk *r)
 {
 	int64_t u = 0;
 	int64_t tvc = r->io.instrument.tick_value_cents;
-	for (unsigned i = 0; i < r->nbr; i++) {
-		const struct bracket *b = &r->br[i];
+	for (uint32_t k = 0; k < r->nlive; k++) {
+		const struct bracket *b = &r->br[r->live_idx[k]];
 		if (b->state == B_OPEN && b->open_qty > 0)
 			u += b->dir * ((int64_t)r->mark_px * b->open_qty - b->cost) * tvc;
 	}
@@ -717,7 +729,7 @@ static void close_trade(struct slob_risk *r, struct bracket *b)
 	cold_put(r, &rec);
 	r->n_trades++;
 	emit_position(r, b); /* open = 0 */
-	memset(b, 0, sizeof(*b));
+	bracket_release(r, b);
 }
 
 /* ---- execution reports -------------------------------------------------------- */
@@ -819,7 +831,7 @@ static void on_exec(struct slob_risk *r, const struct slob_exec *x)
 		if (x->role == SLOB_ROLE_ENTRY) {
 			b->entry_done = 1;
 			if (b->open_qty == 0 && b->entry_filled == 0)
-				memset(b, 0, sizeof(*b)); /* PENDING -> FREE */
+				bracket_release(r, b); /* PENDING -> FREE */
 		} else if (b->open_qty > 0 && x->role != b->exit_role && b->exit_filled == 0) {
 			alert(r, SLOB_LVL_ERROR, x->role,
 			      "Protective order cancelled while the position is open: ",
@@ -835,7 +847,7 @@ static void on_exec(struct slob_risk *r, const struct slob_exec *x)
 		if (x->role == SLOB_ROLE_ENTRY) {
 			b->entry_done = 1;
 			if (b->open_qty == 0 && b->entry_filled == 0)
-				memset(b, 0, sizeof(*b));
+				bracket_release(r, b);
 		} else if (b->open_qty > 0) {
 			alert(r, SLOB_LVL_CRITICAL, x->code,
 			      "Protective order rejected, position unprotected: ", x->order_ref);
@@ -852,7 +864,7 @@ static void on_exec(struct slob_risk *r, const struct slob_exec *x)
 			break;
 		(void)set_add(r, x->setup_id);
 		if (find_bracket(r, x->setup_id) == NULL && x->qty != 0) {
-			b = free_bracket(r);
+			b = bracket_alloc(r);
 			if (b == NULL) {
 				alert(r, SLOB_LVL_CRITICAL, 0, "No room to track reconciled position ",
 				      x->order_ref);
@@ -976,7 +988,7 @@ static unsigned decide(struct slob_risk *r, const struct slob_sig *sig, int32_t 
 		}
 		return SLOB_RISK_DAILY_LOSS;
 	}
-	if (live_brackets(r) >= r->p.max_concurrent_positions)
+	if ((int32_t)r->nlive >= r->p.max_concurrent_positions)
 		return SLOB_RISK_MAX_POSITIONS;
 	bool ok = s->dir == SLOB_LONG    ? (s->sl < s->entry && s->entry < s->tp)
 		  : s->dir == SLOB_SHORT ? (s->tp < s->entry && s->entry < s->sl)
@@ -988,7 +1000,7 @@ static unsigned decide(struct slob_risk *r, const struct slob_sig *sig, int32_t 
 		return SLOB_RISK_SIZE_ZERO;
 	if (r->set_count >= r->set_max)
 		return SLOB_RISK_SETUP_TABLE_FULL;
-	if (free_bracket(r) == NULL)
+	if (r->nfree == 0)
 		return SLOB_RISK_MAX_POSITIONS;
 	if (rate_exceeded(r, t)) {
 		trip(r, SLOB_RISK_ORDER_RATE, r->p.order_rate_limit,
@@ -1026,10 +1038,9 @@ static void on_setup(struct slob_risk *r, const struct slob_sig *sig)
 	if (reason != SLOB_RISK_ACCEPTED)
 		return;
 
-	struct bracket *b = free_bracket(r);
-	(void)set_add(r, s->id); /* capacity checked in decide() */
+	struct bracket *b = bracket_alloc(r); /* non-NULL: checked in decide() */
+	(void)set_add(r, s->id);               /* capacity checked in decide() */
 	rate_push(r, sig->ts_ns + BAR_NS);
-	memset(b, 0, sizeof(*b));
 	b->setup_id = s->id;
 	b->placed_ns = sig->ts_ns;
 	b->qty_planned = qty;
@@ -1064,9 +1075,9 @@ static void on_clock(struct slob_risk *r, const struct slob_sig *sig)
 		if (equity(r) != before && r->peak != peak)
 			emit_risk_state(r); /* a new peak must survive a restart */
 	}
-	for (unsigned i = 0; i < r->nbr; i++) {
-		struct bracket *b = &r->br[i];
-		if (b->state == B_FREE || b->entry_done || b->cancel_sent)
+	for (uint32_t k = 0; k < r->nlive; k++) {
+		struct bracket *b = &r->br[r->live_idx[k]];
+		if (b->entry_done || b->cancel_sent)
 			continue;
 		if (++b->bars >= r->p.cancel_after_bars && r->p.cancel_after_bars > 0)
 			send_cancel(r, b);
@@ -1311,11 +1322,13 @@ int slob_risk_create(slob_risk_t **out, const struct slob_risk_params *p,
 	r->set_mask = cap - 1;
 	r->nbr = (unsigned)(p->max_concurrent_positions * 2 + 16);
 	r->br = calloc(r->nbr, sizeof(*r->br));
+	r->live_idx = calloc(r->nbr, sizeof(*r->live_idx));
+	r->free_idx = calloc(r->nbr, sizeof(*r->free_idx));
 	r->rate_ts = calloc((size_t)p->order_rate_limit, sizeof(*r->rate_ts));
 	uint32_t oc = pow2_at_least(2 * (r->nbr + 2));
 	r->outq = calloc(oc, sizeof(*r->outq));
 	r->out_mask = oc - 1;
-	if (!r->set || !r->br || !r->rate_ts || !r->outq) {
+	if (!r->set || !r->br || !r->live_idx || !r->free_idx || !r->rate_ts || !r->outq) {
 		rc = -ENOMEM;
 		snprintf(err, errlen, "risk: out of memory");
 		goto fail;
@@ -1324,6 +1337,8 @@ int slob_risk_create(slob_risk_t **out, const struct slob_risk_params *p,
 		snprintf(err, errlen, "risk: control ring: %s", slob_ring_strerror());
 		goto fail;
 	}
+	for (unsigned i = 0; i < r->nbr; i++)
+		r->free_idx[r->nfree++] = r->nbr - 1 - i; /* slot 0 first */
 	r->cash = p->initial_capital_cents;
 	r->peak = r->cash;
 	r->day_start_equity = r->cash;
@@ -1347,6 +1362,8 @@ void slob_risk_free(slob_risk_t *r)
 		free(r->tz);
 	free(r->set);
 	free(r->br);
+	free(r->live_idx);
+	free(r->free_idx);
 	free(r->rate_ts);
 	free(r->outq);
 	free(r);
@@ -1390,10 +1407,11 @@ int slob_risk_restore(slob_risk_t *r, const struct slob_risk_snapshot *s)
 	r->breaker = s->breaker_tripped != 0;
 	r->breaker_reason = r->breaker ? s->breaker_reason : 0;
 	r->kill = s->kill_switch != 0;
-	memset(r->br, 0, r->nbr * sizeof(*r->br));
+	while (r->nlive > 0)
+		bracket_release(r, &r->br[r->live_idx[r->nlive - 1]]);
 	for (unsigned i = 0; i < s->npositions; i++) {
 		const struct slob_risk_pos_snap *ps = &s->positions[i];
-		struct bracket *b = &r->br[i];
+		struct bracket *b = bracket_alloc(r);
 		b->setup_id = ps->setup_id;
 		b->entry_ns = ps->entry_ns;
 		b->qty_planned = b->entry_filled = b->open_qty = ps->qty;
@@ -1426,10 +1444,8 @@ void slob_risk_get_view(const slob_risk_t *r, struct slob_risk_view *v)
 	v->peak_cents = r->peak;
 	v->daily_pnl_cents = equity(r) - r->day_start_equity;
 	v->trading_day = r->day;
-	for (unsigned i = 0; i < r->nbr; i++) {
-		const struct bracket *b = &r->br[i];
-		if (b->state == B_FREE)
-			continue;
+	for (uint32_t k = 0; k < r->nlive; k++) {
+		const struct bracket *b = &r->br[r->live_idx[k]];
 		v->live_brackets++;
 		if (b->open_qty > 0) {
 			v->open_positions++;

@@ -1,0 +1,238 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+# slob-dash over HTTP (loopback, dynamic port): refuses to start without a
+# password hash; login required; wrong password; lockout after repeated
+# failures; cookie flags; every JSON API against a generated store and a fake
+# engine's stats file; /metrics access rules; /health without auth; read-only.
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dash_common import Fixture, PASSWORD, check, fail, login, request, tool  # noqa: E402
+
+
+def api(port, cookie, path):
+    st, r, data = request(port, "GET", path, headers={"Cookie": cookie})
+    return st, r, data
+
+
+def main():
+    # 1. No password configured: refuse to start, and say what to run.
+    fx = Fixture(trades=10, engine=False, password=False)
+    try:
+        p = subprocess.run([tool("slob-dash"), "--data-dir", fx.dir, "--port", "0"],
+                           capture_output=True, text=True, timeout=20,
+                           env={k: v for k, v in os.environ.items() if not k.startswith("DASHBOARD_")})
+        check(p.returncode != 0, "refuses to start without a password hash")
+        check("slobctl set-dashboard-password" in p.stderr, "start-up error names slobctl set-dashboard-password")
+        # A password file readable by others is refused too.
+        subprocess.run([tool("slob-dash"), "set-password", fx.pw], input=PASSWORD + "\n",
+                       text=True, check=True, stdout=subprocess.DEVNULL)
+        check(oct(os.stat(fx.pw).st_mode & 0o777) == "0o600", "set-password writes mode 0600")
+        os.chmod(fx.pw, 0o644)
+        p = subprocess.run([tool("slob-dash"), "--data-dir", fx.dir, "--port", "0"],
+                           capture_output=True, text=True, timeout=20)
+        check(p.returncode != 0 and "chmod 600" in p.stderr, "refuses a group/world-readable password file")
+        p = subprocess.run([tool("slob-dash"), "--data-dir", fx.dir, "--set", "port=70000"],
+                           capture_output=True, text=True, timeout=20)
+        check(p.returncode == 2 and "port" in p.stderr and "65535" in p.stderr,
+              "bad parameter value is reported with key and range")
+    finally:
+        fx.close()
+
+    fx = Fixture(trades=500, breaker=1)
+    try:
+        fx.start("--set", "lockout_failures=3", "--set", "lockout_seconds=60")
+        port = fx.port
+        # 2. Public endpoints.
+        st, r, data = request(port, "GET", "/health")
+        j = json.loads(data)
+        check(st == 200 and j["status"] == "healthy" and j["service"] == "slob-dashboard", "/health answers without auth")
+        st, r, data = request(port, "GET", "/login")
+        check(st == 200 and b'name="password"' in data, "/login serves the form")
+        check(r.getheader("Content-Security-Policy", "").startswith("default-src 'self'"), "CSP header set")
+        check(r.getheader("X-Frame-Options") == "DENY", "X-Frame-Options DENY")
+        st, r, data = request(port, "GET", "/static/uPlot.iife.min.js")
+        check(st == 200 and b"uPlot" in data, "vendored chart library is served from the binary")
+
+        # 3. Everything else needs a session.
+        for path in ["/api/status", "/api/trades", "/api/pnl", "/api/positions", "/api/setups",
+                     "/api/stats", "/api/summary", "/api/breaker"]:
+            st, r, data = request(port, "GET", path)
+            check(st == 401 and json.loads(data)["error"] == "login required", "%s without login -> 401" % path)
+        for path in ["/", "/trades", "/positions", "/stats"]:
+            st, r, data = request(port, "GET", path)
+            check(st == 303 and r.getheader("Location") == "/login", "%s without login -> redirect to /login" % path)
+        st, r, data = request(port, "GET", "/api/status", headers={"Cookie": "slob_session=" + "ab" * 32})
+        check(st == 401, "forged session token -> 401")
+
+        # 4. Wrong password, then a good one from the same client (resets the count).
+        st, r, cookie = login(port, "wrong password")
+        check(st == 401 and cookie is None, "wrong password -> 401, no cookie")
+        st, r, cookie = login(port)
+        check(st == 303 and r.getheader("Location") == "/", "right password -> 303 to /")
+        check(cookie is not None, "login sets a cookie")
+        flags = [f.strip() for f in cookie.split(";")]
+        check("HttpOnly" in flags, "cookie is HttpOnly")
+        check("SameSite=Strict" in flags, "cookie is SameSite=Strict")
+        check("Path=/" in flags and any(f.startswith("Max-Age=") for f in flags), "cookie has Path and Max-Age (expiry)")
+        token = flags[0].split("=", 1)[1]
+        check(len(token) == 64 and all(c in "0123456789abcdef" for c in token), "session token is 256 random bits (hex)")
+        sess = "slob_session=" + token
+        st2, r2, cookie2 = login(port)
+        check(cookie2 is not None and cookie2.split(";")[0] != flags[0], "each login gets a fresh token")
+
+        # 5. APIs.
+        st, r, data = api(port, sess, "/api/status")
+        s = json.loads(data)
+        check(st == 200 and r.getheader("Cache-Control") == "no-store", "/api/status 200, no-store")
+        check(s["engine"]["alive"] is True and s["engine"]["mode"] == "paper", "status: fake engine seen alive via the stats file")
+        check(s["breaker"]["tripped"] is True and s["breaker"]["store"] is True, "status: breaker tripped from the store")
+        check(abs(s["today_pnl"] - (-1250.0)) < 0.01, "status: today's P&L from the engine")
+        check([c["state"] for c in s["connections"]] == ["up", "up"], "status: both connections up")
+        check(s["summary"]["total_trades"] == 500, "status: summary counts 500 trades")
+        st, r, data = api(port, sess, "/api/trades?limit=50")
+        t = json.loads(data)
+        check(st == 200 and t["count"] == 50 and t["total"] == 500, "/api/trades pages 50 of 500")
+        times = [x["entry_time"] for x in t["trades"]]
+        check(times == sorted(times, reverse=True), "/api/trades newest first")
+        seen = {x["id"] for x in t["trades"]}
+        pages = 1
+        nxt = t["next"]
+        while nxt:
+            st, r, data = api(port, sess, "/api/trades?limit=200&before=" + __import__("urllib.parse").parse.quote(nxt))
+            t2 = json.loads(data)
+            check(st == 200, "/api/trades next page %d" % pages)
+            ids = {x["id"] for x in t2["trades"]}
+            check(not (ids & seen), "pages do not overlap")
+            seen |= ids
+            nxt = t2["next"]
+            pages += 1
+        check(len(seen) == 500, "keyset pagination reaches all 500 trades")
+        st, r, data = api(port, sess, "/api/trades?limit=abc")
+        check(st == 400, "/api/trades bad limit -> 400")
+        st, r, data = api(port, sess, "/api/trades?before=garbage")
+        check(st == 400 and "before" in json.loads(data)["error"], "/api/trades bad cursor -> 400 naming the parameter")
+        st, r, data = api(port, sess, "/api/pnl")
+        p = json.loads(data)
+        check(st == 200 and len(p["days"]) > 300 and len(p["cumulative"]) == len(p["days"]), "/api/pnl daily series over a year")
+        st, r, data = api(port, sess, "/api/summary")
+        sm = json.loads(data)
+        check(abs(p["cumulative"][-1] - sm["total_pnl"]) < 0.01, "cumulative P&L ends at the summary total")
+        check(sm["wins"] + sm["losses"] + sm["breakeven"] == 500, "summary outcomes add up")
+        # Cross-check against SQL on the store (the guide's P1-2 drawdown query).
+        import sqlite3
+        con = sqlite3.connect("file:%s?mode=ro" % fx.db, uri=True)
+        total = con.execute("SELECT round(sum(pnl), 2) FROM trade_history").fetchone()[0]
+        check(abs(total - sm["total_pnl"]) < 0.01, "summary total matches SUM(pnl)")
+        dd = con.execute("SELECT max(peak - rt) FROM (SELECT rt, max(rt) OVER (ORDER BY entry_time, id) AS peak FROM "
+                         "(SELECT SUM(pnl) OVER (ORDER BY entry_time, id) AS rt, entry_time, id FROM trade_history))").fetchone()[0]
+        check(abs(max(dd, 0) - sm["max_drawdown"]) < 0.01, "max drawdown matches the SQL window computation")
+        con.close()
+        # Appending a trade is folded in (incremental) and shows at once.
+        w = sqlite3.connect(fx.db)
+        w.execute("INSERT INTO trade_history (setup_id, entry_time, exit_time, outcome, pnl) VALUES "
+                  "('t1', strftime('%Y-%m-%d %H:%M:%f','now'), strftime('%Y-%m-%d %H:%M:%f','now'), 'WIN', 1234.5)")
+        w.commit()
+        st, r, data = api(port, sess, "/api/summary")
+        sm2 = json.loads(data)
+        check(sm2["total_trades"] == 501 and abs(sm2["total_pnl"] - sm["total_pnl"] - 1234.5) < 0.01 and
+              sm2["today_trades"] >= 1, "a new trade shows in the summary immediately")
+        # Archiving old rows (P3-1) is picked up by a rescan.
+        w.execute("DELETE FROM trade_history WHERE id IN (SELECT id FROM trade_history ORDER BY entry_time LIMIT 100)")
+        w.commit()
+        st, r, data = api(port, sess, "/api/summary")
+        check(json.loads(data)["total_trades"] == 401, "deleting (archiving) old trades is reflected")
+        w.close()
+        st, r, data = api(port, sess, "/api/positions")
+        pj = json.loads(data)
+        check(st == 200 and pj["count"] == 1 and pj["positions"][0]["qty"] == -1, "/api/positions lists the open position")
+        check(len(pj["live"]) == 1, "/api/positions includes the engine's live view")
+        st, r, data = api(port, sess, "/api/setups")
+        sj = json.loads(data)
+        ids = sorted(x["id"] for x in sj["setups"])
+        check(st == 200 and ids == ["00000000000000a1", "00000000000000a2"], "/api/setups lists active setups, not completed ones")
+        st, r, data = api(port, sess, "/api/breaker")
+        bj = json.loads(data)
+        check(st == 200 and bj["tripped"] is True and bj["events"][0]["action"] == "tripped", "/api/breaker shows state and events")
+        st, r, data = api(port, sess, "/api/stats")
+        xj = json.loads(data)
+        names = [x["name"] for x in xj["stages"]]
+        check(st == 200 and names[:3] == ["ingest", "candles", "detector"], "/api/stats lists stages")
+        lat = {x["name"]: x for x in xj["latency"]}
+        check("tick_to_order" in lat and lat["tick_to_order"]["count"] == 10000 and
+              800 <= lat["tick_to_order"]["p50_ns"] <= 4000, "/api/stats latency percentiles")
+        st, r, data = api(port, sess, "/api/nope")
+        check(st == 404, "unknown API -> 404")
+        st, r, data = request(port, "POST", "/api/status", body="x=1", headers={"Cookie": sess})
+        check(st == 405, "POST to an API -> 405")
+        st, r, data = request(port, "POST", "/login", body="password=" + "x" * 8000)
+        check(st == 413, "oversized body -> 413")
+        st, r, data = request(port, "POST", "/login", body="password=x",
+                              headers={"Origin": "http://evil.example"})
+        check(st == 403, "cross-origin login POST -> 403")
+
+        # 6. Pages with a session.
+        for path in ["/", "/positions", "/trades", "/stats"]:
+            st, r, data = api(port, sess, path)
+            check(st == 200 and b"/static/app.js" in data, "%s with session -> page" % path)
+
+        # 7. /metrics: loopback allowed without token.
+        st, r, data = request(port, "GET", "/metrics")
+        m = data.decode()
+        check(st == 200 and r.getheader("Content-Type").startswith("text/plain; version=0.0.4"), "/metrics Prometheus text")
+        check("slob_breaker_tripped 1" in m and "slob_engine_alive 1" in m, "/metrics breaker and engine")
+        check('slob_stage_in_total{stage="ingest"}' in m and 'slob_latency_seconds{hist="tick_to_order",quantile="0.99"}' in m,
+              "/metrics stage counters and latency summaries")
+        for line in m.splitlines():
+            if line and not line.startswith("#"):
+                name, _, val = line.rpartition(" ")
+                float(val)  # every sample parses
+        check(True, "/metrics every sample value parses")
+
+        # 8. Logout ends the session.
+        st, r, data = request(port, "POST", "/logout", body="", headers={"Cookie": sess})
+        check(st == 303 and "Max-Age=0" in (r.getheader("Set-Cookie") or ""), "logout clears the cookie")
+        st, r, data = api(port, sess, "/api/status")
+        check(st == 401, "old token is dead after logout")
+
+        # 9. Lockout: 3 failures -> 429 for everyone from this address, even with the right password.
+        for i in range(2):
+            st, r, c = login(port, "nope%d" % i)
+            check(st == 401, "failure %d -> 401" % (i + 1))
+        st, r, c = login(port, "nope2")
+        check(st == 429 and r.getheader("Retry-After") == "60", "third failure -> 429 with Retry-After")
+        st, r, c = login(port)
+        check(st == 429 and c is None, "locked out: even the right password is refused")
+        st, r, data = request(port, "GET", "/health")
+        check(st == 200, "other clients' endpoints still answer during a lockout")
+    finally:
+        fx.close()
+
+    # 10. /metrics with a token: required even from loopback; DASHBOARD_PORT env honoured.
+    fx = Fixture(trades=20, breaker=0, engine=False)
+    try:
+        fx.start(env={"DASHBOARD_METRICS_TOKEN": "s3cret-token-0123456789"})
+        st, r, data = request(fx.port, "GET", "/metrics")
+        check(st == 401, "/metrics without the configured token -> 401")
+        st, r, data = request(fx.port, "GET", "/metrics", headers={"Authorization": "Bearer wrong-token-0123456789"})
+        check(st == 401, "/metrics with a wrong token -> 401")
+        st, r, data = request(fx.port, "GET", "/metrics", headers={"Authorization": "Bearer s3cret-token-0123456789"})
+        m = data.decode()
+        check(st == 200 and "slob_breaker_tripped 0" in m and "slob_engine_alive 0" in m,
+              "/metrics with token; breaker 0 and engine down without a stats file")
+        st, r, cookie = login(fx.port)
+        st, r, data = api(fx.port, cookie.split(";")[0], "/api/status")
+        s = json.loads(data)
+        check(s["engine"]["alive"] is False and s["breaker"]["tripped"] is False, "status without engine: not alive, breaker OK")
+    finally:
+        fx.close()
+    print("test_dash_http: all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1082,7 +1082,10 @@ int slob_tickcsv_writer_open(struct slob_tickcsv_writer **wp, const char *path, 
 	w->tick_nano = tn;
 	w->iso = iso;
 	snprintf(w->path, sizeof(w->path), "%s", path);
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (!strcmp(path, "-"))
+		w->fd = fcntl(1, F_DUPFD_CLOEXEC, 3); /* standard output */
+	else
+		w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (w->fd < 0) {
 		int e = errno;
 		free(w);

@@ -275,7 +275,7 @@ int slob_tickbin_writer_append(struct slob_tickbin_writer *w, int64_t ts_ns, int
  * (also on error). Returns 0 or -errno. Accepts NULL. */
 int slob_tickbin_writer_close(struct slob_tickbin_writer *w);
 
-/* CSV writer: "timestamp,price,size" header, then one tick per line with the
+/* CSV writer ("-" = standard output): "timestamp,price,size" header, then one tick per line with the
  * timestamp as integer ns (iso = 0) or ISO-8601 UTC with ns (iso = 1). */
 int slob_tickcsv_writer_open(struct slob_tickcsv_writer **w, const char *path, double tick_size,
 			     int iso);

@@ -82,7 +82,7 @@ static inline void ptest_trade(struct slob_cold *r, uint64_t k, int64_t pnl_cent
 	memset(r, 0, sizeof(*r));
 	r->type = SLOB_COLD_TRADE;
 	r->cls = SLOB_CLASS_TRADE;
-	r->ts_ns = 1764000000000000000LL + (int64_t)k * 60000000000LL;
+	r->ts_ns = 1764000000000000000LL + (int64_t)(k & 0xffffffu) * 60000000000LL;
 	r->u.trade.setup_id = k;
 	r->u.trade.entry_ns = r->ts_ns - 30000000000LL;
 	r->u.trade.exit_ns = r->ts_ns;

@@ -154,6 +154,9 @@ struct slob_detector {
 	struct slob_tz tz_ny;
 	/* day state */
 	int64_t day;             /* local day number, INT64_MIN before the first bar */
+	int64_t day_lo_ns;       /* local ns of that day's midnight */
+	int64_t off_lo_ns, off_hi_ns; /* UTC range where off_s is in force */
+	int32_t off_s;           /* session_tz UTC offset */
 	int32_t wday;
 	int32_t nyse_open_min;   /* today's NYSE open in local minutes */
 	int32_t window_start;    /* today's LSE window start (Monday restart) */

@@ -161,7 +161,7 @@ int cmd_add_position(struct ctl *c)
 	}
 	if (rc != SQLITE_DONE) {
 		ctl_err(c, "insert into active_setups failed: %s%s", sqlite3_errmsg(db),
-			rc == SQLITE_CONSTRAINT ? " (an entry with this --id exists)" : "");
+			(rc & 0xff) == SQLITE_CONSTRAINT ? " (an entry with this --id exists)" : "");
 		slob_store_close(s);
 		return CTL_FAIL;
 	}

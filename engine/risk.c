@@ -19,6 +19,13 @@
 #include "engine/calendar.h"
 #include "engine/risk.h"
 
+/* Alert kinds (persist/alert.h enum slob_alert_kind; checked by test_risk). The cold
+ * path already alerts from BREAKER and UNKNOWN_BROKER records, and the sender
+ * from rejected orders, so risk raises ALERT records only for what nothing
+ * else reports (docs/RISK.md "Alerts"). */
+#define ALERT_OTHER 0
+#define ALERT_ORDER_REJECTED 5
+
 #define BAR_NS (60LL * SLOB_NS_PER_SEC) /* an M1 trigger candle closes 1 min after its start */
 #define SIG_BATCH 64
 #define EXEC_BATCH 256
@@ -659,8 +666,7 @@ static void trip(struct slob_risk *r, uint16_t reason, int64_t value, const char
 		return;
 	r->breaker = 1;
 	r->breaker_reason = reason;
-	emit_breaker(r, reason, 1, value, "risk", why);
-	alert(r, SLOB_LVL_CRITICAL, reason, "Circuit breaker triggered: ", why);
+	emit_breaker(r, reason, 1, value, "risk", why); /* alerted by the cold path */
 	cancel_pending(r); /* invariant 5 */
 	emit_risk_state(r);
 }
@@ -738,11 +744,12 @@ static void unknown_broker(struct slob_risk *r, const struct slob_exec *x, const
 {
 	struct slob_cold rec;
 	r->n_unknown++;
-	slob_cold_text_init(&rec, SLOB_COLD_UNKNOWN_BROKER, SLOB_LVL_ERROR, r->last_ts, "risk",
-			    x->code, x->order_ref[0] ? x->order_ref : what);
+	/* P1-4: persisted and alerted (CRITICAL) by the cold path */
+	slob_cold_text_init(&rec, SLOB_COLD_UNKNOWN_BROKER, SLOB_LVL_CRITICAL, r->last_ts, "risk",
+			    x->code, "unexpected position/order: ");
+	strncat(rec.u.text.text, x->order_ref[0] ? x->order_ref : what,
+		sizeof(rec.u.text.text) - 1 - strlen(rec.u.text.text));
 	cold_put(r, &rec);
-	alert(r, SLOB_LVL_CRITICAL, SLOB_RISK_UNKNOWN_BROKER, "Unexpected position/order detected: ",
-	      x->order_ref[0] ? x->order_ref : what);
 	if (r->p.halt_on_unknown)
 		trip(r, SLOB_RISK_UNKNOWN_BROKER, x->qty, "unknown broker order/position");
 }
@@ -755,19 +762,7 @@ static void on_fill(struct slob_risk *r, const struct slob_exec *x)
 		return;
 	}
 	r->n_fills++;
-	int sign = x->role == SLOB_ROLE_ENTRY ? b->dir : -b->dir;
-	struct slob_cold rec;
-	cold_head(&rec, SLOB_COLD_FILL, SLOB_CLASS_TRADE, r->last_ts);
-	rec.u.fill.setup_id = b->setup_id;
-	rec.u.fill.order_id = x->order_id;
-	rec.u.fill.qty = x->qty;
-	rec.u.fill.px = x->px;
-	rec.u.fill.dir = (int8_t)sign;
-	rec.u.fill.role = x->role;
-	memcpy(rec.u.fill.order_ref, x->order_ref, sizeof(rec.u.fill.order_ref));
-	rec.u.fill.order_ref[SLOB_ORDER_REF_LEN - 1] = '\0';
-	cold_put(r, &rec);
-
+	/* the sender records the fill itself (SLOB_COLD_FILL with the broker's exec id) */
 	if (r->mark_px == 0)
 		r->mark_px = x->px;
 	if (x->role == SLOB_ROLE_ENTRY) {
@@ -784,7 +779,7 @@ static void on_fill(struct slob_risk *r, const struct slob_exec *x)
 	} else {
 		int32_t q = x->qty;
 		if (q > b->open_qty) {
-			alert(r, SLOB_LVL_ERROR, x->role, "Exit fill larger than the open position: ",
+			alert(r, SLOB_LVL_ERROR, ALERT_OTHER, "Exit fill larger than the open position: ",
 			      x->order_ref);
 			q = b->open_qty;
 		}
@@ -833,14 +828,14 @@ static void on_exec(struct slob_risk *r, const struct slob_exec *x)
 			if (b->open_qty == 0 && b->entry_filled == 0)
 				bracket_release(r, b); /* PENDING -> FREE */
 		} else if (b->open_qty > 0 && x->role != b->exit_role && b->exit_filled == 0) {
-			alert(r, SLOB_LVL_ERROR, x->role,
+			alert(r, SLOB_LVL_ERROR, ALERT_OTHER,
 			      "Protective order cancelled while the position is open: ",
 			      x->order_ref);
 		}
 		break;
 	case SLOB_EXEC_REJECTED:
 		r->n_rejects++;
-		alert(r, SLOB_LVL_WARNING, x->code, "Order rejected: ", x->text);
+		/* the sender records and alerts the rejection itself (P1-3) */
 		b = find_bracket(r, x->setup_id);
 		if (b == NULL)
 			break; /* setup stays in the set: never retried */
@@ -849,7 +844,7 @@ static void on_exec(struct slob_risk *r, const struct slob_exec *x)
 			if (b->open_qty == 0 && b->entry_filled == 0)
 				bracket_release(r, b);
 		} else if (b->open_qty > 0) {
-			alert(r, SLOB_LVL_CRITICAL, x->code,
+			alert(r, SLOB_LVL_CRITICAL, ALERT_ORDER_REJECTED,
 			      "Protective order rejected, position unprotected: ", x->order_ref);
 		}
 		break;
@@ -866,7 +861,7 @@ static void on_exec(struct slob_risk *r, const struct slob_exec *x)
 		if (find_bracket(r, x->setup_id) == NULL && x->qty != 0) {
 			b = bracket_alloc(r);
 			if (b == NULL) {
-				alert(r, SLOB_LVL_CRITICAL, 0, "No room to track reconciled position ",
+				alert(r, SLOB_LVL_CRITICAL, ALERT_OTHER, "No room to track reconciled position ",
 				      x->order_ref);
 				break;
 			}
@@ -983,7 +978,7 @@ static unsigned decide(struct slob_risk *r, const struct slob_sig *sig, int32_t 
 	if (r->p.daily_loss_limit_cents > 0 && daily <= -r->p.daily_loss_limit_cents) {
 		if (!r->daily_alerted) {
 			r->daily_alerted = 1;
-			alert(r, SLOB_LVL_WARNING, SLOB_RISK_DAILY_LOSS,
+			alert(r, SLOB_LVL_WARNING, ALERT_OTHER,
 			      "Daily loss limit reached: no new entries today", NULL);
 		}
 		return SLOB_RISK_DAILY_LOSS;
@@ -1011,8 +1006,16 @@ static unsigned decide(struct slob_risk *r, const struct slob_sig *sig, int32_t 
 	return SLOB_RISK_ACCEPTED;
 }
 
+/* orderRef of a setup, for alert texts. */
+static const char *sig_ref(uint64_t id, char ref[SLOB_ORDER_REF_LEN])
+{
+	slob_risk_order_ref(slob_risk_ref_hash(id), ref);
+	return ref;
+}
+
 static void on_setup(struct slob_risk *r, const struct slob_sig *sig)
 {
+	char ref[SLOB_ORDER_REF_LEN];
 	const struct slob_setup *s = &sig->setup;
 	int32_t qty;
 	roll_day(r, sig->ts_ns + BAR_NS);
@@ -1021,8 +1024,9 @@ static void on_setup(struct slob_risk *r, const struct slob_sig *sig)
 	if (reason == SLOB_RISK_DUPLICATE) {
 		r->n_dup++;
 		if ((r->n_dup & (r->n_dup - 1)) == 0) /* 1st, 2nd, 4th, ...: no alert storm */
-			alert(r, SLOB_LVL_WARNING, SLOB_RISK_DUPLICATE,
-			      "Duplicate order attempt blocked for a setup", NULL);
+			alert(r, SLOB_LVL_WARNING, ALERT_OTHER,
+			      "Duplicate order attempt blocked (P0-3 idempotency) for ",
+			      sig_ref(s->id, ref));
 	}
 
 	struct slob_cold rec;
@@ -1128,14 +1132,13 @@ static int apply_ctl(struct slob_risk *r)
 			r->peak = equity(r); /* else the old drawdown re-trips at once */
 			r->rate_n = 0;
 			r->rate_head = 0;
-			emit_breaker(r, 0, 0, was, c->who, c->why);
-			alert(r, SLOB_LVL_WARNING, 0, "Circuit breaker reset by ", c->who);
+			emit_breaker(r, 0, 0, was, c->who, c->why); /* alerted by the cold path */
 			emit_risk_state(r);
 		} else if (c->kind == CTL_KILL) {
+			/* not a BREAKER record: the store's breaker state must not follow
+			 * the kill switch; the control path persists the switch itself */
 			r->kill = c->on != 0;
-			emit_breaker(r, SLOB_RISK_KILL_SWITCH, r->kill, 0, "operator",
-				     r->kill ? "kill switch on" : "kill switch off");
-			alert(r, SLOB_LVL_WARNING, SLOB_RISK_KILL_SWITCH,
+			alert(r, SLOB_LVL_WARNING, ALERT_OTHER,
 			      r->kill ? "Kill switch engaged: no new entries"
 				      : "Kill switch released",
 			      NULL);

@@ -24,6 +24,7 @@
 #include <xxhash.h>
 
 #include "engine/risk.h"
+#include "persist/alert.h"
 
 static struct slob_tz ny;
 
@@ -357,7 +358,13 @@ static void test_1000_duplicates_one_bracket(void **state)
 	assert_int_equal(h_count_cold(&h, SLOB_COLD_DECISION), 1000);
 	/* alerts on the 1st, 2nd, 4th ... duplicate only: no alert storm */
 	unsigned alerts = h_count_cold(&h, SLOB_COLD_ALERT);
-	assert_true(alerts >= 1 && alerts <= 11);
+	assert_int_equal(alerts, 10); /* duplicates no. 1, 2, 4, ..., 512 */
+	const struct slob_cold *a = h_last_cold(&h, SLOB_COLD_ALERT);
+	assert_non_null(a);
+	char text[sizeof(a->u.text.text)];
+	memcpy(text, a->u.text.text, sizeof(text));
+	assert_non_null(strstr(text, ref));
+	assert_int_equal(a->u.text.level, SLOB_LVL_WARNING);
 	/* the rate limiter never saw the duplicates */
 	assert_false(h_view(&h).breaker_tripped);
 	/* the same setup after a fill, a cancel, a reject: still never twice */
@@ -561,10 +568,10 @@ static void test_drawdown_boundary(void **state)
 	assert_int_equal(b->u.breaker.tripped, 1);
 	assert_int_equal(b->u.breaker.reason, SLOB_RISK_MAX_DRAWDOWN);
 	assert_int_equal(b->u.breaker.value, 1000);
-	const struct slob_cold *a = h_last_cold(&h, SLOB_COLD_ALERT);
-	assert_non_null(a);
-	assert_int_equal(a->u.text.level, SLOB_LVL_CRITICAL);
-	assert_non_null(strstr(a->u.text.text, "Circuit breaker triggered"));
+	assert_string_equal(b->u.breaker.why, "Trading stopped: max drawdown reached");
+	assert_string_equal(b->u.breaker.who, "risk");
+	/* the trip cancels the unfilled rest of the entry (1 of 2 contracts) */
+	assert_int_equal(h_count_intents(&h, SLOB_INTENT_CANCEL), 1);
 	/* latched: recovery of the price does not clear it */
 	h_clock(&h, 3, T(4), 80500);
 	h_long(&h, 2, T(4));
@@ -657,7 +664,17 @@ static void test_kill_switch_and_reset(void **state)
 	h_long(&h, 3, T(2));
 	h_pump(&h);
 	assert_int_equal(h_last_reason(&h), SLOB_RISK_ACCEPTED);
-	assert_int_equal(h_count_cold(&h, SLOB_COLD_BREAKER), 2); /* kill on, kill off */
+	/* two WARNING alerts, and no BREAKER record: the store's breaker state
+	 * must not follow the kill switch */
+	assert_int_equal(h_count_cold(&h, SLOB_COLD_BREAKER), 0);
+	unsigned kills = 0;
+	for (unsigned i = 0; i < h.ncold; i++)
+		if (h.cold[i].type == SLOB_COLD_ALERT && strstr(h.cold[i].u.text.text, "Kill switch")) {
+			assert_int_equal(h.cold[i].u.text.level, SLOB_LVL_WARNING);
+			assert_int_equal(h.cold[i].cls, SLOB_CLASS_TRADE);
+			kills++;
+		}
+	assert_int_equal(kills, 2);
 	h_close(&h);
 }
 
@@ -701,9 +718,12 @@ static void test_order_rate_breaker(void **state)
 			h_pump(&h);
 			assert_int_equal(h_count_intents(&h, SLOB_INTENT_BRACKET), 0);
 			assert_int_equal(h.st.stats->reasons[SLOB_RISK_ORDER_RATE], 1001);
-			const struct slob_cold *a = h_last_cold(&h, SLOB_COLD_ALERT);
-			assert_non_null(a);
-			assert_non_null(strstr(a->u.text.text, "order rate"));
+			const struct slob_cold *b = h_last_cold(&h, SLOB_COLD_BREAKER);
+			assert_non_null(b);
+			assert_int_equal(b->u.breaker.reason, SLOB_RISK_ORDER_RATE);
+			assert_int_equal(b->u.breaker.value, 3);
+			assert_non_null(strstr(b->u.breaker.why, "order rate"));
+			assert_int_equal(h_count_cold(&h, SLOB_COLD_BREAKER), 1);
 		}
 		h_close(&h);
 	}
@@ -735,7 +755,7 @@ static void test_backpressure_and_health(void **state)
 	h.cq.ring = &h.cold_ring;
 	h_long(&h, 1, T(0));
 	h.st.poll(&h.st);
-	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, 1, 1, 80000, T(1)); /* FILL, POSITION, ... */
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, 1, 1, 80000, T(1)); /* POSITION, RISK_STATE */
 	h.st.poll(&h.st);
 	assert_true(slob_coldq_backlogged(&h.cq));
 	h_long(&h, 2, T(1));
@@ -745,8 +765,8 @@ static void test_backpressure_and_health(void **state)
 	h_pump(&h);
 	h_pump(&h);
 	assert_false(slob_coldq_backlogged(&h.cq));
-	assert_int_equal(h_count_cold(&h, SLOB_COLD_FILL), 1);
 	assert_int_equal(h_count_cold(&h, SLOB_COLD_POSITION), 1);
+	assert_int_equal(h_count_cold(&h, SLOB_COLD_RISK_STATE), 2);
 	for (unsigned i = 1; i < h.ncold; i++)
 		if (h.cold[i].cls == SLOB_CLASS_TRADE && h.cold[i - 1].cls == SLOB_CLASS_TRADE)
 			assert_true(h.cold[i].seq > h.cold[i - 1].seq);
@@ -829,7 +849,7 @@ static void test_partial_fills_take_profit(void **state)
 	const struct slob_cold *rs = h_last_cold(&h, SLOB_COLD_RISK_STATE);
 	assert_true(rs->u.risk.equity_cents == 5079000);
 	assert_true(rs->u.risk.realised_cents == 79000);
-	assert_int_equal(h_count_cold(&h, SLOB_COLD_FILL), 4);
+	assert_int_equal(h_count_cold(&h, SLOB_COLD_FILL), 0); /* the sender records fills */
 	assert_int_equal(h_view(&h).trades, 1);
 	h_close(&h);
 }
@@ -940,11 +960,8 @@ static void test_reject_unknown_reconciled(void **state)
 	h_pump(&h);
 	h_exec(&h, SLOB_EXEC_REJECTED, SLOB_ROLE_ENTRY, 1, 0, 0, T(1));
 	h_pump(&h);
-	const struct slob_cold *a = h_last_cold(&h, SLOB_COLD_ALERT);
-	assert_non_null(a);
-	assert_int_equal(a->u.text.level, SLOB_LVL_WARNING);
-	assert_int_equal(a->u.text.code, 201);
-	assert_non_null(strstr(a->u.text.text, "Order rejected"));
+	/* the sender alerts on the rejection; risk frees the slot, no retry */
+	assert_null(h_last_cold(&h, SLOB_COLD_ALERT));
 	assert_int_equal(h_view(&h).live_brackets, 0);
 	assert_int_equal(h_view(&h).rejects_by_broker, 1);
 	/* the detector repeating the setup gets no retry */
@@ -972,12 +989,18 @@ static void test_reject_unknown_reconciled(void **state)
 	h_long(&h, 10, T(5));
 	h_pump(&h);
 	assert_int_equal(h_last_reason(&h), SLOB_RISK_UNKNOWN_BROKER);
-	int crit = 0;
-	for (unsigned i = 0; i < h.ncold; i++)
-		if (h.cold[i].type == SLOB_COLD_ALERT && h.cold[i].u.text.level == SLOB_LVL_CRITICAL &&
-		    strstr(h.cold[i].u.text.text, "MANUAL_123"))
-			crit++;
-	assert_int_equal(crit, 1);
+	const struct slob_cold *u = h_last_cold(&h, SLOB_COLD_UNKNOWN_BROKER);
+	assert_int_equal(u->cls, SLOB_CLASS_TRADE);
+	assert_int_equal(u->u.text.level, SLOB_LVL_CRITICAL);
+	assert_non_null(strstr(u->u.text.text, "MANUAL_123"));
+	/* a protective order rejected while the position is open: CRITICAL alert */
+	h_exec(&h, SLOB_EXEC_REJECTED, SLOB_ROLE_SL, 9, 0, 0, T(6));
+	h_pump(&h);
+	const struct slob_cold *a = h_last_cold(&h, SLOB_COLD_ALERT);
+	assert_non_null(a);
+	assert_int_equal(a->u.text.level, SLOB_LVL_CRITICAL);
+	assert_int_equal(a->u.text.code, SLOB_ALERT_ORDER_REJECTED);
+	assert_non_null(strstr(a->u.text.text, "unprotected"));
 	h_close(&h);
 }
 
@@ -998,13 +1021,9 @@ static void snapshot_from_cold(struct h *h, struct slob_risk_snapshot *s)
 	for (unsigned i = 0; i < h->ncold; i++) {
 		const struct slob_cold *c = &h->cold[i];
 		if (c->type == SLOB_COLD_BREAKER) {
-			if (c->u.breaker.reason == SLOB_RISK_KILL_SWITCH) {
-				s->kill_switch = c->u.breaker.tripped;
-			} else {
-				s->breaker_tripped = c->u.breaker.tripped;
-				s->breaker_reason = c->u.breaker.reason;
-				s->breaker_value = c->u.breaker.value;
-			}
+			s->breaker_tripped = c->u.breaker.tripped;
+			s->breaker_reason = c->u.breaker.reason;
+			s->breaker_value = c->u.breaker.value;
 		}
 		if (c->type == SLOB_COLD_POSITION) {
 			unsigned j;
@@ -1247,6 +1266,9 @@ static void test_params(void **state)
 	for (unsigned r = 0; r < SLOB_RISK_REASON_MAX; r++)
 		assert_string_not_equal(slob_risk_reason_name(r), "unknown");
 	assert_true(SLOB_RISK_REASON_MAX <= SLOB_MAX_REASONS);
+	/* risk.c mirrors these alert kinds without including persist/ */
+	assert_int_equal(SLOB_ALERT_OTHER, 0);
+	assert_int_equal(SLOB_ALERT_ORDER_REJECTED, 5);
 }
 
 static int group_setup(void **state)

@@ -40,7 +40,9 @@ def tool(name):
 
 
 class Fixture:
-    def __init__(self, trades=500, breaker=1, engine=True, password=True):
+    def __init__(self, trades=500, breaker=1, engine=True, password=True, engine_breaker=None):
+        if engine_breaker is None:
+            engine_breaker = breaker
         base = os.environ.get("SLOB_TEST_TMP") or tempfile.gettempdir()
         os.makedirs(base, exist_ok=True)
         self.dir = tempfile.mkdtemp(prefix="dash.", dir=base)
@@ -56,7 +58,7 @@ class Fixture:
                            stdout=subprocess.DEVNULL)
         if engine:
             p = subprocess.Popen([tool("dash_bench"), "fake-engine", self.stats, "--breaker",
-                                  str(breaker), "--seconds", "300"],
+                                  str(engine_breaker), "--seconds", "300"],
                                  stdout=subprocess.PIPE, text=True)
             p.stdout.readline()  # "fake-engine: pid N writing ..." once the file exists
             self.procs.append(p)

@@ -49,7 +49,9 @@ static void add_common_headers(struct MHD_Response *r, const char *type, bool no
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
-	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	/* not no-referrer: with it, browsers send "Origin: null" on same-origin
+	 * form POSTs, which origin_ok() must refuse. */
+	MHD_add_response_header(r, "Referrer-Policy", "same-origin");
 	MHD_add_response_header(r, "Content-Security-Policy", CSP);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
 				nocache ? "no-store" : "private, max-age=300");
@@ -402,6 +404,9 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 	}
 	if (strcmp(url, "/metrics") == 0)
 		return do_metrics(d, c);
+	if (strcmp(url, "/favicon.ico") == 0)
+		return send_buf(c, MHD_HTTP_NO_CONTENT, "image/x-icon", "", 0, MHD_RESPMEM_PERSISTENT,
+				NULL, NULL, false);
 
 	const char *cookie = MHD_lookup_connection_value(c, MHD_COOKIE_KIND, SLOB_DASH_COOKIE);
 	bool authed = slob_dash_session_check(d, cookie);

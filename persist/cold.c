@@ -73,8 +73,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" updated_at=?3 WHERE order_ref=?1",
 	[ST_TRADE] = "INSERT OR IGNORE INTO trade_history (setup_id, symbol, direction, qty,"
 		     " entry_time, exit_time, entry_price, exit_price, sl_price, tp_price, outcome,"
-		     " pnl, pnl_cents, exit_reason) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,"
-		     "?13,?14)",
+		     " pnl, pnl_cents, exit_reason, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+		     "?10,?11,?12,?13,?14,?15)",
 	[ST_POS_UPSERT] = "INSERT INTO positions (setup_id, symbol, qty, avg_price, sl_price, tp_price,"
 			  " opened_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?7)"
 			  " ON CONFLICT(setup_id) DO UPDATE SET " UPD("qty") "," UPD(
@@ -128,6 +128,7 @@ struct slob_cold_writer {
 	int last_err;
 
 	int64_t next_cmd_ns;
+	char now_text[SLOB_STORE_TIME_LEN]; /* wall time of the batch being committed */
 	int finished;                  /* atomic: producers finished */
 	int healthy;                   /* atomic: 1 while commits succeed */
 	uint64_t durable[SLOB_COLD_MAX_PRODUCERS]; /* atomic */
@@ -415,6 +416,7 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 				  : t->exit_role == SLOB_ROLE_SL ? "SL"
 								 : "MANUAL",
 				  -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 15, w->now_text, -1, SQLITE_STATIC);
 		rc = run(st);
 		if (rc == SQLITE_DONE) {
 			st = w->st[ST_SETUP_CLOSED];
@@ -601,6 +603,8 @@ static void to_sinks(slob_cold_writer_t *w, unsigned from)
 		const struct slob_cold *r = &w->pending[i];
 		if (r->cls == SLOB_CLASS_TRADE)
 			w->ntrade++;
+		if (w->sinks.record)
+			w->sinks.record(w->sinks.ctx, r);
 		if (r->type == SLOB_COLD_LOG || r->type == SLOB_COLD_CONN ||
 		    r->type == SLOB_COLD_UNKNOWN_BROKER) {
 			if (w->sinks.log)
@@ -631,6 +635,7 @@ static int commit_batch(slob_cold_writer_t *w)
 	char msg[256];
 	unsigned n = w->npending;
 	bool trade = w->ntrade > 0;
+	slob_store_time_fmt(wall_ns(), w->now_text, sizeof(w->now_text));
 	int rc = set_sync(w, trade);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_exec(w->db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -899,6 +904,7 @@ unsigned slob_cold_writer_pending(const slob_cold_writer_t *w)
 
 int slob_cold_apply(slob_cold_writer_t *w, const struct slob_cold *rec)
 {
+	slob_store_time_fmt(wall_ns(), w->now_text, sizeof(w->now_text));
 	int rc = apply(w, rec);
 	if (rc == SQLITE_DONE || rc == SQLITE_OK)
 		return 0;

@@ -75,6 +75,8 @@ struct slob_cold_sinks {
 	void (*alert)(void *ctx, const struct slob_cold *rec);
 	void (*tick)(void *ctx, int64_t now_ns);
 	int (*command)(void *ctx, const struct slob_opcmd *cmd, char *result, size_t len);
+	/* every drained record, before it is committed (e.g. the stats status block) */
+	void (*record)(void *ctx, const struct slob_cold *rec);
 };
 
 /* [cold] parameters. */

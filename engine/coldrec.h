@@ -22,6 +22,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "engine/event.h"
 #include "ringbuf/ring.h"
 
@@ -155,6 +157,7 @@ struct slob_coldq {
 	uint64_t overflowed;        /* TRADE records that waited in overflow */
 	uint32_t ov_head, ov_tail;  /* overflow FIFO (private to the producer) */
 	uint8_t stage;
+	uint64_t digest;            /* decision journal digest (slob_coldq_journal_) */
 	struct slob_cold *overflow; /* SLOB_COLDQ_OVERFLOW records, allocated at init */
 };
 
@@ -178,6 +181,44 @@ static inline bool slob_coldq_backlogged(const struct slob_coldq *q)
 }
 
 /*
+ * Decision journal: every completed setup, risk decision and fill passes
+ * through a producer's cold queue in that producer's program order, which a
+ * replay makes deterministic. Folding selected fields (never padding) into a
+ * running xxh3 gives each producer a digest that is equal across thread
+ * layouts; the pipeline combines them into the run's decision digest.
+ */
+static inline void slob_coldq_journal_(struct slob_coldq *q, const struct slob_cold *rec)
+{
+	int64_t f[8];
+	unsigned n = 0;
+	switch (rec->type) {
+	case SLOB_COLD_SETUP:
+		if (rec->u.setup.state != SLOB_ST_SETUP_COMPLETE)
+			return;
+		f[0] = 1; f[1] = (int64_t)rec->u.setup.id; f[2] = rec->u.setup.dir;
+		f[3] = rec->u.setup.entry; f[4] = rec->u.setup.sl; f[5] = rec->u.setup.tp;
+		f[6] = rec->u.setup.entry_ns;
+		n = 7;
+		break;
+	case SLOB_COLD_DECISION:
+		f[0] = 2; f[1] = (int64_t)rec->u.decision.setup_id; f[2] = rec->u.decision.qty;
+		f[3] = rec->u.decision.reason; f[4] = rec->u.decision.entry;
+		f[5] = rec->u.decision.sl; f[6] = rec->u.decision.tp; f[7] = rec->u.decision.dir;
+		n = 8;
+		break;
+	case SLOB_COLD_FILL:
+		f[0] = 3; f[1] = (int64_t)rec->u.fill.setup_id; f[2] = rec->u.fill.order_id;
+		f[3] = rec->u.fill.qty; f[4] = rec->u.fill.px; f[5] = rec->u.fill.dir;
+		f[6] = rec->u.fill.role;
+		n = 7;
+		break;
+	default:
+		return;
+	}
+	q->digest = XXH3_64bits_withSeed(f, n * sizeof(f[0]), q->digest);
+}
+
+/*
  * slob_coldq_put - hands a record to the cold thread; stamps seq and stage.
  * INFO: dropped (counted) if the ring is full; returns true.
  * TRADE: kept in order (overflow if needed); returns false only when the
@@ -188,6 +229,7 @@ static inline bool slob_coldq_put(struct slob_coldq *q, struct slob_cold *rec)
 {
 	rec->seq = ++q->seq;
 	rec->stage = q->stage;
+	slob_coldq_journal_(q, rec);
 	if (slob_likely(q->ov_head == q->ov_tail) && slob_ring_push_spsc(q->ring, rec))
 		return true;
 	if (rec->cls == SLOB_CLASS_INFO) {

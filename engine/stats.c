@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -374,7 +375,11 @@ int slob_stats_snapshot(const slob_stats_t *s, int64_t now_ns, struct slob_stats
 		/* acquire: pairs with the release store in slob_stats_status_end */
 		uint64_t q1 = __atomic_load_n(&st->seq, __ATOMIC_ACQUIRE);
 		if (q1 & 1) {
-			slob_cpu_relax();
+			/* a reader is never on the hot path: let a preempted writer finish */
+			if ((i & 63) == 63)
+				sched_yield();
+			else
+				slob_cpu_relax();
 			continue;
 		}
 		/* The copy races with the writer by design; it is discarded when seq moved.

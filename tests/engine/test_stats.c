@@ -285,7 +285,8 @@ static long reader_loop(int iters, long *changes)
 	int64_t last = -1;
 	*changes = 0;
 	struct slob_stats_snapshot snap;
-	for (int i = 0; i < iters; i++) {
+	int64_t t_end = now_ns() + 2000000000ll; /* bounded on a loaded machine */
+	for (int i = 0; i < iters && (i & 255 || now_ns() < t_end); i++) {
 		if (slob_stats_snapshot(&r, 0, &snap) < 0)
 			continue;
 		if (snap.st.equity_cents != 0 && !check_consistent(&snap.st))
@@ -350,6 +351,84 @@ static void test_check_detects_torn(void **state)
 	assert_false(check_consistent(&st));
 }
 
+/* slobctl status reads a live-looking stats file (the test process is the "engine"). */
+static void test_slobctl_status(void **state)
+{
+	(void)state;
+	const char *bin = getenv("SLOB_BIN_DIR");
+	char exe[600];
+	snprintf(exe, sizeof(exe), "%s/slobctl", bin ? bin : "");
+	if (!bin || access(exe, X_OK) != 0)
+		skip();
+	char dir[600], path[700], err[256];
+	snprintf(dir, sizeof(dir), "%s.d", g_path);
+	mkdir(dir, 0755);
+	snprintf(path, sizeof(path), "%s/slob.stats", dir);
+	slob_stats_t w;
+	assert_int_equal(slob_stats_create(&w, path, err, sizeof(err)), 0);
+	struct slob_stage_stats *risk = slob_stats_stage_register(&w, "risk");
+	struct slob_stats_stage_slot *slot = slob_stats_stage_slot(&w, "risk");
+	slob_stats_stage_reason_name(slot, 2, "max_positions");
+	slob_stats_add(&risk->in, 1234);
+	slob_stats_add(&risk->reasons[2], 7);
+	slob_stats_set(&slot->ring_fill, 12);
+	slob_stats_set(&slot->ring_cap, 4096);
+	slob_hist_t *h = slob_stats_hist_register(&w, "tick_to_order");
+	for (int i = 0; i < 1000; i++)
+		slob_hist_record(h, 20000);
+	slob_stats_status_begin(&w);
+	w.status->engine_up = 1;
+	w.status->started_ns = now_ns() - 3600ll * 1000000000ll;
+	w.status->mode = SLOB_STATS_MODE_PAPER;
+	w.status->conn[SLOB_STATS_CONN_ORDERS] = SLOB_STATS_CONN_UP;
+	w.status->breaker = 1;
+	w.status->equity_cents = 5012345;
+	strcpy(w.status->account, "DU1234567");
+	slob_stats_status_end(&w);
+	slob_stats_heartbeat(&w, now_ns());
+
+	char cmd[1600], out[16384];
+	snprintf(cmd, sizeof(cmd), "'%s' --data-dir '%s' --json status", exe, dir);
+	FILE *f = popen(cmd, "r");
+	assert_non_null(f);
+	size_t n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = 0;
+	int st = pclose(f);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_non_null(strstr(out, "\"engine_up\":true"));
+	assert_non_null(strstr(out, "\"account\":\"DU1234567\""));
+	assert_non_null(strstr(out, "\"tripped\":true"));
+	assert_non_null(strstr(out, "\"name\":\"risk\""));
+	assert_non_null(strstr(out, "\"in\":1234"));
+	assert_non_null(strstr(out, "\"max_positions\":7"));
+	assert_non_null(strstr(out, "\"ring_cap\":4096"));
+	assert_non_null(strstr(out, "\"name\":\"tick_to_order\""));
+	assert_non_null(strstr(out, "\"equity\":50123.45"));
+
+	/* text form */
+	snprintf(cmd, sizeof(cmd), "'%s' --data-dir '%s' status", exe, dir);
+	f = popen(cmd, "r");
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = 0;
+	pclose(f);
+	assert_non_null(strstr(out, "engine       UP"));
+	assert_non_null(strstr(out, "TRIPPED"));
+	assert_non_null(strstr(out, "12/4096"));
+	assert_non_null(strstr(out, "$50123.45"));
+
+	/* clean stop: DOWN, exit 3 */
+	slob_stats_status_begin(&w);
+	w.status->engine_up = 0;
+	slob_stats_status_end(&w);
+	snprintf(cmd, sizeof(cmd), "'%s' --data-dir '%s' status >/dev/null", exe, dir);
+	st = system(cmd);
+	assert_int_equal(WEXITSTATUS(st), 3);
+	slob_stats_close(&w);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -359,6 +438,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_apply_cold, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seqlock_concurrent, setup, teardown),
 		cmocka_unit_test(test_check_detects_torn),
+		cmocka_unit_test_setup_teardown(test_slobctl_status, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -136,6 +136,7 @@ static struct {
 	double last_px;
 	/* fault injection */
 	int reject_code;
+	int64_t rejected_parent;
 	char reject_text[128];
 	int dup_left;
 	int64_t delay_ms;
@@ -611,9 +612,19 @@ static void on_place_order(struct client *c, const struct slob_tws_in *m)
 	if (G.reject_code) {
 		int code = G.reject_code;
 		G.reject_code = 0;
+		G.rejected_parent = id;
 		logf_("injected reject %d for order %" PRId64, code, id);
 		send_error(c, id, code, G.reject_text);
 		return;
+	}
+	{
+		int64_t par = 0;
+		(void)slob_tws_parse_i64(m->f[28], &par);
+		struct order *po = par ? find_order(par) : NULL;
+		if (par != 0 && (par == G.rejected_parent || po == NULL || po->state == O_CANCELLED)) {
+			send_error(c, id, 201, "Order rejected - reason:parent order is not active");
+			return;
+		}
 	}
 	struct order *o = find_order(id);
 	if (o == NULL && id < G.next_id - 0 && id <= 0) {

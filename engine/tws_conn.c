@@ -1,0 +1,1089 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tws_conn.c: TWS sessions (connect, handshake, reconnect), the market-data
+ * feed into the tick ring, and the order broker with reconciliation (see
+ * tws_conn.h for the design notes and the state machine).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "engine/tws_conn.h"
+
+SLOB_RING_TYPED(twsc_tick, struct slob_tick)
+
+/* ---- parameters ------------------------------------------------------------ */
+
+void slob_tws_params_default(struct slob_tws_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	strcpy(p->host, "127.0.0.1");
+	p->port = 4002;
+	p->md_client_id = 10;
+	p->order_client_id = 1;
+	p->backoff_initial_ms = 2000;
+	p->backoff_factor = 2;
+	p->backoff_cap_ms = 60000;
+	p->backoff_jitter_pct = 10;
+	p->connect_timeout_ms = 20000;
+	p->max_frame = 1u << 20;
+	p->md_tick_by_tick = true;
+	strcpy(p->contract_month, "auto");
+	p->roll_days = 8;
+	strcpy(p->tif, "DAY");
+	p->tick_size = 0.25;
+}
+
+static int set_i64(const char *key, const char *v, int64_t lo, int64_t hi, int64_t *out, char *err,
+		   size_t errlen)
+{
+	char *end;
+	errno = 0;
+	long long x = strtoll(v, &end, 10);
+	if (errno || end == v || *end != '\0' || x < lo || x > hi) {
+		snprintf(err, errlen, "tws.%s: '%s' is not an integer in %" PRId64 "..%" PRId64, key, v,
+			 lo, hi);
+		return -EINVAL;
+	}
+	*out = x;
+	return 0;
+}
+
+int slob_tws_param_set(struct slob_tws_params *p, const char *key, const char *value, char *err,
+		       size_t errlen)
+{
+	int64_t x;
+	int rc;
+#define INT_KEY(name, lo, hi, field)                                                               \
+	if (strcmp(key, name) == 0) {                                                              \
+		rc = set_i64(key, value, lo, hi, &x, err, errlen);                                 \
+		if (rc == 0)                                                                       \
+			p->field = (__typeof__(p->field))x;                                        \
+		return rc;                                                                         \
+	}
+	INT_KEY("port", 1, 65535, port)
+	INT_KEY("md_client_id", 0, 2147483647, md_client_id)
+	INT_KEY("order_client_id", 0, 2147483647, order_client_id)
+	INT_KEY("backoff_initial_ms", 1, 3600000, backoff_initial_ms)
+	INT_KEY("backoff_factor", 1, 10, backoff_factor)
+	INT_KEY("backoff_cap_ms", 1, 3600000, backoff_cap_ms)
+	INT_KEY("backoff_jitter_pct", 0, 50, backoff_jitter_pct)
+	INT_KEY("connect_timeout_ms", 100, 600000, connect_timeout_ms)
+	INT_KEY("max_frame", 1024, 16777215, max_frame)
+	INT_KEY("roll_days", 0, 60, roll_days)
+#undef INT_KEY
+	if (strcmp(key, "host") == 0 || strcmp(key, "account") == 0 || strcmp(key, "tif") == 0) {
+		char *dst = key[0] == 'h' ? p->host : key[0] == 'a' ? p->account : p->tif;
+		size_t cap = key[0] == 'h' ? sizeof(p->host) : key[0] == 'a' ? sizeof(p->account)
+								       : sizeof(p->tif);
+		if (strlen(value) >= cap || (key[0] == 'h' && value[0] == '\0')) {
+			snprintf(err, errlen, "tws.%s: '%s' must be 1..%zu characters", key, value,
+				 cap - 1);
+			return -EINVAL;
+		}
+		if (key[0] == 't' && strcmp(value, "DAY") != 0 && strcmp(value, "GTC") != 0) {
+			snprintf(err, errlen, "tws.tif: '%s' is not one of DAY, GTC", value);
+			return -EINVAL;
+		}
+		strcpy(dst, value);
+		return 0;
+	}
+	if (strcmp(key, "md_mode") == 0) {
+		if (strcmp(value, "tick_by_tick") == 0)
+			p->md_tick_by_tick = true;
+		else if (strcmp(value, "mkt_data") == 0)
+			p->md_tick_by_tick = false;
+		else {
+			snprintf(err, errlen, "tws.md_mode: '%s' is not one of tick_by_tick, mkt_data",
+				 value);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strcmp(key, "contract_month") == 0) {
+		bool ok = strcmp(value, "auto") == 0;
+		if (!ok && strlen(value) == 6) {
+			ok = true;
+			for (int i = 0; i < 6; i++)
+				ok = ok && value[i] >= '0' && value[i] <= '9';
+			int mm = atoi(value + 4);
+			ok = ok && mm >= 1 && mm <= 12;
+		}
+		if (!ok) {
+			snprintf(err, errlen, "tws.contract_month: '%s' is not auto or YYYYMM", value);
+			return -EINVAL;
+		}
+		strcpy(p->contract_month, value);
+		return 0;
+	}
+	snprintf(err, errlen, "tws: unknown key '%s'", key);
+	return -ENOENT;
+}
+
+int slob_tws_params_validate(const struct slob_tws_params *p, char *err, size_t errlen)
+{
+	if (p->port < 1 || p->port > 65535) {
+		snprintf(err, errlen, "tws.port: %d not in 1..65535", p->port);
+		return -EINVAL;
+	}
+	if (p->md_client_id == p->order_client_id) {
+		snprintf(err, errlen, "tws.md_client_id and tws.order_client_id must differ (both %d)",
+			 p->md_client_id);
+		return -EINVAL;
+	}
+	if (p->backoff_cap_ms < p->backoff_initial_ms) {
+		snprintf(err, errlen, "tws.backoff_cap_ms (%" PRId64 ") < backoff_initial_ms (%" PRId64
+			 ")", p->backoff_cap_ms, p->backoff_initial_ms);
+		return -EINVAL;
+	}
+	if (p->tick_size <= 0) {
+		snprintf(err, errlen, "tws: tick size must be > 0");
+		return -EINVAL;
+	}
+	if (p->max_frame < 1024 || p->max_frame > SLOB_TWS_MAX_FRAME) {
+		snprintf(err, errlen, "tws.max_frame: %" PRIu32 " not in 1024..16777215", p->max_frame);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* days since 1970-01-01 of a civil date (Howard Hinnant's algorithm) */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void fmt_month(char out[7], int y, int m)
+{
+	unsigned v = (unsigned)(y % 10000) * 100 + (unsigned)m;
+	for (int i = 5; i >= 0; i--) {
+		out[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	out[6] = '\0';
+}
+
+int slob_tws_front_month(int64_t now_ns, int roll_days, char out[7])
+{
+	time_t s = (time_t)(now_ns / 1000000000);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	int64_t today = days_from_civil(tm.tm_year + 1900, (unsigned)tm.tm_mon + 1, (unsigned)tm.tm_mday);
+	int y = tm.tm_year + 1900, m = tm.tm_mon + 1;
+	for (int k = 0; k < 12; k++) {
+		int qm = ((m + 2) / 3) * 3; /* quarterly month at or after m */
+		int qy = y;
+		int64_t first = days_from_civil(qy, (unsigned)qm, 1);
+		int dow = (int)(((first % 7) + 7 + 4) % 7); /* 1970-01-01 was a Thursday (4) */
+		int first_friday = 1 + (5 - dow + 7) % 7;
+		int64_t expiry = days_from_civil(qy, (unsigned)qm, (unsigned)(first_friday + 14));
+		if (expiry - today > roll_days) {
+			fmt_month(out, qy, qm);
+			return 0;
+		}
+		m = qm + 1;
+		if (m > 12) {
+			m = 1;
+			y++;
+		}
+	}
+	fmt_month(out, y, m);
+	return 0;
+}
+
+int64_t slob_tws_backoff_ms(const struct slob_tws_params *p, unsigned n)
+{
+	int64_t v = p->backoff_initial_ms;
+	for (unsigned i = 1; i < n && v < p->backoff_cap_ms; i++)
+		v *= p->backoff_factor;
+	return v < p->backoff_cap_ms ? v : p->backoff_cap_ms;
+}
+
+/* ---- session ------------------------------------------------------------------ */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int slob_tws_conn_init(struct slob_tws_conn *c, const struct slob_tws_params *p, int client_id,
+		       slob_tws_msg_fn on_msg, slob_tws_state_fn on_state, void *ctx)
+{
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	char err[160];
+	if (slob_tws_params_validate(p, err, sizeof(err)) != 0)
+		return -EINVAL;
+	c->prm = *p;
+	c->client_id = client_id;
+	c->on_msg = on_msg;
+	c->on_state = on_state;
+	c->ctx = ctx;
+	c->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)client_id;
+	c->rx = malloc(SLOB_TWS_RXBUF);
+	c->tx = malloc(SLOB_TWS_TXBUF);
+	if (c->rx == NULL || c->tx == NULL) {
+		slob_tws_conn_destroy(c);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void slob_tws_conn_destroy(struct slob_tws_conn *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	free(c->rx);
+	free(c->tx);
+	c->rx = c->tx = NULL;
+}
+
+static void set_state(struct slob_tws_conn *c, int st, const char *why)
+{
+	int old = c->state;
+	c->state = st;
+	if (c->on_state != NULL && old != st)
+		c->on_state(c->ctx, c, old, why);
+}
+
+void slob_tws_conn_drop(struct slob_tws_conn *c, const char *why)
+{
+	if (c->fd >= 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	if (c->state == SLOB_TWS_DOWN)
+		return;
+	snprintf(c->why, sizeof(c->why), "%s", why);
+	c->failures++;
+	c->disconnects++;
+	int64_t d = slob_tws_backoff_ms(&c->prm, c->failures);
+	if (c->prm.backoff_jitter_pct > 0) {
+		c->rng ^= c->rng << 13;
+		c->rng ^= c->rng >> 7;
+		c->rng ^= c->rng << 17;
+		int64_t span = d * c->prm.backoff_jitter_pct / 100;
+		if (span > 0)
+			d += (int64_t)(c->rng % (uint64_t)(2 * span + 1)) - span;
+	}
+	c->next_attempt_ms = mono_ms() + d;
+	c->rx_len = c->tx_len = 0;
+	set_state(c, SLOB_TWS_DOWN, c->why);
+}
+
+static int tx_add(struct slob_tws_conn *c, const uint8_t *msg, int len)
+{
+	if (len <= 0)
+		return len < 0 ? len : -EINVAL;
+	if (c->tx_len + (size_t)len > SLOB_TWS_TXBUF) {
+		slob_tws_conn_drop(c, "send buffer full (peer not reading)");
+		return -ENOBUFS;
+	}
+	memcpy(c->tx + c->tx_len, msg, (size_t)len);
+	c->tx_len += (size_t)len;
+	return 0;
+}
+
+int slob_tws_conn_send(struct slob_tws_conn *c, const uint8_t *msg, int len)
+{
+	if (c->state != SLOB_TWS_READY && c->state != SLOB_TWS_STARTING)
+		return -ENOTCONN;
+	return tx_add(c, msg, len);
+}
+
+static int start_connect(struct slob_tws_conn *c, int64_t now)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+	struct addrinfo *ai = NULL;
+	char port[8];
+	snprintf(port, sizeof(port), "%d", c->prm.port);
+	c->state = SLOB_TWS_CONNECTING; /* so a failure below goes through drop */
+	if (getaddrinfo(c->prm.host, port, &hints, &ai) != 0 || ai == NULL) {
+		slob_tws_conn_drop(c, "host is not a numeric IPv4/IPv6 address");
+		return 1;
+	}
+	c->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		freeaddrinfo(ai);
+		slob_tws_conn_drop(c, "socket() failed");
+		return 1;
+	}
+	int one = 1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	int rc = connect(c->fd, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (rc != 0 && errno != EINPROGRESS) {
+		char why[96];
+		snprintf(why, sizeof(why), "connect %s:%d: %s (IB 502)", c->prm.host, c->prm.port,
+			 strerror(errno));
+		slob_tws_conn_drop(c, why);
+		return 1;
+	}
+	c->connects++;
+	c->deadline_ms = now + c->prm.connect_timeout_ms;
+	c->state = SLOB_TWS_DOWN;
+	set_state(c, SLOB_TWS_CONNECTING, "connecting");
+	return 1;
+}
+
+static int flush_tx(struct slob_tws_conn *c)
+{
+	if (c->tx_len == 0 || c->fd < 0)
+		return 0;
+	ssize_t w = send(c->fd, c->tx, c->tx_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (w < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		char why[96];
+		snprintf(why, sizeof(why), "send: %s", strerror(errno));
+		slob_tws_conn_drop(c, why);
+		return 0;
+	}
+	memmove(c->tx, c->tx + w, c->tx_len - (size_t)w);
+	c->tx_len -= (size_t)w;
+	return 1;
+}
+
+static int handle_frame(struct slob_tws_conn *c, const uint8_t *payload, size_t len)
+{
+	if (c->state == SLOB_TWS_HELLO) {
+		int ver;
+		const char *t;
+		if (slob_tws_decode_server_hello(payload, len, &ver, &t) != 0) {
+			slob_tws_conn_drop(c, slob_tws_strerror());
+			return -1;
+		}
+		c->server_version = ver;
+		if (ver != SLOB_TWS_VERSION) {
+			char why[96];
+			snprintf(why, sizeof(why), "server version %d, need %d", ver, SLOB_TWS_VERSION);
+			slob_tws_conn_drop(c, why);
+			return -1;
+		}
+		uint8_t m[64];
+		set_state(c, SLOB_TWS_STARTING, "handshake done");
+		return tx_add(c, m, slob_tws_enc_start_api(m, sizeof(m), c->client_id, ""));
+	}
+	struct slob_tws_in *m = &c->msg;
+	if (slob_tws_decode(payload, len, m) != 0) {
+		char why[200];
+		snprintf(why, sizeof(why), "bad message from server: %s", slob_tws_strerror());
+		c->bad_frames++;
+		slob_tws_conn_drop(c, why);
+		return -1;
+	}
+	if (m->kind == SLOB_TWS_MANAGED_ACCTS)
+		snprintf(c->accounts, sizeof(c->accounts), "%s", m->u.managed_accounts.accounts);
+	if (m->kind == SLOB_TWS_NEXT_VALID_ID) {
+		c->next_valid_id = m->u.next_valid_id.order_id;
+		if (c->state == SLOB_TWS_STARTING) {
+			c->failures = 0;
+			set_state(c, SLOB_TWS_READY, "nextValidId");
+		}
+	}
+	if (m->kind == SLOB_TWS_ERR_MSG && m->u.error.code == 326) {
+		/* client id in use: the server will close; treat as a failed attempt */
+		if (c->on_msg)
+			c->on_msg(c->ctx, c, m);
+		slob_tws_conn_drop(c, "client id already in use (IB 326)");
+		return -1;
+	}
+	if (c->on_msg != NULL)
+		c->on_msg(c->ctx, c, m);
+	return 0;
+}
+
+int slob_tws_conn_poll(struct slob_tws_conn *c, int64_t now)
+{
+	int work = 0;
+	if (c->state == SLOB_TWS_DOWN) {
+		if (now < c->next_attempt_ms)
+			return 0;
+		return start_connect(c, now);
+	}
+	if (c->state != SLOB_TWS_READY && now > c->deadline_ms) {
+		slob_tws_conn_drop(c, "timeout before the session was ready");
+		return 1;
+	}
+	if (c->state == SLOB_TWS_CONNECTING) {
+		struct pollfd pf = {.fd = c->fd, .events = POLLOUT};
+		if (poll(&pf, 1, 0) <= 0)
+			return 0;
+		int err = 0;
+		socklen_t l = sizeof(err);
+		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
+		if (err != 0) {
+			char why[96];
+			snprintf(why, sizeof(why), "connect %s:%d: %s (IB 502)", c->prm.host,
+				 c->prm.port, strerror(err));
+			slob_tws_conn_drop(c, why);
+			return 1;
+		}
+		uint8_t m[64];
+		int n = slob_tws_enc_handshake(m, sizeof(m), SLOB_TWS_MIN_VERSION, SLOB_TWS_VERSION, NULL);
+		set_state(c, SLOB_TWS_HELLO, "tcp connected");
+		tx_add(c, m, n);
+		work++;
+	}
+	work += flush_tx(c);
+	if (c->fd < 0)
+		return work;
+	for (;;) {
+		if (c->rx_len == SLOB_TWS_RXBUF) {
+			slob_tws_conn_drop(c, "receive buffer full");
+			return work;
+		}
+		ssize_t r = recv(c->fd, c->rx + c->rx_len, SLOB_TWS_RXBUF - c->rx_len, MSG_DONTWAIT);
+		if (r == 0) {
+			slob_tws_conn_drop(c, "connection closed by peer (IB 504 not connected)");
+			return work + 1;
+		}
+		if (r < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			char why[96];
+			snprintf(why, sizeof(why), "recv: %s", strerror(errno));
+			slob_tws_conn_drop(c, why);
+			return work + 1;
+		}
+		c->rx_len += (size_t)r;
+		work++;
+		size_t off = 0;
+		while (c->fd >= 0) {
+			int fl = slob_tws_frame_len(c->rx + off, c->rx_len - off, c->prm.max_frame);
+			if (fl == 0)
+				break;
+			if (fl < 0) {
+				char why[200];
+				snprintf(why, sizeof(why), "bad frame from server: %s", slob_tws_strerror());
+				c->bad_frames++;
+				slob_tws_conn_drop(c, why);
+				return work;
+			}
+			if (handle_frame(c, c->rx + off + 4, (size_t)fl - 4) < 0 && c->fd < 0)
+				return work;
+			off += (size_t)fl;
+		}
+		if (c->fd < 0)
+			return work;
+		memmove(c->rx, c->rx + off, c->rx_len - off);
+		c->rx_len -= off;
+	}
+	work += flush_tx(c);
+	return work;
+}
+
+/* ---- cold helpers ------------------------------------------------------------------ */
+
+static void cold_text(struct slob_coldq *q, uint16_t type, uint8_t level, const char *comp,
+		      int32_t code, const char *text)
+{
+	if (q == NULL)
+		return;
+	struct slob_cold rec;
+	char t[160];
+	snprintf(t, sizeof(t), "%s", text);
+	slob_cold_text_init(&rec, type, level, wall_ns(), comp, code, t);
+	(void)slob_coldq_put(q, &rec);
+}
+
+/* ---- market data ---------------------------------------------------------------------- */
+
+static void md_subscribe(struct slob_tws_md *md)
+{
+	uint8_t m[512];
+	int n;
+	md->req_id++;
+	if (md->conn.prm.md_tick_by_tick)
+		n = slob_tws_enc_req_tick_by_tick(m, sizeof(m), md->req_id, &md->contract, "Last", 0,
+						  false);
+	else
+		n = slob_tws_enc_req_mkt_data(m, sizeof(m), md->req_id, &md->contract, "", false,
+					      false);
+	md->subscribed = slob_tws_conn_send(&md->conn, m, n) == 0;
+}
+
+static void md_tick(struct slob_tws_md *md, int64_t epoch_s, double price, double size)
+{
+	if (!(price > 0) || !isfinite(price))
+		return;
+	struct slob_tick t = {0};
+	t.ts_ns = epoch_s * 1000000000;
+	t.recv_ns = mono_ns();
+	t.seq = ++md->seq;
+	t.px = (int32_t)llround(price / md->conn.prm.tick_size);
+	t.size = size > 0 && isfinite(size) ? (uint32_t)size : 0;
+	t.flags = SLOB_TICK_LIVE | (md->gap_next ? SLOB_TICK_GAP_BEFORE : 0);
+	if (!twsc_tick_push(md->ticks, &t)) {
+		md->ticks_dropped++;
+		md->seq--;
+		md->gap_next = true; /* the loss is a gap for the candles */
+		return;
+	}
+	md->gap_next = false;
+	md->ticks_in++;
+}
+
+static void md_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_in *m)
+{
+	struct slob_tws_md *md = ctx;
+	(void)c;
+	switch (m->kind) {
+	case SLOB_TWS_TICK_BY_TICK:
+		if (m->u.tick_by_tick.req_id == md->req_id &&
+		    (m->u.tick_by_tick.tick_type == SLOB_TWS_TBT_LAST ||
+		     m->u.tick_by_tick.tick_type == SLOB_TWS_TBT_ALL_LAST))
+			md_tick(md, m->u.tick_by_tick.time, m->u.tick_by_tick.price,
+				m->u.tick_by_tick.size);
+		break;
+	case SLOB_TWS_TICK_PRICE:
+		/* LAST (4) or delayed LAST (68) */
+		if (m->u.tick_price.req_id == md->req_id &&
+		    (m->u.tick_price.tick_type == 4 || m->u.tick_price.tick_type == 68))
+			md_tick(md, wall_ns() / 1000000000, m->u.tick_price.price,
+				m->u.tick_price.size);
+		break;
+	case SLOB_TWS_ERR_MSG: {
+		int code = m->u.error.code;
+		char t[160];
+		if (code == 1100) {
+			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-md", code,
+				  "IB connectivity lost (1100): waiting for 1101/1102");
+			md->gap_next = true;
+		} else if (code == 1101) {
+			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-md", code,
+				  "IB connectivity restored, data lost (1101): re-subscribing");
+			md->gap_next = true;
+			md_subscribe(md);
+		} else if (code == 1102) {
+			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-md", code,
+				  "IB connectivity restored, data maintained (1102)");
+		} else if (code >= 2100 && code <= 2169) {
+			/* farm status: informational */
+		} else if (m->u.error.req_id == md->req_id) {
+			md->subscribe_errors++;
+			snprintf(t, sizeof(t), "market data request failed: IB %d %s", code,
+				 m->u.error.text);
+			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_ERROR, "tws-md", code, t);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void md_on_state(void *ctx, struct slob_tws_conn *c, int old, const char *why)
+{
+	struct slob_tws_md *md = ctx;
+	char t[200];
+	if (c->state == SLOB_TWS_READY) {
+		if (md->seq > 0)
+			md->gap_next = true; /* anything between the sessions is lost */
+		md_subscribe(md);
+		snprintf(t, sizeof(t), "market data connected (client %d, %s)", c->client_id,
+			 md->contract.expiry);
+		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-md", 1, t);
+		if (c->disconnects > 0)
+			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-md", 1,
+				  "market data connection recovered");
+	} else if (c->state == SLOB_TWS_DOWN) {
+		md->subscribed = false;
+		snprintf(t, sizeof(t), "market data connection %s: %s",
+			 old == SLOB_TWS_READY ? "lost" : "attempt failed", why);
+		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-md", 0, t);
+		if (old == SLOB_TWS_READY)
+			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-md", 0, t);
+	}
+}
+
+static void pick_contract(const struct slob_tws_params *p, struct slob_tws_contract *k,
+			  int64_t now_ns)
+{
+	char month[8];
+	if (strcmp(p->contract_month, "auto") == 0)
+		slob_tws_front_month(now_ns, p->roll_days, month);
+	else
+		memcpy(month, p->contract_month, sizeof(month));
+	slob_tws_contract_nq(k, month);
+}
+
+int slob_tws_md_init(struct slob_tws_md *md, const struct slob_tws_params *p, slob_ring_t *ticks,
+		     struct slob_coldq *cold, int64_t now_ns)
+{
+	memset(md, 0, sizeof(*md));
+	if (ticks == NULL || ticks->rec_size != sizeof(struct slob_tick))
+		return -EINVAL;
+	md->ticks = ticks;
+	md->cold = cold;
+	md->req_id = 1000;
+	pick_contract(p, &md->contract, now_ns);
+	return slob_tws_conn_init(&md->conn, p, p->md_client_id, md_on_msg, md_on_state, md);
+}
+
+void slob_tws_md_destroy(struct slob_tws_md *md)
+{
+	if (md != NULL)
+		slob_tws_conn_destroy(&md->conn);
+}
+
+int slob_tws_md_poll(struct slob_tws_md *md, int64_t now_ms)
+{
+	return slob_tws_conn_poll(&md->conn, now_ms);
+}
+
+/* ---- broker ------------------------------------------------------------------------------- */
+
+static void br_report(struct slob_tws_broker *b, uint32_t kind, const struct slob_tws_tracked *t,
+		      int32_t code, const char *text, int32_t qty, int32_t px, const char *ref)
+{
+	struct slob_exec ex;
+	memset(&ex, 0, sizeof(ex));
+	ex.kind = kind;
+	ex.ts_ns = wall_ns();
+	ex.code = code;
+	ex.qty = qty;
+	ex.px = px;
+	if (t != NULL) {
+		ex.role = t->role;
+		ex.dir = t->dir;
+		ex.setup_id = t->setup_id;
+		ex.order_id = t->order_id;
+		snprintf(ex.order_ref, sizeof(ex.order_ref), "%s", t->order_ref);
+	} else if (ref != NULL) {
+		snprintf(ex.order_ref, sizeof(ex.order_ref), "%s", ref);
+	}
+	if (text != NULL)
+		snprintf(ex.text, sizeof(ex.text), "%s", text);
+	if (b->sender != NULL)
+		(void)slob_sender_report(b->sender, &ex);
+}
+
+static struct slob_tws_tracked *br_find(struct slob_tws_broker *b, int64_t order_id)
+{
+	for (uint32_t i = 0; i < b->ntr; i++)
+		if (b->tr[i].order_id == order_id)
+			return &b->tr[i];
+	return NULL;
+}
+
+static struct slob_tws_tracked *br_find_ref(struct slob_tws_broker *b, const char *ref)
+{
+	for (uint32_t i = 0; i < b->ntr; i++)
+		if (strcmp(b->tr[i].order_ref, ref) == 0)
+			return &b->tr[i];
+	return NULL;
+}
+
+static const struct slob_tws_known_order *br_known(struct slob_tws_broker *b, const char *ref)
+{
+	for (size_t i = 0; i < b->nknown; i++)
+		if (ref[0] && strcmp(b->known[i].order_ref, ref) == 0)
+			return &b->known[i];
+	return NULL;
+}
+
+static struct slob_tws_tracked *br_track(struct slob_tws_broker *b, int64_t id, uint64_t setup,
+					 uint8_t role, int8_t dir, int32_t qty, int32_t px,
+					 const char *ref)
+{
+	if (b->ntr >= SLOB_TWS_MAX_TRACKED) {
+		/* drop finished orders to make room */
+		uint32_t w = 0;
+		for (uint32_t i = 0; i < b->ntr; i++)
+			if (b->tr[i].last_kind != SLOB_EXEC_CANCELLED &&
+			    b->tr[i].last_kind != SLOB_EXEC_REJECTED &&
+			    b->tr[i].last_kind != SLOB_EXEC_FILL)
+				b->tr[w++] = b->tr[i];
+		b->ntr = w;
+		if (b->ntr >= SLOB_TWS_MAX_TRACKED)
+			return NULL;
+	}
+	struct slob_tws_tracked *t = &b->tr[b->ntr++];
+	memset(t, 0, sizeof(*t));
+	t->order_id = id;
+	t->setup_id = setup;
+	t->role = role;
+	t->dir = dir;
+	t->qty = qty;
+	t->px = px;
+	snprintf(t->order_ref, sizeof(t->order_ref), "%s", ref);
+	return t;
+}
+
+static bool br_seen_exec(struct slob_tws_broker *b, const char *exec_id)
+{
+	uint64_t h = XXH3_64bits(exec_id, strlen(exec_id));
+	for (unsigned i = 0; i < 256; i++)
+		if (b->seen_exec[i] == h)
+			return true;
+	b->seen_exec[b->seen_head++ & 255] = h;
+	return false;
+}
+
+static void br_check_reconciled(struct slob_tws_broker *b)
+{
+	if (b->rec_done || !b->rec_pos || !b->rec_orders || !b->rec_execs)
+		return;
+	b->rec_done = true;
+	if (b->sender != NULL) {
+		slob_sender_set_next_id(b->sender, b->conn.next_valid_id);
+		slob_sender_set_reconciled(b->sender, true);
+	}
+	char t[160];
+	snprintf(t, sizeof(t), "reconciliation done: adopted %" PRIu64 ", unknown %" PRIu64
+		 ", broker position %d", b->adopted, b->unknown_found, b->broker_position);
+	cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order", 2, t);
+}
+
+static int32_t to_ticks(const struct slob_tws_broker *b, double px)
+{
+	return isfinite(px) ? (int32_t)llround(px / b->conn.prm.tick_size) : 0;
+}
+
+static void br_unknown(struct slob_tws_broker *b, const char *what, int64_t id, const char *ref)
+{
+	char t[160];
+	snprintf(t, sizeof(t), "%s %" PRId64 " ref '%s' not in store: left alone (P1-4)", what, id,
+		 ref);
+	b->unknown_found++;
+	cold_text(b->cold, SLOB_COLD_UNKNOWN_BROKER, SLOB_LVL_CRITICAL, "tws-order", 0, t);
+	struct slob_tws_tracked tmp = {.order_id = id};
+	snprintf(tmp.order_ref, sizeof(tmp.order_ref), "%s", ref);
+	br_report(b, SLOB_EXEC_UNKNOWN, &tmp, 0, t, 0, 0, NULL);
+}
+
+static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_in *m)
+{
+	struct slob_tws_broker *b = ctx;
+	(void)c;
+	switch (m->kind) {
+	case SLOB_TWS_POSITION_DATA:
+		if (strcmp(m->u.position.c.symbol, "NQ") == 0 &&
+		    strcmp(m->u.position.c.sec_type, "FUT") == 0)
+			b->broker_position += (int32_t)llround(m->u.position.position);
+		break;
+	case SLOB_TWS_POSITION_END:
+		if (b->rec_pos)
+			break;
+		b->rec_pos = true;
+		if (b->broker_position != b->known_position) {
+			char t[160];
+			snprintf(t, sizeof(t),
+				 "position mismatch: broker %d, store %d: not closed blindly (P1-4)",
+				 b->broker_position, b->known_position);
+			b->unknown_found++;
+			cold_text(b->cold, SLOB_COLD_UNKNOWN_BROKER, SLOB_LVL_CRITICAL, "tws-order", 0, t);
+			br_report(b, SLOB_EXEC_UNKNOWN, NULL, 0, t, b->broker_position, 0, NULL);
+		} else if (b->broker_position != 0) {
+			b->adopted++;
+			br_report(b, SLOB_EXEC_RECONCILED, NULL, 0, "position matches store",
+				  b->broker_position, 0, NULL);
+		}
+		br_check_reconciled(b);
+		break;
+	case SLOB_TWS_OPEN_ORDER: {
+		const char *ref = m->u.open_order.order_ref;
+		int64_t id = m->u.open_order.order_id;
+		struct slob_tws_tracked *t = br_find(b, id);
+		if (t == NULL)
+			t = br_find_ref(b, ref);
+		if (t != NULL)
+			break; /* ours: already tracked */
+		const struct slob_tws_known_order *k = br_known(b, ref);
+		if (k != NULL) {
+			t = br_track(b, id, k->setup_id, k->role, k->dir,
+				     (int32_t)llround(m->u.open_order.qty),
+				     to_ticks(b, k->role == SLOB_ROLE_SL ? m->u.open_order.aux_price
+									 : m->u.open_order.lmt_price),
+				     ref);
+			if (t != NULL) {
+				t->last_kind = SLOB_EXEC_RECONCILED;
+				b->adopted++;
+				br_report(b, SLOB_EXEC_RECONCILED, t, 0, "open order adopted", t->qty,
+					  t->px, NULL);
+			}
+		} else {
+			br_unknown(b, "open order", id, ref);
+		}
+		break;
+	}
+	case SLOB_TWS_OPEN_ORDER_END:
+		if (!b->rec_orders) {
+			b->rec_orders = true;
+			br_check_reconciled(b);
+		}
+		break;
+	case SLOB_TWS_EXECUTION_DATA: {
+		const char *eid = m->u.exec.exec_id;
+		if (br_seen_exec(b, eid))
+			break; /* duplicate report */
+		struct slob_tws_tracked *t = br_find(b, m->u.exec.order_id);
+		if (t == NULL)
+			t = br_find_ref(b, m->u.exec.order_ref);
+		int32_t qty = (int32_t)llround(m->u.exec.shares);
+		int32_t px = to_ticks(b, m->u.exec.price);
+		if (t != NULL && t->last_kind != SLOB_EXEC_RECONCILED) {
+			t->last_kind = SLOB_EXEC_FILL;
+			br_report(b, SLOB_EXEC_FILL, t, 0, eid, qty, px, NULL);
+		} else if (t != NULL || br_known(b, m->u.exec.order_ref) != NULL) {
+			struct slob_tws_tracked tmp = {.order_id = m->u.exec.order_id};
+			snprintf(tmp.order_ref, sizeof(tmp.order_ref), "%s", m->u.exec.order_ref);
+			const struct slob_tws_known_order *k = br_known(b, m->u.exec.order_ref);
+			if (k != NULL) {
+				tmp.setup_id = k->setup_id;
+				tmp.role = k->role;
+				tmp.dir = k->dir;
+			}
+			b->adopted++;
+			br_report(b, SLOB_EXEC_RECONCILED, &tmp, 0, eid, qty, px, NULL);
+		} else {
+			br_unknown(b, "execution of order", m->u.exec.order_id, m->u.exec.order_ref);
+		}
+		break;
+	}
+	case SLOB_TWS_EXECUTION_DATA_END:
+		if (m->u.end.req_id == b->exec_req_id && !b->rec_execs) {
+			b->rec_execs = true;
+			br_check_reconciled(b);
+		}
+		break;
+	case SLOB_TWS_ORDER_STATUS: {
+		struct slob_tws_tracked *t = br_find(b, m->u.order_status.order_id);
+		if (t == NULL)
+			break;
+		const char *s = m->u.order_status.status;
+		if ((strcmp(s, "Submitted") == 0 || strcmp(s, "PreSubmitted") == 0) && t->last_kind == 0) {
+			t->last_kind = SLOB_EXEC_SUBMITTED;
+			br_report(b, SLOB_EXEC_SUBMITTED, t, 0, s, t->qty, t->px, NULL);
+		} else if ((strcmp(s, "Cancelled") == 0 || strcmp(s, "ApiCancelled") == 0) &&
+			   t->last_kind != SLOB_EXEC_CANCELLED && t->last_kind != SLOB_EXEC_REJECTED) {
+			t->last_kind = SLOB_EXEC_CANCELLED;
+			br_report(b, SLOB_EXEC_CANCELLED, t, 0, s, t->qty, t->px, NULL);
+		}
+		break;
+	}
+	case SLOB_TWS_ERR_MSG: {
+		int code = m->u.error.code;
+		if (code >= 2100 && code <= 2169)
+			break;
+		if (code == 1100 || code == 1101 || code == 1102) {
+			cold_text(b->cold, SLOB_COLD_ALERT,
+				  code == 1100 ? SLOB_LVL_WARNING : SLOB_LVL_INFO, "tws-order", code,
+				  m->u.error.text);
+			break;
+		}
+		struct slob_tws_tracked *t = br_find(b, m->u.error.req_id);
+		if (t == NULL) {
+			if (m->u.error.req_id == -1)
+				cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_WARNING, "tws-order", code,
+					  m->u.error.text);
+			break;
+		}
+		if (code == 202) {
+			if (t->last_kind != SLOB_EXEC_CANCELLED) {
+				t->last_kind = SLOB_EXEC_CANCELLED;
+				br_report(b, SLOB_EXEC_CANCELLED, t, code, m->u.error.text, t->qty,
+					  t->px, NULL);
+			}
+			break;
+		}
+		if (t->last_kind == SLOB_EXEC_REJECTED || t->last_kind == SLOB_EXEC_FILL)
+			break;
+		t->last_kind = SLOB_EXEC_REJECTED;
+		b->rejects++;
+		br_report(b, SLOB_EXEC_REJECTED, t, code, m->u.error.text, t->qty, t->px, NULL);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char *why)
+{
+	struct slob_tws_broker *b = ctx;
+	char t[200];
+	if (c->state == SLOB_TWS_READY) {
+		/* design note 5: reconcile before any order */
+		b->rec_pos = b->rec_orders = b->rec_execs = b->rec_done = false;
+		b->broker_position = 0;
+		if (b->sender != NULL) {
+			slob_sender_set_reconciled(b->sender, false);
+			slob_sender_set_next_id(b->sender, c->next_valid_id);
+		}
+		uint8_t m[256];
+		(void)slob_tws_conn_send(c, m, slob_tws_enc_req_positions(m, sizeof(m)));
+		(void)slob_tws_conn_send(c, m, slob_tws_enc_req_all_open_orders(m, sizeof(m)));
+		b->exec_req_id++;
+		(void)slob_tws_conn_send(c, m, slob_tws_enc_req_executions(m, sizeof(m), b->exec_req_id,
+									    NULL));
+		snprintf(t, sizeof(t), "order connection up (client %d, next id %" PRId64
+			 "): reconciling", c->client_id, c->next_valid_id);
+		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order", 1, t);
+		if (c->disconnects > 0)
+			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-order", 1,
+				  "order connection recovered");
+		br_report(b, SLOB_EXEC_CONN, NULL, 1, "order connection up", 0, 0, NULL);
+	} else if (c->state == SLOB_TWS_DOWN) {
+		if (b->sender != NULL)
+			slob_sender_set_reconciled(b->sender, false);
+		snprintf(t, sizeof(t), "order connection %s: %s",
+			 old == SLOB_TWS_READY ? "lost" : "attempt failed", why);
+		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order", 0, t);
+		if (old == SLOB_TWS_READY) {
+			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order", 0, t);
+			br_report(b, SLOB_EXEC_CONN, NULL, 0, "order connection lost", 0, 0, NULL);
+		}
+	}
+}
+
+static int br_place(void *ctx, const struct slob_intent *in, int64_t first_id)
+{
+	struct slob_tws_broker *b = ctx;
+	if (!slob_tws_conn_ready(&b->conn) || !b->rec_done)
+		return -ENOTCONN;
+	if (in->qty <= 0 || (in->dir != SLOB_LONG && in->dir != SLOB_SHORT))
+		return -EINVAL;
+	if (b->ntr + 3 > SLOB_TWS_MAX_TRACKED)
+		return -ENOSPC;
+	static const char *const suffix[3] = {"_ENTRY", "_TP", "_SL"};
+	const char *buy = "BUY", *sell = "SELL";
+	uint8_t msg[3][1024];
+	int len[3];
+	double ts = b->conn.prm.tick_size;
+	for (int r = 0; r < 3; r++) {
+		struct slob_tws_order o;
+		slob_tws_order_init(&o);
+		o.order_id = first_id + r;
+		o.parent_id = r == SLOB_ROLE_ENTRY ? 0 : first_id;
+		bool buy_side = r == SLOB_ROLE_ENTRY ? in->dir == SLOB_LONG : in->dir == SLOB_SHORT;
+		strcpy(o.action, buy_side ? buy : sell);
+		o.qty = in->qty;
+		int32_t px = r == SLOB_ROLE_ENTRY ? in->entry : r == SLOB_ROLE_TP ? in->tp : in->sl;
+		if (r == SLOB_ROLE_SL) {
+			strcpy(o.order_type, "STP");
+			o.aux_price = px * ts;
+		} else {
+			strcpy(o.order_type, "LMT");
+			o.lmt_price = px * ts;
+		}
+		snprintf(o.tif, sizeof(o.tif), "%s", b->conn.prm.tif);
+		snprintf(o.account, sizeof(o.account), "%s", b->conn.prm.account);
+		size_t bl = strnlen(in->order_ref, sizeof(in->order_ref));
+		if (bl + strlen(suffix[r]) >= sizeof(o.order_ref))
+			return -EINVAL;
+		memcpy(o.order_ref, in->order_ref, bl);
+		strcpy(o.order_ref + bl, suffix[r]);
+		o.transmit = r == SLOB_ROLE_SL; /* the last child transmits the bracket */
+		len[r] = slob_tws_enc_place_order(msg[r], sizeof(msg[r]), &b->contract, &o);
+		if (len[r] < 0)
+			return len[r];
+	}
+	for (int r = 0; r < 3; r++) {
+		int rc = slob_tws_conn_send(&b->conn, msg[r], len[r]);
+		if (rc < 0)
+			return rc; /* untransmitted parts are never activated by IB */
+	}
+	for (int r = 0; r < 3; r++) {
+		char ref[SLOB_ORDER_REF_LEN];
+		snprintf(ref, sizeof(ref), "%.*s%s", (int)(sizeof(ref) - 7), in->order_ref, suffix[r]);
+		int32_t px = r == SLOB_ROLE_ENTRY ? in->entry : r == SLOB_ROLE_TP ? in->tp : in->sl;
+		br_track(b, first_id + r, in->setup_id, (uint8_t)r, in->dir, in->qty, px, ref);
+	}
+	/* bytes are queued; flush now so the latency stamp is close to the wire */
+	(void)flush_tx(&b->conn);
+	return 0;
+}
+
+static int br_cancel(void *ctx, uint64_t setup_id)
+{
+	struct slob_tws_broker *b = ctx;
+	for (uint32_t i = 0; i < b->ntr; i++) {
+		struct slob_tws_tracked *t = &b->tr[i];
+		if (t->setup_id != setup_id || t->role != SLOB_ROLE_ENTRY)
+			continue;
+		if (t->last_kind == SLOB_EXEC_FILL || t->last_kind == SLOB_EXEC_CANCELLED ||
+		    t->last_kind == SLOB_EXEC_REJECTED)
+			return 0;
+		uint8_t m[128];
+		return slob_tws_conn_send(&b->conn, m, slob_tws_enc_cancel_order(m, sizeof(m), t->order_id));
+	}
+	return -ENOENT;
+}
+
+static int br_pump(void *ctx, struct slob_sender *s)
+{
+	struct slob_tws_broker *b = ctx;
+	(void)s;
+	return slob_tws_conn_poll(&b->conn, mono_ms());
+}
+
+int slob_tws_broker_init(struct slob_tws_broker *b, const struct slob_tws_params *p,
+			 const struct slob_tws_known_order *known, size_t nknown,
+			 int32_t known_position, struct slob_coldq *cold, int64_t now_ns)
+{
+	memset(b, 0, sizeof(*b));
+	b->known = known;
+	b->nknown = nknown;
+	b->known_position = known_position;
+	b->cold = cold;
+	b->exec_req_id = 5000;
+	pick_contract(p, &b->contract, now_ns);
+	return slob_tws_conn_init(&b->conn, p, p->order_client_id, br_on_msg, br_on_state, b);
+}
+
+void slob_tws_broker_destroy(struct slob_tws_broker *b)
+{
+	if (b != NULL)
+		slob_tws_conn_destroy(&b->conn);
+}
+
+void slob_tws_broker_attach(struct slob_tws_broker *b, struct slob_sender *s)
+{
+	b->sender = s;
+	struct slob_sender_backend be = {
+		.ctx = b, .place = br_place, .cancel = br_cancel, .pump = br_pump,
+	};
+	slob_sender_set_backend(s, &be);
+	slob_sender_set_reconciled(s, false);
+}

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tws_conn.h: live connections to TWS / IB Gateway.
+ *  - slob_tws_conn: one API session (own client id): TCP connect, handshake
+ *    (v100..200, server must answer 200), startApi, nextValidId = ready;
+ *    framing and decoding (engine/tws_codec.h); reconnect with exponential
+ *    backoff and jitter.
+ *  - slob_tws_md: the market-data session: subscribes tick-by-tick Last (or
+ *    reqMktData streaming quotes) for the NQ front month and pushes struct
+ *    slob_tick records into the tick ring as ingest would (SLOB_TICK_LIVE,
+ *    SLOB_TICK_GAP_BEFORE on the first tick after a reconnect).
+ *  - slob_tws_broker: the order session, a struct slob_sender_backend:
+ *    brackets out, orderStatus/execDetails/errors back as slob_exec reports,
+ *    and reconciliation against the store's known orders before any order.
+ *
+ * Design notes
+ *  1. I/O: non-blocking sockets driven by poll functions (connect, send and
+ *     recv are syscalls; engine/uring_sock.h had not landed when this was
+ *     written). Each object belongs to one thread: the broker to the sender's
+ *     thread (called from the sender's poll), md to the ingest thread.
+ *  2. No allocation after init: fixed receive and send buffers; a frame
+ *     longer than max_frame, garbage, or a send buffer overflow closes the
+ *     session with a logged reason and schedules a reconnect.
+ *  3. Reconnect delay after the n-th consecutive failure:
+ *     min(initial * factor^(n-1), cap) +- jitter%; defaults 2, 4, 8 .. 60 s
+ *     (ORIGINAL_SYSTEM.md s4). A session that reached READY resets n.
+ *  4. State machine:
+ *
+ *      DOWN --delay--> CONNECTING --tcp up--> HELLO --server 200--> STARTING
+ *        ^                 |                    |                     |
+ *        +------ error / close / timeout -------+------<--------------+
+ *                                                        nextValidId v
+ *                                                                 READY
+ *  5. Broker: after every READY, reconciliation runs (reqPositions,
+ *     reqAllOpenOrders, reqExecutions) and the sender holds intents until
+ *     positionEnd + openOrderEnd + execDetailsEnd arrived (sender.h).
+ *  6. Alerts (SLOB_COLD_ALERT) and connection records (SLOB_COLD_CONN) go to
+ *     the owner's cold queue: loss (WARNING), recovery (INFO), IB 1100
+ *     (WARNING), 1101/1102 (INFO), unknown broker orders/positions (CRITICAL).
+ */
+#ifndef SLOB_TWS_CONN_H
+#define SLOB_TWS_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/coldrec.h"
+#include "engine/sender.h"
+#include "engine/tws_codec.h"
+#include "ringbuf/ring.h"
+
+/* ---- parameters: INI section [tws] -------------------------------------- */
+
+struct slob_tws_params {
+	char host[64];              /* "127.0.0.1" */
+	int port;                   /* 4002 (Gateway paper) */
+	int md_client_id;           /* 10 */
+	int order_client_id;        /* 1 */
+	int64_t backoff_initial_ms; /* 2000 */
+	int backoff_factor;         /* 2 */
+	int64_t backoff_cap_ms;     /* 60000 */
+	int backoff_jitter_pct;     /* 10 (0..50) */
+	int64_t connect_timeout_ms; /* 20000 */
+	uint32_t max_frame;         /* 1 MiB (1 KiB..16 MiB) */
+	bool md_tick_by_tick;       /* true: reqTickByTickData Last; false: reqMktData */
+	char contract_month[8];     /* "auto" (front month by roll rule) or YYYYMM */
+	int roll_days;              /* roll this many days before expiry (8) */
+	char account[32];           /* optional account on orders */
+	char tif[8];                /* "DAY" */
+	double tick_size;           /* 0.25 */
+};
+
+void slob_tws_params_default(struct slob_tws_params *p);
+/* Keys: host, port, md_client_id, order_client_id, backoff_initial_ms,
+ * backoff_factor, backoff_cap_ms, backoff_jitter_pct, connect_timeout_ms,
+ * max_frame, md_mode (tick_by_tick|mkt_data), contract_month, roll_days,
+ * account, tif. 0, -ENOENT, -EINVAL (message names key and range). */
+int slob_tws_param_set(struct slob_tws_params *p, const char *key, const char *value, char *err,
+		       size_t errlen);
+int slob_tws_params_validate(const struct slob_tws_params *p, char *err, size_t errlen);
+
+/* NQ front month (YYYYMM into out[7]) for a UTC time: the first quarterly
+ * contract (H M U Z) whose last trade day (third Friday) is more than
+ * roll_days calendar days ahead. Returns 0. */
+int slob_tws_front_month(int64_t now_ns, int roll_days, char out[7]);
+
+/* Backoff delay (ms) before attempt n (n >= 1), without jitter. */
+int64_t slob_tws_backoff_ms(const struct slob_tws_params *p, unsigned n);
+
+/* ---- one session ---------------------------------------------------------- */
+
+enum slob_tws_state {
+	SLOB_TWS_DOWN = 0,
+	SLOB_TWS_CONNECTING,
+	SLOB_TWS_HELLO,
+	SLOB_TWS_STARTING,
+	SLOB_TWS_READY,
+};
+
+struct slob_tws_conn;
+typedef void (*slob_tws_msg_fn)(void *ctx, struct slob_tws_conn *c, const struct slob_tws_in *m);
+typedef void (*slob_tws_state_fn)(void *ctx, struct slob_tws_conn *c, int old_state,
+				  const char *why);
+
+#define SLOB_TWS_RXBUF (1u << 21)
+#define SLOB_TWS_TXBUF (1u << 18)
+
+struct slob_tws_conn {
+	struct slob_tws_params prm;
+	int client_id;
+	int fd;
+	int state;                  /* enum slob_tws_state */
+	unsigned failures;          /* consecutive failed attempts */
+	int64_t next_attempt_ms;    /* DOWN: when to try again */
+	int64_t deadline_ms;        /* CONNECTING..STARTING: give up at */
+	int server_version;
+	int64_t next_valid_id;
+	char accounts[64];
+	uint8_t *rx, *tx;
+	size_t rx_len, tx_len;
+	uint64_t rng;
+	uint64_t connects, disconnects, bad_frames;
+	char why[160];              /* reason of the last close */
+	slob_tws_msg_fn on_msg;
+	slob_tws_state_fn on_state;
+	void *ctx;
+	struct slob_tws_in msg;     /* decode scratch */
+};
+
+/* Sets up a session (allocates buffers; no connection yet). 0, -EINVAL, -ENOMEM. */
+int slob_tws_conn_init(struct slob_tws_conn *c, const struct slob_tws_params *p, int client_id,
+		       slob_tws_msg_fn on_msg, slob_tws_state_fn on_state, void *ctx);
+void slob_tws_conn_destroy(struct slob_tws_conn *c);
+
+/* Drives the session: connects when due, reads, decodes and dispatches every
+ * complete message, flushes output. Returns work done (>= 0). Owner thread;
+ * never blocks. now_ms: CLOCK_MONOTONIC milliseconds. */
+int slob_tws_conn_poll(struct slob_tws_conn *c, int64_t now_ms);
+
+/* Queues one encoded message. 0, -ENOTCONN (not READY / handshake), -ENOBUFS
+ * (send buffer full: the session is closed). Owner thread. */
+int slob_tws_conn_send(struct slob_tws_conn *c, const uint8_t *msg, int len);
+
+/* Closes the session and schedules a reconnect (backoff). Owner thread. */
+void slob_tws_conn_drop(struct slob_tws_conn *c, const char *why);
+
+static inline bool slob_tws_conn_ready(const struct slob_tws_conn *c)
+{
+	return c->state == SLOB_TWS_READY;
+}
+
+/* ---- market data ------------------------------------------------------------ */
+
+struct slob_tws_md {
+	struct slob_tws_conn conn;
+	slob_ring_t *ticks;         /* struct slob_tick, producer: this object */
+	struct slob_coldq *cold;    /* NULL-able */
+	struct slob_tws_contract contract;
+	int64_t req_id;
+	uint64_t seq;
+	bool gap_next;              /* mark the next tick GAP_BEFORE */
+	bool subscribed;
+	uint64_t ticks_in, ticks_dropped, subscribe_errors;
+};
+
+/* Sets up the market-data session; contract month from params (or the roll
+ * rule at init). ticks: ring of struct slob_tick. 0 or -errno. */
+int slob_tws_md_init(struct slob_tws_md *md, const struct slob_tws_params *p, slob_ring_t *ticks,
+		     struct slob_coldq *cold, int64_t now_ns);
+void slob_tws_md_destroy(struct slob_tws_md *md);
+/* Poll from the ingest thread. Returns work done. */
+int slob_tws_md_poll(struct slob_tws_md *md, int64_t now_ms);
+
+/* ---- orders and reconciliation -------------------------------------------------- */
+
+/* An order the store knows (passed at init for reconciliation). */
+struct slob_tws_known_order {
+	char order_ref[SLOB_ORDER_REF_LEN]; /* full ref incl. _ENTRY/_TP/_SL */
+	uint64_t setup_id;
+	int64_t order_id;           /* broker id if known, else 0 */
+	uint8_t role;               /* enum slob_role */
+	int8_t dir;                 /* position direction */
+};
+
+#define SLOB_TWS_MAX_TRACKED 1024
+
+struct slob_tws_tracked {
+	int64_t order_id;
+	uint64_t setup_id;
+	uint8_t role;
+	int8_t dir;
+	uint8_t last_kind;          /* last exec kind reported */
+	uint8_t pad_;
+	int32_t qty, px;
+	char order_ref[SLOB_ORDER_REF_LEN];
+};
+
+struct slob_tws_broker {
+	struct slob_tws_conn conn;
+	struct slob_sender *sender; /* set by slob_tws_broker_attach */
+	struct slob_coldq *cold;
+	struct slob_tws_contract contract;
+	const struct slob_tws_known_order *known;
+	size_t nknown;
+	int32_t known_position;     /* store's net position (signed contracts) */
+	struct slob_tws_tracked tr[SLOB_TWS_MAX_TRACKED];
+	uint32_t ntr;
+	uint64_t seen_exec[256];    /* xxh3 of recent exec ids (duplicates) */
+	uint32_t seen_head;
+	/* reconciliation of the current session */
+	bool rec_pos, rec_orders, rec_execs, rec_done;
+	int32_t broker_position;
+	int64_t exec_req_id;
+	uint64_t unknown_found, adopted, rejects;
+};
+
+/*
+ * slob_tws_broker_init - order session for the sender's live mode.
+ * known/nknown: the store's orders (kept by pointer; must outlive the
+ * broker); known_position: the store's net position. cold: the sender's cold
+ * queue (the broker runs on the sender's thread). 0 or -errno.
+ */
+int slob_tws_broker_init(struct slob_tws_broker *b, const struct slob_tws_params *p,
+			 const struct slob_tws_known_order *known, size_t nknown,
+			 int32_t known_position, struct slob_coldq *cold, int64_t now_ns);
+void slob_tws_broker_destroy(struct slob_tws_broker *b);
+
+/* Installs the broker as s's backend (slob_sender_set_backend). */
+void slob_tws_broker_attach(struct slob_tws_broker *b, struct slob_sender *s);
+
+#endif /* SLOB_TWS_CONN_H */

@@ -332,6 +332,41 @@ def main():
         check(s["engine"]["alive"] is False and s["breaker"]["tripped"] is False, "status without engine: not alive, breaker OK")
     finally:
         fx.close()
+    # 11. Config file ([dash] and the engine's [data]), relative data dir, session expiry.
+    fx = Fixture(trades=5, breaker=0, engine=False)
+    try:
+        cfg = os.path.join(fx.dir, "slob.ini")
+        sub = os.path.basename(fx.dir)
+        with open(cfg, "w") as f:
+            f.write("[daemon]\nmode = replay\n\n[data]\ndir = ../%s\n\n[dash]\nsession_ttl = 2\n"
+                    "lockout_failures = 9\n" % sub)
+        # --data-dir would override the config: start without it.
+        e = {k: v for k, v in os.environ.items() if not k.startswith("DASHBOARD_")}
+        p = subprocess.Popen([tool("slob-dash"), "--config", cfg, "--port", "0"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=e)
+        fx.procs.append(p)
+        line = ""
+        while "listening" not in line:
+            line = p.stdout.readline()
+            if not line:
+                fail("slob-dash --config did not start: " + p.stderr.read())
+        port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+        check(fx.db in line or os.path.basename(fx.db) in line, "config: [data] dir is used (relative to the config file)")
+        st, r, cookie = login(port)
+        sess = cookie.split(";")[0]
+        st, r, data = request(port, "GET", "/api/summary", headers={"Cookie": sess})
+        check(st == 200 and json.loads(data)["total_trades"] == 5, "config: store found through [data] dir")
+        time.sleep(3)
+        st, r, data = request(port, "GET", "/api/summary", headers={"Cookie": sess})
+        check(st == 401, "session expires after session_ttl idle seconds")
+        with open(cfg, "a") as f:
+            f.write("bogus_key = 1\n")
+        p2 = subprocess.run([tool("slob-dash"), "--config", cfg, "--port", "0"], capture_output=True,
+                            text=True, timeout=20, env=e)
+        check(p2.returncode == 2 and "slob.ini:" in p2.stderr and "bogus_key" in p2.stderr,
+              "config: unknown key reported with file:line and key")
+    finally:
+        fx.close()
     print("test_dash_http: all checks passed")
     return 0
 

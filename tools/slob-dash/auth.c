@@ -21,6 +21,13 @@ int64_t slob_dash_now_ns(void)
 	return (int64_t)ts.tv_sec * NS + ts.tv_nsec;
 }
 
+static bool session_expired(const struct slob_dash *d, const struct slob_dash_session *s,
+			    int64_t now)
+{
+	return now - s->last_ns > (int64_t)d->p.session_ttl * NS ||
+	       now - s->created_ns > (int64_t)d->p.session_max * NS;
+}
+
 int slob_dash_session_new(struct slob_dash *d, char *hex, size_t hexlen)
 {
 	if (hexlen < SLOB_DASH_TOKEN_BYTES * 2 + 1)
@@ -29,7 +36,7 @@ int slob_dash_session_new(struct slob_dash *d, char *hex, size_t hexlen)
 	struct slob_dash_session *slot = NULL, *oldest = NULL;
 	for (int i = 0; i < SLOB_DASH_MAX_SESSIONS; i++) {
 		struct slob_dash_session *s = &d->sessions[i];
-		if (s->used && now - s->last_ns > (int64_t)d->p.session_ttl * NS)
+		if (s->used && session_expired(d, s, now))
 			s->used = false; /* expired: reuse */
 		if (!s->used) {
 			slot = s;
@@ -62,7 +69,7 @@ static struct slob_dash_session *session_find(struct slob_dash *d, const char *c
 		struct slob_dash_session *s = &d->sessions[i];
 		if (!s->used)
 			continue;
-		if (now - s->last_ns > (int64_t)d->p.session_ttl * NS) {
+		if (session_expired(d, s, now)) {
 			sodium_memzero(s, sizeof *s);
 			continue;
 		}

@@ -13,8 +13,10 @@
  *  2. No default password. Start-up fails unless a crypto_pwhash_str hash is
  *     configured (password_hash, or the file persist/dashpw.h describes).
  *  3. Sessions: 256-bit random tokens (randombytes_buf) in an HttpOnly,
- *     SameSite=Strict cookie; server-side idle expiry; at most
- *     SLOB_DASH_MAX_SESSIONS live sessions (the oldest is evicted).
+ *     SameSite=Strict cookie (Max-Age = session_max); the server ends a
+ *     session after session_ttl idle seconds or session_max seconds in all;
+ *     at most SLOB_DASH_MAX_SESSIONS live sessions (the least recently used
+ *     is evicted). Tokens are compared in constant time, never logged.
  *  4. Lockout: after `lockout_failures` consecutive wrong passwords from one
  *     client address, that address gets 429 for `lockout_seconds`, without
  *     the password being checked (no oracle while locked).
@@ -59,6 +61,7 @@ struct slob_dash_params {
 	char password_hash[SLOB_DASHPW_HASH_MAX]; /* overrides the file */
 	char metrics_token[128];     /* "" = /metrics only for loopback clients */
 	unsigned session_ttl;        /* idle seconds, default 900 */
+	unsigned session_max;        /* absolute lifetime seconds, default 43200 */
 	unsigned lockout_failures;   /* default 5 */
 	unsigned lockout_seconds;    /* default 300 */
 	bool cookie_secure;          /* add Secure (behind a TLS proxy) */

@@ -30,8 +30,9 @@ static void usage(FILE *out)
 		"       slob-dash hash-password      read a password on stdin, print its hash\n"
 		"       slob-dash set-password FILE  read a password on stdin, write FILE (0600)\n"
 		"keys for --set and [dash]: bind port data_dir db stats_file password_file\n"
-		"  password_hash metrics_token session_ttl lockout_failures lockout_seconds\n"
-		"  cookie_secure account_size\n");
+		"  password_hash metrics_token session_ttl session_max lockout_failures\n"
+		"  lockout_seconds cookie_secure account_size\n"
+		);
 }
 
 struct ini_ctx {

@@ -19,6 +19,7 @@ void slob_dash_params_default(struct slob_dash_params *p)
 	p->port = 5000;
 	snprintf(p->data_dir, sizeof p->data_dir, "data");
 	p->session_ttl = 900;
+	p->session_max = 43200;
 	p->lockout_failures = 5;
 	p->lockout_seconds = 300;
 	p->account_size = 50000.0;
@@ -75,9 +76,15 @@ int slob_dash_param_set(struct slob_dash_params *p, const char *key, const char 
 		return set_str(p->metrics_token, sizeof p->metrics_token, key, v, err, errlen);
 	}
 	if (strcmp(key, "session_ttl") == 0) {
-		if ((rc = slob_parse_int(key, v, 60, 86400, &ll, err, errlen)) < 0)
+		if ((rc = slob_parse_int(key, v, 1, 86400, &ll, err, errlen)) < 0)
 			return rc;
 		p->session_ttl = (unsigned)ll;
+		return 0;
+	}
+	if (strcmp(key, "session_max") == 0) {
+		if ((rc = slob_parse_int(key, v, 1, 7 * 86400, &ll, err, errlen)) < 0)
+			return rc;
+		p->session_max = (unsigned)ll;
 		return 0;
 	}
 	if (strcmp(key, "lockout_failures") == 0) {
@@ -97,7 +104,8 @@ int slob_dash_param_set(struct slob_dash_params *p, const char *key, const char 
 	if (strcmp(key, "account_size") == 0)
 		return slob_parse_double(key, v, 1.0, 1e12, &p->account_size, err, errlen);
 	snprintf(err, errlen, "unknown key '%s' (known: bind, port, data_dir, db, stats_file, "
-		 "password_file, password_hash, metrics_token, session_ttl, lockout_failures, "
+		 "password_file, password_hash, metrics_token, session_ttl, session_max, "
+		 "lockout_failures, "
 		 "lockout_seconds, cookie_secure, account_size)", key);
 	return -ENOENT;
 }
@@ -106,6 +114,11 @@ int slob_dash_params_validate(const struct slob_dash_params *p, char *err, size_
 {
 	if (p->data_dir[0] == '\0') {
 		snprintf(err, errlen, "data_dir: must not be empty");
+		return -EINVAL;
+	}
+	if (p->session_ttl > p->session_max) {
+		snprintf(err, errlen, "session_ttl (%u s) must not exceed session_max (%u s)",
+			 p->session_ttl, p->session_max);
 		return -EINVAL;
 	}
 	if (p->password_hash[0] != '\0')

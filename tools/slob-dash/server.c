@@ -252,7 +252,7 @@ static enum MHD_Result do_login(struct slob_dash *d, struct MHD_Connection *c, s
 	char tok[SLOB_DASH_TOKEN_BYTES * 2 + 1], cookie[256];
 	if (slob_dash_session_new(d, tok, sizeof tok) < 0)
 		return send_error(c, 500, "cannot create a session");
-	cookie_header(d, tok, d->p.session_ttl, cookie, sizeof cookie);
+	cookie_header(d, tok, d->p.session_max, cookie, sizeof cookie);
 	sodium_memzero(tok, sizeof tok);
 	static const char body[] = "logged in\n";
 	return send_buf(c, MHD_HTTP_SEE_OTHER, "text/plain", body, sizeof body - 1,
@@ -488,7 +488,8 @@ int slob_dash_serve(struct slob_dash *d, char *err, size_t errlen)
 	struct MHD_Daemon *mhd = MHD_start_daemon(
 		flags, (uint16_t)d->p.port, NULL, NULL, handler, d, MHD_OPTION_SOCK_ADDR, &ss,
 		MHD_OPTION_NOTIFY_COMPLETED, completed, d, MHD_OPTION_CONNECTION_LIMIT, 64u,
-		MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, 32u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+		MHD_OPTION_END);
 	if (mhd == NULL) {
 		snprintf(err, errlen, "cannot listen on %s:%u (address in use, or not permitted)",
 			 d->p.bind, d->p.port);

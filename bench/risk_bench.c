@@ -5,8 +5,11 @@
  * poll, take the intent off the risk->sender ring. Three paths in the same
  * run: accepted (sizing, every limit, idempotency insert, bracket intent),
  * rejected as a duplicate (the P0-3 runaway case), rejected outside trading
- * hours; plus batch throughput (1024 signals per poll loop). Prints p50/p99
- * per path (median over repeats) and ratios, then one key=value line.
+ * hours; plus batch throughput (128 signals queued, then polled through:
+ * all accepted, under the 256 concurrent brackets configured). Prints p50,
+ * p99 and mean per path (median over repeats) and ratios, then one
+ * key=value line. Means include preemption on a shared machine; the
+ * percentiles show it only at the tail.
  *
  * Usage: risk_bench [signals per path, default 100000] [repeats, default 5]
  */
@@ -99,7 +102,8 @@ static void drain(struct rig *g)
 enum path { P_ACCEPT, P_DUP, P_HOURS };
 
 /* Times n decisions on one path; returns the p50 and p99 through the pointers. */
-static int run_path(enum path path, int n, int64_t *p50, int64_t *p99, int64_t *accepted)
+static int run_path(enum path path, int n, int64_t *p50, int64_t *p99, int64_t *mean,
+		    int64_t *accepted)
 {
 	struct rig g;
 	if (rig_open(&g, n) < 0)
@@ -136,6 +140,10 @@ static int run_path(enum path path, int n, int64_t *p50, int64_t *p99, int64_t *
 		}
 		drain(&g);
 	}
+	int64_t sum = 0;
+	for (int i = 0; i < n; i++)
+		sum += lat[i];
+	*mean = sum / n;
 	qsort(lat, (size_t)n, sizeof(*lat), cmp_i64);
 	*p50 = lat[n / 2];
 	*p99 = lat[(int64_t)n * 99 / 100];
@@ -144,7 +152,7 @@ static int run_path(enum path path, int n, int64_t *p50, int64_t *p99, int64_t *
 	return 0;
 }
 
-/* Batch: 1024 distinct setups queued, then polled through; ns per signal. */
+/* Batch: 128 distinct setups queued, then polled through; ns per signal. */
 static double run_batch(int n)
 {
 	struct rig g;
@@ -159,7 +167,7 @@ static double run_batch(int n)
 	int64_t total = 0;
 	int done = 0;
 	while (done < n) {
-		int k = n - done < 1024 ? n - done : 1024;
+		int k = n - done < 128 ? n - done : 128;
 		for (int i = 0; i < k; i++) {
 			s.setup.id = (uint64_t)(done + i) + 1;
 			s.ts_ns = t0 + (int64_t)(done + i) * 1000000;
@@ -206,7 +214,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: risk_bench [signals >= 1000] [repeats 1..50]\n");
 		return 2;
 	}
-	int64_t p50[3][50], p99[3][50], acc[3];
+	int64_t p50[3][50], p99[3][50], mean[3][50], acc[3];
 	int64_t batch[50];
 	/* timer overhead */
 	int64_t ov[1000];
@@ -217,7 +225,8 @@ int main(int argc, char **argv)
 	int64_t timer = median(ov, 1000);
 	for (int r = 0; r < reps; r++) {
 		for (int p = 0; p < 3; p++)
-			if (run_path((enum path)p, n, &p50[p][r], &p99[p][r], &acc[p]) < 0)
+			if (run_path((enum path)p, n, &p50[p][r], &p99[p][r], &mean[p][r],
+				     &acc[p]) < 0)
 				return 1;
 		double b = run_batch(n);
 		if (b < 0)
@@ -225,27 +234,29 @@ int main(int argc, char **argv)
 		batch[r] = (int64_t)(b * 1000); /* ps for the median */
 	}
 	const char *names[3] = {"accepted", "duplicate", "outside_hours"};
-	int64_t m50[3], m99[3];
+	int64_t m50[3], m99[3], mm[3];
 	printf("risk decision latency: push signal + poll + pop intent, %d signals per path, "
 	       "median of %d runs (timer overhead %lld ns included)\n",
 	       n, reps, (long long)timer);
 	for (int p = 0; p < 3; p++) {
 		m50[p] = median(p50[p], reps);
 		m99[p] = median(p99[p], reps);
-		printf("  %-14s p50 %6lld ns  p99 %6lld ns  (brackets emitted: %lld)\n", names[p],
-		       (long long)m50[p], (long long)m99[p], (long long)acc[p]);
+		mm[p] = median(mean[p], reps);
+		printf("  %-14s p50 %6lld ns  p99 %6lld ns  mean %6lld ns  (brackets: %lld)\n",
+		       names[p], (long long)m50[p], (long long)m99[p], (long long)mm[p],
+		       (long long)acc[p]);
 	}
 	double mb = (double)median(batch, reps) / 1000.0;
-	printf("  batch          %.1f ns per signal (1024 queued per poll loop, accepted path)\n",
-	       mb);
+	printf("  batch          %.1f ns per signal (128 queued per poll loop, all accepted)\n", mb);
 	printf("ratios: accepted/duplicate p50 %.2f, accepted/outside_hours p50 %.2f, "
-	       "single/batch %.2f\n",
+	       "accepted single-mean/batch %.2f\n",
 	       (double)m50[0] / (double)(m50[1] ? m50[1] : 1),
-	       (double)m50[0] / (double)(m50[2] ? m50[2] : 1), (double)m50[0] / mb);
-	printf("risk_accept_p50_ns=%lld risk_accept_p99_ns=%lld risk_dup_p50_ns=%lld "
-	       "risk_dup_p99_ns=%lld risk_hours_p50_ns=%lld risk_hours_p99_ns=%lld "
-	       "risk_batch_ns=%.1f timer_ns=%lld signals=%d repeats=%d\n",
-	       (long long)m50[0], (long long)m99[0], (long long)m50[1], (long long)m99[1],
-	       (long long)m50[2], (long long)m99[2], mb, (long long)timer, n, reps);
+	       (double)m50[0] / (double)(m50[2] ? m50[2] : 1), (double)mm[0] / mb);
+	printf("risk_accept_p50_ns=%lld risk_accept_p99_ns=%lld risk_accept_mean_ns=%lld "
+	       "risk_dup_p50_ns=%lld risk_dup_p99_ns=%lld risk_hours_p50_ns=%lld "
+	       "risk_hours_p99_ns=%lld risk_batch_ns=%.1f timer_ns=%lld signals=%d repeats=%d\n",
+	       (long long)m50[0], (long long)m99[0], (long long)mm[0], (long long)m50[1],
+	       (long long)m99[1], (long long)m50[2], (long long)m99[2], mb, (long long)timer, n,
+	       reps);
 	return 0;
 }

@@ -705,16 +705,21 @@ static void revalue(struct slob_risk *r)
 		trip(r, SLOB_RISK_MAX_DRAWDOWN, drawdown_bp(r), "Trading stopped: max drawdown reached");
 }
 
-static void roll_day(struct slob_risk *r, int64_t ts)
+static void roll_day_local(struct slob_risk *r, const struct slob_local *lt)
 {
-	struct slob_local lt;
-	slob_tz_local(r->tz, ts, &lt);
-	if (lt.ymd != r->day) {
-		r->day = lt.ymd;
+	if (lt->ymd != r->day) {
+		r->day = lt->ymd;
 		r->day_start_equity = equity(r);
 		r->daily_alerted = 0;
 		emit_risk_state(r);
 	}
+}
+
+static void roll_day(struct slob_risk *r, int64_t ts)
+{
+	struct slob_local lt;
+	slob_tz_local(r->tz, ts, &lt);
+	roll_day_local(r, &lt);
 }
 
 static void close_trade(struct slob_risk *r, struct bracket *b)
@@ -912,20 +917,26 @@ int32_t slob_risk_size(const struct slob_risk_params *p, const struct slob_instr
 	return (int32_t)n;
 }
 
-unsigned slob_risk_check_time(slob_risk_t *r, int64_t utc_ns)
+static unsigned check_time_local(const struct slob_risk *r, const struct slob_local *lt,
+				 int64_t utc_ns)
 {
-	struct slob_local lt;
-	slob_tz_local(r->tz, utc_ns, &lt);
-	if (lt.wday == 0 || lt.wday == 6)
+	if (lt->wday == 0 || lt->wday == 6)
 		return SLOB_RISK_WEEKEND;
-	const struct slob_holiday *h = slob_calendar_holiday(&r->cal, lt.ymd);
-	if (h && (h->close_minute < 0 || lt.second >= h->close_minute * 60))
+	const struct slob_holiday *h = slob_calendar_holiday(&r->cal, lt->ymd);
+	if (h && (h->close_minute < 0 || lt->second >= h->close_minute * 60))
 		return SLOB_RISK_HOLIDAY;
-	if (lt.second < r->p.trading_start_min * 60 || lt.second >= r->p.trading_end_min * 60)
+	if (lt->second < r->p.trading_start_min * 60 || lt->second >= r->p.trading_end_min * 60)
 		return SLOB_RISK_OUTSIDE_HOURS;
 	if (slob_calendar_news_at(&r->cal, utc_ns))
 		return SLOB_RISK_NEWS_BLACKOUT;
 	return 0;
+}
+
+unsigned slob_risk_check_time(slob_risk_t *r, int64_t utc_ns)
+{
+	struct slob_local lt;
+	slob_tz_local(r->tz, utc_ns, &lt);
+	return check_time_local(r, &lt, utc_ns);
 }
 
 static bool rate_exceeded(const struct slob_risk *r, int64_t t)
@@ -948,7 +959,8 @@ static void rate_push(struct slob_risk *r, int64_t t)
 	}
 }
 
-static unsigned decide(struct slob_risk *r, const struct slob_sig *sig, int32_t *qty)
+static unsigned decide(struct slob_risk *r, const struct slob_sig *sig,
+		       const struct slob_local *lt, int32_t *qty)
 {
 	const struct slob_setup *s = &sig->setup;
 	int64_t t = sig->ts_ns + BAR_NS;
@@ -967,7 +979,7 @@ static unsigned decide(struct slob_risk *r, const struct slob_sig *sig, int32_t 
 		return SLOB_RISK_STORE_UNHEALTHY;
 	if (!r->connected)
 		return SLOB_RISK_DISCONNECTED;
-	unsigned tr = slob_risk_check_time(r, t);
+	unsigned tr = check_time_local(r, lt, t);
 	if (tr)
 		return tr;
 	if (drawdown_hit(r)) {
@@ -1018,8 +1030,10 @@ static void on_setup(struct slob_risk *r, const struct slob_sig *sig)
 	char ref[SLOB_ORDER_REF_LEN];
 	const struct slob_setup *s = &sig->setup;
 	int32_t qty;
-	roll_day(r, sig->ts_ns + BAR_NS);
-	unsigned reason = decide(r, sig, &qty);
+	struct slob_local lt;
+	slob_tz_local(r->tz, sig->ts_ns + BAR_NS, &lt); /* decision instant: the bar's close */
+	roll_day_local(r, &lt);
+	unsigned reason = decide(r, sig, &lt, &qty);
 	stat_add(&r->stats->reasons[reason < SLOB_MAX_REASONS ? reason : 0], 1);
 	if (reason == SLOB_RISK_DUPLICATE) {
 		r->n_dup++;

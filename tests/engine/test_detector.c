@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "engine/detector.h"
+#include "engine/gen.h"
 
 #define TPP 4
 #define PX(x) ((int32_t)llround((x) * TPP))
@@ -1092,6 +1093,38 @@ static void gen_random_week(struct fx *f, uint64_t seed, struct slob_bar *bars, 
 	*nb = n;
 }
 
+/* Invariants every emitted setup must satisfy (STRATEGY.md). */
+static void check_setup_invariants(struct fx *f, const struct slob_sig *sig)
+{
+	const struct slob_setup *s = &sig->setup;
+	struct slob_local L, L1;
+	assert_int_equal(sig->kind, SLOB_SIG_SETUP);
+	/* SL and TP on opposite sides of the entry */
+	if (s->dir == SLOB_SHORT)
+		assert_true(s->sl > s->entry && s->tp < s->entry);
+	else
+		assert_true(s->sl < s->entry && s->tp > s->entry);
+	/* inside the NYSE window of a weekday, same day as LIQ#1 */
+	slob_tz_local(&f->tz, sig->ts_ns, &L);
+	slob_tz_local(&f->tz, s->liq1_ns, &L1);
+	assert_true(L.minute >= 14 * 60 + 30 && L.minute < 22 * 60);
+	assert_true(L1.minute >= 14 * 60 + 30);
+	assert_int_equal(L.ymd, L1.ymd);
+	assert_true(L.wday >= 1 && L.wday <= 5);
+	/* minimum durations: 15 window candles, 5 min wait, entry after LIQ#2 */
+	assert_true(s->window_len >= 14);
+	assert_true(s->consol_confirmed_ns - s->liq1_ns >= 15 * SLOB_NS_PER_MIN);
+	assert_true(s->liq2_ns - s->consol_confirmed_ns >= 5 * SLOB_NS_PER_MIN);
+	assert_true(s->entry_ns > s->liq2_ns);
+	assert_true(s->entry_ns == sig->ts_ns);
+	assert_true(s->rr_milli >= 0);
+	/* range rule on the frozen window; no-wick inside it */
+	int64_t r = (int64_t)(s->cons_high - s->cons_low) * 100 * 1000000;
+	assert_true(r <= 500000LL * s->cons_high);
+	assert_true(s->nowick_ns > s->liq1_ns && s->nowick_ns <= s->consol_confirmed_ns);
+	assert_true(s->id == slob_detector_setup_id(s->dir, s->liq1_ns, s->lse_high, s->lse_low));
+}
+
 static void test_property_random_streams(void **state)
 {
 	(void)state;
@@ -1099,46 +1132,45 @@ static void test_property_random_streams(void **state)
 	struct slob_bar *bars = calloc(5 * 15 * 60, sizeof(*bars));
 	unsigned nb, total = 0, totalc = 0;
 	struct slob_sig *o2 = calloc(slob_detector_max_out(&f->d), sizeof(*o2));
+	/* 1: raw random bars, with occasional price gaps */
 	for (uint64_t seed = 1; seed <= 40; seed++) {
 		gen_random_week(f, seed * 0x9e3779b97f4a7c15ULL, bars, &nb);
 		slob_detector_reset(&f->d);
 		for (unsigned i = 0; i < nb; i++) {
 			int n = slob_detector_on_bar(&f->d, &bars[i], f->out, slob_detector_max_out(&f->d));
 			assert_true(n >= 1);
-			struct slob_local L;
-			slob_tz_local(&f->tz, bars[i].ts_ns, &L);
-			for (int k = 1; k < n; k++) {
-				const struct slob_setup *s = &f->out[k].setup;
-				total++;
-				assert_int_equal(f->out[k].kind, SLOB_SIG_SETUP);
-				/* SL and TP on opposite sides of the entry */
-				if (s->dir == SLOB_SHORT)
-					assert_true(s->sl > s->entry && s->tp < s->entry);
-				else
-					assert_true(s->sl < s->entry && s->tp > s->entry);
-				/* inside the NYSE window of a weekday */
-				assert_true(L.minute >= 15 * 60 + 30 && L.minute < 22 * 60);
-				assert_true(L.wday >= 1 && L.wday <= 5);
-				/* minimum durations: 15 window candles, 5 min wait */
-				assert_true(s->window_len >= 14);
-				assert_true(s->consol_confirmed_ns - s->liq1_ns >= 15 * SLOB_NS_PER_MIN);
-				assert_true(s->liq2_ns - s->consol_confirmed_ns >= 5 * SLOB_NS_PER_MIN);
-				assert_true(s->entry_ns > s->liq2_ns);
-				assert_true(s->entry_ns - s->liq2_ns <= 20 * SLOB_NS_PER_MIN);
-				assert_true(s->rr_milli >= 0);
-				/* range rule on the frozen window */
-				int64_t r = (int64_t)(s->cons_high - s->cons_low) * 100 * 1000000;
-				assert_true(r <= 500000LL * s->cons_high);
-				assert_true(s->id == slob_detector_setup_id(s->dir, s->liq1_ns,
-									   s->lse_high, s->lse_low));
-			}
+			for (int k = 1; k < n; k++, total++)
+				check_setup_invariants(f, &f->out[k]);
 			totalc += slob_detector_live(&f->d);
 		}
 	}
 	/* the streams must exercise the machine (else the test proves nothing) */
 	assert_true(f->d.stats.created[0] + f->d.stats.created[1] > 0);
 	assert_true(totalc > 0);
-	print_message("property: %u setups over 40 random weeks\n", total);
+	/* 2: generated sessions (engine/gen.h), random walks at several
+	 * volatilities and with random injections: many setups complete */
+	for (uint64_t seed = 1; seed <= 6; seed++) {
+		struct slob_gen_params gp;
+		struct slob_gen_out g;
+		char gerr[128];
+		slob_gen_params_default(&gp);
+		gp.seed = seed;
+		gp.start_ymd = 20260105 + (int32_t)seed * 7 % 28;
+		gp.days = 40;
+		gp.inject = (int32_t)(seed & 1);
+		gp.dir_mode = SLOB_GEN_DIR_RANDOM;
+		gp.vol_scale = 0.3 + 0.3 * (double)seed;
+		assert_int_equal(slob_gen_run(&gp, &g, gerr, sizeof(gerr)), 0);
+		slob_detector_reset(&f->d);
+		for (size_t i = 0; i < g.nbars; i++) {
+			int n = slob_detector_on_bar(&f->d, &g.bars[i], f->out, slob_detector_max_out(&f->d));
+			for (int k = 1; k < n; k++, total++)
+				check_setup_invariants(f, &f->out[k]);
+		}
+		slob_gen_out_free(&g);
+	}
+	assert_true(total > 100);
+	print_message("property: %u setups checked\n", total);
 	/* determinism: same bars, same signals byte for byte */
 	gen_random_week(f, 7, bars, &nb);
 	struct slob_detector d2;

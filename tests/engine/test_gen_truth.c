@@ -230,6 +230,7 @@ static void test_gen_deterministic_and_ticks_exact(void **state)
 		assert_int_equal(l, bar->low);
 	}
 	/* bad params are refused with a message */
+	slob_gen_out_free(&b);
 	p.days = 0;
 	assert_int_equal(slob_gen_run(&p, &b, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "days"));

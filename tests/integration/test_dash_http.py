@@ -50,6 +50,7 @@ class Fixture:
         self.stats = os.path.join(self.dir, "slob.stats")
         self.pw = os.path.join(self.dir, "dashboard.pw")
         self.procs = []
+        self.dash = []
         subprocess.run([tool("dash_bench"), "seed", self.db, "--trades", str(trades),
                         "--breaker", str(breaker)], check=True, stdout=subprocess.DEVNULL)
         if password:
@@ -74,6 +75,7 @@ class Fixture:
                              list(extra), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True, env=e)
         self.procs.append(p)
+        self.dash.append(p)
         deadline = time.time() + 20
         while time.time() < deadline:
             line = p.stdout.readline()
@@ -85,14 +87,23 @@ class Fixture:
         fail("slob-dash did not start: " + p.stderr.read())
 
     def close(self):
+        problems = []
         for p in self.procs:
             if p.poll() is None:
                 p.terminate()
                 try:
-                    p.wait(10)
+                    p.wait(20)
                 except subprocess.TimeoutExpired:
                     p.kill()
+                    problems.append("pid %d did not stop on SIGTERM" % p.pid)
+            if p in self.dash:
+                err = p.stderr.read()
+                # A clean SIGTERM exit is 0; sanitizer builds report leaks/errors here.
+                if p.returncode != 0 or "Sanitizer" in err:
+                    problems.append("slob-dash exit %s: %s" % (p.returncode, err[-2000:]))
         shutil.rmtree(self.dir, ignore_errors=True)
+        if problems:
+            fail("; ".join(problems))
 
 
 def request(port, method, path, body=None, headers=None):

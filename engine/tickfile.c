@@ -380,6 +380,52 @@ static int csv_bad(struct slob_tickcsv *c, const char *fmt, const char *detail)
 	return -EINVAL;
 }
 
+/*
+ * The common shape "digits,digits[.digits],digits" (what the writer emits)
+ * parsed in one pass; anything else (ISO times, blanks, quotes, errors) goes
+ * through the general path. Returns 1 with the fields, 0 if not that shape.
+ */
+static inline int fast_line(const char *p, const char *end, int64_t tick_nano, int64_t *ts,
+			    int64_t *px, int64_t *size)
+{
+	const char *s = p;
+	uint64_t v = 0;
+	while (p < end && is_digit(*p))
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	if (p == s || p - s > 19 || v > (uint64_t)INT64_MAX || p >= end || *p != ',')
+		return 0;
+	*ts = (int64_t)v;
+	s = ++p;
+	int64_t ip = 0, fr = 0;
+	while (p < end && is_digit(*p))
+		ip = ip * 10 + (*p++ - '0');
+	if (p == s || p - s > 9 || p >= end)
+		return 0;
+	if (*p == '.') {
+		const char *fs = ++p;
+		while (p < end && is_digit(*p))
+			fr = fr * 10 + (*p++ - '0');
+		int nd = (int)(p - fs);
+		if (nd == 0 || nd > 9)
+			return 0;
+		static const int64_t pow10[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
+						  10000, 1000, 100, 10, 1};
+		fr *= pow10[nd];
+	}
+	if (p >= end || *p != ',')
+		return 0;
+	int64_t nano = ip * 1000000000LL + fr;
+	*px = (nano + tick_nano / 2) / tick_nano;
+	s = ++p;
+	int64_t sz = 0;
+	while (p < end && is_digit(*p))
+		sz = sz * 10 + (*p++ - '0');
+	if (p == s || p - s > 10 || p != end)
+		return 0;
+	*size = sz;
+	return 1;
+}
+
 int slob_tickcsv_line(struct slob_tickcsv *c, const char *p, size_t len, struct slob_tick *out)
 {
 	struct fields f;
@@ -387,6 +433,15 @@ int slob_tickcsv_line(struct slob_tickcsv *c, const char *p, size_t len, struct 
 	int64_t ts, px, size;
 
 	c->line++;
+	if (len && p[len - 1] == '\r')
+		len--;
+	if (slob_likely(fast_line(p, p + len, c->tick_nano, &ts, &px, &size))) {
+		if (px > INT32_MAX)
+			return csv_bad(c, "price: %s", "out of range");
+		if (size > UINT32_MAX)
+			return csv_bad(c, "size: %s", "out of range");
+		goto check;
+	}
 	if (line_trim(&p, &len))
 		return 0;
 	if (slob_unlikely(has_nul(p, len)))
@@ -410,6 +465,9 @@ int slob_tickcsv_line(struct slob_tickcsv *c, const char *p, size_t len, struct 
 	size /= 1000000000LL;
 	if (px > INT32_MAX)
 		return csv_bad(c, "price: %s", "out of range");
+	if (size > UINT32_MAX)
+		return csv_bad(c, "size: %s", "out of range");
+check:
 	if (!slob_tickcheck_ok(&c->chk, ts, px, size))
 		return 0;
 	memset(out, 0, sizeof(*out));

@@ -904,6 +904,8 @@ int slob_detector_stage_init(struct slob_detector_stage *s, struct slob_detector
 	s->st.done = stage_done;
 	s->st.ctx = s;
 	s->st.stats = &s->st.own_stats;
+	s->st.inputs[0] = in;
+	s->st.ninputs = 1;
 	return 0;
 }
 

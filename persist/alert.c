@@ -179,6 +179,7 @@ int slob_alert_param_set(struct slob_alert_params *p, const char *key, const cha
 	STR(email_to);
 	STR(subject_prefix);
 	STR(host_tag);
+	STR(ca_file);
 #undef STR
 	if (!strcmp(key, "telegram_level") || !strcmp(key, "email_level")) {
 		int lv;
@@ -228,6 +229,10 @@ int slob_alert_params_validate(const struct slob_alert_params *p, char *err, siz
 	    strncmp(p->telegram_url, "https://", 8)) {
 		snprintf(err, errlen, "[alert] telegram_url = '%s': must start with http:// or https://",
 			 p->telegram_url);
+		return -EINVAL;
+	}
+	if (p->ca_file[0] && access(p->ca_file, R_OK) != 0) {
+		snprintf(err, errlen, "[alert] ca_file = '%s': %s", p->ca_file, strerror(errno));
 		return -EINVAL;
 	}
 	if (p->email_to[0] && !p->email_from[0]) {
@@ -559,6 +564,8 @@ static int start(struct slob_alert *a, struct msg *m)
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)a->p.timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)a->p.timeout_ms);
 	curl_easy_setopt(e, CURLOPT_NOPROXY, "127.0.0.1,localhost,::1");
+	if (a->p.ca_file[0])
+		curl_easy_setopt(e, CURLOPT_CAINFO, a->p.ca_file);
 	if (m->chan == SLOB_ALERT_TELEGRAM) {
 		curl_easy_setopt(e, CURLOPT_URL, a->tg_url);
 		curl_easy_setopt(e, CURLOPT_POST, 1L);

@@ -91,6 +91,7 @@ struct slob_alert_params {
 	unsigned down_after;                   /* consecutive failures -> DOWN, 3 */
 	unsigned queue;                        /* messages queued per channel, 256 */
 	char host_tag[64];                     /* shown in messages, e.g. hostname ("") */
+	char ca_file[SLOB_ALERT_STR];          /* extra CA bundle for TLS ("" = system store) */
 };
 
 void slob_alert_params_default(struct slob_alert_params *p);
@@ -107,7 +108,7 @@ void slob_alert_params_from_env(struct slob_alert_params *p);
  * (starttls|ssl|none), smtp_user, smtp_password, email_from, email_to,
  * subject_prefix, email_level, rate_per_min (1..10000), dedup_s (0..86400),
  * max_tries (1..100), backoff_ms (1..600000), timeout_ms (100..600000),
- * down_after (1..1000), queue (1..65536), host_tag. Returns 0, -ENOENT,
+ * down_after (1..1000), queue (1..65536), host_tag, ca_file. Returns 0, -ENOENT,
  * -EINVAL (message names the key and range; never echoes a secret value).
  */
 int slob_alert_param_set(struct slob_alert_params *p, const char *key, const char *value, char *err,

@@ -145,7 +145,7 @@ static void test_sample_files_replay_to_truth(void **state)
 	uint64_t n1 = replay_file(path, rows, n, &x1);
 	for (int r = 0; r < n; r++)
 		assert_int_equal(rows[r].found, 1);
-	snprintf(path, sizeof(path), "%s/gen_sample/sample.ticks.bin", tmpdir);
+	snprintf(path, sizeof(path), "%s/gen_sample/sample.ticks", tmpdir);
 	uint64_t n2 = replay_file(path, rows, n, &x2);
 	for (int r = 0; r < n; r++)
 		assert_int_equal(rows[r].found, 2);
@@ -166,7 +166,7 @@ static void test_sample_files_replay_to_truth(void **state)
 	snprintf(args, sizeof(args), "-q --sample '%s/gen_sample2'", tmpdir);
 	assert_int_equal(run_cmd(args, out, sizeof(out)), 0);
 	char cmd[2048];
-	snprintf(cmd, sizeof(cmd), "cmp -s '%s/gen_sample/sample.ticks.bin' '%s/gen_sample2/sample.ticks.bin'",
+	snprintf(cmd, sizeof(cmd), "cmp -s '%s/gen_sample/sample.ticks' '%s/gen_sample2/sample.ticks'",
 		 tmpdir, tmpdir);
 	assert_int_equal(system(cmd), 0);
 }

@@ -23,7 +23,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: slob-gen [options]\n"
-		"  --sample DIR          the sample week: DIR/sample.ticks.csv, .ticks.bin, .bars.csv, .truth.csv\n"
+		"  --sample DIR          the sample week: DIR/sample.ticks (binary), sample.ticks.csv, sample.bars.csv, sample.truth.csv\n"
 		"  --preset NAME         sample | year | walk-year (later options override it)\n"
 		"  --seed N              random seed (default 1)\n"
 		"  --start YYYY-MM-DD    first calendar day, Stockholm date (default 2026-01-12)\n"
@@ -258,7 +258,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		snprintf(paths[0], sizeof(paths[0]), "%s/sample.ticks.csv", sample);
-		snprintf(paths[1], sizeof(paths[1]), "%s/sample.ticks.bin", sample);
+		snprintf(paths[1], sizeof(paths[1]), "%s/sample.ticks", sample); /* binary; scripts/run.sh replays it */
 		snprintf(paths[2], sizeof(paths[2]), "%s/sample.bars.csv", sample);
 		snprintf(paths[3], sizeof(paths[3]), "%s/sample.truth.csv", sample);
 		if (!csv) csv = paths[0];

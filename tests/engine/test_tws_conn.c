@@ -1,0 +1,328 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_tws_conn.c: TWS session parameters, backoff, front-month roll rule,
+ * and the session state machine against an in-process fake server on
+ * 127.0.0.1 (port picked by the kernel): handshake to READY, market data into
+ * the tick ring, and the connection closing on a wrong server version or an
+ * oversize frame without crashing.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "engine/tws_conn.h"
+
+SLOB_RING_TYPED(tc_tick, struct slob_tick)
+
+static void test_params(void **state)
+{
+	(void)state;
+	struct slob_tws_params p;
+	char err[200];
+	slob_tws_params_default(&p);
+	assert_int_equal(slob_tws_params_validate(&p, err, sizeof(err)), 0);
+	assert_int_equal(p.port, 4002);
+	assert_int_equal(slob_tws_param_set(&p, "port", "0", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "tws.port"));
+	assert_non_null(strstr(err, "1..65535"));
+	assert_int_equal(slob_tws_param_set(&p, "port", "7497", err, sizeof(err)), 0);
+	assert_int_equal(p.port, 7497);
+	assert_int_equal(slob_tws_param_set(&p, "md_mode", "mkt_data", err, sizeof(err)), 0);
+	assert_false(p.md_tick_by_tick);
+	assert_int_equal(slob_tws_param_set(&p, "md_mode", "x", err, sizeof(err)), -EINVAL);
+	assert_int_equal(slob_tws_param_set(&p, "contract_month", "202613", err, sizeof(err)), -EINVAL);
+	assert_int_equal(slob_tws_param_set(&p, "contract_month", "202606", err, sizeof(err)), 0);
+	assert_int_equal(slob_tws_param_set(&p, "tif", "IOC", err, sizeof(err)), -EINVAL);
+	assert_int_equal(slob_tws_param_set(&p, "bogus", "1", err, sizeof(err)), -ENOENT);
+	p.md_client_id = p.order_client_id;
+	assert_int_equal(slob_tws_params_validate(&p, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "must differ"));
+}
+
+static void test_backoff(void **state)
+{
+	(void)state;
+	struct slob_tws_params p;
+	slob_tws_params_default(&p);
+	const int64_t want[] = {2000, 4000, 8000, 16000, 32000, 60000, 60000};
+	for (unsigned i = 0; i < 7; i++)
+		assert_int_equal(slob_tws_backoff_ms(&p, i + 1), want[i]);
+}
+
+static int64_t utc(int y, int m, int d)
+{
+	struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_hour = 12};
+	return (int64_t)timegm(&tm) * 1000000000;
+}
+
+static void test_front_month(void **state)
+{
+	(void)state;
+	char m[7];
+	slob_tws_front_month(utc(2026, 1, 6), 8, m);
+	assert_string_equal(m, "202603");
+	/* March 2026 expiry is Friday 20th: 9 days ahead keeps it, 7 rolls */
+	slob_tws_front_month(utc(2026, 3, 11), 8, m);
+	assert_string_equal(m, "202603");
+	slob_tws_front_month(utc(2026, 3, 13), 8, m);
+	assert_string_equal(m, "202606");
+	slob_tws_front_month(utc(2026, 3, 13), 0, m);
+	assert_string_equal(m, "202603");
+	/* December 2026 expiry Friday 18th -> rolls into the next year */
+	slob_tws_front_month(utc(2026, 12, 15), 8, m);
+	assert_string_equal(m, "202703");
+	slob_tws_front_month(utc(2026, 4, 1), 8, m);
+	assert_string_equal(m, "202606");
+}
+
+/* ---- fake server ---------------------------------------------------------- */
+
+enum { SRV_OK = 0, SRV_BAD_VERSION, SRV_OVERSIZE };
+
+struct srv {
+	int lfd, port, mode;
+	pthread_t th;
+	char got_req[64];
+};
+
+static int read_n(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+static int read_frame(int fd, uint8_t *buf, size_t cap)
+{
+	uint8_t h[4];
+	if (read_n(fd, h, 4))
+		return -1;
+	uint32_t n = (uint32_t)h[0] << 24 | (uint32_t)h[1] << 16 | (uint32_t)h[2] << 8 | h[3];
+	if (n > cap || read_n(fd, buf, n))
+		return -1;
+	return (int)n;
+}
+
+static void *srv_main(void *arg)
+{
+	struct srv *s = arg;
+	int fd = accept(s->lfd, NULL, NULL);
+	if (fd < 0)
+		return NULL;
+	uint8_t buf[4096];
+	/* "API\0" + len + "v100..200" */
+	if (read_n(fd, buf, 8) || memcmp(buf, "API\0", 4) != 0)
+		goto out;
+	uint32_t n = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
+	if (n > 64 || read_n(fd, buf, n))
+		goto out;
+	int k = slob_tws_enc_server_hello(buf, sizeof(buf), s->mode == SRV_BAD_VERSION ? 150 : 200,
+					  "20260105 09:30:00 UTC");
+	(void)!write(fd, buf, (size_t)k);
+	if (s->mode == SRV_BAD_VERSION) {
+		usleep(300000);
+		goto out;
+	}
+	if (read_frame(fd, buf, sizeof(buf)) < 0) /* startApi */
+		goto out;
+	struct slob_tws_wr w;
+	slob_tws_wr_begin(&w, buf, sizeof(buf));
+	slob_tws_wr_int(&w, 15);
+	slob_tws_wr_int(&w, 1);
+	slob_tws_wr_str(&w, "DU1");
+	k = slob_tws_wr_end(&w);
+	(void)!write(fd, buf, (size_t)k);
+	slob_tws_wr_begin(&w, buf, sizeof(buf));
+	slob_tws_wr_int(&w, 9);
+	slob_tws_wr_int(&w, 1);
+	slob_tws_wr_int(&w, 77);
+	k = slob_tws_wr_end(&w);
+	(void)!write(fd, buf, (size_t)k);
+	int r = read_frame(fd, buf, sizeof(buf)); /* the subscription */
+	if (r > 0)
+		snprintf(s->got_req, sizeof(s->got_req), "%.20s|%.20s|", (char *)buf,
+			 (char *)buf + strlen((char *)buf) + 1);
+	/* one trade at 21000.5 x 2 */
+	slob_tws_wr_begin(&w, buf, sizeof(buf));
+	slob_tws_wr_int(&w, 99);
+	slob_tws_wr_int(&w, 1001);
+	slob_tws_wr_int(&w, 1);
+	slob_tws_wr_int(&w, 1767627000);
+	slob_tws_wr_dbl(&w, 21000.5);
+	slob_tws_wr_int(&w, 2);
+	slob_tws_wr_int(&w, 0);
+	slob_tws_wr_str(&w, "CME");
+	slob_tws_wr_str(&w, "");
+	k = slob_tws_wr_end(&w);
+	(void)!write(fd, buf, (size_t)k);
+	if (s->mode == SRV_OVERSIZE) {
+		const uint8_t big[8] = {0x10, 0, 0, 0, '9', 0, '1', 0};
+		(void)!write(fd, big, sizeof(big));
+	}
+	usleep(300000);
+out:
+	close(fd);
+	return NULL;
+}
+
+static void srv_start(struct srv *s, int mode)
+{
+	memset(s, 0, sizeof(*s));
+	s->mode = mode;
+	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s->lfd, 4), 0);
+	socklen_t l = sizeof(a);
+	getsockname(s->lfd, (struct sockaddr *)&a, &l);
+	s->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&s->th, NULL, srv_main, s), 0);
+}
+
+static void srv_stop(struct srv *s)
+{
+	pthread_join(s->th, NULL);
+	close(s->lfd);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Polls until pred or timeout; returns pred. */
+#define POLL_UNTIL(md, pred, ms)                                                                   \
+	do {                                                                                       \
+		int64_t end_ = now_ms() + (ms);                                                    \
+		while (!(pred) && now_ms() < end_) {                                               \
+			slob_tws_md_poll((md), now_ms());                                          \
+			usleep(1000);                                                              \
+		}                                                                                  \
+	} while (0)
+
+static void run_md(int mode, struct slob_tws_md *md, slob_ring_t *ring, struct srv *s)
+{
+	struct slob_tws_params p;
+	char err[100];
+	slob_tws_params_default(&p);
+	p.port = s->port;
+	p.backoff_initial_ms = 60000; /* one attempt in this test */
+	p.backoff_cap_ms = 60000;
+	assert_int_equal(slob_tws_param_set(&p, "contract_month", "202603", err, sizeof(err)), 0);
+	assert_int_equal(slob_ring_init(ring, "ticks", 64, sizeof(struct slob_tick)), 0);
+	assert_int_equal(slob_tws_md_init(md, &p, ring, NULL, 0), 0);
+	(void)mode;
+}
+
+static void test_md_session(void **state)
+{
+	(void)state;
+	struct srv s;
+	static struct slob_tws_md md;
+	slob_ring_t ring;
+	srv_start(&s, SRV_OVERSIZE);
+	run_md(SRV_OVERSIZE, &md, &ring, &s);
+	POLL_UNTIL(&md, slob_tws_conn_ready(&md.conn), 3000);
+	assert_true(slob_tws_conn_ready(&md.conn));
+	assert_int_equal(md.conn.next_valid_id, 77);
+	assert_string_equal(md.conn.accounts, "DU1");
+	POLL_UNTIL(&md, md.ticks_in == 1, 3000);
+	struct slob_tick t;
+	memset(&t, 0, sizeof(t));
+	assert_true(tc_tick_pop(&ring, &t));
+	assert_int_equal(t.px, 84002); /* 21000.5 / 0.25 */
+	assert_int_equal(t.size, 2);
+	assert_int_equal(t.seq, 1);
+	assert_int_equal(t.ts_ns, 1767627000LL * 1000000000);
+	assert_true(t.flags & SLOB_TICK_LIVE);
+	assert_false(t.flags & SLOB_TICK_GAP_BEFORE);
+	/* then a 256 MiB length prefix: closed with a reason, reconnect scheduled */
+	POLL_UNTIL(&md, md.conn.state == SLOB_TWS_DOWN, 3000);
+	assert_int_equal(md.conn.state, SLOB_TWS_DOWN);
+	assert_non_null(strstr(md.conn.why, "frame length"));
+	assert_true(md.conn.next_attempt_ms > now_ms() + 50000);
+	assert_string_equal(s.got_req, "97|1001|");
+	srv_stop(&s);
+	slob_tws_md_destroy(&md);
+	slob_ring_destroy(&ring);
+}
+
+static void test_wrong_version(void **state)
+{
+	(void)state;
+	struct srv s;
+	static struct slob_tws_md md;
+	slob_ring_t ring;
+	srv_start(&s, SRV_BAD_VERSION);
+	run_md(SRV_BAD_VERSION, &md, &ring, &s);
+	POLL_UNTIL(&md, md.conn.disconnects > 0, 3000);
+	assert_int_equal(md.conn.state, SLOB_TWS_DOWN);
+	assert_non_null(strstr(md.conn.why, "server version 150"));
+	assert_int_equal(md.conn.failures, 1);
+	srv_stop(&s);
+	slob_tws_md_destroy(&md);
+	slob_ring_destroy(&ring);
+}
+
+static void test_refused(void **state)
+{
+	(void)state;
+	/* a port nobody listens on: bind, learn the port, close */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t l = sizeof(a);
+	getsockname(fd, (struct sockaddr *)&a, &l);
+	close(fd);
+	struct slob_tws_params p;
+	slob_tws_params_default(&p);
+	p.port = ntohs(a.sin_port);
+	p.backoff_initial_ms = 10;
+	p.backoff_cap_ms = 40;
+	p.backoff_jitter_pct = 0;
+	static struct slob_tws_conn c;
+	assert_int_equal(slob_tws_conn_init(&c, &p, 3, NULL, NULL, NULL), 0);
+	int64_t end = now_ms() + 2000;
+	while (c.failures < 4 && now_ms() < end) {
+		slob_tws_conn_poll(&c, now_ms());
+		usleep(1000);
+	}
+	assert_true(c.failures >= 4);
+	assert_non_null(strstr(c.why, "IB 502"));
+	/* capped backoff: the next attempt is at most 40 ms away */
+	assert_true(c.next_attempt_ms - now_ms() <= 40);
+	slob_tws_conn_destroy(&c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_params),
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_front_month),
+		cmocka_unit_test(test_md_session),
+		cmocka_unit_test(test_wrong_version),
+		cmocka_unit_test(test_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,801 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pipeline.c: builds, runs and summarises the slob pipeline (pipeline.h).
+ * Cold path throughout: this file wires stages together; the stages' own
+ * poll functions are the hot path.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "engine/pipeline.h"
+
+static const char *const cold_names[SLOB_PIPE_COLD_N] = {
+	"cold.candles", "cold.detector", "cold.risk", "cold.sender", "cold.control",
+};
+
+struct slob_pipeline {
+	struct slob_pipeline_opts o;
+	struct slob_topology *topo;
+	char layout[256];
+
+	struct slob_ingest ingest;
+	struct slob_candles candles;
+	struct slob_detector det;
+	struct slob_detector_stage det_stage;
+	slob_risk_t *risk;
+	slob_stage_t risk_stage;
+	struct slob_sender sender;
+	slob_cold_writer_t *cold;
+
+	slob_ring_t control_ring;          /* daemon thread -> cold (not in the topology) */
+	struct slob_coldq coldq[SLOB_PIPE_COLD_N];
+	struct slob_ops_sink ops;
+	struct slob_cold_sinks sinks;
+
+	slob_hist_t *lat;                  /* tick -> order (in the stats file or own) */
+	slob_hist_t *lat_own;
+
+	pthread_t joiner;
+	int joiner_started;
+	int finished;                      /* atomic: every thread joined */
+	int stop_requested;                /* atomic */
+	int result;
+	int64_t t_start, t_end;            /* CLOCK_MONOTONIC ns */
+	char err[256];
+};
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+static int set_instrument(void *params, const char *key, const char *value, char *err,
+			  size_t errlen)
+{
+	struct slob_instrument *in = params;
+	double d;
+	if (!strcmp(key, "symbol")) {
+		if (strlen(value) == 0 || strlen(value) >= sizeof(in->symbol))
+			goto bad_text;
+		snprintf(in->symbol, sizeof(in->symbol), "%s", value);
+	} else if (!strcmp(key, "exchange")) {
+		if (strlen(value) == 0 || strlen(value) >= sizeof(in->exchange))
+			goto bad_text;
+		snprintf(in->exchange, sizeof(in->exchange), "%s", value);
+	} else if (!strcmp(key, "currency")) {
+		if (strlen(value) == 0 || strlen(value) >= sizeof(in->currency))
+			goto bad_text;
+		snprintf(in->currency, sizeof(in->currency), "%s", value);
+	} else if (!strcmp(key, "tick_size")) {
+		if (slob_parse_double(key, value, 1e-6, 1000.0, &d, err, errlen) < 0)
+			return -EINVAL;
+		in->tick_size = d;
+	} else if (!strcmp(key, "point_value")) {
+		if (slob_parse_double(key, value, 1e-6, 1e6, &d, err, errlen) < 0)
+			return -EINVAL;
+		in->point_value = d;
+	} else {
+		return -ENOENT;
+	}
+	slob_instrument_derive(in);
+	return 0;
+bad_text:
+	snprintf(err, errlen, "%s: '%s' must be 1 to 15 characters", key, value);
+	return -EINVAL;
+}
+
+static int set_pipeline(void *params, const char *key, const char *value, char *err,
+			size_t errlen)
+{
+	struct slob_pipeline_opts *o = params;
+	long long v;
+	bool b;
+	if (!strcmp(key, "layout")) {
+		o->layout = value; /* owned by the config, which outlives the build */
+		return 0;
+	}
+	if (!strcmp(key, "hot_wait") || !strcmp(key, "cold_wait")) {
+		enum slob_wait w;
+		if (slob_wait_parse(value, &w) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not spin, yield or block", key, value);
+			return -EINVAL;
+		}
+		if (key[0] == 'h')
+			o->hot_wait = w;
+		else
+			o->cold_wait = w;
+		return 0;
+	}
+	if (!strcmp(key, "pin")) {
+		if (slob_parse_bool(key, value, &b, err, errlen) < 0)
+			return -EINVAL;
+		o->pin = b;
+		return 0;
+	}
+	unsigned *dst = !strcmp(key, "tick_ring") ? &o->tick_ring
+		      : !strcmp(key, "tap_ring")  ? &o->tap_ring
+		      : !strcmp(key, "ring")      ? &o->ring
+		      : !strcmp(key, "cold_ring") ? &o->cold_ring
+						  : NULL;
+	if (dst == NULL)
+		return -ENOENT;
+	if (slob_parse_int(key, value, 16, 1LL << 24, &v, err, errlen) < 0)
+		return -EINVAL;
+	if (!slob_is_pow2((unsigned long)v)) {
+		snprintf(err, errlen, "%s: %lld is not a power of two", key, v);
+		return -EINVAL;
+	}
+	*dst = (unsigned)v;
+	return 0;
+}
+
+int slob_pipeline_opts_from_config(struct slob_pipeline_opts *o, const struct slob_config *cfg,
+				   char *err, size_t errlen)
+{
+	memset(o, 0, sizeof(*o));
+	o->layout = "auto";
+	o->hot_wait = SLOB_WAIT_SPIN;
+	o->cold_wait = SLOB_WAIT_BLOCK;
+	o->pin = true;
+	o->tick_ring = 65536;
+	o->tap_ring = 1u << 20;
+	o->ring = 4096;
+	o->cold_ring = 65536;
+	slob_instrument_nq(&o->instrument);
+	slob_ingest_params_default(&o->ingest);
+	slob_barsrc_params_default(&o->barsrc);
+	slob_candles_params_default(&o->candles);
+	slob_detector_params_default(&o->detector);
+	slob_risk_params_default(&o->risk);
+	slob_sender_params_default(&o->sender);
+	slob_cold_params_default(&o->cold);
+
+	struct {
+		const char *section;
+		slob_param_set_fn fn;
+		void *params;
+	} sections[] = {
+		{"instrument", set_instrument, &o->instrument},
+		{"pipeline", set_pipeline, o},
+		{"candles", (slob_param_set_fn)slob_candles_param_set, &o->candles},
+		{"detector", (slob_param_set_fn)slob_detector_param_set, &o->detector},
+		{"risk", (slob_param_set_fn)slob_risk_param_set, &o->risk},
+		{"sender", (slob_param_set_fn)slob_sender_param_set, &o->sender},
+		{"cold", (slob_param_set_fn)slob_cold_param_set, &o->cold},
+	};
+	for (unsigned i = 0; i < SLOB_ARRAY_SIZE(sections); i++) {
+		int rc = slob_config_apply_section(cfg, sections[i].section, sections[i].fn,
+						   sections[i].params, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	char msg[256];
+	int rc = 0;
+	if ((rc = slob_candles_params_validate(&o->candles, msg, sizeof(msg))) < 0 ||
+	    (rc = slob_detector_params_validate(&o->detector, msg, sizeof(msg))) < 0 ||
+	    (rc = slob_risk_params_validate(&o->risk, msg, sizeof(msg))) < 0 ||
+	    (rc = slob_sender_params_validate(&o->sender, msg, sizeof(msg))) < 0 ||
+	    (rc = slob_cold_params_validate(&o->cold, msg, sizeof(msg))) < 0) {
+		snprintf(err, errlen, "invalid configuration: %s", msg);
+		return rc;
+	}
+	o->ingest.tick_size = o->instrument.tick_size;
+	o->barsrc.tick_size = o->instrument.tick_size;
+	return 0;
+}
+
+/* ---- cold sinks: ops (logs, alerts, heartbeat) + status + commands ------- */
+
+static void sink_log(void *ctx, const struct slob_cold *rec)
+{
+	struct slob_pipeline *p = ctx;
+	slob_ops_sink_log(&p->ops, rec);
+}
+
+static void sink_alert(void *ctx, const struct slob_cold *rec)
+{
+	struct slob_pipeline *p = ctx;
+	slob_ops_sink_alert(&p->ops, rec);
+}
+
+static void sink_tick(void *ctx, int64_t now_ns)
+{
+	struct slob_pipeline *p = ctx;
+	slob_ops_sink_tick(&p->ops, now_ns);
+}
+
+static void sink_record(void *ctx, const struct slob_cold *rec)
+{
+	struct slob_pipeline *p = ctx;
+	if (p->o.stats == NULL)
+		return;
+	switch (rec->type) {
+	case SLOB_COLD_RISK_STATE:
+	case SLOB_COLD_BREAKER:
+	case SLOB_COLD_CONN:
+	case SLOB_COLD_POSITION:
+		slob_stats_status_begin(p->o.stats);
+		slob_stats_status_apply_cold(p->o.stats, rec);
+		slob_stats_status_end(p->o.stats);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Operator commands (slobctl writes operator_commands; the cold writer polls
+ * them): the vocabulary is slobctl's.
+ */
+static int sink_command(void *ctx, const struct slob_opcmd *cmd, char *result, size_t len)
+{
+	struct slob_pipeline *p = ctx;
+	if (!strcmp(cmd->command, "kill-switch")) {
+		bool on;
+		char e[64];
+		if (slob_parse_bool("kill-switch", cmd->arg, &on, e, sizeof(e)) < 0) {
+			snprintf(result, len, "kill-switch: '%s' is not on/off", cmd->arg);
+			return -EINVAL;
+		}
+		int rc = slob_risk_set_kill_switch(p->risk, on);
+		if (p->o.stats) {
+			slob_stats_status_begin(p->o.stats);
+			p->o.stats->status->kill_switch = on;
+			slob_stats_status_end(p->o.stats);
+		}
+		snprintf(result, len, "kill switch %s by %s", on ? "ON" : "OFF", cmd->who);
+		return rc;
+	}
+	if (!strcmp(cmd->command, "reset-breaker")) {
+		int rc = slob_risk_request_reset(p->risk, cmd->who, cmd->reason);
+		snprintf(result, len, rc == 0 ? "breaker reset requested by %s: %s"
+					      : "breaker reset refused (%s)",
+			 rc == 0 ? cmd->who : strerror(-rc), cmd->reason);
+		return rc;
+	}
+	snprintf(result, len, "unknown command '%s'", cmd->command);
+	return -ENOENT;
+}
+
+/* ---- build --------------------------------------------------------------- */
+
+static int fail(struct slob_pipeline *p, char *err, size_t errlen, int rc, const char *fmt, ...)
+	SLOB_PRINTF(5, 6);
+static int fail(struct slob_pipeline *p, char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	snprintf(p->err, sizeof(p->err), "%s", err);
+	return rc;
+}
+
+static void choose_layout(struct slob_pipeline *p)
+{
+	const struct slob_pipeline_opts *o = &p->o;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	static const char *const waits[] = {"spin", "yield", "block"};
+	const char *hw = waits[o->hot_wait], *cw = waits[o->cold_wait];
+	if (o->layout == NULL || !strcasecmp(o->layout, "auto")) {
+		if (ncpu >= 6 && o->pin) {
+			snprintf(p->layout, sizeof(p->layout), "%s", slob_topo_default_layout((int)ncpu));
+		} else if (ncpu >= 2) {
+			snprintf(p->layout, sizeof(p->layout),
+				 "hot=ingest,candles,detector,risk,sender@%s:%s;cold=cold@%s:%s",
+				 o->pin ? "0" : "-", hw, o->pin ? "1" : "-", cw);
+		} else {
+			snprintf(p->layout, sizeof(p->layout),
+				 "hot=ingest,candles,detector,risk,sender@-:yield;cold=cold@-:block");
+		}
+	} else if (!strcasecmp(o->layout, "single")) {
+		snprintf(p->layout, sizeof(p->layout),
+			 "main=ingest,candles,detector,risk,sender,cold@%s:%s", o->pin ? "0" : "-",
+			 hw);
+	} else {
+		snprintf(p->layout, sizeof(p->layout), "%s", o->layout);
+	}
+}
+
+static int declare(struct slob_pipeline *p, char *err, size_t errlen)
+{
+	struct slob_topology *t = p->topo;
+	const struct slob_pipeline_opts *o = &p->o;
+	static const char *const stages[] = {"ingest", "candles", "detector", "risk", "sender", "cold"};
+	int rc = 0;
+	slob_topo_init(t);
+	for (unsigned i = 0; rc == 0 && i < SLOB_ARRAY_SIZE(stages); i++)
+		rc = slob_topo_add_stage(t, stages[i], NULL);
+	if (rc == 0)
+		rc = slob_topo_add_ring(t, "ticks", o->tick_ring, sizeof(struct slob_tick), "ingest",
+					"candles");
+	if (rc == 0 && o->mode == SLOB_PIPE_REPLAY)
+		rc = slob_topo_add_ring(t, "tap", o->tap_ring, sizeof(struct slob_tick), "ingest",
+					"sender");
+	if (rc == 0)
+		rc = slob_topo_add_ring(t, "bars", o->ring, sizeof(struct slob_bar), "candles",
+					"detector");
+	if (rc == 0)
+		rc = slob_topo_add_ring(t, "sigs", o->ring, sizeof(struct slob_sig), "detector",
+					"risk");
+	if (rc == 0)
+		rc = slob_topo_add_ring(t, "intents", o->ring, sizeof(struct slob_intent), "risk",
+					"sender");
+	if (rc == 0)
+		rc = slob_topo_add_ring(t, "execs", o->ring, sizeof(struct slob_exec), "sender",
+					"risk");
+	static const char *const cold_prod[] = {"candles", "detector", "risk", "sender"};
+	for (unsigned i = 0; rc == 0 && i < SLOB_ARRAY_SIZE(cold_prod); i++)
+		rc = slob_topo_add_ring(t, cold_names[i], o->cold_ring, sizeof(struct slob_cold),
+					cold_prod[i], "cold");
+	choose_layout(p);
+	if (rc == 0)
+		rc = slob_topo_parse_layout(t, p->layout);
+	if (rc == 0)
+		rc = slob_topo_validate(t);
+	if (rc == 0)
+		rc = slob_topo_create_rings(t);
+	if (rc < 0)
+		return fail(p, err, errlen, rc, "pipeline topology: %s", slob_topo_strerror(t));
+	return 0;
+}
+
+static int restore_state(struct slob_pipeline *p, char *err, size_t errlen)
+{
+	const struct slob_recovered *r = p->o.recovered;
+	if (r == NULL)
+		return 0;
+	struct slob_risk_snapshot *snap = calloc(1, sizeof(*snap));
+	if (snap == NULL)
+		return fail(p, err, errlen, -ENOMEM, "out of memory");
+	int64_t cap = p->o.risk.initial_capital_cents;
+	if (r->risk.present) {
+		snap->equity_cents = r->risk.equity_cents;
+		snap->peak_cents = r->risk.peak_cents;
+		snap->daily_pnl_cents = r->risk.daily_pnl_cents;
+		snap->trading_day = r->risk.trading_day;
+		snap->breaker_tripped = r->risk.breaker_tripped;
+		snap->breaker_reason = (uint16_t)r->risk.breaker_code;
+	} else {
+		snap->equity_cents = cap;
+		snap->peak_cents = cap;
+	}
+	for (unsigned i = 0; i < r->npositions && snap->npositions < SLOB_RISK_SNAP_MAX_POS; i++) {
+		const struct slob_rec_position *rp = &r->positions[i];
+		if (rp->setup_id == 0 || rp->qty == 0)
+			continue; /* aggregate rows are derived */
+		struct slob_risk_pos_snap *ps = &snap->positions[snap->npositions++];
+		ps->setup_id = rp->setup_id;
+		ps->qty = rp->qty < 0 ? -rp->qty : rp->qty;
+		ps->dir = rp->qty < 0 ? SLOB_SHORT : SLOB_LONG;
+		ps->avg_px = rp->avg_px;
+		ps->sl = rp->sl;
+		ps->tp = rp->tp;
+	}
+	int rc = slob_risk_restore(p->risk, snap);
+	free(snap);
+	if (rc < 0)
+		return fail(p, err, errlen, rc, "restoring risk state: %s", slob_risk_strerror());
+	for (unsigned i = 0; i < r->nplaced; i++) {
+		rc = slob_risk_preload_setup(p->risk, r->placed[i]);
+		if (rc < 0)
+			return fail(p, err, errlen, rc,
+				    "preloading %u placed setups: idempotency set full "
+				    "(raise risk.setup_capacity)", r->nplaced);
+	}
+	return 0;
+}
+
+static void bind_stats(struct slob_pipeline *p, const char *name, slob_stage_t *st)
+{
+	if (p->o.stats == NULL)
+		return;
+	struct slob_stage_stats *s = slob_stats_stage_register(p->o.stats, name);
+	if (s != NULL)
+		st->stats = s;
+}
+
+int slob_pipeline_build(slob_pipeline_t **out, const struct slob_pipeline_opts *o, char *err,
+			size_t errlen)
+{
+	struct slob_pipeline *p = calloc(1, sizeof(*p));
+	int rc;
+	char msg[256] = "";
+	*out = NULL;
+	if (p == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	p->o = *o;
+	p->topo = calloc(1, sizeof(*p->topo));
+	if (p->topo == NULL) {
+		rc = fail(p, err, errlen, -ENOMEM, "out of memory");
+		goto out_free;
+	}
+	if (o->mode != SLOB_PIPE_REPLAY) {
+		rc = fail(p, err, errlen, -ENOTSUP,
+			  "live mode is not wired into the pipeline yet (use slobd replay)");
+		goto out_free;
+	}
+	if ((rc = declare(p, err, errlen)) < 0)
+		goto out_free;
+
+	/* cold queues, one per producing stage, plus the daemon's control ring */
+	if ((rc = slob_ring_init(&p->control_ring, "cold.control", 1024, sizeof(struct slob_cold))) < 0) {
+		rc = fail(p, err, errlen, rc, "%s", slob_ring_strerror());
+		goto out_free;
+	}
+	slob_ring_t *cold_rings[SLOB_PIPE_COLD_N];
+	for (unsigned i = 0; i < SLOB_PIPE_COLD_N; i++) {
+		cold_rings[i] = i == SLOB_PIPE_COLD_CONTROL ? &p->control_ring
+							    : slob_topo_ring(p->topo, cold_names[i]);
+		if ((rc = slob_coldq_init(&p->coldq[i], cold_rings[i], (uint8_t)i)) < 0) {
+			rc = fail(p, err, errlen, rc, "cold queue %s: out of memory", cold_names[i]);
+			goto out_free;
+		}
+	}
+
+	/* stages */
+	struct slob_ingest_params ip = o->ingest;
+	if ((rc = slob_ingest_init(&p->ingest, &ip, slob_topo_ring(p->topo, "ticks"),
+				   slob_topo_ring(p->topo, "tap"))) < 0) {
+		rc = fail(p, err, errlen, rc, "ingest: %s", slob_ingest_error(&p->ingest));
+		goto out_free;
+	}
+	if ((rc = slob_candles_init(&p->candles, &o->candles, slob_topo_ring(p->topo, "ticks"),
+				    slob_topo_ring(p->topo, "bars"),
+				    &p->coldq[SLOB_PIPE_COLD_CANDLES])) < 0) {
+		rc = fail(p, err, errlen, rc, "candles: cannot initialise (%s)", strerror(-rc));
+		goto out_free;
+	}
+	if ((rc = slob_detector_init(&p->det, &o->detector, &o->instrument, msg, sizeof(msg))) < 0) {
+		rc = fail(p, err, errlen, rc, "detector: %s", msg);
+		goto out_free;
+	}
+	if ((rc = slob_detector_stage_init(&p->det_stage, &p->det, slob_topo_ring(p->topo, "bars"),
+					   slob_topo_ring(p->topo, "sigs"),
+					   &p->coldq[SLOB_PIPE_COLD_DETECTOR])) < 0) {
+		rc = fail(p, err, errlen, rc, "detector stage: %s", strerror(-rc));
+		goto out_free;
+	}
+	/* the cold writer first: risk reads its store_healthy flag */
+	p->ops.log = o->log;
+	p->ops.alert = o->alert;
+	p->ops.stats = o->stats;
+	p->sinks = (struct slob_cold_sinks){.ctx = p, .log = sink_log, .alert = sink_alert,
+					    .tick = sink_tick, .command = sink_command,
+					    .record = sink_record};
+	if ((rc = slob_cold_writer_create(o->store, cold_rings, SLOB_PIPE_COLD_N, &o->cold, &p->sinks,
+					  &o->instrument, &p->cold)) < 0) {
+		rc = fail(p, err, errlen, rc, "cold writer: %s", strerror(-rc));
+		goto out_free;
+	}
+	struct slob_risk_params rp = o->risk;
+	rp.wait_for_clock_ack = o->mode == SLOB_PIPE_REPLAY;
+	struct slob_risk_io io = {
+		.sig_in = slob_topo_ring(p->topo, "sigs"),
+		.exec_in = slob_topo_ring(p->topo, "execs"),
+		.intent_out = slob_topo_ring(p->topo, "intents"),
+		.cold = &p->coldq[SLOB_PIPE_COLD_RISK],
+		.store_healthy = slob_cold_store_healthy_ptr(p->cold),
+		.instrument = o->instrument,
+	};
+	if ((rc = slob_risk_create(&p->risk, &rp, &io, msg, sizeof(msg))) < 0) {
+		rc = fail(p, err, errlen, rc, "risk: %s", msg);
+		goto out_free;
+	}
+	slob_risk_stage_init(p->risk, &p->risk_stage);
+	struct slob_sender_params sp = o->sender;
+	sp.mode = o->mode == SLOB_PIPE_REPLAY ? SLOB_SENDER_PAPER : SLOB_SENDER_LIVE;
+	if ((rc = slob_sender_init(&p->sender, &sp, slob_topo_ring(p->topo, "intents"),
+				   slob_topo_ring(p->topo, "tap"), slob_topo_ring(p->topo, "execs"),
+				   &p->coldq[SLOB_PIPE_COLD_SENDER], msg, sizeof(msg))) < 0) {
+		rc = fail(p, err, errlen, rc, "sender: %s", msg);
+		goto out_free;
+	}
+	if ((rc = restore_state(p, err, errlen)) < 0)
+		goto out_free;
+
+	/* latency histogram: in the stats file when there is one */
+	p->lat = o->stats ? slob_stats_hist_register(o->stats, "tick_to_order") : NULL;
+	if (p->lat == NULL) {
+		if (posix_memalign((void **)&p->lat_own, SLOB_CACHELINE, sizeof(slob_hist_t)) != 0) {
+			rc = fail(p, err, errlen, -ENOMEM, "out of memory");
+			goto out_free;
+		}
+		slob_hist_reset(p->lat_own);
+		p->lat = p->lat_own;
+	}
+	slob_sender_set_hist(&p->sender, p->lat);
+
+	struct {
+		const char *name;
+		slob_stage_t *st;
+	} binds[] = {
+		{"ingest", slob_ingest_stage(&p->ingest)},
+		{"candles", slob_candles_stage(&p->candles)},
+		{"detector", slob_detector_stage(&p->det_stage)},
+		{"risk", &p->risk_stage},
+		{"sender", slob_sender_stage(&p->sender)},
+		{"cold", slob_cold_stage(p->cold)},
+	};
+	for (unsigned i = 0; i < SLOB_ARRAY_SIZE(binds); i++) {
+		bind_stats(p, binds[i].name, binds[i].st);
+		if ((rc = slob_topo_bind_stage(p->topo, binds[i].name, binds[i].st)) < 0) {
+			rc = fail(p, err, errlen, rc, "pipeline: %s", slob_topo_strerror(p->topo));
+			goto out_free;
+		}
+	}
+	if (o->stats) {
+		slob_stats_status_begin(o->stats);
+		o->stats->status->mode = SLOB_STATS_MODE_REPLAY;
+		slob_stats_status_end(o->stats);
+	}
+	*out = p;
+	return 0;
+out_free:
+	slob_pipeline_free(p);
+	return rc;
+}
+
+/* ---- run ------------------------------------------------------------------ */
+
+static bool thread_has_stage(const struct slob_topo_thread *th, const char *name)
+{
+	for (unsigned i = 0; i < th->nstages; i++)
+		if (!strcmp(th->stages[i], name))
+			return true;
+	return false;
+}
+
+/*
+ * The joiner: asks every thread to drain (a thread exits once all of its
+ * stages report done: the replay's END has passed through), joins the hot
+ * threads, then tells the cold writer that no producer will add records
+ * and joins the cold thread, so the store holds everything.
+ */
+static void *joiner_main(void *arg)
+{
+	struct slob_pipeline *p = arg;
+	struct slob_topology *t = p->topo;
+	int first = 0;
+	bool cold_alone = true;
+	for (unsigned i = 0; i < t->nthreads; i++)
+		if (thread_has_stage(&t->threads[i], "cold") && t->threads[i].nstages > 1)
+			cold_alone = false;
+	if (!cold_alone)
+		slob_cold_writer_producers_finished(p->cold);
+	for (unsigned i = 0; i < t->nthreads; i++)
+		if (!thread_has_stage(&t->threads[i], "cold") || !cold_alone)
+			slob_thread_stop(&t->threads[i].thr);
+	for (unsigned i = 0; i < t->nthreads; i++) {
+		if (thread_has_stage(&t->threads[i], "cold") && cold_alone)
+			continue;
+		int rc = slob_thread_join(&t->threads[i].thr);
+		if (rc < 0 && first == 0)
+			first = rc;
+		if (rc < 0) /* a stage failed: nothing downstream will see END */
+			for (unsigned k = 0; k < t->nthreads; k++)
+				slob_thread_abort(&t->threads[k].thr);
+	}
+	if (cold_alone) {
+		slob_cold_writer_producers_finished(p->cold);
+		for (unsigned i = 0; i < t->nthreads; i++) {
+			if (!thread_has_stage(&t->threads[i], "cold"))
+				continue;
+			slob_thread_stop(&t->threads[i].thr);
+			int rc = slob_thread_join(&t->threads[i].thr);
+			if (rc < 0 && first == 0)
+				first = rc;
+		}
+	}
+	p->t_end = mono_ns();
+	p->result = first;
+	__atomic_store_n(&p->finished, 1, __ATOMIC_RELEASE); /* partner: acquire in wait */
+	return NULL;
+}
+
+int slob_pipeline_start(slob_pipeline_t *p, char *err, size_t errlen)
+{
+	p->t_start = mono_ns();
+	int rc = slob_topo_start(p->topo);
+	if (rc < 0)
+		return fail(p, err, errlen, rc, "starting threads: %s", slob_topo_strerror(p->topo));
+	rc = pthread_create(&p->joiner, NULL, joiner_main, p);
+	if (rc != 0) {
+		slob_topo_abort(p->topo);
+		return fail(p, err, errlen, -rc, "starting the joiner thread: %s", strerror(rc));
+	}
+	p->joiner_started = 1;
+	return 0;
+}
+
+void slob_pipeline_request_stop(slob_pipeline_t *p)
+{
+	__atomic_store_n(&p->stop_requested, 1, __ATOMIC_RELAXED);
+}
+
+int slob_pipeline_wait(slob_pipeline_t *p, void (*heartbeat)(void *), void *ctx)
+{
+	bool stop_forwarded = false;
+	while (!__atomic_load_n(&p->finished, __ATOMIC_ACQUIRE)) { /* partner: joiner */
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		if (heartbeat)
+			heartbeat(ctx);
+		if (!stop_forwarded && __atomic_load_n(&p->stop_requested, __ATOMIC_RELAXED)) {
+			/* TODO(ingest stop): until ingest can end a replay early,
+			 * a stop lets the replay finish */
+			stop_forwarded = true;
+		}
+	}
+	if (p->joiner_started) {
+		pthread_join(p->joiner, NULL);
+		p->joiner_started = 0;
+	}
+	return p->result;
+}
+
+int slob_pipeline_run_inline(slob_pipeline_t *p)
+{
+	p->t_start = mono_ns();
+	slob_cold_writer_producers_finished(p->cold);
+	int rc = slob_topo_run_here(p->topo);
+	p->t_end = mono_ns();
+	p->result = rc;
+	return rc;
+}
+
+/* ---- results ---------------------------------------------------------------- */
+
+void slob_pipeline_summary(const slob_pipeline_t *p, struct slob_pipeline_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	const struct slob_detector_stats *ds = &p->det.stats;
+	s->ticks = p->ingest.ticks;
+	s->bars = ds->bars;
+	s->setups_short = ds->completed[0];
+	s->setups_long = ds->completed[1];
+	s->setups = s->setups_short + s->setups_long;
+	for (unsigned i = 0; i < SLOB_ARRAY_SIZE(ds->invalidated); i++)
+		s->invalidated += ds->invalidated[i];
+	s->live_candidates_peak = ds->live_peak;
+	struct slob_risk_view v;
+	slob_risk_get_view(p->risk, &v);
+	s->brackets = v.brackets;
+	s->fills = v.fills;
+	s->trades = v.trades;
+	s->realised_cents = v.realised_cents;
+	s->equity_cents = v.equity_cents;
+	s->decisions = p->risk_stage.stats ? p->risk_stage.stats->in : 0;
+	struct slob_cold_counters cc;
+	slob_cold_writer_counters(p->cold, &cc);
+	s->cold_records = cc.records;
+	for (unsigned i = 0; i < SLOB_PIPE_COLD_N; i++)
+		s->cold_dropped += p->coldq[i].dropped;
+	uint64_t parts[5] = {p->coldq[SLOB_PIPE_COLD_DETECTOR].digest,
+			     p->coldq[SLOB_PIPE_COLD_RISK].digest,
+			     p->coldq[SLOB_PIPE_COLD_SENDER].digest, slob_sender_digest(&p->sender),
+			     s->setups};
+	s->digest = XXH3_64bits(parts, sizeof(parts));
+	s->seconds = (double)(p->t_end - p->t_start) / 1e9;
+	s->lat_count = slob_hist_count(p->lat);
+	if (s->lat_count) {
+		s->lat_p50 = slob_hist_percentile(p->lat, 50.0);
+		s->lat_p99 = slob_hist_percentile(p->lat, 99.0);
+		s->lat_p999 = slob_hist_percentile(p->lat, 99.9);
+		s->lat_max = slob_hist_max(p->lat);
+	}
+	for (unsigned i = 0; i < p->topo->nstages; i++) {
+		const slob_stage_t *st = p->topo->stages[i].stage;
+		if (st && st->stats && st->stats->ring_fill_max > s->peak_ring_fill)
+			s->peak_ring_fill = st->stats->ring_fill_max;
+	}
+}
+
+static void money(char *buf, size_t len, int64_t cents)
+{
+	int64_t a = cents < 0 ? -cents : cents;
+	snprintf(buf, len, "%s%lld.%02lld", cents < 0 ? "-" : "", (long long)(a / 100),
+		 (long long)(a % 100));
+}
+
+void slob_pipeline_summary_print(const struct slob_pipeline_summary *s,
+				 const struct slob_instrument *in, FILE *out, bool json)
+{
+	char pnl[32], eq[32];
+	money(pnl, sizeof(pnl), s->realised_cents);
+	money(eq, sizeof(eq), s->equity_cents);
+	double tps = s->seconds > 0 ? (double)s->ticks / s->seconds : 0.0;
+	if (json) {
+		fprintf(out,
+			"{\"ticks\":%llu,\"bars\":%llu,\"setups\":%llu,\"setups_short\":%llu,"
+			"\"setups_long\":%llu,\"invalidated\":%llu,\"orders\":%llu,\"fills\":%llu,"
+			"\"trades\":%llu,\"pnl\":%s,\"equity\":%s,\"digest\":\"%016llx\","
+			"\"seconds\":%.6f,\"ticks_per_s\":%.0f,\"latency_ns\":{\"count\":%llu,"
+			"\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu},"
+			"\"peak_ring_fill\":%llu,\"cold_records\":%llu,\"cold_dropped\":%llu,"
+			"\"live_candidates_peak\":%llu}\n",
+			(unsigned long long)s->ticks, (unsigned long long)s->bars,
+			(unsigned long long)s->setups, (unsigned long long)s->setups_short,
+			(unsigned long long)s->setups_long, (unsigned long long)s->invalidated,
+			(unsigned long long)s->brackets, (unsigned long long)s->fills,
+			(unsigned long long)s->trades, pnl, eq, (unsigned long long)s->digest,
+			s->seconds, tps, (unsigned long long)s->lat_count,
+			(unsigned long long)s->lat_p50, (unsigned long long)s->lat_p99,
+			(unsigned long long)s->lat_p999, (unsigned long long)s->lat_max,
+			(unsigned long long)s->peak_ring_fill, (unsigned long long)s->cold_records,
+			(unsigned long long)s->cold_dropped,
+			(unsigned long long)s->live_candidates_peak);
+		return;
+	}
+	fprintf(out, "slob replay summary (%s)\n", in->symbol);
+	fprintf(out, "  ticks            %llu\n", (unsigned long long)s->ticks);
+	fprintf(out, "  M1 bars          %llu\n", (unsigned long long)s->bars);
+	fprintf(out, "  setups found     %llu (short %llu, long %llu; %llu candidates invalidated)\n",
+		(unsigned long long)s->setups, (unsigned long long)s->setups_short,
+		(unsigned long long)s->setups_long, (unsigned long long)s->invalidated);
+	fprintf(out, "  bracket orders   %llu\n", (unsigned long long)s->brackets);
+	fprintf(out, "  fills            %llu\n", (unsigned long long)s->fills);
+	fprintf(out, "  closed trades    %llu\n", (unsigned long long)s->trades);
+	fprintf(out, "  realised P&L     %s %s (equity %s)\n", pnl, in->currency, eq);
+	fprintf(out, "  decision digest  %016llx\n", (unsigned long long)s->digest);
+	fprintf(out, "  wall time        %.3f s (%.2f M ticks/s end to end)\n", s->seconds,
+		tps / 1e6);
+	if (s->lat_count)
+		fprintf(out,
+			"  tick-to-order    p50 %.2f us, p99 %.2f us, p99.9 %.2f us, max %.2f us (%llu orders)\n",
+			s->lat_p50 / 1e3, s->lat_p99 / 1e3, s->lat_p999 / 1e3, s->lat_max / 1e3,
+			(unsigned long long)s->lat_count);
+	else
+		fprintf(out, "  tick-to-order    no orders\n");
+	fprintf(out, "  store            %llu records committed, %llu informational dropped\n",
+		(unsigned long long)s->cold_records, (unsigned long long)s->cold_dropped);
+}
+
+slob_risk_t *slob_pipeline_risk(slob_pipeline_t *p)
+{
+	return p->risk;
+}
+
+const char *slob_pipeline_error(const slob_pipeline_t *p)
+{
+	return p->err;
+}
+
+void slob_pipeline_free(slob_pipeline_t *p)
+{
+	if (p == NULL)
+		return;
+	if (p->joiner_started) {
+		slob_topo_abort(p->topo);
+		pthread_join(p->joiner, NULL);
+	}
+	if (p->topo)
+		slob_topo_destroy(p->topo);
+	slob_sender_destroy(&p->sender);
+	slob_risk_free(p->risk);
+	slob_cold_writer_free(p->cold);
+	slob_detector_stage_destroy(&p->det_stage);
+	slob_detector_destroy(&p->det);
+	slob_ingest_destroy(&p->ingest);
+	for (unsigned i = 0; i < SLOB_PIPE_COLD_N; i++)
+		slob_coldq_destroy(&p->coldq[i]);
+	slob_ring_destroy(&p->control_ring);
+	free(p->lat_own);
+	free(p->topo);
+	free(p);
+}

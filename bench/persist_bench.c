@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * persist_bench.c: the cold path's figures, all measured in one run.
+ *  1. sustained insert rate through the cold writer (ring -> batched
+ *     transactions) for TRADE records (trade_history, synchronous=FULL per
+ *     batch) and INFO records (candles, NORMAL), versus one transaction per
+ *     row (batch_max=1) for the same record kind;
+ *  2. hot-path cost: a producer pacing one TRADE record every 2 us through
+ *     slob_coldq_put on its own ring, latency of each put (p50/p99/p99.9/max)
+ *     with the cold writer otherwise idle vs saturated by a second producer
+ *     flooding it.
+ * Each figure is the median of PERSIST_BENCH_REPS runs (default 3). The store
+ * lives in a temp dir under $TMPDIR (default /tmp): that disk is what is
+ * measured. Output ends with one `key=value` line.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "persist/cold.h"
+
+static int64_t mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void rec_trade(struct slob_cold *r, uint64_t k)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = SLOB_COLD_TRADE;
+	r->cls = SLOB_CLASS_TRADE;
+	r->ts_ns = 1764000000000000000LL + (int64_t)(k & 0xffffff) * 1000000000LL;
+	r->u.trade = (struct slob_cold_trade){.setup_id = k, .entry_ns = r->ts_ns - 1000000,
+					      .exit_ns = r->ts_ns, .entry_px = 80000,
+					      .exit_px = 80040, .sl = 79960, .tp = 80040, .qty = 1,
+					      .dir = 1, .exit_role = 1, .pnl_cents = 8000};
+}
+
+static void rec_bar(struct slob_cold *r, uint64_t k)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = SLOB_COLD_BAR;
+	r->cls = SLOB_CLASS_INFO;
+	r->ts_ns = 1764000000000000000LL + (int64_t)k * 60000000000LL;
+	r->u.bar = (struct slob_bar){.ts_ns = r->ts_ns, .open = 80000, .high = 80010, .low = 79990,
+				     .close = 80005, .volume = 100, .ticks = 10};
+}
+
+struct env {
+	char dir[512];
+	char path[600];
+	slob_store_t *store;
+	slob_ring_t ring[2];
+	slob_ring_t *rings[2];
+	struct slob_coldq q[2];
+	slob_cold_writer_t *w;
+	int stop;
+	int64_t writer_cpu_ns;     /* CPU time the writer thread used */
+};
+
+static int env_open(struct env *e, int batch_max, int tag)
+{
+	const char *tmp = getenv("TMPDIR");
+	snprintf(e->dir, sizeof(e->dir), "%s/persist_bench_%d_%d_XXXXXX", tmp && *tmp ? tmp : "/tmp",
+		 (int)getpid(), tag);
+	if (!mkdtemp(e->dir))
+		return -errno;
+	snprintf(e->path, sizeof(e->path), "%s/slob_state.db", e->dir);
+	int rc = slob_store_open(e->path, SLOB_STORE_WRITER, &e->store);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < 2; i++) {
+		if ((rc = slob_ring_init(&e->ring[i], "cold", 16384, sizeof(struct slob_cold))) < 0)
+			return rc;
+		e->rings[i] = &e->ring[i];
+		slob_coldq_init(&e->q[i], &e->ring[i], (uint8_t)i);
+	}
+	struct slob_cold_params p;
+	slob_cold_params_default(&p);
+	p.batch_max = batch_max;
+	p.batch_ms = batch_max == 1 ? 0 : 5;
+	p.cmd_poll_ms = 0;
+	return slob_cold_writer_create(e->store, e->rings, 2, &p, NULL, NULL, &e->w);
+}
+
+static void env_close(struct env *e)
+{
+	slob_cold_writer_free(e->w);
+	slob_store_close(e->store);
+	for (int i = 0; i < 2; i++) {
+		slob_coldq_destroy(&e->q[i]);
+		slob_ring_destroy(&e->ring[i]);
+	}
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", e->dir);
+}
+
+static void *writer_loop(void *arg)
+{
+	struct env *e = arg;
+	while (!__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE))
+		if (slob_cold_writer_poll(e->w) == 0)
+			sched_yield();
+	slob_cold_writer_flush(e->w, 10000);
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	e->writer_cpu_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return NULL;
+}
+
+/* Rows/s of n TRADE records through the writer (producer pushes as fast
+ * as the ring takes them; the clock stops when the last one is durable). */
+static double insert_rate(int batch_max, uint64_t n, int tag, double *cpu_rate)
+{
+	struct env e;
+	memset(&e, 0, sizeof(e));
+	if (env_open(&e, batch_max, tag) < 0) {
+		fprintf(stderr, "bench store: %s\n", slob_store_strerror());
+		exit(1);
+	}
+	pthread_t t;
+	pthread_create(&t, NULL, writer_loop, &e);
+	struct slob_cold r;
+	int64_t t0 = mono();
+	for (uint64_t k = 1; k <= n; k++) {
+		rec_trade(&r, k);
+		r.seq = k;
+		r.stage = 0;
+		while (!slob_ring_push_spsc(&e.ring[0], &r))
+			sched_yield();
+	}
+	while (slob_cold_durable_seq(e.w, 0) < n)
+		sched_yield();
+	int64_t dt = mono() - t0;
+	__atomic_store_n(&e.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	*cpu_rate = (double)n / ((double)e.writer_cpu_ns / 1e9);
+	env_close(&e);
+	return (double)n / ((double)dt / 1e9);
+}
+
+/* INFO rows (candles, synchronous=NORMAL), pushed with a retry loop so none
+ * is dropped and every row is counted. */
+static double insert_rate_info(uint64_t n, int tag, double *cpu_rate)
+{
+	struct env e;
+	memset(&e, 0, sizeof(e));
+	if (env_open(&e, 4096, tag) < 0)
+		exit(1);
+	pthread_t t;
+	pthread_create(&t, NULL, writer_loop, &e);
+	struct slob_cold r;
+	int64_t t0 = mono();
+	for (uint64_t k = 1; k <= n; k++) {
+		rec_bar(&r, k);
+		r.seq = k;
+		while (!slob_ring_push_spsc(&e.ring[0], &r))
+			sched_yield();
+	}
+	while (slob_cold_durable_seq(e.w, 0) < n)
+		sched_yield();
+	int64_t dt = mono() - t0;
+	__atomic_store_n(&e.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	*cpu_rate = (double)n / ((double)e.writer_cpu_ns / 1e9);
+	env_close(&e);
+	return (double)n / ((double)dt / 1e9);
+}
+
+struct flood {
+	struct env *e;
+	int stop;
+	uint64_t pushed;
+};
+
+static void *flood_loop(void *arg)
+{
+	struct flood *f = arg;
+	struct slob_cold r;
+	uint64_t k = 1000000000;
+	while (!__atomic_load_n(&f->stop, __ATOMIC_RELAXED)) {
+		rec_trade(&r, k++);
+		if (slob_coldq_put(&f->e->q[1], &r))
+			f->pushed++;
+		if (slob_coldq_backlogged(&f->e->q[1]))
+			sched_yield(); /* keep the overflow from going fatal */
+	}
+	return NULL;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct lat {
+	double p50, p99, p999, max;
+	uint64_t flood_rows;
+};
+
+/* Put latency of a paced producer (one record per 2 us), writer idle or flooded. */
+static struct lat hot_latency(bool saturated, int n, int tag)
+{
+	struct env e;
+	memset(&e, 0, sizeof(e));
+	if (env_open(&e, 4096, tag) < 0)
+		exit(1);
+	pthread_t wt, ft;
+	pthread_create(&wt, NULL, writer_loop, &e);
+	struct flood f = {.e = &e};
+	if (saturated)
+		pthread_create(&ft, NULL, flood_loop, &f);
+	int64_t *lat = malloc((size_t)n * sizeof(*lat));
+	struct slob_cold r;
+	int64_t next = mono();
+	for (int i = 0; i < n; i++) {
+		while (mono() < next)
+			;
+		next += 2000;
+		rec_trade(&r, (uint64_t)i + 1);
+		int64_t t0 = mono();
+		slob_coldq_put(&e.q[0], &r);
+		lat[i] = mono() - t0;
+		slob_coldq_flush(&e.q[0]);
+	}
+	struct lat out = {0};
+	if (saturated) {
+		__atomic_store_n(&f.stop, 1, __ATOMIC_RELAXED);
+		pthread_join(ft, NULL);
+		while (slob_coldq_flush(&e.q[1]))
+			sched_yield();
+	}
+	struct slob_cold_counters c;
+	__atomic_store_n(&e.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(wt, NULL);
+	slob_cold_writer_counters(e.w, &c);
+	out.flood_rows = c.records;
+	qsort(lat, (size_t)n, sizeof(*lat), cmp_i64);
+	out.p50 = (double)lat[n / 2];
+	out.p99 = (double)lat[(int)(n * 0.99)];
+	out.p999 = (double)lat[(int)(n * 0.999)];
+	out.max = (double)lat[n - 1];
+	free(lat);
+	env_close(&e);
+	return out;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_d);
+	return v[n / 2];
+}
+
+int main(void)
+{
+	const char *rs = getenv("PERSIST_BENCH_REPS");
+	int reps = rs ? atoi(rs) : 3;
+	if (reps < 1 || reps > 15)
+		reps = 3;
+	const uint64_t n_batched = 300000, n_row = 2000;
+	const int n_lat = 200000;
+	double bt[15], bi[15], rt[15], ct[15], ci[15], cr[15], p50i[15], p99i[15], p999i[15], p99s[15], p50s[15],
+		p999s[15], maxi[15], maxs[15], flood[15];
+	printf("persist_bench: %d repetitions (median reported)\n", reps);
+	for (int i = 0; i < reps; i++) {
+		bt[i] = insert_rate(4096, n_batched, i * 10 + 1, &ct[i]);
+		bi[i] = insert_rate_info(n_batched, i * 10 + 2, &ci[i]);
+		rt[i] = insert_rate(1, n_row, i * 10 + 3, &cr[i]);
+		struct lat a = hot_latency(false, n_lat, i * 10 + 4);
+		struct lat b = hot_latency(true, n_lat, i * 10 + 5);
+		p50i[i] = a.p50, p99i[i] = a.p99, p999i[i] = a.p999, maxi[i] = a.max;
+		p50s[i] = b.p50, p99s[i] = b.p99, p999s[i] = b.p999, maxs[i] = b.max;
+		flood[i] = (double)b.flood_rows;
+		printf("  run %d: trade batched %.0f rows/s (%.0f per writer-CPU s), info batched %.0f"
+		       " rows/s (%.0f), trade per-row %.0f rows/s; put p99 idle %.0f ns, saturated"
+		       " %.0f ns (%.0f rows written meanwhile)\n",
+		       i + 1, bt[i], ct[i], bi[i], ci[i], rt[i], a.p99, b.p99, flood[i]);
+	}
+	double mbt = median(bt, reps), mbi = median(bi, reps), mrt = median(rt, reps);
+	double mct = median(ct, reps), mci = median(ci, reps), mcr = median(cr, reps);
+	double m50i = median(p50i, reps), m99i = median(p99i, reps), m999i = median(p999i, reps);
+	double m50s = median(p50s, reps), m99s = median(p99s, reps), m999s = median(p999s, reps);
+	double mmaxi = median(maxi, reps), mmaxs = median(maxs, reps);
+	printf("\ninsert rate, median: rows per wall second | rows per writer-CPU second\n");
+	printf("  TRADE records, batched (<=4096/txn, synchronous=FULL): %10.0f | %10.0f\n", mbt, mct);
+	printf("  INFO records,  batched (<=4096/txn, synchronous=NORMAL): %8.0f | %10.0f\n", mbi, mci);
+	printf("  TRADE records, one transaction per row (FULL):        %10.0f | %10.0f\n", mrt, mcr);
+	printf("  batched / per-row (wall): %.1fx\n", mbt / mrt);
+	printf("\nhot-path slob_coldq_put latency, paced 1 record / 2 us (ns, median of runs)\n");
+	printf("                p50      p99    p99.9      max\n");
+	printf("  idle     %8.0f %8.0f %8.0f %8.0f\n", m50i, m99i, m999i, mmaxi);
+	printf("  saturated%8.0f %8.0f %8.0f %8.0f\n", m50s, m99s, m999s, mmaxs);
+	printf("  p99 saturated / idle: %.2fx\n", m99s / m99i);
+	printf("persist_bench trade_batched_rows_s=%.0f info_batched_rows_s=%.0f "
+	       "trade_per_row_rows_s=%.0f batch_ratio=%.1f trade_batched_rows_cpu_s=%.0f "
+	       "info_batched_rows_cpu_s=%.0f put_p99_idle_ns=%.0f "
+	       "put_p99_saturated_ns=%.0f put_p999_idle_ns=%.0f put_p999_saturated_ns=%.0f reps=%d\n",
+	       mbt, mbi, mrt, mbt / mrt, mct, mci, m99i, m99s, m999i, m999s, reps);
+	return 0;
+}

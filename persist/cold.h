@@ -59,15 +59,21 @@ struct slob_opcmd {
 
 /*
  * Sinks, all NULL-able, all called on the cold thread:
- *  log(ctx, rec):   every LOG record (and CONN / UNKNOWN_BROKER records, after
- *                   they are journaled in the events table);
- *  alert(ctx, rec): every ALERT record (after its alerts_sent row is
- *                   committed) and alerts the cold writer raises itself
- *                   (store unhealthy / recovered), component "store";
+ *  log(ctx, rec):   every LOG record, and CONN / UNKNOWN_BROKER records, as
+ *                   soon as they are drained from a ring (before the commit,
+ *                   so log lines and alerts still flow while the store fails);
+ *  alert(ctx, rec): every ALERT record when drained (its alerts_sent row is
+ *                   committed with the batch), and alerts the cold writer
+ *                   raises itself, component "store": "store write failing
+ *                   (...)" at CRITICAL when commits start failing and "store
+ *                   writable again" at WARNING when they succeed again (both
+ *                   also journaled in alerts_sent once the store works);
  *  tick(ctx, now):  every poll, for housekeeping (CLOCK_MONOTONIC ns);
  *  command(ctx, cmd, result, len): a pending operator command; return 0 to
  *                   mark it applied (result text stored), <0 to mark it
- *                   failed; the cold writer then sets applied_at.
+ *                   failed ("failed: <result>"); the cold writer then sets
+ *                   applied_at. Polled every cmd_poll_ms while healthy;
+ *  record(ctx, rec): every drained record, before it is committed.
  */
 struct slob_cold_sinks {
 	void *ctx;

@@ -515,11 +515,12 @@ static bool step_entry(struct slob_detector *d, struct slob_cand *c, const struc
 	/* R28: RR = reward/risk (0 if risk <= 0); reject RR <= min_rr
 	 * <=> risk <= 0 || reward*1e6 <= min_rr_fp*risk */
 	if (risk <= 0 || reward * FP <= d->p.min_rr_fp * risk) {
-		c->s.rr_milli = risk > 0 ? (int32_t)(reward * 1000 / risk) : 0;
+		c->s.rr_milli = 0; /* rejected: RR <= min_rr */
 		invalidate(d, c, SLOB_INV_NEGATIVE_RISK_REWARD);
 		return false;
 	}
-	c->s.rr_milli = (int32_t)(reward * 1000 / risk);
+	int64_t rr = reward * 1000 / risk;
+	c->s.rr_milli = rr > INT32_MAX ? INT32_MAX : (int32_t)rr;
 	c->s.state = SLOB_ST_SETUP_COMPLETE; /* R29 */
 	note_change(d, c);
 	return true;
@@ -675,8 +676,11 @@ int slob_detector_on_bar(struct slob_detector *d, const struct slob_bar *b, stru
 		return 1;
 	}
 	clock_sig(&out[nout++], SLOB_SIG_CLOCK, b);
+	/* inconsistent OHLC, or prices outside (0, 2^30] ticks where the int32
+	 * level arithmetic (buffers, TP) could overflow */
 	if (slob_unlikely(b->high < b->low || b->open > b->high || b->open < b->low ||
-			  b->close > b->high || b->close < b->low)) {
+			  b->close > b->high || b->close < b->low || b->low <= 0 ||
+			  b->high > SLOB_DETECTOR_MAX_PX)) {
 		d->stats.bad_bars++;
 		return (int)nout;
 	}

@@ -54,6 +54,10 @@
 #include "engine/tz.h"
 #include "ringbuf/ring.h"
 
+/* Bars with a price above this many ticks are ignored as bad (int32 headroom
+ * for the buffers added to levels). NQ at 20000 is 80000 ticks. */
+#define SLOB_DETECTOR_MAX_PX (1 << 30)
+
 /* Fixed-point scale of ratio / percentage / point parameters. */
 #define SLOB_DETECTOR_FP 1000000LL
 
@@ -200,8 +204,9 @@ static inline unsigned slob_detector_max_out(const struct slob_detector *d)
  * the CLOCK record of the bar then the SETUP records completed on it (an END
  * bar writes a single SLOB_SIG_END). Also records the bar's setup state
  * changes, read with slob_detector_changes(). A bar whose time is not after
- * the previous bar's, or with high < low, is ignored (counted) and produces
- * only its CLOCK record.
+ * the previous bar's, or with inconsistent OHLC (high < low, open/close
+ * outside [low, high], low <= 0, high > SLOB_DETECTOR_MAX_PX), is ignored
+ * (counted) and produces only its CLOCK record.
  * Returns the number of records written, or -EINVAL if max_out <
  * slob_detector_max_out(). Hot path: no allocation, no syscalls.
  */

@@ -1025,8 +1025,10 @@ static void test_bad_and_out_of_order_bars_ignored(void **state)
 	feed(f, 15, 30, 19990, 20010, 19985, 19992);
 	feed(f, 15, 20, 19990, 20010, 19985, 19992); /* back in time */
 	feed(f, 15, 31, 19990, 19980, 19985, 19992); /* high < low */
+	feed(f, 15, 32, 0, 0, 0, 0);                  /* non-positive */
+	feed(f, 15, 33, 19990, 19995, 19985, 19999);  /* close above high */
 	assert_int_equal(f->d.stats.out_of_order, 1);
-	assert_int_equal(f->d.stats.bad_bars, 1);
+	assert_int_equal(f->d.stats.bad_bars, 3);
 	assert_int_equal(state_of(f, SLOB_SHORT, 15, 30), SLOB_ST_WATCHING_CONSOL);
 	/* END bar: one END signal */
 	struct slob_bar e = {.flags = SLOB_BAR_END, .last_seq = 99};

@@ -889,6 +889,46 @@ static void test_short_stop_out(void **state)
 	h_close(&h);
 }
 
+static void test_multi_contract_exit_and_breakeven(void **state)
+{
+	(void)state;
+	struct slob_risk_params p;
+	struct h h;
+	struct slob_intent it[8];
+	slob_risk_params_default(&p);
+	h_open(&h, &p, 1024, 4096);
+	h_setup(&h, 5, SLOB_LONG, 80000, 79980, 80040, T(0)); /* 5-pt stop: 5 contracts */
+	h_pump(&h);
+	assert_int_equal(h_intents(&h, it, 8), 1);
+	assert_int_equal(it[0].qty, 5);
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, 5, 2, 80000, T(1));
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, 5, 1, 80003, T(1)); /* 3 of 5, avg 80001 */
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_SL, 5, 2, 79980, T(2));    /* 2 of 3 out */
+	h_pump(&h);
+	struct slob_risk_view v = h_view(&h);
+	assert_int_equal(v.position_qty, 1);
+	/* cost 240003 ticks; 2 of 3 contracts carry 160002 of it */
+	assert_true(v.realised_cents == (79980LL * 2 - 160002) * 500);
+	const struct slob_cold *pos = h_last_cold(&h, SLOB_COLD_POSITION);
+	assert_int_equal(pos->u.position.qty, 1);
+	assert_int_equal(pos->u.position.avg_px, 80001);
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_TP, 5, 1, 80043, T(3));
+	h_pump(&h);
+	v = h_view(&h);
+	assert_true(v.realised_cents == 0); /* -21 000 + 21 000 */
+	const struct slob_cold *t = h_last_cold(&h, SLOB_COLD_TRADE);
+	assert_non_null(t);
+	assert_true(t->u.trade.pnl_cents == 0);
+	assert_int_equal(t->u.trade.qty, 3);
+	assert_int_equal(t->u.trade.entry_px, 80001);
+	assert_int_equal(t->u.trade.exit_role, SLOB_ROLE_TP);
+	/* flat with 2 contracts of the entry still working: they are cancelled */
+	assert_int_equal(h_intents(&h, it, 8), 1);
+	assert_int_equal(it[0].kind, SLOB_INTENT_CANCEL);
+	assert_int_equal(it[0].qty, 2);
+	h_close(&h);
+}
+
 static void test_cancel_after_bars_and_partial(void **state)
 {
 	(void)state;
@@ -1201,6 +1241,19 @@ static void test_intent_ring_full_holds_signals(void **state)
 	}
 	assert_int_equal(got, 80);
 	assert_true(h.st.stats->backpressure > 0);
+	/* END behind a full intent ring: not done until it is actually forwarded */
+	for (uint64_t i = 41; i <= 43; i++)
+		h_clock(&h, i, T(1), 80000);
+	struct slob_sig end = {.kind = SLOB_SIG_END};
+	assert_true(slob_ring_push_spsc(&h.sig, &end));
+	h_pump(&h);
+	assert_false(h.st.done(&h.st));
+	struct slob_intent last[8];
+	assert_int_equal(h_intents(&h, last, 8), 3);
+	h_pump(&h);
+	assert_true(h.st.done(&h.st));
+	assert_int_equal(h_intents(&h, last, 8), 1);
+	assert_int_equal(last[0].kind, SLOB_INTENT_END);
 	h_close(&h);
 }
 
@@ -1299,6 +1352,7 @@ int main(void)
 		cmocka_unit_test(test_bad_setups),
 		cmocka_unit_test(test_partial_fills_take_profit),
 		cmocka_unit_test(test_short_stop_out),
+		cmocka_unit_test(test_multi_contract_exit_and_breakeven),
 		cmocka_unit_test(test_cancel_after_bars_and_partial),
 		cmocka_unit_test(test_reject_unknown_reconciled),
 		cmocka_unit_test(test_breaker_survives_restart),

@@ -1193,6 +1193,47 @@ static void test_property_random_streams(void **state)
 	fx_free(f);
 }
 
+static void test_garbage_bars_never_crash(void **state)
+{
+	(void)state;
+	/* arbitrary OHLC and times (sanitizer builds check for UB/overflow) */
+	struct slob_detector_params p;
+	slob_detector_params_default(&p);
+	p.max_candidates = 8;
+	p.liq1_throttle = 0;
+	struct fx *f = fx_new_p(&p);
+	uint64_t s = 12345;
+	int64_t t = at(f, 9, 0);
+	int32_t lim[] = {INT32_MAX, 1 << 30, 100000, 80000};
+	for (int i = 0; i < 200000; i++) {
+		int32_t m = lim[(i / 1000) % 4];
+		int32_t base = m == 80000 ? 80000 : 0;
+		struct slob_bar b = {0};
+		t += (int64_t)(rng_next(&s) % 180) * SLOB_NS_PER_SEC - 30 * SLOB_NS_PER_SEC;
+		b.ts_ns = t;
+		int32_t v[4];
+		for (int k = 0; k < 4; k++)
+			v[k] = base + (int32_t)(rng_next(&s) % (uint64_t)(m == 80000 ? 200 : m)) -
+			       (m == 80000 ? 100 : 0);
+		b.open = v[0];
+		b.close = v[1];
+		b.high = v[2] > v[3] ? v[2] : v[3];
+		b.low = v[2] > v[3] ? v[3] : v[2];
+		if (rng_next(&s) & 1) { /* mostly consistent bars */
+			if (b.open > b.high) b.high = b.open;
+			if (b.close > b.high) b.high = b.close;
+			if (b.open < b.low) b.low = b.open;
+			if (b.close < b.low) b.low = b.close;
+		}
+		int n = slob_detector_on_bar(&f->d, &b, f->out, slob_detector_max_out(&f->d));
+		assert_true(n >= 1 && (unsigned)n <= slob_detector_max_out(&f->d));
+		assert_true(slob_detector_live(&f->d) <= 8);
+	}
+	assert_true(f->d.stats.bad_bars > 0);
+	assert_true(f->d.stats.out_of_order > 0);
+	fx_free(f);
+}
+
 /* ---- stage wrapper ------------------------------------------------------ */
 
 static void test_stage_over_rings(void **state)
@@ -1317,6 +1358,7 @@ int main(void)
 		cmocka_unit_test(test_bad_and_out_of_order_bars_ignored),
 		cmocka_unit_test(test_pool_overflow_counted),
 		cmocka_unit_test(test_property_random_streams),
+		cmocka_unit_test(test_garbage_bars_never_crash),
 		cmocka_unit_test(test_stage_over_rings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,7 @@
  * never block, operator commands, and the stage's done(). */
 #include <errno.h>
 #include <pthread.h>
+#include <sys/mount.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -320,6 +321,62 @@ static void test_full_disk_holds_and_recovers(void **state)
 	fx_close(&f);
 }
 
+/* A real full disk: the store on a 256 KiB tmpfs (root only; skipped when
+ * mounting is not permitted). SQLITE_FULL comes from the kernel's ENOSPC;
+ * "space returns" is a remount with a larger size. */
+static void test_real_full_disk_tmpfs(void **state)
+{
+	(void)state;
+	char mnt[PATH_MAX];
+	ptest_tmpdir(mnt, sizeof(mnt), "tmpfs");
+	if (geteuid() != 0 || mount("tmpfs", mnt, "tmpfs", 0, "size=256k") < 0) {
+		ptest_rm_rf(mnt);
+		skip();
+	}
+	struct fx f;
+	memset(&f, 0, sizeof(f));
+	slob_cold_params_default(&f.p);
+	f.p.batch_max = 512;
+	f.p.batch_ms = 0;
+	f.p.retry_min_ms = 1;
+	f.p.retry_max_ms = 5;
+	fx_open(&f, "tmpfs-unused", 8192);
+	/* reopen the store inside the small file system */
+	slob_store_close(f.store);
+	snprintf(f.path, sizeof(f.path), "%s/slob_state.db", mnt);
+	assert_int_equal(slob_store_open(f.path, SLOB_STORE_WRITER, &f.store), 0);
+	fx_writer(&f);
+	const int n = 6000; /* ~1 MiB of rows and index entries: does not fit */
+	struct slob_cold r;
+	for (int i = 1; i <= n; i++) {
+		ptest_trade(&r, (uint64_t)i, i);
+		put(&f, 0, &r);
+		if (i % 256 == 0)
+			slob_cold_writer_poll(f.w);
+		slob_coldq_flush(&f.q[0]);
+	}
+	for (int i = 0; i < 200 && slob_cold_store_healthy(f.w); i++)
+		slob_cold_writer_poll(f.w);
+	assert_false(slob_cold_store_healthy(f.w));
+	assert_non_null(strstr(f.sink.last_alert, "No space left"));
+	assert_true(slob_cold_durable_seq(f.w, 0) < (uint64_t)n);
+	/* space returns */
+	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, "size=16m"), 0);
+	for (int i = 0; i < 100000 && slob_cold_durable_seq(f.w, 0) < (uint64_t)n; i++) {
+		slob_coldq_flush(&f.q[0]);
+		slob_cold_writer_poll(f.w);
+	}
+	assert_true(slob_cold_durable_seq(f.w, 0) == (uint64_t)n);
+	assert_true(slob_cold_store_healthy(f.w));
+	assert_int_equal(ptest_i64(db(&f), "SELECT count(*) FROM trade_history"), n);
+	assert_int_equal(ptest_i64(db(&f), "SELECT sum(pnl_cents) FROM trade_history"),
+			 (long long)n * (n + 1) / 2);
+	assert_int_equal(slob_store_check(f.store, true), 0);
+	fx_close(&f);
+	umount2(mnt, MNT_DETACH);
+	ptest_rm_rf(mnt);
+}
+
 /* Slow disk: a producer thread pushes numbered trade records at full speed
  * while every write and fsync sleeps. It must never block nor lose a record. */
 struct prod {
@@ -467,6 +524,7 @@ int main(void)
 		cmocka_unit_test(test_every_record_type_lands),
 		cmocka_unit_test(test_batches_by_count_and_age),
 		cmocka_unit_test(test_full_disk_holds_and_recovers),
+		cmocka_unit_test(test_real_full_disk_tmpfs),
 		cmocka_unit_test(test_slow_disk_never_blocks_producer),
 		cmocka_unit_test(test_operator_commands_applied),
 		cmocka_unit_test(test_stage_done_and_params),

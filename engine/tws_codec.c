@@ -72,11 +72,25 @@ void slob_tws_wr_str(struct slob_tws_wr *w, const char *s)
 	wr_raw(w, s, n);
 }
 
+/* Decimal digits of v into the end of tmp[24]; returns the start. */
+static char *fmt_u64(uint64_t v, char *end)
+{
+	char *p = end;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return p;
+}
+
 void slob_tws_wr_int(struct slob_tws_wr *w, int64_t v)
 {
 	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
-	wr_raw(w, tmp, (size_t)n);
+	char *end = tmp + sizeof(tmp);
+	char *p = fmt_u64(v < 0 ? 0 - (uint64_t)v : (uint64_t)v, end);
+	if (v < 0)
+		*--p = '-';
+	wr_raw(w, p, (size_t)(end - p));
 }
 
 int slob_tws_fmt_double(double v, char *out, size_t cap)
@@ -92,6 +106,37 @@ int slob_tws_fmt_double(double v, char *out, size_t cap)
 		return snprintf(out, cap, v > 0 ? "inf" : "-inf");
 	if (v == floor(v) && fabs(v) < 1e16)
 		return snprintf(out, cap, "%.1f", v);
+	/* fast path: at most 6 decimals and |v| < 1e9 (prices): exact scaled integer,
+	 * whose trimmed decimal form is the shortest that reads back (Python repr) */
+	if (fabs(v) < 1e9 && cap >= 32) {
+		double sc = v * 1e6;
+		int64_t r = llround(sc);
+		if ((double)r / 1e6 == v) {
+			uint64_t a = r < 0 ? 0 - (uint64_t)r : (uint64_t)r;
+			uint64_t ip = a / 1000000, fp = a % 1000000;
+			char tmp[24];
+			char *end = tmp + sizeof(tmp);
+			char *q = fmt_u64(ip, end);
+			int n = 0;
+			if (r < 0)
+				out[n++] = '-';
+			memcpy(out + n, q, (size_t)(end - q));
+			n += (int)(end - q);
+			out[n++] = '.';
+			char fd[6];
+			for (int i = 5; i >= 0; i--) {
+				fd[i] = (char)('0' + fp % 10);
+				fp /= 10;
+			}
+			int k = 6;
+			while (k > 1 && fd[k - 1] == '0')
+				k--;
+			memcpy(out + n, fd, (size_t)k);
+			n += k;
+			out[n] = '\0';
+			return n;
+		}
+	}
 	/* shortest representation that reads back exactly (Python repr) */
 	for (int prec = 1; prec <= 17; prec++) {
 		int n = snprintf(out, cap, "%.*g", prec, v);
@@ -528,6 +573,37 @@ int slob_tws_parse_dbl(const char *s, double *out)
 	if (strcmp(s, "Infinity") == 0) {
 		*out = INFINITY;
 		return 0;
+	}
+	/* fast path: [-]digits[.digits], <= 15 significant digits: exact integer
+	 * over an exact power of ten, one correctly rounded division = strtod */
+	{
+		static const double p10[16] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+					       1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+		const char *p = s;
+		bool neg = *p == '-';
+		if (neg)
+			p++;
+		uint64_t m = 0;
+		int digits = 0, frac = -1;
+		for (; *p; p++) {
+			if (*p >= '0' && *p <= '9') {
+				m = m * 10 + (uint64_t)(*p - '0');
+				digits++;
+				if (frac >= 0)
+					frac++;
+			} else if (*p == '.' && frac < 0) {
+				frac = 0;
+			} else {
+				break;
+			}
+			if (digits > 15)
+				break;
+		}
+		if (*p == '\0' && digits > 0 && digits <= 15) {
+			double v = (double)m / p10[frac < 0 ? 0 : frac];
+			*out = neg ? -v : v;
+			return 0;
+		}
 	}
 	char *end;
 	errno = 0;

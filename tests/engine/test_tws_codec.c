@@ -410,6 +410,22 @@ static void test_garbage(void **state)
 	double dd;
 	assert_int_equal(slob_tws_parse_dbl("nan", &dd), -EINVAL);
 	assert_int_equal(slob_tws_parse_dbl("1.7976931348623157E308", &dd), 0);
+	/* fast and slow number paths agree with strtod */
+	const char *nums[] = {"21000.25", "-0.5", "0.1", "1e5", "123456789012345678", "20999.75",
+			      "3.14159265358979", "-21000", ".5", "5."};
+	for (unsigned i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		assert_int_equal(slob_tws_parse_dbl(nums[i], &dd), 0);
+		assert_true(dd == strtod(nums[i], NULL));
+	}
+	assert_int_equal(slob_tws_parse_dbl("1.2.3", &dd), -EINVAL);
+	assert_int_equal(slob_tws_parse_dbl("12abc", &dd), -EINVAL);
+	char d[40];
+	for (int i = -400; i <= 400; i++) { /* every quarter tick around 21000 round-trips */
+		double v = 21000.0 + i * 0.25;
+		slob_tws_fmt_double(v, d, sizeof(d));
+		assert_true(strtod(d, NULL) == v);
+		assert_non_null(strchr(d, '.'));
+	}
 }
 
 int main(void)

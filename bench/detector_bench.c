@@ -77,7 +77,8 @@ static int run(const char *name, const struct slob_gen_params *gp, int reps, str
 		slob_detector_reset(&d);
 		double w0 = now_s(), t0 = cpu_s();
 		for (size_t i = 0; i < g.nbars; i++) {
-			int n = slob_detector_on_bar(&d, &g.bars[i], out, slob_detector_max_out(&d));
+			int n =
+			    slob_detector_on_bar(&d, &g.bars[i], out, slob_detector_max_out(&d));
 			sink += (uint64_t)n + (uint64_t)out[n - 1].ts_ns;
 		}
 		t[r] = (cpu_s() - t0) * 1e9 / (double)g.nbars;
@@ -122,15 +123,19 @@ int main(int argc, char **argv)
 	if (run("walk", &walk, reps, &r[0]) || run("inject", &inject, reps, &r[1]) ||
 	    run("calm", &calm, reps, &r[2]))
 		return 1;
-	printf("detector_bench: %d reps per scenario, generated year 2026 (seed 2026), default params\n", reps);
-	printf("ns/bar = thread CPU time per bar (median, min, max over reps); wall = median wall time\n");
-	printf("%-8s %9s %8s %8s %8s %8s %14s %9s %5s %8s %7s\n", "scenario", "bars", "ns/bar", "min",
-	       "max", "wall", "bars/s", "x python", "peak", "created", "setups");
+	printf("detector_bench: %d reps per scenario, generated year 2026 (seed 2026), default "
+	       "params\n",
+	       reps);
+	printf("ns/bar = thread CPU time per bar (median, min, max over reps); wall = median wall "
+	       "time\n");
+	printf("%-8s %9s %8s %8s %8s %8s %14s %9s %5s %8s %7s\n", "scenario", "bars", "ns/bar",
+	       "min", "max", "wall", "bars/s", "x python", "peak", "created", "setups");
 	for (int i = 0; i < 3; i++)
-		printf("%-8s %9zu %8.2f %8.2f %8.2f %8.2f %14.0f %9.0f %5llu %8llu %7llu\n", r[i].name,
-		       r[i].bars, r[i].med_ns, r[i].min_ns, r[i].max_ns, r[i].wall_med_ns, r[i].bars_per_s,
-		       r[i].bars_per_s / PY_BARS_PER_SEC, (unsigned long long)r[i].peak,
-		       (unsigned long long)r[i].created, (unsigned long long)r[i].setups);
+		printf("%-8s %9zu %8.2f %8.2f %8.2f %8.2f %14.0f %9.0f %5llu %8llu %7llu\n",
+		       r[i].name, r[i].bars, r[i].med_ns, r[i].min_ns, r[i].max_ns,
+		       r[i].wall_med_ns, r[i].bars_per_s, r[i].bars_per_s / PY_BARS_PER_SEC,
+		       (unsigned long long)r[i].peak, (unsigned long long)r[i].created,
+		       (unsigned long long)r[i].setups);
 	printf("walk_wall_ns_per_bar=%.2f ", r[0].wall_med_ns);
 	printf("walk_ns_per_bar=%.2f walk_bars_per_s=%.0f walk_x_python=%.0f walk_peak_live=%llu "
 	       "inject_ns_per_bar=%.2f inject_bars_per_s=%.0f inject_setups=%llu "

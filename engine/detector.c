@@ -20,14 +20,38 @@
 /* ---- parameters -------------------------------------------------------- */
 
 const char *const slob_detector_param_keys[] = {
-	"session_tz", "lse_open", "nyse_open", "nyse_open_local", "nyse_open_anchor", "nyse_end",
-	"monday_restart", "liq1_throttle", "consol_min_duration", "consol_max_duration",
-	"consol_min_range_pct", "consol_max_range_pct", "internal_high_confirm",
-	"internal_low_confirm", "require_internal_confirmation", "enable_short", "enable_long",
-	"nowick_max_wick_body_ratio", "nowick_min_window", "liq2_minimum_wait",
-	"max_entry_wait_candles", "max_retracement_points", "max_retracement_pct",
-	"spike_wick_body_multiple", "spike_rule_buffer", "sl_buffer", "tp_buffer", "min_rr",
-	"max_candidates", "tz_year_from", "tz_year_to", NULL,
+    "session_tz",
+    "lse_open",
+    "nyse_open",
+    "nyse_open_local",
+    "nyse_open_anchor",
+    "nyse_end",
+    "monday_restart",
+    "liq1_throttle",
+    "consol_min_duration",
+    "consol_max_duration",
+    "consol_min_range_pct",
+    "consol_max_range_pct",
+    "internal_high_confirm",
+    "internal_low_confirm",
+    "require_internal_confirmation",
+    "enable_short",
+    "enable_long",
+    "nowick_max_wick_body_ratio",
+    "nowick_min_window",
+    "liq2_minimum_wait",
+    "max_entry_wait_candles",
+    "max_retracement_points",
+    "max_retracement_pct",
+    "spike_wick_body_multiple",
+    "spike_rule_buffer",
+    "sl_buffer",
+    "tp_buffer",
+    "min_rr",
+    "max_candidates",
+    "tz_year_from",
+    "tz_year_to",
+    NULL,
 };
 
 void slob_detector_params_default(struct slob_detector_params *p)
@@ -43,8 +67,8 @@ void slob_detector_params_default(struct slob_detector_params *p)
 	p->liq1_throttle = 5;
 	p->consol_min_duration = 15;
 	p->consol_max_duration = 120;
-	p->consol_min_range_pct_fp = 100000;  /* 0.1 % */
-	p->consol_max_range_pct_fp = 500000;  /* 0.5 % */
+	p->consol_min_range_pct_fp = 100000; /* 0.1 % */
+	p->consol_max_range_pct_fp = 500000; /* 0.5 % */
 	p->internal_high_confirm = 5;
 	p->internal_low_confirm = 3;
 	p->require_internal_confirmation = false;
@@ -150,7 +174,10 @@ int slob_detector_param_set(struct slob_detector_params *p, const char *key, con
 #define K(name) (strcasecmp(key, name) == 0)
 	if (K("session_tz")) {
 		if (!value[0] || strlen(value) >= sizeof(p->session_tz) || strstr(value, "..")) {
-			snprintf(err, errlen, "session_tz: '%s' is not a time zone name (IANA, e.g. Europe/Stockholm)", value);
+			snprintf(err, errlen,
+				 "session_tz: '%s' is not a time zone name (IANA, e.g. "
+				 "Europe/Stockholm)",
+				 value);
 			return -EINVAL;
 		}
 		snprintf(p->session_tz, sizeof(p->session_tz), "%s", value);
@@ -172,7 +199,8 @@ int slob_detector_param_set(struct slob_detector_params *p, const char *key, con
 		else if (!strcasecmp(value, "stockholm"))
 			p->nyse_open_anchor = SLOB_DETECTOR_ANCHOR_STOCKHOLM;
 		else {
-			snprintf(err, errlen, "nyse_open_anchor: '%s' must be new_york or stockholm", value);
+			snprintf(err, errlen,
+				 "nyse_open_anchor: '%s' must be new_york or stockholm", value);
 			return -EINVAL;
 		}
 		return 0;
@@ -198,7 +226,8 @@ int slob_detector_param_set(struct slob_detector_params *p, const char *key, con
 	if (K("enable_long"))
 		return slob_parse_bool(key, value, &p->enable_long, err, errlen);
 	if (K("nowick_max_wick_body_ratio"))
-		return parse_fp(key, value, 0, 100 * FP, &p->nowick_max_wick_body_ratio_fp, err, errlen);
+		return parse_fp(key, value, 0, 100 * FP, &p->nowick_max_wick_body_ratio_fp, err,
+				errlen);
 	if (K("nowick_min_window"))
 		return set_int(key, value, 1, 1440, &p->nowick_min_window, err, errlen);
 	if (K("liq2_minimum_wait"))
@@ -206,17 +235,21 @@ int slob_detector_param_set(struct slob_detector_params *p, const char *key, con
 	if (K("max_entry_wait_candles"))
 		return set_int(key, value, 1, 1440, &p->max_entry_wait_candles, err, errlen);
 	if (K("max_retracement_points"))
-		return parse_fp(key, value, 0, 100000 * FP, &p->max_retracement_pts_fp, err, errlen);
+		return parse_fp(key, value, 0, 100000 * FP, &p->max_retracement_pts_fp, err,
+				errlen);
 	if (K("max_retracement_pct"))
 		return parse_fp(key, value, 0, 100 * FP, &p->max_retracement_pct_fp, err, errlen);
 	if (K("spike_wick_body_multiple"))
-		return parse_fp(key, value, 0, 1000 * FP, &p->spike_wick_body_multiple_fp, err, errlen);
+		return parse_fp(key, value, 0, 1000 * FP, &p->spike_wick_body_multiple_fp, err,
+				errlen);
 	if (K("spike_rule_buffer"))
-		return parse_fp(key, value, 0, 10000 * FP, &p->spike_rule_buffer_pts_fp, err, errlen);
+		return parse_fp(key, value, 0, 10000 * FP, &p->spike_rule_buffer_pts_fp, err,
+				errlen);
 	if (K("sl_buffer"))
 		return parse_fp(key, value, 0, 10000 * FP, &p->sl_buffer_pts_fp, err, errlen);
 	if (K("tp_buffer"))
-		return parse_fp(key, value, -10000 * FP, 10000 * FP, &p->tp_buffer_pts_fp, err, errlen);
+		return parse_fp(key, value, -10000 * FP, 10000 * FP, &p->tp_buffer_pts_fp, err,
+				errlen);
 	if (K("min_rr"))
 		return parse_fp(key, value, 0, 1000 * FP, &p->min_rr_fp, err, errlen);
 	if (K("max_candidates"))
@@ -232,7 +265,11 @@ int slob_detector_param_set(struct slob_detector_params *p, const char *key, con
 
 int slob_detector_params_validate(const struct slob_detector_params *p, char *err, size_t errlen)
 {
-#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return -EINVAL; } while (0)
+#define FAIL(...)                                                                                  \
+	do {                                                                                       \
+		snprintf(err, errlen, __VA_ARGS__);                                                \
+		return -EINVAL;                                                                    \
+	} while (0)
 	if (p->lse_open < 0 || p->lse_open >= 1440)
 		FAIL("lse_open: must be within 00:00 .. 23:59");
 	if (p->nyse_end <= 0 || p->nyse_end > 1440)
@@ -249,7 +286,8 @@ int slob_detector_params_validate(const struct slob_detector_params *p, char *er
 	if (p->consol_min_duration < 2 || p->consol_min_duration > p->consol_max_duration)
 		FAIL("consol_min_duration: must be >= 2 and <= consol_max_duration (%d)",
 		     p->consol_max_duration);
-	if (p->consol_min_range_pct_fp < 0 || p->consol_min_range_pct_fp > p->consol_max_range_pct_fp)
+	if (p->consol_min_range_pct_fp < 0 ||
+	    p->consol_min_range_pct_fp > p->consol_max_range_pct_fp)
 		FAIL("consol_min_range_pct: must be >= 0 and <= consol_max_range_pct");
 	if (p->consol_max_range_pct_fp > 100 * FP)
 		FAIL("consol_max_range_pct: must be <= 100");
@@ -282,8 +320,9 @@ static int pts_to_ticks(const char *key, int64_t pts_fp, int32_t tpp, int32_t *o
 {
 	int64_t num = pts_fp * tpp;
 	if (num % FP != 0) {
-		snprintf(err, errlen, "%s: %lld.%06lld points is not a whole number of ticks (1/%d point)",
-			 key, (long long)(pts_fp / FP), (long long)llabs(pts_fp % FP), tpp);
+		snprintf(err, errlen,
+			 "%s: %lld.%06lld points is not a whole number of ticks (1/%d point)", key,
+			 (long long)(pts_fp / FP), (long long)llabs(pts_fp % FP), tpp);
 		return -EINVAL;
 	}
 	*out = (int32_t)(num / FP);
@@ -406,15 +445,15 @@ static void invalidate_all(struct slob_detector *d, unsigned reason)
 }
 
 /* R16: does bar b qualify as the no-wick candle for direction dir? */
-static inline bool nowick_qualifies(const struct slob_detector *d, int dir, const struct slob_bar *b,
-				    int32_t *ratio_milli)
+static inline bool nowick_qualifies(const struct slob_detector *d, int dir,
+				    const struct slob_bar *b, int32_t *ratio_milli)
 {
 	int64_t body, wick;
 	if (dir == SLOB_SHORT) {
 		if (b->close <= b->open)
 			return false;
 		body = (int64_t)b->close - b->open;
-		wick = (int64_t)b->open - b->low;  /* lower wick */
+		wick = (int64_t)b->open - b->low; /* lower wick */
 	} else {
 		if (b->close >= b->open)
 			return false;
@@ -442,13 +481,15 @@ static void step_liq2(struct slob_detector *d, struct slob_cand *c, const struct
 	/* R19: exceeded iff dlt > min(A, pct% x px)  <=>  dlt > A || dlt*100e6 > pct_fp*px */
 	if (c->s.dir == SLOB_SHORT) {
 		dlt = (int64_t)b->high - c->s.nw_high;
-		if (dlt > d->retr_pts || dlt * 100 * FP > d->p.max_retracement_pct_fp * (int64_t)b->high) {
+		if (dlt > d->retr_pts ||
+		    dlt * 100 * FP > d->p.max_retracement_pct_fp * (int64_t)b->high) {
 			invalidate(d, c, SLOB_INV_RETRACEMENT_EXCEEDED);
 			return;
 		}
 	} else {
 		dlt = (int64_t)c->s.nw_low - b->low;
-		if (dlt > d->retr_pts || dlt * 100 * FP > d->p.max_retracement_pct_fp * (int64_t)b->low) {
+		if (dlt > d->retr_pts ||
+		    dlt * 100 * FP > d->p.max_retracement_pct_fp * (int64_t)b->low) {
 			invalidate(d, c, SLOB_INV_RETRACEMENT_EXCEEDED);
 			return;
 		}
@@ -500,14 +541,16 @@ static bool step_entry(struct slob_detector *d, struct slob_cand *c, const struc
 	if (shrt) {
 		int64_t uw = c->liq2_h - top;
 		c->s.spike_branch = body > 0 && uw * FP > d->p.spike_wick_body_multiple_fp * body;
-		c->s.sl = c->s.spike_branch ? (int32_t)top + d->spike_buf : c->s.spike_px + d->sl_buf;
+		c->s.sl =
+		    c->s.spike_branch ? (int32_t)top + d->spike_buf : c->s.spike_px + d->sl_buf;
 		c->s.tp = c->s.lse_low - d->tp_buf; /* R27 */
 		risk = (int64_t)c->s.sl - c->s.entry;
 		reward = (int64_t)c->s.entry - c->s.tp;
 	} else {
 		int64_t lw = bot - c->liq2_l;
 		c->s.spike_branch = body > 0 && lw * FP > d->p.spike_wick_body_multiple_fp * body;
-		c->s.sl = c->s.spike_branch ? (int32_t)bot - d->spike_buf : c->s.spike_px - d->sl_buf;
+		c->s.sl =
+		    c->s.spike_branch ? (int32_t)bot - d->spike_buf : c->s.spike_px - d->sl_buf;
 		c->s.tp = c->s.lse_high + d->tp_buf;
 		risk = (int64_t)c->s.entry - c->s.sl;
 		reward = (int64_t)c->s.tp - c->s.entry;
@@ -532,7 +575,7 @@ static bool update_cand(struct slob_detector *d, struct slob_cand *c, const stru
 			bool gap)
 {
 	c->s.candles++; /* R9 */
-	if (gap) {      /* R10 */
+	if (gap) {	/* R10 */
 		invalidate(d, c, SLOB_INV_GAP_DETECTED);
 		return false;
 	}
@@ -548,7 +591,7 @@ static bool update_cand(struct slob_detector *d, struct slob_cand *c, const stru
 		}
 		if (c->wlen == 0 || b->low < c->s.cons_low) {
 			c->s.cons_low = b->low;
-			c->il_px = b->low;  /* R12: new lower low restarts the LOW clock */
+			c->il_px = b->low; /* R12: new lower low restarts the LOW clock */
 			c->il_ns = b->ts_ns;
 		}
 		c->wlen++;
@@ -707,7 +750,8 @@ int slob_detector_on_bar(struct slob_detector *d, const struct slob_bar *b, stru
 		if (d->tz_local.n > 0 && k < d->tz_local.n && d->tz_local.offset_s[k] == d->off_s &&
 		    d->tz_local.start_ns[k] <= b->ts_ns) {
 			d->off_lo_ns = d->tz_local.start_ns[k];
-			d->off_hi_ns = k + 1 < d->tz_local.n ? d->tz_local.start_ns[k + 1] : INT64_MAX;
+			d->off_hi_ns =
+			    k + 1 < d->tz_local.n ? d->tz_local.start_ns[k + 1] : INT64_MAX;
 		} else { /* outside the table: no caching */
 			d->off_lo_ns = d->off_hi_ns = b->ts_ns;
 		}
@@ -816,8 +860,10 @@ static void publish_stats(struct slob_detector_stage *s)
 		__atomic_store_n(&ss->reasons[i], ds->invalidated[i], __ATOMIC_RELAXED);
 	__atomic_store_n(&ss->reasons[SLOB_DETECTOR_REASON_POOL_OVERFLOW], ds->pool_overflow,
 			 __ATOMIC_RELAXED);
-	__atomic_store_n(&ss->reasons[SLOB_DETECTOR_REASON_THROTTLED], ds->throttled, __ATOMIC_RELAXED);
-	__atomic_store_n(&ss->reasons[SLOB_DETECTOR_REASON_LIVE_PEAK], ds->live_peak, __ATOMIC_RELAXED);
+	__atomic_store_n(&ss->reasons[SLOB_DETECTOR_REASON_THROTTLED], ds->throttled,
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&ss->reasons[SLOB_DETECTOR_REASON_LIVE_PEAK], ds->live_peak,
+			 __ATOMIC_RELAXED);
 	__atomic_store_n(&ss->reasons[SLOB_DETECTOR_REASON_SETUPS],
 			 ds->completed[0] + ds->completed[1], __ATOMIC_RELAXED);
 }
@@ -834,7 +880,8 @@ static int stage_poll(slob_stage_t *st)
 	for (int budget = 64; budget > 0; budget--) {
 		while (s->ipend < s->npend) {
 			if (!slob_ring_push_spsc(s->out, &s->pend[s->ipend])) {
-				__atomic_store_n(&ss->backpressure, ss->backpressure + 1, __ATOMIC_RELAXED);
+				__atomic_store_n(&ss->backpressure, ss->backpressure + 1,
+						 __ATOMIC_RELAXED);
 				return work;
 			}
 			s->ipend++;
@@ -870,7 +917,8 @@ static int stage_poll(slob_stage_t *st)
 				rec.ts_ns = bar.ts_ns;
 				rec.u.setup = ch[i];
 				if (!slob_coldq_put(s->coldq, &rec)) {
-					__atomic_store_n(&ss->errors, ss->errors + 1, __ATOMIC_RELAXED);
+					__atomic_store_n(&ss->errors, ss->errors + 1,
+							 __ATOMIC_RELAXED);
 					return -ENOBUFS;
 				}
 			}

@@ -63,7 +63,7 @@
 
 enum slob_detector_anchor {
 	SLOB_DETECTOR_ANCHOR_NEW_YORK = 0, /* NYSE open = nyse_open_ny in America/New_York */
-	SLOB_DETECTOR_ANCHOR_STOCKHOLM,    /* NYSE open = nyse_open_local in session_tz */
+	SLOB_DETECTOR_ANCHOR_STOCKHOLM,	   /* NYSE open = nyse_open_local in session_tz */
 };
 
 /*
@@ -72,36 +72,36 @@ enum slob_detector_anchor {
  * decimal values x 1e6 (exact); *_pts_fp fields are points x 1e6.
  */
 struct slob_detector_params {
-	char session_tz[48];            /* Europe/Stockholm */
-	int32_t lse_open;               /* 09:00 local (inclusive) */
-	int32_t nyse_open_ny;           /* 09:30 New York (anchor new_york) */
-	int32_t nyse_open_local;        /* 15:30 local (anchor stockholm) */
-	int32_t nyse_open_anchor;       /* enum slob_detector_anchor */
-	int32_t nyse_end;               /* 22:00 local: window end and daily cut-off */
-	int32_t monday_restart;         /* 09:00 local Monday: nothing earlier on Mondays */
-	int32_t liq1_throttle;          /* 5 minutes (strict <) */
-	int32_t consol_min_duration;    /* 15 candles */
-	int32_t consol_max_duration;    /* 120 candles */
-	int64_t consol_min_range_pct_fp;/* 0.1 % -> 100000 (inclusive) */
-	int64_t consol_max_range_pct_fp;/* 0.5 % -> 500000 (inclusive) */
-	int32_t internal_high_confirm;  /* 5 minutes (>=) */
-	int32_t internal_low_confirm;   /* 3 minutes (>=) */
-	bool require_internal_confirmation; /* false */
-	bool enable_short;              /* true */
-	bool enable_long;               /* true */
+	char session_tz[48];		       /* Europe/Stockholm */
+	int32_t lse_open;		       /* 09:00 local (inclusive) */
+	int32_t nyse_open_ny;		       /* 09:30 New York (anchor new_york) */
+	int32_t nyse_open_local;	       /* 15:30 local (anchor stockholm) */
+	int32_t nyse_open_anchor;	       /* enum slob_detector_anchor */
+	int32_t nyse_end;		       /* 22:00 local: window end and daily cut-off */
+	int32_t monday_restart;		       /* 09:00 local Monday: nothing earlier on Mondays */
+	int32_t liq1_throttle;		       /* 5 minutes (strict <) */
+	int32_t consol_min_duration;	       /* 15 candles */
+	int32_t consol_max_duration;	       /* 120 candles */
+	int64_t consol_min_range_pct_fp;       /* 0.1 % -> 100000 (inclusive) */
+	int64_t consol_max_range_pct_fp;       /* 0.5 % -> 500000 (inclusive) */
+	int32_t internal_high_confirm;	       /* 5 minutes (>=) */
+	int32_t internal_low_confirm;	       /* 3 minutes (>=) */
+	bool require_internal_confirmation;    /* false */
+	bool enable_short;		       /* true */
+	bool enable_long;		       /* true */
 	int64_t nowick_max_wick_body_ratio_fp; /* 0.20 -> 200000 (strict <) */
-	int32_t nowick_min_window;      /* 3 candles */
-	int32_t liq2_minimum_wait;      /* 5 minutes */
-	int32_t max_entry_wait_candles; /* 20 candles */
-	int64_t max_retracement_pts_fp; /* 100 points */
-	int64_t max_retracement_pct_fp; /* 1.0 % */
-	int64_t spike_wick_body_multiple_fp; /* 2 (strict >) */
-	int64_t spike_rule_buffer_pts_fp;    /* 2.0 points */
-	int64_t sl_buffer_pts_fp;       /* 1.0 point */
-	int64_t tp_buffer_pts_fp;       /* 1.0 point */
-	int64_t min_rr_fp;              /* 0: RR <= min_rr -> negative_risk_reward */
-	int32_t max_candidates;         /* pool size, 256 */
-	int32_t tz_year_from, tz_year_to; /* tz table range, 2000..2060 */
+	int32_t nowick_min_window;	       /* 3 candles */
+	int32_t liq2_minimum_wait;	       /* 5 minutes */
+	int32_t max_entry_wait_candles;	       /* 20 candles */
+	int64_t max_retracement_pts_fp;	       /* 100 points */
+	int64_t max_retracement_pct_fp;	       /* 1.0 % */
+	int64_t spike_wick_body_multiple_fp;   /* 2 (strict >) */
+	int64_t spike_rule_buffer_pts_fp;      /* 2.0 points */
+	int64_t sl_buffer_pts_fp;	       /* 1.0 point */
+	int64_t tp_buffer_pts_fp;	       /* 1.0 point */
+	int64_t min_rr_fp;		       /* 0: RR <= min_rr -> negative_risk_reward */
+	int32_t max_candidates;		       /* pool size, 256 */
+	int32_t tz_year_from, tz_year_to;      /* tz table range, 2000..2060 */
 };
 
 /* Fills the STRATEGY.md defaults. */
@@ -124,29 +124,29 @@ extern const char *const slob_detector_param_keys[];
 
 /* One live candidate (internal; visible for tests and the bench). */
 struct slob_cand {
-	struct slob_setup s;     /* published picture; s.state is the state */
-	int32_t wlen;            /* |W| */
-	int32_t prev_hi, prev_lo;/* CONS_HIGH/LOW before the current candle */
-	int32_t ih_px, il_px;    /* internal HIGH / LOW (R12) */
-	int64_t ih_ns, il_ns;    /* when they were last set */
+	struct slob_setup s;			/* published picture; s.state is the state */
+	int32_t wlen;				/* |W| */
+	int32_t prev_hi, prev_lo;		/* CONS_HIGH/LOW before the current candle */
+	int32_t ih_px, il_px;			/* internal HIGH / LOW (R12) */
+	int64_t ih_ns, il_ns;			/* when they were last set */
 	int32_t liq2_o, liq2_h, liq2_l, liq2_c; /* stored LIQ#2 candle (R21, R26) */
-	int32_t nw_found;        /* first qualifying no-wick latched (R16) */
-	int32_t nw_pos;          /* its 1-based position in W */
-	int32_t j;               /* candles since LIQ#2 (R23) */
-	int32_t nw_ratio_milli;  /* wick/body x 1000 (informational) */
+	int32_t nw_found;			/* first qualifying no-wick latched (R16) */
+	int32_t nw_pos;				/* its 1-based position in W */
+	int32_t j;				/* candles since LIQ#2 (R23) */
+	int32_t nw_ratio_milli;			/* wick/body x 1000 (informational) */
 };
 
 /* Detector counters (single writer: the detector's thread). */
 struct slob_detector_stats {
 	uint64_t bars;
-	uint64_t created[2];      /* [0] SHORT, [1] LONG */
+	uint64_t created[2]; /* [0] SHORT, [1] LONG */
 	uint64_t completed[2];
-	uint64_t invalidated[9];  /* by enum slob_invalid_reason */
-	uint64_t throttled;       /* LIQ#1 suppressed by R7's throttle */
-	uint64_t pool_overflow;   /* LIQ#1 dropped: pool full */
-	uint64_t live_peak;       /* peak number of live candidates */
-	uint64_t bad_bars;        /* bars with high < low etc., ignored */
-	uint64_t out_of_order;    /* bars not after the previous one, ignored */
+	uint64_t invalidated[9]; /* by enum slob_invalid_reason */
+	uint64_t throttled;	 /* LIQ#1 suppressed by R7's throttle */
+	uint64_t pool_overflow;	 /* LIQ#1 dropped: pool full */
+	uint64_t live_peak;	 /* peak number of live candidates */
+	uint64_t bad_bars;	 /* bars with high < low etc., ignored */
+	uint64_t out_of_order;	 /* bars not after the previous one, ignored */
 };
 
 struct slob_detector {
@@ -157,13 +157,13 @@ struct slob_detector {
 	struct slob_tz tz_local;
 	struct slob_tz tz_ny;
 	/* day state */
-	int64_t day;             /* local day number, INT64_MIN before the first bar */
-	int64_t day_lo_ns;       /* local ns of that day's midnight */
+	int64_t day;		      /* local day number, INT64_MIN before the first bar */
+	int64_t day_lo_ns;	      /* local ns of that day's midnight */
 	int64_t off_lo_ns, off_hi_ns; /* UTC range where off_s is in force */
-	int32_t off_s;           /* session_tz UTC offset */
+	int32_t off_s;		      /* session_tz UTC offset */
 	int32_t wday;
-	int32_t nyse_open_min;   /* today's NYSE open in local minutes */
-	int32_t window_start;    /* today's LSE window start (Monday restart) */
+	int32_t nyse_open_min; /* today's NYSE open in local minutes */
+	int32_t window_start;  /* today's LSE window start (Monday restart) */
 	bool has_lse, cutoff_done, has_prev;
 	int32_t lse_high, lse_low;
 	int32_t prev_high, prev_low;
@@ -237,12 +237,12 @@ uint64_t slob_detector_setup_id(int dir, int64_t liq1_ns, int32_t lse_high, int3
 struct slob_detector_stage {
 	slob_stage_t st;
 	struct slob_detector *det;
-	slob_ring_t *in;          /* struct slob_bar */
-	slob_ring_t *out;         /* struct slob_sig */
+	slob_ring_t *in;	  /* struct slob_bar */
+	slob_ring_t *out;	  /* struct slob_sig */
 	struct slob_coldq *coldq; /* may be NULL */
-	struct slob_sig *pend;    /* signals of the current bar not yet pushed */
+	struct slob_sig *pend;	  /* signals of the current bar not yet pushed */
 	unsigned npend, ipend;
-	bool ended;               /* END bar seen and every output pushed */
+	bool ended; /* END bar seen and every output pushed */
 	bool end_seen;
 };
 

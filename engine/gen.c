@@ -120,8 +120,8 @@ int slob_gen_preset(struct slob_gen_params *p, const char *name)
 struct gen {
 	const struct slob_gen_params *p;
 	struct rng r;
-	int32_t tpp;             /* ticks per point */
-	int32_t px;              /* last close */
+	int32_t tpp; /* ticks per point */
+	int32_t px;  /* last close */
 	int32_t start_px;
 	int regime;
 	struct slob_bar *bars;
@@ -147,8 +147,13 @@ static int push_bar(struct gen *g, int64_t ts, int32_t o, int32_t h, int32_t l, 
 		ticks = 4;
 	if (ticks > SLOB_GEN_MAX_TICKS_PER_BAR)
 		ticks = SLOB_GEN_MAX_TICKS_PER_BAR;
-	g->bars[g->n++] = (struct slob_bar){.ts_ns = ts, .open = o, .high = h, .low = l,
-					    .close = c, .ticks = ticks, .volume = ticks * 2};
+	g->bars[g->n++] = (struct slob_bar){.ts_ns = ts,
+					    .open = o,
+					    .high = h,
+					    .low = l,
+					    .close = c,
+					    .ticks = ticks,
+					    .volume = ticks * 2};
 	g->px = c;
 	return 0;
 }
@@ -214,10 +219,10 @@ struct qbar {
 struct build {
 	struct qbar b[128];
 	int n;
-	int32_t H, L;            /* LSE levels (same in both coordinates) */
-	int32_t ch, cl;          /* consolidation band */
+	int32_t H, L;	/* LSE levels (same in both coordinates) */
+	int32_t ch, cl; /* consolidation band */
 	int32_t nw_h, nw_l;
-	int i_nw, m, K, J;       /* no-wick position, confirm position, LIQ#2 k, entry j */
+	int i_nw, m, K, J; /* no-wick position, confirm position, LIQ#2 k, entry j */
 	int spike;
 	int32_t liq1_h;
 };
@@ -280,7 +285,8 @@ static int build_setup(struct gen *g, struct build *s, int32_t q0)
 
 	/* LIQ#1 candle */
 	int32_t c1 = s->ch - (int32_t)rng_range(r, 2 * T, 8 * T);
-	s->b[n++] = (struct qbar){q0, s->liq1_h, (q0 < c1 ? q0 : c1) - (int32_t)rng_range(r, 0, 2 * T), c1};
+	s->b[n++] =
+	    (struct qbar){q0, s->liq1_h, (q0 < c1 ? q0 : c1) - (int32_t)rng_range(r, 0, 2 * T), c1};
 	if (q0 > s->liq1_h)
 		s->b[0].h = q0 + T; /* cannot happen with the clamped walk; stay consistent */
 
@@ -291,10 +297,12 @@ static int build_setup(struct gen *g, struct build *s, int32_t q0)
 	for (int i = 1; i <= s->m; i++) {
 		struct qbar q;
 		if (i == 1) {
-			q = band_candle(r, prev, ch - (int32_t)rng_range(r, 3 * T, 10 * T), cl, ch, T);
+			q = band_candle(r, prev, ch - (int32_t)rng_range(r, 3 * T, 10 * T), cl, ch,
+					T);
 			q.h = ch;
 		} else if (i == 2) {
-			q = band_candle(r, prev, mid + (int32_t)rng_range(r, -3 * T, 3 * T), cl, ch, T);
+			q = band_candle(r, prev, mid + (int32_t)rng_range(r, -3 * T, 3 * T), cl, ch,
+					T);
 			q.l = cl;
 		} else if (i == s->i_nw) {
 			int32_t body = (int32_t)rng_range(r, 3 * T, 12 * T);
@@ -305,7 +313,8 @@ static int build_setup(struct gen *g, struct build *s, int32_t q0)
 			s->nw_h = q.h;
 			s->nw_l = q.l;
 		} else if (i == s->i_nw - 1) { /* leave room below ch for the no-wick body */
-			q = band_candle(r, prev, cl + (int32_t)rng_range(r, 2 * T, (ch - cl) / 3), cl, ch, T);
+			q = band_candle(r, prev, cl + (int32_t)rng_range(r, 2 * T, (ch - cl) / 3),
+					cl, ch, T);
 		} else {
 			q = band_candle(r, prev, (int32_t)rng_range(r, cl + T, ch - T), cl, ch, T);
 		}
@@ -340,7 +349,8 @@ static int build_setup(struct gen *g, struct build *s, int32_t q0)
 			int32_t h = ch + sp;
 			if (h < top + 2 * body + 1)
 				h = top + 2 * body + 1;
-			q = (struct qbar){o, h, (o < c ? o : c) - (int32_t)rng_range(r, 0, 2 * T), c};
+			q = (struct qbar){o, h, (o < c ? o : c) - (int32_t)rng_range(r, 0, 2 * T),
+					  c};
 		} else {
 			int32_t h = ch + sp, x = (int32_t)rng_range(r, 0, 2 * T);
 			int32_t c = h - x;
@@ -419,10 +429,11 @@ int slob_gen_run(const struct slob_gen_params *p, struct slob_gen_out *out, char
 	memset(out, 0, sizeof(*out));
 	memset(&g, 0, sizeof(g));
 	if (p->days < 1 || p->days > 3660 || p->tick_size <= 0 || p->start_price <= 0 ||
-	    p->inject_every < 1 || p->ticks_per_min < 1 || p->vol_scale <= 0 ||
-	    p->dir_mode < 0 || p->dir_mode > SLOB_GEN_DIR_RANDOM) {
+	    p->inject_every < 1 || p->ticks_per_min < 1 || p->vol_scale <= 0 || p->dir_mode < 0 ||
+	    p->dir_mode > SLOB_GEN_DIR_RANDOM) {
 		snprintf(err, errlen,
-			 "gen: bad parameters (days 1..3660, tick_size > 0, price > 0, inject_every >= 1, "
+			 "gen: bad parameters (days 1..3660, tick_size > 0, price > 0, "
+			 "inject_every >= 1, "
 			 "ticks_per_min >= 1, vol_scale > 0)");
 		return -EINVAL;
 	}
@@ -472,17 +483,26 @@ int slob_gen_run(const struct slob_gen_params *p, struct slob_gen_out *out, char
 		int nyse_open = 15 * 60 + 30;
 		if (p->nyse_anchor_ny) {
 			int64_t guess = t0 + (15 * 60 + 30) * SLOB_NS_PER_MIN;
-			nyse_open = 9 * 60 + 30 + (slob_tz_offset(sth, guess) - slob_tz_offset(ny, guess)) / 60;
+			nyse_open = 9 * 60 + 30 +
+				    (slob_tz_offset(sth, guess) - slob_tz_offset(ny, guess)) / 60;
 		}
 		int inject_today = p->inject && (weekday_no % p->inject_every) == 0;
 		weekday_no++;
 		int dir = SLOB_SHORT;
 		if (inject_today) {
 			switch (p->dir_mode) {
-			case SLOB_GEN_DIR_SHORT: dir = SLOB_SHORT; break;
-			case SLOB_GEN_DIR_LONG: dir = SLOB_LONG; break;
-			case SLOB_GEN_DIR_RANDOM: dir = (rng_u64(&g.r) & 1) ? SLOB_LONG : SLOB_SHORT; break;
-			default: dir = (injected & 1) ? SLOB_LONG : SLOB_SHORT; break;
+			case SLOB_GEN_DIR_SHORT:
+				dir = SLOB_SHORT;
+				break;
+			case SLOB_GEN_DIR_LONG:
+				dir = SLOB_LONG;
+				break;
+			case SLOB_GEN_DIR_RANDOM:
+				dir = (rng_u64(&g.r) & 1) ? SLOB_LONG : SLOB_SHORT;
+				break;
+			default:
+				dir = (injected & 1) ? SLOB_LONG : SLOB_SHORT;
+				break;
 			}
 		}
 		int t1 = nyse_open + (int)rng_range(&g.r, 5, 180);
@@ -492,7 +512,8 @@ int slob_gen_run(const struct slob_gen_params *p, struct slob_gen_out *out, char
 			int64_t ts = t0 + (int64_t)m * SLOB_NS_PER_MIN;
 			double vol = vol_at(&g, m, nyse_open);
 			if (!done_inject && m >= nyse_open && m < t1) {
-				/* keep inside the LSE range; steer towards the level in the last 30 min */
+				/* keep inside the LSE range; steer towards the level in the last 30
+				 * min */
 				int32_t target = 0;
 				int steer = t1 - m;
 				if (steer <= 30)
@@ -514,7 +535,8 @@ int slob_gen_run(const struct slob_gen_params *p, struct slob_gen_out *out, char
 				int32_t q0 = dir == SLOB_SHORT ? g.px : K - g.px;
 				int32_t e, sl, tp, sph;
 				int spb, ok = have_lse && build_setup(&g, b, q0) == 0;
-				if (ok) { /* a construction must give SL > ENTRY > TP (q coordinates) */
+				if (ok) { /* a construction must give SL > ENTRY > TP (q
+					     coordinates) */
 					truth_q(b, T, &e, &sl, &tp, &sph, &spb);
 					ok = sl > e && e > tp;
 				}
@@ -531,7 +553,8 @@ int slob_gen_run(const struct slob_gen_params *p, struct slob_gen_out *out, char
 					if (dir == SLOB_SHORT)
 						rc = push_bar(&g, tsi, q.o, q.h, q.l, q.c, 8);
 					else
-						rc = push_bar(&g, tsi, K - q.o, K - q.l, K - q.h, K - q.c, 8);
+						rc = push_bar(&g, tsi, K - q.o, K - q.l, K - q.h,
+							      K - q.c, 8);
 					if (rc) {
 						free(b);
 						goto out_free;
@@ -651,9 +674,11 @@ unsigned slob_gen_bar_ticks(uint64_t seed, const struct slob_bar *b, struct slob
 			px = b->low;
 		else
 			px = (int32_t)rng_range(&r, b->low, b->high);
-		out[i] = (struct slob_tick){.ts_ns = b->ts_ns + (int64_t)i * slot +
-						     (int64_t)(rng_u64(&r) % (uint64_t)(slot / 2 + 1)),
-					    .px = px, .size = 1 + (uint32_t)(rng_u64(&r) % 4)};
+		out[i] =
+		    (struct slob_tick){.ts_ns = b->ts_ns + (int64_t)i * slot +
+						(int64_t)(rng_u64(&r) % (uint64_t)(slot / 2 + 1)),
+				       .px = px,
+				       .size = 1 + (uint32_t)(rng_u64(&r) % 4)};
 	}
 	return n;
 }

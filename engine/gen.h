@@ -45,22 +45,22 @@ enum slob_gen_dirmode {
 
 struct slob_gen_params {
 	uint64_t seed;
-	int32_t start_ymd;       /* first calendar day (Stockholm date), e.g. 20260112 */
-	int32_t days;            /* calendar days; weekends produce nothing */
-	double start_price;      /* points, e.g. 20000 */
-	double tick_size;        /* 0.25 */
-	int32_t inject;          /* 0: plain random walk; 1: inject setups */
-	int32_t inject_every;    /* inject on every Nth weekday (1 = every day) */
-	int32_t dir_mode;        /* enum slob_gen_dirmode */
-	double vol_scale;        /* multiplies the volatility profile (1.0) */
-	int32_t ticks_per_min;   /* mean ticks per minute at volatility 1 (8) */
-	int32_t nyse_anchor_ny;  /* 1: NYSE open 09:30 New York (default); 0: 15:30 local */
+	int32_t start_ymd;	/* first calendar day (Stockholm date), e.g. 20260112 */
+	int32_t days;		/* calendar days; weekends produce nothing */
+	double start_price;	/* points, e.g. 20000 */
+	double tick_size;	/* 0.25 */
+	int32_t inject;		/* 0: plain random walk; 1: inject setups */
+	int32_t inject_every;	/* inject on every Nth weekday (1 = every day) */
+	int32_t dir_mode;	/* enum slob_gen_dirmode */
+	double vol_scale;	/* multiplies the volatility profile (1.0) */
+	int32_t ticks_per_min;	/* mean ticks per minute at volatility 1 (8) */
+	int32_t nyse_anchor_ny; /* 1: NYSE open 09:30 New York (default); 0: 15:30 local */
 };
 
 /* One injected setup, as the detector must report it. */
 struct slob_gen_truth {
-	uint64_t id;             /* slob_detector_setup_id(...) */
-	int8_t dir;              /* SLOB_SHORT / SLOB_LONG */
+	uint64_t id; /* slob_detector_setup_id(...) */
+	int8_t dir;  /* SLOB_SHORT / SLOB_LONG */
 	uint8_t spike_branch;
 	int32_t lse_high, lse_low;
 	int64_t liq1_ns;
@@ -77,11 +77,11 @@ struct slob_gen_truth {
 };
 
 struct slob_gen_out {
-	struct slob_bar *bars;   /* malloc'ed; free with slob_gen_out_free */
+	struct slob_bar *bars; /* malloc'ed; free with slob_gen_out_free */
 	size_t nbars;
 	struct slob_gen_truth *truth;
 	size_t ntruth;
-	size_t skipped_days;     /* injection days skipped (LSE range too narrow) */
+	size_t skipped_days; /* injection days skipped (LSE range too narrow) */
 };
 
 /* Defaults: seed 1, 2026-01-12, 5 days, 20000, 0.25, inject every day,

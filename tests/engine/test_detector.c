@@ -16,13 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after setjmp.h, stdarg.h, stddef.h */
 
 #include "engine/detector.h"
 #include "engine/gen.h"
 
 #define TPP 4
-#define PX(x) ((int32_t)llround((x) * TPP))
+#define PX(x) ((int32_t)llround((x)*TPP))
 #define MAXLOG 4096
 
 struct change {
@@ -83,9 +84,15 @@ static int64_t at(struct fx *f, int hh, int mm)
 /* Feeds a bar at local hh:mm (on f->ymd), prices in points. Returns #setups. */
 static int feed_ns(struct fx *f, int64_t ts, double o, double h, double l, double c)
 {
-	struct slob_bar b = {.ts_ns = ts, .recv_ns = ts + 60 * SLOB_NS_PER_SEC,
-			     .last_seq = ++f->seq, .open = PX(o), .high = PX(h), .low = PX(l),
-			     .close = PX(c), .volume = 1, .ticks = 1};
+	struct slob_bar b = {.ts_ns = ts,
+			     .recv_ns = ts + 60 * SLOB_NS_PER_SEC,
+			     .last_seq = ++f->seq,
+			     .open = PX(o),
+			     .high = PX(h),
+			     .low = PX(l),
+			     .close = PX(c),
+			     .volume = 1,
+			     .ticks = 1};
 	int n = slob_detector_on_bar(&f->d, &b, f->out, slob_detector_max_out(&f->d));
 	assert_true(n >= 1);
 	assert_int_equal(f->out[0].kind, SLOB_SIG_CLOCK);
@@ -116,7 +123,7 @@ static void feed_run(struct fx *f, int from, int to, double o, double h, double 
 		feed(f, m / 60, m % 60, o, h, l, c);
 }
 
-#define HM(h, m) ((h) * 60 + (m))
+#define HM(h, m) ((h)*60 + (m))
 
 static void lse(struct fx *f)
 {
@@ -125,17 +132,20 @@ static void lse(struct fx *f)
 
 /* Example 1 candles, from 15:30; a NULL-terminated override list may replace
  * a minute offset; `upto` is the last minute offset fed. */
-struct ovr { int off; double o, h, l, c; };
+struct ovr {
+	int off;
+	double o, h, l, c;
+};
 
 static const double EX1[23][4] = {
-	{19990, 20010, 19985, 19992}, {19992, 19995, 19975, 19978}, {19978, 19982, 19965, 19970},
-	{19970, 19980, 19962, 19976}, {19976, 19985, 19970, 19976}, {19976, 19985, 19970, 19976},
-	{19976, 19985, 19970, 19976}, {19976, 19985, 19970, 19976}, {19976, 19985, 19970, 19976},
-	{19976, 19985, 19970, 19976}, {19976, 19985, 19970, 19976}, {19976, 19985, 19970, 19976},
-	{19976, 19985, 19970, 19976}, {19976, 19980, 19968, 19972}, {19972, 19990, 19972, 19990},
-	{19990, 19992, 19980, 19984}, {19984, 19990, 19978, 19985}, {19984, 19990, 19978, 19985},
-	{19984, 19990, 19978, 19985}, {19984, 19990, 19978, 19985}, {19985, 19999, 19983, 19993},
-	{19993, 19997, 19980, 19982}, {19982, 19984, 19965, 19968},
+    {19990, 20010, 19985, 19992}, {19992, 19995, 19975, 19978}, {19978, 19982, 19965, 19970},
+    {19970, 19980, 19962, 19976}, {19976, 19985, 19970, 19976}, {19976, 19985, 19970, 19976},
+    {19976, 19985, 19970, 19976}, {19976, 19985, 19970, 19976}, {19976, 19985, 19970, 19976},
+    {19976, 19985, 19970, 19976}, {19976, 19985, 19970, 19976}, {19976, 19985, 19970, 19976},
+    {19976, 19985, 19970, 19976}, {19976, 19980, 19968, 19972}, {19972, 19990, 19972, 19990},
+    {19990, 19992, 19980, 19984}, {19984, 19990, 19978, 19985}, {19984, 19990, 19978, 19985},
+    {19984, 19990, 19978, 19985}, {19984, 19990, 19978, 19985}, {19985, 19999, 19983, 19993},
+    {19993, 19997, 19980, 19982}, {19982, 19984, 19965, 19968},
 };
 
 static int ex1_ovr(struct fx *f, int upto, const struct ovr *ov, unsigned nov)
@@ -147,7 +157,10 @@ static int ex1_ovr(struct fx *f, int upto, const struct ovr *ov, unsigned nov)
 		double o = c[0], h = c[1], l = c[2], cl = c[3];
 		for (unsigned k = 0; k < nov; k++)
 			if (ov[k].off == i) {
-				o = ov[k].o; h = ov[k].h; l = ov[k].l; cl = ov[k].c;
+				o = ov[k].o;
+				h = ov[k].h;
+				l = ov[k].l;
+				cl = ov[k].c;
 			}
 		setups += feed(f, 15, 30 + i, o, h, l, cl);
 	}
@@ -179,7 +192,8 @@ static unsigned count_created(struct fx *f, int dir)
 	return n;
 }
 
-static void assert_invalid(struct fx *f, int dir, int hh, int mm, unsigned reason, int at_h, int at_m)
+static void assert_invalid(struct fx *f, int dir, int hh, int mm, unsigned reason, int at_h,
+			   int at_m)
 {
 	const struct change *c = last_change(f, dir, hh, mm);
 	assert_non_null(c);
@@ -225,7 +239,8 @@ static void test_example1_short_complete(void **state)
 	assert_int_equal(s->liq1_px, PX(20010));
 	assert_int_equal(s->lse_high, PX(20000));
 	assert_int_equal(s->lse_low, PX(19900));
-	assert_int_equal(s->id, slob_detector_setup_id(SLOB_SHORT, at(f, 15, 30), PX(20000), PX(19900)));
+	assert_int_equal(s->id,
+			 slob_detector_setup_id(SLOB_SHORT, at(f, 15, 30), PX(20000), PX(19900)));
 	assert_int_equal(slob_detector_live(&f->d), 0);
 	fx_free(f);
 }
@@ -257,14 +272,14 @@ static void test_example2_too_tight(void **state)
 }
 
 static const double EX3[23][4] = {
-	{20010, 20015, 19990, 20008}, {20008, 20025, 20005, 20022}, {20022, 20035, 20018, 20030},
-	{20030, 20038, 20020, 20024}, {20024, 20030, 20015, 20024}, {20024, 20030, 20015, 20024},
-	{20024, 20030, 20015, 20024}, {20024, 20030, 20015, 20024}, {20024, 20030, 20015, 20024},
-	{20024, 20030, 20015, 20024}, {20024, 20030, 20015, 20024}, {20024, 20030, 20015, 20024},
-	{20024, 20030, 20015, 20024}, {20024, 20032, 20020, 20028}, {20028, 20028, 20010, 20010},
-	{20010, 20020, 20008, 20016}, {20016, 20022, 20010, 20015}, {20016, 20022, 20010, 20015},
-	{20016, 20022, 20010, 20015}, {20016, 20022, 20010, 20015}, {20015, 20017, 20001, 20007},
-	{20007, 20020, 20003, 20018}, {20018, 20035, 20016, 20032},
+    {20010, 20015, 19990, 20008}, {20008, 20025, 20005, 20022}, {20022, 20035, 20018, 20030},
+    {20030, 20038, 20020, 20024}, {20024, 20030, 20015, 20024}, {20024, 20030, 20015, 20024},
+    {20024, 20030, 20015, 20024}, {20024, 20030, 20015, 20024}, {20024, 20030, 20015, 20024},
+    {20024, 20030, 20015, 20024}, {20024, 20030, 20015, 20024}, {20024, 20030, 20015, 20024},
+    {20024, 20030, 20015, 20024}, {20024, 20032, 20020, 20028}, {20028, 20028, 20010, 20010},
+    {20010, 20020, 20008, 20016}, {20016, 20022, 20010, 20015}, {20016, 20022, 20010, 20015},
+    {20016, 20022, 20010, 20015}, {20016, 20022, 20010, 20015}, {20015, 20017, 20001, 20007},
+    {20007, 20020, 20003, 20018}, {20018, 20035, 20016, 20032},
 };
 
 static void test_example3_long_complete(void **state)
@@ -680,10 +695,10 @@ static void r15_run(double low, unsigned expect_state)
 static void test_R15_range_bounds_inclusive(void **state)
 {
 	(void)state;
-	r15_run(19900, SLOB_ST_WATCHING_CONSOL);      /* exactly 0.5 %: valid */
-	r15_run(19899.75, SLOB_ST_INVALIDATED);       /* 0.50125 %: too wide */
-	r15_run(19980, SLOB_ST_WATCHING_CONSOL);      /* exactly 0.1 %: valid */
-	r15_run(19980.25, SLOB_ST_INVALIDATED);       /* 0.09875 %: too tight */
+	r15_run(19900, SLOB_ST_WATCHING_CONSOL); /* exactly 0.5 %: valid */
+	r15_run(19899.75, SLOB_ST_INVALIDATED);	 /* 0.50125 %: too wide */
+	r15_run(19980, SLOB_ST_WATCHING_CONSOL); /* exactly 0.1 %: valid */
+	r15_run(19980.25, SLOB_ST_INVALIDATED);	 /* 0.09875 %: too tight */
 }
 
 static void r16_run(int dir, double o, double h, double l, double c, unsigned expect)
@@ -715,9 +730,9 @@ static void test_R16_nowick_short_lower_wick_strict(void **state)
 static void test_R16_nowick_long_upper_wick_strict(void **state)
 {
 	(void)state;
-	r16_run(SLOB_LONG, 19925, 19926, 19915, 19920, SLOB_ST_WATCHING_CONSOL); /* 0.20 */
+	r16_run(SLOB_LONG, 19925, 19926, 19915, 19920, SLOB_ST_WATCHING_CONSOL);  /* 0.20 */
 	r16_run(SLOB_LONG, 19925, 19925.75, 19906, 19920, SLOB_ST_WATCHING_LIQ2); /* 0.15 */
-	r16_run(SLOB_LONG, 19920, 19925, 19920, 19925, SLOB_ST_WATCHING_CONSOL); /* bullish */
+	r16_run(SLOB_LONG, 19920, 19925, 19920, 19925, SLOB_ST_WATCHING_CONSOL);  /* bullish */
 }
 
 static void test_R17_confirmation_freezes_without_current(void **state)
@@ -777,7 +792,8 @@ static void test_R19_retracement_percent(void **state)
 	struct slob_detector_params p;
 	char err[128];
 	slob_detector_params_default(&p);
-	assert_int_equal(slob_detector_param_set(&p, "max_retracement_pct", "0.05", err, sizeof(err)), 0);
+	assert_int_equal(
+	    slob_detector_param_set(&p, "max_retracement_pct", "0.05", err, sizeof(err)), 0);
 	/* limit = 0.05 % of 20000 = 10 points: +10 allowed, +10.25 not */
 	struct fx *f = fx_new_p(&p);
 	struct ovr o[] = {{17, 19984, 20000, 19978, 19985}};
@@ -936,9 +952,9 @@ static void r28_run(const char *min_rr, int expect_setups)
 static void test_R28_risk_reward_filter(void **state)
 {
 	(void)state;
-	r28_run("0", 1);        /* default: RR > 0 */
-	r28_run("2.156", 1);    /* 2.15625 > 2.156 */
-	r28_run("2.15625", 0);  /* RR <= min_rr rejected (exact) */
+	r28_run("0", 1);       /* default: RR > 0 */
+	r28_run("2.156", 1);   /* 2.15625 > 2.156 */
+	r28_run("2.15625", 0); /* RR <= min_rr rejected (exact) */
 	/* negative risk: SL below entry cannot happen with R26 for SHORT unless
 	 * TP is above entry; a negative tp_buffer puts TP above ENTRY */
 	struct slob_detector_params p;
@@ -976,25 +992,36 @@ static void test_params_defaults_and_errors(void **state)
 	assert_string_equal(p.session_tz, "Europe/Stockholm");
 	assert_int_equal(p.consol_max_range_pct_fp, 500000);
 	assert_int_equal(slob_detector_param_set(&p, "bogus", "1", err, sizeof(err)), -ENOENT);
-	assert_int_equal(slob_detector_param_set(&p, "consol_min_duration", "1", err, sizeof(err)), -EINVAL);
+	assert_int_equal(slob_detector_param_set(&p, "consol_min_duration", "1", err, sizeof(err)),
+			 -EINVAL);
 	assert_non_null(strstr(err, "consol_min_duration"));
-	assert_int_equal(slob_detector_param_set(&p, "consol_max_range_pct", "0.1234567", err, sizeof(err)), -EINVAL);
-	assert_int_equal(slob_detector_param_set(&p, "consol_max_range_pct", "abc", err, sizeof(err)), -EINVAL);
+	assert_int_equal(
+	    slob_detector_param_set(&p, "consol_max_range_pct", "0.1234567", err, sizeof(err)),
+	    -EINVAL);
+	assert_int_equal(
+	    slob_detector_param_set(&p, "consol_max_range_pct", "abc", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "consol_max_range_pct"));
-	assert_int_equal(slob_detector_param_set(&p, "lse_open", "25:00", err, sizeof(err)), -EINVAL);
-	assert_int_equal(slob_detector_param_set(&p, "nyse_open_anchor", "tokyo", err, sizeof(err)), -EINVAL);
-	assert_int_equal(slob_detector_param_set(&p, "nyse_open_anchor", "stockholm", err, sizeof(err)), 0);
+	assert_int_equal(slob_detector_param_set(&p, "lse_open", "25:00", err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(slob_detector_param_set(&p, "nyse_open_anchor", "tokyo", err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(
+	    slob_detector_param_set(&p, "nyse_open_anchor", "stockholm", err, sizeof(err)), 0);
 	assert_int_equal(p.nyse_open_anchor, SLOB_DETECTOR_ANCHOR_STOCKHOLM);
-	assert_int_equal(slob_detector_param_set(&p, "require_internal_confirmation", "yes", err, sizeof(err)), 0);
+	assert_int_equal(
+	    slob_detector_param_set(&p, "require_internal_confirmation", "yes", err, sizeof(err)),
+	    0);
 	assert_true(p.require_internal_confirmation);
 	for (const char *const *k = slob_detector_param_keys; *k; k++) {
 		struct slob_detector_params q;
 		slob_detector_params_default(&q);
-		assert_int_not_equal(slob_detector_param_set(&q, *k, "\x01", err, sizeof(err)), -ENOENT);
+		assert_int_not_equal(slob_detector_param_set(&q, *k, "\x01", err, sizeof(err)),
+				     -ENOENT);
 	}
 	/* cross-field validation */
 	slob_detector_params_default(&p);
-	assert_int_equal(slob_detector_param_set(&p, "consol_min_range_pct", "0.6", err, sizeof(err)), 0);
+	assert_int_equal(
+	    slob_detector_param_set(&p, "consol_min_range_pct", "0.6", err, sizeof(err)), 0);
 	assert_int_equal(slob_detector_params_validate(&p, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "consol_min_range_pct"));
 	slob_detector_params_default(&p);
@@ -1025,8 +1052,8 @@ static void test_bad_and_out_of_order_bars_ignored(void **state)
 	feed(f, 15, 30, 19990, 20010, 19985, 19992);
 	feed(f, 15, 20, 19990, 20010, 19985, 19992); /* back in time */
 	feed(f, 15, 31, 19990, 19980, 19985, 19992); /* high < low */
-	feed(f, 15, 32, 0, 0, 0, 0);                  /* non-positive */
-	feed(f, 15, 33, 19990, 19995, 19985, 19999);  /* close above high */
+	feed(f, 15, 32, 0, 0, 0, 0);		     /* non-positive */
+	feed(f, 15, 33, 19990, 19995, 19985, 19999); /* close above high */
 	assert_int_equal(f->d.stats.out_of_order, 1);
 	assert_int_equal(f->d.stats.bad_bars, 3);
 	assert_int_equal(state_of(f, SLOB_SHORT, 15, 30), SLOB_ST_WATCHING_CONSOL);
@@ -1079,16 +1106,24 @@ static void gen_random_week(struct fx *f, uint64_t seed, struct slob_bar *bars, 
 			int k = 1 + (int)(rng_next(&s) % 6);
 			for (int i = 0; i < k; i++) {
 				c += (int32_t)(rng_next(&s) % 9) - 4;
-				if (c > hi) hi = c;
-				if (c < lo) lo = c;
+				if (c > hi)
+					hi = c;
+				if (c < lo)
+					lo = c;
 			}
 			/* occasional gap and small drift toward 20000 */
 			if (rng_next(&s) % 500 == 0)
 				c += (int32_t)(rng_next(&s) % 41) - 20;
-			*b = (struct slob_bar){.ts_ns = t0 + m * SLOB_NS_PER_MIN, .last_seq = n,
-					       .open = o, .high = hi, .low = lo, .close = c};
-			if (c > hi) b->high = c;
-			if (c < lo) b->low = c;
+			*b = (struct slob_bar){.ts_ns = t0 + m * SLOB_NS_PER_MIN,
+					       .last_seq = n,
+					       .open = o,
+					       .high = hi,
+					       .low = lo,
+					       .close = c};
+			if (c > hi)
+				b->high = c;
+			if (c < lo)
+				b->low = c;
 			px = c;
 		}
 	}
@@ -1139,7 +1174,8 @@ static void test_property_random_streams(void **state)
 		gen_random_week(f, seed * 0x9e3779b97f4a7c15ULL, bars, &nb);
 		slob_detector_reset(&f->d);
 		for (unsigned i = 0; i < nb; i++) {
-			int n = slob_detector_on_bar(&f->d, &bars[i], f->out, slob_detector_max_out(&f->d));
+			int n = slob_detector_on_bar(&f->d, &bars[i], f->out,
+						     slob_detector_max_out(&f->d));
 			assert_true(n >= 1);
 			for (int k = 1; k < n; k++, total++)
 				check_setup_invariants(f, &f->out[k]);
@@ -1165,7 +1201,8 @@ static void test_property_random_streams(void **state)
 		assert_int_equal(slob_gen_run(&gp, &g, gerr, sizeof(gerr)), 0);
 		slob_detector_reset(&f->d);
 		for (size_t i = 0; i < g.nbars; i++) {
-			int n = slob_detector_on_bar(&f->d, &g.bars[i], f->out, slob_detector_max_out(&f->d));
+			int n = slob_detector_on_bar(&f->d, &g.bars[i], f->out,
+						     slob_detector_max_out(&f->d));
 			for (int k = 1; k < n; k++, total++)
 				check_setup_invariants(f, &f->out[k]);
 		}
@@ -1182,7 +1219,8 @@ static void test_property_random_streams(void **state)
 	assert_int_equal(slob_detector_init(&d2, &f->p, &in, err, sizeof(err)), 0);
 	slob_detector_reset(&f->d);
 	for (unsigned i = 0; i < nb; i++) {
-		int n1 = slob_detector_on_bar(&f->d, &bars[i], f->out, slob_detector_max_out(&f->d));
+		int n1 =
+		    slob_detector_on_bar(&f->d, &bars[i], f->out, slob_detector_max_out(&f->d));
 		int n2 = slob_detector_on_bar(&d2, &bars[i], o2, slob_detector_max_out(&d2));
 		assert_int_equal(n1, n2);
 		assert_memory_equal(f->out, o2, (size_t)n1 * sizeof(*o2));
@@ -1220,10 +1258,14 @@ static void test_garbage_bars_never_crash(void **state)
 		b.high = v[2] > v[3] ? v[2] : v[3];
 		b.low = v[2] > v[3] ? v[3] : v[2];
 		if (rng_next(&s) & 1) { /* mostly consistent bars */
-			if (b.open > b.high) b.high = b.open;
-			if (b.close > b.high) b.high = b.close;
-			if (b.open < b.low) b.low = b.open;
-			if (b.close < b.low) b.low = b.close;
+			if (b.open > b.high)
+				b.high = b.open;
+			if (b.close > b.high)
+				b.high = b.close;
+			if (b.open < b.low)
+				b.low = b.open;
+			if (b.close < b.low)
+				b.low = b.close;
 		}
 		int n = slob_detector_on_bar(&f->d, &b, f->out, slob_detector_max_out(&f->d));
 		assert_true(n >= 1 && (unsigned)n <= slob_detector_max_out(&f->d));
@@ -1253,12 +1295,16 @@ static void test_stage_over_rings(void **state)
 	struct slob_bar b = {0};
 	uint64_t seq = 0;
 	int64_t t;
-#define PUSHBAR(hh, mm, o, h, l, c)                                                            \
-	do {                                                                                   \
-		t = at(f, hh, mm);                                                             \
-		b = (struct slob_bar){.ts_ns = t, .last_seq = ++seq, .open = PX(o),            \
-				      .high = PX(h), .low = PX(l), .close = PX(c)};            \
-		assert_true(slob_ring_push_spsc(&in, &b));                                     \
+#define PUSHBAR(hh, mm, o, h, l, c)                                                                \
+	do {                                                                                       \
+		t = at(f, hh, mm);                                                                 \
+		b = (struct slob_bar){.ts_ns = t,                                                  \
+				      .last_seq = ++seq,                                           \
+				      .open = PX(o),                                               \
+				      .high = PX(h),                                               \
+				      .low = PX(l),                                                \
+				      .close = PX(c)};                                             \
+		assert_true(slob_ring_push_spsc(&in, &b));                                         \
 	} while (0)
 	PUSHBAR(9, 0, 19950, 20000, 19900, 19960);
 	for (int i = 0; i < 23; i++)
@@ -1279,7 +1325,8 @@ static void test_stage_over_rings(void **state)
 			} else if (sig.kind == SLOB_SIG_SETUP) {
 				setups++;
 				assert_int_equal(sig.setup.entry, PX(19968));
-				assert_int_equal(sig.clock_seq, last_seq); /* after its bar's CLOCK */
+				assert_int_equal(sig.clock_seq,
+						 last_seq); /* after its bar's CLOCK */
 			} else if (sig.kind == SLOB_SIG_END) {
 				ends++;
 			}
@@ -1309,57 +1356,57 @@ static void test_stage_over_rings(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_example1_short_complete),
-		cmocka_unit_test(test_example1_with_internal_confirmation),
-		cmocka_unit_test(test_example2_too_tight),
-		cmocka_unit_test(test_example3_long_complete),
-		cmocka_unit_test(test_example4_spike_rule),
-		cmocka_unit_test(test_example5_early_break_ignored),
-		cmocka_unit_test(test_example6_gap),
-		cmocka_unit_test(test_example7_liq2_timeout),
-		cmocka_unit_test(test_example7_entry_timeout),
-		cmocka_unit_test(test_example8_daily_cutoff),
-		cmocka_unit_test(test_example9_throttle),
-		cmocka_unit_test(test_A1_anchor_new_york_mismatch_week),
-		cmocka_unit_test(test_A1_anchor_stockholm_mismatch_week),
-		cmocka_unit_test(test_R1_previous_candle_is_any_candle),
-		cmocka_unit_test(test_R2_day_rollover_invalidates),
-		cmocka_unit_test(test_R3_daily_cutoff),
-		cmocka_unit_test(test_R4_lse_levels),
-		cmocka_unit_test(test_R5_outside_windows_ignored),
-		cmocka_unit_test(test_R6_no_lse_levels_no_setup),
-		cmocka_unit_test(test_R7_liq1_creates_short_and_long),
-		cmocka_unit_test(test_R7_enable_short_off),
-		cmocka_unit_test(test_R8_liq1_candle_not_in_window),
-		cmocka_unit_test(test_R9_candle_count),
-		cmocka_unit_test(test_R10_gap_rule),
-		cmocka_unit_test(test_R11_consolidation_window),
-		cmocka_unit_test(test_R12_internal_low_gates_only_when_enabled),
-		cmocka_unit_test(test_R13_consolidation_timeout),
-		cmocka_unit_test(test_R14_no_checks_before_min_duration),
-		cmocka_unit_test(test_R15_range_bounds_inclusive),
-		cmocka_unit_test(test_R16_nowick_short_lower_wick_strict),
-		cmocka_unit_test(test_R16_nowick_long_upper_wick_strict),
-		cmocka_unit_test(test_R17_confirmation_freezes_without_current),
-		cmocka_unit_test(test_R18_liq2_timeout),
-		cmocka_unit_test(test_R19_retracement_points),
-		cmocka_unit_test(test_R19_retracement_percent),
-		cmocka_unit_test(test_R20_minimum_wait),
-		cmocka_unit_test(test_R21_liq2_strict),
-		cmocka_unit_test(test_R22_spike_tracking),
-		cmocka_unit_test(test_R23_entry_timeout),
-		cmocka_unit_test(test_R24_entry_trigger_strict),
-		cmocka_unit_test(test_R25_entry_is_trigger_close),
-		cmocka_unit_test(test_R26_spike_rule),
-		cmocka_unit_test(test_R27_take_profit),
-		cmocka_unit_test(test_R28_risk_reward_filter),
-		cmocka_unit_test(test_R29_complete_emitted_once),
-		cmocka_unit_test(test_params_defaults_and_errors),
-		cmocka_unit_test(test_bad_and_out_of_order_bars_ignored),
-		cmocka_unit_test(test_pool_overflow_counted),
-		cmocka_unit_test(test_property_random_streams),
-		cmocka_unit_test(test_garbage_bars_never_crash),
-		cmocka_unit_test(test_stage_over_rings),
+	    cmocka_unit_test(test_example1_short_complete),
+	    cmocka_unit_test(test_example1_with_internal_confirmation),
+	    cmocka_unit_test(test_example2_too_tight),
+	    cmocka_unit_test(test_example3_long_complete),
+	    cmocka_unit_test(test_example4_spike_rule),
+	    cmocka_unit_test(test_example5_early_break_ignored),
+	    cmocka_unit_test(test_example6_gap),
+	    cmocka_unit_test(test_example7_liq2_timeout),
+	    cmocka_unit_test(test_example7_entry_timeout),
+	    cmocka_unit_test(test_example8_daily_cutoff),
+	    cmocka_unit_test(test_example9_throttle),
+	    cmocka_unit_test(test_A1_anchor_new_york_mismatch_week),
+	    cmocka_unit_test(test_A1_anchor_stockholm_mismatch_week),
+	    cmocka_unit_test(test_R1_previous_candle_is_any_candle),
+	    cmocka_unit_test(test_R2_day_rollover_invalidates),
+	    cmocka_unit_test(test_R3_daily_cutoff),
+	    cmocka_unit_test(test_R4_lse_levels),
+	    cmocka_unit_test(test_R5_outside_windows_ignored),
+	    cmocka_unit_test(test_R6_no_lse_levels_no_setup),
+	    cmocka_unit_test(test_R7_liq1_creates_short_and_long),
+	    cmocka_unit_test(test_R7_enable_short_off),
+	    cmocka_unit_test(test_R8_liq1_candle_not_in_window),
+	    cmocka_unit_test(test_R9_candle_count),
+	    cmocka_unit_test(test_R10_gap_rule),
+	    cmocka_unit_test(test_R11_consolidation_window),
+	    cmocka_unit_test(test_R12_internal_low_gates_only_when_enabled),
+	    cmocka_unit_test(test_R13_consolidation_timeout),
+	    cmocka_unit_test(test_R14_no_checks_before_min_duration),
+	    cmocka_unit_test(test_R15_range_bounds_inclusive),
+	    cmocka_unit_test(test_R16_nowick_short_lower_wick_strict),
+	    cmocka_unit_test(test_R16_nowick_long_upper_wick_strict),
+	    cmocka_unit_test(test_R17_confirmation_freezes_without_current),
+	    cmocka_unit_test(test_R18_liq2_timeout),
+	    cmocka_unit_test(test_R19_retracement_points),
+	    cmocka_unit_test(test_R19_retracement_percent),
+	    cmocka_unit_test(test_R20_minimum_wait),
+	    cmocka_unit_test(test_R21_liq2_strict),
+	    cmocka_unit_test(test_R22_spike_tracking),
+	    cmocka_unit_test(test_R23_entry_timeout),
+	    cmocka_unit_test(test_R24_entry_trigger_strict),
+	    cmocka_unit_test(test_R25_entry_is_trigger_close),
+	    cmocka_unit_test(test_R26_spike_rule),
+	    cmocka_unit_test(test_R27_take_profit),
+	    cmocka_unit_test(test_R28_risk_reward_filter),
+	    cmocka_unit_test(test_R29_complete_emitted_once),
+	    cmocka_unit_test(test_params_defaults_and_errors),
+	    cmocka_unit_test(test_bad_and_out_of_order_bars_ignored),
+	    cmocka_unit_test(test_pool_overflow_counted),
+	    cmocka_unit_test(test_property_random_streams),
+	    cmocka_unit_test(test_garbage_bars_never_crash),
+	    cmocka_unit_test(test_stage_over_rings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

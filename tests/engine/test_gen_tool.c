@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after setjmp.h, stdarg.h, stddef.h */
 
 #include "engine/candles.h"
 #include "engine/detector.h"
@@ -59,9 +60,13 @@ static int load_truth(const char *path, struct setup_row *rows, int max)
 		assert_int_equal(k, 22);
 		const char *why;
 		rows[n].id = strtoull(fld[0], NULL, 16);
-		assert_int_equal(slob_parse_price(fld[17], fld[17] + strlen(fld[17]), tn, &rows[n].entry, &why), 0);
-		assert_int_equal(slob_parse_price(fld[18], fld[18] + strlen(fld[18]), tn, &rows[n].sl, &why), 0);
-		assert_int_equal(slob_parse_price(fld[19], fld[19] + strlen(fld[19]), tn, &rows[n].tp, &why), 0);
+		assert_int_equal(
+		    slob_parse_price(fld[17], fld[17] + strlen(fld[17]), tn, &rows[n].entry, &why),
+		    0);
+		assert_int_equal(
+		    slob_parse_price(fld[18], fld[18] + strlen(fld[18]), tn, &rows[n].sl, &why), 0);
+		assert_int_equal(
+		    slob_parse_price(fld[19], fld[19] + strlen(fld[19]), tn, &rows[n].tp, &why), 0);
 		rows[n].found = 0;
 		n++;
 	}
@@ -116,8 +121,10 @@ static uint64_t replay_file(const char *path, struct setup_row *rows, int nrows,
 				ended = 1;
 			for (int j = 1; j < k; j++)
 				for (int r = 0; r < nrows; r++)
-					if (rows[r].id == out[j].setup.id && rows[r].entry == out[j].setup.entry &&
-					    rows[r].sl == out[j].setup.sl && rows[r].tp == out[j].setup.tp)
+					if (rows[r].id == out[j].setup.id &&
+					    rows[r].entry == out[j].setup.entry &&
+					    rows[r].sl == out[j].setup.sl &&
+					    rows[r].tp == out[j].setup.tp)
 						rows[r].found++;
 		}
 	}
@@ -166,8 +173,9 @@ static void test_sample_files_replay_to_truth(void **state)
 	snprintf(args, sizeof(args), "-q --sample '%s/gen_sample2'", tmpdir);
 	assert_int_equal(run_cmd(args, out, sizeof(out)), 0);
 	char cmd[2048];
-	snprintf(cmd, sizeof(cmd), "cmp -s '%s/gen_sample/sample.ticks' '%s/gen_sample2/sample.ticks'",
-		 tmpdir, tmpdir);
+	snprintf(cmd, sizeof(cmd),
+		 "cmp -s '%s/gen_sample/sample.ticks' '%s/gen_sample2/sample.ticks'", tmpdir,
+		 tmpdir);
 	assert_int_equal(system(cmd), 0);
 }
 
@@ -199,8 +207,8 @@ int main(void)
 	if (access(p, X_OK) != 0)
 		return 77;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sample_files_replay_to_truth),
-		cmocka_unit_test(test_bad_options_refused),
+	    cmocka_unit_test(test_sample_files_replay_to_truth),
+	    cmocka_unit_test(test_bad_options_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after setjmp.h, stdarg.h, stddef.h */
 
 #include "engine/candles.h"
 #include "engine/detector.h"
@@ -29,7 +30,8 @@ struct found {
 
 /* ticks -> candles -> detector; returns the setups found (malloc'ed). */
 static struct found *replay(const struct slob_gen_out *g, uint64_t seed,
-			    const struct slob_detector_params *dp, size_t *nfound, size_t *nbars_out)
+			    const struct slob_detector_params *dp, size_t *nfound,
+			    size_t *nbars_out)
 {
 	slob_ring_t tr, br;
 	struct slob_candles cd;
@@ -59,9 +61,11 @@ static struct found *replay(const struct slob_gen_out *g, uint64_t seed,
 				i++;
 				break;
 			}
-			if (slob_ring_capacity(&tr) - slob_ring_size(&tr) < SLOB_GEN_MAX_TICKS_PER_BAR)
+			if (slob_ring_capacity(&tr) - slob_ring_size(&tr) <
+			    SLOB_GEN_MAX_TICKS_PER_BAR)
 				break;
-			unsigned k = slob_gen_bar_ticks(seed, &g->bars[i], tk, SLOB_GEN_MAX_TICKS_PER_BAR);
+			unsigned k =
+			    slob_gen_bar_ticks(seed, &g->bars[i], tk, SLOB_GEN_MAX_TICKS_PER_BAR);
 			for (unsigned j = 0; j < k; j++) {
 				tk[j].seq = ++seq;
 				tk[j].recv_ns = tk[j].ts_ns;
@@ -149,7 +153,8 @@ static void test_gen_sample_week_truth(void **state)
 	struct found *f = replay(&g, p.seed, &dp, &nf, &nb);
 	assert_int_equal(nb, g.nbars); /* candles rebuilt every bar, no fill */
 	check_truth(&g, f, nf);
-	print_message("sample week: %zu bars, %zu injected, %zu setups found\n", g.nbars, g.ntruth, nf);
+	print_message("sample week: %zu bars, %zu injected, %zu setups found\n", g.nbars, g.ntruth,
+		      nf);
 	free(f);
 	slob_gen_out_free(&g);
 }
@@ -217,11 +222,14 @@ static void test_gen_deterministic_and_ticks_exact(void **state)
 		assert_true(n >= 4);
 		int32_t h = tk[0].px, l = tk[0].px;
 		for (unsigned j = 0; j < n; j++) {
-			assert_true(tk[j].ts_ns >= bar->ts_ns && tk[j].ts_ns < bar->ts_ns + SLOB_NS_PER_MIN);
+			assert_true(tk[j].ts_ns >= bar->ts_ns &&
+				    tk[j].ts_ns < bar->ts_ns + SLOB_NS_PER_MIN);
 			if (j)
 				assert_true(tk[j].ts_ns > tk[j - 1].ts_ns);
-			if (tk[j].px > h) h = tk[j].px;
-			if (tk[j].px < l) l = tk[j].px;
+			if (tk[j].px > h)
+				h = tk[j].px;
+			if (tk[j].px < l)
+				l = tk[j].px;
 			assert_true(tk[j].size >= 1);
 		}
 		assert_int_equal(tk[0].px, bar->open);
@@ -242,9 +250,9 @@ static void test_gen_deterministic_and_ticks_exact(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_gen_sample_week_truth),
-		cmocka_unit_test(test_gen_quarter_truth_both_dirs_random),
-		cmocka_unit_test(test_gen_deterministic_and_ticks_exact),
+	    cmocka_unit_test(test_gen_sample_week_truth),
+	    cmocka_unit_test(test_gen_quarter_truth_both_dirs_random),
+	    cmocka_unit_test(test_gen_deterministic_and_ticks_exact),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

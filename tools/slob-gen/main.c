@@ -21,27 +21,29 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: slob-gen [options]\n"
-		"  --sample DIR          the sample week: DIR/sample.ticks (binary), sample.ticks.csv, sample.bars.csv, sample.truth.csv\n"
-		"  --preset NAME         sample | year | walk-year (later options override it)\n"
-		"  --seed N              random seed (default 1)\n"
-		"  --start YYYY-MM-DD    first calendar day, Stockholm date (default 2026-01-12)\n"
-		"  --days N | --weeks N  length in calendar days / weeks (default 5 days)\n"
-		"  --mode inject|walk    inject SLOB setups (default) or plain random walk\n"
-		"  --inject-every N      inject on every Nth weekday (default 1)\n"
-		"  --dir alternate|short|long|random   direction of injected setups\n"
-		"  --price P             start price in points (default 20000)\n"
-		"  --tick-size X         tick size in points (default 0.25)\n"
-		"  --vol X               volatility multiplier (default 1.0)\n"
-		"  --ticks-per-min N     mean ticks per minute (default 8)\n"
-		"  --nyse-anchor new_york|stockholm   NYSE open used for injection (default new_york)\n"
-		"  --csv FILE            write ticks as CSV (timestamp,price,size; ns timestamps)\n"
-		"  --iso                 CSV timestamps as ISO-8601 UTC instead of ns\n"
-		"  --bin FILE            write ticks in the binary tick format\n"
-		"  --bars FILE           write M1 bars as CSV (time,open,high,low,close,volume)\n"
-		"  --truth FILE          write the ground truth of injected setups as CSV\n"
-		"  -q, --quiet           no summary on stderr\n");
+	fprintf(
+	    f,
+	    "usage: slob-gen [options]\n"
+	    "  --sample DIR          the sample week: DIR/sample.ticks (binary), sample.ticks.csv, "
+	    "sample.bars.csv, sample.truth.csv\n"
+	    "  --preset NAME         sample | year | walk-year (later options override it)\n"
+	    "  --seed N              random seed (default 1)\n"
+	    "  --start YYYY-MM-DD    first calendar day, Stockholm date (default 2026-01-12)\n"
+	    "  --days N | --weeks N  length in calendar days / weeks (default 5 days)\n"
+	    "  --mode inject|walk    inject SLOB setups (default) or plain random walk\n"
+	    "  --inject-every N      inject on every Nth weekday (default 1)\n"
+	    "  --dir alternate|short|long|random   direction of injected setups\n"
+	    "  --price P             start price in points (default 20000)\n"
+	    "  --tick-size X         tick size in points (default 0.25)\n"
+	    "  --vol X               volatility multiplier (default 1.0)\n"
+	    "  --ticks-per-min N     mean ticks per minute (default 8)\n"
+	    "  --nyse-anchor new_york|stockholm   NYSE open used for injection (default new_york)\n"
+	    "  --csv FILE            write ticks as CSV (timestamp,price,size; ns timestamps)\n"
+	    "  --iso                 CSV timestamps as ISO-8601 UTC instead of ns\n"
+	    "  --bin FILE            write ticks in the binary tick format\n"
+	    "  --bars FILE           write M1 bars as CSV (time,open,high,low,close,volume)\n"
+	    "  --truth FILE          write the ground truth of injected setups as CSV\n"
+	    "  -q, --quiet           no summary on stderr\n");
 }
 
 static int parse_ymd(const char *s, int32_t *out)
@@ -60,7 +62,8 @@ static int parse_long(const char *opt, const char *v, long lo, long hi, long *ou
 	errno = 0;
 	long x = strtol(v, &e, 10);
 	if (errno || e == v || *e || x < lo || x > hi) {
-		fprintf(stderr, "slob-gen: %s: '%s' must be an integer in [%ld, %ld]\n", opt, v, lo, hi);
+		fprintf(stderr, "slob-gen: %s: '%s' must be an integer in [%ld, %ld]\n", opt, v, lo,
+			hi);
 		return -EINVAL;
 	}
 	*out = x;
@@ -73,7 +76,8 @@ static int parse_dbl(const char *opt, const char *v, double lo, double hi, doubl
 	errno = 0;
 	double x = strtod(v, &e);
 	if (errno || e == v || *e || !(x >= lo && x <= hi)) {
-		fprintf(stderr, "slob-gen: %s: '%s' must be a number in [%g, %g]\n", opt, v, lo, hi);
+		fprintf(stderr, "slob-gen: %s: '%s' must be a number in [%g, %g]\n", opt, v, lo,
+			hi);
 		return -EINVAL;
 	}
 	*out = x;
@@ -94,21 +98,23 @@ static int write_truth(const char *path, const struct slob_gen_out *g, double ti
 	for (size_t i = 0; i < g->ntruth; i++) {
 		const struct slob_gen_truth *t = &g->truth[i];
 		char px[12][32], tm[7][48];
-		int32_t pv[] = {t->lse_high, t->lse_low, t->liq1_px, t->cons_high, t->cons_low,
-				t->nw_high, t->nw_low, t->liq2_px, t->entry, t->sl, t->tp};
-		int64_t tv[] = {t->liq1_ns, t->cons_start_ns, t->cons_end_ns, t->nowick_ns,
-				t->confirm_ns, t->liq2_ns, t->entry_ns};
+		int32_t pv[] = {t->lse_high, t->lse_low, t->liq1_px, t->cons_high,
+				t->cons_low, t->nw_high, t->nw_low,  t->liq2_px,
+				t->entry,    t->sl,	 t->tp};
+		int64_t tv[] = {t->liq1_ns,    t->cons_start_ns, t->cons_end_ns, t->nowick_ns,
+				t->confirm_ns, t->liq2_ns,	 t->entry_ns};
 		for (int k = 0; k < 11; k++)
 			slob_format_price(px[k], sizeof(px[k]), pv[k], tn);
 		for (int k = 0; k < 7; k++)
 			slob_format_time_iso(tm[k], sizeof(tm[k]), tv[k]);
 		int64_t risk = t->dir == SLOB_SHORT ? t->sl - t->entry : t->entry - t->sl;
 		int64_t reward = t->dir == SLOB_SHORT ? t->entry - t->tp : t->tp - t->entry;
-		fprintf(f, "%016llx,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%d,%.4f\n",
-			(unsigned long long)t->id, t->dir == SLOB_SHORT ? "SHORT" : "LONG", px[0], px[1],
-			tm[0], px[2], tm[1], tm[2], px[3], px[4], tm[3], px[5], px[6], tm[4], tm[5],
-			px[7], tm[6], px[8], px[9], px[10], t->spike_branch,
-			risk > 0 ? (double)reward / (double)risk : 0.0);
+		fprintf(
+		    f, "%016llx,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%d,%.4f\n",
+		    (unsigned long long)t->id, t->dir == SLOB_SHORT ? "SHORT" : "LONG", px[0],
+		    px[1], tm[0], px[2], tm[1], tm[2], px[3], px[4], tm[3], px[5], px[6], tm[4],
+		    tm[5], px[7], tm[6], px[8], px[9], px[10], t->spike_branch,
+		    risk > 0 ? (double)reward / (double)risk : 0.0);
 	}
 	if (fclose(f) != 0) {
 		fprintf(stderr, "slob-gen: %s: %s\n", path, strerror(errno));
@@ -127,18 +133,28 @@ int main(int argc, char **argv)
 
 	slob_gen_params_default(&p);
 	static const struct option opts[] = {
-		{"sample", required_argument, 0, 'S'}, {"preset", required_argument, 0, 'P'},
-		{"seed", required_argument, 0, 's'},   {"start", required_argument, 0, 'b'},
-		{"days", required_argument, 0, 'd'},   {"weeks", required_argument, 0, 'w'},
-		{"mode", required_argument, 0, 'm'},   {"inject-every", required_argument, 0, 'e'},
-		{"dir", required_argument, 0, 'D'},    {"price", required_argument, 0, 'p'},
-		{"tick-size", required_argument, 0, 't'}, {"vol", required_argument, 0, 'v'},
-		{"ticks-per-min", required_argument, 0, 'n'},
-		{"nyse-anchor", required_argument, 0, 'a'}, {"csv", required_argument, 0, 'c'},
-		{"iso", no_argument, 0, 'I'},          {"bin", required_argument, 0, 'B'},
-		{"bars", required_argument, 0, 'r'},   {"truth", required_argument, 0, 'T'},
-		{"quiet", no_argument, 0, 'q'},        {"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
+	    {"sample", required_argument, 0, 'S'},
+	    {"preset", required_argument, 0, 'P'},
+	    {"seed", required_argument, 0, 's'},
+	    {"start", required_argument, 0, 'b'},
+	    {"days", required_argument, 0, 'd'},
+	    {"weeks", required_argument, 0, 'w'},
+	    {"mode", required_argument, 0, 'm'},
+	    {"inject-every", required_argument, 0, 'e'},
+	    {"dir", required_argument, 0, 'D'},
+	    {"price", required_argument, 0, 'p'},
+	    {"tick-size", required_argument, 0, 't'},
+	    {"vol", required_argument, 0, 'v'},
+	    {"ticks-per-min", required_argument, 0, 'n'},
+	    {"nyse-anchor", required_argument, 0, 'a'},
+	    {"csv", required_argument, 0, 'c'},
+	    {"iso", no_argument, 0, 'I'},
+	    {"bin", required_argument, 0, 'B'},
+	    {"bars", required_argument, 0, 'r'},
+	    {"truth", required_argument, 0, 'T'},
+	    {"quiet", no_argument, 0, 'q'},
+	    {"help", no_argument, 0, 'h'},
+	    {0, 0, 0, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
@@ -150,7 +166,10 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			if (slob_gen_preset(&p, optarg)) {
-				fprintf(stderr, "slob-gen: --preset: '%s' is not one of sample, year, walk-year\n", optarg);
+				fprintf(stderr,
+					"slob-gen: --preset: '%s' is not one of sample, year, "
+					"walk-year\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -159,7 +178,9 @@ int main(int argc, char **argv)
 			errno = 0;
 			unsigned long long x = strtoull(optarg, &e, 0);
 			if (errno || e == optarg || *e) {
-				fprintf(stderr, "slob-gen: --seed: '%s' is not an unsigned integer\n", optarg);
+				fprintf(stderr,
+					"slob-gen: --seed: '%s' is not an unsigned integer\n",
+					optarg);
 				return 2;
 			}
 			p.seed = x;
@@ -167,7 +188,10 @@ int main(int argc, char **argv)
 		}
 		case 'b':
 			if (parse_ymd(optarg, &p.start_ymd)) {
-				fprintf(stderr, "slob-gen: --start: '%s' is not a date YYYY-MM-DD (1971..2100)\n", optarg);
+				fprintf(stderr,
+					"slob-gen: --start: '%s' is not a date YYYY-MM-DD "
+					"(1971..2100)\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -187,7 +211,8 @@ int main(int argc, char **argv)
 			else if (!strcmp(optarg, "walk"))
 				p.inject = 0;
 			else {
-				fprintf(stderr, "slob-gen: --mode: '%s' must be inject or walk\n", optarg);
+				fprintf(stderr, "slob-gen: --mode: '%s' must be inject or walk\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -206,7 +231,10 @@ int main(int argc, char **argv)
 			else if (!strcmp(optarg, "random"))
 				p.dir_mode = SLOB_GEN_DIR_RANDOM;
 			else {
-				fprintf(stderr, "slob-gen: --dir: '%s' must be alternate, short, long or random\n", optarg);
+				fprintf(stderr,
+					"slob-gen: --dir: '%s' must be alternate, short, long or "
+					"random\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -233,18 +261,37 @@ int main(int argc, char **argv)
 			else if (!strcmp(optarg, "stockholm"))
 				p.nyse_anchor_ny = 0;
 			else {
-				fprintf(stderr, "slob-gen: --nyse-anchor: '%s' must be new_york or stockholm\n", optarg);
+				fprintf(
+				    stderr,
+				    "slob-gen: --nyse-anchor: '%s' must be new_york or stockholm\n",
+				    optarg);
 				return 2;
 			}
 			break;
-		case 'c': csv = optarg; break;
-		case 'I': iso = 1; break;
-		case 'B': bin = optarg; break;
-		case 'r': bars = optarg; break;
-		case 'T': truth = optarg; break;
-		case 'q': quiet = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'c':
+			csv = optarg;
+			break;
+		case 'I':
+			iso = 1;
+			break;
+		case 'B':
+			bin = optarg;
+			break;
+		case 'r':
+			bars = optarg;
+			break;
+		case 'T':
+			truth = optarg;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind < argc) {
@@ -254,20 +301,27 @@ int main(int argc, char **argv)
 	}
 	if (sample) {
 		if (mkdir(sample, 0755) != 0 && errno != EEXIST) {
-			fprintf(stderr, "slob-gen: --sample: cannot create %s: %s\n", sample, strerror(errno));
+			fprintf(stderr, "slob-gen: --sample: cannot create %s: %s\n", sample,
+				strerror(errno));
 			return 1;
 		}
 		snprintf(paths[0], sizeof(paths[0]), "%s/sample.ticks.csv", sample);
-		snprintf(paths[1], sizeof(paths[1]), "%s/sample.ticks", sample); /* binary; scripts/run.sh replays it */
+		snprintf(paths[1], sizeof(paths[1]), "%s/sample.ticks",
+			 sample); /* binary; scripts/run.sh replays it */
 		snprintf(paths[2], sizeof(paths[2]), "%s/sample.bars.csv", sample);
 		snprintf(paths[3], sizeof(paths[3]), "%s/sample.truth.csv", sample);
-		if (!csv) csv = paths[0];
-		if (!bin) bin = paths[1];
-		if (!bars) bars = paths[2];
-		if (!truth) truth = paths[3];
+		if (!csv)
+			csv = paths[0];
+		if (!bin)
+			bin = paths[1];
+		if (!bars)
+			bars = paths[2];
+		if (!truth)
+			truth = paths[3];
 	}
 	if (!csv && !bin && !bars && !truth) {
-		fprintf(stderr, "slob-gen: nothing to write (give --csv, --bin, --bars, --truth or --sample)\n");
+		fprintf(stderr, "slob-gen: nothing to write (give --csv, --bin, --bars, --truth or "
+				"--sample)\n");
 		usage(stderr);
 		return 2;
 	}
@@ -310,12 +364,16 @@ int main(int argc, char **argv)
 		uint64_t vol = 0;
 		for (unsigned k = 0; k < n; k++) {
 			vol += tk[k].size;
-			if (cw && (rc = slob_tickcsv_writer_append(cw, tk[k].ts_ns, tk[k].px, tk[k].size))) {
-				fprintf(stderr, "slob-gen: %s: %s\n", csv, slob_tickfile_strerror());
+			if (cw && (rc = slob_tickcsv_writer_append(cw, tk[k].ts_ns, tk[k].px,
+								   tk[k].size))) {
+				fprintf(stderr, "slob-gen: %s: %s\n", csv,
+					slob_tickfile_strerror());
 				goto out;
 			}
-			if (bw && (rc = slob_tickbin_writer_append(bw, tk[k].ts_ns, tk[k].px, tk[k].size))) {
-				fprintf(stderr, "slob-gen: %s: %s\n", bin, slob_tickfile_strerror());
+			if (bw && (rc = slob_tickbin_writer_append(bw, tk[k].ts_ns, tk[k].px,
+								   tk[k].size))) {
+				fprintf(stderr, "slob-gen: %s: %s\n", bin,
+					slob_tickfile_strerror());
 				goto out;
 			}
 		}
@@ -327,7 +385,8 @@ int main(int argc, char **argv)
 			slob_format_price(h, sizeof(h), b->high, tn);
 			slob_format_price(l, sizeof(l), b->low, tn);
 			slob_format_price(cl, sizeof(cl), b->close, tn);
-			fprintf(bf, "%s,%s,%s,%s,%s,%llu\n", ts, o, h, l, cl, (unsigned long long)vol);
+			fprintf(bf, "%s,%s,%s,%s,%s,%llu\n", ts, o, h, l, cl,
+				(unsigned long long)vol);
 		}
 	}
 	if (cw) {
@@ -362,7 +421,8 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < g.ntruth; i++)
 			ns += g.truth[i].dir == SLOB_SHORT;
 		fprintf(stderr,
-			"slob-gen: seed %llu, %d days from %d: %zu bars, %llu ticks, %zu setups injected "
+			"slob-gen: seed %llu, %d days from %d: %zu bars, %llu ticks, %zu setups "
+			"injected "
 			"(%zu SHORT, %zu LONG), %zu injection days skipped, %.2f s\n",
 			(unsigned long long)p.seed, p.days, p.start_ymd, g.nbars,
 			(unsigned long long)nticks, g.ntruth, ns, g.ntruth - ns, g.skipped_days,

@@ -745,16 +745,23 @@ static void close_trade(struct slob_risk *r, struct bracket *b)
 
 /* ---- execution reports -------------------------------------------------------- */
 
+/*
+ * P1-4. `what` non-NULL: risk found it (a fill it cannot attribute) and
+ * writes the SLOB_COLD_UNKNOWN_BROKER record (persisted, alerted CRITICAL by
+ * the cold path); NULL: a SLOB_EXEC_UNKNOWN report, already recorded and
+ * alerted by the order connection and the sender.
+ */
 static void unknown_broker(struct slob_risk *r, const struct slob_exec *x, const char *what)
 {
-	struct slob_cold rec;
 	r->n_unknown++;
-	/* P1-4: persisted and alerted (CRITICAL) by the cold path */
-	slob_cold_text_init(&rec, SLOB_COLD_UNKNOWN_BROKER, SLOB_LVL_CRITICAL, r->last_ts, "risk",
-			    x->code, "unexpected position/order: ");
-	strncat(rec.u.text.text, x->order_ref[0] ? x->order_ref : what,
-		sizeof(rec.u.text.text) - 1 - strlen(rec.u.text.text));
-	cold_put(r, &rec);
+	if (what != NULL) {
+		struct slob_cold rec;
+		slob_cold_text_init(&rec, SLOB_COLD_UNKNOWN_BROKER, SLOB_LVL_CRITICAL, r->last_ts,
+				    "risk", x->code, what);
+		strncat(rec.u.text.text, x->order_ref,
+			sizeof(rec.u.text.text) - 1 - strlen(rec.u.text.text));
+		cold_put(r, &rec);
+	}
 	if (r->p.halt_on_unknown)
 		trip(r, SLOB_RISK_UNKNOWN_BROKER, x->qty, "unknown broker order/position");
 }
@@ -763,7 +770,7 @@ static void on_fill(struct slob_risk *r, const struct slob_exec *x)
 {
 	struct bracket *b = find_bracket(r, x->setup_id);
 	if (b == NULL || x->qty <= 0) {
-		unknown_broker(r, x, "fill for an unknown setup");
+		unknown_broker(r, x, "fill risk cannot attribute: ");
 		return;
 	}
 	r->n_fills++;
@@ -860,33 +867,45 @@ static void on_exec(struct slob_risk *r, const struct slob_exec *x)
 			r->clock_waiting = 0;
 		break;
 	case SLOB_EXEC_RECONCILED:
+		/*
+		 * Reconciliation after a (re)connect: an order of ours the broker
+		 * still has, or an execution of one. Positions and money come from
+		 * the store snapshot, never from these reports (an execution may
+		 * already be in it); risk only makes sure the setup can never be
+		 * sent again and that later reports for it are attributed: an
+		 * untracked setup gets a PENDING bracket. setup_id 0 is the
+		 * sender's aggregate position check.
+		 */
 		if (x->setup_id == 0)
 			break;
-		(void)set_add(r, x->setup_id);
-		if (find_bracket(r, x->setup_id) == NULL && x->qty != 0) {
+		if (set_add(r, x->setup_id) < 0)
+			alert(r, SLOB_LVL_CRITICAL, ALERT_OTHER, "Idempotency set full at ",
+			      x->order_ref);
+		b = find_bracket(r, x->setup_id);
+		if (b == NULL && (x->dir == SLOB_LONG || x->dir == SLOB_SHORT)) {
 			b = bracket_alloc(r);
 			if (b == NULL) {
-				alert(r, SLOB_LVL_CRITICAL, ALERT_OTHER, "No room to track reconciled position ",
-				      x->order_ref);
+				alert(r, SLOB_LVL_CRITICAL, ALERT_OTHER,
+				      "No room to track reconciled order ", x->order_ref);
 				break;
 			}
-			int32_t q = x->qty < 0 ? -x->qty : x->qty;
 			b->setup_id = x->setup_id;
-			b->dir = x->dir ? x->dir : (x->qty < 0 ? SLOB_SHORT : SLOB_LONG);
-			b->qty_planned = b->entry_filled = b->open_qty = q;
-			b->cost = b->entry_value = (int64_t)x->px * q;
-			b->entry_ns = x->ts_ns;
-			b->state = B_OPEN;
-			b->entry_done = 1;
-			if (r->mark_px == 0)
-				r->mark_px = x->px;
-			emit_position(r, b);
-			revalue(r);
-			emit_risk_state(r);
+			b->dir = x->dir;
+			b->qty_planned = x->qty < 0 ? -x->qty : x->qty;
+			b->placed_ns = x->ts_ns;
+			b->state = B_PENDING;
+		}
+		if (b != NULL && x->px != 0) {
+			if (x->role == SLOB_ROLE_ENTRY && b->entry == 0)
+				b->entry = x->px;
+			else if (x->role == SLOB_ROLE_TP)
+				b->tp = x->px;
+			else if (x->role == SLOB_ROLE_SL)
+				b->sl = x->px;
 		}
 		break;
 	case SLOB_EXEC_UNKNOWN:
-		unknown_broker(r, x, "unknown broker order/position");
+		unknown_broker(r, x, NULL);
 		break;
 	case SLOB_EXEC_CONN:
 		r->connected = x->code != 0;

@@ -1010,21 +1010,49 @@ static void test_reject_unknown_reconciled(void **state)
 	h_pump(&h);
 	assert_int_equal(h_count_intents(&h, SLOB_INTENT_BRACKET), 1);
 
-	/* reconciliation adopts a position of ours the store lost */
-	h_exec(&h, SLOB_EXEC_RECONCILED, SLOB_ROLE_ENTRY, 9, 2, 80100, T(3));
+	/* reconciliation adopts a working entry of ours: tracked, never re-sent,
+	 * its later fill is attributed (no unknown, no breaker); no money moves */
+	struct slob_exec rc = {.kind = SLOB_EXEC_RECONCILED, .role = SLOB_ROLE_ENTRY, .dir = 1,
+			       .setup_id = 9, .qty = 2, .px = 80100, .ts_ns = T(3)};
+	assert_true(slob_ring_push_spsc(&h.exec, &rc));
+	rc.role = SLOB_ROLE_SL;
+	rc.px = 80060;
+	assert_true(slob_ring_push_spsc(&h.exec, &rc));
+	rc.setup_id = 0; /* aggregate position check: ignored */
+	assert_true(slob_ring_push_spsc(&h.exec, &rc));
 	h_pump(&h);
-	assert_int_equal(h_view(&h).position_qty, 2);
+	struct slob_risk_view v = h_view(&h);
+	assert_int_equal(v.position_qty, 0);
+	assert_int_equal(v.live_brackets, 1);
+	assert_true(v.equity_cents == 5000000);
 	h_long(&h, 9, T(3));
 	h_pump(&h);
 	assert_int_equal(h_last_reason(&h), SLOB_RISK_DUPLICATE);
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, 9, 2, 80100, T(3));
+	h_pump(&h);
+	v = h_view(&h);
+	assert_int_equal(v.position_qty, 2);
+	assert_false(v.breaker_tripped);
+	assert_int_equal(h_last_cold(&h, SLOB_COLD_POSITION)->u.position.sl, 80060);
 
-	/* an unknown broker position (P1-4) alerts and halts new entries */
+	/* an unknown broker position (P1-4) halts new entries; the order
+	 * connection and the sender have recorded and alerted it already */
 	struct slob_exec x = {.kind = SLOB_EXEC_UNKNOWN, .qty = 3, .ts_ns = T(4)};
 	snprintf(x.order_ref, sizeof(x.order_ref), "MANUAL_123");
 	assert_true(slob_ring_push_spsc(&h.exec, &x));
 	h_pump(&h);
-	assert_int_equal(h_count_cold(&h, SLOB_COLD_UNKNOWN_BROKER), 1);
+	assert_int_equal(h_count_cold(&h, SLOB_COLD_UNKNOWN_BROKER), 0);
 	assert_true(h_view(&h).breaker_tripped);
+	assert_int_equal(h_view(&h).unknown_broker, 1);
+	/* a fill risk cannot attribute is recorded by risk itself */
+	x.kind = SLOB_EXEC_FILL;
+	x.setup_id = 4242;
+	x.qty = 1;
+	x.px = 80000;
+	assert_true(slob_ring_push_spsc(&h.exec, &x));
+	h_pump(&h);
+	assert_int_equal(h_count_cold(&h, SLOB_COLD_UNKNOWN_BROKER), 1);
+	assert_int_equal(h_view(&h).unknown_broker, 2);
 	assert_int_equal(h_view(&h).breaker_reason, SLOB_RISK_UNKNOWN_BROKER);
 	h_long(&h, 10, T(5));
 	h_pump(&h);

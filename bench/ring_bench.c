@@ -490,14 +490,21 @@ static double throughput_trial(enum impl impl, unsigned size, uint64_t n, unsign
  * nothing about the queue; short trials, some of which run undisturbed, and
  * the best of them, measure the queue (the same rule for every queue).
  */
+static uint64_t trial_budget_ns = 1000000000ull; /* per configuration */
+
 static double run_throughput(enum impl impl, unsigned size, uint64_t n, unsigned batch,
 			     int trials)
 {
 	double best = 0;
+	uint64_t t0 = mono_ns();
 	for (int i = 0; i < trials; i++) {
 		double v = throughput_trial(impl, size, n, batch);
 		if (v > best)
 			best = v;
+		/* time budget, so a loaded machine cannot stretch the run
+		 * indefinitely; at least 3 trials always run */
+		if (i >= 2 && mono_ns() - t0 > trial_budget_ns)
+			break;
 	}
 	return best;
 }
@@ -523,6 +530,19 @@ static double median(double *v, int n)
 			t[k - 1] = x;
 		}
 	return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
+}
+
+/* 1-minute load average, to report how noisy the machine was (-1: unknown). */
+static double loadavg(void)
+{
+	double v = -1;
+	FILE *f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (fscanf(f, "%lf", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
 }
 
 static void usage(void)
@@ -558,8 +578,11 @@ int main(int argc, char **argv)
 	uint64_t lat_n = quick ? 20000 : 100000, lat_n_mutex = quick ? 2000 : 10000;
 	uint64_t thr_n = quick ? 200000 : 500000, thr_n_mutex = quick ? 50000 : 200000;
 	int trials = quick ? 5 : 20, trials_mutex = quick ? 3 : 8;
+	if (quick)
+		trial_budget_ns = 300000000ull;
 
 	calibrate();
+	double load0 = loadavg();
 	uint64_t t_begin = mono_ns();
 	static struct res r[NSIZES][NIMPL];
 	for (int rep = 0; rep < reps; rep++)
@@ -579,10 +602,11 @@ int main(int argc, char **argv)
 
 	printf("ring_bench: threads on CPUs %d and %d%s; %d reps, medians; TSC %.3f ns/tick; "
 	       "latency = one hop (RTT/2), %llu round trips (mutex %llu); throughput = best of %d "
-	       "trials of %llu records (mutex %d of %llu), batch %u\n",
+	       "trials of %llu records (mutex %d of %llu; at most ~%.1f s per case), batch %u\n",
 	       cpu_a, cpu_b, pinned_ok ? "" : " (PINNING FAILED: unpinned)", reps, ns_per_tick,
 	       (unsigned long long)lat_n, (unsigned long long)lat_n_mutex, trials,
-	       (unsigned long long)thr_n, trials_mutex, (unsigned long long)thr_n_mutex, BATCH);
+	       (unsigned long long)thr_n, trials_mutex, (unsigned long long)thr_n_mutex,
+	       trial_budget_ns * 1e-9, BATCH);
 	printf("%5s  %-8s %9s %9s %9s   %12s %12s\n", "bytes", "queue", "p50 ns", "p99 ns",
 	       "p99.9 ns", "single Mr/s", "batch Mr/s");
 	double lg_lat_ck = 0, lg_thr_ck = 0, lg_thrb_ck = 0, lg_thr_mx = 0, lg_thrb_mx = 0,
@@ -609,7 +633,8 @@ int main(int argc, char **argv)
 		lg_thrb_mx += log(m[OURS][4] / m[MUTEX][4]);
 		lg_lat_mx += log(m[OURS][0] / m[MUTEX][0]);
 	}
-	printf("elapsed %.1f s\n", elapsed);
+	printf("elapsed %.1f s; 1-min load average %.2f at start, %.2f at end (%ld CPUs online)\n",
+	       elapsed, load0, loadavg(), sysconf(_SC_NPROCESSORS_ONLN));
 	printf("ring_vs_ck_latency_ratio=%.3f ring_vs_ck_throughput_ratio=%.3f "
 	       "ring_vs_ck_batch_throughput_ratio=%.3f ring_vs_mutex_latency_ratio=%.4f "
 	       "ring_vs_mutex_throughput_ratio=%.1f ring_vs_mutex_batch_throughput_ratio=%.1f "

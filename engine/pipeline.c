@@ -766,6 +766,13 @@ void slob_pipeline_summary_print(const struct slob_pipeline_summary *s,
 		(unsigned long long)s->cold_records, (unsigned long long)s->cold_dropped);
 }
 
+int slob_pipeline_control_put(slob_pipeline_t *p, struct slob_cold *rec)
+{
+	struct slob_coldq *q = &p->coldq[SLOB_PIPE_COLD_CONTROL];
+	slob_coldq_flush(q);
+	return slob_coldq_put(q, rec) ? 0 : -ENOSPC;
+}
+
 slob_risk_t *slob_pipeline_risk(slob_pipeline_t *p)
 {
 	return p->risk;

@@ -126,6 +126,14 @@ void slob_pipeline_summary(const slob_pipeline_t *p, struct slob_pipeline_summar
 void slob_pipeline_summary_print(const struct slob_pipeline_summary *s,
 				 const struct slob_instrument *in, FILE *out, bool json);
 
+/*
+ * slob_pipeline_control_put - hands a record (start/stop alerts, daemon log
+ * lines) to the cold thread through the control ring. Only ONE thread may
+ * call it (the daemon's main thread): the ring is SPSC. Returns 0, or
+ * -ENOSPC when a trade-class record could not be queued.
+ */
+int slob_pipeline_control_put(slob_pipeline_t *p, struct slob_cold *rec);
+
 /* Control (any thread): operator commands. */
 slob_risk_t *slob_pipeline_risk(slob_pipeline_t *p);
 const char *slob_pipeline_error(const slob_pipeline_t *p);

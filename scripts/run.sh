@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The main job on its embedded default: installs the Debian packages, builds
-# (Release), generates the sample session (slob-gen --sample, fixed seed) and
-# replays it through the whole engine (ingest -> candles -> detector -> risk
-# -> sender's paper broker -> cold SQLite store) into out/sample/data, then
-# prints the summary. Extra arguments go to `slobd replay`.
+# (Release), generates the sample week (slob-gen --sample, fixed seed: a
+# random walk with SLOB setups injected) and replays it through the whole
+# engine (ingest -> candles -> detector -> risk -> sender's paper broker ->
+# cold SQLite store, examples/sample.ini) into out/sample/data, then prints
+# the summary. Extra arguments go to `slobd replay` (e.g. --json, --layout single).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -16,5 +17,7 @@ mkdir -p "$out"
 if [ ! -s "$out/sample.ticks" ]; then
 	"$bin/slob-gen" --sample "$out" >/dev/null
 fi
-rm -rf "$out/data"
-exec "$bin/slobd" replay "$out/sample.ticks" --data-dir "$out/data" "$@"
+rm -rf "$out/data" "$out/logs"
+"$bin/slobd" --config examples/sample.ini replay "$out/sample.ticks" "$@"
+echo
+echo "store: $out/data/slob_state.db   logs: $out/logs/   try: $bin/slobctl --data-dir $out/data status"

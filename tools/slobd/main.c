@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * slobd: the engine daemon.
+ *
+ *   slobd [options] replay FILE     replay ticks (or M1 bars) through the whole
+ *                                   pipeline; the sender's paper broker fills
+ *   slobd [options] live            trade through TWS / IB Gateway
+ *   slobd [options] sweep FILE ...  parameter grid over a data file (sweep.c)
+ *   slobd --check-config            validate and print the effective config
+ *   slobd --config-doc              print the configuration reference
+ *
+ * Start-up order: configuration -> single-instance lock and store check
+ * (persist/recover.h) -> state recovery -> logs, alerts, stats file ->
+ * pipeline build -> threads -> READY=1. SIGTERM/SIGINT: graceful stop (no
+ * new entries, open brackets stay at the broker, rings drained, store
+ * flushed, exit 0). SIGHUP: reload of the keys that are safe to change live.
+ * Exit codes: see usage() and docs/OPERATIONS.md.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "engine/config.h"
+#include "engine/pipeline.h"
+#include "engine/tickfile.h"
+#include "persist/alert.h"
+#include "persist/cold.h"
+#include "persist/log.h"
+#include "persist/recover.h"
+#include "persist/secrets.h"
+#include "persist/store.h"
+#include "tools/slobd/slobd.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: slobd [options] replay FILE\n"
+		"       slobd [options] live\n"
+		"       slobd [options] sweep FILE --grid SECTION.KEY=V1,V2,... [--grid ...]\n"
+		"                             [--shard I/N] [--csv OUT] [--jobs N]\n"
+		"       slobd [options] --check-config\n"
+		"       slobd --config-doc\n"
+		"options:\n"
+		"  -c, --config FILE      INI configuration (docs/CONFIG.md)\n"
+		"  -s, --set S.K=V        override one key (repeatable; wins over file and env)\n"
+		"  -d, --data-dir DIR     data directory (store, backups, lock, stats)\n"
+		"  -l, --layout L         thread layout: auto, single, or a topology string\n"
+		"  -x, --speed N          replay pace: 0 = as fast as possible, N = real time x N\n"
+		"  -f, --format F         replay input: auto, ticks, bars (M1 bar CSV)\n"
+		"      --auto-restore     restore the newest verified backup if the store is corrupt\n"
+		"      --json             print the summary as one JSON object\n"
+		"  -q, --quiet            no summary\n"
+		"exit codes: 0 ok, 1 runtime error, 2 usage or configuration error,\n"
+		"            3 store corrupt (restore needed), 4 another slobd holds the data\n"
+		"            directory, 5 bad input data, 6 broker unreachable at start\n");
+}
+
+static volatile sig_atomic_t got_term, got_hup;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+}
+
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- daemon context ------------------------------------------------------- */
+
+struct daemon {
+	struct slobd_args a;
+	struct slob_config cfg;
+	struct slob_pipeline_opts po;
+	struct slob_store_params sp;
+	struct slob_log_params lp;
+	struct slob_alert_params ap;
+	char db_path[PATH_MAX];
+	char data_dir[PATH_MAX];
+	char stats_path[PATH_MAX];
+	char replay_ticks[PATH_MAX];   /* converted bar file, removed at exit */
+	struct slob_startup st;
+	struct slob_recovered rec;
+	bool rec_loaded;
+	slob_log_t *log;
+	slob_alert_t *alert;
+	slob_stats_t stats;
+	bool stats_open;
+	slob_pipeline_t *pipe;
+	int64_t run_id;
+	bool watchdog;
+};
+
+/* Applies [store], [log] and [alert] and resolves the paths. */
+static int load_cold_config(struct daemon *d, char *err, size_t errlen)
+{
+	int rc;
+	slob_store_params_default(&d->sp);
+	slob_log_params_default(&d->lp);
+	slob_alert_params_default(&d->ap);
+	if ((rc = slob_config_apply_section(&d->cfg, "store", (slob_param_set_fn)slob_store_param_set,
+					    &d->sp, err, errlen)) < 0 ||
+	    (rc = slob_config_apply_section(&d->cfg, "log", (slob_param_set_fn)slob_log_param_set,
+					    &d->lp, err, errlen)) < 0 ||
+	    (rc = slob_config_apply_section(&d->cfg, "alert", (slob_param_set_fn)slob_alert_param_set,
+					    &d->ap, err, errlen)) < 0)
+		return rc;
+	char msg[256];
+	if ((rc = slob_store_params_validate(&d->sp, msg, sizeof(msg))) < 0 ||
+	    (rc = slob_log_params_validate(&d->lp, msg, sizeof(msg))) < 0 ||
+	    (rc = slob_alert_params_validate(&d->ap, msg, sizeof(msg))) < 0) {
+		snprintf(err, errlen, "invalid configuration: %s", msg);
+		return rc;
+	}
+	/* a relative data directory from the config file is relative to the
+	 * file's folder; from --data-dir or the environment, to the cwd */
+	const char *dd = slob_config_get(&d->cfg, "store", "data_dir");
+	for (unsigned i = 0; i < d->cfg.n; i++) {
+		const struct slob_config_entry *e = &d->cfg.entries[i];
+		if (dd && e->value == dd && !strcmp(e->origin, "file") && dd[0] && dd[0] != '/') {
+			char tmp2[sizeof(d->sp.data_dir)];
+			slob_config_path(&d->cfg, dd, tmp2, sizeof(tmp2));
+			snprintf(d->sp.data_dir, sizeof(d->sp.data_dir), "%s", tmp2);
+		}
+	}
+	if (slob_store_params_path(&d->sp, d->cfg.path[0] ? d->cfg.path : NULL, d->db_path,
+				   sizeof(d->db_path)) < 0) {
+		snprintf(err, errlen, "store path too long");
+		return -ENAMETOOLONG;
+	}
+	snprintf(d->data_dir, sizeof(d->data_dir), "%s", d->db_path);
+	char *slash = strrchr(d->data_dir, '/');
+	if (slash)
+		*slash = '\0';
+	else
+		strcpy(d->data_dir, ".");
+	const char *sf = slob_config_get(&d->cfg, "stats", "file");
+	if (sf[0] == '/')
+		snprintf(d->stats_path, sizeof(d->stats_path), "%s", sf);
+	else
+		snprintf(d->stats_path, sizeof(d->stats_path), "%s/%s", d->data_dir, sf);
+	/* relative log paths are relative to the config file's folder */
+	char tmp[sizeof(d->lp.trading_file)];
+	if (d->cfg.path[0] && d->lp.trading_file[0] != '/') {
+		slob_config_path(&d->cfg, d->lp.trading_file, tmp, sizeof(tmp));
+		snprintf(d->lp.trading_file, sizeof(d->lp.trading_file), "%s", tmp);
+	}
+	if (d->cfg.path[0] && d->lp.errors_file[0] != '/') {
+		slob_config_path(&d->cfg, d->lp.errors_file, tmp, sizeof(tmp));
+		snprintf(d->lp.errors_file, sizeof(d->lp.errors_file), "%s", tmp);
+	}
+	return 0;
+}
+
+static int load_config(struct daemon *d, char *err, size_t errlen)
+{
+	int rc;
+	slob_config_init(&d->cfg);
+	if ((rc = slob_config_load(&d->cfg, d->a.config, err, errlen)) < 0)
+		return rc;
+	slob_config_apply_env(&d->cfg);
+	for (unsigned i = 0; i < d->a.nsets; i++)
+		if ((rc = slob_config_set(&d->cfg, d->a.sets[i], err, errlen)) < 0)
+			return rc;
+	if ((rc = slob_pipeline_opts_from_config(&d->po, &d->cfg, err, errlen)) < 0)
+		return rc;
+	if ((rc = load_cold_config(d, err, errlen)) < 0)
+		return rc;
+	bool file_has_secret = false;
+	for (unsigned i = 0; i < d->cfg.n; i++)
+		if (d->cfg.entries[i].key->secret && !strcmp(d->cfg.entries[i].origin, "file") &&
+		    d->cfg.entries[i].value[0])
+			file_has_secret = true;
+	if (d->cfg.path[0] && file_has_secret) {
+		char warn[512] = "";
+		if (slob_secret_file_check(d->cfg.path, warn, sizeof(warn)) > 0)
+			fprintf(stderr, "slobd: warning: %s\n", warn);
+	}
+	return 0;
+}
+
+/* Converts an M1 bar CSV into a tick file the pipeline can replay: each bar
+ * becomes open, then the extreme nearer the open, the other extreme, close,
+ * spread over the minute; candles rebuild the same OHLC from them. */
+static int bars_to_ticks(struct daemon *d, const char *path, char *err, size_t errlen)
+{
+	struct slob_barcsv_opts bo = {0};
+	bo.name = path;
+	bo.tick_size = d->po.instrument.tick_size;
+	bo.skip_bad = slob_config_get_bool(&d->cfg, "replay", "skip_bad_lines");
+	struct slob_bar *bars = NULL;
+	int n = slob_barfile_load(path, &bo, &bars, NULL, err, errlen);
+	if (n < 0)
+		return n;
+	snprintf(d->replay_ticks, sizeof(d->replay_ticks), "%s/replay-%d.ticks", d->data_dir,
+		 (int)getpid());
+	struct slob_tickbin_writer *w = NULL;
+	int rc = slob_tickbin_writer_open(&w, d->replay_ticks, d->po.instrument.symbol,
+					  d->po.instrument.tick_size);
+	for (int i = 0; rc == 0 && i < n; i++) {
+		const struct slob_bar *b = &bars[i];
+		bool high_first = (b->high - b->open) <= (b->open - b->low);
+		int32_t px[4] = {b->open, high_first ? b->high : b->low,
+				 high_first ? b->low : b->high, b->close};
+		uint32_t vol = b->volume ? b->volume : 4;
+		for (int k = 0; rc == 0 && k < 4; k++)
+			rc = slob_tickbin_writer_append(w, b->ts_ns + k * 15 * 1000000000LL, px[k],
+							vol / 4 ? vol / 4 : 1);
+	}
+	int rc2 = slob_tickbin_writer_close(w);
+	free(bars);
+	if (rc == 0)
+		rc = rc2;
+	if (rc < 0) {
+		snprintf(err, errlen, "converting %s to ticks: %s", path, slob_tickfile_strerror());
+		unlink(d->replay_ticks);
+		d->replay_ticks[0] = '\0';
+	}
+	return rc;
+}
+
+static bool looks_like_bar_csv(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	char line[512] = "";
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	for (char *p = line; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	return strstr(line, "open") && strstr(line, "high") && strstr(line, "low") &&
+	       strstr(line, "close");
+}
+
+static void control_text(struct daemon *d, uint16_t type, int level, int code, const char *text)
+{
+	struct slob_cold rec;
+	slob_cold_text_init(&rec, type, (uint8_t)level, wall_ns(), "slobd", code, text);
+	slob_pipeline_control_put(d->pipe, &rec);
+}
+
+static void heartbeat(void *ctx)
+{
+	struct daemon *d = ctx;
+	if (d->watchdog)
+		sd_notify(0, "WATCHDOG=1");
+	if (got_term) {
+		got_term = 0;
+		sd_notify(0, "STOPPING=1");
+		control_text(d, SLOB_COLD_LOG, SLOB_LVL_WARNING, 0,
+			     "stop requested: no new entries; draining rings and flushing the store");
+		slob_pipeline_request_stop(d->pipe);
+	}
+	if (got_hup) {
+		got_hup = 0;
+		char msg[160];
+		int rc = slobd_reload(d->a.config, d->a.sets, d->a.nsets, msg, sizeof(msg));
+		control_text(d, SLOB_COLD_LOG, rc == 0 ? SLOB_LVL_WARNING : SLOB_LVL_ERROR, 0, msg);
+	}
+}
+
+
+static void cleanup(struct daemon *d)
+{
+	slob_pipeline_free(d->pipe);
+	d->pipe = NULL;
+	if (d->stats_open) {
+		slob_stats_status_begin(&d->stats);
+		d->stats.status->engine_up = 0;
+		slob_stats_status_end(&d->stats);
+		slob_stats_close(&d->stats);
+		d->stats_open = false;
+	}
+	slob_alert_free(d->alert);
+	d->alert = NULL;
+	slob_log_free(d->log);
+	d->log = NULL;
+	if (d->rec_loaded)
+		slob_recovered_free(&d->rec);
+	d->rec_loaded = false;
+	if (d->st.store)
+		slob_recover_shutdown(&d->st);
+	if (d->replay_ticks[0])
+		unlink(d->replay_ticks);
+	slob_config_free(&d->cfg);
+}
+
+/*
+ * The daemon proper, for replay and live. Returns the exit code.
+ */
+static int run_engine(struct daemon *d, bool live)
+{
+	char err[1024] = "";
+	int rc;
+	if (live) {
+		fprintf(stderr, "slobd: live mode: %s\n",
+			"the TWS connections are not wired into the daemon in this build; "
+			"use `slobd replay` (paper broker)");
+		return SLOBD_EXIT_USAGE;
+	}
+	struct stat sb;
+	if (stat(d->a.file, &sb) != 0) {
+		fprintf(stderr, "slobd: replay file %s: %s\n", d->a.file, strerror(errno));
+		return SLOBD_EXIT_DATA;
+	}
+	/* lock + integrity + migrations */
+	d->sp.auto_restore = d->sp.auto_restore || d->a.auto_restore;
+	rc = slob_recover_startup(d->db_path, &d->sp, &d->st, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "slobd: %s\n", err);
+		return rc == -EBUSY ? SLOBD_EXIT_LOCKED : rc == -EIO ? SLOBD_EXIT_CORRUPT
+								     : SLOBD_EXIT_RUNTIME;
+	}
+	if ((rc = slob_recover_load(d->st.store, &d->po.instrument, &d->rec)) < 0) {
+		fprintf(stderr, "slobd: loading state from %s: %s\n", d->db_path,
+			slob_store_strerror());
+		return SLOBD_EXIT_RUNTIME;
+	}
+	d->rec_loaded = true;
+	if ((rc = slob_log_create(&d->lp, true, &d->log, err, sizeof(err))) < 0) {
+		fprintf(stderr, "slobd: logs: %s\n", err);
+		return SLOBD_EXIT_RUNTIME;
+	}
+	if ((rc = slob_alert_create(&d->ap, d->log, &d->alert, err, sizeof(err))) < 0) {
+		fprintf(stderr, "slobd: alerts: %s\n", err);
+		return SLOBD_EXIT_CONFIG;
+	}
+	if ((rc = slob_stats_create(&d->stats, d->stats_path, err, sizeof(err))) < 0) {
+		fprintf(stderr, "slobd: stats file: %s\n", err);
+		return SLOBD_EXIT_RUNTIME;
+	}
+	d->stats_open = true;
+	if (d->st.restored) {
+		slob_log_printf(d->log, SLOB_LVL_CRITICAL, "store", "%s", d->st.report);
+		slob_alert_send(d->alert, SLOB_ALERT_STORE_CORRUPT, SLOB_LVL_CRITICAL,
+				"Store restored from backup", d->st.report);
+	}
+	slob_log_printf(d->log, SLOB_LVL_INFO, "slobd",
+			"Recovered state: %u setups, %u open orders, %u positions, breaker %s",
+			d->rec.nsetups, d->rec.norders, d->rec.npositions,
+			d->rec.risk.breaker_tripped ? "TRIPPED" : "ok");
+
+	/* the replay input */
+	const char *input = d->a.file;
+	bool bars = d->a.format && !strcasecmp(d->a.format, "bars");
+	if (!d->a.format || !strcasecmp(d->a.format, "auto"))
+		bars = looks_like_bar_csv(input);
+	if (bars) {
+		if ((rc = bars_to_ticks(d, input, err, sizeof(err))) < 0) {
+			fprintf(stderr, "slobd: %s\n", err);
+			return SLOBD_EXIT_DATA;
+		}
+		input = d->replay_ticks;
+	}
+	if (strlen(input) >= sizeof(d->po.ingest.path)) {
+		fprintf(stderr, "slobd: replay file path too long (%zu characters, at most %zu)\n",
+			strlen(input), sizeof(d->po.ingest.path) - 1);
+		return SLOBD_EXIT_USAGE;
+	}
+	memcpy(d->po.ingest.path, input, strlen(input) + 1);
+	d->po.ingest.pace = slob_config_get_double(&d->cfg, "replay", "speed");
+	d->po.ingest.skip_bad = slob_config_get_bool(&d->cfg, "replay", "skip_bad_lines");
+	d->po.mode = SLOB_PIPE_REPLAY;
+	d->po.store = d->st.store;
+	d->po.recovered = &d->rec;
+	d->po.stats = &d->stats;
+	d->po.log = d->log;
+	d->po.alert = d->alert;
+
+	char cfgdigest[17] = "";
+	snprintf(cfgdigest, sizeof(cfgdigest), "%016llx",
+		 (unsigned long long)slobd_config_digest(&d->cfg));
+	d->run_id = slob_cold_run_begin(d->st.store, "replay", SLOBD_VERSION,
+					d->cfg.path[0] ? d->cfg.path : "", cfgdigest);
+
+	if ((rc = slob_pipeline_build(&d->pipe, &d->po, err, sizeof(err))) < 0) {
+		fprintf(stderr, "slobd: %s\n", err);
+		slob_log_printf(d->log, SLOB_LVL_ERROR, "slobd", "start failed: %s", err);
+		return rc == -EINVAL || rc == -EBADMSG || rc == -ENOENT ? SLOBD_EXIT_DATA
+									 : SLOBD_EXIT_RUNTIME;
+	}
+	slob_stats_status_begin(&d->stats);
+	d->stats.status->engine_up = 1;
+	d->stats.status->pid = (int32_t)getpid();
+	d->stats.status->started_ns = wall_ns();
+	d->stats.status->kill_switch = 0;
+	slob_stats_status_end(&d->stats);
+
+	char text[160];
+	snprintf(text, sizeof(text), "System Started: replay of %s (%s), layout %s",
+		 d->a.file, d->po.instrument.symbol, d->po.layout ? d->po.layout : "auto");
+	control_text(d, SLOB_COLD_ALERT, SLOB_LVL_INFO, SLOB_ALERT_START, text);
+
+	/* the hot and cold threads must not take the daemon's signals */
+	sigset_t set, old;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	rc = slob_pipeline_start(d->pipe, err, sizeof(err));
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0) {
+		fprintf(stderr, "slobd: %s\n", err);
+		return SLOBD_EXIT_RUNTIME;
+	}
+	uint64_t usec = 0;
+	d->watchdog = slob_config_get_bool(&d->cfg, "daemon", "watchdog") &&
+		      sd_watchdog_enabled(0, &usec) > 0;
+	sd_notifyf(0, "READY=1\nSTATUS=replaying %s\nMAINPID=%d", d->a.file, (int)getpid());
+
+	rc = slob_pipeline_wait(d->pipe, heartbeat, d);
+
+	struct slob_pipeline_summary sum;
+	slob_pipeline_summary(d->pipe, &sum);
+	char digest[17];
+	snprintf(digest, sizeof(digest), "%016llx", (unsigned long long)sum.digest);
+	if (d->run_id > 0)
+		slob_cold_run_end(d->st.store, d->run_id, digest, rc == 0 ? "ok" : "error");
+	/* the cold thread has stopped: the daemon thread may use logs/alerts now */
+	snprintf(text, sizeof(text), "System Stopped: %llu ticks, %llu orders, %llu fills, digest %s",
+		 (unsigned long long)sum.ticks, (unsigned long long)sum.brackets,
+		 (unsigned long long)sum.fills, digest);
+	slob_log_printf(d->log, rc == 0 ? SLOB_LVL_INFO : SLOB_LVL_ERROR, "slobd", "%s%s%s", text,
+			rc == 0 ? "" : "; error: ", rc == 0 ? "" : slob_pipeline_error(d->pipe));
+	slob_alert_send(d->alert, SLOB_ALERT_STOP, SLOB_LVL_INFO, "System Stopped", text);
+	slob_alert_flush(d->alert, 3000);
+	if (rc < 0) {
+		fprintf(stderr, "slobd: replay failed: %s\n", slob_pipeline_error(d->pipe)[0]
+								 ? slob_pipeline_error(d->pipe)
+								 : strerror(-rc));
+		return rc == -EINVAL || rc == -EIO || rc == -EBADMSG ? SLOBD_EXIT_DATA
+								     : SLOBD_EXIT_RUNTIME;
+	}
+	if (!d->a.quiet)
+		slob_pipeline_summary_print(&sum, &d->po.instrument, stdout, d->a.json);
+	return SLOBD_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return SLOBD_EXIT_RUNTIME;
+	int rc = slobd_parse_args(&d->a, argc, argv);
+	if (rc != 0) {
+		if (rc > 0) {
+			usage(stdout);
+			free(d);
+			return SLOBD_EXIT_OK;
+		}
+		usage(stderr);
+		free(d);
+		return SLOBD_EXIT_USAGE;
+	}
+	if (d->a.config_doc) {
+		slob_config_doc(stdout);
+		free(d);
+		return SLOBD_EXIT_OK;
+	}
+	char err[1024] = "";
+	if ((rc = load_config(d, err, sizeof(err))) < 0) {
+		fprintf(stderr, "slobd: %s\n", err);
+		slob_config_free(&d->cfg);
+		free(d);
+		return SLOBD_EXIT_CONFIG;
+	}
+	if (d->a.check_config) {
+		slob_config_dump(&d->cfg, stdout);
+		printf("\n# store: %s\n# stats: %s\n# configuration OK\n", d->db_path, d->stats_path);
+		slob_config_free(&d->cfg);
+		free(d);
+		return SLOBD_EXIT_OK;
+	}
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int code;
+	if (!strcmp(d->a.command, "sweep"))
+		code = slobd_sweep(&d->a, &d->cfg, &d->po);
+	else
+		code = run_engine(d, !strcmp(d->a.command, "live"));
+	cleanup(d);
+	free(d);
+	return code;
+}

@@ -1353,6 +1353,62 @@ static void test_stage_over_rings(void **state)
 	fx_free(f);
 }
 
+static void test_stage_cold_overflow_is_fatal(void **state)
+{
+	(void)state;
+	/* a cold thread that never drains: TRADE records wait in the overflow,
+	 * and when that is full too the stage stops with -ENOBUFS */
+	struct slob_detector_params p;
+	slob_detector_params_default(&p);
+	p.liq1_throttle = 0;	   /* a candidate per bar ... */
+	p.consol_min_duration = 2; /* ... invalidated 2 bars later: 2 changes per bar */
+	struct fx *f = fx_new_p(&p);
+	slob_ring_t in, out, cold;
+	struct slob_coldq q;
+	struct slob_detector_stage st;
+	assert_int_equal(slob_ring_init(&in, "bars", 64, sizeof(struct slob_bar)), 0);
+	assert_int_equal(slob_ring_init(&out, "sigs", 64, sizeof(struct slob_sig)), 0);
+	assert_int_equal(slob_ring_init(&cold, "cold", 4, sizeof(struct slob_cold)), 0);
+	assert_int_equal(slob_coldq_init(&q, &cold, 2), 0);
+	assert_int_equal(slob_detector_stage_init(&st, &f->d, &in, &out, &q), 0);
+	slob_stage_t *s = slob_detector_stage(&st);
+	int rc = 0;
+	uint64_t seq = 0;
+	for (int day = 0; day < 10 && rc >= 0; day++) {
+		f->ymd = 20260112 + (day % 5) + (day / 5) * 7;
+		for (int m = -1; m < 390 && rc >= 0; m++) {
+			struct slob_bar b;
+			if (m < 0)
+				b = (struct slob_bar){.ts_ns = at(f, 9, 0),
+						      .open = PX(19950),
+						      .high = PX(20000),
+						      .low = PX(19900),
+						      .close = PX(19960)};
+			else
+				b = (struct slob_bar){.ts_ns = at(f, 15, 30) + m * SLOB_NS_PER_MIN,
+						      .open = PX(20000),
+						      .high = PX(20005),
+						      .low = PX(19999),
+						      .close = PX(20001)};
+			b.last_seq = ++seq;
+			assert_true(slob_ring_push_spsc(&in, &b));
+			rc = s->poll(s);
+			struct slob_sig sig;
+			while (slob_ring_pop_spsc(&out, &sig))
+				;
+		}
+	}
+	assert_int_equal(rc, -ENOBUFS);
+	assert_true(q.overflowed >= SLOB_COLDQ_OVERFLOW);
+	assert_true(s->stats->errors >= 1);
+	slob_detector_stage_destroy(&st);
+	slob_coldq_destroy(&q);
+	slob_ring_destroy(&in);
+	slob_ring_destroy(&out);
+	slob_ring_destroy(&cold);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1407,6 +1463,7 @@ int main(void)
 	    cmocka_unit_test(test_property_random_streams),
 	    cmocka_unit_test(test_garbage_bars_never_crash),
 	    cmocka_unit_test(test_stage_over_rings),
+	    cmocka_unit_test(test_stage_cold_overflow_is_fatal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

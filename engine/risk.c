@@ -657,7 +657,8 @@ static void send_cancel(struct slob_risk *r, struct bracket *b)
 static void cancel_pending(struct slob_risk *r)
 {
 	for (uint32_t k = 0; k < r->nlive; k++)
-		send_cancel(r, &r->br[r->live_idx[k]]);
+		if (r->br[r->live_idx[k]].entry_filled == 0)
+			send_cancel(r, &r->br[r->live_idx[k]]);
 }
 
 static void trip(struct slob_risk *r, uint16_t reason, int64_t value, const char *why)
@@ -1114,8 +1115,8 @@ static void on_clock(struct slob_risk *r, const struct slob_sig *sig)
 	}
 	for (uint32_t k = 0; k < r->nlive; k++) {
 		struct bracket *b = &r->br[r->live_idx[k]];
-		if (b->entry_done || b->cancel_sent)
-			continue;
+		if (b->entry_done || b->cancel_sent || b->entry_filled > 0)
+			continue; /* a partly filled entry runs on under its SL/TP */
 		if (++b->bars >= r->p.cancel_after_bars && r->p.cancel_after_bars > 0)
 			send_cancel(r, b);
 	}

@@ -570,8 +570,8 @@ static void test_drawdown_boundary(void **state)
 	assert_int_equal(b->u.breaker.value, 1000);
 	assert_string_equal(b->u.breaker.why, "Trading stopped: max drawdown reached");
 	assert_string_equal(b->u.breaker.who, "risk");
-	/* the trip cancels the unfilled rest of the entry (1 of 2 contracts) */
-	assert_int_equal(h_count_intents(&h, SLOB_INTENT_CANCEL), 1);
+	/* a partly filled entry is not cancelled (its SL/TP would go too) */
+	assert_int_equal(h_count_intents(&h, SLOB_INTENT_CANCEL), 0);
 	/* latched: recovery of the price does not clear it */
 	h_clock(&h, 3, T(4), 80500);
 	h_long(&h, 2, T(4));
@@ -951,35 +951,39 @@ static void test_cancel_after_bars_and_partial(void **state)
 	h_clock(&h, 3, T(3), 80000);
 	h_pump(&h);
 	unsigned n = h_intents(&h, it, 64);
-	assert_int_equal(n, 3); /* 2 cancels (before the clock), the clock */
+	/* only the entry with no fill is cancelled: cancelling a partly filled
+	 * parent would take its SL/TP with it (IB, paper broker) */
+	assert_int_equal(n, 2);
 	assert_int_equal(it[0].kind, SLOB_INTENT_CANCEL);
 	assert_true(it[0].setup_id == 1);
 	assert_int_equal(it[0].qty, 2);
-	assert_int_equal(it[1].kind, SLOB_INTENT_CANCEL);
-	assert_true(it[1].setup_id == 2);
-	assert_int_equal(it[1].qty, 1); /* the unfilled rest */
-	assert_int_equal(it[2].kind, SLOB_INTENT_CLOCK);
-	assert_true(it[2].clock_seq == 3);
+	assert_int_equal(it[1].kind, SLOB_INTENT_CLOCK);
+	assert_true(it[1].clock_seq == 3);
 	/* no second cancel on later bars */
-	h_clock(&h, 4, T(4), 80000);
+	for (uint64_t i = 4; i < 30; i++)
+		h_clock(&h, i, T((int)i), 80000);
 	h_pump(&h);
 	assert_int_equal(h_count_intents(&h, SLOB_INTENT_CANCEL), 0);
-	h_exec(&h, SLOB_EXEC_CANCELLED, SLOB_ROLE_ENTRY, 1, 0, 0, T(4));
-	h_exec(&h, SLOB_EXEC_CANCELLED, SLOB_ROLE_ENTRY, 2, 0, 0, T(4));
+	h_exec(&h, SLOB_EXEC_CANCELLED, SLOB_ROLE_ENTRY, 1, 0, 0, T(30));
 	h_pump(&h);
 	struct slob_risk_view v = h_view(&h);
 	assert_int_equal(v.live_brackets, 1); /* setup 2 keeps its 1 contract */
 	assert_int_equal(v.position_qty, 1);
-	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_TP, 2, 1, 80080, T(5));
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_TP, 2, 1, 80080, T(31));
 	h_pump(&h);
 	assert_int_equal(h_view(&h).live_brackets, 0);
 	assert_true(h_last_cold(&h, SLOB_COLD_TRADE)->u.trade.pnl_cents == 80 * 500);
+	n = h_intents(&h, it, 64); /* flat: now the unfilled rest goes */
+	assert_int_equal(n, 1);
+	assert_int_equal(it[0].kind, SLOB_INTENT_CANCEL);
+	assert_true(it[0].setup_id == 2);
+	assert_int_equal(it[0].qty, 1);
 
 	/* partial entry, then the filled part exits: the rest is cancelled */
-	h_long(&h, 3, T(6));
+	h_long(&h, 3, T(36));
 	h_pump(&h);
-	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, 3, 1, 80000, T(7));
-	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_SL, 3, 1, 79960, T(8));
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, 3, 1, 80000, T(37));
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_SL, 3, 1, 79960, T(38));
 	h_pump(&h);
 	n = h_intents(&h, it, 64);
 	assert_int_equal(n, 2);

@@ -40,20 +40,6 @@ static void iso_utc(int64_t ns, char *out, size_t len)
 	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void agg_reset(struct slob_dash_agg *a);
-
-static void cache_drop(struct slob_dash *d)
-{
-	if (d->agg != NULL)
-		agg_reset(d->agg);
-	for (int i = 0; i < SLOB_DASH_NCACHE; i++) {
-		free(d->cache[i].json);
-		d->cache[i].json = NULL;
-		d->cache[i].len = 0;
-		d->cache[i].data_version = -1;
-	}
-}
-
 int slob_dash_store_ensure(struct slob_dash *d)
 {
 	if (d->db != NULL)
@@ -75,7 +61,6 @@ int slob_dash_store_ensure(struct slob_dash *d)
 	sqlite3_exec(d->db, "PRAGMA cache_size=-16384", NULL, NULL, NULL);
 	sqlite3_busy_timeout(d->db, 50);
 	d->store_err[0] = '\0';
-	cache_drop(d);
 	return 0;
 }
 
@@ -114,9 +99,7 @@ void slob_dash_stats_ensure(struct slob_dash *d)
 
 void slob_dash_api_close(struct slob_dash *d)
 {
-	cache_drop(d);
-	free(d->agg);
-	d->agg = NULL;
+	slob_dash_agg_stop(d);
 	if (d->store != NULL)
 		slob_store_close(d->store);
 	d->store = NULL;
@@ -341,329 +324,17 @@ json_t *slob_dash_api_breaker(struct slob_dash *d, int *http)
 	return out;
 }
 
-/* ---- P&L series and summary (dash.h note 5) ----------------------------- */
+/* ---- P&L series and summary (agg.c) ------------------------------------ */
 
-struct agg_day {
-	char day[11];          /* YYYY-MM-DD (UTC, of entry_time) */
-	int64_t t;             /* unix seconds of 00:00 UTC */
-	double pnl, cum;       /* day's P&L; cumulative at the day's end */
-	long long n;
-};
-
-/* Running aggregate of trade_history in entry_time order; extended in place
- * when trades are appended, rebuilt when anything else changed. */
-struct slob_dash_agg {
-	bool valid;
-	int64_t min_id, max_id;
-	char last_entry[32];   /* entry_time of the last trade applied */
-	struct agg_day *days;
-	size_t ndays, cap;
-	double total, peak, max_dd, gross_win, gross_loss;
-	long long n, wins, losses, be;
-};
-
-struct trade_row {
-	char t[24];
-	int64_t id;
-	double pnl;
-	char oc;               /* 'W', 'L', 'B' */
-};
-
-static int64_t data_version(struct slob_dash *d)
+static char *error_body(json_t *j, size_t *len)
 {
-	sqlite3_stmt *st;
-	int64_t v = -1;
-	if (sqlite3_prepare_v2(d->db, "PRAGMA data_version", -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			v = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	return v;
-}
-
-static void trade_ids(struct slob_dash *d, int64_t *mn, int64_t *mx)
-{
-	sqlite3_stmt *st;
-	*mn = *mx = -1;
-	/* Two sub-selects: each min()/max() alone is an O(log n) index probe. */
-	if (sqlite3_prepare_v2(d->db,
-			       "SELECT (SELECT min(id) FROM trade_history), "
-			       "(SELECT max(id) FROM trade_history)",
-			       -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			*mn = sqlite3_column_type(st, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 0);
-			*mx = sqlite3_column_type(st, 1) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, 1);
-		}
-		sqlite3_finalize(st);
-	}
-}
-
-static void agg_reset(struct slob_dash_agg *a)
-{
-	free(a->days);
-	memset(a, 0, sizeof *a);
-}
-
-static int agg_add(struct slob_dash_agg *a, const struct trade_row *r)
-{
-	if (a->ndays == 0 || strncmp(a->days[a->ndays - 1].day, r->t, 10) != 0) {
-		if (a->ndays == a->cap) {
-			size_t nc = a->cap ? a->cap * 2 : 512;
-			struct agg_day *nd = realloc(a->days, nc * sizeof *nd);
-			if (nd == NULL)
-				return -ENOMEM;
-			a->days = nd;
-			a->cap = nc;
-		}
-		struct agg_day *day = &a->days[a->ndays++];
-		memset(day, 0, sizeof *day);
-		memcpy(day->day, r->t, 10);
-		struct tm dt = {0};
-		if (sscanf(day->day, "%d-%d-%d", &dt.tm_year, &dt.tm_mon, &dt.tm_mday) == 3) {
-			dt.tm_year -= 1900;
-			dt.tm_mon -= 1;
-			day->t = (int64_t)timegm(&dt);
-		}
-	}
-	struct agg_day *day = &a->days[a->ndays - 1];
-	day->pnl += r->pnl;
-	day->n++;
-	a->n++;
-	a->total += r->pnl;
-	day->cum = a->total;
-	if (a->total > a->peak)
-		a->peak = a->total;
-	if (a->peak - a->total > a->max_dd)
-		a->max_dd = a->peak - a->total;
-	if (r->oc == 'W')
-		a->wins++;
-	else if (r->oc == 'L')
-		a->losses++;
-	else
-		a->be++;
-	if (r->pnl > 0)
-		a->gross_win += r->pnl;
-	else
-		a->gross_loss -= r->pnl;
-	memcpy(a->last_entry, r->t, sizeof r->t);
-	if (r->id > a->max_id)
-		a->max_id = r->id;
-	return 0;
-}
-
-static void row_read(sqlite3_stmt *st, struct trade_row *r)
-{
-	r->id = sqlite3_column_int64(st, 0);
-	const char *t = (const char *)sqlite3_column_text(st, 1);
-	size_t n = t ? (size_t)sqlite3_column_bytes(st, 1) : 0;
-	if (n >= sizeof r->t)
-		n = sizeof r->t - 1;
-	memcpy(r->t, t ? t : "", n);
-	r->t[n] = '\0';
-	r->pnl = sqlite3_column_double(st, 2);
-	const char *oc = (const char *)sqlite3_column_text(st, 3);
-	r->oc = oc == NULL ? 'B' : oc[0] == 'W' ? 'W' : oc[0] == 'L' ? 'L' : 'B';
-}
-
-static int row_cmp(const void *x, const void *y)
-{
-	const struct trade_row *a = x, *b = y;
-	int c = strcmp(a->t, b->t);
-	return c ? c : (a->id > b->id) - (a->id < b->id);
-}
-
-/* Full rebuild: one sequential table scan (rowid order is nearly entry_time
- * order, which is cheaper than walking the entry_time index and looking up
- * every row), sorted in memory only when it is not already in order. */
-static int agg_rebuild(struct slob_dash *d, char *err, size_t errlen)
-{
-	struct slob_dash_agg *a = d->agg;
-	agg_reset(a);
-	int64_t mn, mx;
-	trade_ids(d, &mn, &mx); /* before the scan: a trade added meanwhile means one more pass */
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(d->db, "SELECT id, entry_time, pnl, outcome FROM trade_history",
-			       -1, &st, NULL) != SQLITE_OK) {
-		snprintf(err, errlen, "store query: %s", sqlite3_errmsg(d->db));
-		return -EIO;
-	}
-	struct trade_row *rows = NULL;
-	size_t n = 0, cap = 0;
-	bool sorted = true;
-	int rc;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 4096;
-			struct trade_row *nr = realloc(rows, nc * sizeof *nr);
-			if (nr == NULL) {
-				rc = SQLITE_NOMEM;
-				break;
-			}
-			rows = nr;
-			cap = nc;
-		}
-		row_read(st, &rows[n]);
-		if (n > 0 && sorted && row_cmp(&rows[n - 1], &rows[n]) > 0)
-			sorted = false;
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		snprintf(err, errlen, "store query: %s",
-			 rc == SQLITE_NOMEM ? "out of memory" : sqlite3_errmsg(d->db));
-		sqlite3_finalize(st);
-		free(rows);
-		return -EIO;
-	}
-	sqlite3_finalize(st);
-	if (!sorted)
-		qsort(rows, n, sizeof *rows, row_cmp);
-	for (size_t i = 0; i < n; i++)
-		if (agg_add(a, &rows[i]) < 0) {
-			free(rows);
-			snprintf(err, errlen, "out of memory");
-			return -ENOMEM;
-		}
-	free(rows);
-	a->min_id = mn;
-	if (mx > a->max_id)
-		a->max_id = mx;
-	a->valid = true;
-	return 0;
-}
-
-/* Appended trades only: returns 1 if applied, 0 if a full rebuild is needed. */
-static int agg_extend(struct slob_dash *d)
-{
-	struct slob_dash_agg *a = d->agg;
-	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(d->db,
-			       "SELECT id, entry_time, pnl, outcome FROM trade_history WHERE id > ? "
-			       "ORDER BY id",
-			       -1, &st, NULL) != SQLITE_OK)
-		return 0;
-	sqlite3_bind_int64(st, 1, a->max_id);
-	struct trade_row r;
-	int rc, ok = 1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		row_read(st, &r);
-		/* A trade entered before the last one applied changes history: rebuild. */
-		if (strcmp(r.t, a->last_entry) < 0 || agg_add(a, &r) < 0) {
-			ok = 0;
-			break;
-		}
-	}
-	if (ok && rc != SQLITE_DONE)
-		ok = 0;
-	sqlite3_finalize(st);
-	return ok;
-}
-
-static void cache_set(struct slob_dash_cache *c, json_t *j, int64_t ver)
-{
-	free(c->json);
-	c->json = json_dumps(j, SLOB_DASH_JSON_FLAGS);
-	c->len = c->json ? strlen(c->json) : 0;
-	c->data_version = ver;
-	c->built_ns = slob_dash_now_ns();
-	json_decref(j);
-}
-
-static double cents(double v)
-{
-	return round(v * 100) / 100;
-}
-
-static void agg_render(struct slob_dash *d, int64_t ver)
-{
-	const struct slob_dash_agg *a = d->agg;
-	json_t *days = json_array(), *t = json_array(), *daily = json_array(), *cum = json_array(),
-	       *counts = json_array();
-	for (size_t i = 0; i < a->ndays; i++) {
-		const struct agg_day *x = &a->days[i];
-		json_array_append_new(days, json_string(x->day));
-		json_array_append_new(t, json_integer((json_int_t)x->t));
-		json_array_append_new(daily, json_real(cents(x->pnl)));
-		json_array_append_new(cum, json_real(cents(x->cum)));
-		json_array_append_new(counts, json_integer(x->n));
-	}
-	cache_set(&d->cache[SLOB_DASH_CACHE_PNL],
-		  json_pack("{s:o,s:o,s:o,s:o,s:o}", "days", days, "t", t, "daily_pnl", daily,
-			    "cumulative", cum, "trades", counts),
-		  ver);
-	char today[16];
-	time_t now = time(NULL);
-	struct tm tm;
-	gmtime_r(&now, &tm);
-	strftime(today, sizeof today, "%Y-%m-%d", &tm);
-	const struct agg_day *last = a->ndays ? &a->days[a->ndays - 1] : NULL;
-	bool is_today = last && strcmp(last->day, today) == 0;
-	json_t *s = json_object();
-	json_object_set_new(s, "total_trades", json_integer(a->n));
-	json_object_set_new(s, "wins", json_integer(a->wins));
-	json_object_set_new(s, "losses", json_integer(a->losses));
-	json_object_set_new(s, "breakeven", json_integer(a->be));
-	json_object_set_new(s, "win_rate", json_real(a->n ? (double)a->wins / (double)a->n : 0));
-	json_object_set_new(s, "total_pnl", json_real(cents(a->total)));
-	json_object_set_new(s, "avg_win", json_real(a->wins ? a->gross_win / (double)a->wins : 0));
-	json_object_set_new(s, "avg_loss",
-			    json_real(a->losses ? -a->gross_loss / (double)a->losses : 0));
-	json_object_set_new(s, "profit_factor",
-			    a->gross_loss > 0 ? json_real(a->gross_win / a->gross_loss) : json_null());
-	json_object_set_new(s, "max_drawdown", json_real(cents(a->max_dd)));
-	json_object_set_new(s, "current_drawdown", json_real(cents(a->peak - a->total)));
-	json_object_set_new(s, "max_drawdown_pct",
-			    json_real(round(a->max_dd / d->p.account_size * 10000) / 100));
-	json_object_set_new(s, "today", json_string(today));
-	json_object_set_new(s, "today_pnl", json_real(is_today ? cents(last->pnl) : 0));
-	json_object_set_new(s, "today_trades", json_integer(is_today ? last->n : 0));
-	json_object_set_new(s, "first_day", a->ndays ? json_string(a->days[0].day) : json_null());
-	json_object_set_new(s, "last_day", last ? json_string(last->day) : json_null());
-	cache_set(&d->cache[SLOB_DASH_CACHE_SUMMARY], s, ver);
-}
-
-static const char *error_body(json_t *j, size_t *len)
-{
-	static char buf[768];
 	char *s = json_dumps(j, SLOB_DASH_JSON_FLAGS);
 	json_decref(j);
-	snprintf(buf, sizeof buf, "%s", s ? s : "{}");
-	free(s);
-	*len = strlen(buf);
-	return buf;
+	*len = s ? strlen(s) : 0;
+	return s;
 }
 
-/* Brings the aggregate and both cached bodies up to date. 0 or -errno. */
-static int agg_refresh(struct slob_dash *d, char *err, size_t errlen)
-{
-	if (d->agg == NULL && (d->agg = calloc(1, sizeof *d->agg)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	int64_t ver = data_version(d);
-	struct slob_dash_cache *c = &d->cache[SLOB_DASH_CACHE_PNL];
-	int64_t age = slob_dash_now_ns() - c->built_ns;
-	bool old = age >= (int64_t)SLOB_DASH_CACHE_MAX_AGE_S * NS;
-	if (c->json != NULL && d->agg->valid && ver >= 0 && ver == c->data_version && !old)
-		return 0;
-	struct slob_dash_agg *a = d->agg;
-	int64_t mn, mx;
-	trade_ids(d, &mn, &mx);
-	bool same = a->valid && mn == a->min_id && mx == a->max_id;
-	bool appended = a->valid && mn == a->min_id && mx > a->max_id;
-	if (same && !(old && ver != c->data_version)) {
-		/* Another table changed, or only the day may have: re-render, no scan. */
-	} else if (appended && !old && agg_extend(d) == 1) {
-		/* extended in place */
-	} else {
-		int rc = agg_rebuild(d, err, errlen);
-		if (rc < 0)
-			return rc;
-	}
-	agg_render(d, ver);
-	return 0;
-}
-
-static const char *cached(struct slob_dash *d, int which, size_t *len, int *http)
+static char *cached(struct slob_dash *d, int which, size_t *len, int *http)
 {
 	if (slob_dash_store_ensure(d) < 0) {
 		*http = 503;
@@ -671,42 +342,37 @@ static const char *cached(struct slob_dash *d, int which, size_t *len, int *http
 					    d->store_err[0] ? d->store_err : "store not open"),
 				  len);
 	}
-	char err[512];
-	if (agg_refresh(d, err, sizeof err) < 0) {
-		*http = 500;
+	int64_t mn, mx;
+	slob_dash_trade_ids(d->db, &mn, &mx);
+	char *body = NULL, err[256];
+	bool stale = false;
+	int rc = slob_dash_agg_get(d, which, mn, mx, &body, len, &stale, err, sizeof err);
+	if (rc < 0) {
+		*http = rc == -EAGAIN ? 503 : 500;
 		return error_body(json_pack("{s:s}", "error", err), len);
 	}
-	struct slob_dash_cache *c = &d->cache[which];
-	if (c->json == NULL) {
-		*http = 500;
-		return error_body(json_pack("{s:s}", "error", "out of memory"), len);
+	if (stale && *len > 1 && body[*len - 1] == '}') {
+		/* Say so: a full rescan (e.g. after an archive) is still running. */
+		static const char tag[] = ",\"stale\":true}";
+		char *nb = realloc(body, *len + sizeof tag);
+		if (nb != NULL) {
+			memcpy(nb + *len - 1, tag, sizeof tag);
+			*len += sizeof tag - 2;
+			body = nb;
+		}
 	}
 	*http = 200;
-	*len = c->len;
-	return c->json;
+	return body;
 }
 
-int slob_dash_warm(struct slob_dash *d, long long *trades, double *ms)
+char *slob_dash_api_pnl(struct slob_dash *d, size_t *len, int *http)
 {
-	int64_t t0 = slob_dash_now_ns();
-	int rc = slob_dash_store_ensure(d);
-	if (rc < 0)
-		return rc;
-	char err[256];
-	rc = agg_refresh(d, err, sizeof err);
-	*ms = (double)(slob_dash_now_ns() - t0) / 1e6;
-	*trades = d->agg ? d->agg->n : 0;
-	return rc;
+	return cached(d, SLOB_DASH_AGG_PNL, len, http);
 }
 
-const char *slob_dash_api_pnl(struct slob_dash *d, size_t *len, int *http)
+char *slob_dash_api_summary(struct slob_dash *d, size_t *len, int *http)
 {
-	return cached(d, SLOB_DASH_CACHE_PNL, len, http);
-}
-
-const char *slob_dash_api_summary(struct slob_dash *d, size_t *len, int *http)
-{
-	return cached(d, SLOB_DASH_CACHE_SUMMARY, len, http);
+	return cached(d, SLOB_DASH_AGG_SUMMARY, len, http);
 }
 
 /* ---- engine status and stats ------------------------------------------- */
@@ -791,10 +457,11 @@ json_t *slob_dash_api_status(struct slob_dash *d, int *http)
 	json_object_set_new(o, "breaker", br);
 	json_object_set_new(o, "risk", risk ? risk : json_null());
 
-	size_t len;
+	size_t len = 0;
 	int h2;
-	const char *sum = slob_dash_api_summary(d, &len, &h2);
-	json_t *sj = h2 == 200 ? json_loadb(sum, len, 0, NULL) : NULL;
+	char *sum = slob_dash_api_summary(d, &len, &h2);
+	json_t *sj = h2 == 200 && sum ? json_loadb(sum, len, 0, NULL) : NULL;
+	free(sum);
 	json_object_set_new(o, "summary", sj ? sj : json_null());
 	/* Today's P&L: the engine's (trading day, incl. unrealised) when live, else the store's. */
 	double today = 0;

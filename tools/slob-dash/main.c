@@ -277,7 +277,8 @@ int main(int argc, char **argv)
 	d.started_ns = slob_dash_now_ns();
 	long long ntrades = 0;
 	double warm_ms = 0;
-	if (slob_dash_warm(&d, &ntrades, &warm_ms) == 0)
+	slob_dash_store_ensure(&d);
+	if (slob_dash_agg_start(&d, &ntrades, &warm_ms) == 0)
 		printf("slob-dash: store %s: %lld trades aggregated in %.1f ms\n", d.db_path,
 		       ntrades, warm_ms);
 	else

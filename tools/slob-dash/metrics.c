@@ -153,8 +153,9 @@ char *slob_dash_metrics(struct slob_dash *d, size_t *len)
 	if (store_ok) {
 		size_t sl;
 		int http;
-		const char *sum = slob_dash_api_summary(d, &sl, &http);
-		json_t *j = http == 200 ? json_loadb(sum, sl, 0, NULL) : NULL;
+		char *sum = slob_dash_api_summary(d, &sl, &http);
+		json_t *j = http == 200 && sum ? json_loadb(sum, sl, 0, NULL) : NULL;
+		free(sum);
 		if (j != NULL) {
 			put(&b, "# HELP slob_trades_total closed trades in trade_history\n"
 				"# TYPE slob_trades_total counter\nslob_trades_total %lld\n",

@@ -325,12 +325,12 @@ static enum MHD_Result do_api(struct slob_dash *d, struct MHD_Connection *c, con
 		j = slob_dash_api_trades(d, limit, before, &http);
 	} else if (strcmp(name, "pnl") == 0 || strcmp(name, "summary") == 0) {
 		size_t len = 0;
-		const char *body = name[0] == 'p' ? slob_dash_api_pnl(d, &len, &http)
-						  : slob_dash_api_summary(d, &len, &http);
+		char *body = name[0] == 'p' ? slob_dash_api_pnl(d, &len, &http)
+					    : slob_dash_api_summary(d, &len, &http);
 		if (body == NULL)
 			return send_error(c, 500, "out of memory");
 		return send_buf(c, (unsigned)http, "application/json", body, len,
-				MHD_RESPMEM_MUST_COPY, NULL, NULL, true);
+				MHD_RESPMEM_MUST_FREE, NULL, NULL, true);
 	} else {
 		return send_error(c, MHD_HTTP_NOT_FOUND, "no such API");
 	}

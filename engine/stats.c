@@ -272,11 +272,17 @@ unsigned slob_stats_nhists(const slob_stats_t *s)
 
 void slob_stats_status_begin(slob_stats_t *s)
 {
+#ifdef SLOB_TSAN
+	/* TSan does not model fences: an acq_rel RMW keeps the field stores
+	 * after the odd seq (same pairing as below) */
+	__atomic_fetch_add(&s->status->seq, 1, __ATOMIC_ACQ_REL);
+#else
 	uint64_t q = __atomic_load_n(&s->status->seq, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->status->seq, q + 1, __ATOMIC_RELAXED);
 	/* release fence: the odd seq is visible before any field store below;
 	 * pairs with the acquire fence in slob_stats_snapshot */
 	__atomic_thread_fence(__ATOMIC_RELEASE);
+#endif
 }
 
 void slob_stats_status_end(slob_stats_t *s)
@@ -386,11 +392,17 @@ int slob_stats_snapshot(const slob_stats_t *s, int64_t now_ns, struct slob_stats
 		 * Copy word by word with relaxed atomics so sanitizers see no data race. */
 		const uint64_t *src = (const uint64_t *)st;
 		uint64_t *dst = (uint64_t *)&out->st;
+#ifdef SLOB_TSAN
+		/* acquire loads instead of the fence TSan cannot model */
+		for (size_t w = 0; w < sizeof(*st) / 8; w++)
+			dst[w] = __atomic_load_n(&src[w], __ATOMIC_ACQUIRE);
+#else
 		for (size_t w = 0; w < sizeof(*st) / 8; w++)
 			dst[w] = __atomic_load_n(&src[w], __ATOMIC_RELAXED);
 		/* acquire fence: the copy completes before seq is re-read; pairs with
 		 * the release fence in slob_stats_status_begin */
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+#endif
 		uint64_t q2 = __atomic_load_n(&st->seq, __ATOMIC_RELAXED);
 		if (q1 == q2) {
 			out->alive = slob_stats_engine_alive(&out->st, now_ns, &out->heartbeat_age_ns);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -286,7 +287,9 @@ static long reader_loop(int iters, long *changes)
 	*changes = 0;
 	struct slob_stats_snapshot snap;
 	int64_t t_end = now_ns() + 2000000000ll; /* bounded on a loaded machine */
-	for (int i = 0; i < iters && (i & 255 || now_ns() < t_end); i++) {
+	/* at least `iters` snapshots and two changes seen (the writer may be
+	 * descheduled for a while on a loaded machine), at most ~2 s */
+	for (int i = 0; (i < iters || *changes < 3) && (i & 255 || now_ns() < t_end); i++) {
 		if (slob_stats_snapshot(&r, 0, &snap) < 0)
 			continue;
 		if (snap.st.equity_cents != 0 && !check_consistent(&snap.st))
@@ -310,6 +313,8 @@ static void test_seqlock_concurrent(void **state)
 	g_stop = 0;
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, writer, &w), 0);
+	while (__atomic_load_n(&w.status->equity_cents, __ATOMIC_RELAXED) == 0)
+		sched_yield(); /* the writer runs before readers start */
 
 	/* a reader process, mapping the file on its own */
 	pid_t pid = fork();

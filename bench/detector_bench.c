@@ -4,8 +4,9 @@
  * (slob_detector_on_bar, no rings) over a generated year of M1 bars:
  *   walk     plain random walk (engine/gen.h, no injection)
  *   inject   the same generator with a setup injected every weekday
- *   calm     random walk at 0.3x volatility: tight ranges keep many
- *            candidates alive at once (the pool-pressure case)
+ *   calm     random walk at 0.3x volatility (tight ranges)
+ *   dense    calm with liq1_throttle = 0: a candidate on every bar beyond an
+ *            LSE level, so many are alive at once (the pool-pressure case)
  * Each scenario is run `reps` times (argument 1, default 7); the median is
  * reported with min/max, bars/s, ns/bar, the peak number of live candidates
  * and the ratio to the original Python tracker's ~26,000 bars/s. The last
@@ -52,7 +53,8 @@ struct result {
 	uint64_t peak, setups, created;
 };
 
-static int run(const char *name, const struct slob_gen_params *gp, int reps, struct result *res)
+static int run(const char *name, const struct slob_gen_params *gp, int throttle, int reps,
+	       struct result *res)
 {
 	struct slob_gen_out g;
 	struct slob_detector d;
@@ -65,6 +67,7 @@ static int run(const char *name, const struct slob_gen_params *gp, int reps, str
 	}
 	slob_instrument_nq(&in);
 	slob_detector_params_default(&dp);
+	dp.liq1_throttle = throttle;
 	if (slob_detector_init(&d, &dp, &in, err, sizeof(err))) {
 		fprintf(stderr, "detector_bench: %s\n", err);
 		return -1;
@@ -119,29 +122,31 @@ int main(int argc, char **argv)
 	inject.inject_every = 1;
 	slob_gen_preset(&calm, "walk-year");
 	calm.vol_scale = 0.3;
-	struct result r[3];
-	if (run("walk", &walk, reps, &r[0]) || run("inject", &inject, reps, &r[1]) ||
-	    run("calm", &calm, reps, &r[2]))
+	struct result r[4];
+	if (run("walk", &walk, 5, reps, &r[0]) || run("inject", &inject, 5, reps, &r[1]) ||
+	    run("calm", &calm, 5, reps, &r[2]) || run("dense", &calm, 0, reps, &r[3]))
 		return 1;
 	printf("detector_bench: %d reps per scenario, generated year 2026 (seed 2026), default "
-	       "params\n",
+	       "params (dense: liq1_throttle=0)\n",
 	       reps);
 	printf("ns/bar = thread CPU time per bar (median, min, max over reps); wall = median wall "
 	       "time\n");
 	printf("%-8s %9s %8s %8s %8s %8s %14s %9s %5s %8s %7s\n", "scenario", "bars", "ns/bar",
 	       "min", "max", "wall", "bars/s", "x python", "peak", "created", "setups");
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		printf("%-8s %9zu %8.2f %8.2f %8.2f %8.2f %14.0f %9.0f %5llu %8llu %7llu\n",
 		       r[i].name, r[i].bars, r[i].med_ns, r[i].min_ns, r[i].max_ns,
 		       r[i].wall_med_ns, r[i].bars_per_s, r[i].bars_per_s / PY_BARS_PER_SEC,
 		       (unsigned long long)r[i].peak, (unsigned long long)r[i].created,
 		       (unsigned long long)r[i].setups);
 	printf("walk_wall_ns_per_bar=%.2f ", r[0].wall_med_ns);
-	printf("walk_ns_per_bar=%.2f walk_bars_per_s=%.0f walk_x_python=%.0f walk_peak_live=%llu "
-	       "inject_ns_per_bar=%.2f inject_bars_per_s=%.0f inject_setups=%llu "
-	       "calm_ns_per_bar=%.2f calm_peak_live=%llu\n",
-	       r[0].med_ns, r[0].bars_per_s, r[0].bars_per_s / PY_BARS_PER_SEC,
-	       (unsigned long long)r[0].peak, r[1].med_ns, r[1].bars_per_s,
-	       (unsigned long long)r[1].setups, r[2].med_ns, (unsigned long long)r[2].peak);
+	printf(
+	    "walk_ns_per_bar=%.2f walk_bars_per_s=%.0f walk_x_python=%.0f walk_peak_live=%llu "
+	    "inject_ns_per_bar=%.2f inject_bars_per_s=%.0f inject_setups=%llu "
+	    "calm_ns_per_bar=%.2f calm_peak_live=%llu dense_ns_per_bar=%.2f dense_peak_live=%llu\n",
+	    r[0].med_ns, r[0].bars_per_s, r[0].bars_per_s / PY_BARS_PER_SEC,
+	    (unsigned long long)r[0].peak, r[1].med_ns, r[1].bars_per_s,
+	    (unsigned long long)r[1].setups, r[2].med_ns, (unsigned long long)r[2].peak,
+	    r[3].med_ns, (unsigned long long)r[3].peak);
 	return 0;
 }

@@ -28,6 +28,8 @@ struct slob_pipeline {
 	char layout[256];
 
 	struct slob_ingest ingest;
+	slob_stage_t ingest_wrap;          /* ingest + early END on a stop request */
+	int end_pushed[2];                 /* ticks, tap */
 	struct slob_candles candles;
 	struct slob_detector det;
 	struct slob_detector_stage det_stage;
@@ -268,6 +270,42 @@ static int sink_command(void *ctx, const struct slob_opcmd *cmd, char *result, s
 	}
 	snprintf(result, len, "unknown command '%s'", cmd->command);
 	return -ENOENT;
+}
+
+/*
+ * The ingest stage as the topology sees it: the replay reader, except that
+ * once a stop was requested it publishes END on its rings (it is their
+ * producer: this runs on the ingest thread) instead of reading on, so the
+ * END flows through every stage, everything drains, and the store is
+ * flushed. Ticks already parsed but not yet published are not replayed.
+ */
+static int ingest_wrap_poll(slob_stage_t *st)
+{
+	struct slob_pipeline *p = st->ctx;
+	slob_stage_t *inner = slob_ingest_stage(&p->ingest);
+	if (!__atomic_load_n(&p->stop_requested, __ATOMIC_RELAXED) || slob_ingest_done(&p->ingest))
+		return inner->poll(inner);
+	struct slob_tick end = {.seq = p->ingest.seq + 1, .flags = SLOB_TICK_END};
+	slob_ring_t *rings[2] = {slob_topo_ring(p->topo, "ticks"), slob_topo_ring(p->topo, "tap")};
+	int work = 0;
+	for (int i = 0; i < 2; i++) {
+		if (rings[i] == NULL || p->end_pushed[i])
+			continue;
+		if (slob_ring_push_spsc(rings[i], &end)) {
+			p->end_pushed[i] = 1;
+			work++;
+		}
+	}
+	return work;
+}
+
+static bool ingest_wrap_done(slob_stage_t *st)
+{
+	struct slob_pipeline *p = st->ctx;
+	if (slob_ingest_done(&p->ingest))
+		return true;
+	return __atomic_load_n(&p->stop_requested, __ATOMIC_RELAXED) && p->end_pushed[0] &&
+	       (p->end_pushed[1] || slob_topo_ring(p->topo, "tap") == NULL);
 }
 
 /* ---- build --------------------------------------------------------------- */
@@ -525,13 +563,15 @@ int slob_pipeline_build(slob_pipeline_t **out, const struct slob_pipeline_opts *
 		const char *name;
 		slob_stage_t *st;
 	} binds[] = {
-		{"ingest", slob_ingest_stage(&p->ingest)},
+		{"ingest", &p->ingest_wrap},
 		{"candles", slob_candles_stage(&p->candles)},
 		{"detector", slob_detector_stage(&p->det_stage)},
 		{"risk", &p->risk_stage},
 		{"sender", slob_sender_stage(&p->sender)},
 		{"cold", slob_cold_stage(p->cold)},
 	};
+	p->ingest_wrap = (slob_stage_t){.name = "ingest", .poll = ingest_wrap_poll,
+					.done = ingest_wrap_done, .ctx = p};
 	for (unsigned i = 0; i < SLOB_ARRAY_SIZE(binds); i++) {
 		bind_stats(p, binds[i].name, binds[i].st);
 		if ((rc = slob_topo_bind_stage(p->topo, binds[i].name, binds[i].st)) < 0) {
@@ -539,6 +579,9 @@ int slob_pipeline_build(slob_pipeline_t **out, const struct slob_pipeline_opts *
 			goto out_free;
 		}
 	}
+	/* the reader counts into the wrapper's counters */
+	p->ingest_wrap.stats = p->ingest_wrap.stats ? p->ingest_wrap.stats : &p->ingest_wrap.own_stats;
+	slob_ingest_stage(&p->ingest)->stats = p->ingest_wrap.stats;
 	if (o->stats) {
 		slob_stats_status_begin(o->stats);
 		o->stats->status->mode = SLOB_STATS_MODE_REPLAY;
@@ -637,9 +680,9 @@ int slob_pipeline_wait(slob_pipeline_t *p, void (*heartbeat)(void *), void *ctx)
 		if (heartbeat)
 			heartbeat(ctx);
 		if (!stop_forwarded && __atomic_load_n(&p->stop_requested, __ATOMIC_RELAXED)) {
-			/* TODO(ingest stop): until ingest can end a replay early,
-			 * a stop lets the replay finish */
-			stop_forwarded = true;
+			stop_forwarded = true; /* ingest_wrap_poll ends the replay */
+			for (unsigned i = 0; i < p->topo->nthreads; i++)
+				slob_thread_wake(&p->topo->threads[i].thr);
 		}
 	}
 	if (p->joiner_started) {
@@ -665,7 +708,11 @@ void slob_pipeline_summary(const slob_pipeline_t *p, struct slob_pipeline_summar
 {
 	memset(s, 0, sizeof(*s));
 	const struct slob_detector_stats *ds = &p->det.stats;
-	s->ticks = p->ingest.ticks;
+	/* ticks that reached the candle builder, without the END marker */
+	const slob_stage_t *cs = slob_candles_stage((struct slob_candles *)&p->candles);
+	s->ticks = cs->stats ? cs->stats->in : 0;
+	if (s->ticks && slob_candles_done(&p->candles))
+		s->ticks--;
 	s->bars = ds->bars;
 	s->setups_short = ds->completed[0];
 	s->setups_long = ds->completed[1];

@@ -362,15 +362,16 @@ int slob_tws_enc_place_order(uint8_t *buf, size_t cap, const struct slob_tws_con
 	/* field numbers as in TWS_PROTOCOL.md 5.1 */
 	static const char *const f29_32[] = {"0", "0", "0", "0"};
 	static const char *const f34_45[] = {"0", "", "0", "", "", "", "", "", "", "0", "", "-1"};
-	static const char *const f47_118[] = {
-		"", "", "0", "", "", "0", "0", "", "0", "", "", "", "", "",        /* 47..60 */
-		"0", "", "", "", "", "0", "", "", "", "", "", "", "", "", "",     /* 61..75 */
-		"", "0", "", "", "0", "0", "", "", "0", "", "0", "0", "0", "0",    /* 76..89 */
-		"", DMAX, DMAX, DMAX, DMAX, DMAX, "0", "", "", "", DMAX,           /* 90..100 */
-		"", "", "", "", "0", "0", "0", "", IMAX, IMAX, "0", "", "", "",  /* 101..114 */
-		"0", "0", IMAX, "0",                                              /* 115..118 */
-	};
-	_Static_assert(sizeof(f47_118) / sizeof(f47_118[0]) == 72, "placeOrder tail 47..118");
+	/* fields 47..118 are constant for our orders: one NUL-separated block */
+	static const char f47_118[] =
+		"\0" "\0" "0\0" "\0" "\0" "0\0" "0\0" "\0" "0\0" "\0" "\0" "\0" "\0" "\0" "0\0" "\0" "\0"
+		"\0" "\0" "0\0" "\0" "\0" "\0" "\0" "\0" "\0" "\0" "\0" "\0" "\0" "0\0" "\0" "\0" "0\0" "0\0"
+		"\0" "\0" "0\0" "\0" "0\0" "0\0" "0\0" "0\0" "\0" "1.7976931348623157e+308\0"
+		"1.7976931348623157e+308\0" "1.7976931348623157e+308\0" "1.7976931348623157e+308\0"
+		"1.7976931348623157e+308\0" "0\0" "\0" "\0" "\0" "1.7976931348623157e+308\0" "\0" "\0" "\0"
+		"\0" "0\0" "0\0" "0\0" "\0" "2147483647\0" "2147483647\0" "0\0" "\0" "\0" "\0" "0\0" "0\0"
+		"2147483647\0" "0\0";
+
 	BEGIN(SLOB_TWS_PLACE_ORDER);
 	slob_tws_wr_int(&w, o->order_id);                 /* 1 */
 	wr_contract(&w, c);                               /* 2..13 */
@@ -393,7 +394,12 @@ int slob_tws_enc_place_order(uint8_t *buf, size_t cap, const struct slob_tws_con
 	slob_tws_wr_int(&w, o->outside_rth);              /* 33 */
 	wr_fixed(&w, f34_45, 12);                         /* 34..45 */
 	slob_tws_wr_int(&w, o->oca_type);                 /* 46 */
-	wr_fixed(&w, f47_118, 72);                        /* 47..118 */
+	if (!w.err && w.len + sizeof(f47_118) - 1 <= w.cap) {  /* 47..118 */
+		memcpy(w.buf + w.len, f47_118, sizeof(f47_118) - 1);
+		w.len += sizeof(f47_118) - 1;
+	} else if (!w.err) {
+		w.err = -ENOSPC;
+	}
 	return slob_tws_wr_end(&w);
 }
 

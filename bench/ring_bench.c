@@ -174,6 +174,7 @@ static unsigned mq_pop(struct mq *q, void *out, unsigned n)
 
 /* ---- threads ----------------------------------------------------------- */
 
+static uint64_t trial_budget_ns = 1000000000ull; /* per case: latency, throughput */
 static int cpu_a = 0, cpu_b = 1;
 static bool pinned_ok = true;
 
@@ -211,6 +212,8 @@ struct job {
 	uint64_t t_end;         /* consumer's finish time (ticks) */
 	uint64_t t_start;
 	uint64_t *samples;      /* latency: one-hop ticks per round trip */
+	uint64_t nsamples;      /* latency: samples taken (time budget) */
+	uint64_t budget_ticks;  /* latency: time budget */
 	uint64_t bad;
 };
 
@@ -326,8 +329,9 @@ static void job_free(struct job *j)
 		struct job *j = arg;                                                      \
 		struct rec##N r = { { 0 } }, back;                                        \
 		const uint64_t n = j->n, warm = n / 10 + 100;                             \
-		uint64_t *samples = j->samples, bad = 0;                                  \
-		for (uint64_t i = 0; i < warm + n; i++) {                                 \
+		uint64_t *samples = j->samples, bad = 0, i = 0;                           \
+		const uint64_t start = ticks(), budget = j->budget_ticks;                 \
+		for (; i < warm + n; i++) {                                               \
 			r.w[0] = i;                                                       \
 			uint64_t t0 = ticks();                                            \
 			send##N(j, 0, &r);                                                \
@@ -336,7 +340,15 @@ static void job_free(struct job *j)
 			bad += back.w[0] != i;                                            \
 			if (i >= warm)                                                    \
 				samples[i - warm] = (t1 - t0) / 2;                        \
+			/* time budget (a preempted partner costs a time slice) */       \
+			if ((i & 1023) == 1023 && i > warm && t1 - start > budget) {      \
+				i++;                                                      \
+				break;                                                    \
+			}                                                                 \
 		}                                                                         \
+		j->nsamples = i > warm ? i - warm : 0;                                    \
+		r.w[0] = UINT64_MAX; /* tells the echo thread to finish */                \
+		send##N(j, 0, &r);                                                        \
 		j->bad = bad;                                                             \
 		return NULL;                                                              \
 	}                                                                                 \
@@ -344,9 +356,10 @@ static void job_free(struct job *j)
 	{                                                                                 \
 		struct job *j = arg;                                                      \
 		struct rec##N r;                                                          \
-		const uint64_t n = j->n, warm = n / 10 + 100;                             \
-		for (uint64_t i = 0; i < warm + n; i++) {                                 \
+		for (;;) {                                                                \
 			recv##N(j, 0, &r);                                                \
+			if (r.w[0] == UINT64_MAX)                                         \
+				break;                                                    \
 			send##N(j, 1, &r);                                                \
 		}                                                                         \
 		return NULL;                                                              \
@@ -435,6 +448,7 @@ static struct lat run_latency(enum impl impl, unsigned size, uint64_t n)
 	j->size = size;
 	j->n = n;
 	j->samples = malloc(n * sizeof(uint64_t));
+	j->budget_ticks = (uint64_t)(trial_budget_ns / ns_per_tick);
 	job_queues(j);
 	pthread_t a, b;
 	spawn(&b, cpu_b, pick(size, lat_echo16, lat_echo64, lat_echo128), j);
@@ -444,6 +458,11 @@ static struct lat run_latency(enum impl impl, unsigned size, uint64_t n)
 	if (j->bad) {
 		fprintf(stderr, "ring_bench: %s latency: %llu records corrupted\n", impl_name[impl],
 			(unsigned long long)j->bad);
+		exit(1);
+	}
+	n = j->nsamples;
+	if (n == 0) {
+		fprintf(stderr, "ring_bench: %s latency: no samples\n", impl_name[impl]);
 		exit(1);
 	}
 	qsort(j->samples, n, sizeof(uint64_t), cmp_u64);
@@ -490,8 +509,6 @@ static double throughput_trial(enum impl impl, unsigned size, uint64_t n, unsign
  * nothing about the queue; short trials, some of which run undisturbed, and
  * the best of them, measure the queue (the same rule for every queue).
  */
-static uint64_t trial_budget_ns = 1000000000ull; /* per configuration */
-
 static double run_throughput(enum impl impl, unsigned size, uint64_t n, unsigned batch,
 			     int trials)
 {
@@ -601,7 +618,7 @@ int main(int argc, char **argv)
 	double elapsed = (mono_ns() - t_begin) * 1e-9;
 
 	printf("ring_bench: threads on CPUs %d and %d%s; %d reps, medians; TSC %.3f ns/tick; "
-	       "latency = one hop (RTT/2), %llu round trips (mutex %llu); throughput = best of %d "
+	       "latency = one hop (RTT/2), up to %llu round trips (mutex %llu); throughput = best of %d "
 	       "trials of %llu records (mutex %d of %llu; at most ~%.1f s per case), batch %u\n",
 	       cpu_a, cpu_b, pinned_ok ? "" : " (PINNING FAILED: unpinned)", reps, ns_per_tick,
 	       (unsigned long long)lat_n, (unsigned long long)lat_n_mutex, trials,

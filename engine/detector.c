@@ -347,7 +347,7 @@ uint64_t slob_detector_setup_id(int dir, int64_t liq1_ns, int32_t lse_high, int3
 void slob_detector_reset(struct slob_detector *d)
 {
 	d->day = INT64_MIN;
-	d->day_lo_ns = INT64_MIN / 2;
+	d->day_lo_ns = -2 * SLOB_NS_PER_DAY; /* no bar time maps into it */
 	d->off_lo_ns = d->off_hi_ns = 0;
 	d->off_s = 0;
 	d->wday = 0;
@@ -719,11 +719,12 @@ int slob_detector_on_bar(struct slob_detector *d, const struct slob_bar *b, stru
 		return 1;
 	}
 	clock_sig(&out[nout++], SLOB_SIG_CLOCK, b);
-	/* inconsistent OHLC, or prices outside (0, 2^30] ticks where the int32
-	 * level arithmetic (buffers, TP) could overflow */
+	/* inconsistent OHLC, prices outside (0, 2^30] ticks where the int32
+	 * level arithmetic (buffers, TP) could overflow, or a time outside
+	 * [0, 2^62) ns where the local-time arithmetic could */
 	if (slob_unlikely(b->high < b->low || b->open > b->high || b->open < b->low ||
 			  b->close > b->high || b->close < b->low || b->low <= 0 ||
-			  b->high > SLOB_DETECTOR_MAX_PX)) {
+			  b->high > SLOB_DETECTOR_MAX_PX || (uint64_t)b->ts_ns >= (1ULL << 62))) {
 		d->stats.bad_bars++;
 		return (int)nout;
 	}
@@ -801,9 +802,8 @@ int slob_detector_on_bar(struct slob_detector *d, const struct slob_bar *b, stru
 	if (!d->has_lse) /* R6 */
 		return (int)nout;
 
-	/* R8 first over existing candidates (the new one of R7 is skipped
-	 * anyway); R7's throttle looks at states before this candle's updates,
-	 * as the live tracker creates before it updates. */
+	/* R7 before R8: the throttle sees the candidates' states before this
+	 * candle's updates (the live tracker creates, then updates). */
 	int newdir = 0;
 	if (b->high > d->lse_high) { /* R7: SHORT tested first; blocks the LONG test */
 		if (throttled(d, SLOB_SHORT, b->ts_ns))

@@ -85,7 +85,7 @@ static int64_t at(struct fx *f, int hh, int mm)
 static int feed_ns(struct fx *f, int64_t ts, double o, double h, double l, double c)
 {
 	struct slob_bar b = {.ts_ns = ts,
-			     .recv_ns = ts + 60 * SLOB_NS_PER_SEC,
+			     .recv_ns = ts / 2,
 			     .last_seq = ++f->seq,
 			     .open = PX(o),
 			     .high = PX(h),
@@ -1050,12 +1050,13 @@ static void test_bad_and_out_of_order_bars_ignored(void **state)
 	struct fx *f = fx_new();
 	lse(f);
 	feed(f, 15, 30, 19990, 20010, 19985, 19992);
-	feed(f, 15, 20, 19990, 20010, 19985, 19992); /* back in time */
-	feed(f, 15, 31, 19990, 19980, 19985, 19992); /* high < low */
-	feed(f, 15, 32, 0, 0, 0, 0);		     /* non-positive */
-	feed(f, 15, 33, 19990, 19995, 19985, 19999); /* close above high */
+	feed(f, 15, 20, 19990, 20010, 19985, 19992);	   /* back in time */
+	feed(f, 15, 31, 19990, 19980, 19985, 19992);	   /* high < low */
+	feed(f, 15, 32, 0, 0, 0, 0);			   /* non-positive */
+	feed(f, 15, 33, 19990, 19995, 19985, 19999);	   /* close above high */
+	feed_ns(f, INT64_MAX, 19990, 19995, 19985, 19990); /* time out of range */
 	assert_int_equal(f->d.stats.out_of_order, 1);
-	assert_int_equal(f->d.stats.bad_bars, 3);
+	assert_int_equal(f->d.stats.bad_bars, 4);
 	assert_int_equal(state_of(f, SLOB_SHORT, 15, 30), SLOB_ST_WATCHING_CONSOL);
 	/* END bar: one END signal */
 	struct slob_bar e = {.flags = SLOB_BAR_END, .last_seq = 99};

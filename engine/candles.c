@@ -206,6 +206,12 @@ static void on_tick(struct slob_candles *c, const struct slob_tick *t)
 		s->reasons[SLOB_CANDLES_R_DUPLICATE]++;
 		return;
 	}
+	if (slob_unlikely(t->ts_ns > INT64_MAX - 4 * SLOB_NS_PER_MIN ||
+			  t->ts_ns < INT64_MIN + 4 * SLOB_NS_PER_MIN)) {
+		c->out_of_order++; /* outside int64 minute arithmetic: never a real tick */
+		s->reasons[SLOB_CANDLES_R_OUT_OF_ORDER]++;
+		return;
+	}
 	int64_t m = t->ts_ns - ((t->ts_ns % SLOB_NS_PER_MIN + SLOB_NS_PER_MIN) % SLOB_NS_PER_MIN);
 	if (slob_likely(c->have_cur && m == c->cur.ts_ns)) {
 		struct slob_bar *b = &c->cur;

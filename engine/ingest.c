@@ -493,7 +493,7 @@ static unsigned push(struct slob_ingest *ing)
 			due = ing->stamped;
 			while (due < ing->bn) {
 				const struct slob_tick *t = &ing->batch[due];
-				double rel = (double)(t->ts_ns - ing->pace_t0_ts) / ing->p.pace;
+				double rel = ((double)t->ts_ns - (double)ing->pace_t0_ts) / ing->p.pace;
 				if (!(t->flags & SLOB_TICK_END) &&
 				    ing->pace_t0_mono + (int64_t)rel > now)
 					break;
@@ -707,7 +707,9 @@ int slob_barsrc_poll(struct slob_barsrc *b)
 				b->pace_t0_mono = now;
 				b->pace_t0_ts = x->ts_ns;
 			}
-			if (b->pace_t0_mono + (int64_t)((double)(x->ts_ns - b->pace_t0_ts) / b->p.pace) > now)
+			if (b->pace_t0_mono +
+				    (int64_t)(((double)x->ts_ns - (double)b->pace_t0_ts) / b->p.pace) >
+			    now)
 				break;
 		}
 		x->last_seq = b->pos + 1;

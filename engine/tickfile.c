@@ -144,6 +144,9 @@ static int parse_iso_rest(const char *p, const char *end, int y, int mo, int d, 
 		       -EINVAL;
 	int64_t secs = slob_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
 		       mi * 60 + s - off;
+	/* int64 ns spans 1677-09-21 .. 2262-04-11 */
+	if (secs < -INT64_MAX / SLOB_NS_PER_SEC + 1 || secs > INT64_MAX / SLOB_NS_PER_SEC - 1)
+		return *why = "time out of range (1678..2261)", -EINVAL;
 	*ns = secs * SLOB_NS_PER_SEC + frac;
 	return 0;
 }
@@ -170,6 +173,8 @@ int slob_parse_time(const char *p, const char *end, int64_t *ns, const char **wh
 	if (nd == 0)
 		return *why = "timestamp is not a number or an ISO-8601 time", -EINVAL;
 	if (p == end) { /* integer ns */
+		if (v > (uint64_t)INT64_MAX)
+			return *why = "timestamp out of range", -EINVAL;
 		*ns = neg ? -(int64_t)v : (int64_t)v;
 		return 0;
 	}
@@ -396,33 +401,33 @@ static inline int fast_line(const char *p, const char *end, int64_t tick_nano, i
 		return 0;
 	*ts = (int64_t)v;
 	s = ++p;
-	int64_t ip = 0, fr = 0;
+	uint64_t ip = 0, fr = 0; /* unsigned: over-long digit runs wrap, then fail the length check */
 	while (p < end && is_digit(*p))
-		ip = ip * 10 + (*p++ - '0');
+		ip = ip * 10 + (uint64_t)(*p++ - '0');
 	if (p == s || p - s > 9 || p >= end)
 		return 0;
 	if (*p == '.') {
 		const char *fs = ++p;
 		while (p < end && is_digit(*p))
-			fr = fr * 10 + (*p++ - '0');
+			fr = fr * 10 + (uint64_t)(*p++ - '0');
 		int nd = (int)(p - fs);
 		if (nd == 0 || nd > 9)
 			return 0;
-		static const int64_t pow10[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
+		static const uint64_t pow10[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
 						  10000, 1000, 100, 10, 1};
 		fr *= pow10[nd];
 	}
 	if (p >= end || *p != ',')
 		return 0;
-	int64_t nano = ip * 1000000000LL + fr;
+	int64_t nano = (int64_t)(ip * 1000000000ULL + fr);
 	*px = (nano + tick_nano / 2) / tick_nano;
 	s = ++p;
-	int64_t sz = 0;
+	uint64_t sz = 0;
 	while (p < end && is_digit(*p))
-		sz = sz * 10 + (*p++ - '0');
+		sz = sz * 10 + (uint64_t)(*p++ - '0');
 	if (p == s || p - s > 10 || p != end)
 		return 0;
-	*size = sz;
+	*size = (int64_t)sz;
 	return 1;
 }
 

@@ -64,7 +64,9 @@ static inline int slob_tickcheck_ok(struct slob_tickcheck *c, int64_t ts, int64_
 		c->bad_size++;
 		return 0;
 	}
-	if (slob_unlikely(c->last_ts != INT64_MIN && ts < c->last_ts - c->tol_ns)) {
+	/* unsigned difference: no overflow whatever the two timestamps */
+	if (slob_unlikely(c->last_ts != INT64_MIN && ts < c->last_ts &&
+			  (uint64_t)c->last_ts - (uint64_t)ts > (uint64_t)c->tol_ns)) {
 		c->backwards++;
 		return 0;
 	}

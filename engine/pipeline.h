@@ -87,6 +87,7 @@ struct slob_pipeline_summary {
 	int64_t realised_cents, equity_cents;
 	uint64_t digest;                    /* decision journal digest */
 	double seconds;                     /* wall time from start to drained */
+	double hot_seconds;                 /* wall time until the hot threads finished */
 	uint64_t lat_count, lat_p50, lat_p99, lat_p999, lat_max; /* tick -> order, ns */
 	uint64_t peak_ring_fill;            /* max over rings, records */
 	uint64_t live_candidates_peak;

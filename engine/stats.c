@@ -272,6 +272,8 @@ unsigned slob_stats_nhists(const slob_stats_t *s)
 
 void slob_stats_status_begin(slob_stats_t *s)
 {
+	if (s->wdepth++ > 0)
+		return; /* nested: the outer pair already made seq odd */
 #ifdef SLOB_TSAN
 	/* TSan does not model fences: an acq_rel RMW keeps the field stores
 	 * after the odd seq (same pairing as below) */
@@ -287,6 +289,8 @@ void slob_stats_status_begin(slob_stats_t *s)
 
 void slob_stats_status_end(slob_stats_t *s)
 {
+	if (s->wdepth == 0 || --s->wdepth > 0)
+		return; /* unbalanced, or an inner pair */
 	uint64_t q = __atomic_load_n(&s->status->seq, __ATOMIC_RELAXED);
 	/* release: field stores happen before the even seq; pairs with the
 	 * acquire load of seq in slob_stats_snapshot */

@@ -146,6 +146,7 @@ struct slob_stats {
 	struct slob_stats_status *status;
 	struct slob_stats_stage_slot *stages;
 	struct slob_stats_hist_slot *hists;
+	unsigned wdepth;          /* writer-private nesting of status_begin/end */
 };
 typedef struct slob_stats slob_stats_t;
 
@@ -201,7 +202,12 @@ unsigned slob_stats_nhists(const slob_stats_t *s);
 
 /* ---- status block (single writer, design note 2) ---------------------- */
 
-/* Begins/ends an update of the status block. Writer thread only; never blocks. */
+/*
+ * Begins/ends an update of the status block. Pairs may nest (only the
+ * outermost pair moves the sequence number), so a caller may wrap
+ * slob_stats_status_apply_cold in its own begin/end. Writer thread only;
+ * never blocks.
+ */
 void slob_stats_status_begin(slob_stats_t *s);
 void slob_stats_status_end(slob_stats_t *s);
 

@@ -229,6 +229,19 @@ static void test_apply_cold(void **state)
 
 	rec.type = SLOB_COLD_BAR;
 	assert_int_equal(slob_stats_status_apply_cold(&w, &rec), 0);
+
+	/* nested begin/end: seq stays odd for the whole outer update */
+	uint64_t q0 = w.status->seq;
+	assert_int_equal(q0 & 1, 0);
+	slob_stats_status_begin(&w);
+	assert_int_equal(w.status->seq, q0 + 1);
+	rec.type = SLOB_COLD_RISK_STATE;
+	slob_stats_status_apply_cold(&w, &rec);
+	assert_int_equal(w.status->seq, q0 + 1);
+	slob_stats_status_end(&w);
+	assert_int_equal(w.status->seq, q0 + 2);
+	slob_stats_status_end(&w); /* unbalanced end: ignored */
+	assert_int_equal(w.status->seq, q0 + 2);
 	slob_stats_close(&w);
 }
 

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -1289,6 +1291,60 @@ static void test_intent_ring_full_holds_signals(void **state)
 	h_close(&h);
 }
 
+/* ---- control path from another thread ------------------------------------------ */
+
+struct ctl_arg {
+	slob_risk_t *r;
+	int n;
+	int done; /* atomic */
+};
+
+static void *ctl_thread(void *p)
+{
+	struct ctl_arg *a = p;
+	for (int i = 0; i < a->n; i++) {
+		/* kill on, kill off, reset; -EAGAIN while the 16-slot ring is full */
+		while (slob_risk_set_kill_switch(a->r, true) == -EAGAIN)
+			sched_yield();
+		while (slob_risk_set_kill_switch(a->r, false) == -EAGAIN)
+			sched_yield();
+		while (slob_risk_request_reset(a->r, "ctl", "thread test") == -EAGAIN)
+			sched_yield();
+	}
+	__atomic_store_n(&a->done, 1, __ATOMIC_RELEASE); /* partner: acquire below */
+	return NULL;
+}
+
+static void test_control_from_other_thread(void **state)
+{
+	(void)state;
+	struct slob_risk_params p;
+	struct h h;
+	slob_risk_params_default(&p);
+	h_open(&h, &p, 1024, 65536);
+	struct ctl_arg a = {.r = h.r, .n = 300};
+	pthread_t t;
+	unsigned resets = 0;
+	assert_int_equal(pthread_create(&t, NULL, ctl_thread, &a), 0);
+	for (int idle_after_done = 0; idle_after_done < 3;) {
+		int w = h.st.poll(&h.st);
+		h_drain_cold(&h);
+		for (unsigned i = 0; i < h.ncold; i++)
+			resets += h.cold[i].type == SLOB_COLD_BREAKER && !h.cold[i].u.breaker.tripped;
+		h.ncold = 0;
+		if (__atomic_load_n(&a.done, __ATOMIC_ACQUIRE) && w == 0)
+			idle_after_done++;
+	}
+	pthread_join(t, NULL);
+	assert_int_equal(resets, 300); /* every request applied, none lost */
+	assert_false(h_view(&h).kill_switch); /* the last switch request was "off" */
+	assert_false(h_view(&h).breaker_tripped);
+	h_long(&h, 1, T(0));
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_ACCEPTED);
+	h_close(&h);
+}
+
 /* ---- parameters ------------------------------------------------------------------ */
 
 static void test_params(void **state)
@@ -1390,6 +1446,7 @@ int main(void)
 		cmocka_unit_test(test_breaker_survives_restart),
 		cmocka_unit_test(test_clock_ack_and_end),
 		cmocka_unit_test(test_intent_ring_full_holds_signals),
+		cmocka_unit_test(test_control_from_other_thread),
 		cmocka_unit_test(test_params),
 	};
 	int rc = cmocka_run_group_tests(tests, group_setup, NULL);

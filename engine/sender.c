@@ -161,9 +161,14 @@ int slob_sender_init(struct slob_sender *s, const struct slob_sender_params *prm
 			 sizeof(struct slob_tick));
 		return -EINVAL;
 	}
+	if (tap_in != NULL && tap_in->rec_size != sizeof(struct slob_tick)) {
+		snprintf(err, errlen, "sender: tap ring record size != %zu", sizeof(struct slob_tick));
+		return -EINVAL;
+	}
 	s->prm = *prm;
 	s->intents = intents_in;
-	s->tap = prm->mode == SLOB_SENDER_PAPER ? tap_in : NULL;
+	/* live mode: a tap, if given, is only drained (ingest must never block on it) */
+	s->tap = tap_in;
 	s->exec_out = exec_out;
 	s->cold = cold;
 	s->next_id = prm->first_order_id;
@@ -527,7 +532,7 @@ static void ack(struct slob_sender *s, uint64_t seq, int64_t ts_ns)
  */
 static bool drain_tap(struct slob_sender *s, uint64_t upto, int *work)
 {
-	if (s->tap == NULL)
+	if (s->tap == NULL || s->prm.mode != SLOB_SENDER_PAPER)
 		return true;
 	for (;;) {
 		if (s->tap_end || s->tap_seq >= upto)
@@ -594,7 +599,7 @@ int slob_sender_poll(struct slob_sender *s)
 		work += s->be.pump(s->be.ctx, s);
 	if (s->reconciled && s->pend_head != s->pend_tail)
 		release_pending(s, &work);
-	if (s->end_seen)
+	if (s->end_seen || s->prm.mode != SLOB_SENDER_PAPER)
 		discard_tap(s, &work);
 	for (uint32_t i = 0; i < s->prm.batch && !s->end_seen; i++) {
 		if (outq_len(s) != 0) {

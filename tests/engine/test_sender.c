@@ -351,6 +351,28 @@ static void test_live_waits_for_reconciliation(void **state)
 	fx_fini(&f);
 }
 
+/* live mode: a tap ring is drained, clocks are acked at once */
+static void test_live_drains_tap(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct slob_exec ex[8];
+	fx_init(&f, SLOB_SENDER_LIVE, 64, 64);
+	slob_sender_destroy(&f.s);
+	struct slob_sender_params p;
+	slob_sender_params_default(&p);
+	p.mode = SLOB_SENDER_LIVE;
+	assert_int_equal(slob_sender_init(&f.s, &p, &f.in, &f.tap, &f.out, &f.cold, NULL, 0), 0);
+	for (uint64_t i = 1; i <= 100; i++)
+		put_tick(&f, i, 1000);
+	put_clock(&f, 500); /* far beyond the tap: live mode does not wait */
+	int n = drain(&f, ex, 8);
+	assert_int_equal(n, 1);
+	assert_int_equal(ex[0].kind, SLOB_EXEC_CLOCK_ACK);
+	assert_int_equal(slob_ring_size(&f.tap), 0);
+	fx_fini(&f);
+}
+
 static void test_params(void **state)
 {
 	(void)state;
@@ -391,6 +413,7 @@ int main(void)
 		cmocka_unit_test(test_digest_deterministic),
 		cmocka_unit_test(test_cancel_and_reject),
 		cmocka_unit_test(test_live_waits_for_reconciliation),
+		cmocka_unit_test(test_live_drains_tap),
 		cmocka_unit_test(test_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

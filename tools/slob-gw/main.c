@@ -627,8 +627,8 @@ static void on_place_order(struct client *c, const struct slob_tws_in *m)
 		}
 	}
 	struct order *o = find_order(id);
-	if (o == NULL && id < G.next_id - 0 && id <= 0) {
-		send_error(c, id, 103, "Duplicate order id");
+	if (id <= 0) {
+		send_error(c, id, 103, "Duplicate order id (ids must be positive)");
 		return;
 	}
 	if (o != NULL && terminal(o)) {

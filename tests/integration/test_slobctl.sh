@@ -197,5 +197,29 @@ expect "$T/err" "chmod 600" "warns about a readable config with secrets"
 if grep -q "77:tok" "$T/out" "$T/err"; then echo "FAIL: token leaked"; fails=$((fails+1)); fi
 check 2 "alert-test with nothing configured" -- env -u TELEGRAM_BOT_TOKEN -u SENDER_EMAIL -u ALERT_EMAILS "$BIN" alert-test
 
+# ---- against the real daemon (when built) ---------------------------------------------------
+SLOBD=${SLOB_BIN_DIR}/slobd GEN=${SLOB_BIN_DIR}/slob-gen
+if [ -x "$SLOBD" ] && [ -x "$GEN" ]; then
+	mkdir -p "$T/e2e" && cd "$T/e2e"
+	"$GEN" --days 1 --csv ticks.csv -q
+	"$SLOBD" -d data --speed 60 replay ticks.csv >slobd.out 2>&1 & SPID=$!
+	up=1
+	for _ in $(seq 100); do "$BIN" status >/dev/null 2>&1 && { up=0; break; }; sleep 0.1; done
+	[ $up = 0 ] || { echo "FAIL: slobd never showed up in slobctl status"; cat slobd.out; fails=$((fails+1)); }
+	check 0 "status of a running slobd" -- "$BIN" --json status
+	expect "$T/out" '"engine_up":true' "engine up"
+	expect "$T/out" '"name":"risk"' "stage counters published"
+	check 0 "kill-switch applied by slobd" -- "$BIN" kill-switch on --reason "e2e test" --wait 10
+	expect "$T/out" "applied at" "slobd applied the command"
+	check 0 "status shows the kill switch" -- "$BIN" status
+	expect "$T/out" "kill switch  ON" "kill switch on in status"
+	kill -TERM $SPID; wait $SPID
+	check 3 "status after a clean stop" -- "$BIN" status
+	expect "$T/out" "DOWN  stopped" "stopped cleanly"
+	cd "$T"
+else
+	echo "slobd or slob-gen not built: daemon section skipped"
+fi
+
 echo "failures: $fails"
 [ $fails = 0 ]

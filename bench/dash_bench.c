@@ -361,7 +361,7 @@ static int run(const char *self, long trades, int reps)
 		warm_ms = atof(in + 4);
 	printf("%-28s %6s %9s %10s %9s %9s %9s\n", "endpoint", "status", "bytes", "cold_ms",
 	       "p50_ms", "p95_ms", "max_ms");
-	double worst_cold = 0, worst_p95 = 0, worst_max = 0;
+	double worst_cold = 0, worst_p95 = 0, worst_max = 0, pnl_p50 = 0;
 	double *v = calloc((size_t)reps, sizeof *v);
 	char kv[2048] = "";
 	size_t kvl = 0;
@@ -387,6 +387,8 @@ static int run(const char *self, long trades, int reps)
 		       p95, mx);
 		if (cold > worst_cold)
 			worst_cold = cold;
+		if (strcmp(eps[e], "/api/pnl") == 0)
+			pnl_p50 = p50;
 		if (p95 > worst_p95)
 			worst_p95 = p95;
 		if (mx > worst_max)
@@ -398,6 +400,35 @@ static int run(const char *self, long trades, int reps)
 						k, cold, k, p50);
 		}
 	}
+	/* Side by side: what a per-request SQL aggregate (the original Flask
+	 * dashboard's way: GROUP BY day, plus the guide's window-function
+	 * drawdown) costs on the same store, in this process. */
+	double naive[5];
+	for (int r = 0; r < 5; r++) {
+		int64_t q0 = now_mono();
+		sqlite3_stmt *qs;
+		const char *qsql[] = {
+			"SELECT date(entry_time), sum(pnl), count(*) FROM trade_history GROUP BY 1 ORDER BY 1",
+			"SELECT max(peak - rt) FROM (SELECT rt, max(rt) OVER (ORDER BY entry_time, id) AS peak "
+			"FROM (SELECT SUM(pnl) OVER (ORDER BY entry_time, id) AS rt, entry_time, id FROM "
+			"trade_history))",
+		};
+		for (int k = 0; k < 2; k++) {
+			if (sqlite3_prepare_v2(w, qsql[k], -1, &qs, NULL) == SQLITE_OK) {
+				while (sqlite3_step(qs) == SQLITE_ROW)
+					;
+				sqlite3_finalize(qs);
+			}
+		}
+		naive[r] = (double)(now_mono() - q0) / 1e6;
+	}
+	qsort(naive, 5, sizeof naive[0], cmp_d);
+	printf("per-request SQL aggregate (GROUP BY day + window drawdown), median of 5: %.2f ms "
+	       "= %.0fx the /api/pnl p50 (%.2f ms)\n",
+	       naive[2], naive[2] / (pnl_p50 > 0 ? pnl_p50 : 1), pnl_p50);
+	kvl += (size_t)snprintf(kv + kvl, sizeof kv - kvl, " naive_sql_ms=%.2f naive_ratio=%.0f",
+				naive[2], naive[2] / (pnl_p50 > 0 ? pnl_p50 : 1));
+
 	/* Archiving the oldest trades (P3-1) changes min(id): one full rescan. */
 	exec1(w, "DELETE FROM trade_history WHERE id IN (SELECT id FROM trade_history ORDER BY "
 		 "entry_time LIMIT 1000)");

@@ -18,7 +18,7 @@
  *     old; the day boundary by a re-render at that age.
  *  3. A request compares the published body's (min, max) id with what its
  *     own connection sees. Equal -> serve. Different -> kick the worker and
- *     wait at most SLOB_DASH_AGG_WAIT_MS for a matching body; after that,
+ *     wait at most SLOB_DASH_AGG_WAIT_MS (50 ms) for a matching body; after that,
  *     serve the previous body marked "stale": true. So an append shows at
  *     once, and a full rescan never makes a request slow.
  *  4. State: NO_STORE -> (store opens) -> BUILT <-> (commit seen) -> BUILT;
@@ -37,7 +37,7 @@
 
 #define NS 1000000000ll
 #define SLOB_DASH_AGG_POLL_MS 250
-#define SLOB_DASH_AGG_WAIT_MS 80
+#define SLOB_DASH_AGG_WAIT_MS 50
 
 struct agg_day {
 	char day[11];          /* YYYY-MM-DD (UTC, of entry_time) */

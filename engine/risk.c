@@ -723,13 +723,13 @@ static void roll_day(struct slob_risk *r, int64_t ts)
 	roll_day_local(r, &lt);
 }
 
-static void close_trade(struct slob_risk *r, struct bracket *b)
+static void close_trade(struct slob_risk *r, struct bracket *b, int64_t exit_ns)
 {
 	struct slob_cold rec;
 	cold_head(&rec, SLOB_COLD_TRADE, SLOB_CLASS_TRADE, r->last_ts);
 	rec.u.trade.setup_id = b->setup_id;
 	rec.u.trade.entry_ns = b->entry_ns;
-	rec.u.trade.exit_ns = r->last_ts;
+	rec.u.trade.exit_ns = exit_ns;
 	rec.u.trade.entry_px = b->entry_filled ? (int32_t)(b->entry_value / b->entry_filled) : 0;
 	rec.u.trade.exit_px = b->exit_filled ? (int32_t)(b->exit_value / b->exit_filled) : 0;
 	rec.u.trade.sl = b->sl;
@@ -812,7 +812,7 @@ static void on_fill(struct slob_risk *r, const struct slob_exec *x)
 		if (b->open_qty == 0) {
 			if (!b->entry_done)
 				send_cancel(r, b); /* rest of a partial entry: flat now */
-			close_trade(r, b);
+			close_trade(r, b, x->ts_ns ? x->ts_ns : r->last_ts);
 		} else {
 			emit_position(r, b);
 		}

@@ -845,6 +845,7 @@ static void test_partial_fills_take_profit(void **state)
 	assert_int_equal(t->u.trade.exit_role, SLOB_ROLE_TP);
 	assert_true(t->u.trade.pnl_cents == 79000);
 	assert_true(t->u.trade.entry_ns == T(1));
+	assert_true(t->u.trade.exit_ns == T(4));
 	assert_int_equal(t->u.trade.dir, SLOB_LONG);
 	pos = h_last_cold(&h, SLOB_COLD_POSITION);
 	assert_int_equal(pos->u.position.open, 0);

@@ -830,6 +830,11 @@ slob_risk_t *slob_pipeline_risk(slob_pipeline_t *p)
 	return p->risk;
 }
 
+struct slob_topology *slob_pipeline_topology(slob_pipeline_t *p)
+{
+	return p->topo;
+}
+
 const char *slob_pipeline_error(const slob_pipeline_t *p)
 {
 	return p->err;

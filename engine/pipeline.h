@@ -138,6 +138,8 @@ int slob_pipeline_control_put(slob_pipeline_t *p, struct slob_cold *rec);
 /* Control (any thread): operator commands. */
 slob_risk_t *slob_pipeline_risk(slob_pipeline_t *p);
 const char *slob_pipeline_error(const slob_pipeline_t *p);
+/* The topology (benchmarks and tests wrap stages; never after start). */
+struct slob_topology *slob_pipeline_topology(slob_pipeline_t *p);
 
 void slob_pipeline_free(slob_pipeline_t *p);
 

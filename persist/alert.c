@@ -8,6 +8,7 @@
 #include "persist/alert.h"
 
 #include <curl/curl.h>
+#include <sqlite3.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +110,9 @@ void slob_alert_params_from_env(struct slob_alert_params *p)
 {
 	env_fill(p->telegram_token, sizeof(p->telegram_token), "TELEGRAM_BOT_TOKEN");
 	env_fill(p->telegram_chat_id, sizeof(p->telegram_chat_id), "TELEGRAM_CHAT_ID");
+	const char *api = getenv("TELEGRAM_API_URL");
+	if (api && *api && strcmp(p->telegram_url, "https://api.telegram.org") == 0)
+		snprintf(p->telegram_url, sizeof(p->telegram_url), "%s", api);
 	const char *srv = getenv("SMTP_SERVER");
 	if (srv && *srv && strcmp(p->smtp_server, "smtp.gmail.com") == 0)
 		snprintf(p->smtp_server, sizeof(p->smtp_server), "%s", srv);
@@ -1011,4 +1015,98 @@ void slob_ops_sinks(struct slob_ops_sink *ops, struct slob_cold_sinks *sinks)
 	sinks->log = slob_ops_sink_log;
 	sinks->alert = slob_ops_sink_alert;
 	sinks->tick = slob_ops_sink_tick;
+}
+
+/* ---- daily summary -------------------------------------------------------------------- */
+
+static int q_row(sqlite3 *db, const char *sql, const char *a, const char *b, double *out, int n,
+		 char *buf, size_t len)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		snprintf(buf, len, "summary query failed: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	if (a)
+		sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	for (int i = 0; i < n; i++)
+		out[i] = rc == SQLITE_ROW ? sqlite3_column_double(st, i) : 0.0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		snprintf(buf, len, "summary query failed: %s", sqlite3_errmsg(db));
+		return -EIO;
+	}
+	return rc == SQLITE_ROW ? 1 : 0;
+}
+
+static void money(char *b, size_t n, double v)
+{
+	snprintf(b, n, "%s$%.2f", v < 0 ? "-" : "", v < 0 ? -v : v);
+}
+
+int slob_alert_summary_compose(struct sqlite3 *db, int64_t day_start_ns, char *buf, size_t len)
+{
+	char d0[32], d1[32], day[16];
+	time_t t = (time_t)(day_start_ns / 1000000000ll);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+	strftime(d0, sizeof(d0), "%Y-%m-%d %H:%M:%S.000", &tm);
+	t += 86400;
+	gmtime_r(&t, &tm);
+	strftime(d1, sizeof(d1), "%Y-%m-%d %H:%M:%S.000", &tm);
+	double tr[6], su[1], ord[2], pos[1], risk[4];
+	int rc;
+	if ((rc = q_row(db,
+			"SELECT COUNT(*), COALESCE(SUM(outcome='WIN'),0), COALESCE(SUM(outcome='LOSS'),0),"
+			" COALESCE(SUM(pnl),0), COALESCE(MAX(pnl),0), COALESCE(MIN(pnl),0) FROM trade_history"
+			" WHERE exit_time >= ?1 AND exit_time < ?2",
+			d0, d1, tr, 6, buf, len)) < 0)
+		return rc;
+	if ((rc = q_row(db,
+			"SELECT COUNT(*) FROM active_setups WHERE source = 'engine' AND state = 'SETUP_COMPLETE'"
+			" AND created_at >= ?1 AND created_at < ?2",
+			d0, d1, su, 1, buf, len)) < 0)
+		return rc;
+	if ((rc = q_row(db,
+			"SELECT COUNT(*), COALESCE(SUM(status='REJECTED'),0) FROM orders WHERE role = 'ENTRY'"
+			" AND created_at >= ?1 AND created_at < ?2",
+			d0, d1, ord, 2, buf, len)) < 0)
+		return rc;
+	if ((rc = q_row(db, "SELECT COUNT(*) FROM positions WHERE qty != 0 AND setup_id != 'NQ'", NULL, NULL,
+			pos, 1, buf, len)) < 0)
+		return rc;
+	int have_risk = q_row(db,
+			      "SELECT COALESCE(equity,0), COALESCE(daily_pnl,0), breaker_tripped,"
+			      " COALESCE(open_positions,0) FROM risk_state WHERE id = 1",
+			      NULL, NULL, risk, 4, buf, len);
+	if (have_risk < 0)
+		return have_risk;
+	char pnl[32], best[32], worst[32], eq[32], dp[32];
+	money(pnl, sizeof(pnl), tr[3]);
+	money(best, sizeof(best), tr[4]);
+	money(worst, sizeof(worst), tr[5]);
+	long n = (long)tr[0];
+	int w = snprintf(buf, len,
+			 "Day %s (UTC)\n"
+			 "Trades closed: %ld (%ld win%s, %ld loss%s, win rate %.1f%%)\n"
+			 "P&L: %s  best %s  worst %s\n"
+			 "Setups found: %ld  entry orders: %ld (%ld rejected)\n",
+			 day, n, (long)tr[1], (long)tr[1] == 1 ? "" : "s", (long)tr[2],
+			 (long)tr[2] == 1 ? "" : "es", n ? 100.0 * tr[1] / (double)n : 0.0, pnl,
+			 n ? best : "-", n ? worst : "-", (long)su[0], (long)ord[0], (long)ord[1]);
+	if (w < 0 || (size_t)w >= len)
+		return w < 0 ? -EINVAL : (int)len - 1;
+	if (have_risk > 0) {
+		money(eq, sizeof(eq), risk[0]);
+		money(dp, sizeof(dp), risk[1]);
+		w += snprintf(buf + w, len - (size_t)w, "Equity: %s  daily P&L %s  open positions %ld  breaker %s\n",
+			      eq, dp, (long)risk[3], risk[2] != 0 ? "TRIPPED" : "ok");
+	} else {
+		w += snprintf(buf + w, len - (size_t)w, "Open positions: %ld\n", (long)pos[0]);
+	}
+	return w < (int)len ? w : (int)len - 1;
 }

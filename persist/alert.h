@@ -182,6 +182,17 @@ int slob_alert_from_cold(slob_alert_t *a, const struct slob_cold *rec);
 void slob_alert_sink_cold(void *ctx, const struct slob_cold *rec);
 void slob_alert_sink_tick(void *ctx, int64_t now_ns);
 
+/*
+ * slob_alert_summary_compose - the daily summary text (kind daily_summary)
+ * for the UTC day starting at day_start_ns, from the store: trades closed
+ * (wins, losses, win rate, P&L, best, worst), setups found, entry orders
+ * placed and rejected, open positions, equity and breaker from risk_state.
+ * Returns the text length, or -errno (-EIO with sqlite's message in buf when
+ * a query fails). Cold path (slobd's end of day, `slobctl daily-summary`).
+ */
+struct sqlite3;
+int slob_alert_summary_compose(struct sqlite3 *db, int64_t day_start_ns, char *buf, size_t len);
+
 const char *slob_alert_kind_name(int kind);
 const char *slob_alert_channel_name(int channel);
 

@@ -135,6 +135,12 @@ check 0 "trades json until" -- "$BIN" --json trades --since 2026-01-01 --until 2
 expect "$T/out" '"count":1' "json count"
 check 2 "trades bad --since" -- "$BIN" trades --since yesterday-ish
 
+check 0 "daily summary of a day" -- "$BIN" daily-summary --date 2026-02-05
+expect "$T/out" "Day 2026-02-05 (UTC)" "summary day"
+expect "$T/out" "Trades closed: 1 (0 wins, 1 loss, win rate 0.0%)" "summary trades"
+expect "$T/out" "P&L: -\$200.00" "summary P&L"
+check 2 "daily summary bad date" -- "$BIN" daily-summary --date 2026-13-01
+
 # ---- store maintenance ------------------------------------------------------------------
 check 0 "check" -- "$BIN" check
 check 0 "backup" -- "$BIN" backup
@@ -189,6 +195,9 @@ expect "$T/out" "telegram  ok" "alert-test ok line"
 expect botapi.log "/bot77:tok/sendMessage" "Bot API path"
 expect botapi.log "chat_id=4242" "Bot API chat id"
 expect botapi.log "hello%20ops" "Bot API text"
+check 0 "daily summary sent" -- env TELEGRAM_BOT_TOKEN=77:tok "$BIN" --config "$T/slob.ini" --data-dir data daily-summary --date 2026-01-05 --send
+expect botapi.log "Daily%20summary" "summary through the Bot API"
+expect botapi.log "Trades%20closed%3A%201%20%281%20win" "summary text sent"
 kill $BPID; wait $BPID 2>/dev/null
 chmod 644 "$T/slob.ini"
 check 1 "alert-test with the Bot API down" -- env TELEGRAM_BOT_TOKEN=77:tok "$BIN" --config "$T/slob.ini" --data-dir data alert-test

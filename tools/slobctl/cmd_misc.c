@@ -17,6 +17,7 @@
 #include "persist/alert.h"
 #include "persist/dashpw.h"
 #include "persist/secrets.h"
+#include "persist/store.h"
 #include "tools/slobctl/slobctl.h"
 
 static int read_line(FILE *in, char *buf, size_t len)
@@ -119,23 +120,9 @@ static int alert_ini_handler(void *user, const char *section, const char *key, c
 	return 1;
 }
 
-int cmd_alert_test(struct ctl *c)
+/* [alert] of --config, then the environment. Returns 0 or an exit code. */
+static int load_alert_params(struct ctl *c, struct slob_alert_params *pp)
 {
-	const char *channel = "all", *text = NULL;
-	for (int i = 1; i < c->argc; i++) {
-		if (!strcmp(c->argv[i], "--channel") && i + 1 < c->argc) {
-			channel = c->argv[++i];
-			if (strcmp(channel, "all") && strcmp(channel, "telegram") && strcmp(channel, "email")) {
-				ctl_err(c, "--channel '%s': expected telegram, email or all", channel);
-				return CTL_USAGE;
-			}
-		} else if (!strcmp(c->argv[i], "--text") && i + 1 < c->argc) {
-			text = c->argv[++i];
-		} else {
-			ctl_err(c, "unexpected argument '%s'", c->argv[i]);
-			return CTL_USAGE;
-		}
-	}
 	struct slob_alert_params p;
 	slob_alert_params_default(&p);
 	if (c->config[0]) {
@@ -160,6 +147,31 @@ int cmd_alert_test(struct ctl *c)
 		}
 	}
 	slob_alert_params_from_env(&p);
+	*pp = p;
+	return 0;
+}
+
+int cmd_alert_test(struct ctl *c)
+{
+	const char *channel = "all", *text = NULL;
+	for (int i = 1; i < c->argc; i++) {
+		if (!strcmp(c->argv[i], "--channel") && i + 1 < c->argc) {
+			channel = c->argv[++i];
+			if (strcmp(channel, "all") && strcmp(channel, "telegram") && strcmp(channel, "email")) {
+				ctl_err(c, "--channel '%s': expected telegram, email or all", channel);
+				return CTL_USAGE;
+			}
+		} else if (!strcmp(c->argv[i], "--text") && i + 1 < c->argc) {
+			text = c->argv[++i];
+		} else {
+			ctl_err(c, "unexpected argument '%s'", c->argv[i]);
+			return CTL_USAGE;
+		}
+	}
+	struct slob_alert_params p;
+	int lrc = load_alert_params(c, &p);
+	if (lrc)
+		return lrc;
 	/* the test goes out whatever the channels' minimum severity, once, now */
 	p.telegram_level = SLOB_LVL_DEBUG;
 	p.email_level = SLOB_LVL_DEBUG;
@@ -212,4 +224,86 @@ int cmd_alert_test(struct ctl *c)
 	if (arr)
 		ctl_json_out(json_pack("{s:b,s:o}", "ok", failures == 0, "channels", arr));
 	return failures ? CTL_FAIL : CTL_OK;
+}
+
+/* ---- daily-summary ------------------------------------------------------------ */
+
+int cmd_daily_summary(struct ctl *c)
+{
+	long long day = 0;
+	bool send = false;
+	for (int i = 1; i < c->argc; i++) {
+		if (!strcmp(c->argv[i], "--date") && i + 1 < c->argc) {
+			if (ctl_parse_since(c->argv[++i], &day) < 0) {
+				ctl_err(c, "--date '%s': expected YYYY-MM-DD or today", c->argv[i]);
+				return CTL_USAGE;
+			}
+		} else if (!strcmp(c->argv[i], "--send")) {
+			send = true;
+		} else {
+			ctl_err(c, "unexpected argument '%s' (daily-summary [--date D] [--send])", c->argv[i]);
+			return CTL_USAGE;
+		}
+	}
+	if (!day)
+		ctl_parse_since("today", &day);
+	day -= day % (86400ll * 1000000000ll);
+	slob_store_t *s;
+	if (access(c->db_path, R_OK) != 0 ||
+	    slob_store_open(c->db_path, SLOB_STORE_RDONLY | SLOB_STORE_NO_MIGRATE, &s) < 0) {
+		ctl_err(c, "store %s: %s", c->db_path, access(c->db_path, R_OK) ? strerror(errno) : slob_store_strerror());
+		return CTL_NOSTORE;
+	}
+	char text[1024];
+	int n = slob_alert_summary_compose(slob_store_db(s), day, text, sizeof(text));
+	slob_store_close(s);
+	if (n < 0) {
+		ctl_err(c, "%s", text);
+		return CTL_FAIL;
+	}
+	int out = CTL_OK;
+	json_t *chans = c->json ? json_array() : NULL;
+	if (send) {
+		struct slob_alert_params p;
+		int lrc = load_alert_params(c, &p);
+		if (lrc) {
+			json_decref(chans);
+			return lrc;
+		}
+		p.dedup_s = 0;
+		char err[512];
+		slob_alert_t *a;
+		if (slob_alert_create(&p, NULL, &a, err, sizeof(err)) < 0) {
+			ctl_err(c, "%s", err);
+			json_decref(chans);
+			return CTL_USAGE;
+		}
+		if (slob_alert_send(a, SLOB_ALERT_DAILY_SUMMARY, SLOB_LVL_WARNING, "Daily summary", text) <= 0) {
+			slob_alert_free(a);
+			ctl_err(c, "no alert channel is configured (see slobctl alert-test)");
+			json_decref(chans);
+			return CTL_USAGE;
+		}
+		slob_alert_flush(a, (int)(p.timeout_ms * p.max_tries) + 2000);
+		for (int ch = 0; ch < SLOB_ALERT_NCHAN; ch++) {
+			struct slob_alert_counters k;
+			slob_alert_counters(a, ch, &k);
+			if (!k.enabled)
+				continue;
+			if (!k.sent)
+				out = CTL_FAIL;
+			if (chans)
+				json_array_append_new(chans, json_pack("{s:s,s:b}", "channel",
+								       slob_alert_channel_name(ch), "ok", k.sent > 0));
+			else
+				fprintf(stderr, "%s: %s\n", slob_alert_channel_name(ch),
+					k.sent ? "sent" : k.last_error[0] ? k.last_error : "not sent");
+		}
+		slob_alert_free(a);
+	}
+	if (c->json)
+		ctl_json_out(json_pack("{s:b,s:s,s:o}", "ok", out == CTL_OK, "text", text, "sent", chans ? chans : json_array()));
+	else
+		fputs(text, stdout);
+	return out;
 }

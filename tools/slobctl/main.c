@@ -42,6 +42,8 @@ static void usage(FILE *out)
 		"  set-dashboard-password [--file PATH] [--password-stdin]\n"
 		"  alert-test [--channel telegram|email|all] [--text TEXT]\n"
 		"                                  send a test alert now (guide P2-2, P2-3)\n"
+		"  daily-summary [--date D] [--send]\n"
+		"                                  the day's trades, P&L, setups, orders; --send alerts it\n"
 		"store maintenance:\n"
 		"  backup [--dir DIR]              online backup, verified and rotated\n"
 		"  verify [FILE|latest|--all]      integrity of backups\n"
@@ -218,6 +220,7 @@ static const struct {
 	{"trades", cmd_trades},
 	{"set-dashboard-password", cmd_set_dashboard_password},
 	{"alert-test", cmd_alert_test},
+	{"daily-summary", cmd_daily_summary},
 	{"backup", cmd_backup},
 	{"verify", cmd_verify},
 	{"restore", cmd_restore},

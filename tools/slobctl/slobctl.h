@@ -63,6 +63,7 @@ int cmd_opcmd(struct ctl *c);      /* reset-breaker, kill-switch */
 int cmd_trades(struct ctl *c);
 int cmd_set_dashboard_password(struct ctl *c);
 int cmd_alert_test(struct ctl *c);
+int cmd_daily_summary(struct ctl *c);
 int cmd_backup(struct ctl *c);
 int cmd_verify(struct ctl *c);
 int cmd_restore(struct ctl *c);

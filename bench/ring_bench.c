@@ -10,9 +10,10 @@
  *               hop = RTT / 2; exact p50 / p99 / p99.9 over all samples;
  *   throughput  A pushes N records, B pops them (and checks the sequence
  *               numbers); records/s from A's first push to B's last pop,
- *               single-record operations and batches of 32; the best of
- *               several short trials (see run_throughput: the machine is
- *               shared and a preempted spinner measures the scheduler).
+ *               single-record operations and batches of 32; the median
+ *               rate over chunks of 2048 records (see run_throughput: on a
+ *               shared machine a preempted spinner measures the scheduler),
+ *               and the whole-run ("wall") rate for reference.
  *
  * Raw ck equivalent (the fairest one): CK_RING_PROTOTYPE(name, type), ck's
  * typed ring that stores records inline in the buffer and copies
@@ -102,6 +103,7 @@ CK_RING_PROTOTYPE(rec128, rec128)
 
 #define CAP 1024u
 #define BATCH 32u
+#define CHUNK 2048u /* throughput is timed per chunk of records */
 
 /* aligned so that ck's index lines are not shared with anything else */
 struct ckq {
@@ -174,7 +176,7 @@ static unsigned mq_pop(struct mq *q, void *out, unsigned n)
 
 /* ---- threads ----------------------------------------------------------- */
 
-static uint64_t trial_budget_ns = 1000000000ull; /* per case: latency, throughput */
+static uint64_t trial_budget_ns = 700000000ull; /* per case: latency, throughput */
 static int cpu_a = 0, cpu_b = 1;
 static bool pinned_ok = true;
 
@@ -209,6 +211,10 @@ struct job {
 	struct ckq ca, cb;
 	struct mq ma, mb;
 	int go SLOB_CACHE_ALIGNED; /* atomic start flag */
+	int stop SLOB_CACHE_ALIGNED; /* atomic: consumer's time budget is spent */
+	uint64_t *chunk SLOB_CACHE_ALIGNED; /* throughput: ticks per CHUNK records */
+	unsigned nchunk;
+	uint64_t received;
 	uint64_t t_end;         /* consumer's finish time (ticks) */
 	uint64_t t_start;
 	uint64_t *samples;      /* latency: one-hop ticks per round trip */
@@ -371,17 +377,19 @@ static void job_free(struct job *j)
 		memset(buf, 0, sizeof(buf));                                              \
 		while (!__atomic_load_n(&j->go, __ATOMIC_ACQUIRE))                        \
 			slob_cpu_relax();                                                 \
-		j->t_start = ticks();                                                     \
 		const uint64_t n = j->n; /* locals: no shared job line in the loop */   \
-		if (j->batch == 1) {                                                      \
-			for (uint64_t i = 0; i < n; i++) {                                \
-				buf[0].w[0] = i;                                          \
+		const unsigned b = j->batch;                                              \
+		uint64_t i = 0;                                                           \
+		while (i < n) {                                                           \
+			/* the consumer's time budget: checked every 1024 records */     \
+			if ((i & 1023) < b && __atomic_load_n(&j->stop, __ATOMIC_RELAXED)) \
+				break;                                                    \
+			if (b == 1) {                                                     \
+				buf[0].w[0] = i++;                                        \
 				send##N(j, 0, &buf[0]);                                   \
+				continue;                                                 \
 			}                                                                 \
-			return NULL;                                                      \
-		}                                                                         \
-		for (uint64_t i = 0; i < n;) {                                            \
-			unsigned k = n - i < BATCH ? (unsigned)(n - i) : BATCH;           \
+			unsigned k = n - i < b ? (unsigned)(n - i) : b;                   \
 			for (unsigned q = 0; q < k; q++)                                  \
 				buf[q].w[0] = i + q;                                      \
 			unsigned done = 0;                                                \
@@ -393,31 +401,52 @@ static void job_free(struct job *j)
 			}                                                                 \
 			i += k;                                                           \
 		}                                                                         \
+		buf[0].w[0] = UINT64_MAX; /* end marker */                                \
+		send##N(j, 0, &buf[0]);                                                   \
 		return NULL;                                                              \
 	}                                                                                 \
 	static void *thr_cons##N(void *arg)                                               \
 	{                                                                                 \
 		struct job *j = arg;                                                      \
 		struct rec##N buf[BATCH];                                                 \
-		const uint64_t n = j->n;                                                  \
-		uint64_t bad = 0;                                                         \
+		uint64_t bad = 0, i = 0, *chunk = j->chunk;                               \
+		unsigned nchunk = 0;                                                      \
+		const unsigned b = j->batch;                                              \
+		bool end = false;                                                         \
 		__atomic_store_n(&j->go, 1, __ATOMIC_RELEASE);                            \
-		if (j->batch == 1) {                                                      \
-			for (uint64_t i = 0; i < n; i++) {                                \
+		const uint64_t start = ticks(), budget = j->budget_ticks;                 \
+		uint64_t last = start;                                                    \
+		while (!end) {                                                            \
+			unsigned m;                                                       \
+			if (b == 1) {                                                     \
 				recv##N(j, 0, &buf[0]);                                   \
-				bad += buf[0].w[0] != i;                                  \
-			}                                                                 \
-		} else {                                                                  \
-			for (uint64_t i = 0; i < n;) {                                    \
-				unsigned m = recv_batch##N(j, buf, BATCH);                \
-				if (m == 0)                                               \
+				m = 1;                                                    \
+			} else {                                                          \
+				m = recv_batch##N(j, buf, b);                             \
+				if (m == 0) {                                             \
 					slob_cpu_relax();                                 \
-				for (unsigned q = 0; q < m; q++)                          \
-					bad += buf[q].w[0] != i + q;                      \
-				i += m;                                                   \
+					continue;                                         \
+				}                                                         \
+			}                                                                 \
+			for (unsigned q = 0; q < m; q++) {                                \
+				if (buf[q].w[0] == UINT64_MAX) {                          \
+					end = true;                                       \
+					break;                                            \
+				}                                                         \
+				bad += buf[q].w[0] != i++;                                \
+				if (i % CHUNK == 0) {                                     \
+					uint64_t now = ticks();                           \
+					chunk[nchunk++] = now - last;                     \
+					last = now;                                       \
+					if (now - start > budget)                         \
+						__atomic_store_n(&j->stop, 1, __ATOMIC_RELAXED); \
+				}                                                         \
 			}                                                                 \
 		}                                                                         \
 		j->t_end = ticks();                                                       \
+		j->t_start = start;                                                       \
+		j->received = i;                                                          \
+		j->nchunk = nchunk;                                                       \
 		j->bad = bad;                                                             \
 		return NULL;                                                              \
 	}
@@ -477,53 +506,42 @@ static struct lat run_latency(enum impl impl, unsigned size, uint64_t n)
 	return l;
 }
 
-/* One trial: records per second from the producer's first push to the
- * consumer's last pop. */
-static double throughput_trial(enum impl impl, unsigned size, uint64_t n, unsigned batch)
+/*
+ * Records per second of one run: the median over chunks of CHUNK records of
+ * the consumer's time per chunk. On a shared machine a spinning thread that
+ * loses its CPU stalls its partner for a whole time slice, which says
+ * nothing about the queue; a stall lands in one chunk, so the median chunk
+ * measures the queue (as p50 does for latency). The same rule applies to
+ * every queue. The run ends after n records or the time budget.
+ */
+static double run_throughput(enum impl impl, unsigned size, uint64_t n, unsigned batch,
+			     double *wall)
 {
 	struct job *j = calloc(1, sizeof(*j));
 	j->impl = impl;
 	j->size = size;
 	j->n = n;
 	j->batch = batch;
+	j->chunk = malloc((n / CHUNK + 2) * sizeof(uint64_t));
+	j->budget_ticks = (uint64_t)(trial_budget_ns / ns_per_tick);
 	job_queues(j);
 	pthread_t a, b;
 	spawn(&b, cpu_b, pick(size, thr_cons16, thr_cons64, thr_cons128), j);
 	spawn(&a, cpu_a, pick(size, thr_prod16, thr_prod64, thr_prod128), j);
 	pthread_join(a, NULL);
 	pthread_join(b, NULL);
-	if (j->bad) {
-		fprintf(stderr, "ring_bench: %s throughput: %llu records out of order\n",
-			impl_name[impl], (unsigned long long)j->bad);
+	if (j->bad || j->nchunk == 0) {
+		fprintf(stderr, "ring_bench: %s throughput: %llu records out of order, %u chunks\n",
+			impl_name[impl], (unsigned long long)j->bad, j->nchunk);
 		exit(1);
 	}
-	double secs = (double)(j->t_end - j->t_start) * ns_per_tick * 1e-9;
+	qsort(j->chunk, j->nchunk, sizeof(uint64_t), cmp_u64);
+	double med = (double)j->chunk[j->nchunk / 2] * ns_per_tick * 1e-9;
+	*wall = (double)j->received / ((double)(j->t_end - j->t_start) * ns_per_tick * 1e-9);
+	free(j->chunk);
 	job_free(j);
 	free(j);
-	return (double)n / secs;
-}
-
-/*
- * Best of `trials` short trials. On a shared machine a spinning thread that
- * loses its CPU stalls its partner for a whole time slice, which says
- * nothing about the queue; short trials, some of which run undisturbed, and
- * the best of them, measure the queue (the same rule for every queue).
- */
-static double run_throughput(enum impl impl, unsigned size, uint64_t n, unsigned batch,
-			     int trials)
-{
-	double best = 0;
-	uint64_t t0 = mono_ns();
-	for (int i = 0; i < trials; i++) {
-		double v = throughput_trial(impl, size, n, batch);
-		if (v > best)
-			best = v;
-		/* time budget, so a loaded machine cannot stretch the run
-		 * indefinitely; at least 3 trials always run */
-		if (i >= 2 && mono_ns() - t0 > trial_budget_ns)
-			break;
-	}
-	return best;
+	return CHUNK / med;
 }
 
 /* ---- main --------------------------------------------------------------- */
@@ -534,6 +552,7 @@ static const unsigned sizes[] = { 16, 64, 128 };
 
 struct res {
 	double p50[MAXREPS], p99[MAXREPS], p999[MAXREPS], thr1[MAXREPS], thrb[MAXREPS];
+	double wall1[MAXREPS], wallb[MAXREPS];
 };
 
 static double median(double *v, int n)
@@ -593,8 +612,7 @@ int main(int argc, char **argv)
 		}
 	}
 	uint64_t lat_n = quick ? 20000 : 100000, lat_n_mutex = quick ? 2000 : 10000;
-	uint64_t thr_n = quick ? 200000 : 500000, thr_n_mutex = quick ? 50000 : 200000;
-	int trials = quick ? 5 : 20, trials_mutex = quick ? 3 : 8;
+	uint64_t thr_n = quick ? 1000000 : 10000000, thr_n_mutex = quick ? 200000 : 2000000;
 	if (quick)
 		trial_budget_ns = 300000000ull;
 
@@ -611,33 +629,36 @@ int main(int argc, char **argv)
 				r[s][im].p99[rep] = l.p99;
 				r[s][im].p999[rep] = l.p999;
 				uint64_t tn = mx ? thr_n_mutex : thr_n;
-				int tt = mx ? trials_mutex : trials;
-				r[s][im].thr1[rep] = run_throughput(im, sizes[s], tn, 1, tt);
-				r[s][im].thrb[rep] = run_throughput(im, sizes[s], tn, BATCH, tt);
+				r[s][im].thr1[rep] = run_throughput(im, sizes[s], tn, 1, &r[s][im].wall1[rep]);
+				r[s][im].thrb[rep] = run_throughput(im, sizes[s], tn, BATCH, &r[s][im].wallb[rep]);
 			}
 	double elapsed = (mono_ns() - t_begin) * 1e-9;
 
 	printf("ring_bench: threads on CPUs %d and %d%s; %d reps, medians; TSC %.3f ns/tick; "
-	       "latency = one hop (RTT/2), up to %llu round trips (mutex %llu); throughput = best of %d "
-	       "trials of %llu records (mutex %d of %llu; at most ~%.1f s per case), batch %u\n",
+	       "latency = one hop (RTT/2), up to %llu round trips (mutex %llu); throughput = median "
+	       "over chunks of %u records, up to %llu records (mutex %llu); at most ~%.1f s per case; "
+	       "batch %u; 'wall' = whole-run rate incl. scheduler stalls\n",
 	       cpu_a, cpu_b, pinned_ok ? "" : " (PINNING FAILED: unpinned)", reps, ns_per_tick,
-	       (unsigned long long)lat_n, (unsigned long long)lat_n_mutex, trials,
-	       (unsigned long long)thr_n, trials_mutex, (unsigned long long)thr_n_mutex,
-	       trial_budget_ns * 1e-9, BATCH);
-	printf("%5s  %-8s %9s %9s %9s   %12s %12s\n", "bytes", "queue", "p50 ns", "p99 ns",
-	       "p99.9 ns", "single Mr/s", "batch Mr/s");
+	       (unsigned long long)lat_n, (unsigned long long)lat_n_mutex, CHUNK,
+	       (unsigned long long)thr_n, (unsigned long long)thr_n_mutex, trial_budget_ns * 1e-9,
+	       BATCH);
+	printf("%5s  %-8s %9s %9s %9s   %12s %12s   %10s %10s\n", "bytes", "queue", "p50 ns",
+	       "p99 ns", "p99.9 ns", "single Mr/s", "batch Mr/s", "wall 1", "wall b");
 	double lg_lat_ck = 0, lg_thr_ck = 0, lg_thrb_ck = 0, lg_thr_mx = 0, lg_thrb_mx = 0,
 	       lg_lat_mx = 0;
 	for (int s = 0; s < NSIZES; s++) {
-		double m[NIMPL][5];
+		double m[NIMPL][7];
 		for (int im = 0; im < NIMPL; im++) {
 			m[im][0] = median(r[s][im].p50, reps);
 			m[im][1] = median(r[s][im].p99, reps);
 			m[im][2] = median(r[s][im].p999, reps);
 			m[im][3] = median(r[s][im].thr1, reps);
 			m[im][4] = median(r[s][im].thrb, reps);
-			printf("%5u  %-8s %9.0f %9.0f %9.0f   %12.2f %12.2f\n", sizes[s], impl_name[im],
-			       m[im][0], m[im][1], m[im][2], m[im][3] / 1e6, m[im][4] / 1e6);
+			m[im][5] = median(r[s][im].wall1, reps);
+			m[im][6] = median(r[s][im].wallb, reps);
+			printf("%5u  %-8s %9.0f %9.0f %9.0f   %12.2f %12.2f   %10.2f %10.2f\n", sizes[s],
+			       impl_name[im], m[im][0], m[im][1], m[im][2], m[im][3] / 1e6,
+			       m[im][4] / 1e6, m[im][5] / 1e6, m[im][6] / 1e6);
 		}
 		printf("%5u  ring/ck: latency p50 x%.2f, throughput single x%.2f batch x%.2f; "
 		       "ring/mutex: latency p50 x%.3f, throughput single x%.1f batch x%.1f\n",

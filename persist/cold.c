@@ -102,7 +102,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_EVENT] = "INSERT INTO events (ts, kind, level, code, component, text)"
 		     " VALUES (?1,?2,?3,?4,?5,?6)",
 	[ST_CMD_SELECT] = "SELECT id, ts, command, arg, who, reason FROM operator_commands"
-			  " WHERE applied_at IS NULL ORDER BY id LIMIT 16",
+			  " WHERE applied_at IS NULL AND id > ?1 ORDER BY id LIMIT 16",
 	[ST_CMD_DONE] = "UPDATE operator_commands SET applied_at=?2, result=?3 WHERE id=?1",
 };
 
@@ -123,11 +123,14 @@ struct slob_cold_writer {
 	int sync_full;                 /* current synchronous level is FULL */
 
 	int failing;                   /* last commit failed */
+	int alerted;                   /* unhealthy: the failure alert was raised */
 	int64_t retry_at_ns;
 	int retry_ms;
 	int last_err;
 
 	int64_t next_cmd_ns;
+	int64_t last_cmd_id;           /* applied in this run: never handed over twice */
+	int64_t busy_since_ns;         /* first SQLITE_BUSY of the current batch, 0 = none */
 	char now_text[SLOB_STORE_TIME_LEN]; /* wall time of the batch being committed */
 	int finished;                  /* atomic: producers finished */
 	int healthy;                   /* atomic: 1 while commits succeed */
@@ -163,6 +166,7 @@ void slob_cold_params_default(struct slob_cold_params *p)
 	p->retry_min_ms = 10;
 	p->retry_max_ms = 1000;
 	p->cmd_poll_ms = 250;
+	p->busy_grace_ms = 2000;
 }
 
 int slob_cold_param_set(struct slob_cold_params *p, const char *key, const char *value,
@@ -179,6 +183,7 @@ int slob_cold_param_set(struct slob_cold_params *p, const char *key, const char 
 		{"retry_min_ms", offsetof(struct slob_cold_params, retry_min_ms), 1, 60000},
 		{"retry_max_ms", offsetof(struct slob_cold_params, retry_max_ms), 1, 600000},
 		{"cmd_poll_ms", offsetof(struct slob_cold_params, cmd_poll_ms), 0, 600000},
+		{"busy_grace_ms", offsetof(struct slob_cold_params, busy_grace_ms), 0, 600000},
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strcmp(key, keys[i].key))
@@ -210,8 +215,8 @@ int slob_cold_params_validate(const struct slob_cold_params *p, char *err, size_
 			 p->retry_max_ms, p->retry_min_ms);
 		return -EINVAL;
 	}
-	if (p->batch_ms < 0 || p->cmd_poll_ms < 0) {
-		snprintf(err, errlen, "cold.batch_ms and cold.cmd_poll_ms must be >= 0");
+	if (p->batch_ms < 0 || p->cmd_poll_ms < 0 || p->busy_grace_ms < 0) {
+		snprintf(err, errlen, "cold.batch_ms, cold.cmd_poll_ms and cold.busy_grace_ms must be >= 0");
 		return -EINVAL;
 	}
 	return 0;
@@ -689,24 +694,36 @@ static int attempt(slob_cold_writer_t *w, int64_t now)
 	unsigned n = w->npending;
 	int e = commit_batch(w);
 	if (e == 0) {
-		if (w->failing) {
-			w->failing = 0;
-			w->retry_ms = w->p.retry_min_ms;
+		if (w->alerted) {
 			/* release: partner acquire in slob_cold_store_healthy */
 			__atomic_store_n(&w->healthy, 1, __ATOMIC_RELEASE);
 			raise_alert(w, SLOB_LVL_WARNING, 0,
 				    "store writable again: held records committed, trading may resume");
 		}
+		w->failing = 0;
+		w->alerted = 0;
+		w->busy_since_ns = 0;
+		w->retry_ms = w->p.retry_min_ms;
 		return (int)n;
 	}
 	CNT_ADD(w, failures, 1);
-	if (!w->failing || e != w->last_err) {
+	w->failing = 1;
+	/* A lock held by an operator tool (VACUUM, archive) is waited out quietly
+	 * for busy_grace_ms; anything else, or a longer wait, is an incident. */
+	bool grace = false;
+	if (e == -EBUSY) {
+		if (w->busy_since_ns == 0)
+			w->busy_since_ns = now;
+		grace = now - w->busy_since_ns < (int64_t)w->p.busy_grace_ms * 1000000;
+	} else {
+		w->busy_since_ns = 0;
+	}
+	if (!grace && (!w->alerted || e != w->last_err)) {
 		char msg[168];
 		snprintf(msg, sizeof(msg), "store write failing (%s): %u records held in memory, "
 			 "retrying; no new positions", strerror(-e), w->npending);
-		if (!w->failing)
-			__atomic_store_n(&w->healthy, 0, __ATOMIC_RELEASE);
-		w->failing = 1;
+		__atomic_store_n(&w->healthy, 0, __ATOMIC_RELEASE);
+		w->alerted = 1;
 		w->last_err = e;
 		raise_alert(w, SLOB_LVL_CRITICAL, -e, msg);
 		w->retry_ms = w->p.retry_min_ms;
@@ -749,6 +766,7 @@ static void poll_commands(slob_cold_writer_t *w, int64_t now)
 	struct slob_opcmd cmds[16];
 	int n = 0;
 	sqlite3_stmt *st = w->st[ST_CMD_SELECT];
+	sqlite3_bind_int64(st, 1, w->last_cmd_id);
 	while (n < 16 && sqlite3_step(st) == SQLITE_ROW) {
 		struct slob_opcmd *c = &cmds[n++];
 		memset(c, 0, sizeof(*c));
@@ -766,6 +784,8 @@ static void poll_commands(slob_cold_writer_t *w, int64_t now)
 	sqlite3_reset(st);
 	for (int i = 0; i < n; i++) {
 		char result[160] = "";
+		/* even if marking it below fails, this run never applies it again */
+		w->last_cmd_id = cmds[i].id;
 		int r = w->sinks.command(w->sinks.ctx, &cmds[i], result, sizeof(result));
 		char out[200];
 		snprintf(out, sizeof(out), "%s%s", r < 0 ? "failed: " : "", result[0] ? result : "ok");

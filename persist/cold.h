@@ -24,6 +24,8 @@
  *     full the rings are not drained: they absorb, then the producers'
  *     overflow does; TRADE records are never dropped. After a successful
  *     retry store_healthy is set again and a recovery alert is sent.
+ *     SQLITE_BUSY (slobctl vacuum/archive holding the write lock) is retried
+ *     quietly for busy_grace_ms before it clears the flag and alerts.
  *  5. A record that fails for a non-transient reason (constraint, bad value)
  *     is counted in `rejected` and logged; it never blocks the batch.
  *
@@ -93,6 +95,8 @@ struct slob_cold_params {
 	int retry_min_ms;          /* first retry delay, default 10 */
 	int retry_max_ms;          /* backoff cap, default 1000 */
 	int cmd_poll_ms;           /* operator_commands poll period, default 250; 0 = off */
+	int busy_grace_ms;         /* SQLITE_BUSY (an operator tool holds the lock) retried
+				    * quietly this long before it counts as a failure; 2000 */
 };
 
 void slob_cold_params_default(struct slob_cold_params *p);

@@ -377,6 +377,53 @@ static void test_real_full_disk_tmpfs(void **state)
 	ptest_rm_rf(mnt);
 }
 
+/* An operator tool holding the write lock (VACUUM, archive) is waited out
+ * quietly for busy_grace_ms; with no grace it is an incident like a full disk. */
+static void test_busy_lock_grace(void **state)
+{
+	(void)state;
+	for (int grace = 1; grace >= 0; grace--) {
+		struct fx f;
+		memset(&f, 0, sizeof(f));
+		slob_cold_params_default(&f.p);
+		f.p.batch_ms = 0;
+		f.p.retry_min_ms = 1;
+		f.p.retry_max_ms = 2;
+		f.p.busy_grace_ms = grace ? 60000 : 0;
+		fx_open(&f, "busy", 64);
+		fx_writer(&f);
+		slob_store_t *ctl;
+		assert_int_equal(slob_store_open(f.path, 0, &ctl), 0);
+		assert_int_equal(slob_store_exec(ctl, "BEGIN IMMEDIATE"), 0);
+		struct slob_cold r;
+		ptest_trade(&r, 7, 700);
+		put(&f, 0, &r);
+		for (int i = 0; i < 3; i++) {
+			slob_cold_writer_poll(f.w);
+			struct timespec ts = {0, 3000000};
+			nanosleep(&ts, NULL);
+		}
+		assert_true(slob_cold_durable_seq(f.w, 0) == 0);
+		assert_int_equal(slob_cold_writer_pending(f.w), grace ? 1 : 2); /* + own alert */
+		if (grace) {
+			assert_true(slob_cold_store_healthy(f.w));
+			assert_int_equal(f.sink.alerts, 0);
+		} else {
+			assert_false(slob_cold_store_healthy(f.w));
+			assert_int_equal(f.sink.crit_alerts, 1);
+			assert_non_null(strstr(f.sink.last_alert, "busy"));
+		}
+		assert_int_equal(slob_store_exec(ctl, "COMMIT"), 0);
+		assert_int_equal(slob_cold_writer_flush(f.w, 5000), 0);
+		assert_true(slob_cold_durable_seq(f.w, 0) == 1);
+		assert_true(slob_cold_store_healthy(f.w));
+		assert_int_equal(f.sink.alerts, grace ? 0 : 2);
+		assert_int_equal(ptest_i64(db(&f), "SELECT count(*) FROM trade_history"), 1);
+		slob_store_close(ctl);
+		fx_close(&f);
+	}
+}
+
 /* Slow disk: a producer thread pushes numbered trade records at full speed
  * while every write and fsync sleeps. It must never block nor lose a record. */
 struct prod {
@@ -525,6 +572,7 @@ int main(void)
 		cmocka_unit_test(test_batches_by_count_and_age),
 		cmocka_unit_test(test_full_disk_holds_and_recovers),
 		cmocka_unit_test(test_real_full_disk_tmpfs),
+		cmocka_unit_test(test_busy_lock_grace),
 		cmocka_unit_test(test_slow_disk_never_blocks_producer),
 		cmocka_unit_test(test_operator_commands_applied),
 		cmocka_unit_test(test_stage_done_and_params),

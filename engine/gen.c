@@ -59,19 +59,34 @@ static int64_t rng_range(struct rng *r, int64_t lo, int64_t hi)
 	return lo + (int64_t)(rng_u64(r) % (uint64_t)(hi - lo + 1));
 }
 
-static double rng_unit(struct rng *r)
+/* Approximately standard normal, in units of 1/37837 (Irwin-Hall: the sum
+ * of four centred 16-bit uniforms has standard deviation 65536/sqrt(3)).
+ * Integer only, so the data is the same on every machine and libm. */
+#define GAUSS_UNIT 37837
+
+static int64_t rng_gauss_q(struct rng *r)
 {
-	return (double)(rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
+	uint64_t x = rng_u64(r);
+	int64_t s = 0;
+	for (int i = 0; i < 4; i++, x >>= 16)
+		s += (int64_t)(x & 0xffff) - 32768;
+	return s;
 }
 
-/* standard normal (Box-Muller, one value per call) */
-static double rng_gauss(struct rng *r)
+/* round(num / den), den > 0, halves away from zero */
+static int64_t div_round(int64_t num, int64_t den)
 {
-	double u = rng_unit(r), v = rng_unit(r);
-	if (u < 1e-300)
-		u = 1e-300;
-	return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+	return num >= 0 ? (num + den / 2) / den : -((-num + den / 2) / den);
 }
+
+/* round(1000 * sqrt(n)) for n = 0..64 */
+static const int32_t isqrt_milli[65] = {
+    0,	  1000, 1414, 1732, 2000, 2236, 2449, 2646, 2828, 3000, 3162, 3317, 3464,
+    3606, 3742, 3873, 4000, 4123, 4243, 4359, 4472, 4583, 4690, 4796, 4899, 5000,
+    5099, 5196, 5292, 5385, 5477, 5568, 5657, 5745, 5831, 5916, 6000, 6083, 6164,
+    6245, 6325, 6403, 6481, 6557, 6633, 6708, 6782, 6856, 6928, 7000, 7071, 7141,
+    7211, 7280, 7348, 7416, 7483, 7550, 7616, 7681, 7746, 7810, 7874, 7937, 8000,
+};
 
 /* ---- params -------------------------------------------------------------- */
 
@@ -123,6 +138,7 @@ struct gen {
 	int32_t tpp; /* ticks per point */
 	int32_t px;  /* last close */
 	int32_t start_px;
+	int64_t vol_milli; /* vol_scale x 1000 */
 	int regime;
 	struct slob_bar *bars;
 	size_t n, cap;
@@ -130,7 +146,7 @@ struct gen {
 	size_t nt, tcap;
 };
 
-static const double regime_mult[3] = {0.6, 1.0, 1.7};
+static const int32_t regime_milli[3] = {600, 1000, 1700};
 
 static int push_bar(struct gen *g, int64_t ts, int32_t o, int32_t h, int32_t l, int32_t c,
 		    uint32_t ticks)
@@ -158,44 +174,49 @@ static int push_bar(struct gen *g, int64_t ts, int32_t o, int32_t h, int32_t l, 
 	return 0;
 }
 
-/* volatility in points per minute at local minute m */
-static double vol_at(const struct gen *g, int m, int nyse_open)
+/* volatility (standard deviation per minute) in milli-points at local
+ * minute m, regime and vol_scale applied */
+static int64_t vol_at(const struct gen *g, int m, int nyse_open)
 {
-	double v;
+	int64_t v;
 	if (m < 9 * 60)
-		v = 1.8;
+		v = 1800; /* Asia */
 	else if (m < nyse_open)
-		v = 3.5;
+		v = 3500; /* London */
 	else if (m < nyse_open + 60)
-		v = 8.0;
+		v = 8000; /* New York open */
 	else if (m < 22 * 60)
-		v = 5.0;
+		v = 5000; /* New York */
 	else
-		v = 2.5;
-	return v * regime_mult[g->regime] * g->p->vol_scale;
+		v = 2500;
+	return v * regime_milli[g->regime] / 1000 * g->vol_milli / 1000;
 }
 
-/* One random-walk bar from the last close. lo/hi clamp the path (0 = none);
- * target != 0 steers the walk towards it over `steer` minutes. */
-static int walk_bar(struct gen *g, int64_t ts, double vol, int32_t lo, int32_t hi, int32_t target,
-		    int steer)
+/* One random-walk bar from the last close (integer arithmetic only). lo/hi
+ * clamp the path (0 = none); target != 0 steers the walk towards it over
+ * `steer` minutes. */
+static int walk_bar(struct gen *g, int64_t ts, int64_t vol_mp, int32_t lo, int32_t hi,
+		    int32_t target, int steer)
 {
 	if (rng_u64(&g->r) % 1000 < 3)
 		g->regime = (int)(rng_u64(&g->r) % 3);
-	int n = (int)((double)g->p->ticks_per_min * (vol / 5.0) * (0.5 + rng_unit(&g->r)));
-	if (n < 1)
-		n = 1;
-	if (n > SLOB_GEN_MAX_TICKS_PER_BAR - 2)
-		n = SLOB_GEN_MAX_TICKS_PER_BAR - 2;
-	double sd = vol * g->tpp / sqrt((double)n);
+	/* ticks this minute: ticks_per_min x (vol / 5 points) x U(0.5, 1.5) */
+	int64_t n64 =
+	    (int64_t)g->p->ticks_per_min * vol_mp * rng_range(&g->r, 500, 1499) / (5000LL * 1000);
+	int n = (int)(n64 < 1				     ? 1
+		      : n64 > SLOB_GEN_MAX_TICKS_PER_BAR - 2 ? SLOB_GEN_MAX_TICKS_PER_BAR - 2
+							     : n64);
+	/* per-tick step: z x vol x tpp / sqrt(n) ticks */
+	const int64_t den = (int64_t)GAUSS_UNIT * isqrt_milli[n];
+	const int64_t scale = vol_mp * g->tpp;
 	int32_t o = g->px, p = o, h = o, l = o;
 	/* mean reversion to the start price (slow) or steering to a target */
-	double drift = (double)(g->start_px - p) * 2e-4;
+	int64_t drift = ((int64_t)g->start_px - p) / 5000;
 	if (target && steer > 0)
-		drift = (double)(target - p) / (double)steer;
+		drift = ((int64_t)target - p) / steer;
 	for (int i = 0; i < n; i++) {
-		double x = rng_gauss(&g->r) * sd + (i == 0 ? drift : 0.0);
-		p += (int32_t)lround(x);
+		int64_t x = div_round(rng_gauss_q(&g->r) * scale, den) + (i == 0 ? drift : 0);
+		p = (int32_t)(p + x);
 		if (lo && p < lo)
 			p = lo;
 		if (hi && p > hi)
@@ -429,12 +450,13 @@ int slob_gen_run(const struct slob_gen_params *p, struct slob_gen_out *out, char
 	memset(out, 0, sizeof(*out));
 	memset(&g, 0, sizeof(g));
 	if (p->days < 1 || p->days > 3660 || p->tick_size <= 0 || p->start_price <= 0 ||
-	    p->inject_every < 1 || p->ticks_per_min < 1 || p->vol_scale <= 0 || p->dir_mode < 0 ||
+	    p->inject_every < 1 || p->ticks_per_min < 1 ||
+	    !(p->vol_scale >= 0.001 && p->vol_scale <= 100) || p->dir_mode < 0 ||
 	    p->dir_mode > SLOB_GEN_DIR_RANDOM) {
 		snprintf(err, errlen,
 			 "gen: bad parameters (days 1..3660, tick_size > 0, price > 0, "
 			 "inject_every >= 1, "
-			 "ticks_per_min >= 1, vol_scale > 0)");
+			 "ticks_per_min >= 1, vol_scale 0.001..100)");
 		return -EINVAL;
 	}
 	double tpp_d = 1.0 / p->tick_size;
@@ -466,6 +488,7 @@ int slob_gen_run(const struct slob_gen_params *p, struct slob_gen_out *out, char
 	g.start_px = (int32_t)llround(p->start_price * g.tpp);
 	g.px = g.start_px;
 	g.regime = 1;
+	g.vol_milli = llround(p->vol_scale * 1000.0);
 
 	const int32_t T = g.tpp;
 	int64_t day0 = slob_days_from_civil(y, mo, dd);
@@ -510,7 +533,7 @@ int slob_gen_run(const struct slob_gen_params *p, struct slob_gen_out *out, char
 		int have_lse = 0, done_inject = !inject_today;
 		for (int m = 0; m < 23 * 60; m++) {
 			int64_t ts = t0 + (int64_t)m * SLOB_NS_PER_MIN;
-			double vol = vol_at(&g, m, nyse_open);
+			int64_t vol = vol_at(&g, m, nyse_open);
 			if (!done_inject && m >= nyse_open && m < t1) {
 				/* keep inside the LSE range; steer towards the level in the last 30
 				 * min */

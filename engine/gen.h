@@ -11,9 +11,10 @@
  *
  * Design notes
  *  1. Everything is a pure function of the params (seed included): the same
- *     params give the same bars, ticks and truth on every machine (integer
- *     prices; the only floating point is in volatility sampling, whose
- *     results are rounded to ticks with deterministic IEEE operations).
+ *     params give the same bars, ticks and truth on every machine. The
+ *     walk uses integer arithmetic only (xoshiro256** draws, Irwin-Hall
+ *     normal steps, a square-root table); the only floating point is the
+ *     one-time rounding of start_price, tick_size and vol_scale.
  *  2. Prices are int32 ticks of tick_size; times int64 UTC ns; every bar
  *     opens at the previous bar's close, so the data never has a price gap
  *     (R10) unless a session break separates the bars.

@@ -219,6 +219,42 @@ static void test_backpressure(void **state)
 	fx_destroy(&f);
 }
 
+static void test_cold_bars(void **state)
+{
+	(void)state;
+	slob_ring_t in, out, cring;
+	struct slob_coldq q;
+	struct slob_candles c;
+	assert_int_equal(slob_ring_init(&in, "ticks", 64, sizeof(struct slob_tick)), 0);
+	assert_int_equal(slob_ring_init(&out, "bars", 64, sizeof(struct slob_bar)), 0);
+	assert_int_equal(slob_ring_init(&cring, "cold", 4, sizeof(struct slob_cold)), 0); /* holds 3 */
+	assert_int_equal(slob_coldq_init(&q, &cring, 2), 0);
+	assert_int_equal(slob_candles_init(&c, NULL, &in, &out, &q), 0);
+	for (int i = 0; i < 6; i++) {
+		struct slob_tick t = {.ts_ns = M0 + S(60 * i), .seq = (uint64_t)i + 1, .px = 100 + i, .size = 1};
+		assert_true(slob_ring_push_spsc(&in, &t));
+	}
+	struct slob_tick e = {.seq = 7, .flags = SLOB_TICK_END};
+	assert_true(slob_ring_push_spsc(&in, &e));
+	for (int i = 0; i < 10; i++)
+		slob_candles_poll(&c);
+	assert_true(slob_candles_done(&c));
+	/* 6 bars: 3 fit the cold ring, 3 INFO records dropped and counted */
+	struct slob_cold rec;
+	assert_true(slob_ring_pop_spsc(&cring, &rec));
+	assert_int_equal(rec.type, SLOB_COLD_BAR);
+	assert_int_equal(rec.cls, SLOB_CLASS_INFO);
+	assert_true(rec.u.bar.ts_ns == M0);
+	assert_int_equal(rec.u.bar.close, 100);
+	assert_int_equal(rec.stage, 2);
+	assert_int_equal(q.dropped, 3);
+	assert_int_equal(slob_ring_size(&out), 7); /* the bar ring never loses one */
+	slob_coldq_destroy(&q);
+	slob_ring_destroy(&in);
+	slob_ring_destroy(&out);
+	slob_ring_destroy(&cring);
+}
+
 static void test_params(void **state)
 {
 	(void)state;
@@ -243,6 +279,7 @@ int main(void)
 		cmocka_unit_test(test_out_of_order_and_duplicates),
 		cmocka_unit_test(test_timer_close_and_late),
 		cmocka_unit_test(test_backpressure),
+		cmocka_unit_test(test_cold_bars),
 		cmocka_unit_test(test_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

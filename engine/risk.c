@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <xxhash.h>
 
@@ -369,6 +370,7 @@ enum { CTL_RESET = 1, CTL_KILL };
 struct ctl_rec {
 	uint32_t kind;
 	uint32_t on;
+	int64_t when_ns;     /* CLOCK_REALTIME of the request (control thread) */
 	char who[32];
 	char why[96];
 };
@@ -557,15 +559,16 @@ static void emit_position(struct slob_risk *r, const struct bracket *b)
 }
 
 static void emit_breaker(struct slob_risk *r, uint16_t reason, int tripped, int64_t value,
-			 const char *who, const char *why)
+			 const char *who, const char *why, int64_t ts)
 {
 	struct slob_cold rec;
-	cold_head(&rec, SLOB_COLD_BREAKER, SLOB_CLASS_TRADE, r->last_ts);
+	cold_head(&rec, SLOB_COLD_BREAKER, SLOB_CLASS_TRADE, ts);
 	rec.u.breaker.reason = reason;
 	rec.u.breaker.tripped = (uint8_t)tripped;
 	rec.u.breaker.value = value;
-	strncpy(rec.u.breaker.who, who, sizeof(rec.u.breaker.who) - 1);
-	strncpy(rec.u.breaker.why, why, sizeof(rec.u.breaker.why) - 1);
+	/* bounded copies into the zeroed record: always NUL-terminated */
+	memcpy(rec.u.breaker.who, who, strnlen(who, sizeof(rec.u.breaker.who) - 1));
+	memcpy(rec.u.breaker.why, why, strnlen(why, sizeof(rec.u.breaker.why) - 1));
 	cold_put(r, &rec);
 }
 
@@ -667,7 +670,7 @@ static void trip(struct slob_risk *r, uint16_t reason, int64_t value, const char
 		return;
 	r->breaker = 1;
 	r->breaker_reason = reason;
-	emit_breaker(r, reason, 1, value, "risk", why); /* alerted by the cold path */
+	emit_breaker(r, reason, 1, value, "risk", why, r->last_ts); /* alerted by the cold path */
 	cancel_pending(r); /* invariant 5 */
 	emit_risk_state(r);
 }
@@ -1143,6 +1146,9 @@ static int ctl_push(struct slob_risk *r, const struct ctl_rec *c)
 int slob_risk_request_reset(slob_risk_t *r, const char *who, const char *why)
 {
 	struct ctl_rec c = {.kind = CTL_RESET};
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now); /* control thread: a syscall is fine here */
+	c.when_ns = (int64_t)now.tv_sec * SLOB_NS_PER_SEC + now.tv_nsec;
 	strncpy(c.who, who ? who : "unknown", sizeof(c.who) - 1);
 	strncpy(c.why, why ? why : "", sizeof(c.why) - 1);
 	return ctl_push(r, &c);
@@ -1166,7 +1172,8 @@ static int apply_ctl(struct slob_risk *r)
 			r->peak = equity(r); /* else the old drawdown re-trips at once */
 			r->rate_n = 0;
 			r->rate_head = 0;
-			emit_breaker(r, 0, 0, was, c->who, c->why); /* alerted by the cold path */
+			/* who, when (wall clock of the request), why; alerted by the cold path */
+			emit_breaker(r, 0, 0, was, c->who, c->why, c->when_ns);
 			emit_risk_state(r);
 		} else if (c->kind == CTL_KILL) {
 			/* not a BREAKER record: the store's breaker state must not follow

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -1176,6 +1177,10 @@ static void test_breaker_survives_restart(void **state)
 	assert_int_equal(b->u.breaker.reason, 0);
 	assert_string_equal(b->u.breaker.who, "alice");
 	assert_string_equal(b->u.breaker.why, "drawdown was a data error");
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	assert_true(b->ts_ns > (int64_t)(now.tv_sec - 60) * SLOB_NS_PER_SEC); /* when: wall clock */
+	assert_true(b->ts_ns <= (int64_t)now.tv_sec * SLOB_NS_PER_SEC + now.tv_nsec);
 	v = h_view(&h);
 	assert_false(v.breaker_tripped);
 	assert_true(v.peak_cents == v.equity_cents);

@@ -23,6 +23,8 @@
 #include "engine/detector.h"
 #include "engine/gen.h"
 
+#include <xxhash.h>
+
 struct found {
 	struct slob_setup s;
 	int64_t sig_ts;
@@ -247,12 +249,35 @@ static void test_gen_deterministic_and_ticks_exact(void **state)
 	slob_gen_out_free(&b);
 }
 
+static void test_gen_sample_golden(void **state)
+{
+	(void)state;
+	/* Pins the sample data: integer-only generation must give these bytes on
+	 * every machine, compiler and optimisation level. A deliberate change of
+	 * the generator updates these constants (and says so in its commit). */
+	struct slob_gen_params p;
+	struct slob_gen_out g;
+	char err[256];
+	assert_int_equal(slob_gen_preset(&p, "sample"), 0);
+	assert_int_equal(slob_gen_run(&p, &g, err, sizeof(err)), 0);
+	assert_int_equal(g.nbars, 6900);
+	assert_int_equal(g.ntruth, 5);
+	assert_int_equal(XXH3_64bits(g.bars, g.nbars * sizeof(*g.bars)), 0x7e7756967ea93756ULL);
+	assert_int_equal(XXH3_64bits(g.truth, g.ntruth * sizeof(*g.truth)), 0x71635b6999054f1dULL);
+	struct slob_tick tk[SLOB_GEN_MAX_TICKS_PER_BAR];
+	unsigned n = slob_gen_bar_ticks(p.seed, &g.bars[100], tk, SLOB_GEN_MAX_TICKS_PER_BAR);
+	assert_int_equal(n, 5);
+	assert_int_equal(XXH3_64bits(tk, n * sizeof(*tk)), 0x8c34cf2f0d4af2acULL);
+	slob_gen_out_free(&g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_gen_sample_week_truth),
 	    cmocka_unit_test(test_gen_quarter_truth_both_dirs_random),
 	    cmocka_unit_test(test_gen_deterministic_and_ticks_exact),
+	    cmocka_unit_test(test_gen_sample_golden),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

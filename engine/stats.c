@@ -169,6 +169,9 @@ int slob_stats_open(slob_stats_t *s, const char *path, char *err, size_t errlen)
 		 h->hist_size != sizeof(struct slob_stats_hist_slot) ||
 		 h->hist_buckets != SLOB_HIST_BUCKETS || h->hist_sub_bits != SLOB_HIST_SUB_BITS)
 		snprintf(err, errlen, "stats file %s: record sizes differ from this build", path);
+	else if (h->status_off != HDR_BLOCK || h->stages_off != HDR_BLOCK + STATUS_BLOCK ||
+		 h->hists_off != HDR_BLOCK + STATUS_BLOCK + SLOB_STATS_MAX_STAGES * h->stage_size)
+		snprintf(err, errlen, "stats file %s: block offsets differ from this build", path);
 	else if (h->file_size != (uint64_t)sb.st_size || h->file_size < layout_size() ||
 		 h->max_stages != SLOB_STATS_MAX_STAGES || h->max_hists != SLOB_STATS_MAX_HISTS)
 		snprintf(err, errlen, "stats file %s: size %lld does not match its header", path,

@@ -143,6 +143,17 @@ static void test_open_errors(void **state)
 	assert_int_equal(slob_stats_open(&r, g_path, err, sizeof(err)), -EPROTO);
 	assert_non_null(strstr(err, "version 99"));
 	w.hdr->version = SLOB_STATS_VERSION;
+	/* offsets pointing elsewhere are refused, not followed */
+	w.hdr->hists_off += 4096;
+	assert_int_equal(slob_stats_open(&r, g_path, err, sizeof(err)), -EPROTO);
+	assert_non_null(strstr(err, "offsets"));
+	w.hdr->hists_off -= 4096;
+	/* absurd slot counts are clamped for readers */
+	w.hdr->nstages = 1000000;
+	assert_int_equal(slob_stats_open(&r, g_path, err, sizeof(err)), 0);
+	assert_int_equal(slob_stats_nstages(&r), SLOB_STATS_MAX_STAGES);
+	slob_stats_close(&r);
+	w.hdr->nstages = 0;
 	/* truncated file */
 	assert_int_equal(truncate(g_path, 20000), 0);
 	assert_int_equal(slob_stats_open(&r, g_path, err, sizeof(err)), -EPROTO);

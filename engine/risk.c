@@ -90,6 +90,14 @@ void slob_risk_params_default(struct slob_risk_params *p)
 	p->halt_on_unknown = 1;
 }
 
+const char *const slob_risk_param_keys[] = {
+	"initial_capital", "risk_per_trade", "max_position_size", "min_one_contract",
+	"max_drawdown_pct", "daily_loss_limit", "max_concurrent_positions", "trading_start",
+	"trading_end", "timezone", "holiday_file", "news_file", "news_before_min",
+	"news_after_min", "news_min_impact", "order_rate_limit", "order_rate_window_s",
+	"cancel_after_bars", "wait_for_clock_ack", "setup_capacity", "halt_on_unknown", NULL,
+};
+
 /* Parses a decimal "123.45" into value * 10^scale, rounding half away from 0. */
 static int parse_fixed(const char *s, int scale, int64_t lo, int64_t hi, int64_t *out)
 {

@@ -101,6 +101,8 @@ struct slob_risk_params {
 };
 
 void slob_risk_params_default(struct slob_risk_params *p);
+/* Every key slob_risk_param_set() accepts, NULL-terminated (config table check). */
+extern const char *const slob_risk_param_keys[];
 /* Keys as in docs/RISK.md ([risk] section). 0, -ENOENT, -EINVAL (message names key and range). */
 int slob_risk_param_set(struct slob_risk_params *p, const char *key, const char *value, char *err,
 			size_t errlen);

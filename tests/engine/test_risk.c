@@ -27,6 +27,7 @@
 #include <xxhash.h>
 
 #include "engine/risk.h"
+#include "engine/config.h"
 #include "persist/alert.h"
 
 static struct slob_tz ny;
@@ -1418,6 +1419,38 @@ static void test_params(void **state)
 	assert_int_equal(SLOB_ALERT_ORDER_REJECTED, 5);
 }
 
+/* The config table's [risk] section and the keys param_set accepts agree,
+ * and every default there parses and validates. */
+static void test_params_match_config_table(void **state)
+{
+	(void)state;
+	struct slob_risk_params p;
+	char err[256];
+	unsigned in_table = 0;
+	slob_risk_params_default(&p);
+	for (const struct slob_config_key *k = slob_config_keys; k->section; k++) {
+		if (strcmp(k->section, "risk") != 0)
+			continue;
+		in_table++;
+		if (slob_risk_param_set(&p, k->key, k->def, err, sizeof(err)) != 0)
+			fail_msg("[risk] %s default '%s': %s", k->key, k->def, err);
+	}
+	assert_int_equal(slob_risk_params_validate(&p, err, sizeof(err)), 0);
+	unsigned n = 0;
+	for (const char *const *key = slob_risk_param_keys; *key; key++, n++) {
+		bool found = false;
+		for (const struct slob_config_key *k = slob_config_keys; k->section; k++)
+			found |= strcmp(k->section, "risk") == 0 && strcmp(k->key, *key) == 0;
+		if (!found)
+			fail_msg("key %s missing from the config table", *key);
+	}
+	assert_int_equal(n, in_table);
+	/* and the table's defaults are the module's defaults */
+	struct slob_risk_params d;
+	slob_risk_params_default(&d);
+	assert_memory_equal(&p, &d, sizeof(p));
+}
+
 static int group_setup(void **state)
 {
 	const char *base = getenv("SLOB_TEST_TMP");
@@ -1454,6 +1487,7 @@ int main(void)
 		cmocka_unit_test(test_intent_ring_full_holds_signals),
 		cmocka_unit_test(test_control_from_other_thread),
 		cmocka_unit_test(test_params),
+		cmocka_unit_test(test_params_match_config_table),
 	};
 	int rc = cmocka_run_group_tests(tests, group_setup, NULL);
 	char cmd[600];

@@ -803,41 +803,50 @@ static void poll_commands(slob_cold_writer_t *w, int64_t now)
 	}
 }
 
+static void stage_stats(slob_cold_writer_t *w, unsigned got, int committed)
+{
+	struct slob_stage_stats *s = w->stage.stats;
+	if (s) {
+		__atomic_store_n(&s->in, s->in + got, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->out, s->out + (uint64_t)committed, __ATOMIC_RELAXED);
+		__atomic_store_n(&s->polls, s->polls + 1, __ATOMIC_RELAXED);
+		if (!got && !committed)
+			__atomic_store_n(&s->idle_polls, s->idle_polls + 1, __ATOMIC_RELAXED);
+		if (w->failing)
+			__atomic_store_n(&s->errors, w->cnt.failures, __ATOMIC_RELAXED);
+	}
+	if (w->npending > w->cnt.pending_peak)
+		__atomic_store_n(&w->cnt.pending_peak, w->npending, __ATOMIC_RELAXED);
+}
+
 static int poll_impl(slob_cold_writer_t *w, bool force)
 {
 	int64_t now = mono_ns();
-	int work = 0;
+	int committed = 0;
+	unsigned got;
 	if (w->sinks.tick)
 		w->sinks.tick(w->sinks.ctx, now);
 	if (w->failing) {
-		work += (int)drain(w, (unsigned)w->p.pending_max);
+		got = drain(w, (unsigned)w->p.pending_max);
 		if (now >= w->retry_at_ns)
-			work += attempt(w, now);
-		return work;
+			committed = attempt(w, now);
+		stage_stats(w, got, committed);
+		return (int)got + committed;
 	}
 	unsigned before = w->npending;
-	unsigned got = drain(w, (unsigned)w->p.batch_max);
+	got = drain(w, (unsigned)w->p.batch_max);
 	if (before == 0 && got)
 		w->first_ns = now;
-	work += (int)got;
 	bool fin = __atomic_load_n(&w->finished, __ATOMIC_ACQUIRE);
 	if (w->npending &&
 	    (w->npending >= (unsigned)w->p.batch_max ||
 	     now - w->first_ns >= (int64_t)w->p.batch_ms * 1000000 || force ||
 	     (fin && rings_empty(w))))
-		work += attempt(w, now);
+		committed = attempt(w, now);
 	if (!w->failing && w->npending == 0)
 		poll_commands(w, now);
-	if (w->stage.stats) {
-		struct slob_stage_stats *s = w->stage.stats;
-		__atomic_store_n(&s->in, s->in + got, __ATOMIC_RELAXED);
-		__atomic_store_n(&s->polls, s->polls + 1, __ATOMIC_RELAXED);
-		if (!work)
-			__atomic_store_n(&s->idle_polls, s->idle_polls + 1, __ATOMIC_RELAXED);
-	}
-	if (w->npending > w->cnt.pending_peak)
-		__atomic_store_n(&w->cnt.pending_peak, w->npending, __ATOMIC_RELAXED);
-	return work;
+	stage_stats(w, got, committed);
+	return (int)got + committed;
 }
 
 int slob_cold_writer_poll(slob_cold_writer_t *w)

@@ -36,6 +36,7 @@ struct slob_log {
 	pthread_mutex_t mu;
 	struct logfile f[2];    /* 0 trading, 1 errors */
 	unsigned nfiles;
+	int min_level;          /* lowest level any file takes */
 	struct slob_log_counters c;
 	int64_t next_retry_ns;
 	uint64_t lost_pending;  /* lines lost since the last successful write */
@@ -472,7 +473,7 @@ int slob_log_write(slob_log_t *log, int64_t ts_ns, int level, const char *compon
 {
 	if (!log)
 		return -EINVAL;
-	if (level < log->p.level)
+	if (level < log->min_level)
 		return 1;
 	char clean[LOG_LINE_MAX], line[LOG_LINE_MAX + 128];
 	int64_t now = now_ns();
@@ -509,7 +510,7 @@ int slob_log_vprintf(slob_log_t *log, int level, const char *component, const ch
 	char text[LOG_LINE_MAX];
 	if (!log)
 		return -EINVAL;
-	if (level < log->p.level)
+	if (level < log->min_level)
 		return 1;
 	vsnprintf(text, sizeof(text), fmt, ap);
 	return slob_log_write(log, 0, level, component, text);
@@ -547,6 +548,7 @@ int slob_log_create(const struct slob_log_params *p, bool lenient, slob_log_t **
 		log->f[1].fd = -1;
 		log->nfiles = 2;
 	}
+	log->min_level = log->nfiles == 2 && p->errors_level < p->level ? p->errors_level : p->level;
 	for (unsigned i = 0; i < log->nfiles; i++) {
 		rc = lf_open(&log->f[i]);
 		if (rc < 0) {

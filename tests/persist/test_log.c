@@ -153,7 +153,22 @@ static void test_format_and_routing(void **state)
 	slob_log_free(log);
 	slob_log_free(NULL);
 
+	/* errors.log may take a lower level than trading.log */
+	params_in(&p, "lv");
+	p.level = SLOB_LVL_ERROR;
+	p.errors_level = SLOB_LVL_WARNING;
+	assert_int_equal(slob_log_create(&p, false, &log, err, sizeof(err)), 0);
+	assert_int_equal(slob_log_write(log, 0, SLOB_LVL_WARNING, "x", "warn only in errors.log"), 0);
+	assert_int_equal(slob_log_write(log, 0, SLOB_LVL_INFO, "x", "nowhere"), 1);
+	slob_log_free(log);
+	s = slurp(p.errors_file);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "warn only in errors.log"));
+	s = slurp(p.trading_file);
+	assert_true(s == NULL || strstr(s, "warn only") == NULL);
+
 	/* an impossible path is an error naming it, unless lenient */
+	p.level = SLOB_LVL_INFO;
 	snprintf(p.trading_file, sizeof(p.trading_file), "/proc/nope/trading.log");
 	assert_true(slob_log_create(&p, false, &log, err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "/proc/nope/trading.log"));

@@ -671,6 +671,26 @@ int slob_tws_md_poll(struct slob_tws_md *md, int64_t now_ms)
 	return slob_tws_conn_poll(&md->conn, now_ms);
 }
 
+static int md_stage_poll(struct slob_stage *st)
+{
+	struct slob_tws_md *md = st->ctx;
+	uint64_t before = md->ticks_in;
+	int w = slob_tws_md_poll(md, mono_ms());
+	st->stats->out += md->ticks_in - before;
+	st->stats->polls++;
+	return w;
+}
+
+slob_stage_t *slob_tws_md_stage(struct slob_tws_md *md)
+{
+	md->stage.name = "tws-md";
+	md->stage.poll = md_stage_poll;
+	md->stage.done = NULL;
+	md->stage.ctx = md;
+	md->stage.stats = &md->stage.own_stats;
+	return &md->stage;
+}
+
 /* ---- broker ------------------------------------------------------------------------------- */
 
 static void br_report(struct slob_tws_broker *b, uint32_t kind, const struct slob_tws_tracked *t,

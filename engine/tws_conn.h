@@ -162,6 +162,7 @@ struct slob_tws_md {
 	bool gap_next;              /* mark the next tick GAP_BEFORE */
 	bool subscribed;
 	uint64_t ticks_in, ticks_dropped, subscribe_errors;
+	slob_stage_t stage;         /* "tws-md": poll = slob_tws_md_poll(now) */
 };
 
 /* Sets up the market-data session; contract month from params (or the roll
@@ -171,6 +172,9 @@ int slob_tws_md_init(struct slob_tws_md *md, const struct slob_tws_params *p, sl
 void slob_tws_md_destroy(struct slob_tws_md *md);
 /* Poll from the ingest thread. Returns work done. */
 int slob_tws_md_poll(struct slob_tws_md *md, int64_t now_ms);
+/* The market-data session as a stage (replaces ingest in live mode; never
+ * done on its own: the thread stops it). */
+slob_stage_t *slob_tws_md_stage(struct slob_tws_md *md);
 
 /* ---- orders and reconciliation -------------------------------------------------- */
 

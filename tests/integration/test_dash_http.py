@@ -278,6 +278,24 @@ def main():
         lat = {x["name"]: x for x in xj["latency"]}
         check("tick_to_order" in lat and lat["tick_to_order"]["count"] == 10000 and
               800 <= lat["tick_to_order"]["p50_ns"] <= 4000, "/api/stats latency percentiles")
+        # The engine stops cleanly, then a new one starts (new stats file, new pid).
+        old = fx.procs[0]
+        old_pid = s["engine"]["pid"]
+        old.terminate()
+        old.wait(10)
+        st, r, data = api(port, sess, "/api/status")
+        check(json.loads(data)["engine"]["alive"] is False, "engine stop is seen at once (engine_up cleared)")
+        p2 = subprocess.Popen([tool("dash_bench"), "fake-engine", fx.stats, "--breaker", "1", "--seconds", "300"],
+                              stdout=subprocess.PIPE, text=True)
+        p2.stdout.readline()
+        fx.procs.append(p2)
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            e = json.loads(api(port, sess, "/api/status")[2])["engine"]
+            if e["alive"] and e["pid"] != old_pid:
+                break
+            time.sleep(0.2)
+        check(e["alive"] and e["pid"] == p2.pid, "a restarted engine's new stats file is picked up")
         st, r, data = api(port, sess, "/api/nope")
         check(st == 404, "unknown API -> 404")
         st, r, data = request(port, "POST", "/api/status", body="x=1", headers={"Cookie": sess})

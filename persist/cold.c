@@ -45,9 +45,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" nowick_time, nowick_high, nowick_low, liq2_time, liq2_price, spike_price,"
 		" entry_time, entry_price, sl_price, tp_price, risk_reward_ratio,"
 		" invalidation_reason, invalidation_time, candles_processed, window_len, setup_key,"
-		" source, created_at, last_updated)"
+		" source, created_at, last_updated, placed, closed_at)"
 		" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,"
-		" ?21,?22,?23,?24,?25,?26,?27,?28,'engine',?29,?29)"
+		" ?21,?22,?23,?24,?25,?26,?27,?28,'engine',?29,?29,"
+		/* records of other producers may have been applied first (rings are
+		 * drained in turn): derive the flags their UPDATEs could not set */
+		" EXISTS (SELECT 1 FROM orders WHERE setup_id=?1),"
+		" (SELECT max(exit_time) FROM trade_history WHERE setup_id=?1))"
 		" ON CONFLICT(id) DO UPDATE SET " UPD("state") "," UPD("direction") "," UPD(
 			"lse_high") "," UPD("lse_low") "," UPD("liq1_time") "," UPD("liq1_price") "," UPD("consol_confirmed_time") "," UPD("consol_high") "," UPD("consol_low") "," UPD("consol_range") "," UPD("nowick_time") "," UPD("nowick_high") "," UPD("nowick_low") "," UPD("liq2_time") "," UPD("liq2_price") "," UPD("spike_price") "," UPD("entry_time") "," UPD("entry_price") "," UPD("sl_price") "," UPD("tp_price") "," UPD("risk_reward_ratio") "," UPD("invalidation_reason") "," UPD("invalidation_time") "," UPD("candles_processed") "," UPD("window_len") "," UPD("setup_key") "," UPD("last_updated"),
 	[ST_SETUP_PLACED] = "UPDATE active_setups SET placed=1, last_updated=?2 WHERE id=?1",
@@ -124,6 +128,7 @@ struct slob_cold_writer {
 
 	int failing;                   /* last commit failed */
 	int alerted;                   /* unhealthy: the failure alert was raised */
+	unsigned next_ring;            /* drain starts here (round robin) */
 	int64_t retry_at_ns;
 	int retry_ms;
 	int last_err;
@@ -737,7 +742,11 @@ static int attempt(slob_cold_writer_t *w, int64_t now)
 static unsigned drain(slob_cold_writer_t *w, unsigned limit)
 {
 	unsigned got = 0;
-	for (unsigned i = 0; i < w->nrings && w->npending < limit; i++) {
+	/* start at a different ring each time: a flooding producer cannot
+	 * starve the others of batch space */
+	unsigned first = w->nrings ? w->next_ring++ % w->nrings : 0;
+	for (unsigned j = 0; j < w->nrings && w->npending < limit; j++) {
+		unsigned i = (first + j) % w->nrings;
 		unsigned from = w->npending;
 		unsigned k = slob_ring_pop_batch_spsc(w->rings[i], &w->pending[w->npending],
 						      limit - w->npending);

@@ -424,6 +424,45 @@ static void test_busy_lock_grace(void **state)
 	}
 }
 
+/* Rings are drained in turn, so an ORDER or TRADE record of one producer can
+ * be applied before the SETUP record of another: the setup row must still end
+ * up placed and closed. */
+static void test_cross_producer_order(void **state)
+{
+	(void)state;
+	struct fx f = {.p.batch_max = 0};
+	fx_open(&f, "xorder", 64);
+	fx_writer(&f);
+	struct slob_cold r;
+	memset(&r, 0, sizeof(r));
+	r.type = SLOB_COLD_ORDER;
+	r.cls = SLOB_CLASS_TRADE;
+	r.u.order.setup_id = 0x77;
+	r.u.order.status = SLOB_EXEC_SUBMITTED;
+	snprintf(r.u.order.order_ref, sizeof(r.u.order.order_ref), "SLOB_0000000000000077_ENTRY");
+	assert_int_equal(slob_cold_apply(f.w, &r), 0);
+	ptest_trade(&r, 0x77, 500);
+	assert_int_equal(slob_cold_apply(f.w, &r), 0);
+	memset(&r, 0, sizeof(r));
+	r.type = SLOB_COLD_SETUP;
+	r.cls = SLOB_CLASS_TRADE;
+	r.ts_ns = 1764000000000000000LL;
+	r.u.setup = (struct slob_setup){.id = 0x77, .dir = 1, .entry = 80000, .sl = 79960,
+					.tp = 80100, .state = SLOB_ST_SETUP_COMPLETE};
+	assert_int_equal(slob_cold_apply(f.w, &r), 0);
+	assert_int_equal(ptest_i64(db(&f), "SELECT placed FROM active_setups WHERE id='0000000000000077'"), 1);
+	assert_int_equal(ptest_i64(db(&f), "SELECT closed_at IS NOT NULL FROM active_setups"
+					   " WHERE id='0000000000000077'"),
+			 1);
+	/* a later state change keeps both */
+	r.u.setup.state = SLOB_ST_INVALIDATED;
+	assert_int_equal(slob_cold_apply(f.w, &r), 0);
+	assert_int_equal(ptest_i64(db(&f), "SELECT placed + (closed_at IS NOT NULL) FROM active_setups"
+					   " WHERE id='0000000000000077'"),
+			 2);
+	fx_close(&f);
+}
+
 /* Slow disk: a producer thread pushes numbered trade records at full speed
  * while every write and fsync sleeps. It must never block nor lose a record. */
 struct prod {
@@ -573,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_full_disk_holds_and_recovers),
 		cmocka_unit_test(test_real_full_disk_tmpfs),
 		cmocka_unit_test(test_busy_lock_grace),
+		cmocka_unit_test(test_cross_producer_order),
 		cmocka_unit_test(test_slow_disk_never_blocks_producer),
 		cmocka_unit_test(test_operator_commands_applied),
 		cmocka_unit_test(test_stage_done_and_params),

@@ -58,8 +58,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SETUP_CLOSED] = "UPDATE active_setups SET closed_at=?2, last_updated=?2 WHERE id=?1",
 	[ST_ORDER] =
 		"INSERT INTO orders (order_ref, order_id, parent_id, setup_id, role, action, status,"
-		" qty, price, reject_code, reject_text, created_at, updated_at)"
-		" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?12)"
+		" qty, price, reject_code, reject_text, created_at, updated_at, filled_qty)"
+		" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?12,"
+		" (SELECT coalesce(sum(qty),0) FROM fills WHERE order_ref=?1))"
 		" ON CONFLICT(order_ref) DO UPDATE SET"
 		" order_id=COALESCE(excluded.order_id, order_id),"
 		" parent_id=COALESCE(excluded.parent_id, parent_id),"

@@ -129,6 +129,22 @@ const struct slob_config_key slob_config_keys[] = {
 	{"sender", "pending_max", "16", NULL, false, "intents held until reconciliation completes"},
 	{"sender", "batch", "64", NULL, false, "input records per poll"},
 	{"sender", "first_order_id", "1", NULL, false, "first paper order id"},
+	/* [tws] (engine/tws_conn.h, docs/TWS.md) */
+	{"tws", "host", "127.0.0.1", "IB_GATEWAY_HOST", false, "TWS / IB Gateway host"},
+	{"tws", "port", "4002", "IB_GATEWAY_PORT", false, "API port: Gateway paper 4002, live 4001; TWS paper 7497, live 7496"},
+	{"tws", "md_client_id", "10", NULL, false, "client id of the market-data session"},
+	{"tws", "order_client_id", "1", "IB_CLIENT_ID", false, "client id of the order session"},
+	{"tws", "backoff_initial_ms", "2000", NULL, false, "first reconnect delay"},
+	{"tws", "backoff_factor", "2", NULL, false, "reconnect delay multiplier"},
+	{"tws", "backoff_cap_ms", "60000", NULL, false, "reconnect delay cap"},
+	{"tws", "backoff_jitter_pct", "10", NULL, false, "random +- jitter on reconnect delays, %"},
+	{"tws", "connect_timeout_ms", "20000", NULL, false, "connect + handshake timeout"},
+	{"tws", "max_frame", "1048576", NULL, false, "largest accepted message; larger closes the session"},
+	{"tws", "md_mode", "tick_by_tick", NULL, false, "tick_by_tick (Last trades) or mkt_data (streaming quotes)"},
+	{"tws", "contract_month", "auto", NULL, false, "auto (front month by roll rule) or YYYYMM"},
+	{"tws", "roll_days", "8", NULL, false, "roll to the next quarterly contract this many days before expiry"},
+	{"tws", "account", "", "IB_ACCOUNT", false, "account on orders (optional; a live account needs daemon.require_live_confirmation)"},
+	{"tws", "tif", "DAY", NULL, false, "time in force of the bracket orders"},
 	/* [stats] */
 	{"stats", "file", "slob.stats", NULL, false, "memory-mapped stats file inside the data directory"},
 	/* [pipeline] */

@@ -19,7 +19,7 @@
 #include "engine/pipeline.h"
 
 static const char *const cold_names[SLOB_PIPE_COLD_N] = {
-	"cold.candles", "cold.detector", "cold.risk", "cold.sender", "cold.control",
+	"cold.candles", "cold.detector", "cold.risk", "cold.sender", "cold.ingest", "cold.control",
 };
 
 struct slob_pipeline {
@@ -29,6 +29,9 @@ struct slob_pipeline {
 
 	struct slob_ingest ingest;
 	slob_stage_t ingest_wrap;          /* ingest + early END on a stop request */
+	struct slob_tws_md *md;            /* live: market data instead of the file */
+	struct slob_tws_broker *broker;    /* live: the sender's backend */
+	struct slob_tws_known_order *known;
 	int end_pushed[2];                 /* ticks, tap */
 	struct slob_candles candles;
 	struct slob_detector det;
@@ -164,6 +167,7 @@ int slob_pipeline_opts_from_config(struct slob_pipeline_opts *o, const struct sl
 	slob_risk_params_default(&o->risk);
 	slob_sender_params_default(&o->sender);
 	slob_cold_params_default(&o->cold);
+	slob_tws_params_default(&o->tws);
 
 	struct {
 		const char *section;
@@ -177,6 +181,7 @@ int slob_pipeline_opts_from_config(struct slob_pipeline_opts *o, const struct sl
 		{"risk", (slob_param_set_fn)slob_risk_param_set, &o->risk},
 		{"sender", (slob_param_set_fn)slob_sender_param_set, &o->sender},
 		{"cold", (slob_param_set_fn)slob_cold_param_set, &o->cold},
+		{"tws", (slob_param_set_fn)slob_tws_param_set, &o->tws},
 	};
 	for (unsigned i = 0; i < SLOB_ARRAY_SIZE(sections); i++) {
 		int rc = slob_config_apply_section(cfg, sections[i].section, sections[i].fn,
@@ -190,12 +195,14 @@ int slob_pipeline_opts_from_config(struct slob_pipeline_opts *o, const struct sl
 	    (rc = slob_detector_params_validate(&o->detector, msg, sizeof(msg))) < 0 ||
 	    (rc = slob_risk_params_validate(&o->risk, msg, sizeof(msg))) < 0 ||
 	    (rc = slob_sender_params_validate(&o->sender, msg, sizeof(msg))) < 0 ||
-	    (rc = slob_cold_params_validate(&o->cold, msg, sizeof(msg))) < 0) {
+	    (rc = slob_cold_params_validate(&o->cold, msg, sizeof(msg))) < 0 ||
+	    (rc = slob_tws_params_validate(&o->tws, msg, sizeof(msg))) < 0) {
 		snprintf(err, errlen, "invalid configuration: %s", msg);
 		return rc;
 	}
 	o->ingest.tick_size = o->instrument.tick_size;
 	o->barsrc.tick_size = o->instrument.tick_size;
+	o->tws.tick_size = o->instrument.tick_size;
 	return 0;
 }
 
@@ -282,10 +289,20 @@ static int sink_command(void *ctx, const struct slob_opcmd *cmd, char *result, s
 static int ingest_wrap_poll(slob_stage_t *st)
 {
 	struct slob_pipeline *p = st->ctx;
-	slob_stage_t *inner = slob_ingest_stage(&p->ingest);
-	if (!__atomic_load_n(&p->stop_requested, __ATOMIC_RELAXED) || slob_ingest_done(&p->ingest))
-		return inner->poll(inner);
-	struct slob_tick end = {.seq = p->ingest.seq + 1, .flags = SLOB_TICK_END};
+	if (p->md) {
+		if (!__atomic_load_n(&p->stop_requested, __ATOMIC_RELAXED)) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no syscall */
+			return slob_tws_md_poll(p->md, ts.tv_sec * 1000LL + ts.tv_nsec / 1000000);
+		}
+	} else {
+		slob_stage_t *inner = slob_ingest_stage(&p->ingest);
+		if (!__atomic_load_n(&p->stop_requested, __ATOMIC_RELAXED) ||
+		    slob_ingest_done(&p->ingest))
+			return inner->poll(inner);
+	}
+	struct slob_tick end = {.seq = (p->md ? p->md->seq : p->ingest.seq) + 1,
+				.flags = SLOB_TICK_END};
 	slob_ring_t *rings[2] = {slob_topo_ring(p->topo, "ticks"), slob_topo_ring(p->topo, "tap")};
 	int work = 0;
 	for (int i = 0; i < 2; i++) {
@@ -302,7 +319,7 @@ static int ingest_wrap_poll(slob_stage_t *st)
 static bool ingest_wrap_done(slob_stage_t *st)
 {
 	struct slob_pipeline *p = st->ctx;
-	if (slob_ingest_done(&p->ingest))
+	if (p->md == NULL && slob_ingest_done(&p->ingest))
 		return true;
 	return __atomic_load_n(&p->stop_requested, __ATOMIC_RELAXED) && p->end_pushed[0] &&
 	       (p->end_pushed[1] || slob_topo_ring(p->topo, "tap") == NULL);
@@ -375,7 +392,7 @@ static int declare(struct slob_pipeline *p, char *err, size_t errlen)
 	if (rc == 0)
 		rc = slob_topo_add_ring(t, "execs", o->ring, sizeof(struct slob_exec), "sender",
 					"risk");
-	static const char *const cold_prod[] = {"candles", "detector", "risk", "sender"};
+	static const char *const cold_prod[] = {"candles", "detector", "risk", "sender", "ingest"};
 	for (unsigned i = 0; rc == 0 && i < SLOB_ARRAY_SIZE(cold_prod); i++)
 		rc = slob_topo_add_ring(t, cold_names[i], o->cold_ring, sizeof(struct slob_cold),
 					cold_prod[i], "cold");
@@ -437,6 +454,41 @@ static int restore_state(struct slob_pipeline *p, char *err, size_t errlen)
 	return 0;
 }
 
+/* Live: the order session becomes the sender's backend; it reconciles the
+ * broker's orders and positions with the store's before any order. */
+static int attach_broker(struct slob_pipeline *p, char *err, size_t errlen)
+{
+	const struct slob_recovered *r = p->o.recovered;
+	size_t n = r ? r->norders : 0;
+	int32_t position = 0;
+	p->known = calloc(n ? n : 1, sizeof(*p->known));
+	p->broker = calloc(1, sizeof(*p->broker));
+	if (p->known == NULL || p->broker == NULL)
+		return fail(p, err, errlen, -ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const struct slob_rec_order *ro = &r->orders[i];
+		struct slob_tws_known_order *k = &p->known[i];
+		snprintf(k->order_ref, sizeof(k->order_ref), "%s", ro->order_ref);
+		k->setup_id = ro->setup_id;
+		k->order_id = ro->order_id;
+		k->role = ro->role;
+		/* an entry BUY is a LONG position; exits act against it */
+		k->dir = (int8_t)(ro->role == SLOB_ROLE_ENTRY ? ro->dir : -ro->dir);
+	}
+	for (unsigned i = 0; r && i < r->npositions; i++)
+		if (r->positions[i].setup_id != 0)
+			position += r->positions[i].qty;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int rc = slob_tws_broker_init(p->broker, &p->o.tws, p->known, n, position,
+				      &p->coldq[SLOB_PIPE_COLD_SENDER],
+				      (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec);
+	if (rc < 0)
+		return fail(p, err, errlen, rc, "order session: %s", strerror(-rc));
+	slob_tws_broker_attach(p->broker, &p->sender);
+	return 0;
+}
+
 static void bind_stats(struct slob_pipeline *p, const char *name, slob_stage_t *st)
 {
 	if (p->o.stats == NULL)
@@ -463,11 +515,6 @@ int slob_pipeline_build(slob_pipeline_t **out, const struct slob_pipeline_opts *
 		rc = fail(p, err, errlen, -ENOMEM, "out of memory");
 		goto out_free;
 	}
-	if (o->mode != SLOB_PIPE_REPLAY) {
-		rc = fail(p, err, errlen, -ENOTSUP,
-			  "live mode is not wired into the pipeline yet (use slobd replay)");
-		goto out_free;
-	}
 	if ((rc = declare(p, err, errlen)) < 0)
 		goto out_free;
 
@@ -487,13 +534,34 @@ int slob_pipeline_build(slob_pipeline_t **out, const struct slob_pipeline_opts *
 	}
 
 	/* stages */
-	struct slob_ingest_params ip = o->ingest;
-	if ((rc = slob_ingest_init(&p->ingest, &ip, slob_topo_ring(p->topo, "ticks"),
-				   slob_topo_ring(p->topo, "tap"))) < 0) {
-		rc = fail(p, err, errlen, rc, "ingest: %s", slob_ingest_error(&p->ingest));
-		goto out_free;
+	struct slob_candles_params cp = o->candles;
+	if (o->mode == SLOB_PIPE_LIVE) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		int64_t now_ns = (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec;
+		p->md = calloc(1, sizeof(*p->md));
+		if (p->md == NULL) {
+			rc = fail(p, err, errlen, -ENOMEM, "out of memory");
+			goto out_free;
+		}
+		if ((rc = slob_tws_md_init(p->md, &o->tws, slob_topo_ring(p->topo, "ticks"),
+					   &p->coldq[SLOB_PIPE_COLD_INGEST], now_ns)) < 0) {
+			rc = fail(p, err, errlen, rc, "market-data session: %s", strerror(-rc));
+			goto out_free;
+		}
+		/* a quiet minute must not delay the detector; not against a
+		 * simulator replaying history faster than the clock */
+		if (o->wall_clock_bars)
+			cp.timer_close = 1;
+	} else {
+		struct slob_ingest_params ip = o->ingest;
+		if ((rc = slob_ingest_init(&p->ingest, &ip, slob_topo_ring(p->topo, "ticks"),
+					   slob_topo_ring(p->topo, "tap"))) < 0) {
+			rc = fail(p, err, errlen, rc, "ingest: %s", slob_ingest_error(&p->ingest));
+			goto out_free;
+		}
 	}
-	if ((rc = slob_candles_init(&p->candles, &o->candles, slob_topo_ring(p->topo, "ticks"),
+	if ((rc = slob_candles_init(&p->candles, &cp, slob_topo_ring(p->topo, "ticks"),
 				    slob_topo_ring(p->topo, "bars"),
 				    &p->coldq[SLOB_PIPE_COLD_CANDLES])) < 0) {
 		rc = fail(p, err, errlen, rc, "candles: cannot initialise (%s)", strerror(-rc));
@@ -546,6 +614,8 @@ int slob_pipeline_build(slob_pipeline_t **out, const struct slob_pipeline_opts *
 	}
 	if ((rc = restore_state(p, err, errlen)) < 0)
 		goto out_free;
+	if (o->mode == SLOB_PIPE_LIVE && (rc = attach_broker(p, err, errlen)) < 0)
+		goto out_free;
 
 	/* latency histogram: in the stats file when there is one */
 	p->lat = o->stats ? slob_stats_hist_register(o->stats, "tick_to_order") : NULL;
@@ -584,7 +654,8 @@ int slob_pipeline_build(slob_pipeline_t **out, const struct slob_pipeline_opts *
 	slob_ingest_stage(&p->ingest)->stats = p->ingest_wrap.stats;
 	if (o->stats) {
 		slob_stats_status_begin(o->stats);
-		o->stats->status->mode = SLOB_STATS_MODE_REPLAY;
+		o->stats->status->mode =
+			o->mode == SLOB_PIPE_LIVE ? SLOB_STATS_MODE_LIVE : SLOB_STATS_MODE_REPLAY;
 		slob_stats_status_end(o->stats);
 	}
 	*out = p;
@@ -851,11 +922,19 @@ void slob_pipeline_free(slob_pipeline_t *p)
 	if (p->topo)
 		slob_topo_destroy(p->topo);
 	slob_sender_destroy(&p->sender);
+	if (p->broker)
+		slob_tws_broker_destroy(p->broker);
+	free(p->broker);
+	free(p->known);
+	if (p->md)
+		slob_tws_md_destroy(p->md);
+	free(p->md);
 	slob_risk_free(p->risk);
 	slob_cold_writer_free(p->cold);
 	slob_detector_stage_destroy(&p->det_stage);
 	slob_detector_destroy(&p->det);
-	slob_ingest_destroy(&p->ingest);
+	if (p->md == NULL)
+		slob_ingest_destroy(&p->ingest);
 	for (unsigned i = 0; i < SLOB_PIPE_COLD_N; i++)
 		slob_coldq_destroy(&p->coldq[i]);
 	slob_ring_destroy(&p->control_ring);

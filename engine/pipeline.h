@@ -42,6 +42,7 @@
 #include "engine/sender.h"
 #include "engine/stats.h"
 #include "engine/topology.h"
+#include "engine/tws_conn.h"
 #include "persist/alert.h"
 #include "persist/cold.h"
 #include "persist/log.h"
@@ -54,6 +55,7 @@ enum slob_pipeline_cold_producer {
 	SLOB_PIPE_COLD_DETECTOR,
 	SLOB_PIPE_COLD_RISK,
 	SLOB_PIPE_COLD_SENDER,
+	SLOB_PIPE_COLD_INGEST,    /* live market-data session (connection alerts) */
 	SLOB_PIPE_COLD_CONTROL,   /* start/stop records from the daemon thread */
 	SLOB_PIPE_COLD_N
 };
@@ -61,6 +63,7 @@ enum slob_pipeline_cold_producer {
 /* Everything the pipeline needs, parsed and validated by the caller. */
 struct slob_pipeline_opts {
 	enum slob_pipeline_mode mode;
+	bool wall_clock_bars;               /* live: close quiet minutes by the clock */
 	bool bar_input;                     /* replay file holds M1 bars */
 	const char *layout;                 /* "auto", "single" or a topology string */
 	enum slob_wait hot_wait, cold_wait;
@@ -74,6 +77,7 @@ struct slob_pipeline_opts {
 	struct slob_risk_params risk;
 	struct slob_sender_params sender;
 	struct slob_cold_params cold;
+	struct slob_tws_params tws;          /* live mode */
 	slob_store_t *store;                /* open store (cold writer's connection) */
 	const struct slob_recovered *recovered; /* state loaded at start, may be NULL */
 	slob_stats_t *stats;                /* may be NULL */

@@ -21,6 +21,7 @@
 #include "engine/pipeline.h"
 #include "engine/risk.h"
 #include "engine/sender.h"
+#include "engine/tws_conn.h"
 #include "persist/alert.h"
 #include "persist/cold.h"
 #include "persist/log.h"
@@ -59,6 +60,7 @@ static void test_table_matches_modules(void **state)
 	CHECK_SECTION("log", struct slob_log_params, slob_log_params_default, slob_log_param_set);
 	CHECK_SECTION("alert", struct slob_alert_params, slob_alert_params_default,
 		      slob_alert_param_set);
+	CHECK_SECTION("tws", struct slob_tws_params, slob_tws_params_default, slob_tws_param_set);
 	struct slob_pipeline_opts o;
 	char err[256];
 	assert_int_equal(slob_pipeline_opts_from_config(&o, &cfg, err, sizeof(err)), 0);

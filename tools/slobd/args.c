@@ -88,7 +88,7 @@ int slobd_parse_args(struct slobd_args *a, int argc, char **argv)
 				return -1;
 			}
 			a->file = argv[optind++];
-		} else if (strcmp(a->command, "live") != 0) {
+		} else if (strcmp(a->command, "live") != 0 && strcmp(a->command, "replay-gw") != 0) {
 			fprintf(stderr, "slobd: unknown command '%s'\n", a->command);
 			return -1;
 		}

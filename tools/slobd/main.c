@@ -48,6 +48,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: slobd [options] replay FILE\n"
 		"       slobd [options] live\n"
+		"       slobd [options] replay-gw    live connections to slob-gw replaying history\n"
+		"                             (bars close on tick time, not the wall clock)\n"
 		"       slobd [options] sweep FILE --grid SECTION.KEY=V1,V2,... [--grid ...]\n"
 		"                             [--shard I/N] [--csv OUT] [--jobs N]\n"
 		"       slobd [options] --check-config\n"
@@ -313,15 +315,26 @@ static int run_engine(struct daemon *d, bool live)
 	char err[1024] = "";
 	int rc;
 	if (live) {
-		fprintf(stderr, "slobd: live mode: %s\n",
-			"the TWS connections are not wired into the daemon in this build; "
-			"use `slobd replay` (paper broker)");
-		return SLOBD_EXIT_USAGE;
-	}
-	struct stat sb;
-	if (stat(d->a.file, &sb) != 0) {
-		fprintf(stderr, "slobd: replay file %s: %s\n", d->a.file, strerror(errno));
-		return SLOBD_EXIT_DATA;
+		/* paper vs live is the account and the port, never a "don't send"
+		 * flag (ORIGINAL_SYSTEM.md s8 #8): a live account must be confirmed */
+		const struct slob_tws_params *tp = &d->po.tws;
+		bool paper_port = tp->port == 4002 || tp->port == 4004 || tp->port == 7497;
+		bool paper = !strncmp(tp->account, "DU", 2) || (tp->account[0] == '\0' && paper_port);
+		if (!paper &&
+		    !slob_config_get_bool(&d->cfg, "daemon", "require_live_confirmation")) {
+			fprintf(stderr,
+				"slobd: port %d / account '%s' is not a paper setup: set "
+				"REQUIRE_LIVE_CONFIRMATION=true (daemon.require_live_confirmation) to "
+				"trade a live account\n",
+				tp->port, tp->account);
+			return SLOBD_EXIT_CONFIG;
+		}
+	} else {
+		struct stat sb;
+		if (stat(d->a.file, &sb) != 0) {
+			fprintf(stderr, "slobd: replay file %s: %s\n", d->a.file, strerror(errno));
+			return SLOBD_EXIT_DATA;
+		}
 	}
 	/* lock + integrity + migrations */
 	d->sp.auto_restore = d->sp.auto_restore || d->a.auto_restore;
@@ -361,9 +374,9 @@ static int run_engine(struct daemon *d, bool live)
 			d->rec.risk.breaker_tripped ? "TRIPPED" : "ok");
 
 	/* the replay input */
-	const char *input = d->a.file;
+	const char *input = live ? "" : d->a.file;
 	bool bars = d->a.format && !strcasecmp(d->a.format, "bars");
-	if (!d->a.format || !strcasecmp(d->a.format, "auto"))
+	if (!live && (!d->a.format || !strcasecmp(d->a.format, "auto")))
 		bars = looks_like_bar_csv(input);
 	if (bars) {
 		if ((rc = bars_to_ticks(d, input, err, sizeof(err))) < 0) {
@@ -380,7 +393,8 @@ static int run_engine(struct daemon *d, bool live)
 	memcpy(d->po.ingest.path, input, strlen(input) + 1);
 	d->po.ingest.pace = slob_config_get_double(&d->cfg, "replay", "speed");
 	d->po.ingest.skip_bad = slob_config_get_bool(&d->cfg, "replay", "skip_bad_lines");
-	d->po.mode = SLOB_PIPE_REPLAY;
+	d->po.mode = live ? SLOB_PIPE_LIVE : SLOB_PIPE_REPLAY;
+	d->po.wall_clock_bars = live && strcmp(d->a.command, "replay-gw") != 0;
 	d->po.store = d->st.store;
 	d->po.recovered = &d->rec;
 	d->po.stats = &d->stats;
@@ -390,7 +404,7 @@ static int run_engine(struct daemon *d, bool live)
 	char cfgdigest[17] = "";
 	snprintf(cfgdigest, sizeof(cfgdigest), "%016llx",
 		 (unsigned long long)slobd_config_digest(&d->cfg));
-	d->run_id = slob_cold_run_begin(d->st.store, "replay", SLOBD_VERSION,
+	d->run_id = slob_cold_run_begin(d->st.store, live ? "live" : "replay", SLOBD_VERSION,
 					d->cfg.path[0] ? d->cfg.path : "", cfgdigest);
 
 	if ((rc = slob_pipeline_build(&d->pipe, &d->po, err, sizeof(err))) < 0) {
@@ -407,8 +421,14 @@ static int run_engine(struct daemon *d, bool live)
 	slob_stats_status_end(&d->stats);
 
 	char text[160];
-	snprintf(text, sizeof(text), "System Started: replay of %s (%s), layout %s",
-		 d->a.file, d->po.instrument.symbol, d->po.layout ? d->po.layout : "auto");
+	if (live)
+		snprintf(text, sizeof(text), "System Started: live, %s via %s:%d (account %s), layout %s",
+			 d->po.instrument.symbol, d->po.tws.host, d->po.tws.port,
+			 d->po.tws.account[0] ? d->po.tws.account : "default",
+			 d->po.layout ? d->po.layout : "auto");
+	else
+		snprintf(text, sizeof(text), "System Started: replay of %s (%s), layout %s",
+			 d->a.file, d->po.instrument.symbol, d->po.layout ? d->po.layout : "auto");
 	control_text(d, SLOB_COLD_ALERT, SLOB_LVL_INFO, SLOB_ALERT_START, text);
 
 	/* the hot and cold threads must not take the daemon's signals */
@@ -427,7 +447,8 @@ static int run_engine(struct daemon *d, bool live)
 	uint64_t usec = 0;
 	d->watchdog = slob_config_get_bool(&d->cfg, "daemon", "watchdog") &&
 		      sd_watchdog_enabled(0, &usec) > 0;
-	sd_notifyf(0, "READY=1\nSTATUS=replaying %s\nMAINPID=%d", d->a.file, (int)getpid());
+	sd_notifyf(0, "READY=1\nSTATUS=%s %s\nMAINPID=%d", live ? "trading via" : "replaying",
+		   live ? d->po.tws.host : d->a.file, (int)getpid());
 
 	rc = slob_pipeline_wait(d->pipe, heartbeat, d);
 
@@ -503,7 +524,7 @@ int main(int argc, char **argv)
 	if (!strcmp(d->a.command, "sweep"))
 		code = slobd_sweep(&d->a, &d->cfg, &d->po);
 	else
-		code = run_engine(d, !strcmp(d->a.command, "live"));
+		code = run_engine(d, !strcmp(d->a.command, "live") || !strcmp(d->a.command, "replay-gw"));
 	cleanup(d);
 	free(d);
 	return code;

@@ -343,7 +343,9 @@ int slob_recover_startup(const char *db_path, const struct slob_store_params *pp
 			return e;
 		}
 	}
-	e = slob_store_open(db_path, 0, &out->store);
+	/* this connection becomes the cold writer's: short busy timeout (the
+	 * writer retries by itself and must not stall the cold thread) */
+	e = slob_store_open(db_path, SLOB_STORE_WRITER, &out->store);
 	if (e < 0) {
 		snprintf(err, errlen, "%s", slob_store_strerror());
 		slob_lock_release(fd);

@@ -423,6 +423,12 @@ const char *slob_store_path(const slob_store_t *s)
 	return s->path;
 }
 
+int slob_store_busy_timeout(slob_store_t *s, int ms)
+{
+	sqlite3_busy_timeout(s->db, ms < 0 ? 0 : ms);
+	return 0;
+}
+
 int slob_store_version(slob_store_t *s)
 {
 	return (int)query_i64(s->db, "PRAGMA user_version");

@@ -48,7 +48,7 @@ enum slob_store_flags {
 struct slob_store_params {
 	char data_dir[256];        /* "" = <config dir>/data */
 	char file[64];             /* slob_state.db */
-	int busy_timeout_ms;       /* readers/slobctl; default 5000 */
+	int busy_timeout_ms;       /* tools apply it with slob_store_busy_timeout(); 5000 */
 	int keep_daily;            /* backups kept: daily, default 7 */
 	int keep_weekly;           /* weekly (Sunday) backups kept, default 4 */
 	char upload_cmd[256];      /* run as `<cmd> <backup file>`; "" = none */
@@ -77,6 +77,10 @@ void slob_store_close(slob_store_t *s);
 /* The raw connection, for prepared statements in persist/ and read-only tools. */
 sqlite3 *slob_store_db(slob_store_t *s);
 const char *slob_store_path(const slob_store_t *s);
+
+/* Sets the connection's busy timeout (e.g. [store] busy_timeout_ms for tools;
+ * the default is 5000 ms, 200 ms with SLOB_STORE_WRITER). Returns 0. */
+int slob_store_busy_timeout(slob_store_t *s, int ms);
 
 /* user_version of an open store. */
 int slob_store_version(slob_store_t *s);

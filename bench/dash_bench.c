@@ -152,6 +152,14 @@ static int seed(const char *path, long trades, int breaker)
 	    exec1(db, "INSERT INTO breaker_events (action, reason_code, value, who, why) VALUES "
 		      "('tripped', 7, 720, 'risk', 'max drawdown 7.2% > 5%')") < 0)
 		return 1;
+	if (exec1(db, "INSERT INTO events (ts, kind, level, code, component, text) VALUES "
+		      "(strftime('%Y-%m-%d %H:%M:%f','now','-2 minutes'), 'CONN', 'WARNING', 1100, "
+		      "'tws-md', 'IB connection lost (1100)'),"
+		      "(strftime('%Y-%m-%d %H:%M:%f','now','-1 minutes'), 'CONN', 'INFO', 1102, "
+		      "'tws-md', 'IB connection restored (1102)')") < 0 ||
+	    exec1(db, "INSERT INTO alerts_sent (level, kind, component, text, channel, status) VALUES "
+		      "('CRITICAL', 7, 'risk', 'Circuit breaker tripped: max drawdown', 'telegram', 'sent')") < 0)
+		return 1;
 	if (exec1(db, "COMMIT") < 0)
 		return 1;
 	slob_store_close(s);

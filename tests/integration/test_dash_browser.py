@@ -180,6 +180,8 @@ def main():
         check(pg.eval("document.getElementById('engine-status').textContent") == "RUNNING", "overview: engine RUNNING")
         check(pg.eval("document.getElementById('today-pnl').textContent") == "-$1,250.00", "overview: today's P&L")
         check(pg.eval("document.querySelectorAll('#conn-table tbody tr').length") == 2, "overview: two connections")
+        ev = pg.eval("document.getElementById('events-table').textContent")
+        check("IB connection lost (1100)" in ev and "Circuit breaker tripped" in ev, "overview: recent events and alerts listed")
         png = pg.shot(os.path.join(shots, "overview-tripped.png"))
         check(png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10000, "overview screenshot")
 

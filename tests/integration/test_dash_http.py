@@ -173,7 +173,7 @@ def main():
 
         # 3. Everything else needs a session.
         for path in ["/api/status", "/api/trades", "/api/pnl", "/api/positions", "/api/setups",
-                     "/api/stats", "/api/summary", "/api/breaker"]:
+                     "/api/stats", "/api/summary", "/api/breaker", "/api/events"]:
             st, r, data = request(port, "GET", path)
             check(st == 401 and json.loads(data)["error"] == "login required", "%s without login -> 401" % path)
         for path in ["/", "/trades", "/positions", "/stats"]:
@@ -271,6 +271,10 @@ def main():
         st, r, data = api(port, sess, "/api/breaker")
         bj = json.loads(data)
         check(st == 200 and bj["tripped"] is True and bj["events"][0]["action"] == "tripped", "/api/breaker shows state and events")
+        st, r, data = api(port, sess, "/api/events")
+        ej = json.loads(data)
+        check(st == 200 and [e["code"] for e in ej["events"]] == [1102, 1100] and
+              ej["alerts"][0]["channel"] == "telegram", "/api/events: connection journal newest first, alerts")
         st, r, data = api(port, sess, "/api/stats")
         xj = json.loads(data)
         names = [x["name"] for x in xj["stages"]]

@@ -283,6 +283,29 @@ json_t *slob_dash_api_trades(struct slob_dash *d, int limit, const char *before,
 			 total, "next", next);
 }
 
+json_t *slob_dash_api_events(struct slob_dash *d, int *http)
+{
+	if (slob_dash_store_ensure(d) < 0)
+		return no_store(d, "events", http);
+	char err[512];
+	json_t *ev = query_rows(d,
+				"SELECT id, ts, kind, level, code, component, text FROM events "
+				"ORDER BY id DESC LIMIT 50",
+				NULL, 0, err, sizeof err);
+	json_t *al = ev ? query_rows(d,
+				     "SELECT id, ts, level, kind, component, text, channel, status, "
+				     "sent_at FROM alerts_sent ORDER BY id DESC LIMIT 50",
+				     NULL, 0, err, sizeof err)
+			: NULL;
+	if (ev == NULL || al == NULL) {
+		json_decref(ev);
+		*http = 500;
+		return json_pack("{s:[],s:[],s:s}", "events", "alerts", "error", err);
+	}
+	*http = 200;
+	return json_pack("{s:o,s:o}", "events", ev, "alerts", al);
+}
+
 /* risk_state row 1 as an object, or NULL. */
 static json_t *risk_row(struct slob_dash *d)
 {

@@ -132,6 +132,7 @@ json_t *slob_dash_api_positions(struct slob_dash *d, int *http);
 json_t *slob_dash_api_setups(struct slob_dash *d, int *http);
 json_t *slob_dash_api_trades(struct slob_dash *d, int limit, const char *before, int *http);
 json_t *slob_dash_api_breaker(struct slob_dash *d, int *http);
+json_t *slob_dash_api_events(struct slob_dash *d, int *http);
 json_t *slob_dash_api_stats(struct slob_dash *d, int *http);
 /* Aggregate endpoints return a malloc'd JSON body (caller frees; NULL = OOM). */
 char *slob_dash_api_pnl(struct slob_dash *d, size_t *len, int *http);

@@ -315,6 +315,8 @@ static enum MHD_Result do_api(struct slob_dash *d, struct MHD_Connection *c, con
 		j = slob_dash_api_setups(d, &http);
 	} else if (strcmp(name, "breaker") == 0) {
 		j = slob_dash_api_breaker(d, &http);
+	} else if (strcmp(name, "events") == 0) {
+		j = slob_dash_api_events(d, &http);
 	} else if (strcmp(name, "stats") == 0) {
 		j = slob_dash_api_stats(d, &http);
 	} else if (strcmp(name, "trades") == 0) {

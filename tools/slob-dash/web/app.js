@@ -98,6 +98,11 @@ async function renderOverview() {
     ['Store', s.store && s.store.ok ? s.store.path : 'NOT READABLE: ' + ((s.store && s.store.error) || '')],
   ];
   fillTable($('summary-table'), rows);
+  const ev = await api('events');
+  const merged = (ev.events || []).map(e => [e.ts, e.level || '', e.component || e.kind, e.text || ''])
+    .concat((ev.alerts || []).map(a => [a.ts, a.level, 'alert ' + (a.channel || '') + ' ' + (a.status || ''), a.text || '']))
+    .sort((a, b) => (a[0] < b[0] ? 1 : -1)).slice(0, 20);
+  fillTable($('events-table'), merged);
   showError(s.store && !s.store.ok ? 'Store not readable: ' + s.store.error : '');
 }
 

@@ -6,7 +6,9 @@
 /* Paths are bounded by PATH_MAX and checked where it matters; GCC cannot
  * prove the bounds of composed paths and messages, and a truncated message
  * is harmless. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 #include <dirent.h>
 #include <errno.h>

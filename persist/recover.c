@@ -3,7 +3,9 @@
  * recover.c: start-up sequence and state loading (see recover.h).
  */
 /* See backup.c: bounded, checked paths; truncated messages are harmless. */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation"
+#endif
 
 #include <errno.h>
 #include <stdio.h>

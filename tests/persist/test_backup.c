@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <cmocka.h>
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation" /* test paths are short */
+#endif
 
 #include "persist/backup.h"
 #include "persist/store.h"

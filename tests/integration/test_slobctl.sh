@@ -168,6 +168,7 @@ check 2 "short dashboard password" -- sh -c "echo 'short' | '$BIN' set-dashboard
 check 0 "monitor twice" -- "$BIN" monitor --watch --count 2 --interval 0.1
 [ "$(grep -c 'slob status' "$T/out")" = 2 ] || { echo "FAIL: monitor refreshes"; fails=$((fails+1)); }
 expect "$T/out" "active setups 2" "monitor store section"
+expect "$T/out" "manual_p02            +2   20000.25   19990.00   20020.50  manual" "monitor lists the manual position (P0-2 step 4)"
 check 2 "monitor bad interval" -- "$BIN" monitor --interval 0
 
 # ---- alert-test against a stand-in Bot API -------------------------------------------------

@@ -360,6 +360,25 @@ static void print_store(struct ctl *c, FILE *out)
 	fprintf(out, "active setups %lld   trades %lld (last 24h %lld)   total P&L $%.2f   win rate %.1f%%\n",
 		(long long)active, (long long)total, (long long)day, pnl,
 		total > 0 ? 100.0 * (double)wins / (double)total : 0.0);
+	/* positions the store knows: engine positions and operators' manual rows (P0-2) */
+	if (sqlite3_prepare_v2(db,
+			       "SELECT setup_id, qty, avg_price, sl_price, tp_price, 'engine' FROM positions "
+			       "WHERE qty != 0 AND setup_id != 'NQ' UNION ALL "
+			       "SELECT id, COALESCE(qty,0) * (CASE direction WHEN 'SHORT' THEN -1 ELSE 1 END), "
+			       "entry_price, sl_price, tp_price, 'manual' FROM active_setups "
+			       "WHERE source = 'manual' AND closed_at IS NULL AND state = 'ACTIVE'",
+			       -1, &st, NULL) == SQLITE_OK) {
+		int rows = 0;
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			if (!rows++)
+				fprintf(out, "  position             qty      entry         sl         tp  source\n");
+			fprintf(out, "  %-18.18s %+5d %10.2f %10.2f %10.2f  %s\n",
+				(const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
+				sqlite3_column_double(st, 2), sqlite3_column_double(st, 3),
+				sqlite3_column_double(st, 4), (const char *)sqlite3_column_text(st, 5));
+		}
+		sqlite3_finalize(st);
+	}
 	/* daily P&L, last 7 days, and the running drawdown */
 	if (sqlite3_prepare_v2(db,
 			       "SELECT substr(entry_time,1,10) AS d, COUNT(*), SUM(pnl) FROM trade_history "

@@ -78,6 +78,15 @@ grep -Eq 'EXEC kind=CANCELLED role=(TP|SL) setup=1' "$TMP/c1.out" || fail "sibli
 grep -Eq 'TICKS n=[1-9][0-9]* gaps=0' "$TMP/c1.out" || fail "no market data"
 grep -Eq 'latency_count=1' "$TMP/c1.out" || fail "tick-to-order latency not recorded"
 
+# 1b. duplicated reports (control dup): still one FILL per execution, one SUBMITTED per order
+ctl rewind | grep -q '^OK' || fail "control rewind"
+ctl dup 50 | grep -q '^OK' || fail "control dup"
+client --md --bracket S,84020,84060,83980,1,3 --until-fills 2 --run-ms 15000 >"$TMP/c1b.out"
+[ "$(grep -c 'EXEC kind=SUBMITTED' "$TMP/c1b.out")" = 3 ] || fail "duplicates: submitted count"
+[ "$(grep -c 'EXEC kind=FILL role=ENTRY' "$TMP/c1b.out")" = 1 ] || fail "duplicates: entry fill count"
+grep -Eq 'EXEC kind=FILL role=(TP|SL) setup=3' "$TMP/c1b.out" || fail "duplicates: exit fill missing"
+ctl dup 0 >/dev/null
+
 # 2. injected rejection: REJECTED with code 201 to the sender, no retry
 ctl reject 201 | grep -q '^OK' || fail "control reject"
 before=$(ctl status | sed -n 's/.*orders=\([0-9]*\).*/\1/p')
@@ -90,6 +99,7 @@ after=$(ctl status | sed -n 's/.*orders=\([0-9]*\).*/\1/p')
 
 # 3. disconnect -> reconnect with backoff, new reconciliation, gap-flagged ticks
 ctl speed 200 >/dev/null
+ctl rewind >/dev/null
 client --md --run-ms 4000 --backoff-ms 300 >"$TMP/c3.out" &
 CPID=$!
 sleep 1.5

@@ -998,7 +998,7 @@ static void ctl_reply(struct ctl *k, const char *fmt, ...)
 static const char HELP[] =
 	"commands: reject <code> [text] | disconnect | delay <ms> | dup <n> | "
 	"seed-position <qty> <avg_px> | seed-order <ref> <BUY|SELL> <LMT|STP> <px> <qty> | "
-	"error <code> <text> | pause | resume | speed <x> | status | orders | quit";
+	"error <code> <text> | pause | resume | rewind | speed <x> | status | orders | quit";
 
 static void on_ctl_line(struct ctl *k, char *line)
 {
@@ -1073,6 +1073,24 @@ static void on_ctl_line(struct ctl *k, char *line)
 			for (int i = 0; i < MAX_CLIENTS; i++)
 				G.cl[i].tbt_req = G.cl[i].mkt_req = -1;
 		ctl_reply(k, "OK sent error %d", code);
+	} else if (strcmp(cmd, "rewind") == 0) {
+		if (G.ticks_path == NULL) {
+			ctl_reply(k, "ERR no --ticks file");
+			return;
+		}
+		struct slob_tickreader *nr = NULL;
+		struct slob_tickcsv_opts o = {.tick_size = TICK_SIZE, .skip_bad = 1,
+					      .backwards_tol_ns = 1000000000};
+		if (slob_tickreader_open(&nr, G.ticks_path, SLOB_TICKFILE_AUTO, &o) != 0) {
+			ctl_reply(k, "ERR %s", slob_tickfile_strerror());
+			return;
+		}
+		if (G.rd)
+			slob_tickreader_close(G.rd);
+		G.rd = nr;
+		G.eof = G.have_tick = false;
+		G.wall0_ms = 0;
+		ctl_reply(k, "OK rewound");
 	} else if (strcmp(cmd, "pause") == 0) {
 		G.paused = true;
 		ctl_reply(k, "OK paused");

@@ -469,6 +469,7 @@ struct prod {
 	struct slob_coldq *q;
 	int n;
 	int64_t max_put_ns;
+	int64_t *lat;
 	int failed;
 	int done;
 };
@@ -478,6 +479,12 @@ static int64_t mono(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
 }
 
 static void *producer(void *arg)
@@ -490,6 +497,7 @@ static void *producer(void *arg)
 		if (!slob_coldq_put(p->q, &r))
 			p->failed++;
 		int64_t dt = mono() - t0;
+		p->lat[i - 1] = dt;
 		if (dt > p->max_put_ns)
 			p->max_put_ns = dt;
 		if (i % 64 == 0) {
@@ -515,7 +523,8 @@ static void test_slow_disk_never_blocks_producer(void **state)
 	fx_open(&f, "slow", 1024);
 	fx_writer(&f);
 	slob_vfs_fault_set(300, 3000, 0); /* 0.3 ms per write, 3 ms per fsync */
-	struct prod p = {.q = &f.q[0], .n = 3000};
+	static int64_t lat[3000];
+	struct prod p = {.q = &f.q[0], .n = 3000, .lat = lat};
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, producer, &p), 0);
 	while (!__atomic_load_n(&p.done, __ATOMIC_ACQUIRE))
@@ -528,10 +537,14 @@ static void test_slow_disk_never_blocks_producer(void **state)
 	slob_vfs_fault_stats(NULL, &syncs, NULL);
 	slob_vfs_fault_set(0, 0, 0);
 	assert_int_equal(p.failed, 0);
-	/* a put is a memcpy into a ring slot or the overflow: far below one fsync */
-	print_message("slow disk: max put %lld ns, overflowed %llu, syncs %lld\n",
-		      (long long)p.max_put_ns, (unsigned long long)f.q[0].overflowed, syncs);
-	assert_true(p.max_put_ns < 3000000);
+	/* a put is a copy into a ring slot or the overflow: far below one fsync.
+	 * The p99 (not the max: a loaded box preempts the producer now and then). */
+	qsort(lat, 3000, sizeof(lat[0]), cmp_i64);
+	print_message("slow disk: put p50 %lld ns, p99 %lld ns, max %lld ns, overflowed %llu, "
+		      "syncs %lld\n",
+		      (long long)lat[1500], (long long)lat[2970], (long long)p.max_put_ns,
+		      (unsigned long long)f.q[0].overflowed, syncs);
+	assert_true(lat[2970] < 500000);
 	assert_true(slob_cold_durable_seq(f.w, 0) == 3000);
 	assert_int_equal(ptest_i64(db(&f), "SELECT count(*) FROM trade_history"), 3000);
 	fx_close(&f);

@@ -1124,11 +1124,18 @@ static void on_clock(struct slob_risk *r, const struct slob_sig *sig)
 		if (equity(r) != before && r->peak != peak)
 			emit_risk_state(r); /* a new peak must survive a restart */
 	}
+	/*
+	 * Entry timer. The clock of bar k+N+1 (N = cancel_after_bars, the entry
+	 * placed after bar k) cancels before it is forwarded: the entry had the
+	 * ticks of bars k+1..k+N, and the sender's CANCELLED report precedes
+	 * its ack of this clock, so with wait_for_clock_ack the next decision
+	 * sees the freed slot on every thread layout.
+	 */
 	for (uint32_t k = 0; k < r->nlive; k++) {
 		struct bracket *b = &r->br[r->live_idx[k]];
 		if (b->entry_done || b->cancel_sent || b->entry_filled > 0)
 			continue; /* a partly filled entry runs on under its SL/TP */
-		if (++b->bars >= r->p.cancel_after_bars && r->p.cancel_after_bars > 0)
+		if (++b->bars > r->p.cancel_after_bars && r->p.cancel_after_bars > 0)
 			send_cancel(r, b);
 	}
 	struct slob_intent *it = outq_push(r);
@@ -1231,8 +1238,8 @@ int slob_risk_poll(slob_risk_t *r)
 	unsigned n = 0;
 	while (n < SIG_BATCH && !r->end_seen && outq_free(r) >= r->nbr + 2 &&
 	       (sig = slob_ring_peek_spsc(r->io.sig_in, 0)) != NULL) {
-		if (sig->kind == SLOB_SIG_SETUP && r->p.wait_for_clock_ack && r->clock_waiting)
-			break; /* invariant 4: decide only after the fills of earlier ticks */
+		if (r->p.wait_for_clock_ack && r->clock_waiting)
+			break; /* invariant 4: nothing moves before the fills of earlier ticks */
 		if (sig->ts_ns > r->last_ts)
 			r->last_ts = sig->ts_ns;
 		switch (sig->kind) {

@@ -21,8 +21,12 @@
  *     start (slob_risk_preload_setup). So a repeated signal, a retry or a
  *     restart can never produce a second bracket for the same setup.
  *  4. Determinism: every SLOB_SIG_CLOCK is forwarded as SLOB_INTENT_CLOCK in
- *     order; with wait_for_clock_ack a SETUP is decided only after the
- *     sender acked the latest forwarded clock (event.h).
+ *     order; with wait_for_clock_ack no signal after a forwarded clock
+ *     (SETUP, the next CLOCK, END) is handled before the sender acked that
+ *     clock, so every decision, mark, cancel timer and record sees exactly
+ *     the fills of ticks up to it, on every thread layout (event.h). Not
+ *     only SETUPs wait: a CLOCK's bar count and mark would otherwise race
+ *     the fills of the previous bar.
  *  5. The breaker is latched: drawdown, order-rate bursts and (optionally)
  *     unknown broker positions trip it; only an operator reset clears it,
  *     also across restarts (snapshot/restore). A trip or a kill switch

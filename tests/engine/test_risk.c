@@ -949,23 +949,25 @@ static void test_cancel_after_bars_and_partial(void **state)
 	h_intents(&h, it, 64);
 	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, 2, 1, 80000, T(1));
 	h_pump(&h);
+	/* placed after bar 0: bars 1..3 are its 3 bars */
 	h_clock(&h, 1, T(1), 80000);
 	h_clock(&h, 2, T(2), 80000);
+	h_clock(&h, 3, T(3), 80000);
 	h_pump(&h);
 	assert_int_equal(h_count_intents(&h, SLOB_INTENT_CANCEL), 0);
-	h_clock(&h, 3, T(3), 80000);
+	h_clock(&h, 4, T(4), 80000);
 	h_pump(&h);
 	unsigned n = h_intents(&h, it, 64);
 	/* only the entry with no fill is cancelled: cancelling a partly filled
 	 * parent would take its SL/TP with it (IB, paper broker) */
 	assert_int_equal(n, 2);
-	assert_int_equal(it[0].kind, SLOB_INTENT_CANCEL);
+	assert_int_equal(it[0].kind, SLOB_INTENT_CANCEL); /* before bar 4's ticks */
 	assert_true(it[0].setup_id == 1);
 	assert_int_equal(it[0].qty, 2);
 	assert_int_equal(it[1].kind, SLOB_INTENT_CLOCK);
-	assert_true(it[1].clock_seq == 3);
+	assert_true(it[1].clock_seq == 4);
 	/* no second cancel on later bars */
-	for (uint64_t i = 4; i < 30; i++)
+	for (uint64_t i = 5; i < 30; i++)
 		h_clock(&h, i, T((int)i), 80000);
 	h_pump(&h);
 	assert_int_equal(h_count_intents(&h, SLOB_INTENT_CANCEL), 0);
@@ -1235,17 +1237,28 @@ static void test_clock_ack_and_end(void **state)
 	h_pump(&h);
 	assert_int_equal(h_last_reason(&h), SLOB_RISK_ACCEPTED);
 	assert_int_equal(h_count_intents(&h, SLOB_INTENT_BRACKET), 1);
-	/* END: forwarded; done only once the last clock is acked */
+	/* the next clock waits for nothing (10 is acked); what follows it waits
+	 * for its ack, the END too; done once END is out and 11 acked */
 	h_clock(&h, 11, T(1), 80000);
+	h_clock(&h, 12, T(2), 80000);
 	struct slob_sig end = {.kind = SLOB_SIG_END};
 	assert_true(slob_ring_push_spsc(&h.sig, &end));
 	h_pump(&h);
 	n = h_intents(&h, it, 8);
-	assert_int_equal(n, 2);
-	assert_int_equal(it[1].kind, SLOB_INTENT_END);
+	assert_int_equal(n, 1);
+	assert_true(it[0].clock_seq == 11);
 	assert_false(h.st.done(&h.st));
 	h_exec(&h, SLOB_EXEC_CLOCK_ACK, 0, 0, 11, 0, T(1));
 	h_pump(&h);
+	n = h_intents(&h, it, 8);
+	assert_int_equal(n, 1);
+	assert_true(it[0].clock_seq == 12);
+	assert_false(h.st.done(&h.st));
+	h_exec(&h, SLOB_EXEC_CLOCK_ACK, 0, 0, 12, 0, T(2));
+	h_pump(&h);
+	n = h_intents(&h, it, 8);
+	assert_int_equal(n, 1);
+	assert_int_equal(it[0].kind, SLOB_INTENT_END);
 	assert_true(h.st.done(&h.st));
 	h_close(&h);
 }
@@ -1296,6 +1309,141 @@ static void test_intent_ring_full_holds_signals(void **state)
 	assert_int_equal(h_intents(&h, last, 8), 1);
 	assert_int_equal(last[0].kind, SLOB_INTENT_END);
 	h_close(&h);
+}
+
+/* ---- determinism across schedules ------------------------------------------------ */
+
+/* A tiny paper broker: fills entries/exits against each clock's mark. */
+struct mini_br {
+	uint64_t id;
+	int32_t qty, entry, sl, tp, dir;
+	int filled, live;
+};
+
+struct mini {
+	struct mini_br b[64];
+	unsigned n;
+};
+
+static void mini_exec(struct h *h, uint32_t kind, uint8_t role, const struct mini_br *b,
+		      int32_t px, uint64_t seq, int64_t ts)
+{
+	struct slob_exec x = {.kind = kind, .role = role, .setup_id = b ? b->id : 0,
+			      .qty = b ? b->qty : 0, .px = px, .clock_seq = seq, .ts_ns = ts,
+			      .dir = b ? (int8_t)b->dir : 0};
+	assert_true(slob_ring_push_spsc(&h->exec, &x));
+}
+
+/* Handles at most `max` intents; returns how many. */
+static unsigned mini_step(struct h *h, struct mini *m, unsigned max)
+{
+	unsigned n = 0;
+	const struct slob_intent *it;
+	while (n < max && (it = slob_ring_peek_spsc(&h->intent, 0)) != NULL) {
+		if (it->kind == SLOB_INTENT_BRACKET && m->n < 64) {
+			m->b[m->n++] = (struct mini_br){.id = it->setup_id, .qty = it->qty,
+							.entry = it->entry, .sl = it->sl,
+							.tp = it->tp, .dir = it->dir, .live = 1};
+		} else if (it->kind == SLOB_INTENT_CANCEL) {
+			for (unsigned i = 0; i < m->n; i++)
+				if (m->b[i].id == it->setup_id && m->b[i].live && !m->b[i].filled) {
+					m->b[i].live = 0;
+					mini_exec(h, SLOB_EXEC_CANCELLED, SLOB_ROLE_ENTRY, &m->b[i], 0, 0,
+						  it->ts_ns);
+				}
+		} else if (it->kind == SLOB_INTENT_CLOCK) {
+			int32_t px = it->mark_px;
+			for (unsigned i = 0; i < m->n; i++) {
+				struct mini_br *b = &m->b[i];
+				if (!b->live)
+					continue;
+				if (!b->filled && (b->dir > 0 ? px <= b->entry : px >= b->entry)) {
+					b->filled = 1;
+					mini_exec(h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, b, b->entry, 0,
+						  it->ts_ns);
+				} else if (b->filled && (b->dir > 0 ? px >= b->tp : px <= b->tp)) {
+					b->live = 0;
+					mini_exec(h, SLOB_EXEC_FILL, SLOB_ROLE_TP, b, b->tp, 0, it->ts_ns);
+				} else if (b->filled && (b->dir > 0 ? px <= b->sl : px >= b->sl)) {
+					b->live = 0;
+					mini_exec(h, SLOB_EXEC_FILL, SLOB_ROLE_SL, b, b->sl, 0, it->ts_ns);
+				}
+			}
+			mini_exec(h, SLOB_EXEC_CLOCK_ACK, 0, NULL, 0, it->clock_seq, it->ts_ns);
+		}
+		slob_ring_release_spsc(&h->intent, 1);
+		n++;
+	}
+	return n;
+}
+
+/* Runs one replay; returns a hash of risk's cold records and intents seen. */
+static uint64_t replay_digest(int lazy)
+{
+	struct slob_risk_params p;
+	struct h h;
+	struct mini m = {.n = 0};
+	slob_risk_params_default(&p);
+	p.wait_for_clock_ack = 1;
+	p.cancel_after_bars = 4;
+	p.max_concurrent_positions = 2;
+	p.daily_loss_limit_cents = 0;
+	p.max_drawdown_bp = 0;
+	h_open(&h, &p, 1024, 65536);
+	uint64_t rng = 12345;
+	int32_t px = 80000;
+	for (int bar = 0; bar < 300; bar++) {
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		px += (int32_t)((rng >> 33) % 41) - 20;
+		h_clock(&h, (uint64_t)bar + 1, T(bar), px);
+		if (bar % 7 == 3) {
+			int dir = (rng >> 20) & 1 ? SLOB_LONG : SLOB_SHORT;
+			h_setup(&h, 1000 + (uint64_t)bar, dir, px, px - dir * 40, px + dir * 60, T(bar));
+		}
+	}
+	struct slob_sig end = {.kind = SLOB_SIG_END};
+	assert_true(slob_ring_push_spsc(&h.sig, &end));
+	uint64_t hash = 0, chash = 0; /* intents, cold records: two chains */
+	unsigned hashed = 0;
+	for (int round = 0; round < 200000 && !h.st.done(&h.st); round++) {
+		assert_true(h.st.poll(&h.st) >= 0);
+		if (!lazy || round % 3 == 2) {
+			/* peek-hash intents before the broker consumes them */
+			for (unsigned i = 0;; i++) {
+				const struct slob_intent *it = slob_ring_peek_spsc(&h.intent, i);
+				if (it == NULL || (lazy && i >= 1))
+					break;
+				hash = XXH3_64bits_withSeed(it, sizeof(*it), hash);
+			}
+			mini_step(&h, &m, lazy ? 1 : 1000);
+		}
+		h_drain_cold(&h);
+		for (; hashed < h.ncold; hashed++)
+			chash = XXH3_64bits_withSeed(&h.cold[hashed], sizeof(h.cold[0]), chash);
+	}
+	assert_true(h.st.done(&h.st));
+	h_drain_cold(&h);
+	for (; hashed < h.ncold; hashed++)
+		chash = XXH3_64bits_withSeed(&h.cold[hashed], sizeof(h.cold[0]), chash);
+	/* what the broker has not taken yet (the END) */
+	const struct slob_intent *rest;
+	while ((rest = slob_ring_peek_spsc(&h.intent, 0)) != NULL) {
+		hash = XXH3_64bits_withSeed(rest, sizeof(*rest), hash);
+		slob_ring_release_spsc(&h.intent, 1);
+	}
+	struct slob_risk_view v = h_view(&h);
+	assert_true(v.brackets > 5);
+	assert_true(v.trades > 1);
+	assert_true(v.cancels > 0);
+	h_close(&h);
+	return hash ^ (chash * 0x9E3779B97F4A7C15ull);
+}
+
+static void test_deterministic_across_schedules(void **state)
+{
+	(void)state;
+	uint64_t eager = replay_digest(0), lazy = replay_digest(1);
+	assert_true(eager == lazy);
 }
 
 /* ---- control path from another thread ------------------------------------------ */
@@ -1485,6 +1633,7 @@ int main(void)
 		cmocka_unit_test(test_breaker_survives_restart),
 		cmocka_unit_test(test_clock_ack_and_end),
 		cmocka_unit_test(test_intent_ring_full_holds_signals),
+		cmocka_unit_test(test_deterministic_across_schedules),
 		cmocka_unit_test(test_control_from_other_thread),
 		cmocka_unit_test(test_params),
 		cmocka_unit_test(test_params_match_config_table),

@@ -17,6 +17,13 @@
 #include "persist/vfs_fault.h"
 #include "ptest.h"
 
+static int64_t mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 struct sinkrec {
 	int logs, alerts, crit_alerts, ticks, cmds;
 	char last_alert[200];
@@ -300,7 +307,8 @@ static void test_full_disk_holds_and_recovers(void **state)
 	assert_int_equal(slob_cold_writer_pending(f.w), 256);
 
 	slob_vfs_fault_set(0, 0, 0);
-	for (int i = 0; i < 100000 && slob_cold_durable_seq(f.w, 0) < (uint64_t)n; i++) {
+	for (int64_t end = mono() + 20000000000LL;
+	     mono() < end && slob_cold_durable_seq(f.w, 0) < (uint64_t)n;) {
 		slob_coldq_flush(&f.q[0]);
 		slob_cold_writer_poll(f.w);
 	}
@@ -362,7 +370,8 @@ static void test_real_full_disk_tmpfs(void **state)
 	assert_true(slob_cold_durable_seq(f.w, 0) < (uint64_t)n);
 	/* space returns */
 	assert_int_equal(mount("tmpfs", mnt, "tmpfs", MS_REMOUNT, "size=16m"), 0);
-	for (int i = 0; i < 100000 && slob_cold_durable_seq(f.w, 0) < (uint64_t)n; i++) {
+	for (int64_t end = mono() + 20000000000LL;
+	     mono() < end && slob_cold_durable_seq(f.w, 0) < (uint64_t)n;) {
 		slob_coldq_flush(&f.q[0]);
 		slob_cold_writer_poll(f.w);
 	}
@@ -474,12 +483,6 @@ struct prod {
 	int done;
 };
 
-static int64_t mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static int cmp_i64(const void *a, const void *b)
 {

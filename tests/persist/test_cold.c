@@ -568,7 +568,7 @@ static void test_operator_commands_applied(void **state)
 	assert_true(slob_store_cmd_insert(ctl, "reset-breaker", "", "alice", "reviewed") > 0);
 	assert_true(slob_store_cmd_insert(ctl, "bogus", "x", "bob", "typo") > 0);
 	struct timespec ts = {0, 3000000};
-	for (int i = 0; i < 50 && f.sink.cmds < 2; i++) {
+	for (int i = 0; i < 1000 && f.sink.cmds < 2; i++) {
 		slob_cold_writer_poll(f.w);
 		nanosleep(&ts, NULL);
 	}

@@ -400,6 +400,24 @@ def main():
               "config: unknown key reported with file:line and key")
     finally:
         fx.close()
+    # 12b. Changing the password while slob-dash runs takes effect at the next login;
+    # a password file made readable by others makes logins fail closed.
+    fx = Fixture(trades=5, breaker=0, engine=False)
+    try:
+        fx.start()
+        time.sleep(0.05)  # distinct mtime
+        subprocess.run([tool("slob-dash"), "set-password", fx.pw], input="the new password\n",
+                       text=True, check=True, stdout=subprocess.DEVNULL)
+        st, r, cookie = login(fx.port)
+        check(st == 401, "old password refused after the file changed (no restart)")
+        st, r, cookie = login(fx.port, "the new password")
+        check(st == 303 and cookie, "new password accepted without a restart")
+        os.chmod(fx.pw, 0o644)
+        st, r, cookie = login(fx.port, "the new password")
+        check(st == 401 and cookie is None, "password file readable by others: logins fail closed")
+    finally:
+        fx.close()
+
     # 12. Interop: a password set by `slobctl set-dashboard-password` logs in (shared persist/dashpw.h).
     slobctl = os.path.join(BIN, "slobctl")
     if os.access(slobctl, os.X_OK):

@@ -92,6 +92,10 @@ struct slob_dash {
 	struct slob_dash_params p;
 	char db_path[PATH_MAX], stats_path[PATH_MAX];
 	char hash[SLOB_DASHPW_HASH_MAX];
+	char pw_path[PATH_MAX];      /* "" when the hash came from config/env */
+	int64_t pw_mtime_ns;         /* identity of the file the hash was read from */
+	uint64_t pw_ino, pw_size;
+	unsigned pw_mode;
 	slob_store_t *store;         /* read-only; NULL until the store exists */
 	sqlite3 *db;                 /* slob_store_db(store) */
 	char store_err[256];         /* why the store is not open */

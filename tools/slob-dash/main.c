@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "tools/slob-dash/dash.h"
@@ -272,6 +273,14 @@ int main(int argc, char **argv)
 		if (rc < 0) {
 			fprintf(stderr, "slob-dash: %s\n", err);
 			return 3;
+		}
+		struct stat st;
+		if (stat(pwfile, &st) == 0) {
+			snprintf(d.pw_path, sizeof d.pw_path, "%s", pwfile);
+			d.pw_mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec;
+			d.pw_ino = (uint64_t)st.st_ino;
+			d.pw_size = (uint64_t)st.st_size;
+			d.pw_mode = (unsigned)st.st_mode;
 		}
 	}
 	d.started_ns = slob_dash_now_ns();

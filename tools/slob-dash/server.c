@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "tools/slob-dash/dash.h"
@@ -457,8 +458,41 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
+/* A password file replaced while we run (slobctl set-dashboard-password) is
+ * re-read at the next login; one that became unreadable or unsafe (mode) makes
+ * logins fail closed until it is fixed. */
+static bool reload_password(struct slob_dash *d)
+{
+	if (d->pw_path[0] == '\0')
+		return true;
+	struct stat st;
+	if (stat(d->pw_path, &st) != 0) {
+		fprintf(stderr, "slob-dash: %s: %s; logins refused\n", d->pw_path, strerror(errno));
+		return false;
+	}
+	int64_t mt = (int64_t)st.st_mtim.tv_sec * 1000000000ll + st.st_mtim.tv_nsec;
+	if (mt == d->pw_mtime_ns && (uint64_t)st.st_ino == d->pw_ino &&
+	    (uint64_t)st.st_size == d->pw_size && (unsigned)st.st_mode == d->pw_mode)
+		return true;
+	char hash[SLOB_DASHPW_HASH_MAX], err[512];
+	if (slob_dashpw_read(d->pw_path, hash, sizeof hash, err, sizeof err) < 0) {
+		fprintf(stderr, "slob-dash: %s; logins refused\n", err);
+		return false;
+	}
+	memcpy(d->hash, hash, sizeof hash);
+	d->pw_mtime_ns = mt;
+	d->pw_ino = (uint64_t)st.st_ino;
+	d->pw_size = (uint64_t)st.st_size;
+	d->pw_mode = (unsigned)st.st_mode;
+	printf("slob-dash: password file %s changed; new hash in use\n", d->pw_path);
+	fflush(stdout);
+	return true;
+}
+
 bool slob_dash_verify_password(struct slob_dash *d, const char *pw)
 {
+	if (!reload_password(d))
+		return false;
 	return slob_dashpw_verify(d->hash, pw, strlen(pw)) == 0;
 }
 

@@ -119,9 +119,14 @@ class Page:
         fail("timed out waiting for %s (last value %r)" % (what, last))
 
     def goto(self, url):
+        # Mark the current document so the wait below cannot be satisfied by it.
+        try:
+            self.eval("window.__slobOld = true")
+        except RuntimeError:
+            pass
         self.cdp.send("Page.navigate", {"url": url}, session=self.s)
-        time.sleep(0.05)
-        self.wait("document.readyState === 'complete' && location.href", "load of " + url)
+        self.wait("!window.__slobOld && document.readyState === 'complete' && location.href",
+                  "load of " + url)
 
     def shot(self, path):
         data = base64.b64decode(self.cdp.send("Page.captureScreenshot", {"format": "png"}, session=self.s)["data"])

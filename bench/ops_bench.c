@@ -71,7 +71,8 @@ int main(int argc, char **argv)
 	slob_log_t *log;
 	slob_log_create(&lp, false, &log, err, sizeof(err));
 
-	double c_map[MAXR], c_priv[MAXR], h_map[MAXR], h_priv[MAXR], snap[MAXR], logl[MAXR], alq[MAXR];
+	double c_map[MAXR], c_priv[MAXR], h_map[MAXR], h_priv[MAXR], snap[MAXR], logl[MAXR],
+	    alq[MAXR];
 	const long N = 20000000, NH = 5000000, NS = 1000000, NL = 200000, NA = 20000;
 	volatile uint64_t sink = 0;
 	for (int k = 0; k < rounds; k++) {
@@ -103,8 +104,9 @@ int main(int argc, char **argv)
 
 		t = now_s();
 		for (long i = 0; i < NL; i++)
-			slob_log_printf(log, SLOB_LVL_INFO, "bench", "order SUBMITTED ENTRY BUY %ld @ 20000.25 id=%ld",
-					i & 7, i);
+			slob_log_printf(log, SLOB_LVL_INFO, "bench",
+					"order SUBMITTED ENTRY BUY %ld @ 20000.25 id=%ld", i & 7,
+					i);
 		logl[k] = (now_s() - t) / NL * 1e9;
 
 		struct slob_alert_params ap;
@@ -120,21 +122,26 @@ int main(int argc, char **argv)
 		slob_alert_create(&ap, NULL, &a, err, sizeof(err));
 		t = now_s();
 		for (long i = 0; i < NA; i++)
-			slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_CRITICAL, "Connection lost",
+			slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_CRITICAL,
+					"Connection lost",
 					"orders connection lost, reconnecting with backoff");
 		alq[k] = (now_s() - t) / NA * 1e9;
 		slob_alert_free(a);
 	}
-	double m_cm = median(c_map, rounds), m_cp = median(c_priv, rounds), m_hm = median(h_map, rounds),
-	       m_hp = median(h_priv, rounds), m_sn = median(snap, rounds), m_lg = median(logl, rounds),
-	       m_al = median(alq, rounds);
+	double m_cm = median(c_map, rounds), m_cp = median(c_priv, rounds),
+	       m_hm = median(h_map, rounds), m_hp = median(h_priv, rounds),
+	       m_sn = median(snap, rounds), m_lg = median(logl, rounds), m_al = median(alq, rounds);
 	printf("ops_bench: medians of %d rounds (ns per operation)\n", rounds);
-	printf("  stage counter add   mapped %6.2f  private %6.2f  ratio %.2f\n", m_cm, m_cp, m_cm / m_cp);
-	printf("  latency record      mapped %6.2f  private %6.2f  ratio %.2f\n", m_hm, m_hp, m_hm / m_hp);
+	printf("  stage counter add   mapped %6.2f  private %6.2f  ratio %.2f\n", m_cm, m_cp,
+	       m_cm / m_cp);
+	printf("  latency record      mapped %6.2f  private %6.2f  ratio %.2f\n", m_hm, m_hp,
+	       m_hm / m_hp);
 	printf("  status snapshot     %8.1f  (reader, no writer active)\n", m_sn);
-	printf("  log line            %8.1f  (%.0f lines/s, one write(2) each)\n", m_lg, 1e9 / m_lg);
+	printf("  log line            %8.1f  (%.0f lines/s, one write(2) each)\n", m_lg,
+	       1e9 / m_lg);
 	printf("  alert queued        %8.1f  (format + enqueue; delivery is asynchronous)\n", m_al);
-	printf("counter_mapped_ns=%.2f counter_private_ns=%.2f hist_mapped_ns=%.2f hist_private_ns=%.2f "
+	printf("counter_mapped_ns=%.2f counter_private_ns=%.2f hist_mapped_ns=%.2f "
+	       "hist_private_ns=%.2f "
 	       "snapshot_ns=%.1f log_line_ns=%.1f alert_queue_ns=%.1f\n",
 	       m_cm, m_cp, m_hm, m_hp, m_sn, m_lg, m_al);
 	(void)sink;

@@ -70,13 +70,15 @@ int slob_stats_create(slob_stats_t *s, const char *path, char *err, size_t errle
 	}
 	if (ftruncate(fd, (off_t)len) < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "stats file %s: ftruncate %zu: %s", tmp, len, strerror(errno));
+		snprintf(err, errlen, "stats file %s: ftruncate %zu: %s", tmp, len,
+			 strerror(errno));
 		goto fail_fd;
 	}
 	/* Make sure the blocks exist (a full disk shows here, not as SIGBUS later). */
 	rc = posix_fallocate(fd, 0, (off_t)len);
 	if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
-		snprintf(err, errlen, "stats file %s: allocate %zu bytes: %s", tmp, len, strerror(rc));
+		snprintf(err, errlen, "stats file %s: allocate %zu bytes: %s", tmp, len,
+			 strerror(rc));
 		rc = -rc;
 		goto fail_fd;
 	}
@@ -111,7 +113,8 @@ int slob_stats_create(slob_stats_t *s, const char *path, char *err, size_t errle
 	__atomic_store_n(&h->magic, SLOB_STATS_MAGIC, __ATOMIC_RELEASE);
 	if (rename(tmp, path) < 0) {
 		rc = -errno;
-		snprintf(err, errlen, "stats file: rename %s -> %s: %s", tmp, path, strerror(errno));
+		snprintf(err, errlen, "stats file: rename %s -> %s: %s", tmp, path,
+			 strerror(errno));
 		munmap(m, len);
 		memset(s, 0, sizeof(*s));
 		goto fail_fd;
@@ -161,8 +164,8 @@ int slob_stats_open(slob_stats_t *s, const char *path, char *err, size_t errlen)
 	if (__atomic_load_n(&h->magic, __ATOMIC_ACQUIRE) != SLOB_STATS_MAGIC)
 		snprintf(err, errlen, "stats file %s: bad magic (not a slob stats file)", path);
 	else if (h->version != SLOB_STATS_VERSION)
-		snprintf(err, errlen, "stats file %s: layout version %u, this program reads %u", path,
-			 h->version, SLOB_STATS_VERSION);
+		snprintf(err, errlen, "stats file %s: layout version %u, this program reads %u",
+			 path, h->version, SLOB_STATS_VERSION);
 	else if (h->header_size != sizeof(struct slob_stats_header) ||
 		 h->status_size != sizeof(struct slob_stats_status) ||
 		 h->stage_size != sizeof(struct slob_stats_stage_slot) ||
@@ -412,7 +415,8 @@ int slob_stats_snapshot(const slob_stats_t *s, int64_t now_ns, struct slob_stats
 #endif
 		uint64_t q2 = __atomic_load_n(&st->seq, __ATOMIC_RELAXED);
 		if (q1 == q2) {
-			out->alive = slob_stats_engine_alive(&out->st, now_ns, &out->heartbeat_age_ns);
+			out->alive =
+			    slob_stats_engine_alive(&out->st, now_ns, &out->heartbeat_age_ns);
 			return 0;
 		}
 	}
@@ -423,20 +427,29 @@ SLOB_STATIC_ASSERT(sizeof(struct slob_stats_status) % 8 == 0, "status copied by 
 const char *slob_stats_mode_name(int mode)
 {
 	switch (mode) {
-	case SLOB_STATS_MODE_PAPER: return "paper";
-	case SLOB_STATS_MODE_LIVE: return "live";
-	case SLOB_STATS_MODE_REPLAY: return "replay";
-	default: return "none";
+	case SLOB_STATS_MODE_PAPER:
+		return "paper";
+	case SLOB_STATS_MODE_LIVE:
+		return "live";
+	case SLOB_STATS_MODE_REPLAY:
+		return "replay";
+	default:
+		return "none";
 	}
 }
 
 const char *slob_stats_conn_name(int conn)
 {
 	switch (conn) {
-	case SLOB_STATS_CONN_DOWN: return "down";
-	case SLOB_STATS_CONN_CONNECTING: return "connecting";
-	case SLOB_STATS_CONN_UP: return "up";
-	case SLOB_STATS_CONN_DISABLED: return "disabled";
-	default: return "?";
+	case SLOB_STATS_CONN_DOWN:
+		return "down";
+	case SLOB_STATS_CONN_CONNECTING:
+		return "connecting";
+	case SLOB_STATS_CONN_UP:
+		return "up";
+	case SLOB_STATS_CONN_DISABLED:
+		return "disabled";
+	default:
+		return "?";
 	}
 }

@@ -58,7 +58,12 @@
 /* A heartbeat older than this (ns) means the engine is not running. */
 #define SLOB_STATS_STALE_NS (5ll * 1000000000ll)
 
-enum slob_stats_mode { SLOB_STATS_MODE_NONE = 0, SLOB_STATS_MODE_PAPER, SLOB_STATS_MODE_LIVE, SLOB_STATS_MODE_REPLAY };
+enum slob_stats_mode {
+	SLOB_STATS_MODE_NONE = 0,
+	SLOB_STATS_MODE_PAPER,
+	SLOB_STATS_MODE_LIVE,
+	SLOB_STATS_MODE_REPLAY
+};
 
 enum slob_stats_conn {
 	SLOB_STATS_CONN_DOWN = 0,
@@ -71,63 +76,63 @@ enum slob_stats_conn {
 enum { SLOB_STATS_CONN_MD = 0, SLOB_STATS_CONN_ORDERS = 1, SLOB_STATS_NCONN = 2 };
 
 struct slob_stats_header {
-	uint64_t magic;           /* SLOB_STATS_MAGIC, stored last at create */
-	uint32_t version;         /* SLOB_STATS_VERSION */
-	uint32_t header_size;     /* sizeof(struct slob_stats_header) */
+	uint64_t magic;	      /* SLOB_STATS_MAGIC, stored last at create */
+	uint32_t version;     /* SLOB_STATS_VERSION */
+	uint32_t header_size; /* sizeof(struct slob_stats_header) */
 	uint32_t status_off, status_size;
 	uint32_t stages_off, stage_size, max_stages;
 	uint32_t hists_off, hist_size, max_hists;
 	uint32_t hist_sub_bits, hist_buckets; /* SLOB_HIST_SUB_BITS, SLOB_HIST_BUCKETS */
-	uint32_t nstages;         /* atomic, release after the slot is named */
-	uint32_t nhists;          /* atomic, idem */
+	uint32_t nstages;		      /* atomic, release after the slot is named */
+	uint32_t nhists;		      /* atomic, idem */
 	uint64_t file_size;
-	int64_t created_ns;       /* CLOCK_REALTIME at create */
+	int64_t created_ns; /* CLOCK_REALTIME at create */
 	int32_t creator_pid;
 	uint32_t pad_;
 };
 
 struct slob_stats_position {
-	char symbol[8];           /* e.g. "NQ" */
-	int32_t qty;              /* signed contracts */
-	int32_t avg_px;           /* ticks */
-	int32_t sl, tp;           /* ticks, 0 = none */
+	char symbol[8]; /* e.g. "NQ" */
+	int32_t qty;	/* signed contracts */
+	int32_t avg_px; /* ticks */
+	int32_t sl, tp; /* ticks, 0 = none */
 };
 
 /* Seqlock-protected status block (design note 2). */
 struct slob_stats_status {
-	uint64_t seq;             /* odd while being written */
-	int32_t engine_up;        /* 1 running, 0 stopped cleanly */
+	uint64_t seq;	   /* odd while being written */
+	int32_t engine_up; /* 1 running, 0 stopped cleanly */
 	int32_t pid;
-	int64_t started_ns;       /* CLOCK_REALTIME */
-	int64_t heartbeat_ns;     /* CLOCK_REALTIME of the last cold-thread tick */
-	int32_t mode;             /* enum slob_stats_mode */
-	int32_t kill_switch;      /* 1: no new positions */
-	int32_t conn[SLOB_STATS_NCONN];        /* enum slob_stats_conn */
+	int64_t started_ns;		/* CLOCK_REALTIME */
+	int64_t heartbeat_ns;		/* CLOCK_REALTIME of the last cold-thread tick */
+	int32_t mode;			/* enum slob_stats_mode */
+	int32_t kill_switch;		/* 1: no new positions */
+	int32_t conn[SLOB_STATS_NCONN]; /* enum slob_stats_conn */
 	int64_t conn_since_ns[SLOB_STATS_NCONN];
 	uint32_t conn_drops[SLOB_STATS_NCONN]; /* disconnects since start */
 	char account[16];
-	int32_t breaker;          /* 1 tripped */
-	int32_t breaker_reason;   /* risk reason code */
+	int32_t breaker;	/* 1 tripped */
+	int32_t breaker_reason; /* risk reason code */
 	int64_t breaker_since_ns;
 	int64_t equity_cents, peak_cents, daily_pnl_cents;
 	int32_t open_positions;
-	int32_t trading_day;      /* yyyymmdd New York */
+	int32_t trading_day; /* yyyymmdd New York */
 	uint32_t npositions;
 	uint32_t pad_;
 	struct slob_stats_position positions[SLOB_STATS_MAX_POSITIONS];
-	uint64_t cold_backlog;    /* records waiting for the cold thread */
+	uint64_t cold_backlog; /* records waiting for the cold thread */
 	uint64_t alerts_sent, alerts_failed, alerts_dropped;
 	uint64_t log_lines, log_errors; /* log_errors: failed writes (e.g. ENOSPC) */
 	uint64_t store_errors;
-	uint32_t alerts_down;     /* bit 0 telegram, bit 1 e-mail: channel DOWN */
+	uint32_t alerts_down; /* bit 0 telegram, bit 1 e-mail: channel DOWN */
 	uint32_t pad2_;
 };
 
 /* One stage's slot: its counters are written by the stage's thread in place. */
 struct slob_stats_stage_slot {
 	char name[SLOB_STATS_NAME_LEN];
-	uint64_t ring_fill;       /* current fill of the input ring(s), relaxed store */
-	uint64_t ring_cap;        /* capacity of the input ring(s) */
+	uint64_t ring_fill; /* current fill of the input ring(s), relaxed store */
+	uint64_t ring_cap;  /* capacity of the input ring(s) */
 	char reason_names[SLOB_MAX_REASONS][SLOB_STATS_REASON_LEN];
 	struct slob_stage_stats stats; /* cache aligned */
 } SLOB_CACHE_ALIGNED;
@@ -135,25 +140,25 @@ struct slob_stats_stage_slot {
 /* One latency histogram (engine/hist.h, values in ns): single writer. */
 struct slob_stats_hist_slot {
 	char name[SLOB_STATS_NAME_LEN];
-	slob_hist_t h;            /* cache aligned; read with slob_hist_percentile() */
+	slob_hist_t h; /* cache aligned; read with slob_hist_percentile() */
 } SLOB_CACHE_ALIGNED;
 
 struct slob_stats {
-	void *map;                /* whole file */
+	void *map; /* whole file */
 	size_t len;
 	int writable;
 	struct slob_stats_header *hdr;
 	struct slob_stats_status *status;
 	struct slob_stats_stage_slot *stages;
 	struct slob_stats_hist_slot *hists;
-	unsigned wdepth;          /* writer-private nesting of status_begin/end */
+	unsigned wdepth; /* writer-private nesting of status_begin/end */
 };
 typedef struct slob_stats slob_stats_t;
 
 /* A reader's consistent copy of the status block plus derived liveness. */
 struct slob_stats_snapshot {
 	struct slob_stats_status st;
-	bool alive;               /* engine_up && heartbeat fresh && pid exists */
+	bool alive; /* engine_up && heartbeat fresh && pid exists */
 	int64_t heartbeat_age_ns;
 };
 
@@ -186,7 +191,8 @@ struct slob_stage_stats *slob_stats_stage_register(slob_stats_t *s, const char *
 /* The whole slot of a registered stage (ring fill, reason names), or NULL. */
 struct slob_stats_stage_slot *slob_stats_stage_slot(slob_stats_t *s, const char *name);
 /* Names reason counter `idx` of a stage slot (e.g. risk reject reasons). Start-up only. */
-int slob_stats_stage_reason_name(struct slob_stats_stage_slot *slot, unsigned idx, const char *name);
+int slob_stats_stage_reason_name(struct slob_stats_stage_slot *slot, unsigned idx,
+				 const char *name);
 
 /*
  * slob_stats_hist_register - claims a histogram slot under `name` (e.g.

@@ -8,8 +8,8 @@
 #include "persist/alert.h"
 
 #include <curl/curl.h>
-#include <sqlite3.h>
 #include <errno.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,8 +28,8 @@ struct msg {
 	char *payload;
 	size_t len, off;
 	unsigned tries;
-	int64_t next_ns;        /* monotonic: earliest next attempt */
-	CURL *easy;             /* non-NULL while in flight */
+	int64_t next_ns; /* monotonic: earliest next attempt */
+	CURL *easy;	 /* non-NULL while in flight */
 	struct curl_slist *hdrs;
 	int chan;
 	char errbuf[CURL_ERROR_SIZE];
@@ -38,7 +38,7 @@ struct msg {
 struct chan {
 	bool enabled;
 	int min_level;
-	struct msg **q;         /* FIFO, q[0] oldest */
+	struct msg **q; /* FIFO, q[0] oldest */
 	unsigned n, cap;
 	double tokens;
 	int64_t tokens_ns;
@@ -55,7 +55,7 @@ struct slob_alert {
 	struct slob_alert_params p;
 	slob_log_t *log;
 	CURLM *multi;
-	CURL *esc;              /* for curl_easy_escape */
+	CURL *esc; /* for curl_easy_escape */
 	struct chan ch[SLOB_ALERT_NCHAN];
 	struct dedup dd[DEDUP_SLOTS];
 	char tg_url[SLOB_ALERT_STR * 2 + 32];
@@ -138,14 +138,15 @@ static int set_str(char *dst, size_t len, const char *key, const char *v, char *
 	return 0;
 }
 
-static int set_uint(unsigned *dst, const char *key, const char *v, unsigned lo, unsigned hi, char *err,
-		    size_t errlen)
+static int set_uint(unsigned *dst, const char *key, const char *v, unsigned lo, unsigned hi,
+		    char *err, size_t errlen)
 {
 	char *end;
 	errno = 0;
 	unsigned long x = strtoul(v, &end, 10);
 	if (!*v || *v == '-' || *end || errno || x < lo || x > hi) {
-		snprintf(err, errlen, "[alert] %s = '%s': expected an integer %u..%u", key, v, lo, hi);
+		snprintf(err, errlen, "[alert] %s = '%s': expected an integer %u..%u", key, v, lo,
+			 hi);
 		return -EINVAL;
 	}
 	*dst = (unsigned)x;
@@ -174,7 +175,9 @@ int slob_alert_param_set(struct slob_alert_params *p, const char *key, const cha
 		snprintf(p->smtp_password, sizeof(p->smtp_password), "%s", v);
 		return 0;
 	}
-#define STR(k) if (!strcmp(key, #k)) return set_str(p->k, sizeof(p->k), key, v, err, errlen)
+#define STR(k)                                                                                     \
+	if (!strcmp(key, #k))                                                                      \
+	return set_str(p->k, sizeof(p->k), key, v, err, errlen)
 	STR(telegram_chat_id);
 	STR(telegram_url);
 	STR(smtp_server);
@@ -188,7 +191,8 @@ int slob_alert_param_set(struct slob_alert_params *p, const char *key, const cha
 	if (!strcmp(key, "telegram_level") || !strcmp(key, "email_level")) {
 		int lv;
 		if (slob_log_level_parse(v, &lv) < 0) {
-			snprintf(err, errlen, "[alert] %s = '%s': expected debug|info|warning|error|critical",
+			snprintf(err, errlen,
+				 "[alert] %s = '%s': expected debug|info|warning|error|critical",
 				 key, v);
 			return -EINVAL;
 		}
@@ -197,7 +201,8 @@ int slob_alert_param_set(struct slob_alert_params *p, const char *key, const cha
 	}
 	if (!strcmp(key, "smtp_tls")) {
 		if (strcmp(v, "starttls") && strcmp(v, "ssl") && strcmp(v, "none")) {
-			snprintf(err, errlen, "[alert] smtp_tls = '%s': expected starttls|ssl|none", v);
+			snprintf(err, errlen, "[alert] smtp_tls = '%s': expected starttls|ssl|none",
+				 v);
 			return -EINVAL;
 		}
 		snprintf(p->smtp_tls, sizeof(p->smtp_tls), "%s", v);
@@ -209,7 +214,9 @@ int slob_alert_param_set(struct slob_alert_params *p, const char *key, const cha
 		p->smtp_port = (int)u;
 		return 0;
 	}
-#define UINT(k, lo, hi) if (!strcmp(key, #k)) return set_uint(&p->k, key, v, lo, hi, err, errlen)
+#define UINT(k, lo, hi)                                                                            \
+	if (!strcmp(key, #k))                                                                      \
+	return set_uint(&p->k, key, v, lo, hi, err, errlen)
 	UINT(rate_per_min, 1, 10000);
 	UINT(dedup_s, 0, 86400);
 	UINT(max_tries, 1, 100);
@@ -225,13 +232,15 @@ int slob_alert_param_set(struct slob_alert_params *p, const char *key, const cha
 int slob_alert_params_validate(const struct slob_alert_params *p, char *err, size_t errlen)
 {
 	if (p->telegram_token[0] && !p->telegram_chat_id[0]) {
-		snprintf(err, errlen, "[alert] telegram_token is set but telegram_chat_id is empty "
-				      "(set TELEGRAM_CHAT_ID)");
+		snprintf(err, errlen,
+			 "[alert] telegram_token is set but telegram_chat_id is empty "
+			 "(set TELEGRAM_CHAT_ID)");
 		return -EINVAL;
 	}
 	if (p->telegram_token[0] && strncmp(p->telegram_url, "http://", 7) &&
 	    strncmp(p->telegram_url, "https://", 8)) {
-		snprintf(err, errlen, "[alert] telegram_url = '%s': must start with http:// or https://",
+		snprintf(err, errlen,
+			 "[alert] telegram_url = '%s': must start with http:// or https://",
 			 p->telegram_url);
 		return -EINVAL;
 	}
@@ -240,7 +249,8 @@ int slob_alert_params_validate(const struct slob_alert_params *p, char *err, siz
 		return -EINVAL;
 	}
 	if (p->email_to[0] && !p->email_from[0]) {
-		snprintf(err, errlen, "[alert] email_to is set but email_from is empty (set SENDER_EMAIL)");
+		snprintf(err, errlen,
+			 "[alert] email_to is set but email_from is empty (set SENDER_EMAIL)");
 		return -EINVAL;
 	}
 	if (p->email_to[0] && !strchr(p->email_to, '@')) {
@@ -256,23 +266,23 @@ int slob_alert_params_validate(const struct slob_alert_params *p, char *err, siz
 const char *slob_alert_kind_name(int kind)
 {
 	static const char *const n[] = {
-		[SLOB_ALERT_OTHER] = "other",
-		[SLOB_ALERT_START] = "start",
-		[SLOB_ALERT_STOP] = "stop",
-		[SLOB_ALERT_CONN_LOST] = "connection_lost",
-		[SLOB_ALERT_CONN_RESTORED] = "connection_restored",
-		[SLOB_ALERT_ORDER_REJECTED] = "order_rejected",
-		[SLOB_ALERT_BREAKER_TRIPPED] = "breaker_tripped",
-		[SLOB_ALERT_BREAKER_RESET] = "breaker_reset",
-		[SLOB_ALERT_UNKNOWN_POSITION] = "unknown_position",
-		[SLOB_ALERT_UNKNOWN_ORDER] = "unknown_order",
-		[SLOB_ALERT_STORE_ERROR] = "store_error",
-		[SLOB_ALERT_STORE_CORRUPT] = "store_corrupt",
-		[SLOB_ALERT_BACKUP_FAILED] = "backup_failed",
-		[SLOB_ALERT_DAILY_SUMMARY] = "daily_summary",
-		[SLOB_ALERT_CHANNEL_DOWN] = "channel_down",
-		[SLOB_ALERT_CHANNEL_UP] = "channel_up",
-		[SLOB_ALERT_TEST] = "test",
+	    [SLOB_ALERT_OTHER] = "other",
+	    [SLOB_ALERT_START] = "start",
+	    [SLOB_ALERT_STOP] = "stop",
+	    [SLOB_ALERT_CONN_LOST] = "connection_lost",
+	    [SLOB_ALERT_CONN_RESTORED] = "connection_restored",
+	    [SLOB_ALERT_ORDER_REJECTED] = "order_rejected",
+	    [SLOB_ALERT_BREAKER_TRIPPED] = "breaker_tripped",
+	    [SLOB_ALERT_BREAKER_RESET] = "breaker_reset",
+	    [SLOB_ALERT_UNKNOWN_POSITION] = "unknown_position",
+	    [SLOB_ALERT_UNKNOWN_ORDER] = "unknown_order",
+	    [SLOB_ALERT_STORE_ERROR] = "store_error",
+	    [SLOB_ALERT_STORE_CORRUPT] = "store_corrupt",
+	    [SLOB_ALERT_BACKUP_FAILED] = "backup_failed",
+	    [SLOB_ALERT_DAILY_SUMMARY] = "daily_summary",
+	    [SLOB_ALERT_CHANNEL_DOWN] = "channel_down",
+	    [SLOB_ALERT_CHANNEL_UP] = "channel_up",
+	    [SLOB_ALERT_TEST] = "test",
 	};
 	if (kind < 0 || kind >= SLOB_ALERT_KIND_MAX)
 		return "other";
@@ -334,9 +344,12 @@ static const char *level_emoji(int level)
 {
 	switch (level) {
 	case SLOB_LVL_DEBUG:
-	case SLOB_LVL_INFO: return "\xE2\x84\xB9\xEF\xB8\x8F";    /* information */
-	case SLOB_LVL_WARNING: return "\xE2\x9A\xA0\xEF\xB8\x8F"; /* warning sign */
-	default: return "\xF0\x9F\x9A\xA8";                        /* rotating light */
+	case SLOB_LVL_INFO:
+		return "\xE2\x84\xB9\xEF\xB8\x8F"; /* information */
+	case SLOB_LVL_WARNING:
+		return "\xE2\x9A\xA0\xEF\xB8\x8F"; /* warning sign */
+	default:
+		return "\xF0\x9F\x9A\xA8"; /* rotating light */
 	}
 }
 
@@ -359,9 +372,11 @@ static char *build_telegram(struct slob_alert *a, int level, const char *title, 
 	char *chat = curl_easy_escape(a->esc, a->p.telegram_chat_id, 0);
 	char *t = curl_easy_escape(a->esc, html, 0);
 	char *body = NULL;
-	int n = (chat && t) ? asprintf(&body, "chat_id=%s&parse_mode=HTML&disable_web_page_preview=true&text=%s",
-				      chat, t)
-			    : -1;
+	int n = (chat && t)
+		    ? asprintf(&body,
+			       "chat_id=%s&parse_mode=HTML&disable_web_page_preview=true&text=%s",
+			       chat, t)
+		    : -1;
 	curl_free(chat);
 	curl_free(t);
 	if (n < 0)
@@ -410,8 +425,9 @@ static char *build_email(struct slob_alert *a, int level, const char *title, con
 			 "\r\n-- \r\nslob alert (%s)\r\n",
 			 date, a->p.email_to, a->p.email_from, a->p.subject_prefix,
 			 slob_log_level_name(level), subj, (long long)real_ns(), rand() & 0xffff,
-			 "slob.local", slob_log_level_name(level), crlf, a->p.host_tag[0] ? "\r\nHost: " : "",
-			 a->p.host_tag, a->p.host_tag[0] ? "\r\n" : "", date);
+			 "slob.local", slob_log_level_name(level), crlf,
+			 a->p.host_tag[0] ? "\r\nHost: " : "", a->p.host_tag,
+			 a->p.host_tag[0] ? "\r\n" : "", date);
 	if (n < 0)
 		return NULL;
 	*len = (size_t)n;
@@ -431,7 +447,8 @@ static void msg_free(struct msg *m)
 }
 
 /* Queues one message on channel c (filters already applied). */
-static int enqueue(struct slob_alert *a, int c, int kind, int level, const char *title, const char *text)
+static int enqueue(struct slob_alert *a, int c, int kind, int level, const char *title,
+		   const char *text)
 {
 	struct chan *ch = &a->ch[c];
 	if (ch->n >= ch->cap) {
@@ -487,7 +504,8 @@ int slob_alert_send(slob_alert_t *a, int kind, int level, const char *title, con
 	const char *body = text ? text : "";
 	/* de-duplication across channels */
 	if (a->p.dedup_s > 0) {
-		uint64_t key = fnv(fnv(fnv(1469598103934665603ull, slob_alert_kind_name(kind)), title), text);
+		uint64_t key =
+		    fnv(fnv(fnv(1469598103934665603ull, slob_alert_kind_name(kind)), title), text);
 		struct dedup *d = &a->dd[key % DEDUP_SLOTS];
 		if (d->key == key && now < d->until_ns) {
 			d->repeats++;
@@ -497,7 +515,8 @@ int slob_alert_send(slob_alert_t *a, int kind, int level, const char *title, con
 			return 0;
 		}
 		if (d->key == key && d->repeats) {
-			snprintf(note, sizeof(note), "%s\n(repeated %u more times before)", body, d->repeats);
+			snprintf(note, sizeof(note), "%s\n(repeated %u more times before)", body,
+				 d->repeats);
 			body = note;
 		}
 		d->key = key;
@@ -517,7 +536,8 @@ int slob_alert_send(slob_alert_t *a, int kind, int level, const char *title, con
 			ch->c.suppressed_rate++;
 			continue;
 		}
-		int r = enqueue(a, c, kind, level, title ? title : slob_alert_kind_name(kind), body);
+		int r =
+		    enqueue(a, c, kind, level, title ? title : slob_alert_kind_name(kind), body);
 		if (r == 0)
 			queued++;
 		else
@@ -615,11 +635,13 @@ static void channel_state(struct slob_alert *a, int c, bool ok, const char *why)
 		ch->c.last_ok_ns = real_ns();
 		if (ch->c.down) {
 			ch->c.down = false;
-			logf_(a, SLOB_LVL_WARNING, "%s alerts restored", slob_alert_channel_name(c));
+			logf_(a, SLOB_LVL_WARNING, "%s alerts restored",
+			      slob_alert_channel_name(c));
 			if (a->ch[other].enabled) {
 				snprintf(text, sizeof(text), "The %s alert channel delivers again.",
 					 slob_alert_channel_name(c));
-				enqueue(a, other, SLOB_ALERT_CHANNEL_UP, SLOB_LVL_WARNING, "Alert channel restored", text);
+				enqueue(a, other, SLOB_ALERT_CHANNEL_UP, SLOB_LVL_WARNING,
+					"Alert channel restored", text);
 			}
 		}
 		return;
@@ -634,10 +656,12 @@ static void channel_state(struct slob_alert *a, int c, bool ok, const char *why)
 			char clean[256];
 			safe(a, clean, sizeof(clean), why);
 			snprintf(text, sizeof(text),
-				 "The %s alert channel is failing (%u attempts): %s. See OPERATIONS.md (P2-%d).",
+				 "The %s alert channel is failing (%u attempts): %s. See "
+				 "OPERATIONS.md (P2-%d).",
 				 slob_alert_channel_name(c), ch->c.consecutive_failures, clean,
 				 c == SLOB_ALERT_TELEGRAM ? 2 : 3);
-			enqueue(a, other, SLOB_ALERT_CHANNEL_DOWN, SLOB_LVL_ERROR, "Alert channel down", text);
+			enqueue(a, other, SLOB_ALERT_CHANNEL_DOWN, SLOB_LVL_ERROR,
+				"Alert channel down", text);
 		}
 	}
 }
@@ -680,7 +704,8 @@ static void complete(struct slob_alert *a, struct msg *m, CURLcode res)
 			permanent = true;
 	}
 	if (!ok && res != CURLE_OK && !(m->chan == SLOB_ALERT_EMAIL && code >= 500))
-		snprintf(why, sizeof(why), "%s", m->errbuf[0] ? m->errbuf : curl_easy_strerror(res));
+		snprintf(why, sizeof(why), "%s",
+			 m->errbuf[0] ? m->errbuf : curl_easy_strerror(res));
 	if (res == CURLE_URL_MALFORMAT || res == CURLE_UNSUPPORTED_PROTOCOL)
 		permanent = true;
 
@@ -693,12 +718,14 @@ static void complete(struct slob_alert *a, struct msg *m, CURLcode res)
 	}
 	safe(a, ch->c.last_error, sizeof(ch->c.last_error), why);
 	if (!permanent && m->tries < a->p.max_tries) {
-		int64_t back = (int64_t)a->p.backoff_ms * 1000000ll << (m->tries - 1 < 20 ? m->tries - 1 : 20);
+		int64_t back = (int64_t)a->p.backoff_ms * 1000000ll
+			       << (m->tries - 1 < 20 ? m->tries - 1 : 20);
 		if (back > BACKOFF_CAP_NS || back <= 0)
 			back = BACKOFF_CAP_NS;
 		m->next_ns = mono_ns() + back;
 		ch->c.retries++;
-		logf_(a, SLOB_LVL_WARNING, "%s alert '%s' failed (attempt %u/%u, retry in %lld ms): %s",
+		logf_(a, SLOB_LVL_WARNING,
+		      "%s alert '%s' failed (attempt %u/%u, retry in %lld ms): %s",
 		      slob_alert_channel_name(m->chan), slob_alert_kind_name(m->kind), m->tries,
 		      a->p.max_tries, (long long)(back / 1000000), why);
 		return;
@@ -814,8 +841,8 @@ int slob_alert_create(const struct slob_alert_params *p, slob_log_t *log, slob_a
 		 p->telegram_token);
 	em->enabled = p->smtp_server[0] && p->email_from[0] && p->email_to[0];
 	em->min_level = p->email_level;
-	snprintf(a->smtp_url, sizeof(a->smtp_url), "%s://%s:%d", strcmp(p->smtp_tls, "ssl") ? "smtp" : "smtps",
-		 p->smtp_server, p->smtp_port);
+	snprintf(a->smtp_url, sizeof(a->smtp_url), "%s://%s:%d",
+		 strcmp(p->smtp_tls, "ssl") ? "smtp" : "smtps", p->smtp_server, p->smtp_port);
 	char to[sizeof(p->email_to)];
 	snprintf(to, sizeof(to), "%s", p->email_to);
 	char *save = NULL;
@@ -882,33 +909,35 @@ int slob_alert_from_cold(slob_alert_t *a, const struct slob_cold *rec)
 	switch (rec->type) {
 	case SLOB_COLD_ALERT: {
 		const struct slob_cold_text *t = &rec->u.text;
-		int kind = t->code >= 0 && t->code < SLOB_ALERT_KIND_MAX ? t->code : SLOB_ALERT_OTHER;
+		int kind =
+		    t->code >= 0 && t->code < SLOB_ALERT_KIND_MAX ? t->code : SLOB_ALERT_OTHER;
 		text_of(t, text, sizeof(text));
 		static const char *const titles[SLOB_ALERT_KIND_MAX] = {
-			[SLOB_ALERT_OTHER] = "Alert",
-			[SLOB_ALERT_START] = "System Started",
-			[SLOB_ALERT_STOP] = "System Stopped",
-			[SLOB_ALERT_CONN_LOST] = "Connection lost",
-			[SLOB_ALERT_CONN_RESTORED] = "Connection restored",
-			[SLOB_ALERT_ORDER_REJECTED] = "Order rejected",
-			[SLOB_ALERT_BREAKER_TRIPPED] = "Circuit breaker triggered",
-			[SLOB_ALERT_BREAKER_RESET] = "Circuit breaker reset",
-			[SLOB_ALERT_UNKNOWN_POSITION] = "Unknown position at broker",
-			[SLOB_ALERT_UNKNOWN_ORDER] = "Unknown order at broker",
-			[SLOB_ALERT_STORE_ERROR] = "Store error",
-			[SLOB_ALERT_STORE_CORRUPT] = "Store corruption",
-			[SLOB_ALERT_BACKUP_FAILED] = "Backup failed",
-			[SLOB_ALERT_DAILY_SUMMARY] = "Daily summary",
-			[SLOB_ALERT_CHANNEL_DOWN] = "Alert channel down",
-			[SLOB_ALERT_CHANNEL_UP] = "Alert channel restored",
-			[SLOB_ALERT_TEST] = "Test alert",
+		    [SLOB_ALERT_OTHER] = "Alert",
+		    [SLOB_ALERT_START] = "System Started",
+		    [SLOB_ALERT_STOP] = "System Stopped",
+		    [SLOB_ALERT_CONN_LOST] = "Connection lost",
+		    [SLOB_ALERT_CONN_RESTORED] = "Connection restored",
+		    [SLOB_ALERT_ORDER_REJECTED] = "Order rejected",
+		    [SLOB_ALERT_BREAKER_TRIPPED] = "Circuit breaker triggered",
+		    [SLOB_ALERT_BREAKER_RESET] = "Circuit breaker reset",
+		    [SLOB_ALERT_UNKNOWN_POSITION] = "Unknown position at broker",
+		    [SLOB_ALERT_UNKNOWN_ORDER] = "Unknown order at broker",
+		    [SLOB_ALERT_STORE_ERROR] = "Store error",
+		    [SLOB_ALERT_STORE_CORRUPT] = "Store corruption",
+		    [SLOB_ALERT_BACKUP_FAILED] = "Backup failed",
+		    [SLOB_ALERT_DAILY_SUMMARY] = "Daily summary",
+		    [SLOB_ALERT_CHANNEL_DOWN] = "Alert channel down",
+		    [SLOB_ALERT_CHANNEL_UP] = "Alert channel restored",
+		    [SLOB_ALERT_TEST] = "Test alert",
 		};
 		return slob_alert_send(a, kind, t->level, titles[kind], text);
 	}
 	case SLOB_COLD_BREAKER: {
 		const struct slob_cold_breaker *b = &rec->u.breaker;
 		if (b->tripped) {
-			snprintf(text, sizeof(text), "Trading stopped: %.*s (reason %u, value %lld). "
+			snprintf(text, sizeof(text),
+				 "Trading stopped: %.*s (reason %u, value %lld). "
 				 "No new positions until reset (slobctl reset-breaker).",
 				 (int)sizeof(b->why), b->why, b->reason, (long long)b->value);
 			return slob_alert_send(a, SLOB_ALERT_BREAKER_TRIPPED, SLOB_LVL_CRITICAL,
@@ -916,8 +945,8 @@ int slob_alert_from_cold(slob_alert_t *a, const struct slob_cold *rec)
 		}
 		snprintf(text, sizeof(text), "Reset by %.*s: %.*s", (int)sizeof(b->who), b->who,
 			 (int)sizeof(b->why), b->why);
-		return slob_alert_send(a, SLOB_ALERT_BREAKER_RESET, SLOB_LVL_WARNING, "Circuit breaker reset",
-				       text);
+		return slob_alert_send(a, SLOB_ALERT_BREAKER_RESET, SLOB_LVL_WARNING,
+				       "Circuit breaker reset", text);
 	}
 	case SLOB_COLD_CONN: {
 		int state = rec->u.text.code & 0xff;
@@ -927,7 +956,8 @@ int slob_alert_from_cold(slob_alert_t *a, const struct slob_cold *rec)
 			return slob_alert_send(a, SLOB_ALERT_CONN_RESTORED, SLOB_LVL_WARNING,
 					       "Connection restored", text);
 		if (state == 0 /* DOWN */)
-			return slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR, "Connection lost", text);
+			return slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR,
+					       "Connection lost", text);
 		return 0;
 	}
 	case SLOB_COLD_UNKNOWN_BROKER:
@@ -937,11 +967,13 @@ int slob_alert_from_cold(slob_alert_t *a, const struct slob_cold *rec)
 	case SLOB_COLD_ORDER:
 		if (rec->u.order.status != SLOB_EXEC_REJECTED)
 			return 0;
-		snprintf(text, sizeof(text), "Order %lld (%s, orderRef %.*s) rejected: code %d %.*s",
+		snprintf(text, sizeof(text),
+			 "Order %lld (%s, orderRef %.*s) rejected: code %d %.*s",
 			 (long long)rec->u.order.order_id, slob_role_name(rec->u.order.role),
-			 (int)sizeof(rec->u.order.order_ref), rec->u.order.order_ref, rec->u.order.code,
-			 (int)sizeof(rec->u.order.text), rec->u.order.text);
-		return slob_alert_send(a, SLOB_ALERT_ORDER_REJECTED, SLOB_LVL_ERROR, "Order rejected", text);
+			 (int)sizeof(rec->u.order.order_ref), rec->u.order.order_ref,
+			 rec->u.order.code, (int)sizeof(rec->u.order.text), rec->u.order.text);
+		return slob_alert_send(a, SLOB_ALERT_ORDER_REJECTED, SLOB_LVL_ERROR,
+				       "Order rejected", text);
 	default:
 		return 0;
 	}
@@ -1060,24 +1092,28 @@ int slob_alert_summary_compose(struct sqlite3 *db, int64_t day_start_ns, char *b
 	strftime(d1, sizeof(d1), "%Y-%m-%d %H:%M:%S.000", &tm);
 	double tr[6], su[1], ord[2], pos[1], risk[4];
 	int rc;
-	if ((rc = q_row(db,
-			"SELECT COUNT(*), COALESCE(SUM(outcome='WIN'),0), COALESCE(SUM(outcome='LOSS'),0),"
-			" COALESCE(SUM(pnl),0), COALESCE(MAX(pnl),0), COALESCE(MIN(pnl),0) FROM trade_history"
-			" WHERE exit_time >= ?1 AND exit_time < ?2",
-			d0, d1, tr, 6, buf, len)) < 0)
+	if ((rc = q_row(
+		 db,
+		 "SELECT COUNT(*), COALESCE(SUM(outcome='WIN'),0), COALESCE(SUM(outcome='LOSS'),0),"
+		 " COALESCE(SUM(pnl),0), COALESCE(MAX(pnl),0), COALESCE(MIN(pnl),0) FROM "
+		 "trade_history"
+		 " WHERE exit_time >= ?1 AND exit_time < ?2",
+		 d0, d1, tr, 6, buf, len)) < 0)
 		return rc;
 	if ((rc = q_row(db,
-			"SELECT COUNT(*) FROM active_setups WHERE source = 'engine' AND state = 'SETUP_COMPLETE'"
+			"SELECT COUNT(*) FROM active_setups WHERE source = 'engine' AND state = "
+			"'SETUP_COMPLETE'"
 			" AND created_at >= ?1 AND created_at < ?2",
 			d0, d1, su, 1, buf, len)) < 0)
 		return rc;
 	if ((rc = q_row(db,
-			"SELECT COUNT(*), COALESCE(SUM(status='REJECTED'),0) FROM orders WHERE role = 'ENTRY'"
+			"SELECT COUNT(*), COALESCE(SUM(status='REJECTED'),0) FROM orders WHERE "
+			"role = 'ENTRY'"
 			" AND created_at >= ?1 AND created_at < ?2",
 			d0, d1, ord, 2, buf, len)) < 0)
 		return rc;
-	if ((rc = q_row(db, "SELECT COUNT(*) FROM positions WHERE qty != 0 AND setup_id != 'NQ'", NULL, NULL,
-			pos, 1, buf, len)) < 0)
+	if ((rc = q_row(db, "SELECT COUNT(*) FROM positions WHERE qty != 0 AND setup_id != 'NQ'",
+			NULL, NULL, pos, 1, buf, len)) < 0)
 		return rc;
 	int have_risk = q_row(db,
 			      "SELECT COALESCE(equity,0), COALESCE(daily_pnl,0), breaker_tripped,"
@@ -1103,8 +1139,9 @@ int slob_alert_summary_compose(struct sqlite3 *db, int64_t day_start_ns, char *b
 	if (have_risk > 0) {
 		money(eq, sizeof(eq), risk[0]);
 		money(dp, sizeof(dp), risk[1]);
-		w += snprintf(buf + w, len - (size_t)w, "Equity: %s  daily P&L %s  open positions %ld  breaker %s\n",
-			      eq, dp, (long)risk[3], risk[2] != 0 ? "TRIPPED" : "ok");
+		w += snprintf(buf + w, len - (size_t)w,
+			      "Equity: %s  daily P&L %s  open positions %ld  breaker %s\n", eq, dp,
+			      (long)risk[3], risk[2] != 0 ? "TRIPPED" : "ok");
 	} else {
 		w += snprintf(buf + w, len - (size_t)w, "Open positions: %ld\n", (long)pos[0]);
 	}

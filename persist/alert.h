@@ -43,9 +43,9 @@
 /* Alert kinds (slob_cold.u.text.code of SLOB_COLD_ALERT records). */
 enum slob_alert_kind {
 	SLOB_ALERT_OTHER = 0,
-	SLOB_ALERT_START,            /* engine started */
-	SLOB_ALERT_STOP,             /* engine stopped */
-	SLOB_ALERT_CONN_LOST,        /* TWS connection lost */
+	SLOB_ALERT_START,     /* engine started */
+	SLOB_ALERT_STOP,      /* engine stopped */
+	SLOB_ALERT_CONN_LOST, /* TWS connection lost */
 	SLOB_ALERT_CONN_RESTORED,
 	SLOB_ALERT_ORDER_REJECTED,
 	SLOB_ALERT_BREAKER_TRIPPED,
@@ -56,9 +56,9 @@ enum slob_alert_kind {
 	SLOB_ALERT_STORE_CORRUPT,
 	SLOB_ALERT_BACKUP_FAILED,
 	SLOB_ALERT_DAILY_SUMMARY,
-	SLOB_ALERT_CHANNEL_DOWN,     /* raised by this module */
+	SLOB_ALERT_CHANNEL_DOWN, /* raised by this module */
 	SLOB_ALERT_CHANNEL_UP,
-	SLOB_ALERT_TEST,             /* slobctl alert-test */
+	SLOB_ALERT_TEST, /* slobctl alert-test */
 	SLOB_ALERT_KIND_MAX
 };
 
@@ -68,30 +68,30 @@ enum slob_alert_channel { SLOB_ALERT_TELEGRAM = 0, SLOB_ALERT_EMAIL = 1, SLOB_AL
 
 struct slob_alert_params {
 	/* Telegram: enabled when token and chat_id are set */
-	char telegram_token[SLOB_ALERT_STR];   /* env TELEGRAM_BOT_TOKEN */
-	char telegram_chat_id[64];             /* env TELEGRAM_CHAT_ID */
-	char telegram_url[SLOB_ALERT_STR];     /* "https://api.telegram.org" */
-	int telegram_level;                    /* minimum severity, INFO */
+	char telegram_token[SLOB_ALERT_STR]; /* env TELEGRAM_BOT_TOKEN */
+	char telegram_chat_id[64];	     /* env TELEGRAM_CHAT_ID */
+	char telegram_url[SLOB_ALERT_STR];   /* "https://api.telegram.org" */
+	int telegram_level;		     /* minimum severity, INFO */
 	/* E-mail: enabled when smtp_server, from and to are set */
-	char smtp_server[SLOB_ALERT_STR];      /* env SMTP_SERVER, "smtp.gmail.com" */
-	int smtp_port;                         /* env SMTP_PORT, 587 */
-	char smtp_tls[16];                     /* starttls | ssl | none (starttls) */
-	char smtp_user[SLOB_ALERT_STR];        /* login, default = sender (env SENDER_EMAIL) */
-	char smtp_password[SLOB_ALERT_STR];    /* env SENDER_PASSWORD / SMTP_PASSWORD */
-	char email_from[SLOB_ALERT_STR];       /* env SENDER_EMAIL */
-	char email_to[1024];                   /* comma list, env ALERT_EMAILS */
-	char subject_prefix[64];               /* "[SLOB Bot] " */
-	int email_level;                       /* minimum severity, WARNING */
+	char smtp_server[SLOB_ALERT_STR];   /* env SMTP_SERVER, "smtp.gmail.com" */
+	int smtp_port;			    /* env SMTP_PORT, 587 */
+	char smtp_tls[16];		    /* starttls | ssl | none (starttls) */
+	char smtp_user[SLOB_ALERT_STR];	    /* login, default = sender (env SENDER_EMAIL) */
+	char smtp_password[SLOB_ALERT_STR]; /* env SENDER_PASSWORD / SMTP_PASSWORD */
+	char email_from[SLOB_ALERT_STR];    /* env SENDER_EMAIL */
+	char email_to[1024];		    /* comma list, env ALERT_EMAILS */
+	char subject_prefix[64];	    /* "[SLOB Bot] " */
+	int email_level;		    /* minimum severity, WARNING */
 	/* behaviour */
-	unsigned rate_per_min;                 /* per channel, 20 */
-	unsigned dedup_s;                      /* 300 */
-	unsigned max_tries;                    /* 5 */
-	unsigned backoff_ms;                   /* first retry delay, 2000 */
-	unsigned timeout_ms;                   /* per attempt, 10000 */
-	unsigned down_after;                   /* consecutive failures -> DOWN, 3 */
-	unsigned queue;                        /* messages queued per channel, 256 */
-	char host_tag[64];                     /* shown in messages, e.g. hostname ("") */
-	char ca_file[SLOB_ALERT_STR];          /* extra CA bundle for TLS ("" = system store) */
+	unsigned rate_per_min;	      /* per channel, 20 */
+	unsigned dedup_s;	      /* 300 */
+	unsigned max_tries;	      /* 5 */
+	unsigned backoff_ms;	      /* first retry delay, 2000 */
+	unsigned timeout_ms;	      /* per attempt, 10000 */
+	unsigned down_after;	      /* consecutive failures -> DOWN, 3 */
+	unsigned queue;		      /* messages queued per channel, 256 */
+	char host_tag[64];	      /* shown in messages, e.g. hostname ("") */
+	char ca_file[SLOB_ALERT_STR]; /* extra CA bundle for TLS ("" = system store) */
 };
 
 void slob_alert_params_default(struct slob_alert_params *p);
@@ -119,12 +119,12 @@ typedef struct slob_alert slob_alert_t;
 
 struct slob_alert_counters {
 	uint64_t queued, sent, failed, retries, dropped, suppressed_level, suppressed_dup,
-		suppressed_rate;
+	    suppressed_rate;
 	uint32_t consecutive_failures;
 	bool enabled;
 	bool down;
-	int64_t last_ok_ns, last_fail_ns;      /* CLOCK_REALTIME */
-	char last_error[160];                  /* redacted */
+	int64_t last_ok_ns, last_fail_ns; /* CLOCK_REALTIME */
+	char last_error[160];		  /* redacted */
 };
 
 /*
@@ -146,7 +146,7 @@ void slob_alert_free(slob_alert_t *a);
  */
 int slob_alert_send(slob_alert_t *a, int kind, int level, const char *title, const char *text);
 int slob_alert_sendf(slob_alert_t *a, int kind, int level, const char *title, const char *fmt, ...)
-	SLOB_PRINTF(5, 6);
+    SLOB_PRINTF(5, 6);
 
 /*
  * slob_alert_poll - starts due transfers and retries, advances the ones in

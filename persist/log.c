@@ -26,7 +26,7 @@
 struct logfile {
 	char path[SLOB_LOG_PATH_MAX];
 	int fd;
-	int64_t day;            /* UTC day number the file belongs to */
+	int64_t day; /* UTC day number the file belongs to */
 	uint64_t size;
 	int min_level;
 };
@@ -34,12 +34,12 @@ struct logfile {
 struct slob_log {
 	struct slob_log_params p;
 	pthread_mutex_t mu;
-	struct logfile f[2];    /* 0 trading, 1 errors */
+	struct logfile f[2]; /* 0 trading, 1 errors */
 	unsigned nfiles;
-	int min_level;          /* lowest level any file takes */
+	int min_level; /* lowest level any file takes */
 	struct slob_log_counters c;
 	int64_t next_retry_ns;
-	uint64_t lost_pending;  /* lines lost since the last successful write */
+	uint64_t lost_pending; /* lines lost since the last successful write */
 	int lost_errno;
 	int64_t lost_since_ns;
 	char *secrets[LOG_MAX_SECRETS];
@@ -100,7 +100,8 @@ const char *slob_log_level_name(int level)
 
 static int parse_bool(const char *v, bool *out)
 {
-	if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "on"))
+	if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") ||
+	    !strcasecmp(v, "on"))
 		*out = true;
 	else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") ||
 		 !strcasecmp(v, "off"))
@@ -141,8 +142,9 @@ int slob_log_param_set(struct slob_log_params *p, const char *key, const char *v
 	if (!strcmp(key, "level") || !strcmp(key, "errors_level")) {
 		int lv;
 		if (slob_log_level_parse(value, &lv) < 0) {
-			snprintf(err, errlen, "[log] %s = '%s': expected debug|info|warning|error|critical",
-				 key, value);
+			snprintf(err, errlen,
+				 "[log] %s = '%s': expected debug|info|warning|error|critical", key,
+				 value);
 			return -EINVAL;
 		}
 		*(key[0] == 'l' ? &p->level : &p->errors_level) = lv;
@@ -150,7 +152,8 @@ int slob_log_param_set(struct slob_log_params *p, const char *key, const char *v
 	}
 	if (!strcmp(key, "max_size_mb")) {
 		if (parse_u64(value, 1, 102400, &u) < 0) {
-			snprintf(err, errlen, "[log] max_size_mb = '%s': expected an integer 1..102400", value);
+			snprintf(err, errlen,
+				 "[log] max_size_mb = '%s': expected an integer 1..102400", value);
 			return -EINVAL;
 		}
 		p->max_bytes = u << 20;
@@ -158,7 +161,8 @@ int slob_log_param_set(struct slob_log_params *p, const char *key, const char *v
 	}
 	if (!strcmp(key, "keep")) {
 		if (parse_u64(value, 1, 3650, &u) < 0) {
-			snprintf(err, errlen, "[log] keep = '%s': expected an integer 1..3650", value);
+			snprintf(err, errlen, "[log] keep = '%s': expected an integer 1..3650",
+				 value);
 			return -EINVAL;
 		}
 		p->keep = (unsigned)u;
@@ -166,7 +170,8 @@ int slob_log_param_set(struct slob_log_params *p, const char *key, const char *v
 	}
 	if (!strcmp(key, "retry_ms")) {
 		if (parse_u64(value, 0, 600000, &u) < 0) {
-			snprintf(err, errlen, "[log] retry_ms = '%s': expected an integer 0..600000", value);
+			snprintf(err, errlen,
+				 "[log] retry_ms = '%s': expected an integer 0..600000", value);
 			return -EINVAL;
 		}
 		p->retry_ms = (unsigned)u;
@@ -180,8 +185,10 @@ int slob_log_param_set(struct slob_log_params *p, const char *key, const char *v
 		*(key[0] == 'r' ? &p->rotate_daily : &p->echo_stderr) = b;
 		return 0;
 	}
-	snprintf(err, errlen, "[log] unknown key '%s' (known: trading_file, errors_file, level, "
-			      "errors_level, max_size_mb, keep, rotate_daily, stderr, retry_ms)", key);
+	snprintf(err, errlen,
+		 "[log] unknown key '%s' (known: trading_file, errors_file, level, "
+		 "errors_level, max_size_mb, keep, rotate_daily, stderr, retry_ms)",
+		 key);
 	return -ENOENT;
 }
 
@@ -191,8 +198,8 @@ int slob_log_params_validate(const struct slob_log_params *p, char *err, size_t 
 		snprintf(err, errlen, "[log] trading_file must not be empty");
 		return -EINVAL;
 	}
-	if (p->level < SLOB_LVL_DEBUG || p->level > SLOB_LVL_CRITICAL || p->errors_level < SLOB_LVL_DEBUG ||
-	    p->errors_level > SLOB_LVL_CRITICAL) {
+	if (p->level < SLOB_LVL_DEBUG || p->level > SLOB_LVL_CRITICAL ||
+	    p->errors_level < SLOB_LVL_DEBUG || p->errors_level > SLOB_LVL_CRITICAL) {
 		snprintf(err, errlen, "[log] level/errors_level out of range");
 		return -EINVAL;
 	}
@@ -329,8 +336,8 @@ static int lf_rotate(struct slob_log *log, struct logfile *lf)
 		lf->fd = -1;
 	}
 	if (stat(lf->path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0) {
-		int len = snprintf(dst, sizeof(dst), "%s.%04d-%02d-%02d", lf->path, tm.tm_year + 1900,
-				   tm.tm_mon + 1, tm.tm_mday);
+		int len = snprintf(dst, sizeof(dst), "%s.%04d-%02d-%02d", lf->path,
+				   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 		for (int i = 1; access(dst, F_OK) == 0 && i < 10000; i++)
 			snprintf(dst + len, sizeof(dst) - (size_t)len, ".%d", i);
 		if (rename(lf->path, dst) == 0) {
@@ -380,9 +387,10 @@ static size_t format_line(char *buf, size_t len, int64_t ts_ns, int level, const
 		ms += 1000, secs--;
 	struct tm tm;
 	gmtime_r(&secs, &tm);
-	int n = snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%03dZ %-8s %s: ", tm.tm_year + 1900,
-			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms,
-			 slob_log_level_name(level), component && *component ? component : "slob");
+	int n =
+	    snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%03dZ %-8s %s: ", tm.tm_year + 1900,
+		     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms,
+		     slob_log_level_name(level), component && *component ? component : "slob");
 	if (n < 0 || (size_t)n >= len)
 		n = (int)len - 1;
 	size_t o = (size_t)n;
@@ -394,7 +402,8 @@ static size_t format_line(char *buf, size_t len, int64_t ts_ns, int level, const
 }
 
 /* Writes buf to lf; on failure drops the fd and returns -errno. Lock held. */
-static int lf_write(struct slob_log *log, struct logfile *lf, const char *buf, size_t n, int64_t now)
+static int lf_write(struct slob_log *log, struct logfile *lf, const char *buf, size_t n,
+		    int64_t now)
 {
 	if (lf->fd < 0) {
 		if (now < log->next_retry_ns)
@@ -469,7 +478,8 @@ static void note_recovery(struct slob_log *log, int64_t now)
 		log->lost_pending = pending; /* still failing: keep counting this loss period */
 }
 
-int slob_log_write(slob_log_t *log, int64_t ts_ns, int level, const char *component, const char *text)
+int slob_log_write(slob_log_t *log, int64_t ts_ns, int level, const char *component,
+		   const char *text)
 {
 	if (!log)
 		return -EINVAL;
@@ -488,8 +498,9 @@ int slob_log_write(slob_log_t *log, int64_t ts_ns, int level, const char *compon
 		all_open = all_open && log->f[i].fd >= 0;
 	if (log->lost_pending && (all_open || now >= log->next_retry_ns))
 		note_recovery(log, now);
-	int rc = log->lost_pending && log->f[0].fd < 0 && now < log->next_retry_ns ? -log->lost_errno
-										   : emit(log, level, line, n, now);
+	int rc = log->lost_pending && log->f[0].fd < 0 && now < log->next_retry_ns
+		     ? -log->lost_errno
+		     : emit(log, level, line, n, now);
 	if (rc < 0) {
 		if (!log->lost_pending) {
 			log->lost_since_ns = now;
@@ -548,7 +559,8 @@ int slob_log_create(const struct slob_log_params *p, bool lenient, slob_log_t **
 		log->f[1].fd = -1;
 		log->nfiles = 2;
 	}
-	log->min_level = log->nfiles == 2 && p->errors_level < p->level ? p->errors_level : p->level;
+	log->min_level =
+	    log->nfiles == 2 && p->errors_level < p->level ? p->errors_level : p->level;
 	for (unsigned i = 0; i < log->nfiles; i++) {
 		rc = lf_open(&log->f[i]);
 		if (rc < 0) {
@@ -630,14 +642,22 @@ int slob_log_rotate(slob_log_t *log)
 static const char *exec_name(unsigned k)
 {
 	switch (k) {
-	case SLOB_EXEC_SUBMITTED: return "SUBMITTED";
-	case SLOB_EXEC_FILL: return "FILLED";
-	case SLOB_EXEC_CANCELLED: return "CANCELLED";
-	case SLOB_EXEC_REJECTED: return "REJECTED";
-	case SLOB_EXEC_RECONCILED: return "RECONCILED";
-	case SLOB_EXEC_UNKNOWN: return "UNKNOWN";
-	case 0: return "PLACED";
-	default: return "?";
+	case SLOB_EXEC_SUBMITTED:
+		return "SUBMITTED";
+	case SLOB_EXEC_FILL:
+		return "FILLED";
+	case SLOB_EXEC_CANCELLED:
+		return "CANCELLED";
+	case SLOB_EXEC_REJECTED:
+		return "REJECTED";
+	case SLOB_EXEC_RECONCILED:
+		return "RECONCILED";
+	case SLOB_EXEC_UNKNOWN:
+		return "UNKNOWN";
+	case 0:
+		return "PLACED";
+	default:
+		return "?";
 	}
 }
 
@@ -645,7 +665,8 @@ static const char *exec_name(unsigned k)
 static void px(char *b, size_t n, int32_t ticks)
 {
 	long long q = (long long)ticks * 25;
-	snprintf(b, n, "%s%lld.%02lld", q < 0 ? "-" : "", (q < 0 ? -q : q) / 100, (q < 0 ? -q : q) % 100);
+	snprintf(b, n, "%s%lld.%02lld", q < 0 ? "-" : "", (q < 0 ? -q : q) / 100,
+		 (q < 0 ? -q : q) % 100);
 }
 
 int slob_log_format_cold(const struct slob_cold *rec, char *buf, size_t len, const char **component)
@@ -658,26 +679,30 @@ int slob_log_format_cold(const struct slob_cold *rec, char *buf, size_t len, con
 	case SLOB_COLD_UNKNOWN_BROKER: {
 		const struct slob_cold_text *t = &rec->u.text;
 		*component = t->component[0] ? t->component : "engine";
-		static const char *const prefix[] = {
-			[SLOB_COLD_ALERT] = "alert: ", [SLOB_COLD_CONN] = "connection: ",
-			[SLOB_COLD_UNKNOWN_BROKER] = "unknown broker object: "};
+		static const char *const prefix[] = {[SLOB_COLD_ALERT] = "alert: ",
+						     [SLOB_COLD_CONN] = "connection: ",
+						     [SLOB_COLD_UNKNOWN_BROKER] =
+							 "unknown broker object: "};
 		char text[sizeof(t->text) + 1];
 		memcpy(text, t->text, sizeof(t->text));
 		text[sizeof(t->text)] = 0;
-		snprintf(buf, len, "%s%s", rec->type == SLOB_COLD_LOG ? "" : prefix[rec->type], text);
+		snprintf(buf, len, "%s%s", rec->type == SLOB_COLD_LOG ? "" : prefix[rec->type],
+			 text);
 		return t->level <= SLOB_LVL_CRITICAL ? t->level : SLOB_LVL_ERROR;
 	}
 	case SLOB_COLD_ORDER: {
 		const struct slob_cold_order *o = &rec->u.order;
 		*component = "orders";
 		px(a, sizeof(a), o->px);
-		snprintf(buf, len, "order %s %s %s %d @ %s id=%lld parent=%lld orderRef=%.*s setup=%016llx",
-			 exec_name(o->status), slob_role_name(o->role), o->dir > 0 ? "BUY" : "SELL", o->qty,
-			 a, (long long)o->order_id, (long long)o->parent_id, (int)sizeof(o->order_ref),
-			 o->order_ref, (unsigned long long)o->setup_id);
+		snprintf(buf, len,
+			 "order %s %s %s %d @ %s id=%lld parent=%lld orderRef=%.*s setup=%016llx",
+			 exec_name(o->status), slob_role_name(o->role), o->dir > 0 ? "BUY" : "SELL",
+			 o->qty, a, (long long)o->order_id, (long long)o->parent_id,
+			 (int)sizeof(o->order_ref), o->order_ref, (unsigned long long)o->setup_id);
 		if (o->code || o->text[0]) {
 			size_t l = strlen(buf);
-			snprintf(buf + l, len - l, " code=%d %.*s", o->code, (int)sizeof(o->text), o->text);
+			snprintf(buf + l, len - l, " code=%d %.*s", o->code, (int)sizeof(o->text),
+				 o->text);
 		}
 		return o->status == SLOB_EXEC_REJECTED ? SLOB_LVL_ERROR : SLOB_LVL_INFO;
 	}
@@ -685,7 +710,8 @@ int slob_log_format_cold(const struct slob_cold *rec, char *buf, size_t len, con
 		const struct slob_cold_fill *f = &rec->u.fill;
 		*component = "orders";
 		px(a, sizeof(a), f->px);
-		snprintf(buf, len, "fill %s %s %d @ %s order=%lld orderRef=%.*s exec=%.*s setup=%016llx",
+		snprintf(buf, len,
+			 "fill %s %s %d @ %s order=%lld orderRef=%.*s exec=%.*s setup=%016llx",
 			 slob_role_name(f->role), f->dir > 0 ? "BOUGHT" : "SOLD", f->qty, a,
 			 (long long)f->order_id, (int)sizeof(f->order_ref), f->order_ref,
 			 (int)sizeof(f->exec_id), f->exec_id, (unsigned long long)f->setup_id);
@@ -697,22 +723,27 @@ int slob_log_format_cold(const struct slob_cold *rec, char *buf, size_t len, con
 		px(a, sizeof(a), t->entry_px);
 		px(b, sizeof(b), t->exit_px);
 		long long p = t->pnl_cents;
-		snprintf(buf, len, "trade closed %s %d entry %s exit %s (%s) P&L %s$%lld.%02lld setup=%016llx",
-			 t->dir > 0 ? "LONG" : "SHORT", t->qty, a, b,
-			 t->exit_role == SLOB_ROLE_TP ? "TP" : t->exit_role == SLOB_ROLE_SL ? "SL" : "manual",
-			 p < 0 ? "-" : "", (p < 0 ? -p : p) / 100, (p < 0 ? -p : p) % 100,
-			 (unsigned long long)t->setup_id);
+		snprintf(
+		    buf, len,
+		    "trade closed %s %d entry %s exit %s (%s) P&L %s$%lld.%02lld setup=%016llx",
+		    t->dir > 0 ? "LONG" : "SHORT", t->qty, a, b,
+		    t->exit_role == SLOB_ROLE_TP   ? "TP"
+		    : t->exit_role == SLOB_ROLE_SL ? "SL"
+						   : "manual",
+		    p < 0 ? "-" : "", (p < 0 ? -p : p) / 100, (p < 0 ? -p : p) % 100,
+		    (unsigned long long)t->setup_id);
 		return SLOB_LVL_INFO;
 	}
 	case SLOB_COLD_BREAKER: {
 		const struct slob_cold_breaker *br = &rec->u.breaker;
 		*component = "risk";
 		if (br->tripped)
-			snprintf(buf, len, "Circuit breaker tripped: reason %u value %lld %.*s", br->reason,
-				 (long long)br->value, (int)sizeof(br->why), br->why);
+			snprintf(buf, len, "Circuit breaker tripped: reason %u value %lld %.*s",
+				 br->reason, (long long)br->value, (int)sizeof(br->why), br->why);
 		else
-			snprintf(buf, len, "Circuit breaker reset by %.*s: %.*s", (int)sizeof(br->who),
-				 br->who[0] ? br->who : "?", (int)sizeof(br->why), br->why);
+			snprintf(buf, len, "Circuit breaker reset by %.*s: %.*s",
+				 (int)sizeof(br->who), br->who[0] ? br->who : "?",
+				 (int)sizeof(br->why), br->why);
 		return br->tripped ? SLOB_LVL_CRITICAL : SLOB_LVL_WARNING;
 	}
 	case SLOB_COLD_SETUP: {

@@ -46,13 +46,13 @@
 struct slob_log_params {
 	char trading_file[SLOB_LOG_PATH_MAX]; /* "logs/trading.log" */
 	char errors_file[SLOB_LOG_PATH_MAX];  /* "logs/errors.log"; "" = none */
-	int level;              /* enum slob_level: minimum for trading.log (INFO) */
-	int errors_level;       /* minimum for errors.log (ERROR) */
-	uint64_t max_bytes;     /* size rotation threshold (100 MiB) */
-	unsigned keep;          /* rotated files kept per log (30) */
-	bool rotate_daily;      /* rotate at UTC midnight (true) */
-	bool echo_stderr;       /* also print lines >= WARNING to stderr (false) */
-	unsigned retry_ms;      /* reopen interval after a failed write (1000) */
+	int level;			      /* enum slob_level: minimum for trading.log (INFO) */
+	int errors_level;		      /* minimum for errors.log (ERROR) */
+	uint64_t max_bytes;		      /* size rotation threshold (100 MiB) */
+	unsigned keep;			      /* rotated files kept per log (30) */
+	bool rotate_daily;		      /* rotate at UTC midnight (true) */
+	bool echo_stderr;		      /* also print lines >= WARNING to stderr (false) */
+	unsigned retry_ms;		      /* reopen interval after a failed write (1000) */
 };
 
 /* Fills defaults (see the field comments). */
@@ -72,14 +72,14 @@ int slob_log_params_validate(const struct slob_log_params *p, char *err, size_t 
 typedef struct slob_log slob_log_t;
 
 struct slob_log_counters {
-	uint64_t lines;         /* lines written to trading.log */
-	uint64_t error_lines;   /* lines written to errors.log */
-	uint64_t lost;          /* lines lost to write errors */
-	uint64_t write_errors;  /* failed write/open attempts */
+	uint64_t lines;	       /* lines written to trading.log */
+	uint64_t error_lines;  /* lines written to errors.log */
+	uint64_t lost;	       /* lines lost to write errors */
+	uint64_t write_errors; /* failed write/open attempts */
 	uint64_t rotations;
-	uint64_t removed;       /* old rotated files deleted */
-	int last_errno;         /* errno of the last failure (0 = none yet) */
-	bool degraded;          /* true while a log file cannot be written */
+	uint64_t removed; /* old rotated files deleted */
+	int last_errno;	  /* errno of the last failure (0 = none yet) */
+	bool degraded;	  /* true while a log file cannot be written */
 };
 
 /*
@@ -107,7 +107,7 @@ int slob_log_write(slob_log_t *log, int64_t ts_ns, int level, const char *compon
 		   const char *text);
 /* printf-style slob_log_write with ts = now. Any cold-path thread. */
 int slob_log_printf(slob_log_t *log, int level, const char *component, const char *fmt, ...)
-	SLOB_PRINTF(4, 5);
+    SLOB_PRINTF(4, 5);
 int slob_log_vprintf(slob_log_t *log, int level, const char *component, const char *fmt,
 		     va_list ap);
 
@@ -116,7 +116,8 @@ int slob_log_vprintf(slob_log_t *log, int level, const char *component, const ch
  * timestamp/level prefix) into buf and returns its level, or -1 for record
  * types that are not logged (bars, positions, risk state: the store has them).
  */
-int slob_log_format_cold(const struct slob_cold *rec, char *buf, size_t len, const char **component);
+int slob_log_format_cold(const struct slob_cold *rec, char *buf, size_t len,
+			 const char **component);
 
 /*
  * slob_log_sink_cold - the cold stage's `log` sink (persist/cold.h): ctx is a

@@ -23,7 +23,8 @@ int slob_secret_file_check(const char *path, char *warn, size_t len)
 	}
 	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
 		snprintf(warn, len,
-			 "%s holds secrets but has mode %04o (group/others can access it): run chmod 600 %s",
+			 "%s holds secrets but has mode %04o (group/others can access it): run "
+			 "chmod 600 %s",
 			 path, (unsigned)(sb.st_mode & 07777), path);
 		return 1;
 	}

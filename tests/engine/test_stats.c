@@ -466,13 +466,13 @@ static void test_slobctl_status(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_create_open_roundtrip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hist, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_apply_cold, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_seqlock_concurrent, setup, teardown),
-		cmocka_unit_test(test_check_detects_torn),
-		cmocka_unit_test_setup_teardown(test_slobctl_status, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_create_open_roundtrip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hist, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_apply_cold, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_seqlock_concurrent, setup, teardown),
+	    cmocka_unit_test(test_check_detects_torn),
+	    cmocka_unit_test_setup_teardown(test_slobctl_status, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,9 +43,9 @@ struct http_srv {
 	int port;
 	pthread_t th;
 	volatile int stop;
-	int fail_first;        /* answer 500 to the first N requests */
-	int status;            /* then this status (200) */
-	int hang;              /* accept and never answer */
+	int fail_first; /* answer 500 to the first N requests */
+	int status;	/* then this status (200) */
+	int hang;	/* accept and never answer */
 	int nreq;
 	char path[MAXREQ][256];
 	char body[MAXREQ][4096];
@@ -91,10 +91,11 @@ static void *http_main(void *arg)
 		pthread_mutex_unlock(&s->mu);
 		char resp[256];
 		const char *b = status == 200 ? "{\"ok\":true}" : "{\"ok\":false}";
-		int rl = snprintf(resp, sizeof(resp),
-				  "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-				  "Connection: close\r\n\r\n%s",
-				  status, strlen(b), b);
+		int rl = snprintf(
+		    resp, sizeof(resp),
+		    "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+		    "Connection: close\r\n\r\n%s",
+		    status, strlen(b), b);
 		if (write(c, resp, (size_t)rl) < 0) {
 		}
 		close(c);
@@ -194,7 +195,8 @@ static void test_telegram_ok(void **state)
 	char err[256];
 	assert_int_equal(slob_alert_create(&p, NULL, &a, err, sizeof(err)), 0);
 	assert_int_equal(slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR, "Connection lost",
-					 "orders <TWS> down & retrying"), 1);
+					 "orders <TWS> down & retrying"),
+			 1);
 	assert_int_equal(slob_alert_flush(a, 5000), 0);
 	struct slob_alert_counters c;
 	slob_alert_counters(a, SLOB_ALERT_TELEGRAM, &c);
@@ -232,7 +234,9 @@ static void test_telegram_retry_and_permanent(void **state)
 	assert_int_equal(slob_log_create(&lp, false, &log, err, sizeof(err)), 0);
 	slob_alert_t *a;
 	assert_int_equal(slob_alert_create(&p, log, &a, err, sizeof(err)), 0);
-	assert_int_equal(slob_alert_send(a, SLOB_ALERT_ORDER_REJECTED, SLOB_LVL_ERROR, "Order rejected", "x"), 1);
+	assert_int_equal(
+	    slob_alert_send(a, SLOB_ALERT_ORDER_REJECTED, SLOB_LVL_ERROR, "Order rejected", "x"),
+	    1);
 	assert_int_equal(slob_alert_flush(a, 5000), 0);
 	struct slob_alert_counters c;
 	slob_alert_counters(a, SLOB_ALERT_TELEGRAM, &c);
@@ -243,7 +247,9 @@ static void test_telegram_retry_and_permanent(void **state)
 
 	/* 401: permanent, not retried */
 	s.status = 401;
-	assert_int_equal(slob_alert_send(a, SLOB_ALERT_ORDER_REJECTED, SLOB_LVL_ERROR, "Order rejected", "y"), 1);
+	assert_int_equal(
+	    slob_alert_send(a, SLOB_ALERT_ORDER_REJECTED, SLOB_LVL_ERROR, "Order rejected", "y"),
+	    1);
 	assert_int_equal(slob_alert_flush(a, 5000), 0);
 	slob_alert_counters(a, SLOB_ALERT_TELEGRAM, &c);
 	assert_int_equal(c.failed, 1);
@@ -279,7 +285,8 @@ static void test_filters(void **state)
 	char err[256];
 	assert_int_equal(slob_alert_create(&p, NULL, &a, err, sizeof(err)), 0);
 	/* below the channel's minimum severity */
-	assert_int_equal(slob_alert_send(a, SLOB_ALERT_START, SLOB_LVL_INFO, "System Started", "hi"), 0);
+	assert_int_equal(
+	    slob_alert_send(a, SLOB_ALERT_START, SLOB_LVL_INFO, "System Started", "hi"), 0);
 	/* duplicates */
 	for (int i = 0; i < 5; i++)
 		slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR, "Connection lost", "same");
@@ -288,11 +295,13 @@ static void test_filters(void **state)
 	for (int i = 0; i < 5; i++) {
 		char t[16];
 		snprintf(t, sizeof(t), "n%d", i);
-		queued += slob_alert_send(a, SLOB_ALERT_ORDER_REJECTED, SLOB_LVL_ERROR, "Order rejected", t);
+		queued += slob_alert_send(a, SLOB_ALERT_ORDER_REJECTED, SLOB_LVL_ERROR,
+					  "Order rejected", t);
 	}
 	assert_int_equal(queued, 2);
 	/* CRITICAL bypasses the rate limit */
-	assert_int_equal(slob_alert_send(a, SLOB_ALERT_BREAKER_TRIPPED, SLOB_LVL_CRITICAL, "Breaker", "dd"), 1);
+	assert_int_equal(
+	    slob_alert_send(a, SLOB_ALERT_BREAKER_TRIPPED, SLOB_LVL_CRITICAL, "Breaker", "dd"), 1);
 	struct slob_alert_counters c;
 	slob_alert_counters(a, SLOB_ALERT_TELEGRAM, &c);
 	assert_int_equal(c.suppressed_level, 1);
@@ -371,14 +380,15 @@ static int smtp_start(const char *maildir, int *port)
 		int dn = open("/dev/null", O_WRONLY);
 		dup2(dn, 1);
 		dup2(dn, 2);
-		execlp(py, py, "-m", "aiosmtpd", "-n", "-l", listen, "-c", "aiosmtpd.handlers.Mailbox",
-		       maildir, (char *)NULL);
+		execlp(py, py, "-m", "aiosmtpd", "-n", "-l", listen, "-c",
+		       "aiosmtpd.handlers.Mailbox", maildir, (char *)NULL);
 		_exit(127);
 	}
 	g_smtp_pid = pid;
 	for (int i = 0; i < 200; i++) {
 		int fd = socket(AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)*port),
+		struct sockaddr_in a = {.sin_family = AF_INET,
+					.sin_port = htons((uint16_t)*port),
 					.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 		int ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
 		close(fd);
@@ -452,9 +462,11 @@ static void test_email_and_channel_down(void **state)
 	char err[256];
 	assert_int_equal(slob_alert_create(&p, NULL, &a, err, sizeof(err)), 0);
 	/* INFO: telegram only (fails); WARNING+: both */
-	assert_int_equal(slob_alert_send(a, SLOB_ALERT_START, SLOB_LVL_INFO, "System Started", "acct DU1"), 1);
+	assert_int_equal(
+	    slob_alert_send(a, SLOB_ALERT_START, SLOB_LVL_INFO, "System Started", "acct DU1"), 1);
 	assert_int_equal(slob_alert_send(a, SLOB_ALERT_BREAKER_TRIPPED, SLOB_LVL_CRITICAL,
-					 "Circuit breaker triggered", "drawdown 5.1%\nline two"), 2);
+					 "Circuit breaker triggered", "drawdown 5.1%\nline two"),
+			 2);
 	assert_int_equal(slob_alert_flush(a, 10000), 0);
 	struct slob_alert_counters tg, em;
 	slob_alert_counters(a, SLOB_ALERT_TELEGRAM, &tg);
@@ -480,7 +492,8 @@ static void test_email_and_channel_down(void **state)
 	p2.telegram_token[0] = 0;
 	assert_int_equal(slob_alert_create(&p2, NULL, &a, err, sizeof(err)), 0);
 	struct slob_cold rec;
-	slob_cold_text_init(&rec, SLOB_COLD_ALERT, SLOB_LVL_ERROR, 0, "store", SLOB_ALERT_BACKUP_FAILED,
+	slob_cold_text_init(&rec, SLOB_COLD_ALERT, SLOB_LVL_ERROR, 0, "store",
+			    SLOB_ALERT_BACKUP_FAILED,
 			    "backup to data/backups failed: No space left on device");
 	slob_alert_sink_cold(a, &rec);
 	memset(&rec, 0, sizeof(rec));
@@ -534,7 +547,8 @@ static void test_params_env(void **state)
 	char longtok[400];
 	memset(longtok, 'k', sizeof(longtok) - 1);
 	longtok[sizeof(longtok) - 1] = 0;
-	assert_int_equal(slob_alert_param_set(&p, "telegram_token", longtok, err, sizeof(err)), -EINVAL);
+	assert_int_equal(slob_alert_param_set(&p, "telegram_token", longtok, err, sizeof(err)),
+			 -EINVAL);
 	assert_null(strstr(err, "kkkk")); /* secrets are never echoed */
 	p.telegram_chat_id[0] = 0;
 	assert_int_equal(slob_alert_params_validate(&p, err, sizeof(err)), -EINVAL);
@@ -566,13 +580,13 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_telegram_ok, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_telegram_retry_and_permanent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_never_blocks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_email_and_channel_down, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_params_env, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_secret_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_telegram_ok, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_telegram_retry_and_permanent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_never_blocks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_email_and_channel_down, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_params_env, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_secret_file, setup, teardown),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	smtp_stop();

@@ -111,10 +111,12 @@ static void test_params(void **state)
 	assert_int_equal(slob_log_param_set(&p, "max_size_mb", "-1", err, sizeof(err)), -EINVAL);
 	assert_int_equal(slob_log_param_set(&p, "rotate_daily", "false", err, sizeof(err)), 0);
 	assert_false(p.rotate_daily);
-	assert_int_equal(slob_log_param_set(&p, "rotate_daily", "maybe", err, sizeof(err)), -EINVAL);
+	assert_int_equal(slob_log_param_set(&p, "rotate_daily", "maybe", err, sizeof(err)),
+			 -EINVAL);
 	assert_int_equal(slob_log_param_set(&p, "colour", "red", err, sizeof(err)), -ENOENT);
 	assert_non_null(strstr(err, "colour"));
-	assert_int_equal(slob_log_param_set(&p, "errors_file", "logs/trading.log", err, sizeof(err)), 0);
+	assert_int_equal(
+	    slob_log_param_set(&p, "errors_file", "logs/trading.log", err, sizeof(err)), 0);
 	assert_int_equal(slob_log_params_validate(&p, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "errors_file"));
 }
@@ -131,7 +133,8 @@ static void test_format_and_routing(void **state)
 	int64_t ts = 1795615387123000000ll;
 	assert_int_equal(slob_log_write(log, ts, SLOB_LVL_INFO, "risk", "hello\nworld"), 0);
 	assert_int_equal(slob_log_write(log, ts, SLOB_LVL_DEBUG, "risk", "filtered"), 1);
-	assert_int_equal(slob_log_printf(log, SLOB_LVL_ERROR, "store", "disk %s at %d%%", "full", 99), 0);
+	assert_int_equal(
+	    slob_log_printf(log, SLOB_LVL_ERROR, "store", "disk %s at %d%%", "full", 99), 0);
 	assert_int_equal(slob_log_printf(log, SLOB_LVL_CRITICAL, NULL, "boom"), 0);
 	snprintf(path, sizeof(path), "%s/a/b/trading.log", g_dir);
 	char *s = slurp(path);
@@ -158,7 +161,8 @@ static void test_format_and_routing(void **state)
 	p.level = SLOB_LVL_ERROR;
 	p.errors_level = SLOB_LVL_WARNING;
 	assert_int_equal(slob_log_create(&p, false, &log, err, sizeof(err)), 0);
-	assert_int_equal(slob_log_write(log, 0, SLOB_LVL_WARNING, "x", "warn only in errors.log"), 0);
+	assert_int_equal(slob_log_write(log, 0, SLOB_LVL_WARNING, "x", "warn only in errors.log"),
+			 0);
 	assert_int_equal(slob_log_write(log, 0, SLOB_LVL_INFO, "x", "nowhere"), 1);
 	slob_log_free(log);
 	s = slurp(p.errors_file);
@@ -366,7 +370,8 @@ static slob_log_t *g_log;
 static void *writer(void *arg)
 {
 	for (int i = 0; i < 2000; i++)
-		slob_log_printf(g_log, SLOB_LVL_INFO, (const char *)arg, "line %d of a writer thread", i);
+		slob_log_printf(g_log, SLOB_LVL_INFO, (const char *)arg,
+				"line %d of a writer thread", i);
 	return NULL;
 }
 
@@ -399,14 +404,14 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_params),
-		cmocka_unit_test_setup_teardown(test_format_and_routing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_size_rotation_keep, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_daily_rotation, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_redaction, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cold_sink, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+	    cmocka_unit_test(test_params),
+	    cmocka_unit_test_setup_teardown(test_format_and_routing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_size_rotation_keep, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_daily_rotation, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_disk_full, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_redaction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cold_sink, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

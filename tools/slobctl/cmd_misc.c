@@ -57,8 +57,10 @@ int cmd_set_dashboard_password(struct ctl *c)
 		else if (!strcmp(c->argv[i], "--password-stdin"))
 			from_stdin = true;
 		else {
-			ctl_err(c, "unexpected argument '%s' (set-dashboard-password [--file PATH] "
-				   "[--password-stdin])", c->argv[i]);
+			ctl_err(c,
+				"unexpected argument '%s' (set-dashboard-password [--file PATH] "
+				"[--password-stdin])",
+				c->argv[i]);
 			return CTL_USAGE;
 		}
 	}
@@ -94,7 +96,9 @@ int cmd_set_dashboard_password(struct ctl *c)
 	if (c->json)
 		ctl_json_out(json_pack("{s:b,s:s}", "ok", 1, "file", path));
 	else
-		printf("dashboard password hash written to %s (mode 0600); restart slob-dash to use it\n", path);
+		printf("dashboard password hash written to %s (mode 0600); restart slob-dash to "
+		       "use it\n",
+		       path);
 	return CTL_OK;
 }
 
@@ -157,8 +161,10 @@ int cmd_alert_test(struct ctl *c)
 	for (int i = 1; i < c->argc; i++) {
 		if (!strcmp(c->argv[i], "--channel") && i + 1 < c->argc) {
 			channel = c->argv[++i];
-			if (strcmp(channel, "all") && strcmp(channel, "telegram") && strcmp(channel, "email")) {
-				ctl_err(c, "--channel '%s': expected telegram, email or all", channel);
+			if (strcmp(channel, "all") && strcmp(channel, "telegram") &&
+			    strcmp(channel, "email")) {
+				ctl_err(c, "--channel '%s': expected telegram, email or all",
+					channel);
 				return CTL_USAGE;
 			}
 		} else if (!strcmp(c->argv[i], "--text") && i + 1 < c->argc) {
@@ -196,9 +202,11 @@ int cmd_alert_test(struct ctl *c)
 	int q = slob_alert_send(a, SLOB_ALERT_TEST, SLOB_LVL_INFO, "Test alert", msg);
 	if (q <= 0) {
 		slob_alert_free(a);
-		ctl_err(c, "no alert channel is configured: set TELEGRAM_BOT_TOKEN + TELEGRAM_CHAT_ID "
-			   "and/or SENDER_EMAIL + ALERT_EMAILS (+ SMTP_SERVER, SMTP_PORT, SENDER_PASSWORD), "
-			   "or the [alert] section of --config");
+		ctl_err(c,
+			"no alert channel is configured: set TELEGRAM_BOT_TOKEN + TELEGRAM_CHAT_ID "
+			"and/or SENDER_EMAIL + ALERT_EMAILS (+ SMTP_SERVER, SMTP_PORT, "
+			"SENDER_PASSWORD), "
+			"or the [alert] section of --config");
 		return CTL_USAGE;
 	}
 	slob_alert_flush(a, (int)p.timeout_ms + 2000);
@@ -212,8 +220,9 @@ int cmd_alert_test(struct ctl *c)
 		bool ok = k.sent > 0;
 		failures += !ok;
 		if (arr)
-			json_array_append_new(arr, json_pack("{s:s,s:b,s:s}", "channel", slob_alert_channel_name(ch),
-							     "ok", ok, "error", ok ? "" : k.last_error));
+			json_array_append_new(arr, json_pack("{s:s,s:b,s:s}", "channel",
+							     slob_alert_channel_name(ch), "ok", ok,
+							     "error", ok ? "" : k.last_error));
 		else if (ok)
 			printf("%-9s ok\n", slob_alert_channel_name(ch));
 		else
@@ -241,7 +250,8 @@ int cmd_daily_summary(struct ctl *c)
 		} else if (!strcmp(c->argv[i], "--send")) {
 			send = true;
 		} else {
-			ctl_err(c, "unexpected argument '%s' (daily-summary [--date D] [--send])", c->argv[i]);
+			ctl_err(c, "unexpected argument '%s' (daily-summary [--date D] [--send])",
+				c->argv[i]);
 			return CTL_USAGE;
 		}
 	}
@@ -251,7 +261,8 @@ int cmd_daily_summary(struct ctl *c)
 	slob_store_t *s;
 	if (access(c->db_path, R_OK) != 0 ||
 	    slob_store_open(c->db_path, SLOB_STORE_RDONLY | SLOB_STORE_NO_MIGRATE, &s) < 0) {
-		ctl_err(c, "store %s: %s", c->db_path, access(c->db_path, R_OK) ? strerror(errno) : slob_store_strerror());
+		ctl_err(c, "store %s: %s", c->db_path,
+			access(c->db_path, R_OK) ? strerror(errno) : slob_store_strerror());
 		return CTL_NOSTORE;
 	}
 	char text[1024];
@@ -278,7 +289,8 @@ int cmd_daily_summary(struct ctl *c)
 			json_decref(chans);
 			return CTL_USAGE;
 		}
-		if (slob_alert_send(a, SLOB_ALERT_DAILY_SUMMARY, SLOB_LVL_WARNING, "Daily summary", text) <= 0) {
+		if (slob_alert_send(a, SLOB_ALERT_DAILY_SUMMARY, SLOB_LVL_WARNING, "Daily summary",
+				    text) <= 0) {
 			slob_alert_free(a);
 			ctl_err(c, "no alert channel is configured (see slobctl alert-test)");
 			json_decref(chans);
@@ -294,15 +306,19 @@ int cmd_daily_summary(struct ctl *c)
 				out = CTL_FAIL;
 			if (chans)
 				json_array_append_new(chans, json_pack("{s:s,s:b}", "channel",
-								       slob_alert_channel_name(ch), "ok", k.sent > 0));
+								       slob_alert_channel_name(ch),
+								       "ok", k.sent > 0));
 			else
 				fprintf(stderr, "%s: %s\n", slob_alert_channel_name(ch),
-					k.sent ? "sent" : k.last_error[0] ? k.last_error : "not sent");
+					k.sent		  ? "sent"
+					: k.last_error[0] ? k.last_error
+							  : "not sent");
 		}
 		slob_alert_free(a);
 	}
 	if (c->json)
-		ctl_json_out(json_pack("{s:b,s:s,s:o}", "ok", out == CTL_OK, "text", text, "sent", chans ? chans : json_array()));
+		ctl_json_out(json_pack("{s:b,s:s,s:o}", "ok", out == CTL_OK, "text", text, "sent",
+				       chans ? chans : json_array()));
 	else
 		fputs(text, stdout);
 	return out;

@@ -105,7 +105,8 @@ static int load_status(struct ctl *c, struct status_data *d)
 		return rc;
 	rc = slob_stats_snapshot(&d->stats, d->now, &d->snap);
 	if (rc < 0) {
-		snprintf(d->stats_err, sizeof(d->stats_err), "stats file busy (seqlock retries exhausted)");
+		snprintf(d->stats_err, sizeof(d->stats_err),
+			 "stats file busy (seqlock retries exhausted)");
 		slob_stats_close(&d->stats);
 		return rc;
 	}
@@ -130,7 +131,8 @@ static json_t *status_json(struct ctl *c, struct status_data *d)
 	json_object_set_new(o, "pid", json_integer(st->pid));
 	json_object_set_new(o, "mode", json_string(slob_stats_mode_name(st->mode)));
 	json_object_set_new(o, "started_ns", json_integer(st->started_ns));
-	json_object_set_new(o, "heartbeat_age_s", json_real((double)d->snap.heartbeat_age_ns / 1e9));
+	json_object_set_new(o, "heartbeat_age_s",
+			    json_real((double)d->snap.heartbeat_age_ns / 1e9));
 	char acc[sizeof(st->account) + 1];
 	snprintf(acc, sizeof(acc), "%.*s", (int)sizeof(st->account), st->account);
 	json_object_set_new(o, "account", json_string(acc));
@@ -138,14 +140,16 @@ static json_t *status_json(struct ctl *c, struct status_data *d)
 	static const char *const cn[] = {"market_data", "orders"};
 	for (int i = 0; i < SLOB_STATS_NCONN; i++)
 		json_object_set_new(conns, cn[i],
-				    json_pack("{s:s,s:I,s:I}", "state", slob_stats_conn_name(st->conn[i]),
-					      "since_ns", (json_int_t)st->conn_since_ns[i], "drops",
+				    json_pack("{s:s,s:I,s:I}", "state",
+					      slob_stats_conn_name(st->conn[i]), "since_ns",
+					      (json_int_t)st->conn_since_ns[i], "drops",
 					      (json_int_t)st->conn_drops[i]));
 	json_object_set_new(o, "connections", conns);
 	json_object_set_new(o, "kill_switch", json_boolean(st->kill_switch));
-	json_object_set_new(o, "breaker", json_pack("{s:b,s:i,s:I}", "tripped", st->breaker, "reason",
-						     st->breaker_reason, "since_ns",
-						     (json_int_t)st->breaker_since_ns));
+	json_object_set_new(o, "breaker",
+			    json_pack("{s:b,s:i,s:I}", "tripped", st->breaker, "reason",
+				      st->breaker_reason, "since_ns",
+				      (json_int_t)st->breaker_since_ns));
 	json_object_set_new(o, "equity", json_real((double)st->equity_cents / 100.0));
 	json_object_set_new(o, "peak_equity", json_real((double)st->peak_cents / 100.0));
 	json_object_set_new(o, "daily_pnl", json_real((double)st->daily_pnl_cents / 100.0));
@@ -153,26 +157,27 @@ static json_t *status_json(struct ctl *c, struct status_data *d)
 	json_t *pos = json_array();
 	for (unsigned i = 0; i < st->npositions && i < SLOB_STATS_MAX_POSITIONS; i++) {
 		const struct slob_stats_position *p = &st->positions[i];
-		json_array_append_new(pos, json_pack("{s:s,s:i,s:f,s:f,s:f}", "symbol", p->symbol, "qty",
-						     p->qty, "avg_price", px(p->avg_px), "sl", px(p->sl),
-						     "tp", px(p->tp)));
+		json_array_append_new(pos, json_pack("{s:s,s:i,s:f,s:f,s:f}", "symbol", p->symbol,
+						     "qty", p->qty, "avg_price", px(p->avg_px),
+						     "sl", px(p->sl), "tp", px(p->tp)));
 	}
 	json_object_set_new(o, "positions", pos);
-	json_object_set_new(o, "alerts", json_pack("{s:I,s:I,s:I,s:b,s:b}", "sent",
-						   (json_int_t)st->alerts_sent, "failed",
-						   (json_int_t)st->alerts_failed, "dropped",
-						   (json_int_t)st->alerts_dropped, "telegram_down",
-						   (st->alerts_down & 1) != 0, "email_down",
-						   (st->alerts_down & 2) != 0));
-	json_object_set_new(o, "log", json_pack("{s:I,s:I}", "lines", (json_int_t)st->log_lines, "lost",
-						(json_int_t)st->log_errors));
+	json_object_set_new(o, "alerts",
+			    json_pack("{s:I,s:I,s:I,s:b,s:b}", "sent", (json_int_t)st->alerts_sent,
+				      "failed", (json_int_t)st->alerts_failed, "dropped",
+				      (json_int_t)st->alerts_dropped, "telegram_down",
+				      (st->alerts_down & 1) != 0, "email_down",
+				      (st->alerts_down & 2) != 0));
+	json_object_set_new(o, "log",
+			    json_pack("{s:I,s:I}", "lines", (json_int_t)st->log_lines, "lost",
+				      (json_int_t)st->log_errors));
 	json_t *stages = json_array();
 	unsigned ns = slob_stats_nstages(&d->stats);
 	for (unsigned i = 0; i < ns; i++) {
 		const struct slob_stats_stage_slot *s = &d->stats.stages[i];
 		const struct slob_stage_stats *x = &s->stats;
-		json_t *so = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "name", s->name, "in",
-				       (json_int_t)slob_stats_load(&x->in), "out",
+		json_t *so = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "name", s->name,
+				       "in", (json_int_t)slob_stats_load(&x->in), "out",
 				       (json_int_t)slob_stats_load(&x->out), "ring_fill",
 				       (json_int_t)slob_stats_load(&s->ring_fill), "ring_cap",
 				       (json_int_t)slob_stats_load(&s->ring_cap), "ring_fill_max",
@@ -187,7 +192,8 @@ static json_t *status_json(struct ctl *c, struct status_data *d)
 				continue;
 			char key[SLOB_STATS_REASON_LEN + 8];
 			if (s->reason_names[r][0])
-				snprintf(key, sizeof(key), "%.*s", SLOB_STATS_REASON_LEN, s->reason_names[r]);
+				snprintf(key, sizeof(key), "%.*s", SLOB_STATS_REASON_LEN,
+					 s->reason_names[r]);
 			else
 				snprintf(key, sizeof(key), "reason_%d", r);
 			json_object_set_new(reasons, key, json_integer((json_int_t)v));
@@ -200,11 +206,12 @@ static json_t *status_json(struct ctl *c, struct status_data *d)
 	unsigned nh = slob_stats_nhists(&d->stats);
 	for (unsigned i = 0; i < nh; i++) {
 		const struct slob_stats_hist_slot *h = &d->stats.hists[i];
-		json_array_append_new(lat, json_pack("{s:s,s:I,s:I,s:I,s:I}", "name", h->name, "count",
-						     (json_int_t)slob_hist_count(&h->h), "p50_ns",
-						     (json_int_t)slob_hist_percentile(&h->h, 50.0), "p99_ns",
-						     (json_int_t)slob_hist_percentile(&h->h, 99.0), "max_ns",
-						     (json_int_t)slob_hist_max(&h->h)));
+		json_array_append_new(
+		    lat, json_pack("{s:s,s:I,s:I,s:I,s:I}", "name", h->name, "count",
+				   (json_int_t)slob_hist_count(&h->h), "p50_ns",
+				   (json_int_t)slob_hist_percentile(&h->h, 50.0), "p99_ns",
+				   (json_int_t)slob_hist_percentile(&h->h, 99.0), "max_ns",
+				   (json_int_t)slob_hist_max(&h->h)));
 	}
 	json_object_set_new(o, "latency", lat);
 	return o;
@@ -223,23 +230,26 @@ static void print_status(struct ctl *c, struct status_data *d, FILE *out)
 	fmt_dur(a, sizeof(a), d->snap.heartbeat_age_ns);
 	if (d->snap.alive) {
 		fmt_dur(b, sizeof(b), d->now - st->started_ns);
-		fprintf(out, "engine       UP    pid %d  mode %s  uptime %s  heartbeat %s ago\n", st->pid,
-			slob_stats_mode_name(st->mode), st->started_ns ? b : "?", a);
+		fprintf(out, "engine       UP    pid %d  mode %s  uptime %s  heartbeat %s ago\n",
+			st->pid, slob_stats_mode_name(st->mode), st->started_ns ? b : "?", a);
 	} else {
-		fprintf(out, "engine       DOWN  %s (pid %d, last heartbeat %s ago)\n", down_reason(&d->snap),
-			st->pid, st->heartbeat_ns ? a : "never");
+		fprintf(out, "engine       DOWN  %s (pid %d, last heartbeat %s ago)\n",
+			down_reason(&d->snap), st->pid, st->heartbeat_ns ? a : "never");
 	}
-	fprintf(out, "account      %.*s\n", (int)sizeof(st->account), st->account[0] ? st->account : "-");
+	fprintf(out, "account      %.*s\n", (int)sizeof(st->account),
+		st->account[0] ? st->account : "-");
 	static const char *const cn[] = {"market data", "orders"};
 	for (int i = 0; i < SLOB_STATS_NCONN; i++) {
 		fmt_time(t, sizeof(t), st->conn_since_ns[i]);
-		fprintf(out, "%-12s %-10s since %s  disconnects %u\n", cn[i], slob_stats_conn_name(st->conn[i]),
-			t, st->conn_drops[i]);
+		fprintf(out, "%-12s %-10s since %s  disconnects %u\n", cn[i],
+			slob_stats_conn_name(st->conn[i]), t, st->conn_drops[i]);
 	}
 	fprintf(out, "kill switch  %s\n", st->kill_switch ? "ON (no new positions)" : "off");
 	if (st->breaker) {
 		fmt_time(t, sizeof(t), st->breaker_since_ns);
-		fprintf(out, "breaker      TRIPPED since %s (reason %d): slobctl reset-breaker --reason ...\n",
+		fprintf(out,
+			"breaker      TRIPPED since %s (reason %d): slobctl reset-breaker --reason "
+			"...\n",
 			t, st->breaker_reason);
 	} else {
 		fprintf(out, "breaker      ok\n");
@@ -251,31 +261,36 @@ static void print_status(struct ctl *c, struct status_data *d, FILE *out)
 	fprintf(out, "positions    %d open\n", st->open_positions);
 	for (unsigned i = 0; i < st->npositions && i < SLOB_STATS_MAX_POSITIONS; i++) {
 		const struct slob_stats_position *p = &st->positions[i];
-		fprintf(out, "             %.*s %+d @ %.2f  sl %.2f  tp %.2f\n", (int)sizeof(p->symbol),
-			p->symbol, p->qty, px(p->avg_px), px(p->sl), px(p->tp));
+		fprintf(out, "             %.*s %+d @ %.2f  sl %.2f  tp %.2f\n",
+			(int)sizeof(p->symbol), p->symbol, p->qty, px(p->avg_px), px(p->sl),
+			px(p->tp));
 	}
 	fprintf(out, "alerts       sent %llu  failed %llu  dropped %llu%s%s\n",
 		(unsigned long long)st->alerts_sent, (unsigned long long)st->alerts_failed,
-		(unsigned long long)st->alerts_dropped, st->alerts_down & 1 ? "  TELEGRAM DOWN" : "",
+		(unsigned long long)st->alerts_dropped,
+		st->alerts_down & 1 ? "  TELEGRAM DOWN" : "",
 		st->alerts_down & 2 ? "  EMAIL DOWN" : "");
 	fprintf(out, "logs         lines %llu  lost %llu%s\n", (unsigned long long)st->log_lines,
-		(unsigned long long)st->log_errors, st->log_errors ? "  (disk full? see df -h)" : "");
+		(unsigned long long)st->log_errors,
+		st->log_errors ? "  (disk full? see df -h)" : "");
 	unsigned ns = slob_stats_nstages(&d->stats);
 	if (ns) {
-		fprintf(out, "\n%-12s %12s %12s %15s %10s %8s %8s %7s\n", "stage", "in", "out", "ring fill",
-			"fill max", "drops", "backpr", "errors");
+		fprintf(out, "\n%-12s %12s %12s %15s %10s %8s %8s %7s\n", "stage", "in", "out",
+			"ring fill", "fill max", "drops", "backpr", "errors");
 		for (unsigned i = 0; i < ns; i++) {
 			const struct slob_stats_stage_slot *s = &d->stats.stages[i];
 			const struct slob_stage_stats *x = &s->stats;
 			char fill[32];
-			uint64_t cap = slob_stats_load(&s->ring_cap), f = slob_stats_load(&s->ring_fill);
+			uint64_t cap = slob_stats_load(&s->ring_cap),
+				 f = slob_stats_load(&s->ring_fill);
 			if (cap)
 				snprintf(fill, sizeof(fill), "%llu/%llu", (unsigned long long)f,
 					 (unsigned long long)cap);
 			else
 				snprintf(fill, sizeof(fill), "%llu", (unsigned long long)f);
 			fprintf(out, "%-12.*s %12llu %12llu %15s %10llu %8llu %8llu %7llu\n",
-				SLOB_STATS_NAME_LEN, s->name, (unsigned long long)slob_stats_load(&x->in),
+				SLOB_STATS_NAME_LEN, s->name,
+				(unsigned long long)slob_stats_load(&x->in),
 				(unsigned long long)slob_stats_load(&x->out), fill,
 				(unsigned long long)slob_stats_load(&x->ring_fill_max),
 				(unsigned long long)slob_stats_load(&x->drops),
@@ -284,23 +299,25 @@ static void print_status(struct ctl *c, struct status_data *d, FILE *out)
 			for (int r = 0; r < SLOB_MAX_REASONS; r++) {
 				uint64_t v = slob_stats_load(&x->reasons[r]);
 				if (v)
-					fprintf(out, "%14s%-24.*s %llu\n", "", SLOB_STATS_REASON_LEN,
-						s->reason_names[r][0] ? s->reason_names[r] : "(reason)",
-						(unsigned long long)v);
+					fprintf(
+					    out, "%14s%-24.*s %llu\n", "", SLOB_STATS_REASON_LEN,
+					    s->reason_names[r][0] ? s->reason_names[r] : "(reason)",
+					    (unsigned long long)v);
 			}
 		}
 	}
 	unsigned nh = slob_stats_nhists(&d->stats);
 	if (nh) {
-		fprintf(out, "\n%-20s %10s %12s %12s %12s\n", "latency", "count", "p50", "p99", "max");
+		fprintf(out, "\n%-20s %10s %12s %12s %12s\n", "latency", "count", "p50", "p99",
+			"max");
 		for (unsigned i = 0; i < nh; i++) {
 			const struct slob_stats_hist_slot *h = &d->stats.hists[i];
 			char p50[32], p99[32], mx[32];
 			fmt_ns(p50, sizeof(p50), slob_hist_percentile(&h->h, 50.0));
 			fmt_ns(p99, sizeof(p99), slob_hist_percentile(&h->h, 99.0));
 			fmt_ns(mx, sizeof(mx), slob_hist_max(&h->h));
-			fprintf(out, "%-20.*s %10llu %12s %12s %12s\n", SLOB_STATS_NAME_LEN, h->name,
-				(unsigned long long)slob_hist_count(&h->h), p50, p99, mx);
+			fprintf(out, "%-20.*s %10llu %12s %12s %12s\n", SLOB_STATS_NAME_LEN,
+				h->name, (unsigned long long)slob_hist_count(&h->h), p50, p99, mx);
 		}
 	}
 	(void)c;
@@ -342,61 +359,70 @@ static void print_store(struct ctl *c, FILE *out)
 	}
 	sqlite3 *db = slob_store_db(s);
 	int64_t active = slob_store_query_i64(
-		s, "SELECT COUNT(*) FROM active_setups WHERE closed_at IS NULL AND state NOT IN "
-		   "('INVALIDATED')");
+	    s, "SELECT COUNT(*) FROM active_setups WHERE closed_at IS NULL AND state NOT IN "
+	       "('INVALIDATED')");
 	int64_t total = slob_store_query_i64(s, "SELECT COUNT(*) FROM trade_history");
-	int64_t wins = slob_store_query_i64(s, "SELECT COUNT(*) FROM trade_history WHERE outcome='WIN'");
-	int64_t day = slob_store_query_i64(
-		s, "SELECT COUNT(*) FROM trade_history WHERE entry_time >= "
-		   "strftime('%Y-%m-%d %H:%M:%f','now','-1 day')");
+	int64_t wins =
+	    slob_store_query_i64(s, "SELECT COUNT(*) FROM trade_history WHERE outcome='WIN'");
+	int64_t day =
+	    slob_store_query_i64(s, "SELECT COUNT(*) FROM trade_history WHERE entry_time >= "
+				    "strftime('%Y-%m-%d %H:%M:%f','now','-1 day')");
 	double pnl = 0;
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db, "SELECT COALESCE(SUM(pnl),0) FROM trade_history", -1, &st, NULL) ==
-	    SQLITE_OK) {
+	if (sqlite3_prepare_v2(db, "SELECT COALESCE(SUM(pnl),0) FROM trade_history", -1, &st,
+			       NULL) == SQLITE_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW)
 			pnl = sqlite3_column_double(st, 0);
 		sqlite3_finalize(st);
 	}
-	fprintf(out, "active setups %lld   trades %lld (last 24h %lld)   total P&L $%.2f   win rate %.1f%%\n",
+	fprintf(out,
+		"active setups %lld   trades %lld (last 24h %lld)   total P&L $%.2f   win rate "
+		"%.1f%%\n",
 		(long long)active, (long long)total, (long long)day, pnl,
 		total > 0 ? 100.0 * (double)wins / (double)total : 0.0);
 	/* positions the store knows: engine positions and operators' manual rows (P0-2) */
-	if (sqlite3_prepare_v2(db,
-			       "SELECT setup_id, qty, avg_price, sl_price, tp_price, 'engine' FROM positions "
-			       "WHERE qty != 0 AND setup_id != 'NQ' UNION ALL "
-			       "SELECT id, COALESCE(qty,0) * (CASE direction WHEN 'SHORT' THEN -1 ELSE 1 END), "
-			       "entry_price, sl_price, tp_price, 'manual' FROM active_setups "
-			       "WHERE source = 'manual' AND closed_at IS NULL AND state = 'ACTIVE'",
-			       -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT setup_id, qty, avg_price, sl_price, tp_price, 'engine' FROM positions "
+		"WHERE qty != 0 AND setup_id != 'NQ' UNION ALL "
+		"SELECT id, COALESCE(qty,0) * (CASE direction WHEN 'SHORT' THEN -1 ELSE 1 END), "
+		"entry_price, sl_price, tp_price, 'manual' FROM active_setups "
+		"WHERE source = 'manual' AND closed_at IS NULL AND state = 'ACTIVE'",
+		-1, &st, NULL) == SQLITE_OK) {
 		int rows = 0;
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			if (!rows++)
-				fprintf(out, "  position             qty      entry         sl         tp  source\n");
+				fprintf(out, "  position             qty      entry         sl     "
+					     "    tp  source\n");
 			fprintf(out, "  %-18.18s %+5d %10.2f %10.2f %10.2f  %s\n",
 				(const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
 				sqlite3_column_double(st, 2), sqlite3_column_double(st, 3),
-				sqlite3_column_double(st, 4), (const char *)sqlite3_column_text(st, 5));
+				sqlite3_column_double(st, 4),
+				(const char *)sqlite3_column_text(st, 5));
 		}
 		sqlite3_finalize(st);
 	}
 	/* daily P&L, last 7 days, and the running drawdown */
-	if (sqlite3_prepare_v2(db,
-			       "SELECT substr(entry_time,1,10) AS d, COUNT(*), SUM(pnl) FROM trade_history "
-			       "WHERE entry_time >= strftime('%Y-%m-%d','now','-6 days') GROUP BY d ORDER BY d",
-			       -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT substr(entry_time,1,10) AS d, COUNT(*), SUM(pnl) FROM trade_history "
+		"WHERE entry_time >= strftime('%Y-%m-%d','now','-6 days') GROUP BY d ORDER BY d",
+		-1, &st, NULL) == SQLITE_OK) {
 		int rows = 0;
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			if (!rows++)
 				fprintf(out, "  day          trades        P&L\n");
-			fprintf(out, "  %-12s %6d %10.2f\n", (const char *)sqlite3_column_text(st, 0),
-				sqlite3_column_int(st, 1), sqlite3_column_double(st, 2));
+			fprintf(out, "  %-12s %6d %10.2f\n",
+				(const char *)sqlite3_column_text(st, 0), sqlite3_column_int(st, 1),
+				sqlite3_column_double(st, 2));
 		}
 		sqlite3_finalize(st);
 	}
-	if (sqlite3_prepare_v2(db,
-			       "SELECT MIN(rt) FROM (SELECT SUM(pnl) OVER (ORDER BY entry_time) AS rt "
-			       "FROM trade_history)",
-			       -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT MIN(rt) FROM (SELECT SUM(pnl) OVER (ORDER BY entry_time) AS rt "
+		"FROM trade_history)",
+		-1, &st, NULL) == SQLITE_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
 			fprintf(out, "max drawdown (running sum) $%.2f\n",
 				fmin(0.0, sqlite3_column_double(st, 0)));
@@ -439,7 +465,9 @@ static void print_errors(struct ctl *c, FILE *out)
 	}
 	fclose(f);
 	fprintf(out, "\nerrors (24h) %d  %s\n", n,
-		n == 0 ? "ok" : n < 10 ? "warning" : "investigate immediately");
+		n == 0	 ? "ok"
+		: n < 10 ? "warning"
+			 : "investigate immediately");
 	int first = kept > 5 ? kept - 5 : 0;
 	for (int i = first; i < kept; i++)
 		fprintf(out, "  %s", last[i % 5]);
@@ -465,7 +493,8 @@ int cmd_monitor(struct ctl *c)
 		} else if (!strcmp(a, "--interval") && i + 1 < c->argc) {
 			interval = strtod(c->argv[++i], &end);
 			if (*end || !(interval >= 0.1 && interval <= 86400)) {
-				ctl_err(c, "--interval '%s': expected seconds 0.1..86400", c->argv[i]);
+				ctl_err(c, "--interval '%s': expected seconds 0.1..86400",
+					c->argv[i]);
 				return CTL_USAGE;
 			}
 		} else if (!strcmp(a, "--count") && i + 1 < c->argc) {
@@ -475,7 +504,10 @@ int cmd_monitor(struct ctl *c)
 				return CTL_USAGE;
 			}
 		} else {
-			ctl_err(c, "unexpected argument '%s' (monitor [--watch] [--interval S] [--count N])", a);
+			ctl_err(c,
+				"unexpected argument '%s' (monitor [--watch] [--interval S] "
+				"[--count N])",
+				a);
 			return CTL_USAGE;
 		}
 	}

@@ -61,7 +61,8 @@ static int open_store(struct ctl *c, unsigned flags, slob_store_t **s)
 {
 	struct stat sb;
 	if ((flags & SLOB_STORE_RDONLY) && stat(c->db_path, &sb) < 0) {
-		ctl_err(c, "store %s: %s (has slobd run with this --data-dir?)", c->db_path, strerror(errno));
+		ctl_err(c, "store %s: %s (has slobd run with this --data-dir?)", c->db_path,
+			strerror(errno));
 		return CTL_NOSTORE;
 	}
 	int rc = slob_store_open(c->db_path, flags, s);
@@ -120,17 +121,24 @@ int cmd_add_position(struct ctl *c)
 		}
 	}
 	if (!entry || !sl || !tp) {
-		ctl_err(c, "--entry, --sl and --tp are required (prices in points, as shown in TWS)");
+		ctl_err(c,
+			"--entry, --sl and --tp are required (prices in points, as shown in TWS)");
 		return CTL_USAGE;
 	}
-	const char *implied = (sl < entry && entry < tp) ? "LONG" : (tp < entry && entry < sl) ? "SHORT" : NULL;
+	const char *implied = (sl < entry && entry < tp)   ? "LONG"
+			      : (tp < entry && entry < sl) ? "SHORT"
+							   : NULL;
 	if (!implied) {
-		ctl_err(c, "inconsistent prices: a LONG needs sl < entry < tp, a SHORT tp < entry < sl "
-			   "(got entry %.2f sl %.2f tp %.2f)", entry, sl, tp);
+		ctl_err(
+		    c,
+		    "inconsistent prices: a LONG needs sl < entry < tp, a SHORT tp < entry < sl "
+		    "(got entry %.2f sl %.2f tp %.2f)",
+		    entry, sl, tp);
 		return CTL_USAGE;
 	}
 	if (dir && strcmp(dir, implied)) {
-		ctl_err(c, "--direction %s contradicts the prices, which describe a %s", dir, implied);
+		ctl_err(c, "--direction %s contradicts the prices, which describe a %s", dir,
+			implied);
 		return CTL_USAGE;
 	}
 	dir = implied;
@@ -145,10 +153,11 @@ int cmd_add_position(struct ctl *c)
 		return rc;
 	sqlite3_stmt *st;
 	sqlite3 *db = slob_store_db(s);
-	rc = sqlite3_prepare_v2(db,
-				"INSERT INTO active_setups (id, state, entry_price, sl_price, tp_price, symbol, "
-				"direction, qty, source) VALUES (?, 'ACTIVE', ?, ?, ?, 'NQ', ?, ?, 'manual')",
-				-1, &st, NULL);
+	rc = sqlite3_prepare_v2(
+	    db,
+	    "INSERT INTO active_setups (id, state, entry_price, sl_price, tp_price, symbol, "
+	    "direction, qty, source) VALUES (?, 'ACTIVE', ?, ?, ?, 'NQ', ?, ?, 'manual')",
+	    -1, &st, NULL);
 	if (rc == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_double(st, 2, entry);
@@ -161,22 +170,26 @@ int cmd_add_position(struct ctl *c)
 	}
 	if (rc != SQLITE_DONE) {
 		ctl_err(c, "insert into active_setups failed: %s%s", sqlite3_errmsg(db),
-			(rc & 0xff) == SQLITE_CONSTRAINT ? " (an entry with this --id exists)" : "");
+			(rc & 0xff) == SQLITE_CONSTRAINT ? " (an entry with this --id exists)"
+							 : "");
 		slob_store_close(s);
 		return CTL_FAIL;
 	}
 	slob_store_close(s);
 	pid_t pid = daemon_pid(c);
 	if (c->json) {
-		ctl_json_out(json_pack("{s:b,s:s,s:s,s:f,s:f,s:f,s:i,s:b}", "ok", 1, "id", id, "direction",
-				       dir, "entry", entry, "sl", sl, "tp", tp, "qty", (int)qty,
-				       "restart_needed", pid > 0));
+		ctl_json_out(json_pack("{s:b,s:s,s:s,s:f,s:f,s:f,s:i,s:b}", "ok", 1, "id", id,
+				       "direction", dir, "entry", entry, "sl", sl, "tp", tp, "qty",
+				       (int)qty, "restart_needed", pid > 0));
 	} else {
-		printf("added %s: %s %ld NQ entry %.2f sl %.2f tp %.2f (state ACTIVE, source manual)\n", id,
-		       dir, qty, entry, sl, tp);
+		printf("added %s: %s %ld NQ entry %.2f sl %.2f tp %.2f (state ACTIVE, source "
+		       "manual)\n",
+		       id, dir, qty, entry, sl, tp);
 		if (pid > 0)
-			printf("note: slobd (pid %d) is running; it loads manual positions at start-up: "
-			       "restart it so it manages this one\n", (int)pid);
+			printf("note: slobd (pid %d) is running; it loads manual positions at "
+			       "start-up: "
+			       "restart it so it manages this one\n",
+			       (int)pid);
 	}
 	return CTL_OK;
 }
@@ -205,7 +218,8 @@ int cmd_opcmd(struct ctl *c)
 				ctl_err(c, "--wait '%s': expected seconds 0..3600", v);
 				return CTL_USAGE;
 			}
-		} else if (!strcmp(cmd, "kill-switch") && !arg && (!strcmp(a, "on") || !strcmp(a, "off"))) {
+		} else if (!strcmp(cmd, "kill-switch") && !arg &&
+			   (!strcmp(a, "on") || !strcmp(a, "off"))) {
 			arg = a;
 		} else {
 			ctl_err(c, "unexpected argument '%s'", a);
@@ -213,7 +227,8 @@ int cmd_opcmd(struct ctl *c)
 		}
 	}
 	if (!strcmp(cmd, "kill-switch") && !arg) {
-		ctl_err(c, "usage: slobctl kill-switch on|off [--reason TEXT] [--who NAME] [--wait S]");
+		ctl_err(
+		    c, "usage: slobctl kill-switch on|off [--reason TEXT] [--who NAME] [--wait S]");
 		return CTL_USAGE;
 	}
 	if (!strcmp(cmd, "reset-breaker") && (!reason || !*reason)) {
@@ -243,18 +258,23 @@ int cmd_opcmd(struct ctl *c)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	sqlite3_stmt *st;
 	sqlite3 *db = slob_store_db(s);
-	sqlite3_prepare_v2(db, "SELECT applied_at, result FROM operator_commands WHERE id = ?", -1, &st, NULL);
+	sqlite3_prepare_v2(db, "SELECT applied_at, result FROM operator_commands WHERE id = ?", -1,
+			   &st, NULL);
 	for (;;) {
 		sqlite3_bind_int64(st, 1, id);
 		if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0)) {
-			snprintf(applied, sizeof(applied), "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(applied, sizeof(applied), "%s",
+				 (const char *)sqlite3_column_text(st, 0));
 			snprintf(result, sizeof(result), "%s",
-				 sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "");
+				 sqlite3_column_text(st, 1)
+				     ? (const char *)sqlite3_column_text(st, 1)
+				     : "");
 		}
 		sqlite3_reset(st);
 		struct timespec t1;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		double el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		double el =
+		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 		if (applied[0] || el >= wait)
 			break;
 		usleep(100000);
@@ -264,21 +284,23 @@ int cmd_opcmd(struct ctl *c)
 	bool failed = !strncmp(result, "failed", 6);
 	int out = applied[0] ? (failed ? CTL_FAIL : CTL_OK) : (pid > 0 ? CTL_PENDING : CTL_OK);
 	if (c->json) {
-		json_t *o = json_pack("{s:b,s:I,s:s,s:s,s:s,s:b}", "ok", out == CTL_OK, "id", (json_int_t)id,
-				      "command", cmd, "arg", arg ? arg : "", "who", who, "daemon_running",
-				      pid > 0);
-		json_object_set_new(o, "applied_at", applied[0] ? json_string(applied) : json_null());
+		json_t *o = json_pack("{s:b,s:I,s:s,s:s,s:s,s:b}", "ok", out == CTL_OK, "id",
+				      (json_int_t)id, "command", cmd, "arg", arg ? arg : "", "who",
+				      who, "daemon_running", pid > 0);
+		json_object_set_new(o, "applied_at",
+				    applied[0] ? json_string(applied) : json_null());
 		json_object_set_new(o, "result", applied[0] ? json_string(result) : json_null());
 		ctl_json_out(o);
 	} else if (applied[0]) {
-		printf("%s%s%s: command #%lld applied at %s: %s\n", cmd, arg ? " " : "", arg ? arg : "",
-		       (long long)id, applied, result);
+		printf("%s%s%s: command #%lld applied at %s: %s\n", cmd, arg ? " " : "",
+		       arg ? arg : "", (long long)id, applied, result);
 	} else if (pid > 0) {
 		printf("%s%s%s: command #%lld queued, not applied by slobd (pid %d) within %g s; "
 		       "check `slobctl status` and logs/errors.log\n",
 		       cmd, arg ? " " : "", arg ? arg : "", (long long)id, (int)pid, wait);
 	} else {
-		printf("%s%s%s: command #%lld queued; slobd is not running and applies it when it starts\n",
+		printf("%s%s%s: command #%lld queued; slobd is not running and applies it when it "
+		       "starts\n",
 		       cmd, arg ? " " : "", arg ? arg : "", (long long)id);
 	}
 	return out;
@@ -313,7 +335,10 @@ int cmd_trades(struct ctl *c)
 			if (!(v = optval(c, &i)))
 				return CTL_USAGE;
 			if (ctl_parse_since(v, a[2] == 's' ? &since : &until) < 0) {
-				ctl_err(c, "%s '%s': expected 7d, 24h, 1y, today or YYYY-MM-DD[ HH:MM[:SS]]", a, v);
+				ctl_err(c,
+					"%s '%s': expected 7d, 24h, 1y, today or YYYY-MM-DD[ "
+					"HH:MM[:SS]]",
+					a, v);
 				return CTL_USAGE;
 			}
 		} else if (!strcmp(a, "--limit")) {
@@ -343,9 +368,10 @@ int cmd_trades(struct ctl *c)
 		slob_store_time_fmt(until, until_s, sizeof(until_s));
 	sqlite3 *db = slob_store_db(s);
 	sqlite3_stmt *st;
-	const char *sql = "SELECT id, setup_id, direction, qty, entry_time, exit_time, entry_price, "
-			  "exit_price, sl_price, tp_price, outcome, pnl, exit_reason FROM trade_history "
-			  "WHERE entry_time >= ? AND entry_time < ? ORDER BY entry_time, id LIMIT ?";
+	const char *sql =
+	    "SELECT id, setup_id, direction, qty, entry_time, exit_time, entry_price, "
+	    "exit_price, sl_price, tp_price, outcome, pnl, exit_reason FROM trade_history "
+	    "WHERE entry_time >= ? AND entry_time < ? ORDER BY entry_time, id LIMIT ?";
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
 		ctl_err(c, "query trade_history: %s", sqlite3_errmsg(db));
 		slob_store_close(s);
@@ -354,9 +380,10 @@ int cmd_trades(struct ctl *c)
 	sqlite3_bind_text(st, 1, since_s, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, until_s, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, limit ? limit : -1);
-	static const char *const cols[] = {"id", "setup_id", "direction", "qty", "entry_time",
-					   "exit_time", "entry_price", "exit_price", "sl_price",
-					   "tp_price", "outcome", "pnl", "exit_reason"};
+	static const char *const cols[] = {"id",	 "setup_id",  "direction",   "qty",
+					   "entry_time", "exit_time", "entry_price", "exit_price",
+					   "sl_price",	 "tp_price",  "outcome",     "pnl",
+					   "exit_reason"};
 	const int ncol = 13;
 	json_t *arr = c->json ? json_array() : NULL;
 	int n = 0;
@@ -366,8 +393,9 @@ int cmd_trades(struct ctl *c)
 			printf("%s%s", k ? "," : "", cols[k]);
 		putchar('\n');
 	} else if (!c->json) {
-		printf("%-6s %-16s %-5s %3s %-23s %-23s %10s %10s %-9s %10s %s\n", "id", "setup", "dir", "qty",
-		       "entry_time", "exit_time", "entry", "exit", "outcome", "pnl", "exit");
+		printf("%-6s %-16s %-5s %3s %-23s %-23s %10s %10s %-9s %10s %s\n", "id", "setup",
+		       "dir", "qty", "entry_time", "exit_time", "entry", "exit", "outcome", "pnl",
+		       "exit");
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		n++;
@@ -377,10 +405,17 @@ int cmd_trades(struct ctl *c)
 			for (int k = 0; k < ncol; k++) {
 				json_t *val;
 				switch (sqlite3_column_type(st, k)) {
-				case SQLITE_INTEGER: val = json_integer(sqlite3_column_int64(st, k)); break;
-				case SQLITE_FLOAT: val = json_real(sqlite3_column_double(st, k)); break;
-				case SQLITE_NULL: val = json_null(); break;
-				default: val = json_string((const char *)sqlite3_column_text(st, k));
+				case SQLITE_INTEGER:
+					val = json_integer(sqlite3_column_int64(st, k));
+					break;
+				case SQLITE_FLOAT:
+					val = json_real(sqlite3_column_double(st, k));
+					break;
+				case SQLITE_NULL:
+					val = json_null();
+					break;
+				default:
+					val = json_string((const char *)sqlite3_column_text(st, k));
 				}
 				json_object_set_new(o, cols[k], val);
 			}
@@ -395,9 +430,10 @@ int cmd_trades(struct ctl *c)
 			putchar('\n');
 		} else {
 #define T(k) (sqlite3_column_text(st, k) ? (const char *)sqlite3_column_text(st, k) : "-")
-			printf("%-6s %-16.16s %-5s %3s %-23s %-23s %10.2f %10.2f %-9s %10.2f %s\n", T(0), T(1),
-			       T(2), T(3), T(4), T(5), sqlite3_column_double(st, 6),
-			       sqlite3_column_double(st, 7), T(10), sqlite3_column_double(st, 11), T(12));
+			printf("%-6s %-16.16s %-5s %3s %-23s %-23s %10.2f %10.2f %-9s %10.2f %s\n",
+			       T(0), T(1), T(2), T(3), T(4), T(5), sqlite3_column_double(st, 6),
+			       sqlite3_column_double(st, 7), T(10), sqlite3_column_double(st, 11),
+			       T(12));
 #undef T
 		}
 	}
@@ -410,7 +446,8 @@ int cmd_trades(struct ctl *c)
 	}
 	slob_store_close(s);
 	if (arr)
-		ctl_json_out(json_pack("{s:b,s:i,s:f,s:o}", "ok", 1, "count", n, "total_pnl", total, "trades", arr));
+		ctl_json_out(json_pack("{s:b,s:i,s:f,s:o}", "ok", 1, "count", n, "total_pnl", total,
+				       "trades", arr));
 	else if (!csv)
 		printf("%d trade%s, total P&L $%.2f\n", n, n == 1 ? "" : "s", total);
 	return CTL_OK;
@@ -440,7 +477,8 @@ int cmd_backup(struct ctl *c)
 		ctl_err(c, "store %s: %s", c->db_path, strerror(errno));
 		return CTL_NOSTORE;
 	}
-	struct slob_backup_opts o = {.db_path = c->db_path, .backup_dir = dir, .keep_daily = 0, .keep_weekly = -1};
+	struct slob_backup_opts o = {
+	    .db_path = c->db_path, .backup_dir = dir, .keep_daily = 0, .keep_weekly = -1};
 	struct slob_backup_result r;
 	memset(&r, 0, sizeof(r));
 	int rc = slob_backup_create(&o, &r);
@@ -449,13 +487,14 @@ int cmd_backup(struct ctl *c)
 		return CTL_FAIL;
 	}
 	if (c->json)
-		ctl_json_out(json_pack("{s:b,s:s,s:I,s:I,s:i,s:i}", "ok", rc == 0, "file", r.file, "rows",
-				       (json_int_t)r.rows, "bytes", (json_int_t)r.bytes, "removed", (int)r.removed,
-				       "upload_status", r.upload_status));
+		ctl_json_out(json_pack("{s:b,s:s,s:I,s:I,s:i,s:i}", "ok", rc == 0, "file", r.file,
+				       "rows", (json_int_t)r.rows, "bytes", (json_int_t)r.bytes,
+				       "removed", (int)r.removed, "upload_status",
+				       r.upload_status));
 	else
-		printf("backup %s: %lld rows, %lld bytes, verified; %u old backup%s removed%s\n", r.file,
-		       (long long)r.rows, (long long)r.bytes, r.removed, r.removed == 1 ? "" : "s",
-		       rc == -ECHILD ? "; UPLOAD FAILED" : "");
+		printf("backup %s: %lld rows, %lld bytes, verified; %u old backup%s removed%s\n",
+		       r.file, (long long)r.rows, (long long)r.bytes, r.removed,
+		       r.removed == 1 ? "" : "s", rc == -ECHILD ? "; UPLOAD FAILED" : "");
 	return rc == 0 ? CTL_OK : CTL_FAIL;
 }
 
@@ -498,15 +537,17 @@ int cmd_verify(struct ctl *c)
 		if (rc < 0)
 			bad++;
 		if (arr)
-			json_array_append_new(arr, json_pack("{s:s,s:b,s:s}", "file", names[i], "ok", rc == 0,
-							     "error", rc < 0 ? slob_store_strerror() : ""));
+			json_array_append_new(arr, json_pack("{s:s,s:b,s:s}", "file", names[i],
+							     "ok", rc == 0, "error",
+							     rc < 0 ? slob_store_strerror() : ""));
 		else if (rc == 0)
 			printf("ok      %s\n", names[i]);
 		else
 			printf("FAILED  %s: %s\n", names[i], slob_store_strerror());
 	}
 	if (arr)
-		ctl_json_out(json_pack("{s:b,s:i,s:o}", "ok", bad == 0, "failed", bad, "backups", arr));
+		ctl_json_out(
+		    json_pack("{s:b,s:i,s:o}", "ok", bad == 0, "failed", bad, "backups", arr));
 	return bad ? CTL_CORRUPT : CTL_OK;
 }
 
@@ -527,10 +568,11 @@ int cmd_restore(struct ctl *c)
 		return rc == -ENOENT ? CTL_NOSTORE : rc == -EIO ? CTL_CORRUPT : CTL_FAIL;
 	}
 	if (c->json)
-		ctl_json_out(json_pack("{s:b,s:s,s:s}", "ok", 1, "restored", c->argv[1], "kept_aside", kept));
+		ctl_json_out(json_pack("{s:b,s:s,s:s}", "ok", 1, "restored", c->argv[1],
+				       "kept_aside", kept));
 	else
-		printf("restored %s over %s%s%s\n", c->argv[1], c->db_path, kept[0] ? "; previous file kept as " : "",
-		       kept);
+		printf("restored %s over %s%s%s\n", c->argv[1], c->db_path,
+		       kept[0] ? "; previous file kept as " : "", kept);
 	return CTL_OK;
 }
 
@@ -555,7 +597,8 @@ int cmd_check(struct ctl *c)
 		if (c->json)
 			done_json(true, "store", c->db_path);
 		else
-			printf("ok  %s (%s)\n", c->db_path, full ? "integrity_check" : "quick_check");
+			printf("ok  %s (%s)\n", c->db_path,
+			       full ? "integrity_check" : "quick_check");
 		return CTL_OK;
 	}
 	ctl_err(c, "%s: %s", c->db_path, slob_store_strerror());
@@ -580,8 +623,9 @@ int cmd_vacuum(struct ctl *c)
 	}
 	stat(c->db_path, &b);
 	if (c->json)
-		ctl_json_out(json_pack("{s:b,s:I,s:I}", "ok", 1, "bytes_before", (json_int_t)a.st_size,
-				       "bytes_after", (json_int_t)b.st_size));
+		ctl_json_out(json_pack("{s:b,s:I,s:I}", "ok", 1, "bytes_before",
+				       (json_int_t)a.st_size, "bytes_after",
+				       (json_int_t)b.st_size));
 	else
 		printf("vacuumed %s: %lld -> %lld bytes\n", c->db_path, (long long)a.st_size,
 		       (long long)b.st_size);
@@ -599,10 +643,16 @@ int cmd_archive(struct ctl *c)
 				return CTL_USAGE;
 			char *end;
 			long n = strtol(v, &end, 10);
-			long mult = !strcmp(end, "d") ? 1 : !strcmp(end, "w") ? 7 : !strcmp(end, "m") ? 30
-				  : !strcmp(end, "y") ? 365 : 0;
+			long mult = !strcmp(end, "d")	? 1
+				    : !strcmp(end, "w") ? 7
+				    : !strcmp(end, "m") ? 30
+				    : !strcmp(end, "y") ? 365
+							: 0;
 			if (end == v || n < 1 || !mult) {
-				ctl_err(c, "--older-than '%s': expected N followed by d, w, m or y (e.g. 1y, 90d)", v);
+				ctl_err(c,
+					"--older-than '%s': expected N followed by d, w, m or y "
+					"(e.g. 1y, 90d)",
+					v);
 				return CTL_USAGE;
 			}
 			days = n * mult;
@@ -629,7 +679,8 @@ int cmd_archive(struct ctl *c)
 		return CTL_FAIL;
 	}
 	if (c->json)
-		ctl_json_out(json_pack("{s:b,s:I,s:i}", "ok", 1, "moved", (json_int_t)n, "older_than_days", (int)days));
+		ctl_json_out(json_pack("{s:b,s:I,s:i}", "ok", 1, "moved", (json_int_t)n,
+				       "older_than_days", (int)days));
 	else
 		printf("archived %lld trade_history row%s older than %ld days\n", (long long)n,
 		       n == 1 ? "" : "s", days);

@@ -24,36 +24,43 @@ static bool g_json;
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: slobctl [--data-dir DIR] [--config FILE] [--json] <command> [args]\n"
-		"\n"
-		"engine state (stats file, store):\n"
-		"  status                          engine up, connections, account, positions, breaker,\n"
-		"                                  ring fill, latency p50/p99 (exit 3 if not running)\n"
-		"  monitor [--watch] [--interval S] [--count N]\n"
-		"                                  refreshing view (monitor.sh --watch), default every 30 s\n"
-		"  trades [--since T] [--until T] [--limit N] [--csv]\n"
-		"                                  trade_history; T: 7d, 24h, 1y, today, YYYY-MM-DD[ HH:MM]\n"
-		"operator actions:\n"
-		"  add-position --entry P --sl P --tp P [--qty N] [--direction LONG|SHORT] [--id ID]\n"
-		"                                  record a position slobd does not know (guide P0-2/P1-4)\n"
-		"  reset-breaker --reason TEXT [--who NAME] [--wait S]\n"
-		"  kill-switch on|off [--reason TEXT] [--who NAME] [--wait S]\n"
-		"  set-dashboard-password [--file PATH] [--password-stdin]\n"
-		"  alert-test [--channel telegram|email|all] [--text TEXT]\n"
-		"                                  send a test alert now (guide P2-2, P2-3)\n"
-		"  daily-summary [--date D] [--send]\n"
-		"                                  the day's trades, P&L, setups, orders; --send alerts it\n"
-		"store maintenance:\n"
-		"  backup [--dir DIR]              online backup, verified and rotated\n"
-		"  verify [FILE|latest|--all]      integrity of backups\n"
-		"  restore FILE|latest             replace the store (slobd must be stopped)\n"
-		"  check [--full]                  integrity of the live store\n"
-		"  vacuum                          VACUUM the store (P3-1)\n"
-		"  archive --older-than 1y|90d     move old trade_history rows to the archive db\n"
-		"\n"
-		"exit codes: 0 ok, 1 failed, 2 usage, 3 engine not running, 4 store missing,\n"
-		"            5 integrity problem, 6 refused while slobd runs, 7 command not applied yet\n");
+	fprintf(
+	    out,
+	    "usage: slobctl [--data-dir DIR] [--config FILE] [--json] <command> [args]\n"
+	    "\n"
+	    "engine state (stats file, store):\n"
+	    "  status                          engine up, connections, account, positions, "
+	    "breaker,\n"
+	    "                                  ring fill, latency p50/p99 (exit 3 if not running)\n"
+	    "  monitor [--watch] [--interval S] [--count N]\n"
+	    "                                  refreshing view (monitor.sh --watch), default every "
+	    "30 s\n"
+	    "  trades [--since T] [--until T] [--limit N] [--csv]\n"
+	    "                                  trade_history; T: 7d, 24h, 1y, today, YYYY-MM-DD[ "
+	    "HH:MM]\n"
+	    "operator actions:\n"
+	    "  add-position --entry P --sl P --tp P [--qty N] [--direction LONG|SHORT] [--id ID]\n"
+	    "                                  record a position slobd does not know (guide "
+	    "P0-2/P1-4)\n"
+	    "  reset-breaker --reason TEXT [--who NAME] [--wait S]\n"
+	    "  kill-switch on|off [--reason TEXT] [--who NAME] [--wait S]\n"
+	    "  set-dashboard-password [--file PATH] [--password-stdin]\n"
+	    "  alert-test [--channel telegram|email|all] [--text TEXT]\n"
+	    "                                  send a test alert now (guide P2-2, P2-3)\n"
+	    "  daily-summary [--date D] [--send]\n"
+	    "                                  the day's trades, P&L, setups, orders; --send "
+	    "alerts it\n"
+	    "store maintenance:\n"
+	    "  backup [--dir DIR]              online backup, verified and rotated\n"
+	    "  verify [FILE|latest|--all]      integrity of backups\n"
+	    "  restore FILE|latest             replace the store (slobd must be stopped)\n"
+	    "  check [--full]                  integrity of the live store\n"
+	    "  vacuum                          VACUUM the store (P3-1)\n"
+	    "  archive --older-than 1y|90d     move old trade_history rows to the archive db\n"
+	    "\n"
+	    "exit codes: 0 ok, 1 failed, 2 usage, 3 engine not running, 4 store missing,\n"
+	    "            5 integrity problem, 6 refused while slobd runs, 7 command not applied "
+	    "yet\n");
 }
 
 void ctl_err(const struct ctl *c, const char *fmt, ...)
@@ -109,11 +116,21 @@ int ctl_parse_since(const char *s, long long *ns)
 		long mult = 0;
 		if (*end && !end[1]) {
 			switch (*end) {
-			case 'm': mult = 60; break;
-			case 'h': mult = 3600; break;
-			case 'd': mult = 86400; break;
-			case 'w': mult = 7 * 86400; break;
-			case 'y': mult = 365 * 86400; break;
+			case 'm':
+				mult = 60;
+				break;
+			case 'h':
+				mult = 3600;
+				break;
+			case 'd':
+				mult = 86400;
+				break;
+			case 'w':
+				mult = 7 * 86400;
+				break;
+			case 'y':
+				mult = 365 * 86400;
+				break;
 			}
 		}
 		if (mult && v >= 0) {
@@ -128,8 +145,12 @@ int ctl_parse_since(const char *s, long long *ns)
 	if (n == 3 || (n >= 6 && (sep == ' ' || sep == 'T'))) {
 		if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
 			return -EINVAL;
-		struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
-				.tm_min = mi, .tm_sec = se};
+		struct tm tm = {.tm_year = y - 1900,
+				.tm_mon = mo - 1,
+				.tm_mday = d,
+				.tm_hour = h,
+				.tm_min = mi,
+				.tm_sec = se};
 		*ns = (long long)timegm(&tm) * 1000000000ll;
 		return 0;
 	}
@@ -212,21 +233,21 @@ static const struct {
 	const char *name;
 	int (*fn)(struct ctl *);
 } cmds[] = {
-	{"status", cmd_status},
-	{"monitor", cmd_monitor},
-	{"add-position", cmd_add_position},
-	{"reset-breaker", cmd_opcmd},
-	{"kill-switch", cmd_opcmd},
-	{"trades", cmd_trades},
-	{"set-dashboard-password", cmd_set_dashboard_password},
-	{"alert-test", cmd_alert_test},
-	{"daily-summary", cmd_daily_summary},
-	{"backup", cmd_backup},
-	{"verify", cmd_verify},
-	{"restore", cmd_restore},
-	{"check", cmd_check},
-	{"vacuum", cmd_vacuum},
-	{"archive", cmd_archive},
+    {"status", cmd_status},
+    {"monitor", cmd_monitor},
+    {"add-position", cmd_add_position},
+    {"reset-breaker", cmd_opcmd},
+    {"kill-switch", cmd_opcmd},
+    {"trades", cmd_trades},
+    {"set-dashboard-password", cmd_set_dashboard_password},
+    {"alert-test", cmd_alert_test},
+    {"daily-summary", cmd_daily_summary},
+    {"backup", cmd_backup},
+    {"verify", cmd_verify},
+    {"restore", cmd_restore},
+    {"check", cmd_check},
+    {"vacuum", cmd_vacuum},
+    {"archive", cmd_archive},
 };
 
 int main(int argc, char **argv)

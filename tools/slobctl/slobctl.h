@@ -43,7 +43,7 @@ struct ctl {
 	char log_dir[PATH_MAX];
 	bool json;
 	bool quiet;
-	int argc;        /* the command's own arguments (argv[0] = command name) */
+	int argc; /* the command's own arguments (argv[0] = command name) */
 	char **argv;
 };
 
@@ -59,7 +59,7 @@ int ctl_parse_since(const char *s, long long *ns);
 int cmd_status(struct ctl *c);
 int cmd_monitor(struct ctl *c);
 int cmd_add_position(struct ctl *c);
-int cmd_opcmd(struct ctl *c);      /* reset-breaker, kill-switch */
+int cmd_opcmd(struct ctl *c); /* reset-breaker, kill-switch */
 int cmd_trades(struct ctl *c);
 int cmd_set_dashboard_password(struct ctl *c);
 int cmd_alert_test(struct ctl *c);

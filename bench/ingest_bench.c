@@ -72,7 +72,7 @@ static int generate(const char *bin, const char *csv, uint64_t n)
 		return -1;
 	}
 	int64_t ts = 1767709800000000000LL; /* 2026-01-06 14:30 UTC */
-	int32_t px = 80000;                 /* 20000.00 */
+	int32_t px = 80000;		    /* 20000.00 */
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t r = xr();
 		ts += 1000000 + (int64_t)(r % 20000000); /* 1..21 ms apart: ~1 bar per 5.5k ticks */
@@ -101,7 +101,8 @@ static double baseline(const char *path, int bin, uint64_t *count)
 	char *buf = malloc(bsz);
 	struct slob_tick out[512];
 	struct slob_tickcsv c;
-	struct slob_tickcsv_opts o = {.name = path, .tick_size = 0.25, .backwards_tol_ns = 1000000000LL};
+	struct slob_tickcsv_opts o = {
+	    .name = path, .tick_size = 0.25, .backwards_tol_ns = 1000000000LL};
 	slob_tickcsv_init(&c, &o);
 	uint64_t n = 0;
 	int64_t acc = 0;
@@ -127,8 +128,8 @@ static double baseline(const char *path, int bin, uint64_t *count)
 			size_t pos = 0;
 			for (;;) {
 				size_t used;
-				int k = slob_tickcsv_feed(&c, buf + pos, (size_t)r - pos, r == 0, out, 512,
-							  &used);
+				int k = slob_tickcsv_feed(&c, buf + pos, (size_t)r - pos, r == 0,
+							  out, 512, &used);
 				if (k < 0) {
 					fprintf(stderr, "%s\n", c.err);
 					abort();
@@ -299,7 +300,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--no-2thr"))
 			two = 0;
 		else {
-			fprintf(stderr, "usage: ingest_bench [--ticks N] [--reps R] [--dir D] [--keep] [--no-2thr]\n");
+			fprintf(stderr, "usage: ingest_bench [--ticks N] [--reps R] [--dir D] "
+					"[--keep] [--no-2thr]\n");
 			return 2;
 		}
 	}
@@ -310,7 +312,8 @@ int main(int argc, char **argv)
 	char bin[512], csv[512];
 	snprintf(bin, sizeof(bin), "%s/ingest_bench_%d.bin", dir, (int)getpid());
 	snprintf(csv, sizeof(csv), "%s/ingest_bench_%d.csv", dir, (int)getpid());
-	printf("ingest_bench: generating %llu random-walk ticks in %s ...\n", (unsigned long long)n, dir);
+	printf("ingest_bench: generating %llu random-walk ticks in %s ...\n", (unsigned long long)n,
+	       dir);
 	int64_t g0 = now_ns();
 	if (generate(bin, csv, n) < 0)
 		return 1;
@@ -347,8 +350,9 @@ int main(int argc, char **argv)
 			verify_ns[r] = (double)init_ns;
 			v[4][r] += (double)init_ns;
 		}
-		printf("\n%s file, %llu ticks, %llu bars (+END), median of %d:\n", f ? "CSV" : "binary",
-		       (unsigned long long)n, (unsigned long long)bars_seen - 1, reps);
+		printf("\n%s file, %llu ticks, %llu bars (+END), median of %d:\n",
+		       f ? "CSV" : "binary", (unsigned long long)n,
+		       (unsigned long long)bars_seen - 1, reps);
 		printf("  %-12s %9s %13s %10s %13s %10s %9s\n", "case", "wall ms", "wall Mticks/s",
 		       "wall ns/t", "cpu Mticks/s", "cpu ns/t", "cpu ratio");
 		double cbase = 0;
@@ -360,23 +364,25 @@ int main(int argc, char **argv)
 			cres[f][k] = (double)n / (cmed / 1e9);
 			if (k == 0)
 				cbase = cres[f][0];
-			printf("  %-12s %9.1f %13.2f %10.2f %13.2f %10.2f %9.2f\n", names[k], med / 1e6,
-			       res[f][k] / 1e6, med / (double)n, cres[f][k] / 1e6, cmed / (double)n,
-			       cres[f][k] / cbase);
+			printf("  %-12s %9.1f %13.2f %10.2f %13.2f %10.2f %9.2f\n", names[k],
+			       med / 1e6, res[f][k] / 1e6, med / (double)n, cres[f][k] / 1e6,
+			       cmed / (double)n, cres[f][k] / cbase);
 		}
 		if (!f)
-			printf("  (checksum verification alone: %.1f ms)\n", median(verify_ns, reps) / 1e6);
+			printf("  (checksum verification alone: %.1f ms)\n",
+			       median(verify_ns, reps) / 1e6);
 	}
 	if (!keep) {
 		unlink(bin);
 		unlink(csv);
 	}
-	printf("\nticks=%llu reps=%d bin_baseline_tps=%.0f bin_1thr_tps=%.0f bin_1thr_pread_tps=%.0f "
-	       "bin_2thr_tps=%.0f bin_1thr_verify_tps=%.0f csv_baseline_tps=%.0f csv_1thr_tps=%.0f "
-	       "csv_1thr_pread_tps=%.0f csv_2thr_tps=%.0f bin_1thr_cpu_tps=%.0f csv_1thr_cpu_tps=%.0f "
-	       "bin_baseline_cpu_tps=%.0f csv_baseline_cpu_tps=%.0f\n",
-	       (unsigned long long)n, reps, res[0][0], res[0][1], res[0][2], res[0][3], res[0][4],
-	       res[1][0], res[1][1], res[1][2], res[1][3], cres[0][1], cres[1][1], cres[0][0],
-	       cres[1][0]);
+	printf(
+	    "\nticks=%llu reps=%d bin_baseline_tps=%.0f bin_1thr_tps=%.0f bin_1thr_pread_tps=%.0f "
+	    "bin_2thr_tps=%.0f bin_1thr_verify_tps=%.0f csv_baseline_tps=%.0f csv_1thr_tps=%.0f "
+	    "csv_1thr_pread_tps=%.0f csv_2thr_tps=%.0f bin_1thr_cpu_tps=%.0f csv_1thr_cpu_tps=%.0f "
+	    "bin_baseline_cpu_tps=%.0f csv_baseline_cpu_tps=%.0f\n",
+	    (unsigned long long)n, reps, res[0][0], res[0][1], res[0][2], res[0][3], res[0][4],
+	    res[1][0], res[1][1], res[1][2], res[1][3], cres[0][1], cres[1][1], cres[0][0],
+	    cres[1][0]);
 	return 0;
 }

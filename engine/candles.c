@@ -86,8 +86,9 @@ int slob_candles_params_validate(const struct slob_candles_params *p, char *err,
 	if (p->grace_ns < 0 || p->grace_ns > 60 * SLOB_NS_PER_SEC || p->batch < 1 ||
 	    p->batch > 65536 || (p->timer_close != 0 && p->timer_close != 1)) {
 		if (err)
-			snprintf(err, errlen, "[candles] grace_ms must be 0..60000, batch 1..65536, "
-					      "timer_close 0|1");
+			snprintf(err, errlen,
+				 "[candles] grace_ms must be 0..60000, batch 1..65536, "
+				 "timer_close 0|1");
 		return -EINVAL;
 	}
 	return 0;
@@ -103,8 +104,8 @@ static bool stage_done(slob_stage_t *st)
 	return slob_candles_done(st->ctx);
 }
 
-int slob_candles_init(struct slob_candles *c, const struct slob_candles_params *p,
-		      slob_ring_t *in, slob_ring_t *out, struct slob_coldq *cold)
+int slob_candles_init(struct slob_candles *c, const struct slob_candles_params *p, slob_ring_t *in,
+		      slob_ring_t *out, struct slob_coldq *cold)
 {
 	if (!c || !in || !out || in->rec_size != sizeof(struct slob_tick) ||
 	    out->rec_size != sizeof(struct slob_bar))

@@ -45,9 +45,9 @@
 #include "ringbuf/ring.h"
 
 struct slob_candles_params {
-	int timer_close;     /* 1: close bars on the wall clock (live) */
-	int64_t grace_ns;    /* grace past the end of the minute, default 2 s */
-	unsigned batch;      /* max ticks per poll, default 256 */
+	int timer_close;  /* 1: close bars on the wall clock (live) */
+	int64_t grace_ns; /* grace past the end of the minute, default 2 s */
+	unsigned batch;	  /* max ticks per poll, default 256 */
 };
 
 void slob_candles_params_default(struct slob_candles_params *p);
@@ -76,11 +76,11 @@ struct slob_candles {
 	int have_cur;
 	int cur_timer_closed;
 	int end_seen, end_sent;
-	int64_t last_emitted;    /* minute of the last emitted bar, INT64_MIN */
-	int64_t closed_upto;     /* minutes < this are closed (by timer or tick) */
+	int64_t last_emitted; /* minute of the last emitted bar, INT64_MIN */
+	int64_t closed_upto;  /* minutes < this are closed (by timer or tick) */
 	uint64_t last_seq;
 	int32_t last_close;
-	unsigned qn, qpos;       /* pending bars */
+	unsigned qn, qpos; /* pending bars */
 	struct slob_bar q[4];
 	/* counters (also mirrored in stage stats) */
 	uint64_t bars, out_of_order, duplicates, late, flat_fills, gaps, by_timer;
@@ -96,8 +96,8 @@ struct slob_candles {
  * ring (required), cold: optional queue for SLOB_COLD_BAR records (NULL).
  * p NULL = defaults. Returns 0 or -EINVAL. Cold path.
  */
-int slob_candles_init(struct slob_candles *c, const struct slob_candles_params *p,
-		      slob_ring_t *in, slob_ring_t *out, struct slob_coldq *cold);
+int slob_candles_init(struct slob_candles *c, const struct slob_candles_params *p, slob_ring_t *in,
+		      slob_ring_t *out, struct slob_coldq *cold);
 
 /* The stage to add to a thread (name "candles"). */
 slob_stage_t *slob_candles_stage(struct slob_candles *c);

@@ -68,8 +68,8 @@ static int set_double(const char *sec, const char *key, const char *v, double lo
 	double x = strtod(v, &e);
 	if (errno || e == v || *e || !isfinite(x) || x < lo || x > hi || (lo_open && x <= lo)) {
 		if (err)
-			snprintf(err, errlen, "[%s] %s = '%s': must be a number in %s%g..%g", sec, key,
-				 v, lo_open ? "(exclusive) " : "", lo, hi);
+			snprintf(err, errlen, "[%s] %s = '%s': must be a number in %s%g..%g", sec,
+				 key, v, lo_open ? "(exclusive) " : "", lo, hi);
 		return -EINVAL;
 	}
 	*out = x;
@@ -98,8 +98,8 @@ int slob_ingest_param_set(struct slob_ingest_params *p, const char *key, const c
 			p->format = SLOB_TICKFILE_BIN;
 		else {
 			if (err)
-				snprintf(err, errlen, "[ingest] format = '%s': allowed auto|csv|bin",
-					 value);
+				snprintf(err, errlen,
+					 "[ingest] format = '%s': allowed auto|csv|bin", value);
 			return -EINVAL;
 		}
 	} else if (!strcmp(key, "io")) {
@@ -109,7 +109,8 @@ int slob_ingest_param_set(struct slob_ingest_params *p, const char *key, const c
 			p->use_pread = 1;
 		else {
 			if (err)
-				snprintf(err, errlen, "[ingest] io = '%s': allowed uring|pread", value);
+				snprintf(err, errlen, "[ingest] io = '%s': allowed uring|pread",
+					 value);
 			return -EINVAL;
 		}
 	} else if (!strcmp(key, "tick_size")) {
@@ -117,7 +118,8 @@ int slob_ingest_param_set(struct slob_ingest_params *p, const char *key, const c
 	} else if (!strcmp(key, "pace")) {
 		rc = set_double("ingest", key, value, 0, 100000, 0, &p->pace, err, errlen);
 	} else if (!strcmp(key, "depth")) {
-		if (!(rc = set_long("ingest", key, value, 1, SLOB_INGEST_MAX_DEPTH, &v, err, errlen)))
+		if (!(rc = set_long("ingest", key, value, 1, SLOB_INGEST_MAX_DEPTH, &v, err,
+				    errlen)))
 			p->depth = (unsigned)v;
 	} else if (!strcmp(key, "buf_kb")) {
 		if (!(rc = set_long("ingest", key, value, 4, 65536, &v, err, errlen)))
@@ -182,7 +184,7 @@ static bool ing_done(slob_stage_t *st)
 }
 
 static int ing_fail(struct slob_ingest *ing, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static int ing_fail(struct slob_ingest *ing, int rc, const char *fmt, ...)
 {
@@ -193,8 +195,8 @@ static int ing_fail(struct slob_ingest *ing, int rc, const char *fmt, ...)
 	return rc;
 }
 
-int slob_ingest_init(struct slob_ingest *ing, const struct slob_ingest_params *p,
-		     slob_ring_t *out, slob_ring_t *tap)
+int slob_ingest_init(struct slob_ingest *ing, const struct slob_ingest_params *p, slob_ring_t *out,
+		     slob_ring_t *tap)
 {
 	int rc;
 	memset(ing, 0, sizeof(*ing));
@@ -223,8 +225,8 @@ int slob_ingest_init(struct slob_ingest *ing, const struct slob_ingest_params *p
 	if (ing->fmt == SLOB_TICKFILE_AUTO) {
 		char m[8];
 		ing->fmt = pread(ing->fd, m, 8, 0) == 8 && !memcmp(m, SLOB_TICKBIN_MAGIC, 8)
-				   ? SLOB_TICKFILE_BIN
-				   : SLOB_TICKFILE_CSV;
+			       ? SLOB_TICKFILE_BIN
+			       : SLOB_TICKFILE_CSV;
 	}
 	ing->buf_size = (size_t)p->buf_kb * 1024;
 	if (ing->fmt == SLOB_TICKFILE_BIN) {
@@ -331,7 +333,8 @@ static int read_sync(struct slob_ingest *ing)
 		ing->rd_submit = r + 1;
 	}
 	while (b->len < b->want) {
-		ssize_t n = pread(ing->fd, b->data + b->len, b->want - b->len, b->off + (off_t)b->len);
+		ssize_t n =
+		    pread(ing->fd, b->data + b->len, b->want - b->len, b->off + (off_t)b->len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -365,7 +368,8 @@ static int reap(struct slob_ingest *ing, int *resubmit)
 			if (!sqe)
 				return ing_fail(ing, -EBUSY, "ingest: submission queue full");
 			io_uring_prep_read(sqe, ing->fd, b->data + b->len,
-					   (unsigned)(b->want - b->len), (uint64_t)(b->off + (off_t)b->len));
+					   (unsigned)(b->want - b->len),
+					   (uint64_t)(b->off + (off_t)b->len));
 			sqe->user_data = idx;
 			*resubmit = 1;
 			ing->stage.stats->reasons[SLOB_INGEST_R_SHORT_READS]++;
@@ -395,7 +399,8 @@ static int submit(struct slob_ingest *ing, int pending)
 	if (pending) {
 		int rc = io_uring_submit(&ing->ring);
 		if (rc < 0 && rc != -EAGAIN && rc != -EINTR)
-			return ing_fail(ing, rc, "%s: io_uring_submit: %s", ing->p.path, strerror(-rc));
+			return ing_fail(ing, rc, "%s: io_uring_submit: %s", ing->p.path,
+					strerror(-rc));
 	}
 	return 0;
 }
@@ -425,10 +430,11 @@ static int parse(struct slob_ingest *ing)
 				int32_t px;
 				uint32_t size;
 				slob_tickbin_rec_decode(src, &ts, &px, &size);
-				if (slob_unlikely(!slob_tickcheck_ok(&ing->chk, ts, px, (int64_t)size)))
+				if (slob_unlikely(
+					!slob_tickcheck_ok(&ing->chk, ts, px, (int64_t)size)))
 					continue;
-				dst[bn++] = (struct slob_tick){.ts_ns = ts, .seq = ++seq, .px = px,
-							       .size = size};
+				dst[bn++] = (struct slob_tick){
+				    .ts_ns = ts, .seq = ++seq, .px = px, .size = size};
 			}
 			ing->bn = bn;
 			ing->seq = seq;
@@ -471,8 +477,8 @@ static int parse(struct slob_ingest *ing)
 	if (ing->eof && !ing->end_queued && ing->bn < cap + 1) {
 		/* the batch has one spare slot for END */
 		int64_t last = ing->bn ? ing->batch[ing->bn - 1].ts_ns : ing->last_ts;
-		ing->batch[ing->bn++] = (struct slob_tick){.ts_ns = last, .seq = ing->seq + 1,
-							   .flags = SLOB_TICK_END};
+		ing->batch[ing->bn++] =
+		    (struct slob_tick){.ts_ns = last, .seq = ing->seq + 1, .flags = SLOB_TICK_END};
 		ing->end_queued = 1;
 	}
 	return 0;
@@ -493,7 +499,8 @@ static unsigned push(struct slob_ingest *ing)
 			due = ing->stamped;
 			while (due < ing->bn) {
 				const struct slob_tick *t = &ing->batch[due];
-				double rel = ((double)t->ts_ns - (double)ing->pace_t0_ts) / ing->p.pace;
+				double rel =
+				    ((double)t->ts_ns - (double)ing->pace_t0_ts) / ing->p.pace;
 				if (!(t->flags & SLOB_TICK_END) &&
 				    ing->pace_t0_mono + (int64_t)rel > now)
 					break;
@@ -561,9 +568,12 @@ int slob_ingest_poll(struct slob_ingest *ing)
 	}
 	if (ing->use_uring && (rc = submit(ing, resubmit)) < 0)
 		goto fail;
-	s->reasons[SLOB_INGEST_R_BAD_PX] = ing->fmt == SLOB_TICKFILE_BIN ? ing->chk.bad_px : ing->csv.chk.bad_px;
-	s->reasons[SLOB_INGEST_R_BAD_SIZE] = ing->fmt == SLOB_TICKFILE_BIN ? ing->chk.bad_size : ing->csv.chk.bad_size;
-	s->reasons[SLOB_INGEST_R_BACKWARDS] = ing->fmt == SLOB_TICKFILE_BIN ? ing->chk.backwards : ing->csv.chk.backwards;
+	s->reasons[SLOB_INGEST_R_BAD_PX] =
+	    ing->fmt == SLOB_TICKFILE_BIN ? ing->chk.bad_px : ing->csv.chk.bad_px;
+	s->reasons[SLOB_INGEST_R_BAD_SIZE] =
+	    ing->fmt == SLOB_TICKFILE_BIN ? ing->chk.bad_size : ing->csv.chk.bad_size;
+	s->reasons[SLOB_INGEST_R_BACKWARDS] =
+	    ing->fmt == SLOB_TICKFILE_BIN ? ing->chk.backwards : ing->csv.chk.backwards;
 	s->reasons[SLOB_INGEST_R_BAD_LINES] = ing->csv.bad_lines;
 	if (ing->bn)
 		work += push(ing);
@@ -660,8 +670,8 @@ int slob_barsrc_init(struct slob_barsrc *b, const struct slob_barsrc_params *p, 
 		return rc;
 	b->p = *p;
 	b->out = out;
-	struct slob_barcsv_opts o = {.name = p->path, .tick_size = p->tick_size,
-				     .skip_bad = p->skip_bad};
+	struct slob_barcsv_opts o = {
+	    .name = p->path, .tick_size = p->tick_size, .skip_bad = p->skip_bad};
 	rc = slob_barfile_load(p->path, &o, &b->bars, &b->stats, b->err, sizeof(b->err));
 	if (rc < 0)
 		return rc;
@@ -708,7 +718,7 @@ int slob_barsrc_poll(struct slob_barsrc *b)
 				b->pace_t0_ts = x->ts_ns;
 			}
 			if (b->pace_t0_mono +
-				    (int64_t)(((double)x->ts_ns - (double)b->pace_t0_ts) / b->p.pace) >
+				(int64_t)(((double)x->ts_ns - (double)b->pace_t0_ts) / b->p.pace) >
 			    now)
 				break;
 		}
@@ -722,8 +732,10 @@ int slob_barsrc_poll(struct slob_barsrc *b)
 		work++;
 	}
 	if (b->pos == b->n) {
-		struct slob_bar e = {.ts_ns = b->n ? b->bars[b->n - 1].ts_ns : 0, .recv_ns = now,
-				     .last_seq = b->n, .flags = SLOB_BAR_END};
+		struct slob_bar e = {.ts_ns = b->n ? b->bars[b->n - 1].ts_ns : 0,
+				     .recv_ns = now,
+				     .last_seq = b->n,
+				     .flags = SLOB_BAR_END};
 		if (slob_ring_push_spsc(b->out, &e)) {
 			b->end_sent = 1;
 			work++;

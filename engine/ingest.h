@@ -52,17 +52,17 @@
 #define SLOB_INGEST_MAX_DEPTH 64
 
 struct slob_ingest_params {
-	char path[SLOB_INGEST_PATH_MAX];  /* replay file */
-	int format;                /* enum slob_tickfile_fmt (auto: by magic) */
-	double tick_size;          /* instrument tick size, default 0.25 */
-	double pace;               /* 0: as fast as possible; N: real time x N */
-	unsigned depth;            /* reads in flight (buffers), default 4 */
-	unsigned buf_kb;           /* buffer size in KiB, default 1024 */
-	unsigned batch;            /* ticks per ring push, default 512 */
-	int skip_bad;              /* malformed CSV lines: 0 stop, 1 skip+count */
-	int64_t backwards_tol_ns;  /* tolerated backwards step, default 1 s */
-	int verify;                /* binary: check the body checksum at init (1) */
-	int use_pread;             /* 1: do not use io_uring */
+	char path[SLOB_INGEST_PATH_MAX]; /* replay file */
+	int format;			 /* enum slob_tickfile_fmt (auto: by magic) */
+	double tick_size;		 /* instrument tick size, default 0.25 */
+	double pace;			 /* 0: as fast as possible; N: real time x N */
+	unsigned depth;			 /* reads in flight (buffers), default 4 */
+	unsigned buf_kb;		 /* buffer size in KiB, default 1024 */
+	unsigned batch;			 /* ticks per ring push, default 512 */
+	int skip_bad;			 /* malformed CSV lines: 0 stop, 1 skip+count */
+	int64_t backwards_tol_ns;	 /* tolerated backwards step, default 1 s */
+	int verify;			 /* binary: check the body checksum at init (1) */
+	int use_pread;			 /* 1: do not use io_uring */
 };
 
 void slob_ingest_params_default(struct slob_ingest_params *p);
@@ -75,22 +75,22 @@ int slob_ingest_params_validate(const struct slob_ingest_params *p, char *err, s
 
 /* stats.reasons[] slots */
 enum slob_ingest_reason {
-	SLOB_INGEST_R_BAD_PX = 0,   /* rejected: price <= 0 */
-	SLOB_INGEST_R_BAD_SIZE,     /* rejected: size <= 0 */
-	SLOB_INGEST_R_BACKWARDS,    /* rejected: timestamp backwards beyond tolerance */
-	SLOB_INGEST_R_BAD_LINES,    /* malformed lines skipped (skip_bad) */
-	SLOB_INGEST_R_PREAD,        /* reads done with pread (io_uring unavailable) */
-	SLOB_INGEST_R_READS,        /* reads completed */
-	SLOB_INGEST_R_SHORT_READS,  /* short reads resubmitted */
+	SLOB_INGEST_R_BAD_PX = 0,  /* rejected: price <= 0 */
+	SLOB_INGEST_R_BAD_SIZE,	   /* rejected: size <= 0 */
+	SLOB_INGEST_R_BACKWARDS,   /* rejected: timestamp backwards beyond tolerance */
+	SLOB_INGEST_R_BAD_LINES,   /* malformed lines skipped (skip_bad) */
+	SLOB_INGEST_R_PREAD,	   /* reads done with pread (io_uring unavailable) */
+	SLOB_INGEST_R_READS,	   /* reads completed */
+	SLOB_INGEST_R_SHORT_READS, /* short reads resubmitted */
 };
 
 struct slob_ingest_buf {
 	unsigned char *data;
-	off_t off;                 /* file offset of data[0] */
-	size_t want;               /* bytes requested */
-	size_t len;                /* bytes present */
-	size_t pos;                /* bytes parsed */
-	int state;                 /* 0 free, 1 in flight, 2 ready */
+	off_t off;   /* file offset of data[0] */
+	size_t want; /* bytes requested */
+	size_t len;  /* bytes present */
+	size_t pos;  /* bytes parsed */
+	int state;   /* 0 free, 1 in flight, 2 ready */
 };
 
 struct slob_ingest {
@@ -102,7 +102,7 @@ struct slob_ingest {
 	off_t data_off, file_size;
 	size_t buf_size;
 	uint64_t rd_submit, rd_done; /* reads submitted / fully parsed (in order) */
-	uint64_t rd_total;           /* reads needed to cover the file */
+	uint64_t rd_total;	     /* reads needed to cover the file */
 	struct slob_ingest_buf bufs[SLOB_INGEST_MAX_DEPTH];
 	int use_uring;
 	struct io_uring ring;
@@ -114,7 +114,7 @@ struct slob_ingest {
 	int64_t last_ts;
 	int64_t pace_t0_mono, pace_t0_ts;
 	int eof, end_queued, done_, failed;
-	uint64_t ticks;              /* ticks published (without END) */
+	uint64_t ticks; /* ticks published (without END) */
 	char err[SLOB_TICKFILE_ERRLEN];
 	slob_stage_t stage;
 };
@@ -126,8 +126,8 @@ struct slob_ingest {
  * with the reason in slob_ingest_error(ing) (e.g. "f.bin: truncated: ...").
  * Cold path; blocking (reads the whole binary file once when verify).
  */
-int slob_ingest_init(struct slob_ingest *ing, const struct slob_ingest_params *p,
-		     slob_ring_t *out, slob_ring_t *tap);
+int slob_ingest_init(struct slob_ingest *ing, const struct slob_ingest_params *p, slob_ring_t *out,
+		     slob_ring_t *tap);
 
 /* The stage (name "ingest"). */
 slob_stage_t *slob_ingest_stage(struct slob_ingest *ing);
@@ -149,10 +149,10 @@ void slob_ingest_destroy(struct slob_ingest *ing);
 
 struct slob_barsrc_params {
 	char path[SLOB_INGEST_PATH_MAX];
-	double tick_size;          /* default 0.25 */
-	double pace;               /* 0: as fast as possible; N: real time x N */
+	double tick_size; /* default 0.25 */
+	double pace;	  /* 0: as fast as possible; N: real time x N */
 	int skip_bad;
-	unsigned batch;            /* bars per push, default 256 */
+	unsigned batch; /* bars per push, default 256 */
 };
 
 void slob_barsrc_params_default(struct slob_barsrc_params *p);
@@ -168,7 +168,7 @@ struct slob_barsrc {
 	size_t n, pos;
 	int end_sent;
 	int64_t pace_t0_mono, pace_t0_ts;
-	struct slob_barcsv stats;    /* parser counters (bad_px, bad_order, bad_lines) */
+	struct slob_barcsv stats; /* parser counters (bad_px, bad_order, bad_lines) */
 	char err[SLOB_TICKFILE_ERRLEN];
 	slob_stage_t stage;
 };

@@ -181,13 +181,14 @@ int slob_parse_time(const char *p, const char *end, int64_t *ns, const char **wh
 	if (!neg && nd == 4 && *p == '-') { /* YYYY-MM-DD... */
 		int mo, d;
 		p++;
-		if (digits_n(&p, end, 2, &mo) || p >= end || *p++ != '-' || digits_n(&p, end, 2, &d))
+		if (digits_n(&p, end, 2, &mo) || p >= end || *p++ != '-' ||
+		    digits_n(&p, end, 2, &d))
 			return *why = "bad date (want YYYY-MM-DD)", -EINVAL;
 		return parse_iso_rest(p, end, (int)v, mo, d, ns, why);
 	}
 	if (!neg && nd == 8 && *p == ' ') /* IB: YYYYMMDD HH:MM:SS */
-		return parse_iso_rest(p, end, (int)(v / 10000), (int)(v / 100 % 100), (int)(v % 100),
-				      ns, why);
+		return parse_iso_rest(p, end, (int)(v / 10000), (int)(v / 100 % 100),
+				      (int)(v % 100), ns, why);
 	if (*p == '.') { /* decimal seconds */
 		int64_t frac;
 		p++;
@@ -380,8 +381,7 @@ static int csv_bad(struct slob_tickcsv *c, const char *fmt, const char *detail)
 	}
 	char what[160];
 	snprintf(what, sizeof(what), fmt, detail);
-	snprintf(c->err, sizeof(c->err), "%s:%llu: %s", c->name, (unsigned long long)c->line,
-		 what);
+	snprintf(c->err, sizeof(c->err), "%s:%llu: %s", c->name, (unsigned long long)c->line, what);
 	return -EINVAL;
 }
 
@@ -401,7 +401,8 @@ static inline int fast_line(const char *p, const char *end, int64_t tick_nano, i
 		return 0;
 	*ts = (int64_t)v;
 	s = ++p;
-	uint64_t ip = 0, fr = 0; /* unsigned: over-long digit runs wrap, then fail the length check */
+	uint64_t ip = 0,
+		 fr = 0; /* unsigned: over-long digit runs wrap, then fail the length check */
 	while (p < end && is_digit(*p))
 		ip = ip * 10 + (uint64_t)(*p++ - '0');
 	if (p == s || p - s > 9 || p >= end)
@@ -414,7 +415,7 @@ static inline int fast_line(const char *p, const char *end, int64_t tick_nano, i
 		if (nd == 0 || nd > 9)
 			return 0;
 		static const uint64_t pow10[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
-						  10000, 1000, 100, 10, 1};
+						   10000,      1000,	  100,	    10,	     1};
 		fr *= pow10[nd];
 	}
 	if (p >= end || *p != ',')
@@ -523,7 +524,8 @@ int slob_tickcsv_feed(struct slob_tickcsv *c, const char *buf, size_t len, int e
 					c->line++;
 					snprintf(c->err, sizeof(c->err),
 						 "%s:%llu: line longer than %d bytes", c->name,
-						 (unsigned long long)c->line, SLOB_TICKFILE_MAX_LINE);
+						 (unsigned long long)c->line,
+						 SLOB_TICKFILE_MAX_LINE);
 					return -EINVAL;
 				}
 				memcpy(c->carry, p, rest);
@@ -579,8 +581,7 @@ static int bar_bad(struct slob_barcsv *c, const char *fmt, const char *detail)
 	}
 	char what[160];
 	snprintf(what, sizeof(what), fmt, detail);
-	snprintf(c->err, sizeof(c->err), "%s:%llu: %s", c->name, (unsigned long long)c->line,
-		 what);
+	snprintf(c->err, sizeof(c->err), "%s:%llu: %s", c->name, (unsigned long long)c->line, what);
 	return -EINVAL;
 }
 
@@ -598,12 +599,12 @@ static int field_is(const char *b, const char *e, const char *name)
 static int bar_header(struct slob_barcsv *c, const struct fields *f)
 {
 	static const char *const names[6][4] = {
-		{"time", "date", "datetime", "timestamp"},
-		{"open", "o", NULL, NULL},
-		{"high", "h", NULL, NULL},
-		{"low", "l", NULL, NULL},
-		{"close", "c", NULL, NULL},
-		{"volume", "v", "vol", NULL},
+	    {"time", "date", "datetime", "timestamp"},
+	    {"open", "o", NULL, NULL},
+	    {"high", "h", NULL, NULL},
+	    {"low", "l", NULL, NULL},
+	    {"close", "c", NULL, NULL},
+	    {"volume", "v", "vol", NULL},
 	};
 	int col[6] = {-1, -1, -1, -1, -1, -1};
 	for (int i = 0; i < f->n; i++)
@@ -651,7 +652,8 @@ int slob_barcsv_line(struct slob_barcsv *c, const char *p, size_t len, struct sl
 		return rc;
 	}
 	if (f.n < c->ncols_min)
-		return bar_bad(c, "expected time,open,high,low,close,volume (%s)", "too few fields");
+		return bar_bad(c, "expected time,open,high,low,close,volume (%s)",
+			       "too few fields");
 	if (slob_parse_time(f.b[c->col[0]], f.e[c->col[0]], &ts, &why))
 		return bar_bad(c, "time: %s", why);
 	if (ts % SLOB_NS_PER_MIN)
@@ -672,8 +674,8 @@ int slob_barcsv_line(struct slob_barcsv *c, const char *p, size_t len, struct sl
 	if (vol > UINT32_MAX)
 		return bar_bad(c, "volume: %s", "out of range");
 	int64_t o = v[0], h = v[1], l = v[2], cl = v[3];
-	if (o <= 0 || h <= 0 || l <= 0 || cl <= 0 || vol < 0 || h < l || h < o || h < cl ||
-	    l > o || l > cl) {
+	if (o <= 0 || h <= 0 || l <= 0 || cl <= 0 || vol < 0 || h < l || h < o || h < cl || l > o ||
+	    l > cl) {
 		c->bad_px++;
 		return 0;
 	}
@@ -838,7 +840,8 @@ static uint32_t hdr_check(const unsigned char *h)
 	return (uint32_t)XXH3_64bits(tmp, sizeof(tmp));
 }
 
-void slob_tickbin_hdr_encode(const struct slob_tickbin_hdr *h, unsigned char out[SLOB_TICKBIN_HDR_SIZE])
+void slob_tickbin_hdr_encode(const struct slob_tickbin_hdr *h,
+			     unsigned char out[SLOB_TICKBIN_HDR_SIZE])
 {
 	memset(out, 0, SLOB_TICKBIN_HDR_SIZE);
 	memcpy(out, SLOB_TICKBIN_MAGIC, 8);
@@ -860,8 +863,9 @@ int slob_tickbin_hdr_decode(const void *buf, size_t len, int64_t file_size, cons
 	const unsigned char *p = buf;
 	name = name ? name : "-";
 	if (len < SLOB_TICKBIN_HDR_SIZE) {
-		fmt_err(err, errlen, "%s: truncated: %zu bytes, a binary tick file has a %d-byte header",
-			name, len, SLOB_TICKBIN_HDR_SIZE);
+		fmt_err(err, errlen,
+			"%s: truncated: %zu bytes, a binary tick file has a %d-byte header", name,
+			len, SLOB_TICKBIN_HDR_SIZE);
 		return -EIO;
 	}
 	if (memcmp(p, SLOB_TICKBIN_MAGIC, 8) != 0) {
@@ -906,7 +910,8 @@ int slob_tickbin_hdr_decode(const void *buf, size_t len, int64_t file_size, cons
 		int64_t want = SLOB_TICKBIN_HDR_SIZE + (int64_t)h->count * SLOB_TICKBIN_REC_SIZE;
 		if (file_size < want) {
 			fmt_err(err, errlen,
-				"%s: truncated: header says %llu records (%lld bytes), file has %lld bytes",
+				"%s: truncated: header says %llu records (%lld bytes), file has "
+				"%lld bytes",
 				name, (unsigned long long)h->count, (long long)want,
 				(long long)file_size);
 			return -EIO;
@@ -930,7 +935,8 @@ int slob_tickbin_check_mem(const void *buf, size_t len, const char *name,
 	uint64_t x = XXH3_64bits((const unsigned char *)buf + SLOB_TICKBIN_HDR_SIZE,
 				 len - SLOB_TICKBIN_HDR_SIZE);
 	if (x != h->body_xxh3) {
-		fmt_err(err, errlen, "%s: corrupted: body checksum mismatch (xxh3 %016llx, header %016llx)",
+		fmt_err(err, errlen,
+			"%s: corrupted: body checksum mismatch (xxh3 %016llx, header %016llx)",
 			name ? name : "-", (unsigned long long)x, (unsigned long long)h->body_xxh3);
 		return -EIO;
 	}
@@ -982,7 +988,8 @@ int slob_tickbin_verify_fd(int fd, const char *name, struct slob_tickbin_hdr *h,
 	}
 	uint64_t x = XXH3_64bits_digest(xs);
 	if (x != h->body_xxh3) {
-		fmt_err(err, errlen, "%s: corrupted: body checksum mismatch (xxh3 %016llx, header %016llx)",
+		fmt_err(err, errlen,
+			"%s: corrupted: body checksum mismatch (xxh3 %016llx, header %016llx)",
 			name, (unsigned long long)x, (unsigned long long)h->body_xxh3);
 		rc = -EIO;
 	}
@@ -1229,7 +1236,7 @@ int slob_tickreader_open(struct slob_tickreader **rp, const char *path, enum slo
 		char m[8];
 		ssize_t n = pread(r->fd, m, 8, 0);
 		fmt = n == 8 && !memcmp(m, SLOB_TICKBIN_MAGIC, 8) ? SLOB_TICKFILE_BIN
-								 : SLOB_TICKFILE_CSV;
+								  : SLOB_TICKFILE_CSV;
 	}
 	r->fmt = fmt;
 	struct slob_tickcsv_opts o = opts ? *opts : (struct slob_tickcsv_opts){.tick_size = 0.25};
@@ -1294,7 +1301,8 @@ int slob_tickreader_next(struct slob_tickreader *r, struct slob_tick *t)
 			while (r->blen - r->bpos >= SLOB_TICKBIN_REC_SIZE && r->tlen < RBATCH) {
 				struct slob_tick *o = &r->ticks[r->tlen];
 				memset(o, 0, sizeof(*o));
-				slob_tickbin_rec_decode(r->buf + r->bpos, &o->ts_ns, &o->px, &o->size);
+				slob_tickbin_rec_decode(r->buf + r->bpos, &o->ts_ns, &o->px,
+							&o->size);
 				r->bpos += SLOB_TICKBIN_REC_SIZE;
 				if (slob_tickcheck_ok(&r->bchk, o->ts_ns, o->px, (int64_t)o->size))
 					r->tlen++;
@@ -1307,8 +1315,8 @@ int slob_tickreader_next(struct slob_tickreader *r, struct slob_tick *t)
 			if (r->bpos < r->blen || (r->eof && r->csv.carry_len)) {
 				size_t used = 0;
 				int k = slob_tickcsv_feed(&r->csv, (const char *)r->buf + r->bpos,
-							  r->blen - r->bpos, r->eof, r->ticks, RBATCH,
-							  &used);
+							  r->blen - r->bpos, r->eof, r->ticks,
+							  RBATCH, &used);
 				if (k < 0)
 					return tf_fail(k, "%s", r->csv.err);
 				r->bpos += used;

@@ -27,21 +27,21 @@
 #include "engine/event.h"
 #include "ringbuf/compiler.h"
 
-#define SLOB_TICKBIN_MAGIC     "SLOBTICK"
-#define SLOB_TICKBIN_VERSION   1
-#define SLOB_TICKBIN_HDR_SIZE  64
-#define SLOB_TICKBIN_REC_SIZE  16
-#define SLOB_TICKFILE_MAX_LINE 512      /* longest CSV line accepted */
-#define SLOB_TICKFILE_ERRLEN   256
+#define SLOB_TICKBIN_MAGIC "SLOBTICK"
+#define SLOB_TICKBIN_VERSION 1
+#define SLOB_TICKBIN_HDR_SIZE 64
+#define SLOB_TICKBIN_REC_SIZE 16
+#define SLOB_TICKFILE_MAX_LINE 512 /* longest CSV line accepted */
+#define SLOB_TICKFILE_ERRLEN 256
 
 /* ---- validation shared by every reader ----------------------------------- */
 
 struct slob_tickcheck {
-	int64_t last_ts;          /* last accepted timestamp (INT64_MIN at start) */
-	int64_t tol_ns;           /* tolerated backwards step (>= 0) */
-	uint64_t bad_px;          /* rejected: price <= 0 */
-	uint64_t bad_size;        /* rejected: size <= 0 */
-	uint64_t backwards;       /* rejected: ts < last_ts - tol_ns */
+	int64_t last_ts;    /* last accepted timestamp (INT64_MIN at start) */
+	int64_t tol_ns;	    /* tolerated backwards step (>= 0) */
+	uint64_t bad_px;    /* rejected: price <= 0 */
+	uint64_t bad_size;  /* rejected: size <= 0 */
+	uint64_t backwards; /* rejected: ts < last_ts - tol_ns */
 };
 
 static inline void slob_tickcheck_init(struct slob_tickcheck *c, int64_t tol_ns)
@@ -109,9 +109,9 @@ int slob_format_price(char *buf, size_t len, int64_t ticks, int64_t tick_nano);
 /* ---- tick CSV: "timestamp,price,size" -------------------------------------- */
 
 struct slob_tickcsv_opts {
-	const char *name;         /* file name for messages ("-" if NULL) */
-	double tick_size;         /* instrument tick size (0.25) */
-	int skip_bad;             /* 1: skip and count malformed lines instead of stopping */
+	const char *name;	  /* file name for messages ("-" if NULL) */
+	double tick_size;	  /* instrument tick size (0.25) */
+	int skip_bad;		  /* 1: skip and count malformed lines instead of stopping */
 	int64_t backwards_tol_ns; /* tolerated backwards timestamp step */
 };
 
@@ -119,11 +119,11 @@ struct slob_tickcsv {
 	const char *name;
 	int64_t tick_nano;
 	int skip_bad;
-	uint64_t line;            /* lines seen so far (1-based line of the last one) */
-	uint64_t bad_lines;       /* malformed lines skipped (skip_bad) */
-	uint64_t ticks;           /* ticks produced */
+	uint64_t line;	    /* lines seen so far (1-based line of the last one) */
+	uint64_t bad_lines; /* malformed lines skipped (skip_bad) */
+	uint64_t ticks;	    /* ticks produced */
 	struct slob_tickcheck chk;
-	size_t carry_len;         /* partial line kept between feeds */
+	size_t carry_len; /* partial line kept between feeds */
 	char carry[SLOB_TICKFILE_MAX_LINE];
 	char err[SLOB_TICKFILE_ERRLEN]; /* "file:line: what is wrong" of the last error */
 };
@@ -164,13 +164,13 @@ struct slob_barcsv {
 	int64_t tick_nano;
 	int skip_bad;
 	uint64_t line;
-	uint64_t bad_lines;       /* malformed, skipped (skip_bad) */
-	uint64_t bad_px;          /* rejected: non-positive or inconsistent OHLC */
-	uint64_t bad_order;       /* rejected: duplicate or backwards minute */
+	uint64_t bad_lines; /* malformed, skipped (skip_bad) */
+	uint64_t bad_px;    /* rejected: non-positive or inconsistent OHLC */
+	uint64_t bad_order; /* rejected: duplicate or backwards minute */
 	uint64_t bars;
 	int64_t last_ts;
-	int col[6];               /* column index of time, open, high, low, close, volume */
-	int ncols_min;            /* fields a data line must have */
+	int col[6];    /* column index of time, open, high, low, close, volume */
+	int ncols_min; /* fields a data line must have */
 	char err[SLOB_TICKFILE_ERRLEN];
 };
 
@@ -221,7 +221,8 @@ struct slob_tickbin_hdr {
 };
 
 /* Encodes h into 64 bytes (computes the header check). */
-void slob_tickbin_hdr_encode(const struct slob_tickbin_hdr *h, unsigned char out[SLOB_TICKBIN_HDR_SIZE]);
+void slob_tickbin_hdr_encode(const struct slob_tickbin_hdr *h,
+			     unsigned char out[SLOB_TICKBIN_HDR_SIZE]);
 
 /*
  * slob_tickbin_hdr_decode - validates and decodes a header. file_size (or -1
@@ -277,8 +278,8 @@ int slob_tickbin_writer_append(struct slob_tickbin_writer *w, int64_t ts_ns, int
  * (also on error). Returns 0 or -errno. Accepts NULL. */
 int slob_tickbin_writer_close(struct slob_tickbin_writer *w);
 
-/* CSV writer ("-" = standard output): "timestamp,price,size" header, then one tick per line with the
- * timestamp as integer ns (iso = 0) or ISO-8601 UTC with ns (iso = 1). */
+/* CSV writer ("-" = standard output): "timestamp,price,size" header, then one tick per line with
+ * the timestamp as integer ns (iso = 0) or ISO-8601 UTC with ns (iso = 1). */
 int slob_tickcsv_writer_open(struct slob_tickcsv_writer **w, const char *path, double tick_size,
 			     int iso);
 int slob_tickcsv_writer_append(struct slob_tickcsv_writer *w, int64_t ts_ns, int32_t px,

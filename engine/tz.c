@@ -363,10 +363,10 @@ int slob_tz_load(struct slob_tz *tz, const char *zone, int year_from, int year_t
 			slob_civil_from_days(floor_div(hi_s, 86400), &y1, &mm, &dd);
 			for (int y = y0; y <= y1; y++) {
 				/* Rule times are local: start in standard, end in DST time. */
-				int64_t ts = rule_day(&px.start, y) * 86400 + px.start.time_s -
-					     px.std_off;
-				int64_t te = rule_day(&px.end, y) * 86400 + px.end.time_s -
-					     px.dst_off;
+				int64_t ts =
+				    rule_day(&px.start, y) * 86400 + px.start.time_s - px.std_off;
+				int64_t te =
+				    rule_day(&px.end, y) * 86400 + px.end.time_s - px.dst_off;
 				int64_t a = ts < te ? ts : te, b = ts < te ? te : ts;
 				int32_t oa = ts < te ? px.dst_off : px.std_off;
 				int32_t ob = ts < te ? px.std_off : px.dst_off;
@@ -381,8 +381,8 @@ int slob_tz_load(struct slob_tz *tz, const char *zone, int year_from, int year_t
 	}
 	return 0;
 big:
-	return tz_fail(rc, "tz: %s: more than %d transitions in %d..%d", zone,
-		       SLOB_TZ_MAX_TRANS, year_from, year_to);
+	return tz_fail(rc, "tz: %s: more than %d transitions in %d..%d", zone, SLOB_TZ_MAX_TRANS,
+		       year_from, year_to);
 }
 
 /* ---- lookups (hot path) --------------------------------------------------- */
@@ -432,10 +432,10 @@ void slob_tz_local(struct slob_tz *tz, int64_t utc_ns, struct slob_local *out)
 
 int64_t slob_tz_to_utc(struct slob_tz *tz, int32_t ymd, int32_t minute_of_day)
 {
-	int64_t local_s = slob_days_from_civil(ymd / 10000, (unsigned)(ymd / 100 % 100),
-					       (unsigned)(ymd % 100)) *
-				  86400 +
-			  (int64_t)minute_of_day * 60;
+	int64_t local_s =
+	    slob_days_from_civil(ymd / 10000, (unsigned)(ymd / 100 % 100), (unsigned)(ymd % 100)) *
+		86400 +
+	    (int64_t)minute_of_day * 60;
 	/* Offsets in force a day either side bracket any single transition. */
 	int32_t o1 = slob_tz_offset(tz, (local_s - 86400) * SLOB_NS_PER_SEC);
 	int32_t o2 = slob_tz_offset(tz, (local_s + 86400) * SLOB_NS_PER_SEC);

@@ -41,11 +41,16 @@ void slob_usock_params_default(struct slob_usock_params *p)
 const char *slob_usock_state_name(enum slob_usock_state st)
 {
 	switch (st) {
-	case SLOB_USOCK_IDLE:       return "idle";
-	case SLOB_USOCK_CONNECTING: return "connecting";
-	case SLOB_USOCK_CONNECTED:  return "connected";
-	case SLOB_USOCK_CLOSED:     return "closed";
-	case SLOB_USOCK_FAILED:     return "failed";
+	case SLOB_USOCK_IDLE:
+		return "idle";
+	case SLOB_USOCK_CONNECTING:
+		return "connecting";
+	case SLOB_USOCK_CONNECTED:
+		return "connected";
+	case SLOB_USOCK_CLOSED:
+		return "closed";
+	case SLOB_USOCK_FAILED:
+		return "failed";
 	}
 	return "unknown";
 }
@@ -70,7 +75,8 @@ int slob_usock_init(struct slob_usock *s, const struct slob_usock_params *p)
 	if (!s->p.nbufs || (s->p.nbufs & (s->p.nbufs - 1)) || s->p.nbufs > 32768 ||
 	    s->p.buf_size < 64 || s->p.rx_cap < s->p.buf_size || s->p.tx_cap < 64) {
 		snprintf(s->err, sizeof(s->err),
-			 "usock: nbufs must be a power of two <= 32768, buf_size >= 64, rx_cap >= buf_size");
+			 "usock: nbufs must be a power of two <= 32768, buf_size >= 64, rx_cap >= "
+			 "buf_size");
 		return -EINVAL;
 	}
 	s->rx = malloc(s->p.rx_cap);
@@ -89,9 +95,8 @@ int slob_usock_init(struct slob_usock *s, const struct slob_usock_params *p)
 	if (!s->bufs)
 		goto nomem;
 	io_uring_buf_ring_init(s->br);
-	struct io_uring_buf_reg reg = {.ring_addr = (unsigned long)s->br,
-				       .ring_entries = s->p.nbufs,
-				       .bgid = BGID};
+	struct io_uring_buf_reg reg = {
+	    .ring_addr = (unsigned long)s->br, .ring_entries = s->p.nbufs, .bgid = BGID};
 	if (io_uring_register_buf_ring(&s->ring, &reg, 0) < 0)
 		return 0; /* old kernel: fallback to syscalls */
 	int mask = io_uring_buf_ring_mask(s->p.nbufs);
@@ -108,8 +113,8 @@ nomem:
 
 static int resolve(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_NUMERICSERV};
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
 	struct addrinfo *res;
 	char ps[8];
 	snprintf(ps, sizeof(ps), "%u", port);
@@ -130,7 +135,8 @@ int slob_usock_connect(struct slob_usock *s, const char *host, uint16_t port)
 		snprintf(s->err, sizeof(s->err), "usock: cannot resolve '%s'", host);
 		return rc;
 	}
-	s->fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | (s->use_uring ? 0 : SOCK_NONBLOCK), 0);
+	s->fd = socket(s->addr.ss_family,
+		       SOCK_STREAM | SOCK_CLOEXEC | (s->use_uring ? 0 : SOCK_NONBLOCK), 0);
 	if (s->fd < 0) {
 		rc = -errno;
 		snprintf(s->err, sizeof(s->err), "usock: socket: %s", strerror(errno));

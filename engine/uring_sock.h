@@ -40,17 +40,17 @@ enum slob_usock_state {
 	SLOB_USOCK_IDLE = 0,
 	SLOB_USOCK_CONNECTING,
 	SLOB_USOCK_CONNECTED,
-	SLOB_USOCK_CLOSED,      /* peer closed (EOF) */
-	SLOB_USOCK_FAILED,      /* connect/recv/send error or timeout; see error */
+	SLOB_USOCK_CLOSED, /* peer closed (EOF) */
+	SLOB_USOCK_FAILED, /* connect/recv/send error or timeout; see error */
 };
 
 struct slob_usock_params {
-	unsigned nbufs;            /* provided recv buffers, power of two, default 16 */
-	unsigned buf_size;         /* bytes each, default 16384 */
-	unsigned rx_cap;           /* receive accumulation buffer, default 1 MiB */
-	unsigned tx_cap;           /* send buffer, default 256 KiB */
+	unsigned nbufs;		     /* provided recv buffers, power of two, default 16 */
+	unsigned buf_size;	     /* bytes each, default 16384 */
+	unsigned rx_cap;	     /* receive accumulation buffer, default 1 MiB */
+	unsigned tx_cap;	     /* send buffer, default 256 KiB */
 	unsigned connect_timeout_ms; /* default 20000 (the original's 20 s) */
-	int use_syscalls;          /* 1: do not use io_uring */
+	int use_syscalls;	     /* 1: do not use io_uring */
 };
 
 void slob_usock_params_default(struct slob_usock_params *p);
@@ -66,14 +66,14 @@ struct slob_usock {
 	struct slob_usock_params p;
 	enum slob_usock_state state;
 	int fd;
-	int error;                 /* negative errno of the failure (FAILED) */
-	uint32_t gen;              /* connection generation */
+	int error;    /* negative errno of the failure (FAILED) */
+	uint32_t gen; /* connection generation */
 	int use_uring;
 	int uring_ready;
 	struct io_uring ring;
 	struct io_uring_buf_ring *br;
 	unsigned char *bufs;
-	unsigned inflight;         /* SQEs whose final CQE is pending */
+	unsigned inflight; /* SQEs whose final CQE is pending */
 	int recv_armed, send_inflight;
 	struct __kernel_timespec cto;
 	struct sockaddr_storage addr; /* peer (stable while connecting) */

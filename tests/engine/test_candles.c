@@ -6,19 +6,19 @@
  * out-of-order / duplicate / late ticks, END handling, the live timer close,
  * backpressure on a tiny output ring, and parameters.
  */
+#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <cmocka.h>
 
 #include "engine/candles.h"
 #include "engine/tz.h"
 
 #define M0 (1767709800LL * SLOB_NS_PER_SEC) /* 2026-01-06 14:30:00Z */
-#define S(x) ((int64_t)(x) * SLOB_NS_PER_SEC)
+#define S(x) ((int64_t)(x)*SLOB_NS_PER_SEC)
 
 struct fx {
 	slob_ring_t in, out;
@@ -51,13 +51,18 @@ static void fx_destroy(struct fx *f)
 
 static void tick(struct fx *f, int64_t ts, int32_t px, uint32_t size)
 {
-	struct slob_tick t = {.ts_ns = ts, .recv_ns = 1000 + (int64_t)f->seq, .seq = ++f->seq, .px = px, .size = size};
+	struct slob_tick t = {.ts_ns = ts,
+			      .recv_ns = 1000 + (int64_t)f->seq,
+			      .seq = ++f->seq,
+			      .px = px,
+			      .size = size};
 	assert_true(slob_ring_push_spsc(&f->in, &t));
 }
 
 static void end(struct fx *f)
 {
-	struct slob_tick t = {.ts_ns = 0, .recv_ns = 777, .seq = f->seq + 1, .flags = SLOB_TICK_END};
+	struct slob_tick t = {
+	    .ts_ns = 0, .recv_ns = 777, .seq = f->seq + 1, .flags = SLOB_TICK_END};
 	assert_true(slob_ring_push_spsc(&f->in, &t));
 }
 
@@ -83,7 +88,7 @@ static void test_ohlc_and_close_by_next_minute(void **state)
 	tick(&f, M0 + S(20), 98, 3);
 	tick(&f, M0 + S(59) + 999999999, 101, 4);
 	assert_int_equal(drain(&f, b, 8), 0); /* no timer: stays open */
-	tick(&f, M0 + S(60), 102, 1);          /* closes minute 0 */
+	tick(&f, M0 + S(60), 102, 1);	      /* closes minute 0 */
 	assert_int_equal(drain(&f, b, 8), 1);
 	assert_true(b[0].ts_ns == M0);
 	assert_int_equal(b[0].open, 100);
@@ -112,10 +117,10 @@ static void test_gap_fill_rule(void **state)
 	struct fx f;
 	struct slob_bar b[16];
 	fx_init(&f, 64, NULL);
-	tick(&f, M0 + S(5), 100, 1);      /* minute 0 */
-	tick(&f, M0 + S(125), 110, 1);    /* minute 2: minute 1 missing -> flat at 100 */
-	tick(&f, M0 + S(185), 111, 1);    /* minute 3: consecutive */
-	tick(&f, M0 + S(420), 120, 1);    /* minute 7: 3 missing -> gap, no fill */
+	tick(&f, M0 + S(5), 100, 1);   /* minute 0 */
+	tick(&f, M0 + S(125), 110, 1); /* minute 2: minute 1 missing -> flat at 100 */
+	tick(&f, M0 + S(185), 111, 1); /* minute 3: consecutive */
+	tick(&f, M0 + S(420), 120, 1); /* minute 7: 3 missing -> gap, no fill */
 	end(&f);
 	unsigned n = drain(&f, b, 16);
 	assert_int_equal(n, 6);
@@ -148,15 +153,15 @@ static void test_out_of_order_and_duplicates(void **state)
 	struct slob_bar b[8];
 	fx_init(&f, 64, NULL);
 	tick(&f, M0 + S(5), 100, 1);
-	tick(&f, M0 + S(65), 101, 1);     /* minute 1 open, minute 0 emitted */
-	tick(&f, M0 + S(30), 1, 1);       /* minute 0 again: out of order, dropped */
+	tick(&f, M0 + S(65), 101, 1); /* minute 1 open, minute 0 emitted */
+	tick(&f, M0 + S(30), 1, 1);   /* minute 0 again: out of order, dropped */
 	struct slob_tick dup = {.ts_ns = M0 + S(66), .seq = 2, .px = 1, .size = 1};
 	assert_true(slob_ring_push_spsc(&f.in, &dup)); /* seq repeats: duplicate */
-	tick(&f, M0 + S(61), 103, 2);     /* earlier within the open minute: accepted */
+	tick(&f, M0 + S(61), 103, 2); /* earlier within the open minute: accepted */
 	end(&f);
 	unsigned n = drain(&f, b, 8);
 	assert_int_equal(n, 3);
-	assert_int_equal(b[1].low, 101);  /* never corrupted by the dropped ticks */
+	assert_int_equal(b[1].low, 101); /* never corrupted by the dropped ticks */
 	assert_int_equal(b[1].high, 103);
 	assert_int_equal(b[1].close, 103);
 	assert_int_equal(b[1].volume, 3);
@@ -227,11 +232,13 @@ static void test_cold_bars(void **state)
 	struct slob_candles c;
 	assert_int_equal(slob_ring_init(&in, "ticks", 64, sizeof(struct slob_tick)), 0);
 	assert_int_equal(slob_ring_init(&out, "bars", 64, sizeof(struct slob_bar)), 0);
-	assert_int_equal(slob_ring_init(&cring, "cold", 4, sizeof(struct slob_cold)), 0); /* holds 3 */
+	assert_int_equal(slob_ring_init(&cring, "cold", 4, sizeof(struct slob_cold)),
+			 0); /* holds 3 */
 	assert_int_equal(slob_coldq_init(&q, &cring, 2), 0);
 	assert_int_equal(slob_candles_init(&c, NULL, &in, &out, &q), 0);
 	for (int i = 0; i < 6; i++) {
-		struct slob_tick t = {.ts_ns = M0 + S(60 * i), .seq = (uint64_t)i + 1, .px = 100 + i, .size = 1};
+		struct slob_tick t = {
+		    .ts_ns = M0 + S(60 * i), .seq = (uint64_t)i + 1, .px = 100 + i, .size = 1};
 		assert_true(slob_ring_push_spsc(&in, &t));
 	}
 	struct slob_tick e = {.seq = 7, .flags = SLOB_TICK_END};
@@ -274,13 +281,13 @@ static void test_params(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ohlc_and_close_by_next_minute),
-		cmocka_unit_test(test_gap_fill_rule),
-		cmocka_unit_test(test_out_of_order_and_duplicates),
-		cmocka_unit_test(test_timer_close_and_late),
-		cmocka_unit_test(test_backpressure),
-		cmocka_unit_test(test_cold_bars),
-		cmocka_unit_test(test_params),
+	    cmocka_unit_test(test_ohlc_and_close_by_next_minute),
+	    cmocka_unit_test(test_gap_fill_rule),
+	    cmocka_unit_test(test_out_of_order_and_duplicates),
+	    cmocka_unit_test(test_timer_close_and_late),
+	    cmocka_unit_test(test_backpressure),
+	    cmocka_unit_test(test_cold_bars),
+	    cmocka_unit_test(test_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

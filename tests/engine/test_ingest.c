@@ -8,6 +8,7 @@
  * before it; a corrupted binary fails init; pacing; backpressure; the bar
  * file source; and ingest + candles end to end.
  */
+#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,7 +19,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <cmocka.h>
 
 #include "engine/candles.h"
 #include "engine/ingest.h"
@@ -67,8 +67,8 @@ struct run {
 	int rc;
 };
 
-static void run_ingest(struct slob_ingest_params *p, int with_tap, unsigned ring_cap,
-		       struct run *r, unsigned max)
+static void run_ingest(struct slob_ingest_params *p, int with_tap, unsigned ring_cap, struct run *r,
+		       unsigned max)
 {
 	slob_ring_t out, tap;
 	struct slob_ingest ing;
@@ -100,7 +100,10 @@ static void run_ingest(struct slob_ingest_params *p, int with_tap, unsigned ring
 		assert_int_equal(r->ntap, 0);
 	/* reject counters land in the stage's reasons */
 	if (r->rc == 0)
-		assert_int_equal(ing.stage.stats->reasons[SLOB_INGEST_R_BAD_PX], p->skip_bad ? 0 : r->nout ? (r->nout - 1) / 99 : 0);
+		assert_int_equal(ing.stage.stats->reasons[SLOB_INGEST_R_BAD_PX],
+				 p->skip_bad ? 0
+				 : r->nout   ? (r->nout - 1) / 99
+					     : 0);
 	slob_ingest_destroy(&ing);
 	slob_ring_destroy(&out);
 	slob_ring_destroy(&tap);
@@ -220,7 +223,7 @@ static void test_malformed_csv_stops(void **state)
 		rc = slob_ingest_poll(&ing);
 	assert_int_equal(rc, -EINVAL);
 	assert_non_null(strstr(slob_ingest_error(&ing), "bad.csv:4: expected 3 fields"));
-	assert_int_equal(slob_ring_size(&out), 2); /* the two good ticks, no END */
+	assert_int_equal(slob_ring_size(&out), 2);	   /* the two good ticks, no END */
 	assert_int_equal(slob_ingest_poll(&ing), -EINVAL); /* stays failed */
 	slob_ingest_destroy(&ing);
 	slob_ring_destroy(&out);
@@ -395,14 +398,14 @@ static void test_barsrc(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uring_bin_and_csv),
-		cmocka_unit_test(test_pread_bin_and_csv),
-		cmocka_unit_test(test_backpressure_no_tap),
-		cmocka_unit_test(test_malformed_csv_stops),
-		cmocka_unit_test(test_bad_binary_fails_init),
-		cmocka_unit_test(test_pacing),
-		cmocka_unit_test(test_ingest_plus_candles),
-		cmocka_unit_test(test_barsrc),
+	    cmocka_unit_test(test_uring_bin_and_csv),
+	    cmocka_unit_test(test_pread_bin_and_csv),
+	    cmocka_unit_test(test_backpressure_no_tap),
+	    cmocka_unit_test(test_malformed_csv_stops),
+	    cmocka_unit_test(test_bad_binary_fails_init),
+	    cmocka_unit_test(test_pacing),
+	    cmocka_unit_test(test_ingest_plus_candles),
+	    cmocka_unit_test(test_barsrc),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

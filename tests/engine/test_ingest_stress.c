@@ -7,6 +7,7 @@
  * with random pauses (so flat fills and unfilled gaps occur). Size knob:
  * SLOB_STRESS_TICKS (default 100000).
  */
+#include <cmocka.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -17,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <cmocka.h>
 
 #include "engine/candles.h"
 #include "engine/ingest.h"
@@ -33,7 +33,8 @@ static int setup(void **state)
 	const char *k = getenv("SLOB_STRESS_TICKS");
 	if (k && atoll(k) > 0)
 		nticks = (uint64_t)atoll(k);
-	if ((size_t)snprintf(path, sizeof(path), "%s/ingest_stress_%d.bin", base ? base : "/tmp", (int)getpid()) >= sizeof(path))
+	if ((size_t)snprintf(path, sizeof(path), "%s/ingest_stress_%d.bin", base ? base : "/tmp",
+			     (int)getpid()) >= sizeof(path))
 		return -1;
 	struct slob_tickbin_writer *w;
 	if (slob_tickbin_writer_open(&w, path, "NQ", 0.25) < 0)
@@ -214,7 +215,7 @@ static void test_threads_match_reference(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_threads_match_reference),
+	    cmocka_unit_test(test_threads_match_reference),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

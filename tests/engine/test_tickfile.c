@@ -6,6 +6,7 @@
  * trip through the writers and reader, truncation, corruption, unfinished
  * files).
  */
+#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <cmocka.h>
 
 #include "engine/tickfile.h"
 #include "engine/tz.h"
@@ -69,11 +69,19 @@ static void test_parse_time(void **state)
 	assert_true(T("20260106  14:30:00") == base);
 	int64_t ns;
 	const char *why = NULL;
-	const char *bad[] = {"", "abc", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z",
-			     "2026-01-06T24:00:00Z", "2026-01-06T14:30:00 US/Eastern",
-			     "2026-01-06", "12345678901234567890", "1.2.3", "2026-01-06T14:30:00+99:00"};
+	const char *bad[] = {"",
+			     "abc",
+			     "2026-13-01T00:00:00Z",
+			     "2026-02-30T00:00:00Z",
+			     "2026-01-06T24:00:00Z",
+			     "2026-01-06T14:30:00 US/Eastern",
+			     "2026-01-06",
+			     "12345678901234567890",
+			     "1.2.3",
+			     "2026-01-06T14:30:00+99:00"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(slob_parse_time(bad[i], bad[i] + strlen(bad[i]), &ns, &why), -EINVAL);
+		assert_int_equal(slob_parse_time(bad[i], bad[i] + strlen(bad[i]), &ns, &why),
+				 -EINVAL);
 		assert_non_null(why);
 	}
 }
@@ -191,7 +199,8 @@ static void test_tickcsv_feed_splits(void **state)
 			size_t off = 0;
 			while (off < n || (eof && c.carry_len)) {
 				/* small output windows too */
-				int r = slob_tickcsv_feed(&c, text + pos + off, n - off, eof, got + k, 3, &used);
+				int r = slob_tickcsv_feed(&c, text + pos + off, n - off, eof,
+							  got + k, 3, &used);
 				assert_true(r >= 0);
 				k += (unsigned)r;
 				off += used;
@@ -280,7 +289,8 @@ static void write_bin(const char *p, int n)
 	struct slob_tickbin_writer *w;
 	assert_int_equal(slob_tickbin_writer_open(&w, p, "NQ", 0.25), 0);
 	for (int i = 0; i < n; i++)
-		assert_int_equal(slob_tickbin_writer_append(w, 1767709800000000000LL + i * 1000000LL,
+		assert_int_equal(slob_tickbin_writer_append(w,
+							    1767709800000000000LL + i * 1000000LL,
 							    80000 + (i % 9), 1 + (uint32_t)i % 4),
 				 0);
 	assert_int_equal(slob_tickbin_writer_close(w), 0);
@@ -312,8 +322,8 @@ static void test_bin_roundtrip(void **state)
 		struct slob_tickcsv_writer *cw;
 		assert_int_equal(slob_tickcsv_writer_open(&cw, pc, 0.25, iso), 0);
 		for (int i = 0; i < 3000; i++)
-			slob_tickcsv_writer_append(cw, 1767709800000000000LL + i * 1000001LL, 80000 + i,
-						   2);
+			slob_tickcsv_writer_append(cw, 1767709800000000000LL + i * 1000001LL,
+						   80000 + i, 2);
 		assert_int_equal(slob_tickcsv_writer_close(cw), 0);
 		assert_int_equal(slob_tickreader_open(&r, pc, SLOB_TICKFILE_AUTO, NULL), 0);
 		assert_int_equal(slob_tickreader_format(r), SLOB_TICKFILE_CSV);
@@ -369,8 +379,9 @@ static void test_bin_damage(void **state)
 	struct slob_tickbin_hdr hh;
 	assert_int_equal(slob_tickbin_check_mem(hb, 10, "m", &hh, err, sizeof(err)), -EIO);
 	assert_non_null(strstr(err, "truncated"));
-	assert_int_equal(slob_tickbin_check_mem("NOTATICKFILE-NOTATICKFILE-NOTATICKFILE-NOTATICKFILE-NOTATICKFILE", 64, "m", &hh,
-						err, sizeof(err)),
+	assert_int_equal(slob_tickbin_check_mem(
+			     "NOTATICKFILE-NOTATICKFILE-NOTATICKFILE-NOTATICKFILE-NOTATICKFILE", 64,
+			     "m", &hh, err, sizeof(err)),
 			 -EINVAL);
 	assert_non_null(strstr(err, "magic"));
 }
@@ -381,7 +392,8 @@ static void test_reader_csv_errors(void **state)
 	const char *p = tpath("bad.csv");
 	struct slob_tickreader *r;
 	struct slob_tick t;
-	write_file(p, "timestamp,price,size\n1767709800000000000,20000,1\n1767709800000000001,2x,1\n");
+	write_file(p,
+		   "timestamp,price,size\n1767709800000000000,20000,1\n1767709800000000001,2x,1\n");
 	assert_int_equal(slob_tickreader_open(&r, p, SLOB_TICKFILE_AUTO, NULL), 0);
 	assert_int_equal(slob_tickreader_next(r, &t), 1);
 	assert_int_equal(slob_tickreader_next(r, &t), -EINVAL);
@@ -398,15 +410,15 @@ static void test_reader_csv_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_time),
-		cmocka_unit_test(test_parse_price),
-		cmocka_unit_test(test_tickcsv_lines),
-		cmocka_unit_test(test_tickcsv_feed_splits),
-		cmocka_unit_test(test_barcsv),
-		cmocka_unit_test(test_barfile_load),
-		cmocka_unit_test(test_bin_roundtrip),
-		cmocka_unit_test(test_bin_damage),
-		cmocka_unit_test(test_reader_csv_errors),
+	    cmocka_unit_test(test_parse_time),
+	    cmocka_unit_test(test_parse_price),
+	    cmocka_unit_test(test_tickcsv_lines),
+	    cmocka_unit_test(test_tickcsv_feed_splits),
+	    cmocka_unit_test(test_barcsv),
+	    cmocka_unit_test(test_barfile_load),
+	    cmocka_unit_test(test_bin_roundtrip),
+	    cmocka_unit_test(test_bin_damage),
+	    cmocka_unit_test(test_reader_csv_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -5,6 +5,7 @@
  * local-field arithmetic, slob_tz_to_utc (gap and overlap), the footer rule
  * for years past the explicit transitions, and load errors.
  */
+#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +16,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <cmocka.h>
 
 #include "engine/tz.h"
 
@@ -121,7 +121,8 @@ static void test_to_utc_gap_and_overlap(void **state)
 	assert_true(slob_tz_to_utc(&sto, 20261025, 150) == utc(2026, 10, 25, 0, 30));
 	/* every minute of a year round-trips through local fields */
 	struct slob_local l;
-	for (int64_t t = utc(2026, 1, 1, 0, 0); t < utc(2027, 1, 1, 0, 0); t += 7 * SLOB_NS_PER_MIN) {
+	for (int64_t t = utc(2026, 1, 1, 0, 0); t < utc(2027, 1, 1, 0, 0);
+	     t += 7 * SLOB_NS_PER_MIN) {
 		slob_tz_local(&sto, t, &l);
 		int64_t back = slob_tz_to_utc(&sto, l.ymd, l.minute);
 		/* ambiguous hour maps to the first instance */
@@ -145,7 +146,8 @@ static void test_matches_libc(void **state)
 		assert_int_equal(l.offset_s, tm.tm_gmtoff);
 		assert_int_equal(l.minute, tm.tm_hour * 60 + tm.tm_min);
 		assert_int_equal(l.wday, tm.tm_wday);
-		assert_int_equal(l.ymd, (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
+		assert_int_equal(l.ymd,
+				 (tm.tm_year + 1900) * 10000 + (tm.tm_mon + 1) * 100 + tm.tm_mday);
 	}
 }
 
@@ -200,13 +202,10 @@ static void test_load_errors(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_civil_roundtrip),
-		cmocka_unit_test(test_stockholm_2026),
-		cmocka_unit_test(test_new_york_2026),
-		cmocka_unit_test(test_to_utc_gap_and_overlap),
-		cmocka_unit_test(test_matches_libc),
-		cmocka_unit_test(test_footer_rule_far_future),
-		cmocka_unit_test(test_load_errors),
+	    cmocka_unit_test(test_civil_roundtrip), cmocka_unit_test(test_stockholm_2026),
+	    cmocka_unit_test(test_new_york_2026),   cmocka_unit_test(test_to_utc_gap_and_overlap),
+	    cmocka_unit_test(test_matches_libc),    cmocka_unit_test(test_footer_rule_far_future),
+	    cmocka_unit_test(test_load_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

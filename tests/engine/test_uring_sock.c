@@ -7,6 +7,7 @@
  * syscall fallback. io_uring cases are skipped when io_uring is unavailable.
  */
 #include <arpa/inet.h>
+#include <cmocka.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -19,7 +20,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-#include <cmocka.h>
 
 #include "engine/uring_sock.h"
 
@@ -38,7 +38,7 @@ static int listen_any(uint16_t *port)
 
 struct dec {
 	unsigned msgs;
-	uint32_t next;     /* expected payload counter */
+	uint32_t next; /* expected payload counter */
 	int bad;
 	int fail_after;
 };
@@ -74,8 +74,9 @@ static void wait_state(struct slob_usock *s, enum slob_usock_state st, struct de
 			usleep(100);
 	}
 	if (slob_usock_state(s) != st)
-		fprintf(stderr, "state %s, want %s (%s)\n", slob_usock_state_name(slob_usock_state(s)),
-			slob_usock_state_name(st), s->err);
+		fprintf(stderr, "state %s, want %s (%s)\n",
+			slob_usock_state_name(slob_usock_state(s)), slob_usock_state_name(st),
+			s->err);
 	assert_int_equal(slob_usock_state(s), st);
 }
 
@@ -214,9 +215,9 @@ static void test_decoder_error(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_uring_roundtrip),
-		cmocka_unit_test(test_syscall_roundtrip),
-		cmocka_unit_test(test_decoder_error),
+	    cmocka_unit_test(test_uring_roundtrip),
+	    cmocka_unit_test(test_syscall_roundtrip),
+	    cmocka_unit_test(test_decoder_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

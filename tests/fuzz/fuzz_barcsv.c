@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	struct slob_barcsv c;
-	struct slob_barcsv_opts o = {.name = "fuzz.csv", .tick_size = 0.25, .skip_bad = data[0] & 1};
+	struct slob_barcsv_opts o = {
+	    .name = "fuzz.csv", .tick_size = 0.25, .skip_bad = data[0] & 1};
 	data++;
 	size--;
 	if (slob_barcsv_init(&c, &o) < 0)

@@ -35,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(nh.symbol, buf + 24, 15);
 		nh.count = (size - SLOB_TICKBIN_HDR_SIZE) / SLOB_TICKBIN_REC_SIZE;
 		size = SLOB_TICKBIN_HDR_SIZE + nh.count * SLOB_TICKBIN_REC_SIZE;
-		nh.body_xxh3 = XXH3_64bits(buf + SLOB_TICKBIN_HDR_SIZE, size - SLOB_TICKBIN_HDR_SIZE);
+		nh.body_xxh3 =
+		    XXH3_64bits(buf + SLOB_TICKBIN_HDR_SIZE, size - SLOB_TICKBIN_HDR_SIZE);
 		slob_tickbin_hdr_encode(&nh, buf);
 	}
 	slob_tickbin_hdr_decode(buf, size, -1, "fuzz.bin", &h, err, sizeof(err));
@@ -49,8 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			int64_t ts;
 			int32_t px;
 			uint32_t sz;
-			slob_tickbin_rec_decode(buf + SLOB_TICKBIN_HDR_SIZE + i * SLOB_TICKBIN_REC_SIZE,
-						&ts, &px, &sz);
+			slob_tickbin_rec_decode(
+			    buf + SLOB_TICKBIN_HDR_SIZE + i * SLOB_TICKBIN_REC_SIZE, &ts, &px, &sz);
 			ok += (uint64_t)slob_tickcheck_ok(&chk, ts, px, sz);
 		}
 		if (ok + slob_tickcheck_rejected(&chk) != h.count)

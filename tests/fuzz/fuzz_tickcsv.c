@@ -24,8 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += 2;
 	size -= 2;
 	struct slob_tickcsv c;
-	struct slob_tickcsv_opts o = {.name = "fuzz.csv", .tick_size = 0.25, .skip_bad = skip,
-				      .backwards_tol_ns = 1000};
+	struct slob_tickcsv_opts o = {
+	    .name = "fuzz.csv", .tick_size = 0.25, .skip_bad = skip, .backwards_tol_ns = 1000};
 	struct slob_tick out[16];
 	if (slob_tickcsv_init(&c, &o) < 0)
 		abort();

@@ -30,11 +30,11 @@ struct opts {
 
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: slob-data csv2bin [--symbol S] [--tick-size X] [--skip-bad] [--tolerance-ms N] IN.csv OUT.bin\n"
-		"       slob-data bin2csv [--iso] IN.bin OUT.csv|-\n"
-		"       slob-data info [--tick-size X] FILE\n"
-		"       slob-data verify [--bars] [--tick-size X] [--skip-bad] FILE\n");
+	fprintf(stderr, "usage: slob-data csv2bin [--symbol S] [--tick-size X] [--skip-bad] "
+			"[--tolerance-ms N] IN.csv OUT.bin\n"
+			"       slob-data bin2csv [--iso] IN.bin OUT.csv|-\n"
+			"       slob-data info [--tick-size X] FILE\n"
+			"       slob-data verify [--bars] [--tick-size X] [--skip-bad] FILE\n");
 	return 2;
 }
 
@@ -51,8 +51,8 @@ static void print_counts(const char *path, const struct slob_tickcheck *c, uint6
 static int cmd_convert(const struct opts *o, const char *in, const char *out, int to_bin)
 {
 	struct slob_tickreader *r;
-	struct slob_tickcsv_opts co = {.tick_size = o->tick_size, .skip_bad = o->skip_bad,
-				       .backwards_tol_ns = o->tol_ns};
+	struct slob_tickcsv_opts co = {
+	    .tick_size = o->tick_size, .skip_bad = o->skip_bad, .backwards_tol_ns = o->tol_ns};
 	int rc = slob_tickreader_open(&r, in, to_bin ? SLOB_TICKFILE_CSV : SLOB_TICKFILE_BIN, &co);
 	if (rc < 0) {
 		fprintf(stderr, "slob-data: %s\n", slob_tickfile_strerror());
@@ -126,8 +126,8 @@ static int cmd_info(const struct opts *o, const char *path, int verify)
 	if (o->bars)
 		return cmd_bars(o, path, 1);
 	struct slob_tickreader *r;
-	struct slob_tickcsv_opts co = {.tick_size = o->tick_size, .skip_bad = o->skip_bad,
-				       .backwards_tol_ns = o->tol_ns};
+	struct slob_tickcsv_opts co = {
+	    .tick_size = o->tick_size, .skip_bad = o->skip_bad, .backwards_tol_ns = o->tol_ns};
 	if (slob_tickreader_open(&r, path, SLOB_TICKFILE_AUTO, &co) < 0) {
 		fprintf(stderr, "slob-data: %s\n", slob_tickfile_strerror());
 		return 1;
@@ -169,7 +169,8 @@ static int cmd_info(const struct opts *o, const char *path, int verify)
 		       (unsigned long long)h->body_xxh3);
 	printf("ticks: %llu\nfirst: %s\nlast: %s\nprice_low: %s\nprice_high: %s\nvolume: %llu\n",
 	       (unsigned long long)n, a, b, pl, ph, (unsigned long long)vol);
-	printf("rejected_price: %llu\nrejected_size: %llu\nrejected_backwards: %llu\nskipped_lines: %llu\n",
+	printf("rejected_price: %llu\nrejected_size: %llu\nrejected_backwards: "
+	       "%llu\nskipped_lines: %llu\n",
 	       (unsigned long long)c->bad_px, (unsigned long long)c->bad_size,
 	       (unsigned long long)c->backwards, (unsigned long long)slob_tickreader_bad_lines(r));
 	int dirty = slob_tickcheck_rejected(c) || slob_tickreader_bad_lines(r);
@@ -193,14 +194,18 @@ int main(int argc, char **argv)
 			char *e;
 			o.tick_size = strtod(argv[++i], &e);
 			if (*e || !slob_tick_nano(o.tick_size)) {
-				fprintf(stderr, "slob-data: --tick-size '%s': must be a number > 0\n", argv[i]);
+				fprintf(stderr,
+					"slob-data: --tick-size '%s': must be a number > 0\n",
+					argv[i]);
 				return 2;
 			}
 		} else if (!strcmp(a, "--tolerance-ms") && i + 1 < argc) {
 			char *e;
 			long v = strtol(argv[++i], &e, 10);
 			if (*e || v < 0) {
-				fprintf(stderr, "slob-data: --tolerance-ms '%s': must be an integer >= 0\n", argv[i]);
+				fprintf(stderr,
+					"slob-data: --tolerance-ms '%s': must be an integer >= 0\n",
+					argv[i]);
 				return 2;
 			}
 			o.tol_ns = v * 1000000LL;

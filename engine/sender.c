@@ -456,7 +456,11 @@ static void place(struct slob_sender *s, const struct slob_intent *in)
 	int64_t id = s->next_id;
 	int rc;
 	if (s->prm.mode == SLOB_SENDER_PAPER) {
-		rc = slob_paper_place_bracket(&s->paper, in, id, s->clock_seq);
+		/* the decision was triggered by tick clock_seq + 1 (the first tick of
+		 * the next bar closed the bar): like a live order, this bracket can
+		 * only trade on ticks after that one */
+		rc = slob_paper_place_bracket(&s->paper, in, id,
+					      s->clock_seq ? s->clock_seq + 1 : 0);
 	} else if (s->be.place != NULL) {
 		rc = s->be.place(s->be.ctx, in, id);
 	} else {

@@ -26,9 +26,11 @@
  *     delivered tick `seq`, the clock stays unconsumed and poll returns; so
  *     the tap ring must hold at least one bar's worth of ticks plus slack
  *     (ingest cannot run further ahead than the tap ring allows).
- *  4. Orders placed for an intent see only ticks after the last clock the
- *     sender processed (paper.h after_seq), which is the clock risk decided
- *     on, on every thread layout.
+ *  4. Orders placed for an intent see only ticks after clock_seq + 1, where
+ *     clock_seq is the last clock the sender processed (the clock risk
+ *     decided on, on every thread layout) and clock_seq + 1 is the tick that
+ *     closed that bar, which a live order could not have traded on either
+ *     (paper.h after_seq).
  *  5. The fill digest is xxh3-64 chained over (setup_id, order_id, role,
  *     qty, px, ts_ns, tick seq) of each fill, in order.
  *

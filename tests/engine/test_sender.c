@@ -126,10 +126,13 @@ static void test_paper_clock_protocol(void **state)
 	put_clock(&f, 3);
 	struct slob_intent b = br(42, SLOB_LONG, 995, 990, 1010);
 	put_intent(&f, &b);
-	/* tick 4 crosses the entry, tick 5 the TP; but only clock 4 is given */
+	/* tick 4 closed the bar the decision was made on: it crosses the entry
+	 * but is not tradeable for the new bracket; tick 5 fills the entry,
+	 * tick 6 would hit the TP, but only clock 5 is given */
 	put_tick(&f, 4, 994);
-	put_tick(&f, 5, 1011);
-	put_clock(&f, 4);
+	put_tick(&f, 5, 994);
+	put_tick(&f, 6, 1011);
+	put_clock(&f, 5);
 	int n = drain(&f, ex, 32);
 	assert_int_equal(n, 6);
 	assert_int_equal(ex[0].kind, SLOB_EXEC_CLOCK_ACK);
@@ -145,15 +148,15 @@ static void test_paper_clock_protocol(void **state)
 	assert_string_equal(ex[3].order_ref, "SLOB_0000000000000001_SL");
 	assert_int_equal(ex[4].kind, SLOB_EXEC_FILL);
 	assert_int_equal(ex[4].px, 995);
-	assert_int_equal(ex[4].ts_ns, 4000000000LL);
+	assert_int_equal(ex[4].ts_ns, 5000000000LL);
 	assert_int_equal(ex[5].kind, SLOB_EXEC_CLOCK_ACK);
-	assert_int_equal(ex[5].clock_seq, 4);
-	/* tick 5 is still in the tap: not in the past yet */
+	assert_int_equal(ex[5].clock_seq, 5);
+	/* tick 6 is still in the tap: not in the past yet */
 	assert_int_equal(slob_ring_size(&f.tap), 1);
 	assert_int_equal(f.s.lat_count, 1);
 	assert_true(f.s.lat_last_ns > 0);
 	assert_int_equal(h->count, 1);
-	put_clock(&f, 5);
+	put_clock(&f, 6);
 	put_kind(&f, SLOB_INTENT_END, 0);
 	n = drain(&f, ex, 32);
 	assert_int_equal(n, 4);

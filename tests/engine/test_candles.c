@@ -6,13 +6,15 @@
  * out-of-order / duplicate / late ticks, END handling, the live timer close,
  * backpressure on a tiny output ring, and parameters.
  */
-#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+/* cmocka needs the headers above first */
+#include <cmocka.h>
 
 #include "engine/candles.h"
 #include "engine/tz.h"

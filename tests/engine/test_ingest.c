@@ -8,7 +8,6 @@
  * before it; a corrupted binary fails init; pacing; backpressure; the bar
  * file source; and ingest + candles end to end.
  */
-#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +18,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* cmocka needs the headers above first */
+#include <cmocka.h>
 
 #include "engine/candles.h"
 #include "engine/ingest.h"

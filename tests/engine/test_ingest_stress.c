@@ -7,7 +7,6 @@
  * with random pauses (so flat fills and unfilled gaps occur). Size knob:
  * SLOB_STRESS_TICKS (default 100000).
  */
-#include <cmocka.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -18,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* cmocka needs the headers above first */
+#include <cmocka.h>
 
 #include "engine/candles.h"
 #include "engine/ingest.h"

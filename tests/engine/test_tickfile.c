@@ -6,7 +6,6 @@
  * trip through the writers and reader, truncation, corruption, unfinished
  * files).
  */
-#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+/* cmocka needs the headers above first */
+#include <cmocka.h>
 
 #include "engine/tickfile.h"
 #include "engine/tz.h"

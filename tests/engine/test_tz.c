@@ -5,7 +5,6 @@
  * local-field arithmetic, slob_tz_to_utc (gap and overlap), the footer rule
  * for years past the explicit transitions, and load errors.
  */
-#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +15,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+/* cmocka needs the headers above first */
+#include <cmocka.h>
 
 #include "engine/tz.h"
 

@@ -7,7 +7,6 @@
  * syscall fallback. io_uring cases are skipped when io_uring is unavailable.
  */
 #include <arpa/inet.h>
-#include <cmocka.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -20,6 +19,9 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* cmocka needs the headers above first */
+#include <cmocka.h>
 
 #include "engine/uring_sock.h"
 

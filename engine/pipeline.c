@@ -461,11 +461,15 @@ static int attach_broker(struct slob_pipeline *p, char *err, size_t errlen)
 	const struct slob_recovered *r = p->o.recovered;
 	size_t n = r ? r->norders : 0;
 	int32_t position = 0;
-	p->known = calloc(n ? n : 1, sizeof(*p->known));
 	p->broker = calloc(1, sizeof(*p->broker));
-	if (p->known == NULL || p->broker == NULL)
+	if (p->broker == NULL)
 		return fail(p, err, errlen, -ENOMEM, "out of memory");
-	for (size_t i = 0; i < n; i++) {
+	const struct slob_tws_known_order *known = p->o.known;
+	if (known)
+		n = p->o.nknown;
+	else if ((p->known = calloc(n ? n : 1, sizeof(*p->known))) == NULL)
+		return fail(p, err, errlen, -ENOMEM, "out of memory");
+	for (size_t i = 0; !p->o.known && i < n; i++) {
 		const struct slob_rec_order *ro = &r->orders[i];
 		struct slob_tws_known_order *k = &p->known[i];
 		snprintf(k->order_ref, sizeof(k->order_ref), "%s", ro->order_ref);
@@ -480,7 +484,7 @@ static int attach_broker(struct slob_pipeline *p, char *err, size_t errlen)
 			position += r->positions[i].qty;
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	int rc = slob_tws_broker_init(p->broker, &p->o.tws, p->known, n, position,
+	int rc = slob_tws_broker_init(p->broker, &p->o.tws, known ? known : p->known, n, position,
 				      &p->coldq[SLOB_PIPE_COLD_SENDER],
 				      (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec);
 	if (rc < 0)

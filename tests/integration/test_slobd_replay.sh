@@ -11,7 +11,7 @@ set -euo pipefail
 B="${SLOB_BIN_DIR:?}"
 T="$(mktemp -d "${SLOB_TEST_TMP:-/tmp}/slobd_replay.XXXXXX")"
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$T"; }
+cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$T"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 say() { echo "-- $*"; }

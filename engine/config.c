@@ -157,6 +157,8 @@ const struct slob_config_key slob_config_keys[] = {
 	{"pipeline", "tap_ring", "1048576", NULL, false, "capacity of the paper broker's tick tap ring (power of two)"},
 	{"pipeline", "ring", "4096", NULL, false, "capacity of bar/signal/intent/exec rings (power of two)"},
 	{"pipeline", "cold_ring", "65536", NULL, false, "capacity of each cold ring (power of two)"},
+	{"pipeline", "fault_duplicate_setup", "0", NULL, false,
+	 "DRILLS ONLY (incident P0-3): every setup signal reaches risk this many times; 0 = off"},
 	/* [replay] */
 	{"replay", "speed", "0", NULL, false, "0 = as fast as possible; N = real time x N"},
 	{"replay", "format", "auto", NULL, false, "auto, tick-csv, tick-bin, bar-csv"},

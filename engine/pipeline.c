@@ -33,6 +33,9 @@ struct slob_pipeline {
 	struct slob_tws_broker *broker;    /* live: the sender's backend */
 	struct slob_tws_known_order *known;
 	int end_pushed[2];                 /* ticks, tap */
+	slob_stage_t fault;                /* drills: duplicates setup signals */
+	unsigned fault_sent;
+	int fault_end;
 	struct slob_candles candles;
 	struct slob_detector det;
 	struct slob_detector_stage det_stage;
@@ -122,6 +125,12 @@ static int set_pipeline(void *params, const char *key, const char *value, char *
 			o->hot_wait = w;
 		else
 			o->cold_wait = w;
+		return 0;
+	}
+	if (!strcmp(key, "fault_duplicate_setup")) {
+		if (slob_parse_int(key, value, 0, 100000, &v, err, errlen) < 0)
+			return -EINVAL;
+		o->fault_dup_setups = (unsigned)v;
 		return 0;
 	}
 	if (!strcmp(key, "pin")) {
@@ -325,6 +334,42 @@ static bool ingest_wrap_done(slob_stage_t *st)
 	       (p->end_pushed[1] || slob_topo_ring(p->topo, "tap") == NULL);
 }
 
+/*
+ * The drill-only fault stage (incident P0-3, runaway signals): copies the
+ * detector's output to risk and repeats every SETUP signal N times, as a
+ * runaway detector would. Never in the pipeline unless [fault]
+ * duplicate_setup is set.
+ */
+static int fault_poll(slob_stage_t *st)
+{
+	struct slob_pipeline *p = st->ctx;
+	slob_ring_t *in = slob_topo_ring(p->topo, "sigs.raw");
+	slob_ring_t *out = slob_topo_ring(p->topo, "sigs");
+	int work = 0;
+	for (;;) {
+		const struct slob_sig *sg = slob_ring_peek_spsc(in, 0);
+		if (sg == NULL)
+			break;
+		unsigned copies = sg->kind == SLOB_SIG_SETUP ? p->o.fault_dup_setups : 1;
+		while (p->fault_sent < copies && slob_ring_push_spsc(out, sg))
+			p->fault_sent++, work++;
+		if (p->fault_sent < copies)
+			break;
+		p->fault_sent = 0;
+		if (sg->kind == SLOB_SIG_END)
+			p->fault_end = 1;
+		slob_ring_release_spsc(in, 1);
+		work++;
+	}
+	return work;
+}
+
+static bool fault_done(slob_stage_t *st)
+{
+	struct slob_pipeline *p = st->ctx;
+	return p->fault_end;
+}
+
 /* ---- build --------------------------------------------------------------- */
 
 static int fail(struct slob_pipeline *p, char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -337,6 +382,17 @@ static int fail(struct slob_pipeline *p, char *err, size_t errlen, int rc, const
 	va_end(ap);
 	snprintf(p->err, sizeof(p->err), "%s", err);
 	return rc;
+}
+
+/* Puts the drill-only "fault" stage on the detector's thread. */
+static void layout_add_fault(char *layout, size_t len)
+{
+	char *d = strstr(layout, "detector");
+	if (d == NULL || strlen(layout) + 7 >= len)
+		return;
+	d += strlen("detector");
+	memmove(d + 6, d, strlen(d) + 1);
+	memcpy(d, ",fault", 6);
 }
 
 static void choose_layout(struct slob_pipeline *p)
@@ -374,6 +430,8 @@ static int declare(struct slob_pipeline *p, char *err, size_t errlen)
 	slob_topo_init(t);
 	for (unsigned i = 0; rc == 0 && i < SLOB_ARRAY_SIZE(stages); i++)
 		rc = slob_topo_add_stage(t, stages[i], NULL);
+	if (rc == 0 && o->fault_dup_setups)
+		rc = slob_topo_add_stage(t, "fault", NULL);
 	if (rc == 0)
 		rc = slob_topo_add_ring(t, "ticks", o->tick_ring, sizeof(struct slob_tick), "ingest",
 					"candles");
@@ -384,8 +442,13 @@ static int declare(struct slob_pipeline *p, char *err, size_t errlen)
 		rc = slob_topo_add_ring(t, "bars", o->ring, sizeof(struct slob_bar), "candles",
 					"detector");
 	if (rc == 0)
-		rc = slob_topo_add_ring(t, "sigs", o->ring, sizeof(struct slob_sig), "detector",
-					"risk");
+		rc = o->fault_dup_setups
+			     ? slob_topo_add_ring(t, "sigs.raw", o->ring, sizeof(struct slob_sig),
+						  "detector", "fault")
+			     : slob_topo_add_ring(t, "sigs", o->ring, sizeof(struct slob_sig), "detector",
+						  "risk");
+	if (rc == 0 && o->fault_dup_setups)
+		rc = slob_topo_add_ring(t, "sigs", o->ring, sizeof(struct slob_sig), "fault", "risk");
 	if (rc == 0)
 		rc = slob_topo_add_ring(t, "intents", o->ring, sizeof(struct slob_intent), "risk",
 					"sender");
@@ -397,6 +460,8 @@ static int declare(struct slob_pipeline *p, char *err, size_t errlen)
 		rc = slob_topo_add_ring(t, cold_names[i], o->cold_ring, sizeof(struct slob_cold),
 					cold_prod[i], "cold");
 	choose_layout(p);
+	if (o->fault_dup_setups)
+		layout_add_fault(p->layout, sizeof(p->layout));
 	if (rc == 0)
 		rc = slob_topo_parse_layout(t, p->layout);
 	if (rc == 0)
@@ -576,7 +641,8 @@ int slob_pipeline_build(slob_pipeline_t **out, const struct slob_pipeline_opts *
 		goto out_free;
 	}
 	if ((rc = slob_detector_stage_init(&p->det_stage, &p->det, slob_topo_ring(p->topo, "bars"),
-					   slob_topo_ring(p->topo, "sigs"),
+					   slob_topo_ring(p->topo,
+							  o->fault_dup_setups ? "sigs.raw" : "sigs"),
 					   &p->coldq[SLOB_PIPE_COLD_DETECTOR])) < 0) {
 		rc = fail(p, err, errlen, rc, "detector stage: %s", strerror(-rc));
 		goto out_free;
@@ -646,6 +712,14 @@ int slob_pipeline_build(slob_pipeline_t **out, const struct slob_pipeline_opts *
 	};
 	p->ingest_wrap = (slob_stage_t){.name = "ingest", .poll = ingest_wrap_poll,
 					.done = ingest_wrap_done, .ctx = p};
+	if (o->fault_dup_setups) {
+		p->fault = (slob_stage_t){.name = "fault", .poll = fault_poll, .done = fault_done,
+					  .ctx = p};
+		if ((rc = slob_topo_bind_stage(p->topo, "fault", &p->fault)) < 0) {
+			rc = fail(p, err, errlen, rc, "pipeline: %s", slob_topo_strerror(p->topo));
+			goto out_free;
+		}
+	}
 	for (unsigned i = 0; i < SLOB_ARRAY_SIZE(binds); i++) {
 		bind_stats(p, binds[i].name, binds[i].st);
 		if ((rc = slob_topo_bind_stage(p->topo, binds[i].name, binds[i].st)) < 0) {

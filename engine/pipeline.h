@@ -64,6 +64,8 @@ enum slob_pipeline_cold_producer {
 struct slob_pipeline_opts {
 	enum slob_pipeline_mode mode;
 	bool wall_clock_bars;               /* live: close quiet minutes by the clock */
+	unsigned fault_dup_setups;          /* drills only ([fault] duplicate_setup):
+					     * every setup signal reaches risk N times */
 	bool bar_input;                     /* replay file holds M1 bars */
 	const char *layout;                 /* "auto", "single" or a topology string */
 	enum slob_wait hot_wait, cold_wait;

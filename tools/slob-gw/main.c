@@ -13,9 +13,13 @@
  *
  * Usage: slob-gw [--port N] [--control-port N] [--ticks FILE] [--speed X]
  *                [--state FILE] [--account ID] [--first-id N] [--wait-sub]
+ *                [--bar-pause-ms N]
  *   --port 0 / --control-port 0 pick free ports; the chosen ports are printed
  *   on stdout as "PORT <n>" and "CONTROL <n>" (one line each, flushed).
  *   --speed X: replay at X times real time; 0 = as fast as clients read.
+ *   --bar-pause-ms N: after the first tick of each minute (the tick that
+ *   closes the client's M1 bar) hold the stream N ms, so decisions reach the
+ *   gateway before the next tick, as in a paper replay (fast replays).
  * Control commands (one per line, answer "OK ..." or "ERR ..."): see
  * docs/TWS.md, "slob-gw control channel", or send "help".
  *
@@ -130,6 +134,9 @@ static struct {
 	double speed;
 	bool wait_sub, paused, eof;
 	bool have_tick;
+	int64_t bar_pause_ms;    /* hold after the first tick of each minute */
+	int64_t hold_until_ms;
+	int64_t last_minute;
 	struct slob_tick tick;   /* next tick to send */
 	uint64_t tick_index;     /* ticks sent */
 	int64_t t0_ns, wall0_ms; /* pacing anchor */
@@ -940,6 +947,12 @@ static int pump_ticks(void)
 {
 	if (G.rd == NULL || G.paused || (G.wait_sub && !any_subscriber()))
 		return -1;
+	if (G.hold_until_ms) {
+		int64_t now = now_ms();
+		if (now < G.hold_until_ms)
+			return (int)(G.hold_until_ms - now);
+		G.hold_until_ms = 0;
+	}
 	for (int budget = 0; budget < 512; budget++) {
 		if (!G.have_tick && next_tick() <= 0)
 			return -1;
@@ -973,6 +986,17 @@ static int pump_ticks(void)
 		}
 		match_tick(px);
 		G.have_tick = false;
+		/* --bar-pause-ms: the first tick of a minute closes the client's bar;
+		 * give its decision time to reach us before the next tick */
+		int64_t minute = G.tick.ts_ns / 60000000000LL;
+		bool new_bar = G.last_minute != 0 && minute != G.last_minute;
+		G.last_minute = minute;
+		if (new_bar && G.bar_pause_ms > 0) {
+			G.hold_until_ms = now_ms() + G.bar_pause_ms;
+			if (G.wall0_ms)
+				G.wall0_ms += G.bar_pause_ms; /* keep the pacing of later ticks */
+			return (int)G.bar_pause_ms;
+		}
 	}
 	return 0;
 }
@@ -1090,6 +1114,8 @@ static void on_ctl_line(struct ctl *k, char *line)
 		G.rd = nr;
 		G.eof = G.have_tick = false;
 		G.wall0_ms = 0;
+		G.last_minute = 0;
+		G.hold_until_ms = 0;
 		ctl_reply(k, "OK rewound");
 	} else if (strcmp(cmd, "pause") == 0) {
 		G.paused = true;
@@ -1200,12 +1226,15 @@ int main(int argc, char **argv)
 			snprintf(G.account, sizeof(G.account), "%s", v);
 		else if (strcmp(a, "--first-id") == 0)
 			G.next_id = atoll(v);
+		else if (strcmp(a, "--bar-pause-ms") == 0)
+			G.bar_pause_ms = atoll(v);
 		else {
 			fprintf(stderr, "slob-gw: unknown option %s\n", a);
 			usage();
 			return 2;
 		}
-		if (port < 0 || port > 65535 || cport > 65535 || G.speed < 0 || G.next_id < 1) {
+		if (port < 0 || port > 65535 || cport > 65535 || G.speed < 0 || G.next_id < 1 ||
+		    G.bar_pause_ms < 0 || G.bar_pause_ms > 60000) {
 			fprintf(stderr, "slob-gw: bad value '%s' for %s\n", v, a);
 			return 2;
 		}

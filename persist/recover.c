@@ -131,8 +131,8 @@ int slob_recover_load(slob_store_t *s, const struct slob_instrument *insp,
 	cap = 0;
 	if ((e = prep(db,
 		      "SELECT order_ref, order_id, parent_id, setup_id, role, action, status, qty,"
-		      " filled_qty, price FROM orders WHERE status IN ('PENDING','SUBMITTED',"
-		      "'PARTIAL','RECONCILED') ORDER BY id",
+		      " filled_qty, price, status IN ('PENDING','SUBMITTED','PARTIAL','RECONCILED')"
+		      " FROM orders ORDER BY id",
 		      &st)) < 0)
 		goto fail;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -157,6 +157,9 @@ int slob_recover_load(slob_store_t *s, const struct slob_instrument *insp,
 		o->qty = sqlite3_column_int(st, 7);
 		o->filled = sqlite3_column_int(st, 8);
 		o->px = ticks_of(&ins, st, 9);
+		o->open = sqlite3_column_int(st, 10) != 0;
+		if (o->open)
+			out->nopen_orders++;
 	}
 	if ((e = finish(db, st, rc)) < 0)
 		goto fail;

@@ -47,8 +47,9 @@ struct slob_rec_order {
 	uint64_t setup_id;
 	uint8_t role;              /* enum slob_role */
 	int8_t dir;                /* +1 BUY, -1 SELL */
-	char status[16];           /* PENDING SUBMITTED PARTIAL RECONCILED */
+	char status[16];           /* as stored: PENDING SUBMITTED PARTIAL FILLED ... */
 	int32_t qty, filled, px;
+	bool open;                 /* status PENDING/SUBMITTED/PARTIAL/RECONCILED */
 };
 
 struct slob_rec_position {
@@ -68,8 +69,11 @@ struct slob_rec_risk {
 struct slob_recovered {
 	struct slob_rec_setup *setups;
 	unsigned nsetups;
-	struct slob_rec_order *orders;     /* open orders only */
+	struct slob_rec_order *orders;     /* every order the store knows (oldest first),
+					    * so reconciliation recognises executions of
+					    * filled orders too; `open` marks working ones */
 	unsigned norders;
+	unsigned nopen_orders;             /* of which open */
 	struct slob_rec_position *positions;
 	unsigned npositions;
 	uint64_t *placed;                  /* setup ids that ever had an order */
@@ -81,7 +85,7 @@ struct slob_recovered {
 /*
  * slob_recover_load - reads the start-up state from an open store: setups
  * with closed_at NULL and state not INVALIDATED (manual rows included),
- * orders whose status is PENDING/SUBMITTED/PARTIAL/RECONCILED, every
+ * every order (open ones flagged: PENDING/SUBMITTED/PARTIAL/RECONCILED), every
  * positions row, risk_state, and the ids of setups with any order row or
  * placed=1. NULL prices load as 0. ins converts prices to ticks (NULL: NQ).
  * Returns 0 or -errno (-ENOMEM, -EIO). Start-up thread; blocks.

@@ -120,15 +120,27 @@ static void test_load_state(void **state)
 	assert_int_equal(s10->dir, SLOB_SHORT);
 	assert_int_equal(s10->tp, 79900);
 
-	assert_int_equal(rec.norders, 2); /* TP + SL working; filled entry and cancelled not */
+	/* every order (reconciliation must recognise executions of filled ones);
+	 * TP + SL working, the filled entry and the cancelled one are not open */
+	assert_int_equal(rec.norders, 4);
+	assert_int_equal(rec.nopen_orders, 2);
+	unsigned open = 0;
 	for (unsigned i = 0; i < rec.norders; i++) {
-		assert_true(rec.orders[i].setup_id == 0x10);
-		assert_true(rec.orders[i].parent_id == 100);
-		assert_int_equal(rec.orders[i].dir, -1);
-		assert_string_equal(rec.orders[i].status, "SUBMITTED");
+		const struct slob_rec_order *o = &rec.orders[i];
+		if (!o->open)
+			continue;
+		open++;
+		assert_true(o->setup_id == 0x10);
+		assert_true(o->parent_id == 100);
+		assert_int_equal(o->dir, -1);
+		assert_string_equal(o->status, "SUBMITTED");
 	}
-	assert_int_equal(rec.orders[0].role, SLOB_ROLE_TP);
-	assert_string_equal(rec.orders[1].order_ref, "SLOB_0000000000000010_SL");
+	assert_int_equal(open, 2);
+	assert_string_equal(rec.orders[0].status, "FILLED");
+	assert_false(rec.orders[0].open);
+	assert_int_equal(rec.orders[1].role, SLOB_ROLE_TP);
+	assert_string_equal(rec.orders[2].order_ref, "SLOB_0000000000000010_SL");
+	assert_string_equal(rec.orders[3].status, "CANCELLED");
 	assert_int_equal(rec.npositions, 1);
 	assert_int_equal(rec.positions[0].qty, -2);
 	assert_int_equal(rec.positions[0].avg_px, 80040);

@@ -821,12 +821,42 @@ void slob_pipeline_request_stop(slob_pipeline_t *p)
 	__atomic_store_n(&p->stop_requested, 1, __ATOMIC_RELAXED);
 }
 
+/*
+ * Ring fill, sampled by the waiting thread every 10 ms: the current fill of
+ * each stage's input rings goes to the stats file, and the peak to the
+ * stage's ring_fill_max (this sampler is that counter's only writer).
+ */
+static void sample_rings(struct slob_pipeline *p)
+{
+	struct slob_topology *t = p->topo;
+	slob_stage_t *list[SLOB_TOPO_MAX_STAGES];
+	unsigned n = 0;
+	for (unsigned i = 0; i < t->nstages; i++) {
+		slob_stage_t *st = t->stages[i].stage;
+		if (st == NULL || st->stats == NULL)
+			continue;
+		uint64_t fill = 0;
+		for (unsigned k = 0; k < st->ninputs; k++)
+			if (st->inputs[k])
+				fill += slob_ring_size(st->inputs[k]);
+		if (fill > __atomic_load_n(&st->stats->ring_fill_max, __ATOMIC_RELAXED))
+			__atomic_store_n(&st->stats->ring_fill_max, fill, __ATOMIC_RELAXED);
+		list[n++] = st;
+	}
+	if (p->o.stats)
+		slob_stats_sample_rings(p->o.stats, list, n);
+}
+
 int slob_pipeline_wait(slob_pipeline_t *p, void (*heartbeat)(void *), void *ctx)
 {
 	bool stop_forwarded = false;
+	unsigned tick = 0;
 	while (!__atomic_load_n(&p->finished, __ATOMIC_ACQUIRE)) { /* partner: joiner */
-		struct timespec ts = {0, 100 * 1000 * 1000};
+		struct timespec ts = {0, 10 * 1000 * 1000};
 		nanosleep(&ts, NULL);
+		sample_rings(p);
+		if (++tick % 10 != 0)
+			continue;
 		if (heartbeat)
 			heartbeat(ctx);
 		if (!stop_forwarded && __atomic_load_n(&p->stop_requested, __ATOMIC_RELAXED)) {

@@ -1125,17 +1125,19 @@ static void on_clock(struct slob_risk *r, const struct slob_sig *sig)
 			emit_risk_state(r); /* a new peak must survive a restart */
 	}
 	/*
-	 * Entry timer. The clock of bar k+N+1 (N = cancel_after_bars, the entry
-	 * placed after bar k) cancels before it is forwarded: the entry had the
-	 * ticks of bars k+1..k+N, and the sender's CANCELLED report precedes
-	 * its ack of this clock, so with wait_for_clock_ack the next decision
-	 * sees the freed slot on every thread layout.
+	 * Entry timer. The N-th clock after placement (N = cancel_after_bars)
+	 * cancels before it is forwarded, so the sender's CANCELLED report
+	 * precedes its ack of this clock and, with wait_for_clock_ack, the
+	 * next decision sees the freed slot on every thread layout. The paper
+	 * broker then never matches that bar's ticks against the entry, which
+	 * is also what the live gateway sees (tests/integration/
+	 * test_slobd_gw.sh compares the two trade for trade).
 	 */
 	for (uint32_t k = 0; k < r->nlive; k++) {
 		struct bracket *b = &r->br[r->live_idx[k]];
 		if (b->entry_done || b->cancel_sent || b->entry_filled > 0)
 			continue; /* a partly filled entry runs on under its SL/TP */
-		if (++b->bars > r->p.cancel_after_bars && r->p.cancel_after_bars > 0)
+		if (++b->bars >= r->p.cancel_after_bars && r->p.cancel_after_bars > 0)
 			send_cancel(r, b);
 	}
 	struct slob_intent *it = outq_push(r);

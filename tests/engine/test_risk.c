@@ -949,25 +949,24 @@ static void test_cancel_after_bars_and_partial(void **state)
 	h_intents(&h, it, 64);
 	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, 2, 1, 80000, T(1));
 	h_pump(&h);
-	/* placed after bar 0: bars 1..3 are its 3 bars */
+	/* the 3rd clock after placement cancels, before it is forwarded */
 	h_clock(&h, 1, T(1), 80000);
 	h_clock(&h, 2, T(2), 80000);
-	h_clock(&h, 3, T(3), 80000);
 	h_pump(&h);
 	assert_int_equal(h_count_intents(&h, SLOB_INTENT_CANCEL), 0);
-	h_clock(&h, 4, T(4), 80000);
+	h_clock(&h, 3, T(3), 80000);
 	h_pump(&h);
 	unsigned n = h_intents(&h, it, 64);
 	/* only the entry with no fill is cancelled: cancelling a partly filled
 	 * parent would take its SL/TP with it (IB, paper broker) */
 	assert_int_equal(n, 2);
-	assert_int_equal(it[0].kind, SLOB_INTENT_CANCEL); /* before bar 4's ticks */
+	assert_int_equal(it[0].kind, SLOB_INTENT_CANCEL); /* before clock 3 */
 	assert_true(it[0].setup_id == 1);
 	assert_int_equal(it[0].qty, 2);
 	assert_int_equal(it[1].kind, SLOB_INTENT_CLOCK);
-	assert_true(it[1].clock_seq == 4);
+	assert_true(it[1].clock_seq == 3);
 	/* no second cancel on later bars */
-	for (uint64_t i = 5; i < 30; i++)
+	for (uint64_t i = 4; i < 30; i++)
 		h_clock(&h, i, T((int)i), 80000);
 	h_pump(&h);
 	assert_int_equal(h_count_intents(&h, SLOB_INTENT_CANCEL), 0);

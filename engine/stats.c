@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "engine/coldrec.h"
+#include "ringbuf/ring.h"
 
 #define HDR_BLOCK 4096u
 #define STATUS_BLOCK 4096u
@@ -228,6 +229,32 @@ struct slob_stats_stage_slot *slob_stats_stage_slot(slob_stats_t *s, const char 
 		if (strncmp(s->stages[i].name, name, SLOB_STATS_NAME_LEN) == 0)
 			return &s->stages[i];
 	return NULL;
+}
+
+int slob_stats_sample_rings(slob_stats_t *s, slob_stage_t *const *stages, unsigned n)
+{
+	int done = 0;
+	if (!s->map || !s->writable)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		const slob_stage_t *st = stages[i];
+		if (!st || !st->name)
+			continue;
+		struct slob_stats_stage_slot *slot = slob_stats_stage_slot(s, st->name);
+		if (!slot)
+			continue;
+		uint64_t fill = 0, cap = 0;
+		for (unsigned k = 0; k < st->ninputs && k < SLOB_STAGE_MAX_INPUTS; k++) {
+			if (!st->inputs[k])
+				continue;
+			fill += slob_ring_size(st->inputs[k]);
+			cap += slob_ring_capacity(st->inputs[k]);
+		}
+		slob_stats_set(&slot->ring_fill, fill);
+		slob_stats_set(&slot->ring_cap, cap);
+		done++;
+	}
+	return done;
 }
 
 int slob_stats_stage_reason_name(struct slob_stats_stage_slot *slot, unsigned idx, const char *name)

@@ -195,6 +195,16 @@ int slob_stats_stage_reason_name(struct slob_stats_stage_slot *slot, unsigned id
 				 const char *name);
 
 /*
+ * slob_stats_sample_rings - for each stage that has a slot (matched by
+ * name), stores the current fill and capacity of its input rings (summed)
+ * into slot.ring_fill / slot.ring_cap, which `slobctl status` shows as
+ * "ring fill". Returns how many slots were updated. The single writer of
+ * these two fields: call it from one thread only (the cold thread's tick;
+ * slob_ops_sink_tick does when given the stages). Never blocks.
+ */
+int slob_stats_sample_rings(slob_stats_t *s, slob_stage_t *const *stages, unsigned n);
+
+/*
  * slob_stats_hist_register - claims a histogram slot under `name` (e.g.
  * "tick_to_order") and returns the histogram inside the file for its writer
  * to record into with slob_hist_record(); NULL when full or read-only.

@@ -1037,6 +1037,8 @@ void slob_ops_sink_tick(void *ctx, int64_t now_ns)
 		st->log_errors = lc.lost;
 		st->alerts_down = (tg.down ? 1u : 0u) | (em.down ? 2u : 0u);
 		slob_stats_status_end(o->stats);
+		if (o->stages && o->nstages)
+			slob_stats_sample_rings(o->stats, o->stages, o->nstages);
 	}
 }
 

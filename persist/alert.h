@@ -199,6 +199,7 @@ const char *slob_alert_channel_name(int channel);
 /* ---- combined sink: logs + alerts + stats heartbeat ------------------- */
 
 struct slob_stats;
+struct slob_stage;
 /*
  * The object the integrator hands to slob_cold_writer_create as sinks.ctx
  * with slob_ops_sinks(): log records go to `log`, alert records to `alert`,
@@ -211,6 +212,10 @@ struct slob_ops_sink {
 	slob_alert_t *alert;
 	struct slob_stats *stats;
 	int64_t last_beat_ns;
+	/* optional: stages whose input-ring fill the tick samples into the
+	 * stats file (slob_stats_sample_rings) */
+	struct slob_stage *const *stages;
+	unsigned nstages;
 };
 
 /* Fills `sinks` (struct slob_cold_sinks from persist/cold.h) for `ops`; command stays NULL. */

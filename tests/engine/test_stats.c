@@ -26,6 +26,7 @@
 
 #include "engine/coldrec.h"
 #include "engine/stats.h"
+#include "ringbuf/ring.h"
 
 static char g_path[512];
 
@@ -256,6 +257,52 @@ static void test_apply_cold(void **state)
 	slob_stats_close(&w);
 }
 
+static void test_sample_rings(void **state)
+{
+	(void)state;
+	slob_stats_t w;
+	char err[256];
+	assert_int_equal(slob_stats_create(&w, g_path, err, sizeof(err)), 0);
+	slob_ring_t a, b;
+	assert_int_equal(slob_ring_init(&a, "a", 64, 8), 0);
+	assert_int_equal(slob_ring_init(&b, "b", 16, 8), 0);
+	uint64_t v = 7;
+	for (int i = 0; i < 5; i++)
+		assert_true(slob_ring_push_spsc(&a, &v));
+	assert_true(slob_ring_push_spsc(&b, &v));
+	slob_stage_t risk, lone, unknown;
+	memset(&risk, 0, sizeof(risk));
+	memset(&lone, 0, sizeof(lone));
+	memset(&unknown, 0, sizeof(unknown));
+	risk.name = "risk";
+	risk.inputs[0] = &a;
+	risk.inputs[1] = &b;
+	risk.ninputs = 2;
+	lone.name = "lone";
+	unknown.name = "not-registered";
+	unknown.inputs[0] = &a;
+	unknown.ninputs = 1;
+	assert_non_null(slob_stats_stage_register(&w, "risk"));
+	assert_non_null(slob_stats_stage_register(&w, "lone"));
+	slob_stage_t *const stages[] = {&risk, &lone, &unknown, NULL};
+	assert_int_equal(slob_stats_sample_rings(&w, stages, 4), 2);
+	struct slob_stats_stage_slot *slot = slob_stats_stage_slot(&w, "risk");
+	assert_int_equal(slot->ring_fill, 6);
+	assert_int_equal(slot->ring_cap, 63 + 15);
+	slot = slob_stats_stage_slot(&w, "lone");
+	assert_int_equal(slot->ring_fill, 0);
+	assert_int_equal(slot->ring_cap, 0);
+	/* drained: the next sample shows it */
+	uint64_t out;
+	while (slob_ring_pop_spsc(&a, &out))
+		;
+	slob_stats_sample_rings(&w, stages, 4);
+	assert_int_equal(slob_stats_stage_slot(&w, "risk")->ring_fill, 1);
+	slob_ring_destroy(&a);
+	slob_ring_destroy(&b);
+	slob_stats_close(&w);
+}
+
 /* ---- seqlock consistency under concurrent writes ----------------------- */
 
 static volatile int g_stop;
@@ -470,6 +517,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hist, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_apply_cold, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sample_rings, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_seqlock_concurrent, setup, teardown),
 	    cmocka_unit_test(test_check_detects_torn),
 	    cmocka_unit_test_setup_teardown(test_slobctl_status, setup, teardown),

@@ -11,6 +11,7 @@
  * Skipped (77) in sanitizer builds: ASan and TSan own malloc themselves.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,15 +141,27 @@ static void test_single_thread_ops_do_not_allocate(void **state)
 
 static slob_ring_t tr;
 
+/* pause, then yield: the partner may be off-CPU on a loaded machine */
+static void backoff(unsigned *spins)
+{
+	if (++*spins < 128) {
+		slob_cpu_relax();
+	} else {
+		*spins = 0;
+		sched_yield();
+	}
+}
+
 static void *prod(void *arg)
 {
 	struct rec x = { 0 };
+	unsigned spins = 0;
 	for (uint64_t i = 0; i < N_RECS;) {
 		x.seq = i;
 		if (rr_push(&tr, &x))
 			i++;
 		else
-			slob_cpu_relax();
+			backoff(&spins);
 	}
 	return NULL;
 }
@@ -162,13 +175,16 @@ static void test_two_threads_do_not_allocate(void **state)
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, prod, NULL), 0);
 	struct rec x;
+	unsigned spins = 0;
 	while (!rr_pop(&tr, &x))
-		slob_cpu_relax();
+		backoff(&spins);
 	uint64_t a0 = allocs();
 	uint64_t next = 1;
 	while (next < N_RECS) {
 		if (rr_pop(&tr, &x))
 			assert_true(x.seq == next++);
+		else
+			backoff(&spins);
 	}
 	uint64_t used = allocs() - a0;
 	pthread_join(th, NULL);

@@ -882,7 +882,9 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 			t = br_find_ref(b, m->u.exec.order_ref);
 		int32_t qty = (int32_t)llround(m->u.exec.shares);
 		int32_t px = to_ticks(b, m->u.exec.price);
-		if (t != NULL && t->last_kind != SLOB_EXEC_RECONCILED) {
+		/* ours, or adopted and now filling live (reqId -1): a fill for risk;
+		 * an adopted order's past executions (reconciliation reply): adopted */
+		if (t != NULL && (t->last_kind != SLOB_EXEC_RECONCILED || m->u.exec.req_id == -1)) {
 			t->last_kind = SLOB_EXEC_FILL;
 			br_report(b, SLOB_EXEC_FILL, t, 0, eid, qty, px, NULL);
 		} else if (t != NULL || br_known(b, m->u.exec.order_ref) != NULL) {

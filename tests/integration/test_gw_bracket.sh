@@ -127,6 +127,13 @@ grep -q 'position mismatch' "$TMP/c5.out" && fail "matching position flagged"
 # executions of orders the store does not know (section 1's bracket) are flagged too
 grep -q 'EXEC kind=UNKNOWN .*ref=SLOB_0000000000000001_ENTRY' "$TMP/c5.out" || fail "unknown execution not flagged"
 
+# 4b. an adopted order (placed by an earlier slob process, client 1) that fills later is a FILL
+ctl seed-order ADOPT_ME SELL LMT 21005 1 1 | grep -q '^OK' || fail "seed-order adopt"
+ctl rewind >/dev/null
+client --md --known ADOPT_ME --known MANUAL_HEDGE --known-position 3 --until-fills 1 --run-ms 15000 >"$TMP/c5b.out"
+grep -q 'EXEC kind=RECONCILED .*ref=ADOPT_ME' "$TMP/c5b.out" || fail "ADOPT_ME not adopted"
+grep -q 'EXEC kind=FILL .*px=84020 .*ref=ADOPT_ME' "$TMP/c5b.out" || fail "adopted order's live fill not a FILL"
+
 # 5. gateway restart keeps orders, positions and executions (--state)
 st1=$(ctl status | sed 's/ticks=[0-9]* last=[0-9.]* eof=[01] //; s/clients=[0-9]* //')
 ctl quit >/dev/null
@@ -135,7 +142,8 @@ GW_PID=
 start_gw --speed 0
 st2=$(ctl status | sed 's/ticks=[0-9]* last=[0-9.]* eof=[01] //; s/clients=[0-9]* //')
 [ "$st1" = "$st2" ] || fail "state lost across restart: '$st1' vs '$st2'"
-client --known MANUAL_HEDGE --known-position 3 --until-reconciled --run-ms 5000 >"$TMP/c6.out"
+# (ADOPT_ME sold 1 of the seeded 3)
+client --known MANUAL_HEDGE --known ADOPT_ME --known-position 2 --until-reconciled --run-ms 5000 >"$TMP/c6.out"
 grep -q 'EXEC kind=RECONCILED .*ref=MANUAL_HEDGE' "$TMP/c6.out" || fail "order not adopted after gateway restart"
 grep -q 'EXEC kind=RECONCILED .*text=position matches store' "$TMP/c6.out" || fail "position lost across restart"
 echo "PASS test_gw_bracket"

@@ -1021,13 +1021,14 @@ static void ctl_reply(struct ctl *k, const char *fmt, ...)
 
 static const char HELP[] =
 	"commands: reject <code> [text] | disconnect | delay <ms> | dup <n> | "
-	"seed-position <qty> <avg_px> | seed-order <ref> <BUY|SELL> <LMT|STP> <px> <qty> | "
+	"seed-position <qty> <avg_px> | seed-order <ref> <BUY|SELL> <LMT|STP> <px> <qty> [client] | "
 	"error <code> <text> | pause | resume | rewind | speed <x> | status | orders | quit";
 
 static void on_ctl_line(struct ctl *k, char *line)
 {
-	char cmd[32] = "", a1[128] = "", a2[128] = "", a3[64] = "", a4[64] = "", a5[64] = "";
-	int n = sscanf(line, "%31s %127s %127s %63s %63s %63s", cmd, a1, a2, a3, a4, a5);
+	char cmd[32] = "", a1[128] = "", a2[128] = "", a3[64] = "", a4[64] = "", a5[64] = "",
+	     a6[64] = "";
+	int n = sscanf(line, "%31s %127s %127s %63s %63s %63s %63s", cmd, a1, a2, a3, a4, a5, a6);
 	if (n <= 0)
 		return;
 	if (strcmp(cmd, "help") == 0) {
@@ -1073,7 +1074,7 @@ static void on_ctl_line(struct ctl *k, char *line)
 		memset(o, 0, sizeof(*o));
 		o->id = G.next_id++;
 		o->perm_id = ++G.next_perm;
-		o->client_id = 0;
+		o->client_id = n >= 7 ? atoi(a6) : 0; /* owner: as if placed by that client */
 		snprintf(o->ref, sizeof(o->ref), "%s", a1);
 		snprintf(o->action, sizeof(o->action), "%s", a2);
 		snprintf(o->type, sizeof(o->type), "%s", a3);

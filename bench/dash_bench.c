@@ -356,8 +356,8 @@ static int run(const char *self, long trades, int reps)
 	static const char *eps[] = {
 		"/health", "/login", "/", "/positions", "/trades", "/stats", "/static/app.js",
 		"/static/uPlot.iife.min.js", "/api/status", "/api/positions", "/api/setups",
-		"/api/trades", "/api/trades?limit=1000", "/api/pnl", "/api/summary", "/api/breaker",
-		"/api/stats", "/metrics",
+		"/api/trades", "/api/trades?limit=500", "/api/pnl", "/api/summary", "/api/breaker",
+		"/api/events", "/api/stats", "/metrics",
 	};
 	size_t neps = sizeof eps / sizeof eps[0];
 	printf("dash_bench: %ld trades in trade_history (seeded in %.2f s), %d warm reps per "

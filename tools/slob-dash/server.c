@@ -321,9 +321,9 @@ static enum MHD_Result do_api(struct slob_dash *d, struct MHD_Connection *c, con
 	} else if (strcmp(name, "stats") == 0) {
 		j = slob_dash_api_stats(d, &http);
 	} else if (strcmp(name, "trades") == 0) {
-		int limit = query_int(c, "limit", 100, 1, 1000);
+		int limit = query_int(c, "limit", 100, 1, 500);
 		if (limit < 0)
-			return send_error(c, 400, "limit: expected an integer 1..1000");
+			return send_error(c, 400, "limit: expected an integer 1..500");
 		const char *before = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "before");
 		j = slob_dash_api_trades(d, limit, before, &http);
 	} else if (strcmp(name, "pnl") == 0 || strcmp(name, "summary") == 0) {

@@ -164,6 +164,10 @@ def main():
         st, r, data = request(port, "GET", "/health")
         j = json.loads(data)
         check(st == 200 and j["status"] == "healthy" and j["service"] == "slob-dashboard", "/health answers without auth")
+        p2 = subprocess.run([tool("slob-dash"), "--data-dir", fx.dir, "--port", str(port)],
+                            capture_output=True, text=True, timeout=20)
+        check(p2.returncode == 1 and "cannot listen on 127.0.0.1:%d" % port in p2.stderr,
+              "a second instance on a busy port fails with a clear message")
         st, r, data = request(port, "GET", "/login")
         check(st == 200 and b'name="password"' in data, "/login serves the form")
         check(r.getheader("Content-Security-Policy", "").startswith("default-src 'self'"), "CSP header set")

@@ -133,8 +133,10 @@ static int run_path(enum path path, int n, int64_t *p50, int64_t *p99, int64_t *
 		lat[i] = b - a;
 		/* untimed: the sender cancels the entry so the bracket table stays free */
 		if (it) {
-			struct slob_exec x = {.kind = SLOB_EXEC_CANCELLED, .role = SLOB_ROLE_ENTRY,
-					      .setup_id = s.setup.id, .ts_ns = s.ts_ns};
+			struct slob_exec x = {.kind = SLOB_EXEC_CANCELLED,
+					      .role = SLOB_ROLE_ENTRY,
+					      .setup_id = s.setup.id,
+					      .ts_ns = s.ts_ns};
 			slob_ring_push_spsc(&g.exec, &x);
 			g.st.poll(&g.st);
 		}
@@ -182,7 +184,8 @@ static double run_batch(int n)
 		total += now_ns() - a;
 		/* untimed: free the brackets, drain the cold ring */
 		for (int i = 0; i < k; i++) {
-			struct slob_exec x = {.kind = SLOB_EXEC_CANCELLED, .role = SLOB_ROLE_ENTRY,
+			struct slob_exec x = {.kind = SLOB_EXEC_CANCELLED,
+					      .role = SLOB_ROLE_ENTRY,
 					      .setup_id = (uint64_t)(done + i) + 1};
 			while (!slob_ring_push_spsc(&g.exec, &x)) {
 				g.st.poll(&g.st);
@@ -247,7 +250,8 @@ int main(int argc, char **argv)
 		       (long long)acc[p]);
 	}
 	double mb = (double)median(batch, reps) / 1000.0;
-	printf("  batch          %.1f ns per signal (128 queued per poll loop, all accepted)\n", mb);
+	printf("  batch          %.1f ns per signal (128 queued per poll loop, all accepted)\n",
+	       mb);
 	printf("ratios: accepted/duplicate p50 %.2f, accepted/outside_hours p50 %.2f, "
 	       "accepted single-mean/batch %.2f\n",
 	       (double)m50[0] / (double)(m50[1] ? m50[1] : 1),

@@ -150,8 +150,8 @@ int slob_calendar_parse_holidays(struct slob_calendar *cal, const char *text, co
 			*rest++ = '\0';
 		if (slob_calendar_parse_date(tok, &h.ymd) < 0) {
 			snprintf(err, errlen,
-				 "%s:%d: bad date '%.20s' (expected YYYY-MM-DD [HH:MM] [name])", src,
-				 lineno, tok);
+				 "%s:%d: bad date '%.20s' (expected YYYY-MM-DD [HH:MM] [name])",
+				 src, lineno, tok);
 			return -EINVAL;
 		}
 		rest = trim(rest);
@@ -162,7 +162,8 @@ int slob_calendar_parse_holidays(struct slob_calendar *cal, const char *text, co
 				*r2++ = '\0';
 			if (slob_calendar_parse_hhmm(t2, &h.close_minute) < 0) {
 				snprintf(err, errlen,
-					 "%s:%d: bad early-close time '%.20s' (expected HH:MM, 00:00..24:00)",
+					 "%s:%d: bad early-close time '%.20s' (expected HH:MM, "
+					 "00:00..24:00)",
 					 src, lineno, t2);
 				return -EINVAL;
 			}
@@ -308,7 +309,8 @@ int slob_calendar_parse_news(struct slob_calendar *cal, const char *text, const 
 	if (src == NULL)
 		src = "news";
 	if (tz == NULL || before_min < 0 || after_min < 0) {
-		snprintf(err, errlen, "%s: bad arguments (time zone, before/after minutes >= 0)", src);
+		snprintf(err, errlen, "%s: bad arguments (time zone, before/after minutes >= 0)",
+			 src);
 		return -EINVAL;
 	}
 	while (*p) {
@@ -341,14 +343,15 @@ int slob_calendar_parse_news(struct slob_calendar *cal, const char *text, const 
 			f[i] = trim(f[i]);
 		int32_t ymd, minute = -1;
 		if (slob_calendar_parse_date(f[0], &ymd) < 0) {
-			snprintf(err, errlen, "%s:%d: field date: bad date '%.20s' (YYYY-MM-DD)", src,
-				 lineno, f[0]);
+			snprintf(err, errlen, "%s:%d: field date: bad date '%.20s' (YYYY-MM-DD)",
+				 src, lineno, f[0]);
 			return -EINVAL;
 		}
 		if (f[1][0] != '\0' && strcasecmp(f[1], "all-day") != 0 &&
 		    slob_calendar_parse_hhmm(f[1], &minute) < 0) {
 			snprintf(err, errlen,
-				 "%s:%d: field time: bad time '%.20s' (HH:MM 00:00..24:00, empty or all-day)",
+				 "%s:%d: field time: bad time '%.20s' (HH:MM 00:00..24:00, empty "
+				 "or all-day)",
 				 src, lineno, f[1]);
 			return -EINVAL;
 		}
@@ -394,8 +397,7 @@ int slob_calendar_parse_news(struct slob_calendar *cal, const char *text, const 
 }
 
 int slob_calendar_load_news(struct slob_calendar *cal, const char *path, struct slob_tz *tz,
-			    int before_min, int after_min, int min_impact, char *err,
-			    size_t errlen)
+			    int before_min, int after_min, int min_impact, char *err, size_t errlen)
 {
 	char *text = NULL;
 	int rc = read_file(path, &text, err, errlen);

@@ -31,13 +31,13 @@
 #define SLOB_CALENDAR_NAME_LEN 48
 
 struct slob_holiday {
-	int32_t ymd;          /* local date, e.g. 20261126 */
+	int32_t ymd;	      /* local date, e.g. 20261126 */
 	int32_t close_minute; /* -1: closed all day; else early close (minutes) */
 	char name[SLOB_CALENDAR_NAME_LEN];
 };
 
 struct slob_news_window {
-	int64_t start_ns, end_ns; /* UTC, [start, end) */
+	int64_t start_ns, end_ns;	   /* UTC, [start, end) */
 	char name[SLOB_CALENDAR_NAME_LEN]; /* first event of the merged window */
 };
 
@@ -46,7 +46,7 @@ struct slob_calendar {
 	unsigned nholidays, holidays_cap;
 	struct slob_news_window *news; /* merged windows, sorted */
 	unsigned nnews, news_cap;
-	unsigned nevents;              /* news events read (before merging) */
+	unsigned nevents; /* news events read (before merging) */
 };
 
 /* Empty calendar (no holidays, no news). Never fails. */

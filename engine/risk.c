@@ -41,25 +41,25 @@ const char *slob_risk_strerror(void)
 const char *slob_risk_reason_name(unsigned reason)
 {
 	static const char *const names[SLOB_RISK_REASON_MAX] = {
-		[SLOB_RISK_ACCEPTED] = "accepted",
-		[SLOB_RISK_DUPLICATE] = "duplicate",
-		[SLOB_RISK_KILL_SWITCH] = "kill_switch",
-		[SLOB_RISK_BREAKER] = "breaker",
-		[SLOB_RISK_MAX_DRAWDOWN] = "max_drawdown",
-		[SLOB_RISK_DAILY_LOSS] = "daily_loss",
-		[SLOB_RISK_MAX_POSITIONS] = "max_positions",
-		[SLOB_RISK_OUTSIDE_HOURS] = "outside_hours",
-		[SLOB_RISK_WEEKEND] = "weekend",
-		[SLOB_RISK_HOLIDAY] = "holiday",
-		[SLOB_RISK_NEWS_BLACKOUT] = "news_blackout",
-		[SLOB_RISK_ORDER_RATE] = "order_rate",
-		[SLOB_RISK_SIZE_ZERO] = "size_zero",
-		[SLOB_RISK_BAD_SETUP] = "bad_setup",
-		[SLOB_RISK_COLD_BACKLOG] = "cold_backlog",
-		[SLOB_RISK_STORE_UNHEALTHY] = "store_unhealthy",
-		[SLOB_RISK_SETUP_TABLE_FULL] = "setup_table_full",
-		[SLOB_RISK_DISCONNECTED] = "disconnected",
-		[SLOB_RISK_UNKNOWN_BROKER] = "unknown_broker",
+	    [SLOB_RISK_ACCEPTED] = "accepted",
+	    [SLOB_RISK_DUPLICATE] = "duplicate",
+	    [SLOB_RISK_KILL_SWITCH] = "kill_switch",
+	    [SLOB_RISK_BREAKER] = "breaker",
+	    [SLOB_RISK_MAX_DRAWDOWN] = "max_drawdown",
+	    [SLOB_RISK_DAILY_LOSS] = "daily_loss",
+	    [SLOB_RISK_MAX_POSITIONS] = "max_positions",
+	    [SLOB_RISK_OUTSIDE_HOURS] = "outside_hours",
+	    [SLOB_RISK_WEEKEND] = "weekend",
+	    [SLOB_RISK_HOLIDAY] = "holiday",
+	    [SLOB_RISK_NEWS_BLACKOUT] = "news_blackout",
+	    [SLOB_RISK_ORDER_RATE] = "order_rate",
+	    [SLOB_RISK_SIZE_ZERO] = "size_zero",
+	    [SLOB_RISK_BAD_SETUP] = "bad_setup",
+	    [SLOB_RISK_COLD_BACKLOG] = "cold_backlog",
+	    [SLOB_RISK_STORE_UNHEALTHY] = "store_unhealthy",
+	    [SLOB_RISK_SETUP_TABLE_FULL] = "setup_table_full",
+	    [SLOB_RISK_DISCONNECTED] = "disconnected",
+	    [SLOB_RISK_UNKNOWN_BROKER] = "unknown_broker",
 	};
 	return reason < SLOB_RISK_REASON_MAX && names[reason] ? names[reason] : "unknown";
 }
@@ -91,11 +91,28 @@ void slob_risk_params_default(struct slob_risk_params *p)
 }
 
 const char *const slob_risk_param_keys[] = {
-	"initial_capital", "risk_per_trade", "max_position_size", "min_one_contract",
-	"max_drawdown_pct", "daily_loss_limit", "max_concurrent_positions", "trading_start",
-	"trading_end", "timezone", "holiday_file", "news_file", "news_before_min",
-	"news_after_min", "news_min_impact", "order_rate_limit", "order_rate_window_s",
-	"cancel_after_bars", "wait_for_clock_ack", "setup_capacity", "halt_on_unknown", NULL,
+    "initial_capital",
+    "risk_per_trade",
+    "max_position_size",
+    "min_one_contract",
+    "max_drawdown_pct",
+    "daily_loss_limit",
+    "max_concurrent_positions",
+    "trading_start",
+    "trading_end",
+    "timezone",
+    "holiday_file",
+    "news_file",
+    "news_before_min",
+    "news_after_min",
+    "news_min_impact",
+    "order_rate_limit",
+    "order_rate_window_s",
+    "cancel_after_bars",
+    "wait_for_clock_ack",
+    "setup_capacity",
+    "halt_on_unknown",
+    NULL,
 };
 
 /* Parses a decimal "123.45" into value * 10^scale, rounding half away from 0. */
@@ -166,36 +183,36 @@ int slob_risk_param_set(struct slob_risk_params *p, const char *key, const char 
 {
 	int64_t v;
 	int32_t b;
-#define INT_KEY(name, field, lo, hi)                                                           \
-	if (strcmp(key, name) == 0) {                                                          \
-		if (parse_fixed(value, 0, lo, hi, &v) < 0)                                     \
-			goto bad_##field;                                                      \
-		p->field = (int32_t)v;                                                         \
-		return 0;                                                                      \
-	bad_##field:                                                                           \
-		snprintf(err, errlen, "[risk] %s: '%s' is not an integer in %lld..%lld", name,  \
-			 value, (long long)(lo), (long long)(hi));                             \
-		return -EINVAL;                                                                \
+#define INT_KEY(name, field, lo, hi)                                                               \
+	if (strcmp(key, name) == 0) {                                                              \
+		if (parse_fixed(value, 0, lo, hi, &v) < 0)                                         \
+			goto bad_##field;                                                          \
+		p->field = (int32_t)v;                                                             \
+		return 0;                                                                          \
+		bad_##field                                                                        \
+		    : snprintf(err, errlen, "[risk] %s: '%s' is not an integer in %lld..%lld",     \
+			       name, value, (long long)(lo), (long long)(hi));                     \
+		return -EINVAL;                                                                    \
 	}
-#define BOOL_KEY(name, field)                                                                  \
-	if (strcmp(key, name) == 0) {                                                          \
-		if (parse_bool(value, &b) < 0) {                                               \
-			snprintf(err, errlen, "[risk] %s: '%s' is not a boolean (true/false)",  \
-				 name, value);                                                 \
-			return -EINVAL;                                                        \
-		}                                                                              \
-		p->field = b;                                                                  \
-		return 0;                                                                      \
+#define BOOL_KEY(name, field)                                                                      \
+	if (strcmp(key, name) == 0) {                                                              \
+		if (parse_bool(value, &b) < 0) {                                                   \
+			snprintf(err, errlen, "[risk] %s: '%s' is not a boolean (true/false)",     \
+				 name, value);                                                     \
+			return -EINVAL;                                                            \
+		}                                                                                  \
+		p->field = b;                                                                      \
+		return 0;                                                                          \
 	}
-#define STR_KEY(name, field)                                                                   \
-	if (strcmp(key, name) == 0) {                                                          \
-		if (strlen(value) >= sizeof(p->field)) {                                       \
-			snprintf(err, errlen, "[risk] %s: longer than %zu characters", name,    \
-				 sizeof(p->field) - 1);                                        \
-			return -EINVAL;                                                        \
-		}                                                                              \
-		snprintf(p->field, sizeof(p->field), "%s", value);                             \
-		return 0;                                                                      \
+#define STR_KEY(name, field)                                                                       \
+	if (strcmp(key, name) == 0) {                                                              \
+		if (strlen(value) >= sizeof(p->field)) {                                           \
+			snprintf(err, errlen, "[risk] %s: longer than %zu characters", name,       \
+				 sizeof(p->field) - 1);                                            \
+			return -EINVAL;                                                            \
+		}                                                                                  \
+		snprintf(p->field, sizeof(p->field), "%s", value);                                 \
+		return 0;                                                                          \
 	}
 	if (key == NULL || value == NULL) {
 		snprintf(err, errlen, "[risk] missing key or value");
@@ -204,7 +221,8 @@ int slob_risk_param_set(struct slob_risk_params *p, const char *key, const char 
 	if (strcmp(key, "initial_capital") == 0) {
 		if (parse_fixed(value, 2, 100, 100000000000LL, &v) < 0) {
 			snprintf(err, errlen,
-				 "[risk] initial_capital: '%s' is not an amount in 1.00..1000000000.00 USD",
+				 "[risk] initial_capital: '%s' is not an amount in "
+				 "1.00..1000000000.00 USD",
 				 value);
 			return -EINVAL;
 		}
@@ -214,7 +232,8 @@ int slob_risk_param_set(struct slob_risk_params *p, const char *key, const char 
 	if (strcmp(key, "risk_per_trade") == 0) {
 		if (parse_fixed(value, 6, 1, 100000, &v) < 0) {
 			snprintf(err, errlen,
-				 "[risk] risk_per_trade: '%s' is not a fraction in 0.000001..0.1 (0.01 = 1%%)",
+				 "[risk] risk_per_trade: '%s' is not a fraction in 0.000001..0.1 "
+				 "(0.01 = 1%%)",
 				 value);
 			return -EINVAL;
 		}
@@ -223,9 +242,10 @@ int slob_risk_param_set(struct slob_risk_params *p, const char *key, const char 
 	}
 	if (strcmp(key, "max_drawdown_pct") == 0) {
 		if (parse_fixed(value, 2, 0, 10000, &v) < 0) {
-			snprintf(err, errlen,
-				 "[risk] max_drawdown_pct: '%s' is not a percentage in 0..100 (0 = off)",
-				 value);
+			snprintf(
+			    err, errlen,
+			    "[risk] max_drawdown_pct: '%s' is not a percentage in 0..100 (0 = off)",
+			    value);
 			return -EINVAL;
 		}
 		p->max_drawdown_bp = (int32_t)v;
@@ -234,7 +254,8 @@ int slob_risk_param_set(struct slob_risk_params *p, const char *key, const char 
 	if (strcmp(key, "daily_loss_limit") == 0) {
 		if (parse_fixed(value, 2, 0, 100000000000LL, &v) < 0) {
 			snprintf(err, errlen,
-				 "[risk] daily_loss_limit: '%s' is not an amount in 0..1000000000.00 USD (0 = off)",
+				 "[risk] daily_loss_limit: '%s' is not an amount in "
+				 "0..1000000000.00 USD (0 = off)",
 				 value);
 			return -EINVAL;
 		}
@@ -262,8 +283,8 @@ int slob_risk_param_set(struct slob_risk_params *p, const char *key, const char 
 		else if (!strcasecmp(value, "high"))
 			p->news_min_impact = 3;
 		else {
-			snprintf(err, errlen, "[risk] news_min_impact: '%s' is not LOW, MEDIUM or HIGH",
-				 value);
+			snprintf(err, errlen,
+				 "[risk] news_min_impact: '%s' is not LOW, MEDIUM or HIGH", value);
 			return -EINVAL;
 		}
 		return 0;
@@ -317,8 +338,9 @@ int slob_risk_params_validate(const struct slob_risk_params *p, char *err, size_
 	}
 	if (p->trading_start_min < 0 || p->trading_end_min > 1440 ||
 	    p->trading_start_min >= p->trading_end_min) {
-		snprintf(err, errlen,
-			 "[risk] trading_start must be before trading_end (00:00..24:00, same day)");
+		snprintf(
+		    err, errlen,
+		    "[risk] trading_start must be before trading_end (00:00..24:00, same day)");
 		return -EINVAL;
 	}
 	if (p->timezone[0] == '\0') {
@@ -337,7 +359,8 @@ int slob_risk_params_validate(const struct slob_risk_params *p, char *err, size_
 	if (p->order_rate_limit < 1 || p->order_rate_limit > 10000 || p->order_rate_window_s < 1 ||
 	    p->order_rate_window_s > 86400) {
 		snprintf(err, errlen,
-			 "[risk] order_rate_limit must be in 1..10000 and order_rate_window_s in 1..86400");
+			 "[risk] order_rate_limit must be in 1..10000 and order_rate_window_s in "
+			 "1..86400");
 		return -EINVAL;
 	}
 	if (p->cancel_after_bars < 0) {
@@ -358,7 +381,7 @@ enum { B_FREE = 0, B_PENDING, B_OPEN };
 struct bracket {
 	uint64_t setup_id;
 	int64_t placed_ns, entry_ns;
-	int64_t cost;        /* sum px x qty of the contracts still open (ticks x contracts) */
+	int64_t cost;	     /* sum px x qty of the contracts still open (ticks x contracts) */
 	int64_t entry_value; /* sum px x qty of all entry fills */
 	int64_t exit_value;  /* sum px x qty of all exit fills */
 	int64_t realised;    /* cents */
@@ -367,10 +390,10 @@ struct bracket {
 	int32_t bars;
 	int8_t dir;
 	uint8_t state;
-	uint8_t entry_done;  /* no more entry fills expected */
+	uint8_t entry_done; /* no more entry fills expected */
 	uint8_t cancel_sent;
 	uint8_t exit_role;
-	uint32_t live_pos;   /* index in live_idx while not FREE */
+	uint32_t live_pos; /* index in live_idx while not FREE */
 };
 
 enum { CTL_RESET = 1, CTL_KILL };
@@ -378,7 +401,7 @@ enum { CTL_RESET = 1, CTL_KILL };
 struct ctl_rec {
 	uint32_t kind;
 	uint32_t on;
-	int64_t when_ns;     /* CLOCK_REALTIME of the request (control thread) */
+	int64_t when_ns; /* CLOCK_REALTIME of the request (control thread) */
 	char who[32];
 	char why[96];
 };
@@ -415,7 +438,7 @@ struct slob_risk {
 	pthread_mutex_t ctl_mu;
 
 	/* money */
-	int64_t cash;          /* initial + realised */
+	int64_t cash; /* initial + realised */
 	int64_t realised;
 	int64_t unrealised;
 	int64_t peak;
@@ -432,7 +455,7 @@ struct slob_risk {
 
 	/* protocol */
 	uint64_t fwd_clock_seq, acked_clock_seq;
-	int clock_waiting;     /* a forwarded clock not yet acked */
+	int clock_waiting; /* a forwarded clock not yet acked */
 	int end_seen, end_fwd;
 	int polled;
 	int fatal;
@@ -679,7 +702,7 @@ static void trip(struct slob_risk *r, uint16_t reason, int64_t value, const char
 	r->breaker = 1;
 	r->breaker_reason = reason;
 	emit_breaker(r, reason, 1, value, "risk", why, r->last_ts); /* alerted by the cold path */
-	cancel_pending(r); /* invariant 5 */
+	cancel_pending(r);					    /* invariant 5 */
 	emit_risk_state(r);
 }
 
@@ -714,7 +737,8 @@ static void revalue(struct slob_risk *r)
 	if (equity(r) > r->peak)
 		r->peak = equity(r);
 	if (drawdown_hit(r))
-		trip(r, SLOB_RISK_MAX_DRAWDOWN, drawdown_bp(r), "Trading stopped: max drawdown reached");
+		trip(r, SLOB_RISK_MAX_DRAWDOWN, drawdown_bp(r),
+		     "Trading stopped: max drawdown reached");
 }
 
 static void roll_day_local(struct slob_risk *r, const struct slob_local *lt)
@@ -803,8 +827,8 @@ static void on_fill(struct slob_risk *r, const struct slob_exec *x)
 	} else {
 		int32_t q = x->qty;
 		if (q > b->open_qty) {
-			alert(r, SLOB_LVL_ERROR, ALERT_OTHER, "Exit fill larger than the open position: ",
-			      x->order_ref);
+			alert(r, SLOB_LVL_ERROR, ALERT_OTHER,
+			      "Exit fill larger than the open position: ", x->order_ref);
 			q = b->open_qty;
 		}
 		if (q > 0) {
@@ -990,8 +1014,8 @@ static void rate_push(struct slob_risk *r, int64_t t)
 	}
 }
 
-static unsigned decide(struct slob_risk *r, const struct slob_sig *sig,
-		       const struct slob_local *lt, int32_t *qty)
+static unsigned decide(struct slob_risk *r, const struct slob_sig *sig, const struct slob_local *lt,
+		       int32_t *qty)
 {
 	const struct slob_setup *s = &sig->setup;
 	int64_t t = sig->ts_ns + BAR_NS;
@@ -1014,7 +1038,8 @@ static unsigned decide(struct slob_risk *r, const struct slob_sig *sig,
 	if (tr)
 		return tr;
 	if (drawdown_hit(r)) {
-		trip(r, SLOB_RISK_MAX_DRAWDOWN, drawdown_bp(r), "Trading stopped: max drawdown reached");
+		trip(r, SLOB_RISK_MAX_DRAWDOWN, drawdown_bp(r),
+		     "Trading stopped: max drawdown reached");
 		return SLOB_RISK_MAX_DRAWDOWN;
 	}
 	int64_t daily = equity(r) - r->day_start_equity;
@@ -1028,7 +1053,7 @@ static unsigned decide(struct slob_risk *r, const struct slob_sig *sig,
 	}
 	if ((int32_t)r->nlive >= r->p.max_concurrent_positions)
 		return SLOB_RISK_MAX_POSITIONS;
-	bool ok = s->dir == SLOB_LONG    ? (s->sl < s->entry && s->entry < s->tp)
+	bool ok = s->dir == SLOB_LONG	 ? (s->sl < s->entry && s->entry < s->tp)
 		  : s->dir == SLOB_SHORT ? (s->tp < s->entry && s->entry < s->sl)
 					 : false;
 	if (!ok)
@@ -1088,7 +1113,7 @@ static void on_setup(struct slob_risk *r, const struct slob_sig *sig)
 		return;
 
 	struct bracket *b = bracket_alloc(r); /* non-NULL: checked in decide() */
-	(void)set_add(r, s->id);               /* capacity checked in decide() */
+	(void)set_add(r, s->id);	      /* capacity checked in decide() */
 	rate_push(r, sig->ts_ns + BAR_NS);
 	b->setup_id = s->id;
 	b->placed_ns = sig->ts_ns;

@@ -56,23 +56,23 @@
 /* Decision reason codes (stats reasons[] index; cold DECISION.reason). */
 enum slob_risk_reason {
 	SLOB_RISK_ACCEPTED = 0,
-	SLOB_RISK_DUPLICATE,        /* setup already has (or had) a bracket */
-	SLOB_RISK_KILL_SWITCH,      /* operator kill switch on */
-	SLOB_RISK_BREAKER,          /* circuit breaker tripped (latched) */
-	SLOB_RISK_MAX_DRAWDOWN,     /* drawdown from peak >= max_drawdown_pct (trips breaker) */
-	SLOB_RISK_DAILY_LOSS,       /* daily P&L <= -daily_loss_limit */
+	SLOB_RISK_DUPLICATE,	    /* setup already has (or had) a bracket */
+	SLOB_RISK_KILL_SWITCH,	    /* operator kill switch on */
+	SLOB_RISK_BREAKER,	    /* circuit breaker tripped (latched) */
+	SLOB_RISK_MAX_DRAWDOWN,	    /* drawdown from peak >= max_drawdown_pct (trips breaker) */
+	SLOB_RISK_DAILY_LOSS,	    /* daily P&L <= -daily_loss_limit */
 	SLOB_RISK_MAX_POSITIONS,    /* live brackets >= max_concurrent_positions */
 	SLOB_RISK_OUTSIDE_HOURS,    /* before trading_start or at/after trading_end */
-	SLOB_RISK_WEEKEND,          /* Saturday / Sunday (New York) */
-	SLOB_RISK_HOLIDAY,          /* exchange holiday (or after its early close) */
+	SLOB_RISK_WEEKEND,	    /* Saturday / Sunday (New York) */
+	SLOB_RISK_HOLIDAY,	    /* exchange holiday (or after its early close) */
 	SLOB_RISK_NEWS_BLACKOUT,    /* inside a news window */
-	SLOB_RISK_ORDER_RATE,       /* order burst over the rate limit (trips breaker) */
-	SLOB_RISK_SIZE_ZERO,        /* sizing floors to 0 contracts */
-	SLOB_RISK_BAD_SETUP,        /* id 0, stop distance 0, SL/TP on the wrong side */
-	SLOB_RISK_COLD_BACKLOG,     /* cold queue backlogged: trade records waiting */
+	SLOB_RISK_ORDER_RATE,	    /* order burst over the rate limit (trips breaker) */
+	SLOB_RISK_SIZE_ZERO,	    /* sizing floors to 0 contracts */
+	SLOB_RISK_BAD_SETUP,	    /* id 0, stop distance 0, SL/TP on the wrong side */
+	SLOB_RISK_COLD_BACKLOG,	    /* cold queue backlogged: trade records waiting */
 	SLOB_RISK_STORE_UNHEALTHY,  /* store reports unhealthy */
 	SLOB_RISK_SETUP_TABLE_FULL, /* idempotency set full (fail closed) */
-	SLOB_RISK_DISCONNECTED,     /* order connection down */
+	SLOB_RISK_DISCONNECTED,	    /* order connection down */
 	SLOB_RISK_UNKNOWN_BROKER,   /* unknown broker order/position (trips breaker) */
 	SLOB_RISK_REASON_MAX
 };
@@ -81,27 +81,27 @@ enum slob_risk_reason {
 const char *slob_risk_reason_name(unsigned reason);
 
 struct slob_risk_params {
-	int64_t initial_capital_cents;   /* 50 000.00 USD */
-	int32_t risk_per_trade_ppm;      /* 10000 = 1 % (parts per million of equity) */
-	int32_t max_position_size;       /* 5 contracts */
-	int32_t min_one_contract;        /* 0: size 0 is skipped; 1: raised to 1 (original) */
-	int32_t max_drawdown_bp;         /* 2500 = 25 % from peak equity; 0 = off */
-	int64_t daily_loss_limit_cents;  /* 2 500.00 USD; 0 = off */
-	int32_t max_concurrent_positions;/* 2 live brackets */
-	int32_t trading_start_min;       /* 570 = 09:30 local */
-	int32_t trading_end_min;         /* 960 = 16:00 local (exclusive) */
-	char timezone[48];               /* America/New_York */
-	char holiday_file[256];          /* "" = none */
-	char news_file[256];             /* "" = none */
-	int32_t news_before_min;         /* 120 */
-	int32_t news_after_min;          /* 120 */
-	int32_t news_min_impact;         /* 3 = HIGH only */
-	int32_t order_rate_limit;        /* 5 brackets ... */
-	int32_t order_rate_window_s;     /* ... per 60 s; one more trips the breaker */
-	int32_t cancel_after_bars;       /* 20 bars without an entry fill -> cancel */
-	int32_t wait_for_clock_ack;      /* 0; the integrator sets 1 for paper replays */
-	int32_t setup_capacity;          /* 65536 setup ids in the idempotency set */
-	int32_t halt_on_unknown;         /* 1: SLOB_EXEC_UNKNOWN trips the breaker */
+	int64_t initial_capital_cents;	  /* 50 000.00 USD */
+	int32_t risk_per_trade_ppm;	  /* 10000 = 1 % (parts per million of equity) */
+	int32_t max_position_size;	  /* 5 contracts */
+	int32_t min_one_contract;	  /* 0: size 0 is skipped; 1: raised to 1 (original) */
+	int32_t max_drawdown_bp;	  /* 2500 = 25 % from peak equity; 0 = off */
+	int64_t daily_loss_limit_cents;	  /* 2 500.00 USD; 0 = off */
+	int32_t max_concurrent_positions; /* 2 live brackets */
+	int32_t trading_start_min;	  /* 570 = 09:30 local */
+	int32_t trading_end_min;	  /* 960 = 16:00 local (exclusive) */
+	char timezone[48];		  /* America/New_York */
+	char holiday_file[256];		  /* "" = none */
+	char news_file[256];		  /* "" = none */
+	int32_t news_before_min;	  /* 120 */
+	int32_t news_after_min;		  /* 120 */
+	int32_t news_min_impact;	  /* 3 = HIGH only */
+	int32_t order_rate_limit;	  /* 5 brackets ... */
+	int32_t order_rate_window_s;	  /* ... per 60 s; one more trips the breaker */
+	int32_t cancel_after_bars;	  /* 20 bars without an entry fill -> cancel */
+	int32_t wait_for_clock_ack;	  /* 0; the integrator sets 1 for paper replays */
+	int32_t setup_capacity;		  /* 65536 setup ids in the idempotency set */
+	int32_t halt_on_unknown;	  /* 1: SLOB_EXEC_UNKNOWN trips the breaker */
 };
 
 void slob_risk_params_default(struct slob_risk_params *p);
@@ -114,13 +114,13 @@ int slob_risk_params_validate(const struct slob_risk_params *p, char *err, size_
 
 /* Wiring given by the integrator. Rings: records of the named types. */
 struct slob_risk_io {
-	slob_ring_t *sig_in;           /* detector -> risk, struct slob_sig */
-	slob_ring_t *exec_in;          /* sender -> risk, struct slob_exec (may be NULL) */
-	slob_ring_t *intent_out;       /* risk -> sender, struct slob_intent */
-	struct slob_coldq *cold;       /* risk's cold queue (may be NULL in tests) */
-	const int *store_healthy;      /* NULL = healthy; read with relaxed loads */
+	slob_ring_t *sig_in;		   /* detector -> risk, struct slob_sig */
+	slob_ring_t *exec_in;		   /* sender -> risk, struct slob_exec (may be NULL) */
+	slob_ring_t *intent_out;	   /* risk -> sender, struct slob_intent */
+	struct slob_coldq *cold;	   /* risk's cold queue (may be NULL in tests) */
+	const int *store_healthy;	   /* NULL = healthy; read with relaxed loads */
 	struct slob_instrument instrument; /* tick size, point value */
-	struct slob_tz *tz;            /* NULL: loaded from params.timezone */
+	struct slob_tz *tz;		   /* NULL: loaded from params.timezone */
 };
 
 /* Open positions carried across restarts (max per snapshot). */
@@ -129,10 +129,10 @@ struct slob_risk_io {
 struct slob_risk_pos_snap {
 	uint64_t setup_id;
 	int64_t entry_ns;
-	int32_t qty;        /* contracts, > 0 */
-	int32_t avg_px;     /* ticks */
+	int32_t qty;	/* contracts, > 0 */
+	int32_t avg_px; /* ticks */
 	int32_t sl, tp;
-	int8_t dir;         /* enum slob_dir */
+	int8_t dir; /* enum slob_dir */
 };
 
 /*
@@ -142,14 +142,14 @@ struct slob_risk_pos_snap {
  * slob_risk_preload_setup()).
  */
 struct slob_risk_snapshot {
-	int64_t equity_cents;      /* equity at the last risk state (incl. unrealised) */
-	int64_t unrealised_cents;  /* unrealised part of it */
+	int64_t equity_cents;	  /* equity at the last risk state (incl. unrealised) */
+	int64_t unrealised_cents; /* unrealised part of it */
 	int64_t peak_cents;
 	int64_t daily_pnl_cents;
-	int32_t trading_day;       /* yyyymmdd (New York) of daily_pnl */
+	int32_t trading_day; /* yyyymmdd (New York) of daily_pnl */
 	uint8_t breaker_tripped;
 	uint8_t kill_switch;
-	uint16_t breaker_reason;   /* enum slob_risk_reason */
+	uint16_t breaker_reason; /* enum slob_risk_reason */
 	int64_t breaker_value;
 	unsigned npositions;
 	struct slob_risk_pos_snap positions[SLOB_RISK_SNAP_MAX_POS];
@@ -157,16 +157,16 @@ struct slob_risk_snapshot {
 
 /* Read-only view of the state (tests, stats, dashboards via the cold path). */
 struct slob_risk_view {
-	int64_t cash_cents;        /* initial capital + realised */
-	int64_t realised_cents;    /* realised since start (this process + restored) */
+	int64_t cash_cents;	/* initial capital + realised */
+	int64_t realised_cents; /* realised since start (this process + restored) */
 	int64_t unrealised_cents;
 	int64_t equity_cents;
 	int64_t peak_cents;
 	int64_t daily_pnl_cents;
 	int32_t trading_day;
-	int32_t position_qty;      /* signed net contracts over open brackets */
-	int32_t live_brackets;     /* pending + open */
-	int32_t open_positions;    /* brackets with contracts */
+	int32_t position_qty;	/* signed net contracts over open brackets */
+	int32_t live_brackets;	/* pending + open */
+	int32_t open_positions; /* brackets with contracts */
 	bool breaker_tripped;
 	uint16_t breaker_reason;
 	bool kill_switch;

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* cmocka needs the headers above */
 #include <cmocka.h>
 
 #include "engine/calendar.h"
@@ -76,9 +78,8 @@ static void test_holidays(void **state)
 	assert_null(slob_calendar_holiday(&cal, 20261128));
 	assert_null(slob_calendar_holiday(&cal, 20250101));
 	/* a later line for the same date replaces the earlier one */
-	assert_int_equal(slob_calendar_parse_holidays(&cal, "2026-11-26 12:00 x\n", "h2", err,
-						      sizeof(err)),
-			 1);
+	assert_int_equal(
+	    slob_calendar_parse_holidays(&cal, "2026-11-26 12:00 x\n", "h2", err, sizeof(err)), 1);
 	assert_int_equal(cal.nholidays, 4);
 	assert_int_equal(slob_calendar_holiday(&cal, 20261126)->close_minute, 720);
 	slob_calendar_destroy(&cal);
@@ -96,9 +97,9 @@ static void test_holidays_bad_lines(void **state)
 			 -EINVAL);
 	assert_non_null(strstr(err, "h.txt:2:"));
 	assert_non_null(strstr(err, "bad date"));
-	assert_int_equal(slob_calendar_parse_holidays(&cal, "2026-11-27 25:00 x\n", "h.txt", err,
-						      sizeof(err)),
-			 -EINVAL);
+	assert_int_equal(
+	    slob_calendar_parse_holidays(&cal, "2026-11-27 25:00 x\n", "h.txt", err, sizeof(err)),
+	    -EINVAL);
 	assert_non_null(strstr(err, "h.txt:1: bad early-close time"));
 	slob_calendar_destroy(&cal);
 	char path[64];
@@ -116,10 +117,10 @@ static void test_news_windows_and_dst(void **state)
 	char err[256] = "";
 	slob_calendar_init(&cal);
 	const char *text = "date,time,impact,name\n"
-			   "2026-03-18,14:00,HIGH,FOMC rate decision\n"   /* EDT: 18:00 UTC */
-			   "2026-12-04,08:30,HIGH,Nonfarm payrolls\n"     /* EST: 13:30 UTC */
-			   "2026-12-04,08:45,HIGH,Second event\n"          /* overlaps: merged */
-			   "2026-06-10,08:30,LOW,Minor data\n"             /* below min impact */
+			   "2026-03-18,14:00,HIGH,FOMC rate decision\n" /* EDT: 18:00 UTC */
+			   "2026-12-04,08:30,HIGH,Nonfarm payrolls\n"	/* EST: 13:30 UTC */
+			   "2026-12-04,08:45,HIGH,Second event\n"	/* overlaps: merged */
+			   "2026-06-10,08:30,LOW,Minor data\n"		/* below min impact */
 			   "2026-07-02,all-day,HIGH,Holiday-ish day\n";
 	int n = slob_calendar_parse_news(&cal, text, "n.csv", &ny, 30, 30, 3, err, sizeof(err));
 	assert_int_equal(n, 4);
@@ -151,11 +152,11 @@ static void test_news_bad_lines(void **state)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{"2026-03-18,14:00,HIGH\n", "n.csv:1: expected 4 fields"},
-		{"2026-3-18,14:00,HIGH,x\n", "n.csv:1: field date"},
-		{"# c\n2026-03-18,2pm,HIGH,x\n", "n.csv:2: field time"},
-		{"2026-03-18,14:00,URGENT,x\n", "n.csv:1: field impact"},
-		{"2026-03-18,14:00,HIGH,\n", "n.csv:1: field name"},
+	    {"2026-03-18,14:00,HIGH\n", "n.csv:1: expected 4 fields"},
+	    {"2026-3-18,14:00,HIGH,x\n", "n.csv:1: field date"},
+	    {"# c\n2026-03-18,2pm,HIGH,x\n", "n.csv:2: field time"},
+	    {"2026-03-18,14:00,URGENT,x\n", "n.csv:1: field impact"},
+	    {"2026-03-18,14:00,HIGH,\n", "n.csv:1: field name"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct slob_calendar cal;
@@ -196,12 +197,9 @@ static void test_example_files(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_date_time),
-		cmocka_unit_test(test_holidays),
-		cmocka_unit_test(test_holidays_bad_lines),
-		cmocka_unit_test(test_news_windows_and_dst),
-		cmocka_unit_test(test_news_bad_lines),
-		cmocka_unit_test(test_example_files),
+	    cmocka_unit_test(test_parse_date_time),    cmocka_unit_test(test_holidays),
+	    cmocka_unit_test(test_holidays_bad_lines), cmocka_unit_test(test_news_windows_and_dst),
+	    cmocka_unit_test(test_news_bad_lines),     cmocka_unit_test(test_example_files),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -11,6 +11,8 @@
  * parameter parser.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,24 +20,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
-#include <sched.h>
 #include <time.h>
 #include <unistd.h>
+
+/* cmocka needs the headers above */
 #include <cmocka.h>
 
 #include <xxhash.h>
 
-#include "engine/risk.h"
 #include "engine/config.h"
+#include "engine/risk.h"
 #include "persist/alert.h"
 
 static struct slob_tz ny;
 
 static int64_t utc(int y, unsigned mo, unsigned d, int h, int mi, int s)
 {
-	return (slob_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) *
-	       SLOB_NS_PER_SEC;
+	return (slob_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s) * SLOB_NS_PER_SEC;
 }
 
 /* New York local time to UTC through the tz table (used for convenience;
@@ -68,9 +69,8 @@ static void h_open(struct h *h, const struct slob_risk_params *p, unsigned inten
 	memset(h, 0, sizeof(*h));
 	assert_int_equal(slob_ring_init(&h->sig, "sig", 2048, sizeof(struct slob_sig)), 0);
 	assert_int_equal(slob_ring_init(&h->exec, "exec", 1024, sizeof(struct slob_exec)), 0);
-	assert_int_equal(slob_ring_init(&h->intent, "intent", intent_cap,
-					sizeof(struct slob_intent)),
-			 0);
+	assert_int_equal(
+	    slob_ring_init(&h->intent, "intent", intent_cap, sizeof(struct slob_intent)), 0);
 	assert_int_equal(slob_ring_init(&h->cold_ring, "cold", cold_cap, sizeof(struct slob_cold)),
 			 0);
 	assert_int_equal(slob_coldq_init(&h->cq, &h->cold_ring, 3), 0);
@@ -96,8 +96,8 @@ static void h_open_mnq(struct h *h, const struct slob_risk_params *p)
 	h_open(h, p, 1024, 4096);
 	/* recreate with MNQ */
 	slob_risk_free(h->r);
-	h->io.instrument = (struct slob_instrument){.symbol = "MNQ", .tick_size = 0.25,
-						    .point_value = 2.0};
+	h->io.instrument =
+	    (struct slob_instrument){.symbol = "MNQ", .tick_size = 0.25, .point_value = 2.0};
 	slob_instrument_derive(&h->io.instrument);
 	char err[256];
 	assert_int_equal(slob_risk_create(&h->r, &h->p, &h->io, err, sizeof(err)), 0);
@@ -161,15 +161,16 @@ static void h_long(struct h *h, uint64_t id, int64_t ts)
 
 static void h_clock(struct h *h, uint64_t seq, int64_t ts, int32_t mark)
 {
-	struct slob_sig s = {.kind = SLOB_SIG_CLOCK, .ts_ns = ts, .clock_seq = seq, .mark_px = mark};
+	struct slob_sig s = {
+	    .kind = SLOB_SIG_CLOCK, .ts_ns = ts, .clock_seq = seq, .mark_px = mark};
 	assert_true(slob_ring_push_spsc(&h->sig, &s));
 }
 
-static void h_exec(struct h *h, uint32_t kind, uint8_t role, uint64_t id, int32_t qty,
-		   int32_t px, int64_t ts)
+static void h_exec(struct h *h, uint32_t kind, uint8_t role, uint64_t id, int32_t qty, int32_t px,
+		   int64_t ts)
 {
-	struct slob_exec x = {.kind = kind, .role = role, .setup_id = id, .qty = qty, .px = px,
-			      .ts_ns = ts};
+	struct slob_exec x = {
+	    .kind = kind, .role = role, .setup_id = id, .qty = qty, .px = px, .ts_ns = ts};
 	if (kind == SLOB_EXEC_CLOCK_ACK)
 		x.clock_seq = (uint64_t)qty;
 	if (kind == SLOB_EXEC_REJECTED) {
@@ -261,27 +262,27 @@ static void test_sizing_table(void **state)
 		int64_t equity;
 		int32_t stop_ticks, max, min1, want;
 	} rows[] = {
-		/* NQ, 50 000 x 1 % = 500 USD at risk */
-		{0, 5000000, 40, 5, 0, 2},    /* 10 pt stop: 200 USD/contract -> 2.5 -> 2 */
-		{0, 5000000, 20, 5, 0, 5},    /* 5 pt: 100 USD -> 5 */
-		{0, 5000000, 10, 5, 0, 5},    /* 2.5 pt: 10 -> capped at 5 */
-		{0, 5000000, 100, 5, 0, 1},   /* 25 pt: 500 USD -> exactly 1 */
-		{0, 5000000, 101, 5, 0, 0},   /* 25.25 pt -> 0.99 -> skipped */
-		{0, 5000000, 101, 5, 1, 1},   /* ... raised to 1 with min_one_contract */
-		{0, 5000000, 0, 5, 1, 0},     /* zero stop is never traded, even with min 1 */
-		{0, 5000000, -40, 5, 0, 2},   /* short: distance is absolute */
-		{0, 10000000, 40, 5, 0, 5},   /* 100 000: 1 000 USD / 200 -> 5 */
-		{0, 3000000, 40, 5, 0, 1},    /* 30 000: 300 / 200 -> 1 */
-		{0, 3999999, 40, 5, 0, 1},    /* 39 999.99 -> 399.99 / 200 -> 1 */
-		{0, 4000000, 40, 5, 0, 2},    /* 40 000 -> 400 / 200 -> 2 (boundary) */
-		{0, -100, 40, 5, 1, 1},       /* negative equity: 0, min 1 applies */
-		{0, -100, 40, 5, 0, 0},
-		/* MNQ: one tenth of NQ per point */
-		{1, 5000000, 40, 5, 0, 5},    /* 20 USD/contract -> 25 -> capped 5 */
-		{1, 5000000, 40, 100, 0, 25},
-		{1, 5000000, 400, 5, 0, 2},   /* 100 pt: 200 USD -> 2 */
-		{1, 5000000, 1000, 5, 0, 1},  /* 250 pt: 500 USD -> 1 */
-		{1, 5000000, 1001, 5, 0, 0},
+	    /* NQ, 50 000 x 1 % = 500 USD at risk */
+	    {0, 5000000, 40, 5, 0, 2},	/* 10 pt stop: 200 USD/contract -> 2.5 -> 2 */
+	    {0, 5000000, 20, 5, 0, 5},	/* 5 pt: 100 USD -> 5 */
+	    {0, 5000000, 10, 5, 0, 5},	/* 2.5 pt: 10 -> capped at 5 */
+	    {0, 5000000, 100, 5, 0, 1}, /* 25 pt: 500 USD -> exactly 1 */
+	    {0, 5000000, 101, 5, 0, 0}, /* 25.25 pt -> 0.99 -> skipped */
+	    {0, 5000000, 101, 5, 1, 1}, /* ... raised to 1 with min_one_contract */
+	    {0, 5000000, 0, 5, 1, 0},	/* zero stop is never traded, even with min 1 */
+	    {0, 5000000, -40, 5, 0, 2}, /* short: distance is absolute */
+	    {0, 10000000, 40, 5, 0, 5}, /* 100 000: 1 000 USD / 200 -> 5 */
+	    {0, 3000000, 40, 5, 0, 1},	/* 30 000: 300 / 200 -> 1 */
+	    {0, 3999999, 40, 5, 0, 1},	/* 39 999.99 -> 399.99 / 200 -> 1 */
+	    {0, 4000000, 40, 5, 0, 2},	/* 40 000 -> 400 / 200 -> 2 (boundary) */
+	    {0, -100, 40, 5, 1, 1},	/* negative equity: 0, min 1 applies */
+	    {0, -100, 40, 5, 0, 0},
+	    /* MNQ: one tenth of NQ per point */
+	    {1, 5000000, 40, 5, 0, 5}, /* 20 USD/contract -> 25 -> capped 5 */
+	    {1, 5000000, 40, 100, 0, 25},
+	    {1, 5000000, 400, 5, 0, 2},	 /* 100 pt: 200 USD -> 2 */
+	    {1, 5000000, 1000, 5, 0, 1}, /* 250 pt: 500 USD -> 1 */
+	    {1, 5000000, 1001, 5, 0, 0},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		p.max_position_size = rows[i].max;
@@ -326,7 +327,7 @@ static void test_order_ref(void **state)
 	(void)state;
 	uint64_t id = 0x0123456789abcdefull;
 	unsigned char buf[15] = {0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01,
-				 'b', 'r', 'a', 'c', 'k', 'e', 't'};
+				 'b',  'r',  'a',  'c',	 'k',  'e',  't'};
 	uint64_t hsh = slob_risk_ref_hash(id);
 	assert_true(hsh == XXH3_64bits(buf, sizeof(buf)));
 	char ref[SLOB_ORDER_REF_LEN];
@@ -673,7 +674,8 @@ static void test_kill_switch_and_reset(void **state)
 	assert_int_equal(h_count_cold(&h, SLOB_COLD_BREAKER), 0);
 	unsigned kills = 0;
 	for (unsigned i = 0; i < h.ncold; i++)
-		if (h.cold[i].type == SLOB_COLD_ALERT && strstr(h.cold[i].u.text.text, "Kill switch")) {
+		if (h.cold[i].type == SLOB_COLD_ALERT &&
+		    strstr(h.cold[i].u.text.text, "Kill switch")) {
 			assert_int_equal(h.cold[i].u.text.level, SLOB_LVL_WARNING);
 			assert_int_equal(h.cold[i].cls, SLOB_CLASS_TRADE);
 			kills++;
@@ -784,11 +786,11 @@ static void test_bad_setups(void **state)
 	struct h h;
 	slob_risk_params_default(&p);
 	h_open(&h, &p, 1024, 4096);
-	h_setup(&h, 0, SLOB_LONG, 80000, 79960, 80080, T(0)); /* id 0 */
-	h_setup(&h, 5, SLOB_LONG, 80000, 80040, 80080, T(0)); /* SL above a long entry */
+	h_setup(&h, 0, SLOB_LONG, 80000, 79960, 80080, T(0));  /* id 0 */
+	h_setup(&h, 5, SLOB_LONG, 80000, 80040, 80080, T(0));  /* SL above a long entry */
 	h_setup(&h, 6, SLOB_SHORT, 80000, 79960, 79920, T(0)); /* SL below a short entry */
-	h_setup(&h, 7, SLOB_LONG, 80000, 80000, 80080, T(0)); /* zero stop */
-	h_setup(&h, 8, 0, 80000, 79960, 80080, T(0));          /* no direction */
+	h_setup(&h, 7, SLOB_LONG, 80000, 80000, 80080, T(0));  /* zero stop */
+	h_setup(&h, 8, 0, 80000, 79960, 80080, T(0));	       /* no direction */
 	h_pump(&h);
 	assert_int_equal(h.st.stats->reasons[SLOB_RISK_BAD_SETUP], 5);
 	assert_int_equal(h_count_intents(&h, SLOB_INTENT_BRACKET), 0);
@@ -874,7 +876,7 @@ static void test_short_stop_out(void **state)
 	assert_int_equal(h_view(&h).position_qty, -2);
 	assert_true(h_view(&h).unrealised_cents == 2 * 10 * 500);
 	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_SL, 2, 1, 80040, T(2));
-	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_SL, 2, 1, 80041, T(2)); /* slippage */
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_SL, 2, 1, 80041, T(2));  /* slippage */
 	h_exec(&h, SLOB_EXEC_CANCELLED, SLOB_ROLE_TP, 2, 0, 0, T(2)); /* OCA: no alarm */
 	h_pump(&h);
 	struct slob_risk_view v = h_view(&h);
@@ -908,7 +910,7 @@ static void test_multi_contract_exit_and_breakeven(void **state)
 	assert_int_equal(it[0].qty, 5);
 	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, 5, 2, 80000, T(1));
 	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, 5, 1, 80003, T(1)); /* 3 of 5, avg 80001 */
-	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_SL, 5, 2, 79980, T(2));    /* 2 of 3 out */
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_SL, 5, 2, 79980, T(2));	/* 2 of 3 out */
 	h_pump(&h);
 	struct slob_risk_view v = h_view(&h);
 	assert_int_equal(v.position_qty, 1);
@@ -1022,8 +1024,13 @@ static void test_reject_unknown_reconciled(void **state)
 
 	/* reconciliation adopts a working entry of ours: tracked, never re-sent,
 	 * its later fill is attributed (no unknown, no breaker); no money moves */
-	struct slob_exec rc = {.kind = SLOB_EXEC_RECONCILED, .role = SLOB_ROLE_ENTRY, .dir = 1,
-			       .setup_id = 9, .qty = 2, .px = 80100, .ts_ns = T(3)};
+	struct slob_exec rc = {.kind = SLOB_EXEC_RECONCILED,
+			       .role = SLOB_ROLE_ENTRY,
+			       .dir = 1,
+			       .setup_id = 9,
+			       .qty = 2,
+			       .px = 80100,
+			       .ts_ns = T(3)};
 	assert_true(slob_ring_push_spsc(&h.exec, &rc));
 	rc.role = SLOB_ROLE_SL;
 	rc.px = 80060;
@@ -1133,12 +1140,12 @@ static void test_breaker_survives_restart(void **state)
 	struct h h;
 	struct slob_risk_snapshot snap;
 	slob_risk_params_default(&p);
-	p.max_drawdown_bp = 500; /* 5 %: 2 500 USD */
+	p.max_drawdown_bp = 500;      /* 5 %: 2 500 USD */
 	p.daily_loss_limit_cents = 0; /* off: the reset below must open the gate */
 	h_open(&h, &p, 1024, 4096);
 	open_long(&h, 1, 2, 80000, T(0));
 	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_SL, 1, 1, 79700, T(2)); /* -1 500 USD */
-	h_clock(&h, 1, T(2), 79700);                                  /* open 1: -1 500 USD */
+	h_clock(&h, 1, T(2), 79700);				     /* open 1: -1 500 USD */
 	h_pump(&h);
 	struct slob_risk_view before = h_view(&h);
 	assert_true(before.breaker_tripped); /* 3 000 USD = 6 % from 50 000 */
@@ -1158,7 +1165,8 @@ static void test_breaker_survives_restart(void **state)
 	assert_true(v.breaker_tripped);
 	assert_true(v.peak_cents == 5000000);
 	assert_int_equal(v.position_qty, 1);
-	assert_true(v.daily_pnl_cents == before.daily_pnl_cents + 150000); /* unrealised re-marked later */
+	assert_true(v.daily_pnl_cents ==
+		    before.daily_pnl_cents + 150000); /* unrealised re-marked later */
 	h_clock(&h, 10, T(3), 79700);
 	h_long(&h, 2, T(3));
 	h_pump(&h);
@@ -1324,11 +1332,16 @@ struct mini {
 	unsigned n;
 };
 
-static void mini_exec(struct h *h, uint32_t kind, uint8_t role, const struct mini_br *b,
-		      int32_t px, uint64_t seq, int64_t ts)
+static void mini_exec(struct h *h, uint32_t kind, uint8_t role, const struct mini_br *b, int32_t px,
+		      uint64_t seq, int64_t ts)
 {
-	struct slob_exec x = {.kind = kind, .role = role, .setup_id = b ? b->id : 0,
-			      .qty = b ? b->qty : 0, .px = px, .clock_seq = seq, .ts_ns = ts,
+	struct slob_exec x = {.kind = kind,
+			      .role = role,
+			      .setup_id = b ? b->id : 0,
+			      .qty = b ? b->qty : 0,
+			      .px = px,
+			      .clock_seq = seq,
+			      .ts_ns = ts,
 			      .dir = b ? (int8_t)b->dir : 0};
 	assert_true(slob_ring_push_spsc(&h->exec, &x));
 }
@@ -1340,15 +1353,19 @@ static unsigned mini_step(struct h *h, struct mini *m, unsigned max)
 	const struct slob_intent *it;
 	while (n < max && (it = slob_ring_peek_spsc(&h->intent, 0)) != NULL) {
 		if (it->kind == SLOB_INTENT_BRACKET && m->n < 64) {
-			m->b[m->n++] = (struct mini_br){.id = it->setup_id, .qty = it->qty,
-							.entry = it->entry, .sl = it->sl,
-							.tp = it->tp, .dir = it->dir, .live = 1};
+			m->b[m->n++] = (struct mini_br){.id = it->setup_id,
+							.qty = it->qty,
+							.entry = it->entry,
+							.sl = it->sl,
+							.tp = it->tp,
+							.dir = it->dir,
+							.live = 1};
 		} else if (it->kind == SLOB_INTENT_CANCEL) {
 			for (unsigned i = 0; i < m->n; i++)
 				if (m->b[i].id == it->setup_id && m->b[i].live && !m->b[i].filled) {
 					m->b[i].live = 0;
-					mini_exec(h, SLOB_EXEC_CANCELLED, SLOB_ROLE_ENTRY, &m->b[i], 0, 0,
-						  it->ts_ns);
+					mini_exec(h, SLOB_EXEC_CANCELLED, SLOB_ROLE_ENTRY, &m->b[i],
+						  0, 0, it->ts_ns);
 				}
 		} else if (it->kind == SLOB_INTENT_CLOCK) {
 			int32_t px = it->mark_px;
@@ -1358,14 +1375,16 @@ static unsigned mini_step(struct h *h, struct mini *m, unsigned max)
 					continue;
 				if (!b->filled && (b->dir > 0 ? px <= b->entry : px >= b->entry)) {
 					b->filled = 1;
-					mini_exec(h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, b, b->entry, 0,
-						  it->ts_ns);
+					mini_exec(h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, b, b->entry,
+						  0, it->ts_ns);
 				} else if (b->filled && (b->dir > 0 ? px >= b->tp : px <= b->tp)) {
 					b->live = 0;
-					mini_exec(h, SLOB_EXEC_FILL, SLOB_ROLE_TP, b, b->tp, 0, it->ts_ns);
+					mini_exec(h, SLOB_EXEC_FILL, SLOB_ROLE_TP, b, b->tp, 0,
+						  it->ts_ns);
 				} else if (b->filled && (b->dir > 0 ? px <= b->sl : px >= b->sl)) {
 					b->live = 0;
-					mini_exec(h, SLOB_EXEC_FILL, SLOB_ROLE_SL, b, b->sl, 0, it->ts_ns);
+					mini_exec(h, SLOB_EXEC_FILL, SLOB_ROLE_SL, b, b->sl, 0,
+						  it->ts_ns);
 				}
 			}
 			mini_exec(h, SLOB_EXEC_CLOCK_ACK, 0, NULL, 0, it->clock_seq, it->ts_ns);
@@ -1397,7 +1416,8 @@ static uint64_t replay_digest(int lazy)
 		h_clock(&h, (uint64_t)bar + 1, T(bar), px);
 		if (bar % 7 == 3) {
 			int dir = (rng >> 20) & 1 ? SLOB_LONG : SLOB_SHORT;
-			h_setup(&h, 1000 + (uint64_t)bar, dir, px, px - dir * 40, px + dir * 60, T(bar));
+			h_setup(&h, 1000 + (uint64_t)bar, dir, px, px - dir * 40, px + dir * 60,
+				T(bar));
 		}
 	}
 	struct slob_sig end = {.kind = SLOB_SIG_END};
@@ -1484,13 +1504,14 @@ static void test_control_from_other_thread(void **state)
 		int w = h.st.poll(&h.st);
 		h_drain_cold(&h);
 		for (unsigned i = 0; i < h.ncold; i++)
-			resets += h.cold[i].type == SLOB_COLD_BREAKER && !h.cold[i].u.breaker.tripped;
+			resets +=
+			    h.cold[i].type == SLOB_COLD_BREAKER && !h.cold[i].u.breaker.tripped;
 		h.ncold = 0;
 		if (__atomic_load_n(&a.done, __ATOMIC_ACQUIRE) && w == 0)
 			idle_after_done++;
 	}
 	pthread_join(t, NULL);
-	assert_int_equal(resets, 300); /* every request applied, none lost */
+	assert_int_equal(resets, 300);	      /* every request applied, none lost */
 	assert_false(h_view(&h).kill_switch); /* the last switch request was "off" */
 	assert_false(h_view(&h).breaker_tripped);
 	h_long(&h, 1, T(0));
@@ -1532,21 +1553,21 @@ static void test_params(void **state)
 	static const struct {
 		const char *key, *value, *want;
 	} bad[] = {
-		{"risk_per_trade", "0.5", "risk_per_trade"},
-		{"risk_per_trade", "abc", "0.000001..0.1"},
-		{"max_position_size", "0", "max_position_size"},
-		{"max_position_size", "2.5", "1..1000"},
-		{"max_drawdown_pct", "101", "0..100"},
-		{"daily_loss_limit", "-1", "daily_loss_limit"},
-		{"trading_start", "9:30", "HH:MM"},
-		{"min_one_contract", "maybe", "boolean"},
-		{"order_rate_limit", "0", "order_rate_limit"},
-		{"initial_capital", "", "initial_capital"},
+	    {"risk_per_trade", "0.5", "risk_per_trade"},
+	    {"risk_per_trade", "abc", "0.000001..0.1"},
+	    {"max_position_size", "0", "max_position_size"},
+	    {"max_position_size", "2.5", "1..1000"},
+	    {"max_drawdown_pct", "101", "0..100"},
+	    {"daily_loss_limit", "-1", "daily_loss_limit"},
+	    {"trading_start", "9:30", "HH:MM"},
+	    {"min_one_contract", "maybe", "boolean"},
+	    {"order_rate_limit", "0", "order_rate_limit"},
+	    {"initial_capital", "", "initial_capital"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
-		assert_int_equal(slob_risk_param_set(&p, bad[i].key, bad[i].value, err, sizeof(err)),
-				 -EINVAL);
+		assert_int_equal(
+		    slob_risk_param_set(&p, bad[i].key, bad[i].value, err, sizeof(err)), -EINVAL);
 		if (strstr(err, bad[i].want) == NULL)
 			fail_msg("%s=%s: '%s' lacks '%s'", bad[i].key, bad[i].value, err,
 				 bad[i].want);
@@ -1610,32 +1631,32 @@ static int group_setup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sizing_table),
-		cmocka_unit_test(test_sizing_through_gate_and_skip_reason),
-		cmocka_unit_test(test_order_ref),
-		cmocka_unit_test(test_1000_duplicates_one_bracket),
-		cmocka_unit_test(test_preload_blocks_restart_duplicate),
-		cmocka_unit_test(test_hours_dst_edges),
-		cmocka_unit_test(test_holidays_and_news),
-		cmocka_unit_test(test_drawdown_boundary),
-		cmocka_unit_test(test_daily_loss_boundary),
-		cmocka_unit_test(test_max_concurrent_and_cancel),
-		cmocka_unit_test(test_kill_switch_and_reset),
-		cmocka_unit_test(test_order_rate_breaker),
-		cmocka_unit_test(test_backpressure_and_health),
-		cmocka_unit_test(test_bad_setups),
-		cmocka_unit_test(test_partial_fills_take_profit),
-		cmocka_unit_test(test_short_stop_out),
-		cmocka_unit_test(test_multi_contract_exit_and_breakeven),
-		cmocka_unit_test(test_cancel_after_bars_and_partial),
-		cmocka_unit_test(test_reject_unknown_reconciled),
-		cmocka_unit_test(test_breaker_survives_restart),
-		cmocka_unit_test(test_clock_ack_and_end),
-		cmocka_unit_test(test_intent_ring_full_holds_signals),
-		cmocka_unit_test(test_deterministic_across_schedules),
-		cmocka_unit_test(test_control_from_other_thread),
-		cmocka_unit_test(test_params),
-		cmocka_unit_test(test_params_match_config_table),
+	    cmocka_unit_test(test_sizing_table),
+	    cmocka_unit_test(test_sizing_through_gate_and_skip_reason),
+	    cmocka_unit_test(test_order_ref),
+	    cmocka_unit_test(test_1000_duplicates_one_bracket),
+	    cmocka_unit_test(test_preload_blocks_restart_duplicate),
+	    cmocka_unit_test(test_hours_dst_edges),
+	    cmocka_unit_test(test_holidays_and_news),
+	    cmocka_unit_test(test_drawdown_boundary),
+	    cmocka_unit_test(test_daily_loss_boundary),
+	    cmocka_unit_test(test_max_concurrent_and_cancel),
+	    cmocka_unit_test(test_kill_switch_and_reset),
+	    cmocka_unit_test(test_order_rate_breaker),
+	    cmocka_unit_test(test_backpressure_and_health),
+	    cmocka_unit_test(test_bad_setups),
+	    cmocka_unit_test(test_partial_fills_take_profit),
+	    cmocka_unit_test(test_short_stop_out),
+	    cmocka_unit_test(test_multi_contract_exit_and_breakeven),
+	    cmocka_unit_test(test_cancel_after_bars_and_partial),
+	    cmocka_unit_test(test_reject_unknown_reconciled),
+	    cmocka_unit_test(test_breaker_survives_restart),
+	    cmocka_unit_test(test_clock_ack_and_end),
+	    cmocka_unit_test(test_intent_ring_full_holds_signals),
+	    cmocka_unit_test(test_deterministic_across_schedules),
+	    cmocka_unit_test(test_control_from_other_thread),
+	    cmocka_unit_test(test_params),
+	    cmocka_unit_test(test_params_match_config_table),
 	};
 	int rc = cmocka_run_group_tests(tests, group_setup, NULL);
 	char cmd[600];

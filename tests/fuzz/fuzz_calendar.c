@@ -50,7 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 		for (unsigned i = 0; i < cal.nnews; i++) {
 			const struct slob_news_window *w = &cal.news[i];
-			if (w->start_ns >= w->end_ns || (i > 0 && cal.news[i - 1].end_ns >= w->start_ns))
+			if (w->start_ns >= w->end_ns ||
+			    (i > 0 && cal.news[i - 1].end_ns >= w->start_ns))
 				abort();
 			if (slob_calendar_news_at(&cal, w->start_ns) != w ||
 			    slob_calendar_news_at(&cal, w->end_ns - 1) != w ||

@@ -30,14 +30,19 @@
  *  5. The breaker is latched: drawdown, order-rate bursts and (optionally)
  *     unknown broker positions trip it; only an operator reset clears it,
  *     also across restarts (snapshot/restore). A trip or a kill switch
- *     cancels unfilled entries; open positions keep their SL/TP.
+ *     cancels entries with no fill yet; open positions and partly filled
+ *     entries keep their SL/TP (cancelling an IB parent cancels them).
+ *  7. Money and positions move only on FILL reports; RECONCILED reports
+ *     (after a reconnect) only mark setups as known and track them, since
+ *     the store snapshot already holds what they describe.
  *  6. A signal is consumed only when the output FIFO has room for every
  *     intent it can cause; trade records go to the coldq, which never drops
  *     them; if the coldq is backlogged new entries are rejected.
  *
- *   bracket slot: FREE -> PENDING (entry working) -> OPEN (>=1 contract
- *                 filled) -> FREE (flat: trade recorded), or PENDING -> FREE
- *                 (entry cancelled / rejected with nothing filled)
+ *   bracket slot: FREE -> PENDING (entry working; also an adopted order)
+ *                   -> OPEN (>= 1 contract filled) -> FREE (flat: TRADE
+ *                   record; a still-working rest of the entry is cancelled)
+ *                 PENDING -> FREE (entry cancelled or rejected, no fill)
  */
 #ifndef SLOB_RISK_H
 #define SLOB_RISK_H
@@ -143,7 +148,10 @@ struct slob_risk_pos_snap {
  */
 struct slob_risk_snapshot {
 	int64_t equity_cents;	  /* equity at the last risk state (incl. unrealised) */
-	int64_t unrealised_cents; /* unrealised part of it */
+	int64_t unrealised_cents; /* its unrealised part; MUST be set when positions
+				     are open (else it is counted twice once they are
+				     re-marked): risk_state.unrealised_cents, or
+				     equity - (initial_capital + realised) */
 	int64_t peak_cents;
 	int64_t daily_pnl_cents;
 	int32_t trading_day; /* yyyymmdd (New York) of daily_pnl */

@@ -163,6 +163,22 @@ const struct slob_config_key slob_config_keys[] = {
 	{"replay", "speed", "0", NULL, false, "0 = as fast as possible; N = real time x N"},
 	{"replay", "format", "auto", NULL, false, "auto, tick-csv, tick-bin, bar-csv"},
 	{"replay", "skip_bad_lines", "false", NULL, false, "skip and count malformed lines instead of stopping"},
+	/* [dash]: read by slob-dash only (tools/slob-dash/params.c, docs/DASHBOARD.md);
+	 * the store and stats paths come from [data]. */
+	{"dash", "bind", "127.0.0.1", "DASHBOARD_BIND", false, "slob-dash listen address (IPv4 or IPv6)"},
+	{"dash", "port", "5000", "DASHBOARD_PORT", false, "slob-dash port; 0 = any free port"},
+	{"dash", "password_file", "dashboard.pw", NULL, false,
+	 "crypto_pwhash_str file (mode 0600) in the data directory, or an absolute path"},
+	{"dash", "password_hash", "", "DASHBOARD_PASSWORD_HASH", true,
+	 "crypto_pwhash_str string; takes precedence over password_file"},
+	{"dash", "metrics_token", "", "DASHBOARD_METRICS_TOKEN", true,
+	 "bearer token for /metrics (>= 16 chars); empty = loopback clients only"},
+	{"dash", "session_ttl", "900", NULL, false, "dashboard session idle expiry, seconds"},
+	{"dash", "session_max", "43200", NULL, false, "dashboard session absolute lifetime, seconds"},
+	{"dash", "lockout_failures", "5", NULL, false, "consecutive wrong passwords before a lockout"},
+	{"dash", "lockout_seconds", "300", NULL, false, "lockout length, seconds"},
+	{"dash", "cookie_secure", "false", "DASHBOARD_HTTPS", false, "add Secure to the session cookie (behind TLS)"},
+	{"dash", "account_size", "50000", NULL, false, "denominator of the dashboard's drawdown %"},
 	/* [daemon] */
 	{"daemon", "mode", "replay", NULL, false, "live, replay, replay-gw"},
 	{"daemon", "require_live_confirmation", "false", "REQUIRE_LIVE_CONFIRMATION", false,

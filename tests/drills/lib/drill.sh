@@ -287,8 +287,8 @@ drill_slobd_kill9() {
 }
 
 # ---- store -------------------------------------------------------------
-# q DATADIR SQL: read-only query of the store (readers may run beside slobd).
-q() { sqlite3 -readonly "$1/slob_state.db" "$2"; }
+# q DATADIR SQL: query the store (readers may run beside slobd; 5 s busy timeout).
+q() { sqlite3 -cmd ".timeout 5000" "$1/slob_state.db" "$2"; }
 
 # ---- alerts ------------------------------------------------------------
 # drill_alerts_start: local Telegram + SMTP (lib/alertsink.py); every alert
@@ -331,3 +331,7 @@ for l in open(sys.argv[1]):
         print("   alert:", r["text"].replace("\n", " | ")[:200])
 ' "$ALERTS" 2> /dev/null || true
 }
+
+# NOTE for drill authors: drill_wait evaluates its arguments once, so
+# `drill_wait 10 test "$(cmd)" -gt 0` never re-runs cmd; wrap the
+# condition in a function and pass the function name instead.

@@ -215,7 +215,13 @@ int slobd_sweep(const struct slobd_args *a, const struct slob_config *cfg,
 	}
 	slob_tickreader_close(rd);
 
-	char tmpdir[] = "/tmp/slob-sweep-XXXXXX";
+	/* the per-run stores are scratch: on tmpfs their fsyncs cost nothing */
+	char tmpdir[64];
+	struct stat shm;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/slob-sweep-XXXXXX",
+		 stat("/dev/shm", &shm) == 0 && S_ISDIR(shm.st_mode) && access("/dev/shm", W_OK) == 0
+			 ? "/dev/shm"
+			 : "/tmp");
 	if (mkdtemp(tmpdir) == NULL) {
 		fprintf(stderr, "slobd: sweep: cannot create a temporary directory: %s\n", strerror(errno));
 		free(ax);

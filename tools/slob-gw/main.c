@@ -545,7 +545,8 @@ static void fill_order(struct order *o, double px)
 		e->qty = o->qty;
 		e->price = px;
 		fmt_time(e->time, sizeof(e->time), G.tick.ts_ns);
-		snprintf(e->ref, sizeof(e->ref), "%s", o->ref);
+		_Static_assert(sizeof(e->ref) == sizeof(o->ref), "ref sizes");
+		memcpy(e->ref, o->ref, sizeof(e->ref));
 		struct client *c = client_by_id(o->client_id);
 		if (c) {
 			int times = G.dup_left > 0 ? 2 : 1;
@@ -1075,9 +1076,9 @@ static void on_ctl_line(struct ctl *k, char *line)
 		o->id = G.next_id++;
 		o->perm_id = ++G.next_perm;
 		o->client_id = n >= 7 ? atoi(a6) : 0; /* owner: as if placed by that client */
-		snprintf(o->ref, sizeof(o->ref), "%s", a1);
-		snprintf(o->action, sizeof(o->action), "%s", a2);
-		snprintf(o->type, sizeof(o->type), "%s", a3);
+		snprintf(o->ref, sizeof(o->ref), "%.63s", a1);
+		snprintf(o->action, sizeof(o->action), "%.7s", a2);
+		snprintf(o->type, sizeof(o->type), "%.7s", a3);
 		o->lmt = strcmp(a3, "LMT") == 0 ? strtod(a4, NULL) : NAN;
 		o->aux = strcmp(a3, "STP") == 0 ? strtod(a4, NULL) : NAN;
 		o->qty = atoll(a5);

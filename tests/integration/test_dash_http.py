@@ -369,14 +369,14 @@ def main():
         check(s["engine"]["alive"] is False and s["breaker"]["tripped"] is False, "status without engine: not alive, breaker OK")
     finally:
         fx.close()
-    # 11. Config file ([dash] and the engine's [data]), relative data dir, session expiry.
+    # 11. Config file ([dash] and the engine's [store]/[stats]), relative data dir, session expiry.
     fx = Fixture(trades=5, breaker=0, engine=False)
     try:
         cfg = os.path.join(fx.dir, "slob.ini")
         sub = os.path.basename(fx.dir)
         with open(cfg, "w") as f:
-            f.write("[daemon]\nmode = replay\n\n[data]\ndir = ../%s\n\n[dash]\nsession_ttl = 2\n"
-                    "lockout_failures = 9\n" % sub)
+            f.write("[daemon]\nmode = replay\n\n[store]\ndata_dir = ../%s\nfile = slob_state.db\n\n"
+                    "[stats]\nfile = slob.stats\n\n[dash]\nsession_ttl = 2\nlockout_failures = 9\n" % sub)
         # --data-dir would override the config: start without it.
         e = {k: v for k, v in os.environ.items() if not k.startswith("DASHBOARD_")}
         p = subprocess.Popen([tool("slob-dash"), "--config", cfg, "--port", "0"], stdout=subprocess.PIPE,
@@ -388,11 +388,11 @@ def main():
             if not line:
                 fail("slob-dash --config did not start: " + p.stderr.read())
         port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
-        check(fx.db in line or os.path.basename(fx.db) in line, "config: [data] dir is used (relative to the config file)")
+        check(fx.db in line or (sub + "/slob_state.db") in line, "config: [store] data_dir is used (relative to the config file)")
         st, r, cookie = login(port)
         sess = cookie.split(";")[0]
         st, r, data = request(port, "GET", "/api/summary", headers={"Cookie": sess})
-        check(st == 200 and json.loads(data)["total_trades"] == 5, "config: store found through [data] dir")
+        check(st == 200 and json.loads(data)["total_trades"] == 5, "config: store found through [store] data_dir")
         time.sleep(3)
         st, r, data = request(port, "GET", "/api/summary", headers={"Cookie": sess})
         check(st == 401, "session expires after session_ttl idle seconds")
@@ -418,7 +418,7 @@ def main():
         try:
             cfg = os.path.join(fx.dir, "all.ini")
             with open(cfg, "w") as f:
-                f.write("[data]\ndir = .\n\n[dash]\n")
+                f.write("[store]\ndata_dir = .\n\n[dash]\n")
                 for k, v in keys.items():
                     f.write("%s = %s\n" % (k, "" if v == '""' else ("0" if k == "port" else v)))
             e = {k: v for k, v in os.environ.items() if not k.startswith("DASHBOARD_")}
@@ -427,6 +427,9 @@ def main():
             fx.procs.append(p)
             line = p.stdout.readline() + p.stdout.readline()
             check("listening" in line, "slob-dash accepts every [dash] key of the config table at its default")
+            p3 = subprocess.run([slobd, "--config", cfg, "--check-config"], capture_output=True, text=True,
+                                timeout=20)
+            check(p3.returncode == 0, "slobd accepts the same file ([dash] is in its key table)")
         finally:
             fx.close()
     else:

@@ -8,7 +8,8 @@
  *   slob-dash hash-password            (password on stdin -> hash on stdout)
  *   slob-dash set-password FILE        (password on stdin -> FILE, mode 0600)
  *
- * Precedence: defaults < config file ([dash] and [data]) < environment
+ * Precedence: defaults < config file ([dash], plus [store] data_dir/file and
+ * [stats] file, the engine's own keys, so one slob.ini serves both) < environment
  * (DASHBOARD_PORT, DASHBOARD_BIND, DASHBOARD_PASSWORD_HASH, DASHBOARD_HTTPS,
  * DASHBOARD_METRICS_TOKEN, STATE_DB_PATH) < command line.
  */
@@ -42,6 +43,7 @@ struct ini_ctx {
 	char cfgdir[PATH_MAX];
 	char err[512];
 	int failed;
+	int data_dir_set;
 };
 
 static int dash_ini_handler(void *user, const char *section, const char *key, const char *value)
@@ -52,26 +54,31 @@ static int dash_ini_handler(void *user, const char *section, const char *key, co
 	char resolved[PATH_MAX];
 	if (strcmp(section, "dash") == 0) {
 		k = key;
-	} else if (strcmp(section, "data") == 0) {
-		/* The engine's [data] section says where the store and stats live. */
-		if (strcmp(key, "dir") == 0)
+	} else if (strcmp(section, "store") == 0) {
+		/* The engine's [store] and [stats] sections say where the files live. */
+		if (strcmp(key, "data_dir") == 0)
 			k = "data_dir";
-		else if (strcmp(key, "db") == 0)
+		else if (strcmp(key, "file") == 0)
 			k = "db";
-		else if (strcmp(key, "stats_file") == 0)
-			k = "stats_file";
+	} else if (strcmp(section, "stats") == 0 && strcmp(key, "file") == 0) {
+		k = "stats_file";
 	}
 	if (k == NULL)
-		return 1; /* other sections belong to the engine */
-	/* Relative data_dir is relative to the config file (as for slobd). */
-	if (strcmp(k, "data_dir") == 0 && value[0] != '/') {
-		if (snprintf(resolved, sizeof resolved, "%s/%s", x->cfgdir, value) >=
-		    (int)sizeof resolved) {
-			snprintf(x->err, sizeof x->err, "[%s] %s: path too long", section, key);
-			x->failed = 1;
-			return 0;
+		return 1; /* other sections and keys belong to the engine */
+	if (strcmp(k, "data_dir") == 0) {
+		if (value[0] == '\0')
+			return 1; /* empty = <config dir>/data, applied in load_config */
+		x->data_dir_set = 1;
+		/* Relative data_dir is relative to the config file (as for slobd). */
+		if (value[0] != '/') {
+			if (snprintf(resolved, sizeof resolved, "%s/%s", x->cfgdir, value) >=
+			    (int)sizeof resolved) {
+				snprintf(x->err, sizeof x->err, "[%s] %s: path too long", section, key);
+				x->failed = 1;
+				return 0;
+			}
+			value = resolved;
 		}
-		value = resolved;
 	}
 	if (slob_dash_param_set(x->p, k, value, msg, sizeof msg) < 0) {
 		snprintf(x->err, sizeof x->err, "[%s] %s: %s", section, key, msg);
@@ -101,6 +108,15 @@ static int load_config(struct slob_dash_params *p, const char *path, char *err, 
 		snprintf(err, errlen, "%s:%d: %.400s", path, rc,
 			 x.failed ? x.err : "syntax error (expected [section] or key = value)");
 		return -EINVAL;
+	}
+	if (!x.data_dir_set) {
+		/* As slobd: with a config file, the data directory is <config dir>/data. */
+		char dd[PATH_MAX];
+		if (snprintf(dd, sizeof dd, "%s/data", x.cfgdir) >= (int)sizeof dd ||
+		    slob_dash_param_set(p, "data_dir", dd, err, errlen) < 0) {
+			snprintf(err, errlen, "%s: data directory path too long", path);
+			return -ENAMETOOLONG;
+		}
 	}
 	return 0;
 }

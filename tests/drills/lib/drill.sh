@@ -184,7 +184,7 @@ drill_gw_start() {
 	"$B/slob-gw" "${extra[@]}" --account DU1234567 --state "$DT/gw.state" "$@" > "$out" 2>&1 &
 	GW_PID=$!
 	DRILL_PIDS+=("$GW_PID")
-	drill_wait 10 grep -q '^CONTROL' "$out" || drill_fail "slob-gw did not start: $(cat "$out")"
+	drill_wait 10 drill_log_has '^CONTROL' "$out" || drill_fail "slob-gw did not start: $(cat "$out")"
 	GW_PORT=$(awk '/^PORT/{print $2}' "$out")
 	GW_CTL=$(awk '/^CONTROL/{print $2}' "$out")
 	# with explicit ports slob-gw may not print them

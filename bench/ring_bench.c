@@ -90,9 +90,15 @@ static void calibrate(void)
 
 /* ---- records and queues ------------------------------------------------ */
 
-struct rec16 { uint64_t w[2]; };
-struct rec64 { uint64_t w[8]; };
-struct rec128 { uint64_t w[16]; };
+struct rec16 {
+	uint64_t w[2];
+};
+struct rec64 {
+	uint64_t w[8];
+};
+struct rec128 {
+	uint64_t w[16];
+};
 
 SLOB_RING_TYPED(our16, struct rec16)
 SLOB_RING_TYPED(our64, struct rec64)
@@ -146,8 +152,8 @@ static unsigned mq_push(struct mq *q, const void *recs, unsigned n)
 	unsigned k = q->cap - q->count < n ? q->cap - q->count : n;
 	for (unsigned i = 0; i < k; i++) {
 		unsigned slot = (q->head + q->count + i) % q->cap;
-		memcpy(q->buf + (size_t)slot * q->rec, (const unsigned char *)recs + (size_t)i * q->rec,
-		       q->rec);
+		memcpy(q->buf + (size_t)slot * q->rec,
+		       (const unsigned char *)recs + (size_t)i * q->rec, q->rec);
 	}
 	q->count += k;
 	pthread_cond_signal(&q->ne);
@@ -199,27 +205,27 @@ static void spawn(pthread_t *th, int cpu, void *(*fn)(void *), void *arg)
 }
 
 enum impl { OURS = 0, CK, MUTEX, NIMPL };
-static const char *const impl_name[NIMPL] = { "ring", "ck_ring", "mutex" };
+static const char *const impl_name[NIMPL] = {"ring", "ck_ring", "mutex"};
 
 struct job {
 	enum impl impl;
-	unsigned size;          /* 16, 64, 128 */
-	uint64_t n;             /* records (throughput) or round trips (latency) */
-	unsigned batch;         /* 1 or BATCH */
+	unsigned size;	/* 16, 64, 128 */
+	uint64_t n;	/* records (throughput) or round trips (latency) */
+	unsigned batch; /* 1 or BATCH */
 	/* queues: a->b and b->a */
 	slob_ring_t ra, rb;
 	struct ckq ca, cb;
 	struct mq ma, mb;
-	int go SLOB_CACHE_ALIGNED; /* atomic start flag */
-	int stop SLOB_CACHE_ALIGNED; /* atomic: consumer's time budget is spent */
+	int go SLOB_CACHE_ALIGNED;	    /* atomic start flag */
+	int stop SLOB_CACHE_ALIGNED;	    /* atomic: consumer's time budget is spent */
 	uint64_t *chunk SLOB_CACHE_ALIGNED; /* throughput: ticks per CHUNK records */
 	unsigned nchunk;
 	uint64_t received;
-	uint64_t t_end;         /* consumer's finish time (ticks) */
+	uint64_t t_end; /* consumer's finish time (ticks) */
 	uint64_t t_start;
-	uint64_t *samples;      /* latency: one-hop ticks per round trip */
-	uint64_t nsamples;      /* latency: samples taken (time budget) */
-	uint64_t budget_ticks;  /* latency: time budget */
+	uint64_t *samples;     /* latency: one-hop ticks per round trip */
+	uint64_t nsamples;     /* latency: samples taken (time budget) */
+	uint64_t budget_ticks; /* latency: time budget */
 	uint64_t bad;
 };
 
@@ -227,7 +233,8 @@ static void job_queues(struct job *j)
 {
 	switch (j->impl) {
 	case OURS:
-		if (slob_ring_init(&j->ra, "a", CAP, j->size) || slob_ring_init(&j->rb, "b", CAP, j->size)) {
+		if (slob_ring_init(&j->ra, "a", CAP, j->size) ||
+		    slob_ring_init(&j->rb, "b", CAP, j->size)) {
 			fprintf(stderr, "ring_bench: %s\n", slob_ring_strerror());
 			exit(1);
 		}
@@ -264,191 +271,192 @@ static void job_free(struct job *j)
  * (as in production: typed rings). SEND/RECV spin (lock-free) or block
  * (mutex) until done.
  */
-#define DEFINE_OPS(N)                                                                     \
-	static inline void send##N(struct job *j, int dir, const struct rec##N *r)          \
-	{                                                                                 \
-		switch (j->impl) {                                                        \
-		case OURS:                                                                \
-			while (!our##N##_push(dir ? &j->rb : &j->ra, r))                  \
-				slob_cpu_relax();                                         \
-			break;                                                            \
-		case CK:                                                                  \
-			while (!ck_ring_enqueue_spsc_rec##N(dir ? &j->cb.ring : &j->ca.ring, \
-							    dir ? j->cb.buf : j->ca.buf,   \
-							    (struct rec##N *)r))           \
-				slob_cpu_relax();                                         \
-			break;                                                            \
-		default:                                                                  \
-			mq_push(dir ? &j->mb : &j->ma, r, 1);                             \
-		}                                                                         \
-	}                                                                                 \
-	static inline void recv##N(struct job *j, int dir, struct rec##N *r)                \
-	{                                                                                 \
-		switch (j->impl) {                                                        \
-		case OURS:                                                                \
-			while (!our##N##_pop(dir ? &j->rb : &j->ra, r))                   \
-				slob_cpu_relax();                                         \
-			break;                                                            \
-		case CK:                                                                  \
-			while (!ck_ring_dequeue_spsc_rec##N(dir ? &j->cb.ring : &j->ca.ring, \
-							    dir ? j->cb.buf : j->ca.buf, r)) \
-				slob_cpu_relax();                                         \
-			break;                                                            \
-		default:                                                                  \
-			mq_pop(dir ? &j->mb : &j->ma, r, 1);                              \
-		}                                                                         \
-	}                                                                                 \
-	/* batch of up to n; returns how many (0 only for the lock-free rings) */        \
-	static inline unsigned send_batch##N(struct job *j, const struct rec##N *r, unsigned n) \
-	{                                                                                 \
-		switch (j->impl) {                                                        \
-		case OURS:                                                                \
-			return slob_ring_push_batch_spsc(&j->ra, r, n);                   \
-		case CK: {                                                                \
-			unsigned k = 0;                                                   \
-			while (k < n && ck_ring_enqueue_spsc_rec##N(&j->ca.ring, j->ca.buf, \
-								    (struct rec##N *)&r[k])) \
-				k++;                                                      \
-			return k;                                                         \
-		}                                                                         \
-		default:                                                                  \
-			return mq_push(&j->ma, r, n);                                     \
-		}                                                                         \
-	}                                                                                 \
-	static inline unsigned recv_batch##N(struct job *j, struct rec##N *r, unsigned n)  \
-	{                                                                                 \
-		switch (j->impl) {                                                        \
-		case OURS:                                                                \
-			return slob_ring_pop_batch_spsc(&j->ra, r, n);                    \
-		case CK: {                                                                \
-			unsigned k = 0;                                                   \
-			while (k < n && ck_ring_dequeue_spsc_rec##N(&j->ca.ring, j->ca.buf, &r[k])) \
-				k++;                                                      \
-			return k;                                                         \
-		}                                                                         \
-		default:                                                                  \
-			return mq_pop(&j->ma, r, n);                                      \
-		}                                                                         \
-	}                                                                                 \
-	static void *lat_ping##N(void *arg)                                               \
-	{                                                                                 \
-		struct job *j = arg;                                                      \
-		struct rec##N r = { { 0 } }, back;                                        \
-		const uint64_t n = j->n, warm = n / 10 + 100;                             \
-		uint64_t *samples = j->samples, bad = 0, i = 0;                           \
-		const uint64_t start = ticks(), budget = j->budget_ticks;                 \
-		for (; i < warm + n; i++) {                                               \
-			r.w[0] = i;                                                       \
-			uint64_t t0 = ticks();                                            \
-			send##N(j, 0, &r);                                                \
-			recv##N(j, 1, &back);                                             \
-			uint64_t t1 = ticks();                                            \
-			bad += back.w[0] != i;                                            \
-			if (i >= warm)                                                    \
-				samples[i - warm] = (t1 - t0) / 2;                        \
-			/* time budget (a preempted partner costs a time slice) */       \
-			if ((i & 1023) == 1023 && i > warm && t1 - start > budget) {      \
-				i++;                                                      \
-				break;                                                    \
-			}                                                                 \
-		}                                                                         \
-		j->nsamples = i > warm ? i - warm : 0;                                    \
-		r.w[0] = UINT64_MAX; /* tells the echo thread to finish */                \
-		send##N(j, 0, &r);                                                        \
-		j->bad = bad;                                                             \
-		return NULL;                                                              \
-	}                                                                                 \
-	static void *lat_echo##N(void *arg)                                               \
-	{                                                                                 \
-		struct job *j = arg;                                                      \
-		struct rec##N r;                                                          \
-		for (;;) {                                                                \
-			recv##N(j, 0, &r);                                                \
-			if (r.w[0] == UINT64_MAX)                                         \
-				break;                                                    \
-			send##N(j, 1, &r);                                                \
-		}                                                                         \
-		return NULL;                                                              \
-	}                                                                                 \
-	static void *thr_prod##N(void *arg)                                               \
-	{                                                                                 \
-		struct job *j = arg;                                                      \
-		struct rec##N buf[BATCH];                                                 \
-		memset(buf, 0, sizeof(buf));                                              \
-		while (!__atomic_load_n(&j->go, __ATOMIC_ACQUIRE))                        \
-			slob_cpu_relax();                                                 \
-		const uint64_t n = j->n; /* locals: no shared job line in the loop */   \
-		const unsigned b = j->batch;                                              \
-		uint64_t i = 0;                                                           \
-		while (i < n) {                                                           \
-			/* the consumer's time budget: checked every 1024 records */     \
-			if ((i & 1023) < b && __atomic_load_n(&j->stop, __ATOMIC_RELAXED)) \
-				break;                                                    \
-			if (b == 1) {                                                     \
-				buf[0].w[0] = i++;                                        \
-				send##N(j, 0, &buf[0]);                                   \
-				continue;                                                 \
-			}                                                                 \
-			unsigned k = n - i < b ? (unsigned)(n - i) : b;                   \
-			for (unsigned q = 0; q < k; q++)                                  \
-				buf[q].w[0] = i + q;                                      \
-			unsigned done = 0;                                                \
-			while (done < k) {                                                \
-				unsigned m = send_batch##N(j, buf + done, k - done);      \
-				if (m == 0)                                               \
-					slob_cpu_relax();                                 \
-				done += m;                                                \
-			}                                                                 \
-			i += k;                                                           \
-		}                                                                         \
-		buf[0].w[0] = UINT64_MAX; /* end marker */                                \
-		send##N(j, 0, &buf[0]);                                                   \
-		return NULL;                                                              \
-	}                                                                                 \
-	static void *thr_cons##N(void *arg)                                               \
-	{                                                                                 \
-		struct job *j = arg;                                                      \
-		struct rec##N buf[BATCH];                                                 \
-		uint64_t bad = 0, i = 0, *chunk = j->chunk;                               \
-		unsigned nchunk = 0;                                                      \
-		const unsigned b = j->batch;                                              \
-		bool end = false;                                                         \
-		__atomic_store_n(&j->go, 1, __ATOMIC_RELEASE);                            \
-		const uint64_t start = ticks(), budget = j->budget_ticks;                 \
-		uint64_t last = start;                                                    \
-		while (!end) {                                                            \
-			unsigned m;                                                       \
-			if (b == 1) {                                                     \
-				recv##N(j, 0, &buf[0]);                                   \
-				m = 1;                                                    \
-			} else {                                                          \
-				m = recv_batch##N(j, buf, b);                             \
-				if (m == 0) {                                             \
-					slob_cpu_relax();                                 \
-					continue;                                         \
-				}                                                         \
-			}                                                                 \
-			for (unsigned q = 0; q < m; q++) {                                \
-				if (buf[q].w[0] == UINT64_MAX) {                          \
-					end = true;                                       \
-					break;                                            \
-				}                                                         \
-				bad += buf[q].w[0] != i++;                                \
-				if (i % CHUNK == 0) {                                     \
-					uint64_t now = ticks();                           \
-					chunk[nchunk++] = now - last;                     \
-					last = now;                                       \
-					if (now - start > budget)                         \
-						__atomic_store_n(&j->stop, 1, __ATOMIC_RELAXED); \
-				}                                                         \
-			}                                                                 \
-		}                                                                         \
-		j->t_end = ticks();                                                       \
-		j->t_start = start;                                                       \
-		j->received = i;                                                          \
-		j->nchunk = nchunk;                                                       \
-		j->bad = bad;                                                             \
-		return NULL;                                                              \
+#define DEFINE_OPS(N)                                                                              \
+	static inline void send##N(struct job *j, int dir, const struct rec##N *r)                 \
+	{                                                                                          \
+		switch (j->impl) {                                                                 \
+		case OURS:                                                                         \
+			while (!our##N##_push(dir ? &j->rb : &j->ra, r))                           \
+				slob_cpu_relax();                                                  \
+			break;                                                                     \
+		case CK:                                                                           \
+			while (!ck_ring_enqueue_spsc_rec##N(dir ? &j->cb.ring : &j->ca.ring,       \
+							    dir ? j->cb.buf : j->ca.buf,           \
+							    (struct rec##N *)r))                   \
+				slob_cpu_relax();                                                  \
+			break;                                                                     \
+		default:                                                                           \
+			mq_push(dir ? &j->mb : &j->ma, r, 1);                                      \
+		}                                                                                  \
+	}                                                                                          \
+	static inline void recv##N(struct job *j, int dir, struct rec##N *r)                       \
+	{                                                                                          \
+		switch (j->impl) {                                                                 \
+		case OURS:                                                                         \
+			while (!our##N##_pop(dir ? &j->rb : &j->ra, r))                            \
+				slob_cpu_relax();                                                  \
+			break;                                                                     \
+		case CK:                                                                           \
+			while (!ck_ring_dequeue_spsc_rec##N(dir ? &j->cb.ring : &j->ca.ring,       \
+							    dir ? j->cb.buf : j->ca.buf, r))       \
+				slob_cpu_relax();                                                  \
+			break;                                                                     \
+		default:                                                                           \
+			mq_pop(dir ? &j->mb : &j->ma, r, 1);                                       \
+		}                                                                                  \
+	}                                                                                          \
+	/* batch of up to n; returns how many (0 only for the lock-free rings) */                  \
+	static inline unsigned send_batch##N(struct job *j, const struct rec##N *r, unsigned n)    \
+	{                                                                                          \
+		switch (j->impl) {                                                                 \
+		case OURS:                                                                         \
+			return slob_ring_push_batch_spsc(&j->ra, r, n);                            \
+		case CK: {                                                                         \
+			unsigned k = 0;                                                            \
+			while (k < n && ck_ring_enqueue_spsc_rec##N(&j->ca.ring, j->ca.buf,        \
+								    (struct rec##N *)&r[k]))       \
+				k++;                                                               \
+			return k;                                                                  \
+		}                                                                                  \
+		default:                                                                           \
+			return mq_push(&j->ma, r, n);                                              \
+		}                                                                                  \
+	}                                                                                          \
+	static inline unsigned recv_batch##N(struct job *j, struct rec##N *r, unsigned n)          \
+	{                                                                                          \
+		switch (j->impl) {                                                                 \
+		case OURS:                                                                         \
+			return slob_ring_pop_batch_spsc(&j->ra, r, n);                             \
+		case CK: {                                                                         \
+			unsigned k = 0;                                                            \
+			while (k < n &&                                                            \
+			       ck_ring_dequeue_spsc_rec##N(&j->ca.ring, j->ca.buf, &r[k]))         \
+				k++;                                                               \
+			return k;                                                                  \
+		}                                                                                  \
+		default:                                                                           \
+			return mq_pop(&j->ma, r, n);                                               \
+		}                                                                                  \
+	}                                                                                          \
+	static void *lat_ping##N(void *arg)                                                        \
+	{                                                                                          \
+		struct job *j = arg;                                                               \
+		struct rec##N r = {{0}}, back;                                                     \
+		const uint64_t n = j->n, warm = n / 10 + 100;                                      \
+		uint64_t *samples = j->samples, bad = 0, i = 0;                                    \
+		const uint64_t start = ticks(), budget = j->budget_ticks;                          \
+		for (; i < warm + n; i++) {                                                        \
+			r.w[0] = i;                                                                \
+			uint64_t t0 = ticks();                                                     \
+			send##N(j, 0, &r);                                                         \
+			recv##N(j, 1, &back);                                                      \
+			uint64_t t1 = ticks();                                                     \
+			bad += back.w[0] != i;                                                     \
+			if (i >= warm)                                                             \
+				samples[i - warm] = (t1 - t0) / 2;                                 \
+			/* time budget (a preempted partner costs a time slice) */                 \
+			if ((i & 1023) == 1023 && i > warm && t1 - start > budget) {               \
+				i++;                                                               \
+				break;                                                             \
+			}                                                                          \
+		}                                                                                  \
+		j->nsamples = i > warm ? i - warm : 0;                                             \
+		r.w[0] = UINT64_MAX; /* tells the echo thread to finish */                         \
+		send##N(j, 0, &r);                                                                 \
+		j->bad = bad;                                                                      \
+		return NULL;                                                                       \
+	}                                                                                          \
+	static void *lat_echo##N(void *arg)                                                        \
+	{                                                                                          \
+		struct job *j = arg;                                                               \
+		struct rec##N r;                                                                   \
+		for (;;) {                                                                         \
+			recv##N(j, 0, &r);                                                         \
+			if (r.w[0] == UINT64_MAX)                                                  \
+				break;                                                             \
+			send##N(j, 1, &r);                                                         \
+		}                                                                                  \
+		return NULL;                                                                       \
+	}                                                                                          \
+	static void *thr_prod##N(void *arg)                                                        \
+	{                                                                                          \
+		struct job *j = arg;                                                               \
+		struct rec##N buf[BATCH];                                                          \
+		memset(buf, 0, sizeof(buf));                                                       \
+		while (!__atomic_load_n(&j->go, __ATOMIC_ACQUIRE))                                 \
+			slob_cpu_relax();                                                          \
+		const uint64_t n = j->n; /* locals: no shared job line in the loop */              \
+		const unsigned b = j->batch;                                                       \
+		uint64_t i = 0;                                                                    \
+		while (i < n) {                                                                    \
+			/* the consumer's time budget: checked every 1024 records */               \
+			if ((i & 1023) < b && __atomic_load_n(&j->stop, __ATOMIC_RELAXED))         \
+				break;                                                             \
+			if (b == 1) {                                                              \
+				buf[0].w[0] = i++;                                                 \
+				send##N(j, 0, &buf[0]);                                            \
+				continue;                                                          \
+			}                                                                          \
+			unsigned k = n - i < b ? (unsigned)(n - i) : b;                            \
+			for (unsigned q = 0; q < k; q++)                                           \
+				buf[q].w[0] = i + q;                                               \
+			unsigned done = 0;                                                         \
+			while (done < k) {                                                         \
+				unsigned m = send_batch##N(j, buf + done, k - done);               \
+				if (m == 0)                                                        \
+					slob_cpu_relax();                                          \
+				done += m;                                                         \
+			}                                                                          \
+			i += k;                                                                    \
+		}                                                                                  \
+		buf[0].w[0] = UINT64_MAX; /* end marker */                                         \
+		send##N(j, 0, &buf[0]);                                                            \
+		return NULL;                                                                       \
+	}                                                                                          \
+	static void *thr_cons##N(void *arg)                                                        \
+	{                                                                                          \
+		struct job *j = arg;                                                               \
+		struct rec##N buf[BATCH];                                                          \
+		uint64_t bad = 0, i = 0, *chunk = j->chunk;                                        \
+		unsigned nchunk = 0;                                                               \
+		const unsigned b = j->batch;                                                       \
+		bool end = false;                                                                  \
+		__atomic_store_n(&j->go, 1, __ATOMIC_RELEASE);                                     \
+		const uint64_t start = ticks(), budget = j->budget_ticks;                          \
+		uint64_t last = start;                                                             \
+		while (!end) {                                                                     \
+			unsigned m;                                                                \
+			if (b == 1) {                                                              \
+				recv##N(j, 0, &buf[0]);                                            \
+				m = 1;                                                             \
+			} else {                                                                   \
+				m = recv_batch##N(j, buf, b);                                      \
+				if (m == 0) {                                                      \
+					slob_cpu_relax();                                          \
+					continue;                                                  \
+				}                                                                  \
+			}                                                                          \
+			for (unsigned q = 0; q < m; q++) {                                         \
+				if (buf[q].w[0] == UINT64_MAX) {                                   \
+					end = true;                                                \
+					break;                                                     \
+				}                                                                  \
+				bad += buf[q].w[0] != i++;                                         \
+				if (i % CHUNK == 0) {                                              \
+					uint64_t now = ticks();                                    \
+					chunk[nchunk++] = now - last;                              \
+					last = now;                                                \
+					if (now - start > budget)                                  \
+						__atomic_store_n(&j->stop, 1, __ATOMIC_RELAXED);   \
+				}                                                                  \
+			}                                                                          \
+		}                                                                                  \
+		j->t_end = ticks();                                                                \
+		j->t_start = start;                                                                \
+		j->received = i;                                                                   \
+		j->nchunk = nchunk;                                                                \
+		j->bad = bad;                                                                      \
+		return NULL;                                                                       \
 	}
 
 DEFINE_OPS(16)
@@ -468,7 +476,9 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-struct lat { double p50, p99, p999; };
+struct lat {
+	double p50, p99, p999;
+};
 
 static struct lat run_latency(enum impl impl, unsigned size, uint64_t n)
 {
@@ -496,9 +506,9 @@ static struct lat run_latency(enum impl impl, unsigned size, uint64_t n)
 	}
 	qsort(j->samples, n, sizeof(uint64_t), cmp_u64);
 	struct lat l = {
-		j->samples[(size_t)(0.50 * (n - 1))] * ns_per_tick,
-		j->samples[(size_t)(0.99 * (n - 1))] * ns_per_tick,
-		j->samples[(size_t)(0.999 * (n - 1))] * ns_per_tick,
+	    j->samples[(size_t)(0.50 * (n - 1))] * ns_per_tick,
+	    j->samples[(size_t)(0.99 * (n - 1))] * ns_per_tick,
+	    j->samples[(size_t)(0.999 * (n - 1))] * ns_per_tick,
 	};
 	free(j->samples);
 	job_free(j);
@@ -547,7 +557,7 @@ static double run_throughput(enum impl impl, unsigned size, uint64_t n, unsigned
 /* ---- main --------------------------------------------------------------- */
 
 #define MAXREPS 15
-static const unsigned sizes[] = { 16, 64, 128 };
+static const unsigned sizes[] = {16, 64, 128};
 #define NSIZES 3
 
 struct res {
@@ -594,15 +604,17 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc) {
 			reps = atoi(argv[++i]);
 			if (reps < 1 || reps > MAXREPS) {
-				fprintf(stderr, "ring_bench: --reps %s: must be 1..%d\n", argv[i], MAXREPS);
+				fprintf(stderr, "ring_bench: --reps %s: must be 1..%d\n", argv[i],
+					MAXREPS);
 				return 2;
 			}
 		} else if (strcmp(argv[i], "--quick") == 0) {
 			quick = true;
 		} else if (strcmp(argv[i], "--cpus") == 0 && i + 1 < argc) {
-			if (sscanf(argv[++i], "%d,%d", &cpu_a, &cpu_b) != 2 || cpu_a < 0 || cpu_b < 0 ||
-			    cpu_a >= CPU_SETSIZE || cpu_b >= CPU_SETSIZE) {
-				fprintf(stderr, "ring_bench: --cpus %s: expected two CPU numbers A,B\n",
+			if (sscanf(argv[++i], "%d,%d", &cpu_a, &cpu_b) != 2 || cpu_a < 0 ||
+			    cpu_b < 0 || cpu_a >= CPU_SETSIZE || cpu_b >= CPU_SETSIZE) {
+				fprintf(stderr,
+					"ring_bench: --cpus %s: expected two CPU numbers A,B\n",
 					argv[i]);
 				return 2;
 			}
@@ -629,19 +641,22 @@ int main(int argc, char **argv)
 				r[s][im].p99[rep] = l.p99;
 				r[s][im].p999[rep] = l.p999;
 				uint64_t tn = mx ? thr_n_mutex : thr_n;
-				r[s][im].thr1[rep] = run_throughput(im, sizes[s], tn, 1, &r[s][im].wall1[rep]);
-				r[s][im].thrb[rep] = run_throughput(im, sizes[s], tn, BATCH, &r[s][im].wallb[rep]);
+				r[s][im].thr1[rep] =
+				    run_throughput(im, sizes[s], tn, 1, &r[s][im].wall1[rep]);
+				r[s][im].thrb[rep] =
+				    run_throughput(im, sizes[s], tn, BATCH, &r[s][im].wallb[rep]);
 			}
 	double elapsed = (mono_ns() - t_begin) * 1e-9;
 
-	printf("ring_bench: threads on CPUs %d and %d%s; %d reps, medians; TSC %.3f ns/tick; "
-	       "latency = one hop (RTT/2), up to %llu round trips (mutex %llu); throughput = median "
-	       "over chunks of %u records, up to %llu records (mutex %llu); at most ~%.1f s per case; "
-	       "batch %u; 'wall' = whole-run rate incl. scheduler stalls\n",
-	       cpu_a, cpu_b, pinned_ok ? "" : " (PINNING FAILED: unpinned)", reps, ns_per_tick,
-	       (unsigned long long)lat_n, (unsigned long long)lat_n_mutex, CHUNK,
-	       (unsigned long long)thr_n, (unsigned long long)thr_n_mutex, trial_budget_ns * 1e-9,
-	       BATCH);
+	printf(
+	    "ring_bench: threads on CPUs %d and %d%s; %d reps, medians; TSC %.3f ns/tick; "
+	    "latency = one hop (RTT/2), up to %llu round trips (mutex %llu); throughput = median "
+	    "over chunks of %u records, up to %llu records (mutex %llu); at most ~%.1f s per case; "
+	    "batch %u; 'wall' = whole-run rate incl. scheduler stalls\n",
+	    cpu_a, cpu_b, pinned_ok ? "" : " (PINNING FAILED: unpinned)", reps, ns_per_tick,
+	    (unsigned long long)lat_n, (unsigned long long)lat_n_mutex, CHUNK,
+	    (unsigned long long)thr_n, (unsigned long long)thr_n_mutex, trial_budget_ns * 1e-9,
+	    BATCH);
 	printf("%5s  %-8s %9s %9s %9s   %12s %12s   %10s %10s\n", "bytes", "queue", "p50 ns",
 	       "p99 ns", "p99.9 ns", "single Mr/s", "batch Mr/s", "wall 1", "wall b");
 	double lg_lat_ck = 0, lg_thr_ck = 0, lg_thrb_ck = 0, lg_thr_mx = 0, lg_thrb_mx = 0,
@@ -656,14 +671,15 @@ int main(int argc, char **argv)
 			m[im][4] = median(r[s][im].thrb, reps);
 			m[im][5] = median(r[s][im].wall1, reps);
 			m[im][6] = median(r[s][im].wallb, reps);
-			printf("%5u  %-8s %9.0f %9.0f %9.0f   %12.2f %12.2f   %10.2f %10.2f\n", sizes[s],
-			       impl_name[im], m[im][0], m[im][1], m[im][2], m[im][3] / 1e6,
-			       m[im][4] / 1e6, m[im][5] / 1e6, m[im][6] / 1e6);
+			printf("%5u  %-8s %9.0f %9.0f %9.0f   %12.2f %12.2f   %10.2f %10.2f\n",
+			       sizes[s], impl_name[im], m[im][0], m[im][1], m[im][2],
+			       m[im][3] / 1e6, m[im][4] / 1e6, m[im][5] / 1e6, m[im][6] / 1e6);
 		}
 		printf("%5u  ring/ck: latency p50 x%.2f, throughput single x%.2f batch x%.2f; "
 		       "ring/mutex: latency p50 x%.3f, throughput single x%.1f batch x%.1f\n",
-		       sizes[s], m[OURS][0] / m[CK][0], m[OURS][3] / m[CK][3], m[OURS][4] / m[CK][4],
-		       m[OURS][0] / m[MUTEX][0], m[OURS][3] / m[MUTEX][3], m[OURS][4] / m[MUTEX][4]);
+		       sizes[s], m[OURS][0] / m[CK][0], m[OURS][3] / m[CK][3],
+		       m[OURS][4] / m[CK][4], m[OURS][0] / m[MUTEX][0], m[OURS][3] / m[MUTEX][3],
+		       m[OURS][4] / m[MUTEX][4]);
 		lg_lat_ck += log(m[OURS][0] / m[CK][0]);
 		lg_thr_ck += log(m[OURS][3] / m[CK][3]);
 		lg_thrb_ck += log(m[OURS][4] / m[CK][4]);

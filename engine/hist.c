@@ -126,8 +126,7 @@ void slob_hist_merge(slob_hist_t *dst, const slob_hist_t *src)
 
 int slob_hist_format(const slob_hist_t *h, char *buf, size_t len)
 {
-	return snprintf(buf, len,
-			"n=%llu min=%llu p50=%llu p99=%llu p99.9=%llu max=%llu mean=%.1f",
+	return snprintf(buf, len, "n=%llu min=%llu p50=%llu p99=%llu p99.9=%llu max=%llu mean=%.1f",
 			(unsigned long long)slob_hist_count(h),
 			(unsigned long long)slob_hist_min(h),
 			(unsigned long long)slob_hist_percentile(h, 50.0),

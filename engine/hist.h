@@ -35,16 +35,17 @@
 
 #include "ringbuf/compiler.h"
 
-#define SLOB_HIST_SUB_BITS 6                       /* 64 exact buckets below 64 ns */
+#define SLOB_HIST_SUB_BITS 6				/* 64 exact buckets below 64 ns */
 #define SLOB_HIST_HALF (1u << (SLOB_HIST_SUB_BITS - 1)) /* sub-buckets per power of two */
-#define SLOB_HIST_MAX_EXP 37                       /* largest power of two tracked */
+#define SLOB_HIST_MAX_EXP 37				/* largest power of two tracked */
 #define SLOB_HIST_MAX_NS ((UINT64_C(1) << (SLOB_HIST_MAX_EXP + 1)) - 1) /* ~274.9 s */
-#define SLOB_HIST_BUCKETS ((SLOB_HIST_MAX_EXP - SLOB_HIST_SUB_BITS + 2) * SLOB_HIST_HALF + SLOB_HIST_HALF)
+#define SLOB_HIST_BUCKETS                                                                          \
+	((SLOB_HIST_MAX_EXP - SLOB_HIST_SUB_BITS + 2) * SLOB_HIST_HALF + SLOB_HIST_HALF)
 
 struct slob_hist {
-	uint64_t count;    /* values recorded */
-	uint64_t sum;      /* sum of recorded values (ns, clamped) */
-	uint64_t min;      /* valid when count > 0 */
+	uint64_t count; /* values recorded */
+	uint64_t sum;	/* sum of recorded values (ns, clamped) */
+	uint64_t min;	/* valid when count > 0 */
 	uint64_t max;
 	uint64_t overflow; /* values above SLOB_HIST_MAX_NS (clamped) */
 	uint64_t reserved_[3];
@@ -63,7 +64,8 @@ SLOB_INLINE unsigned int slob_hist_index(uint64_t v)
 	 * formula below reduces to idx = v */
 	unsigned int e = 63u - (unsigned int)__builtin_clzll(v | SLOB_HIST_HALF);
 	unsigned int shift = e >= SLOB_HIST_SUB_BITS ? e - (SLOB_HIST_SUB_BITS - 1) : 0;
-	unsigned int base = e >= SLOB_HIST_SUB_BITS ? (e - SLOB_HIST_SUB_BITS + 1) * SLOB_HIST_HALF : 0;
+	unsigned int base =
+	    e >= SLOB_HIST_SUB_BITS ? (e - SLOB_HIST_SUB_BITS + 1) * SLOB_HIST_HALF : 0;
 	return base + (unsigned int)(v >> shift);
 }
 

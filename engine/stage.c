@@ -146,7 +146,7 @@ static int thread_wait(slob_thread_t *t, bool *finished)
 	int w = thread_pass(t, finished);
 	if (w == 0 && !__atomic_load_n(&t->abort_, __ATOMIC_ACQUIRE) &&
 	    !(*finished && __atomic_load_n(&t->stop, __ATOMIC_ACQUIRE))) {
-		struct pollfd p = { .fd = t->efd, .events = POLLIN };
+		struct pollfd p = {.fd = t->efd, .events = POLLIN};
 		if (poll(&p, 1, 1) > 0) {
 			uint64_t v;
 			ssize_t n SLOB_UNUSED = read(t->efd, &v, sizeof(v));

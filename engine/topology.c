@@ -44,7 +44,9 @@ static int check_name(struct slob_topology *t, const char *kind, const char *nam
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!name_char((unsigned char)name[i])) {
-			topo_err(t, "%s name '%s' has an invalid character '%c' (allowed: A-Z a-z 0-9 _ . -)",
+			topo_err(t,
+				 "%s name '%s' has an invalid character '%c' (allowed: A-Z a-z 0-9 "
+				 "_ . -)",
 				 kind, name, name[i]);
 			return -EINVAL;
 		}
@@ -100,8 +102,8 @@ int slob_topo_add_stage(struct slob_topology *t, const char *name, slob_stage_t 
 		return -EEXIST;
 	}
 	if (t->nstages >= SLOB_TOPO_MAX_STAGES) {
-		topo_err(t, "too many stages (at most %d): cannot add '%s'",
-			 SLOB_TOPO_MAX_STAGES, name);
+		topo_err(t, "too many stages (at most %d): cannot add '%s'", SLOB_TOPO_MAX_STAGES,
+			 name);
 		return -E2BIG;
 	}
 	struct slob_topo_stage *s = &t->stages[t->nstages++];
@@ -128,11 +130,11 @@ int slob_topo_bind_stage(struct slob_topology *t, const char *name, slob_stage_t
 static int add_end(struct slob_topology *t, struct slob_topo_ring *r, const char *stage,
 		   enum slob_topo_end end)
 {
-	int rc = check_name(t, end == SLOB_TOPO_PRODUCER ? "producer stage" : "consumer stage",
-			    stage);
+	int rc =
+	    check_name(t, end == SLOB_TOPO_PRODUCER ? "producer stage" : "consumer stage", stage);
 	if (rc < 0)
 		return rc;
-	char (*names)[SLOB_TOPO_NAME_MAX] = end == SLOB_TOPO_PRODUCER ? r->prod : r->cons;
+	char(*names)[SLOB_TOPO_NAME_MAX] = end == SLOB_TOPO_PRODUCER ? r->prod : r->cons;
 	unsigned int *n = end == SLOB_TOPO_PRODUCER ? &r->nprod : &r->ncons;
 	if (*n < 2)
 		copy_name(names[*n], stage);
@@ -188,8 +190,7 @@ int slob_topo_attach(struct slob_topology *t, const char *ring, const char *stag
 	return add_end(t, &t->rings[i], stage, end);
 }
 
-int slob_topo_add_thread(struct slob_topology *t, const char *name, int cpu,
-			 enum slob_wait wait)
+int slob_topo_add_thread(struct slob_topology *t, const char *name, int cpu, enum slob_wait wait)
 {
 	int rc = check_name(t, "thread", name);
 	if (rc < 0)
@@ -203,8 +204,8 @@ int slob_topo_add_thread(struct slob_topology *t, const char *name, int cpu,
 	if ((unsigned)wait > SLOB_WAIT_BLOCK)
 		return topo_err(t, "thread '%s': unknown wait strategy %d", name, (int)wait);
 	if (t->nthreads >= SLOB_TOPO_MAX_THREADS) {
-		topo_err(t, "too many threads (at most %d): cannot add '%s'",
-			 SLOB_TOPO_MAX_THREADS, name);
+		topo_err(t, "too many threads (at most %d): cannot add '%s'", SLOB_TOPO_MAX_THREADS,
+			 name);
 		return -E2BIG;
 	}
 	struct slob_topo_thread *th = &t->threads[t->nthreads++];
@@ -242,7 +243,7 @@ int slob_topo_assign(struct slob_topology *t, const char *thread, const char *st
 /* ---- layout string ---------------------------------------------------- */
 
 struct lex {
-	const char *s;   /* whole layout */
+	const char *s; /* whole layout */
 	size_t pos;
 };
 
@@ -267,7 +268,8 @@ static int lex_name(struct slob_topology *t, struct lex *l, const char *what,
 		if (c == '\0')
 			return topo_err(t, "layout column %zu: expected %s, found end of text",
 					start + 1, what);
-		return topo_err(t, "layout column %zu: expected %s, found '%c'", start + 1, what, c);
+		return topo_err(t, "layout column %zu: expected %s, found '%c'", start + 1, what,
+				c);
 	}
 	if (n >= SLOB_TOPO_NAME_MAX)
 		return topo_err(t, "layout column %zu: %s '%.*s' is longer than %d characters",
@@ -282,7 +284,7 @@ int slob_topo_parse_layout(struct slob_topology *t, const char *layout)
 {
 	if (layout == NULL)
 		return topo_err(t, "layout is missing");
-	struct lex l = { layout, 0 };
+	struct lex l = {layout, 0};
 	unsigned nparsed = 0;
 	for (;;) {
 		lex_ws(&l);
@@ -316,11 +318,14 @@ int slob_topo_parse_layout(struct slob_topology *t, const char *layout)
 				return rc;
 			for (unsigned k = 0; k < th->nstages; k++)
 				if (strcmp(th->stages[k], sname) == 0)
-					return topo_err(t, "layout column %zu: stage '%s' is listed twice on thread '%s'",
+					return topo_err(t,
+							"layout column %zu: stage '%s' is listed "
+							"twice on thread '%s'",
 							scol, sname, tname);
 			if (th->nstages >= SLOB_THREAD_MAX_STAGES)
-				return topo_err(t, "layout column %zu: thread '%s' has more than %d stages",
-						scol, tname, SLOB_THREAD_MAX_STAGES);
+				return topo_err(
+				    t, "layout column %zu: thread '%s' has more than %d stages",
+				    scol, tname, SLOB_THREAD_MAX_STAGES);
 			copy_name(th->stages[th->nstages++], sname);
 			if (l.s[l.pos] != ',')
 				break;
@@ -338,12 +343,17 @@ int slob_topo_parse_layout(struct slob_topology *t, const char *layout)
 				while (isdigit((unsigned char)l.s[l.pos])) {
 					v = v * 10 + (l.s[l.pos++] - '0');
 					if (v > 4096)
-						return topo_err(t, "layout column %zu: CPU number for thread '%s' is out of range (0..4095)",
-								ccol, tname);
+						return topo_err(
+						    t,
+						    "layout column %zu: CPU number for thread '%s' "
+						    "is out of range (0..4095)",
+						    ccol, tname);
 				}
 				th->cpu = (int)v;
 			} else {
-				return topo_err(t, "layout column %zu: expected a CPU number or '-' after '@' for thread '%s'",
+				return topo_err(t,
+						"layout column %zu: expected a CPU number or '-' "
+						"after '@' for thread '%s'",
 						ccol, tname);
 			}
 			lex_ws(&l);
@@ -356,7 +366,9 @@ int slob_topo_parse_layout(struct slob_topology *t, const char *layout)
 			if (rc < 0)
 				return rc;
 			if (slob_wait_parse(wname, &th->wait) < 0)
-				return topo_err(t, "layout column %zu: unknown wait strategy '%s' for thread '%s' (spin, yield, block)",
+				return topo_err(t,
+						"layout column %zu: unknown wait strategy '%s' for "
+						"thread '%s' (spin, yield, block)",
 						wcol, wname, tname);
 		}
 		nparsed++;
@@ -365,11 +377,14 @@ int slob_topo_parse_layout(struct slob_topology *t, const char *layout)
 			continue;
 		}
 		if (l.s[l.pos] != '\0')
-			return topo_err(t, "layout column %zu: unexpected '%c' after thread '%s' (expected ',', '@', ':' or ';')",
+			return topo_err(t,
+					"layout column %zu: unexpected '%c' after thread '%s' "
+					"(expected ',', '@', ':' or ';')",
 					l.pos + 1, l.s[l.pos], tname);
 	}
 	if (nparsed == 0)
-		return topo_err(t, "layout is empty: expected e.g. \"hot=ingest,candles@0:spin;cold=cold@1:block\"");
+		return topo_err(t, "layout is empty: expected e.g. "
+				   "\"hot=ingest,candles@0:spin;cold=cold@1:block\"");
 	t->validated = false;
 	return 0;
 }
@@ -406,8 +421,9 @@ int slob_topo_validate(struct slob_topology *t)
 	for (unsigned i = 0; i < t->nthreads; i++) {
 		struct slob_topo_thread *th = &t->threads[i];
 		if (th->cpu >= ncpus)
-			return topo_err(t, "thread '%s': CPU %d is out of range (this machine has CPUs 0..%d)",
-					th->name, th->cpu, ncpus - 1);
+			return topo_err(
+			    t, "thread '%s': CPU %d is out of range (this machine has CPUs 0..%d)",
+			    th->name, th->cpu, ncpus - 1);
 		if (th->nstages == 0)
 			return topo_err(t, "thread '%s' runs no stage", th->name);
 		if (th->nstages > SLOB_THREAD_MAX_STAGES)
@@ -420,7 +436,8 @@ int slob_topo_validate(struct slob_topology *t)
 						th->stages[k]);
 			if (t->stages[s].thread >= 0) {
 				if (t->stages[s].thread == (int)i)
-					return topo_err(t, "stage '%s' is listed twice on thread '%s'",
+					return topo_err(t,
+							"stage '%s' is listed twice on thread '%s'",
 							th->stages[k], th->name);
 				return topo_err(t, "stage '%s' is on two threads: '%s' and '%s'",
 						th->stages[k], t->threads[t->stages[s].thread].name,
@@ -442,12 +459,16 @@ int slob_topo_validate(struct slob_topology *t)
 		if (r->nprod == 0)
 			return topo_err(t, "ring '%s' has no producer", r->name);
 		if (r->nprod > 1)
-			return topo_err(t, "ring '%s' has %u producers: '%s' and '%s' (an SPSC ring has exactly one)",
+			return topo_err(t,
+					"ring '%s' has %u producers: '%s' and '%s' (an SPSC ring "
+					"has exactly one)",
 					r->name, r->nprod, r->prod[0], r->prod[1]);
 		if (r->ncons == 0)
 			return topo_err(t, "ring '%s' has no consumer", r->name);
 		if (r->ncons > 1)
-			return topo_err(t, "ring '%s' has %u consumers: '%s' and '%s' (an SPSC ring has exactly one)",
+			return topo_err(t,
+					"ring '%s' has %u consumers: '%s' and '%s' (an SPSC ring "
+					"has exactly one)",
 					r->name, r->ncons, r->cons[0], r->cons[1]);
 		if (find_stage(t, r->prod[0]) < 0)
 			return topo_err(t, "ring '%s': producer '%s' is not a declared stage",
@@ -589,7 +610,8 @@ int slob_topo_start(struct slob_topology *t)
 		slob_thread_destroy(&th->thr);
 		rc = slob_thread_init(&th->thr, th->name, th->cpu, th->wait);
 		for (unsigned k = 0; rc == 0 && k < th->nstages; k++)
-			rc = slob_thread_add(&th->thr, t->stages[find_stage(t, th->stages[k])].stage);
+			rc = slob_thread_add(&th->thr,
+					     t->stages[find_stage(t, th->stages[k])].stage);
 		if (rc < 0)
 			return start_failed(t, th, rc);
 	}
@@ -611,9 +633,9 @@ int slob_topo_start(struct slob_topology *t)
 static void stop_order(const struct slob_topology *t, unsigned order[], unsigned level[])
 {
 	unsigned n = t->nthreads;
-	bool edge[SLOB_TOPO_MAX_THREADS][SLOB_TOPO_MAX_THREADS] = { { false } };
-	unsigned indeg[SLOB_TOPO_MAX_THREADS] = { 0 };
-	bool placed[SLOB_TOPO_MAX_THREADS] = { false };
+	bool edge[SLOB_TOPO_MAX_THREADS][SLOB_TOPO_MAX_THREADS] = {{false}};
+	unsigned indeg[SLOB_TOPO_MAX_THREADS] = {0};
+	bool placed[SLOB_TOPO_MAX_THREADS] = {false};
 	for (unsigned i = 0; i < t->nrings; i++) {
 		int a = slob_topo_stage_thread(t, t->rings[i].prod[0]);
 		int b = slob_topo_stage_thread(t, t->rings[i].cons[0]);
@@ -685,8 +707,8 @@ int slob_topo_run_here(struct slob_topology *t)
 	rc = slob_thread_init(&one, "replay", -1, SLOB_WAIT_SPIN);
 	for (unsigned i = 0; rc == 0 && i < t->nthreads; i++)
 		for (unsigned k = 0; rc == 0 && k < t->threads[i].nstages; k++)
-			rc = slob_thread_add(&one,
-					     t->stages[find_stage(t, t->threads[i].stages[k])].stage);
+			rc = slob_thread_add(
+			    &one, t->stages[find_stage(t, t->threads[i].stages[k])].stage);
 	if (rc == 0)
 		rc = slob_thread_run_here(&one);
 	if (rc < 0 && t->err[0] == '\0')

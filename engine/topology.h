@@ -78,8 +78,8 @@ enum slob_topo_end { SLOB_TOPO_PRODUCER = 0, SLOB_TOPO_CONSUMER = 1 };
 
 struct slob_topo_stage {
 	char name[SLOB_TOPO_NAME_MAX];
-	slob_stage_t *stage;  /* NULL until slob_topo_bind_stage */
-	int thread;           /* index into threads[], -1: none (set by validate) */
+	slob_stage_t *stage; /* NULL until slob_topo_bind_stage */
+	int thread;	     /* index into threads[], -1: none (set by validate) */
 };
 
 struct slob_topo_ring {
@@ -90,17 +90,17 @@ struct slob_topo_ring {
 	char prod[2][SLOB_TOPO_NAME_MAX];
 	char cons[2][SLOB_TOPO_NAME_MAX];
 	unsigned int nprod, ncons;
-	slob_ring_t ring;     /* valid after slob_topo_create_rings */
+	slob_ring_t ring; /* valid after slob_topo_create_rings */
 	bool created;
 };
 
 struct slob_topo_thread {
 	char name[SLOB_TOPO_NAME_MAX];
-	int cpu;              /* -1: not pinned */
+	int cpu; /* -1: not pinned */
 	enum slob_wait wait;
 	char stages[SLOB_THREAD_MAX_STAGES + 1][SLOB_TOPO_NAME_MAX]; /* +1: detect overflow */
 	unsigned int nstages;
-	slob_thread_t thr;    /* valid after slob_topo_start */
+	slob_thread_t thr; /* valid after slob_topo_start */
 	bool started;
 };
 
@@ -111,7 +111,7 @@ struct slob_topology {
 	unsigned int nrings;
 	struct slob_topo_thread threads[SLOB_TOPO_MAX_THREADS];
 	unsigned int nthreads;
-	int ncpus;            /* CPUs allowed for pinning; 0: ask the system */
+	int ncpus; /* CPUs allowed for pinning; 0: ask the system */
 	bool validated;
 	char err[256];
 };
@@ -156,8 +156,7 @@ int slob_topo_attach(struct slob_topology *t, const char *ring, const char *stag
  * slob_topo_add_thread - declares a thread; stages are added with
  * slob_topo_assign. cpu -1 = not pinned. Returns 0, -EEXIST, -EINVAL, -E2BIG.
  */
-int slob_topo_add_thread(struct slob_topology *t, const char *name, int cpu,
-			 enum slob_wait wait);
+int slob_topo_add_thread(struct slob_topology *t, const char *name, int cpu, enum slob_wait wait);
 
 /* Puts `stage` on `thread` (in poll order). 0, -ENOENT (thread), -E2BIG. */
 int slob_topo_assign(struct slob_topology *t, const char *thread, const char *stage);

@@ -16,14 +16,13 @@ const char *slob_ring_strerror(void)
 	return ring_err;
 }
 
-int slob_ring_init(slob_ring_t *r, const char *name, unsigned int capacity,
-		   unsigned int rec_size)
+int slob_ring_init(slob_ring_t *r, const char *name, unsigned int capacity, unsigned int rec_size)
 {
 	memset(r, 0, sizeof(*r));
 	if (!slob_is_pow2(capacity) || capacity < 2) {
 		snprintf(ring_err, sizeof(ring_err),
-			 "ring '%s': capacity %u is not a power of two >= 2",
-			 name ? name : "?", capacity);
+			 "ring '%s': capacity %u is not a power of two >= 2", name ? name : "?",
+			 capacity);
 		return -EINVAL;
 	}
 	if (rec_size == 0) {
@@ -32,15 +31,13 @@ int slob_ring_init(slob_ring_t *r, const char *name, unsigned int capacity,
 		return -EINVAL;
 	}
 	if ((size_t)capacity * rec_size > ((size_t)1 << 34)) {
-		snprintf(ring_err, sizeof(ring_err),
-			 "ring '%s': %u x %u bytes is too large", name ? name : "?",
-			 capacity, rec_size);
+		snprintf(ring_err, sizeof(ring_err), "ring '%s': %u x %u bytes is too large",
+			 name ? name : "?", capacity, rec_size);
 		return -EINVAL;
 	}
 	void *mem = NULL;
 	if (posix_memalign(&mem, SLOB_CACHELINE, (size_t)capacity * rec_size) != 0) {
-		snprintf(ring_err, sizeof(ring_err), "ring '%s': out of memory",
-			 name ? name : "?");
+		snprintf(ring_err, sizeof(ring_err), "ring '%s': out of memory", name ? name : "?");
 		return -ENOMEM;
 	}
 	memset(mem, 0, (size_t)capacity * rec_size);

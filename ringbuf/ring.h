@@ -47,10 +47,10 @@
 #include "ringbuf/compiler.h"
 
 struct slob_ring {
-	struct ck_ring ck;               /* c_head | p_tail on own lines */
+	struct ck_ring ck; /* c_head | p_tail on own lines */
 	/* producer-private line */
 	unsigned int p_cached_c_head SLOB_CACHE_ALIGNED;
-	unsigned int p_reserved;         /* records reserved, not committed */
+	unsigned int p_reserved; /* records reserved, not committed */
 	/* consumer-private line */
 	unsigned int c_cached_p_tail SLOB_CACHE_ALIGNED;
 	/* read-only after init */
@@ -68,8 +68,7 @@ typedef struct slob_ring slob_ring_t;
  * Returns 0, -EINVAL (bad capacity or size; a message is left in
  * slob_ring_strerror()), or -ENOMEM. Not thread-safe; call before sharing.
  */
-int slob_ring_init(slob_ring_t *r, const char *name, unsigned int capacity,
-		   unsigned int rec_size);
+int slob_ring_init(slob_ring_t *r, const char *name, unsigned int capacity, unsigned int rec_size);
 
 /* Frees the slots. Accepts NULL and never-initialised (zeroed) rings. */
 void slob_ring_destroy(slob_ring_t *r);
@@ -146,8 +145,7 @@ SLOB_INLINE bool slob_ring_push_spsc(slob_ring_t *r, const void *rec)
  * Returns how many were queued (0..n); one publication for the batch.
  * Producer thread only.
  */
-SLOB_INLINE unsigned int slob_ring_push_batch_spsc(slob_ring_t *r, const void *recs,
-						   unsigned int n)
+SLOB_INLINE unsigned int slob_ring_push_batch_spsc(slob_ring_t *r, const void *recs, unsigned int n)
 {
 	unsigned int freec = slob_ring_free_spsc_(r, n);
 	unsigned int k = n < freec ? n : freec;
@@ -236,28 +234,28 @@ SLOB_INLINE unsigned int slob_ring_pop_batch_spsc(slob_ring_t *r, void *out, uns
  * compile-time constant, so memcpy inlines to a few moves:
  *   name_push(r, const type *), name_pop(r, type *), name_peek(r, i).
  */
-#define SLOB_RING_TYPED(name, type)                                                   \
-	SLOB_INLINE bool name##_push(slob_ring_t *r, const type *rec)                 \
-	{                                                                             \
-		type *slot = (type *)slob_ring_reserve_spsc(r);                       \
-		if (slob_unlikely(slot == NULL))                                      \
-			return false;                                                 \
-		*slot = *rec;                                                         \
-		slob_ring_commit_spsc(r);                                             \
-		return true;                                                          \
-	}                                                                             \
-	SLOB_INLINE bool name##_pop(slob_ring_t *r, type *out)                        \
-	{                                                                             \
-		const type *slot = (const type *)slob_ring_peek_spsc(r, 0);           \
-		if (slob_unlikely(slot == NULL))                                      \
-			return false;                                                 \
-		*out = *slot;                                                         \
-		slob_ring_release_spsc(r, 1);                                         \
-		return true;                                                          \
-	}                                                                             \
-	SLOB_INLINE const type *name##_peek(slob_ring_t *r, unsigned int i)           \
-	{                                                                             \
-		return (const type *)slob_ring_peek_spsc(r, i);                       \
+#define SLOB_RING_TYPED(name, type)                                                                \
+	SLOB_INLINE bool name##_push(slob_ring_t *r, const type *rec)                              \
+	{                                                                                          \
+		type *slot = (type *)slob_ring_reserve_spsc(r);                                    \
+		if (slob_unlikely(slot == NULL))                                                   \
+			return false;                                                              \
+		*slot = *rec;                                                                      \
+		slob_ring_commit_spsc(r);                                                          \
+		return true;                                                                       \
+	}                                                                                          \
+	SLOB_INLINE bool name##_pop(slob_ring_t *r, type *out)                                     \
+	{                                                                                          \
+		const type *slot = (const type *)slob_ring_peek_spsc(r, 0);                        \
+		if (slob_unlikely(slot == NULL))                                                   \
+			return false;                                                              \
+		*out = *slot;                                                                      \
+		slob_ring_release_spsc(r, 1);                                                      \
+		return true;                                                                       \
+	}                                                                                          \
+	SLOB_INLINE const type *name##_peek(slob_ring_t *r, unsigned int i)                        \
+	{                                                                                          \
+		return (const type *)slob_ring_peek_spsc(r, i);                                    \
 	}
 
 #endif /* SLOB_RING_H */

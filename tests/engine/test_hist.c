@@ -13,7 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after setjmp.h, stdarg.h, stddef.h */
 
 #include "engine/hist.h"
 
@@ -70,7 +71,7 @@ static void test_empty_and_edges(void **state)
 	assert_int_equal(slob_hist_count(&h), 0);
 	assert_int_equal(slob_hist_percentile(&h, 99), 0);
 	slob_hist_record(&h, 1000);
-	assert_int_equal(slob_hist_min(&h), 1000); /* reset forgot the old min */
+	assert_int_equal(slob_hist_min(&h), 1000);	      /* reset forgot the old min */
 	assert_int_equal(slob_hist_percentile(&h, 50), 1000); /* clamped to [min,max] */
 }
 
@@ -106,7 +107,7 @@ static void test_precision_vs_exact(void **state)
 		slob_hist_record(&h, (int64_t)v[i]);
 	}
 	qsort(v, N, sizeof(*v), cmp_u64);
-	const double ps[] = { 1, 10, 25, 50, 75, 90, 99, 99.9, 99.99 };
+	const double ps[] = {1, 10, 25, 50, 75, 90, 99, 99.9, 99.99};
 	for (unsigned k = 0; k < SLOB_ARRAY_SIZE(ps); k++) {
 		size_t rank = (size_t)ceil(ps[k] / 100.0 * N);
 		uint64_t exact = v[rank - 1];
@@ -188,11 +189,9 @@ static void test_live_reader(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_geometry),
-		cmocka_unit_test(test_empty_and_edges),
-		cmocka_unit_test(test_precision_vs_exact),
-		cmocka_unit_test(test_merge),
-		cmocka_unit_test(test_live_reader),
+	    cmocka_unit_test(test_geometry),	       cmocka_unit_test(test_empty_and_edges),
+	    cmocka_unit_test(test_precision_vs_exact), cmocka_unit_test(test_merge),
+	    cmocka_unit_test(test_live_reader),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

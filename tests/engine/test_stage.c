@@ -12,7 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 #include <unistd.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after setjmp.h, stdarg.h, stddef.h */
 
 #include "engine/stage.h"
 #include "ringbuf/ring.h"
@@ -23,7 +24,9 @@
 #define N_RECS 400000u
 #endif
 
-struct rec { uint64_t seq, check; };
+struct rec {
+	uint64_t seq, check;
+};
 SLOB_RING_TYPED(rr, struct rec)
 
 /* source: pushes 1..n into `out`, at most `burst` per poll */
@@ -39,7 +42,7 @@ static int src_poll(slob_stage_t *st)
 	struct src *s = st->ctx;
 	int w = 0;
 	while (s->next < s->n && (unsigned)w < s->burst) {
-		struct rec r = { s->next + 1, (s->next + 1) * 2654435761u };
+		struct rec r = {s->next + 1, (s->next + 1) * 2654435761u};
 		if (!rr_push(s->out, &r))
 			break;
 		/* release: the push above is visible to whoever sees next */
@@ -149,12 +152,12 @@ static void test_run_here_multi_stage(void **state)
 	slob_ring_t a, b;
 	assert_int_equal(slob_ring_init(&a, "a", 64, sizeof(struct rec)), 0);
 	assert_int_equal(slob_ring_init(&b, "b", 16, sizeof(struct rec)), 0);
-	struct src s = { .out = &a, .n = 10000, .burst = 100 };
-	slob_stage_t st_src = { .name = "src", .poll = src_poll, .done = src_done, .ctx = &s };
-	struct relay r1 = { .in = &a, .out = &b, .up = &st_src };
-	slob_stage_t st_r1 = { .name = "relay", .poll = relay_poll, .done = relay_done, .ctx = &r1 };
-	struct relay r2 = { .in = &b, .up = &st_r1 };
-	slob_stage_t st_r2 = { .name = "sink", .poll = relay_poll, .done = relay_done, .ctx = &r2 };
+	struct src s = {.out = &a, .n = 10000, .burst = 100};
+	slob_stage_t st_src = {.name = "src", .poll = src_poll, .done = src_done, .ctx = &s};
+	struct relay r1 = {.in = &a, .out = &b, .up = &st_src};
+	slob_stage_t st_r1 = {.name = "relay", .poll = relay_poll, .done = relay_done, .ctx = &r1};
+	struct relay r2 = {.in = &b, .up = &st_r1};
+	slob_stage_t st_r2 = {.name = "sink", .poll = relay_poll, .done = relay_done, .ctx = &r2};
 	slob_thread_t t;
 	assert_int_equal(slob_thread_init(&t, "one", -1, SLOB_WAIT_SPIN), 0);
 	/* added in reverse order: the loop must not depend on stage order */
@@ -179,8 +182,8 @@ static void start_maybe_pinned(slob_thread_t *t, int cpu)
 	t->cpu = cpu;
 	int rc = slob_thread_start(t);
 	if (rc != 0) {
-		print_message("pinning %s to CPU %d failed (%d): running unpinned\n",
-			      t->name, cpu, rc);
+		print_message("pinning %s to CPU %d failed (%d): running unpinned\n", t->name, cpu,
+			      rc);
 		t->cpu = -1;
 		rc = slob_thread_start(t);
 	}
@@ -195,13 +198,13 @@ static void run_two_threads(enum slob_wait wait)
 	slob_thread_t t1, t2;
 	assert_int_equal(slob_thread_init(&t1, "prod", 0, wait), 0);
 	assert_int_equal(slob_thread_init(&t2, "cons", 1, wait), 0);
-	struct src s = { .out = &a, .n = N_RECS, .burst = 32, .wake = &t2 };
-	slob_stage_t st_src = { .name = "src", .poll = src_poll, .done = src_done, .ctx = &s };
+	struct src s = {.out = &a, .n = N_RECS, .burst = 32, .wake = &t2};
+	slob_stage_t st_src = {.name = "src", .poll = src_poll, .done = src_done, .ctx = &s};
 	/* relay on thread 2 forwards into b, a second stage on thread 2 consumes b */
-	struct relay r1 = { .in = &a, .out = &b, .up = &st_src };
-	slob_stage_t st_r1 = { .name = "relay", .poll = relay_poll, .done = relay_done, .ctx = &r1 };
-	struct relay r2 = { .in = &b, .up = &st_r1 };
-	slob_stage_t st_r2 = { .name = "sink", .poll = relay_poll, .done = relay_done, .ctx = &r2 };
+	struct relay r1 = {.in = &a, .out = &b, .up = &st_src};
+	slob_stage_t st_r1 = {.name = "relay", .poll = relay_poll, .done = relay_done, .ctx = &r1};
+	struct relay r2 = {.in = &b, .up = &st_r1};
+	slob_stage_t st_r2 = {.name = "sink", .poll = relay_poll, .done = relay_done, .ctx = &r2};
 	assert_int_equal(slob_thread_add(&t1, &st_src), 0);
 	assert_int_equal(slob_thread_add(&t2, &st_r1), 0);
 	assert_int_equal(slob_thread_add(&t2, &st_r2), 0);
@@ -246,11 +249,11 @@ static void test_stop_drains_stage_without_done(void **state)
 	slob_ring_t a;
 	assert_int_equal(slob_ring_init(&a, "a", 1024, sizeof(struct rec)), 0);
 	for (uint64_t i = 1; i <= 1000; i++) {
-		struct rec x = { i, i * 2654435761u };
+		struct rec x = {i, i * 2654435761u};
 		assert_true(rr_push(&a, &x));
 	}
-	struct relay r = { .in = &a };
-	slob_stage_t st = { .name = "sink", .poll = relay_poll, .ctx = &r };
+	struct relay r = {.in = &a};
+	slob_stage_t st = {.name = "sink", .poll = relay_poll, .ctx = &r};
 	slob_thread_t t;
 	assert_int_equal(slob_thread_init(&t, "cons", -1, SLOB_WAIT_BLOCK), 0);
 	assert_int_equal(slob_thread_add(&t, &st), 0);
@@ -275,7 +278,7 @@ static int failing_poll(slob_stage_t *st)
 
 static void test_negative_poll_stops_thread(void **state)
 {
-	slob_stage_t st = { .name = "bad", .poll = failing_poll };
+	slob_stage_t st = {.name = "bad", .poll = failing_poll};
 	slob_thread_t t;
 	fail_after = 100;
 	assert_int_equal(slob_thread_init(&t, "bad", -1, SLOB_WAIT_SPIN), 0);
@@ -294,7 +297,7 @@ static bool never_done(slob_stage_t *st)
 
 static void test_abort_exits_without_done(void **state)
 {
-	slob_stage_t st = { .name = "idle", .poll = noop_poll, .done = never_done };
+	slob_stage_t st = {.name = "idle", .poll = noop_poll, .done = never_done};
 	slob_thread_t t;
 	assert_int_equal(slob_thread_init(&t, "idle", -1, SLOB_WAIT_BLOCK), 0);
 	assert_int_equal(slob_thread_add(&t, &st), 0);
@@ -319,8 +322,8 @@ static void test_block_parks_and_wakes(void **state)
 {
 	slob_ring_t a;
 	assert_int_equal(slob_ring_init(&a, "a", 16, sizeof(struct rec)), 0);
-	struct relay r = { .in = &a };
-	slob_stage_t st = { .name = "sink", .poll = relay_poll, .ctx = &r };
+	struct relay r = {.in = &a};
+	slob_stage_t st = {.name = "sink", .poll = relay_poll, .ctx = &r};
 	slob_thread_t t;
 	assert_int_equal(slob_thread_init(&t, "blk", -1, SLOB_WAIT_BLOCK), 0);
 	assert_int_equal(slob_thread_add(&t, &st), 0);
@@ -331,7 +334,7 @@ static void test_block_parks_and_wakes(void **state)
 	assert_true(polls < 100000); /* ... but does not spin (~200 expected) */
 	/* wake: the record is seen quickly even though it would be anyway within 1 ms */
 	for (uint64_t i = 1; i <= 50; i++) {
-		struct rec x = { i, i * 2654435761u };
+		struct rec x = {i, i * 2654435761u};
 		assert_true(rr_push(&a, &x));
 		slob_thread_wake(&t);
 		uint64_t t0 = now_ns();
@@ -348,7 +351,7 @@ static void test_block_parks_and_wakes(void **state)
 
 static void test_spin_does_not_park(void **state)
 {
-	slob_stage_t st = { .name = "idle", .poll = noop_poll };
+	slob_stage_t st = {.name = "idle", .poll = noop_poll};
 	slob_thread_t t;
 	assert_int_equal(slob_thread_init(&t, "spin", -1, SLOB_WAIT_SPIN), 0);
 	assert_int_equal(slob_thread_add(&t, &st), 0);
@@ -365,17 +368,17 @@ static void test_spin_does_not_park(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_wait_parse),
-		cmocka_unit_test(test_add_errors),
-		cmocka_unit_test(test_run_here_multi_stage),
-		cmocka_unit_test(test_two_threads_spin),
-		cmocka_unit_test(test_two_threads_yield),
-		cmocka_unit_test(test_two_threads_block),
-		cmocka_unit_test(test_stop_drains_stage_without_done),
-		cmocka_unit_test(test_negative_poll_stops_thread),
-		cmocka_unit_test(test_abort_exits_without_done),
-		cmocka_unit_test(test_block_parks_and_wakes),
-		cmocka_unit_test(test_spin_does_not_park),
+	    cmocka_unit_test(test_wait_parse),
+	    cmocka_unit_test(test_add_errors),
+	    cmocka_unit_test(test_run_here_multi_stage),
+	    cmocka_unit_test(test_two_threads_spin),
+	    cmocka_unit_test(test_two_threads_yield),
+	    cmocka_unit_test(test_two_threads_block),
+	    cmocka_unit_test(test_stop_drains_stage_without_done),
+	    cmocka_unit_test(test_negative_poll_stops_thread),
+	    cmocka_unit_test(test_abort_exits_without_done),
+	    cmocka_unit_test(test_block_parks_and_wakes),
+	    cmocka_unit_test(test_spin_does_not_park),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

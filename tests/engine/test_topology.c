@@ -13,11 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after setjmp.h, stdarg.h, stddef.h */
 
 #include "engine/topology.h"
 
-static const char *const SIX[] = { "ingest", "candles", "detector", "risk", "sender", "cold" };
+static const char *const SIX[] = {"ingest", "candles", "detector", "risk", "sender", "cold"};
 
 static struct slob_topology *new_topo(void)
 {
@@ -33,18 +34,20 @@ static void add_six(struct slob_topology *t)
 		assert_int_equal(slob_topo_add_stage(t, SIX[i], NULL), 0);
 }
 
-#define assert_err_has(t, needle)                                                       \
-	do {                                                                            \
-		if (strstr(slob_topo_strerror(t), (needle)) == NULL)                     \
-			fail_msg("error '%s' lacks '%s'", slob_topo_strerror(t), (needle)); \
+#define assert_err_has(t, needle)                                                                  \
+	do {                                                                                       \
+		if (strstr(slob_topo_strerror(t), (needle)) == NULL)                               \
+			fail_msg("error '%s' lacks '%s'", slob_topo_strerror(t), (needle));        \
 	} while (0)
 
 static void test_parse_default_layout(void **state)
 {
 	struct slob_topology *t = new_topo();
 	add_six(t);
-	assert_int_equal(slob_topo_parse_layout(t, " hot = ingest, candles,detector,risk,sender @0 : spin ;"
-						   "cold=cold@1:block; "), 0);
+	assert_int_equal(
+	    slob_topo_parse_layout(t, " hot = ingest, candles,detector,risk,sender @0 : spin ;"
+				      "cold=cold@1:block; "),
+	    0);
 	assert_int_equal(t->nthreads, 2);
 	assert_string_equal(t->threads[0].name, "hot");
 	assert_int_equal(t->threads[0].nstages, 5);
@@ -64,7 +67,7 @@ static void test_parse_default_layout(void **state)
 
 static void test_default_layouts_validate(void **state)
 {
-	const int cpus[] = { 1, 2, 4, 8 };
+	const int cpus[] = {1, 2, 4, 8};
 	for (unsigned k = 0; k < SLOB_ARRAY_SIZE(cpus); k++) {
 		struct slob_topology *t = new_topo();
 		add_six(t);
@@ -87,25 +90,27 @@ static void test_default_layouts_validate(void **state)
 	}
 }
 
-struct bad_layout { const char *layout, *needle; };
+struct bad_layout {
+	const char *layout, *needle;
+};
 
 static void test_layout_errors(void **state)
 {
 	const struct bad_layout cases[] = {
-		{ "", "layout is empty" },
-		{ "  ;; ", "column 3: expected a thread name, found ';'" },
-		{ "hot", "column 4: expected '=' after thread name 'hot'" },
-		{ "hot=", "column 5: expected a stage name, found end of text" },
-		{ "hot=ingest,", "column 12: expected a stage name" },
-		{ "hot=ingest@x", "column 12: expected a CPU number or '-'" },
-		{ "hot=ingest@99999", "out of range" },
-		{ "hot=ingest:sleep", "unknown wait strategy 'sleep'" },
-		{ "hot=ingest@0 cold=cold", "column 14: unexpected 'c' after thread 'hot'" },
-		{ "hot=ingest;hot=cold", "thread 'hot' appears twice" },
-		{ "hot=ingest,ingest", "stage 'ingest' is listed twice on thread 'hot'" },
-		{ "hot=a,b,c,d,e,f,g,h,i", "more than 8 stages" },
-		{ "hot=abcdefghijklmnopqrstuvwxyz", "longer than 23 characters" },
-		{ "h/t=ingest", "column 2: expected '='" },
+	    {"", "layout is empty"},
+	    {"  ;; ", "column 3: expected a thread name, found ';'"},
+	    {"hot", "column 4: expected '=' after thread name 'hot'"},
+	    {"hot=", "column 5: expected a stage name, found end of text"},
+	    {"hot=ingest,", "column 12: expected a stage name"},
+	    {"hot=ingest@x", "column 12: expected a CPU number or '-'"},
+	    {"hot=ingest@99999", "out of range"},
+	    {"hot=ingest:sleep", "unknown wait strategy 'sleep'"},
+	    {"hot=ingest@0 cold=cold", "column 14: unexpected 'c' after thread 'hot'"},
+	    {"hot=ingest;hot=cold", "thread 'hot' appears twice"},
+	    {"hot=ingest,ingest", "stage 'ingest' is listed twice on thread 'hot'"},
+	    {"hot=a,b,c,d,e,f,g,h,i", "more than 8 stages"},
+	    {"hot=abcdefghijklmnopqrstuvwxyz", "longer than 23 characters"},
+	    {"h/t=ingest", "column 2: expected '='"},
 	};
 	for (unsigned i = 0; i < SLOB_ARRAY_SIZE(cases); i++) {
 		struct slob_topology *t = new_topo();
@@ -200,22 +205,25 @@ static void m_empty_thread(struct slob_topology *t)
 	slob_topo_add_thread(t, "t2", -1, SLOB_WAIT_YIELD);
 }
 
-struct bad_topo { void (*mutate)(struct slob_topology *); const char *needle; };
+struct bad_topo {
+	void (*mutate)(struct slob_topology *);
+	const char *needle;
+};
 
 static void test_validation_errors(void **state)
 {
 	const struct bad_topo cases[] = {
-		{ m_two_producers, "ring 'a' has 2 producers: 'src' and 'sink'" },
-		{ m_two_consumers, "ring 'b' has 2 consumers: 'sink' and 'src'" },
-		{ m_no_consumer, "ring 'c' has no consumer" },
-		{ m_on_two_threads, "stage 'sink' is on two threads: 't0' and 't1'" },
-		{ m_on_no_thread, "stage 'sink' is on no thread" },
-		{ m_unknown_stage, "thread 't1' names unknown stage 'snik'" },
-		{ m_unknown_ring_end, "ring 'c': consumer 'ghost' is not a declared stage" },
-		{ m_cpu_range, "thread 't1': CPU 2 is out of range (this machine has CPUs 0..1)" },
-		{ m_bad_capacity, "ring 'b': capacity 48 is not a power of two" },
-		{ m_zero_size, "ring 'a': record size is 0" },
-		{ m_empty_thread, "thread 't2' runs no stage" },
+	    {m_two_producers, "ring 'a' has 2 producers: 'src' and 'sink'"},
+	    {m_two_consumers, "ring 'b' has 2 consumers: 'sink' and 'src'"},
+	    {m_no_consumer, "ring 'c' has no consumer"},
+	    {m_on_two_threads, "stage 'sink' is on two threads: 't0' and 't1'"},
+	    {m_on_no_thread, "stage 'sink' is on no thread"},
+	    {m_unknown_stage, "thread 't1' names unknown stage 'snik'"},
+	    {m_unknown_ring_end, "ring 'c': consumer 'ghost' is not a declared stage"},
+	    {m_cpu_range, "thread 't1': CPU 2 is out of range (this machine has CPUs 0..1)"},
+	    {m_bad_capacity, "ring 'b': capacity 48 is not a power of two"},
+	    {m_zero_size, "ring 'a': record size is 0"},
+	    {m_empty_thread, "thread 't2' runs no stage"},
 	};
 	struct slob_topology *t = new_topo();
 	assert_int_equal(build_and_validate(t, NULL), 0);
@@ -269,13 +277,15 @@ static void test_declaration_errors(void **state)
 
 /* ---- running a topology ------------------------------------------------ */
 
-struct rec { uint64_t seq, pad; };
+struct rec {
+	uint64_t seq, pad;
+};
 SLOB_RING_TYPED(rr, struct rec)
 
 struct node {
 	slob_ring_t *in, *out;
-	uint64_t n, next;      /* source: records to emit */
-	uint64_t got;          /* records consumed */
+	uint64_t n, next; /* source: records to emit */
+	uint64_t got;	  /* records consumed */
 	int bad;
 	slob_thread_t *wake;
 };
@@ -285,7 +295,7 @@ static int src_poll(slob_stage_t *st)
 	struct node *s = st->ctx;
 	if (s->next == s->n)
 		return 0;
-	struct rec r = { s->next + 1, 0 };
+	struct rec r = {s->next + 1, 0};
 	if (!rr_push(s->out, &r))
 		return 0;
 	/* release: partner is the acquire in src_done */
@@ -338,9 +348,10 @@ static void pipe_build(struct pipe *p, const char *layout, int ncpus)
 	memset(p, 0, sizeof(*p));
 	p->t = new_topo();
 	p->t->ncpus = ncpus;
-	p->s_src = (slob_stage_t){ .name = "src", .poll = src_poll, .done = src_done, .ctx = &p->src };
-	p->s_mid = (slob_stage_t){ .name = "mid", .poll = fwd_poll, .ctx = &p->mid };
-	p->s_sink = (slob_stage_t){ .name = "sink", .poll = fwd_poll, .ctx = &p->sink };
+	p->s_src =
+	    (slob_stage_t){.name = "src", .poll = src_poll, .done = src_done, .ctx = &p->src};
+	p->s_mid = (slob_stage_t){.name = "mid", .poll = fwd_poll, .ctx = &p->mid};
+	p->s_sink = (slob_stage_t){.name = "sink", .poll = fwd_poll, .ctx = &p->sink};
 	assert_int_equal(slob_topo_add_stage(p->t, "src", &p->s_src), 0);
 	assert_int_equal(slob_topo_add_stage(p->t, "mid", NULL), 0);
 	assert_int_equal(slob_topo_bind_stage(p->t, "mid", &p->s_mid), 0);
@@ -451,16 +462,16 @@ static void test_unbound_stage_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_default_layout),
-		cmocka_unit_test(test_default_layouts_validate),
-		cmocka_unit_test(test_layout_errors),
-		cmocka_unit_test(test_validation_errors),
-		cmocka_unit_test(test_declaration_errors),
-		cmocka_unit_test(test_start_stop_drains_in_ring_order),
-		cmocka_unit_test(test_pinned_two_threads),
-		cmocka_unit_test(test_run_here),
-		cmocka_unit_test(test_start_failure_names_thread),
-		cmocka_unit_test(test_unbound_stage_refused),
+	    cmocka_unit_test(test_parse_default_layout),
+	    cmocka_unit_test(test_default_layouts_validate),
+	    cmocka_unit_test(test_layout_errors),
+	    cmocka_unit_test(test_validation_errors),
+	    cmocka_unit_test(test_declaration_errors),
+	    cmocka_unit_test(test_start_stop_drains_in_ring_order),
+	    cmocka_unit_test(test_pinned_two_threads),
+	    cmocka_unit_test(test_run_here),
+	    cmocka_unit_test(test_start_failure_names_thread),
+	    cmocka_unit_test(test_unbound_stage_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

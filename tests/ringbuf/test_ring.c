@@ -10,11 +10,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after setjmp.h, stdarg.h, stddef.h */
 
 #include "ringbuf/ring.h"
 
-struct rec16 { uint64_t a, b; };
+struct rec16 {
+	uint64_t a, b;
+};
 SLOB_RING_TYPED(r16, struct rec16)
 
 static void test_init_rejects_bad_args(void **state)
@@ -101,7 +104,7 @@ static void test_batch_boundaries(void **state)
 	assert_int_equal(slob_ring_init(&r, "bb", 8, sizeof(struct rec16)), 0);
 	struct rec16 in[20], out[20];
 	for (unsigned i = 0; i < 20; i++)
-		in[i] = (struct rec16){ i, ~(uint64_t)i };
+		in[i] = (struct rec16){i, ~(uint64_t)i};
 	assert_int_equal(slob_ring_push_batch_spsc(&r, in, 0), 0);
 	assert_int_equal(slob_ring_pop_batch_spsc(&r, out, 0), 0);
 	assert_int_equal(slob_ring_pop_batch_spsc(&r, out, 5), 0);
@@ -152,7 +155,7 @@ static void test_index_overflow(void **state)
 	r.ck.c_head = r.ck.p_tail = near;
 	r.p_cached_c_head = r.c_cached_p_tail = near;
 	uint64_t next_in = 0, next_out = 0;
-	struct rec16 x = { 0 }, y;
+	struct rec16 x = {0}, y;
 	for (int round = 0; round < 40; round++) {
 		for (int k = 0; k < 5; k++) {
 			x.a = next_in;
@@ -224,14 +227,14 @@ static void test_layout(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_init_rejects_bad_args),
-		cmocka_unit_test(test_full_empty_edges),
-		cmocka_unit_test(test_wraparound_and_batches),
-		cmocka_unit_test(test_reserve_commit_peek),
-		cmocka_unit_test(test_batch_boundaries),
-		cmocka_unit_test(test_index_overflow),
-		cmocka_unit_test(test_reserve_until_full_odd_size),
-		cmocka_unit_test(test_layout),
+	    cmocka_unit_test(test_init_rejects_bad_args),
+	    cmocka_unit_test(test_full_empty_edges),
+	    cmocka_unit_test(test_wraparound_and_batches),
+	    cmocka_unit_test(test_reserve_commit_peek),
+	    cmocka_unit_test(test_batch_boundaries),
+	    cmocka_unit_test(test_index_overflow),
+	    cmocka_unit_test(test_reserve_until_full_odd_size),
+	    cmocka_unit_test(test_layout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

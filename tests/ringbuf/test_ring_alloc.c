@@ -18,7 +18,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after setjmp.h, stdarg.h, stddef.h */
 
 #include "engine/stage.h"
 #include "ringbuf/ring.h"
@@ -84,7 +85,9 @@ static uint64_t allocs(void)
 
 #define N_RECS 2000000u
 
-struct rec { uint64_t seq, a, b, c; };
+struct rec {
+	uint64_t seq, a, b, c;
+};
 SLOB_RING_TYPED(rr, struct rec)
 
 static void test_interposition_works(void **state)
@@ -105,7 +108,7 @@ static void test_single_thread_ops_do_not_allocate(void **state)
 {
 	slob_ring_t r;
 	assert_int_equal(slob_ring_init(&r, "ops", 256, sizeof(struct rec)), 0);
-	struct rec x = { 0 }, buf[32];
+	struct rec x = {0}, buf[32];
 	uint64_t a0 = allocs();
 	uint64_t in = 0, out = 0;
 	while (out < N_RECS) {
@@ -154,7 +157,7 @@ static void backoff(unsigned *spins)
 
 static void *prod(void *arg)
 {
-	struct rec x = { 0 };
+	struct rec x = {0};
 	unsigned spins = 0;
 	for (uint64_t i = 0; i < N_RECS;) {
 		x.seq = i;
@@ -202,7 +205,7 @@ static int s_src(slob_stage_t *st)
 {
 	struct sctx *c = st->ctx;
 	int w = 0;
-	struct rec x = { 0 };
+	struct rec x = {0};
 	while (c->next < c->n && w < 64) {
 		x.seq = c->next;
 		if (!rr_push(c->ring, &x))
@@ -232,9 +235,9 @@ static void test_stage_loop_does_not_allocate(void **state)
 {
 	slob_ring_t r;
 	assert_int_equal(slob_ring_init(&r, "st", 512, sizeof(struct rec)), 0);
-	struct sctx a = { .ring = &r, .n = N_RECS }, b = { .ring = &r };
-	slob_stage_t s1 = { .name = "src", .poll = s_src, .done = s_src_done, .ctx = &a };
-	slob_stage_t s2 = { .name = "sink", .poll = s_sink, .ctx = &b };
+	struct sctx a = {.ring = &r, .n = N_RECS}, b = {.ring = &r};
+	slob_stage_t s1 = {.name = "src", .poll = s_src, .done = s_src_done, .ctx = &a};
+	slob_stage_t s2 = {.name = "sink", .poll = s_sink, .ctx = &b};
 	s2.inputs[s2.ninputs++] = &r;
 	slob_thread_t t;
 	assert_int_equal(slob_thread_init(&t, "one", -1, SLOB_WAIT_SPIN), 0);
@@ -253,10 +256,10 @@ static void test_stage_loop_does_not_allocate(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_interposition_works),
-		cmocka_unit_test(test_single_thread_ops_do_not_allocate),
-		cmocka_unit_test(test_two_threads_do_not_allocate),
-		cmocka_unit_test(test_stage_loop_does_not_allocate),
+	    cmocka_unit_test(test_interposition_works),
+	    cmocka_unit_test(test_single_thread_ops_do_not_allocate),
+	    cmocka_unit_test(test_two_threads_do_not_allocate),
+	    cmocka_unit_test(test_stage_loop_does_not_allocate),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

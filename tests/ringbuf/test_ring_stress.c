@@ -25,7 +25,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include <cmocka.h>
+
+#include <cmocka.h> /* after setjmp.h, stdarg.h, stddef.h */
 
 #include "ringbuf/ring.h"
 
@@ -72,13 +73,13 @@ enum style { SINGLE, BATCH, ZEROCOPY };
 struct job {
 	slob_ring_t ring;
 	enum style style;
-	unsigned rec_size;    /* multiple of 8 */
+	unsigned rec_size; /* multiple of 8 */
 	uint64_t n;
-	uint64_t deadline_ns;  /* producer stops early after it (0: never) */
-	uint64_t final;        /* atomic: records produced, set when the producer ends */
+	uint64_t deadline_ns; /* producer stops early after it (0: never) */
+	uint64_t final;	      /* atomic: records produced, set when the producer ends */
 	/* consumer results */
 	uint64_t received;
-	uint64_t first_bad;   /* seq of the first bad record + 1, 0 if none */
+	uint64_t first_bad; /* seq of the first bad record + 1, 0 if none */
 	uint64_t bad;
 };
 
@@ -170,7 +171,7 @@ static void *producer(void *arg)
 			unsigned done = 0;
 			while (done < k) {
 				unsigned m = slob_ring_push_batch_spsc(
-					&j->ring, buf + (size_t)done * words, k - done);
+				    &j->ring, buf + (size_t)done * words, k - done);
 				if (m == 0)
 					backoff(&spins);
 				done += m;
@@ -308,9 +309,9 @@ static void test_zerocopy_small_ring(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_single),
-		cmocka_unit_test(test_batch),
-		cmocka_unit_test(test_zerocopy_small_ring),
+	    cmocka_unit_test(test_single),
+	    cmocka_unit_test(test_batch),
+	    cmocka_unit_test(test_zerocopy_small_ring),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

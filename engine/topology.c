@@ -342,7 +342,7 @@ int slob_topo_parse_layout(struct slob_topology *t, const char *layout)
 				long v = 0;
 				while (isdigit((unsigned char)l.s[l.pos])) {
 					v = v * 10 + (l.s[l.pos++] - '0');
-					if (v > 4096)
+					if (v > 4095)
 						return topo_err(
 						    t,
 						    "layout column %zu: CPU number for thread '%s' "

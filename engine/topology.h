@@ -10,7 +10,7 @@
  *
  * Use (every call before start is cold-path, single-threaded):
  *
- *   struct slob_topology *t = calloc(1, sizeof(*t)); // ~40 KiB: heap or static
+ *   struct slob_topology *t = calloc(1, sizeof(*t)); // ~48 KiB: heap or static
  *   slob_topo_init(t);
  *   slob_topo_add_stage(t, "ingest", &ingest_stage);          // slob_stage_t *
  *   slob_topo_add_stage(t, "candles", &candles_stage);

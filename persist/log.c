@@ -578,6 +578,22 @@ int slob_log_create(const struct slob_log_params *p, bool lenient, slob_log_t **
 	return 0;
 }
 
+int slob_log_set_levels(slob_log_t *log, int level, int errors_level)
+{
+	if (log == NULL || level < SLOB_LVL_DEBUG || level > SLOB_LVL_CRITICAL ||
+	    errors_level < SLOB_LVL_DEBUG || errors_level > SLOB_LVL_CRITICAL)
+		return -EINVAL;
+	pthread_mutex_lock(&log->mu);
+	log->p.level = level;
+	log->p.errors_level = errors_level;
+	log->f[0].min_level = level;
+	if (log->nfiles == 2)
+		log->f[1].min_level = errors_level;
+	log->min_level = log->nfiles == 2 && errors_level < level ? errors_level : level;
+	pthread_mutex_unlock(&log->mu);
+	return 0;
+}
+
 void slob_log_free(slob_log_t *log)
 {
 	if (!log)

@@ -93,6 +93,10 @@ int slob_log_create(const struct slob_log_params *p, bool lenient, slob_log_t **
 /* Flushes and closes. Accepts NULL. */
 void slob_log_free(slob_log_t *log);
 
+/* Changes the minimum levels of trading.log and errors.log (SIGHUP reload).
+ * 0 or -EINVAL. Any thread (takes the log's lock). */
+int slob_log_set_levels(slob_log_t *log, int level, int errors_level);
+
 /* Parses/prints level names (case-insensitive, "warn" accepted). */
 int slob_log_level_parse(const char *s, int *level);
 const char *slob_log_level_name(int level);

@@ -167,14 +167,15 @@ uint64_t slobd_config_digest(const struct slob_config *cfg)
 
 /*
  * Reload: the configuration is re-read and validated as a whole; a broken
- * file changes nothing. No running table or decision changes under the hot
- * threads: everything that sizes a table or changes a trading decision
- * takes effect at the next restart, and the answer says so, so that an
- * operator never believes a risk limit changed when it did not. Writes the
+ * file changes nothing. What is safe to change live is applied: the log
+ * levels (the log takes its own lock). No table or trading decision changes
+ * under the hot threads: everything that sizes a table or changes a trading
+ * decision takes effect at the next restart, and the answer says so, so
+ * that an operator never believes a risk limit changed when it did not. Writes the
  * outcome to msg; returns 0 (valid) or -errno.
  */
-int slobd_reload(const char *config, const char *const *sets, unsigned nsets, char *msg,
-		 size_t len)
+int slobd_reload(const char *config, const char *const *sets, unsigned nsets, slob_log_t *log,
+		 char *msg, size_t len)
 {
 	struct slob_config cfg;
 	char err[1024] = "";
@@ -187,12 +188,21 @@ int slobd_reload(const char *config, const char *const *sets, unsigned nsets, ch
 	struct slob_pipeline_opts po;
 	if (rc == 0)
 		rc = slob_pipeline_opts_from_config(&po, &cfg, err, sizeof(err));
-	if (rc < 0)
+	int lv = 0, elv = 0;
+	if (rc == 0 && (slob_log_level_parse(slob_config_get(&cfg, "log", "level"), &lv) < 0 ||
+			slob_log_level_parse(slob_config_get(&cfg, "log", "errors_level"), &elv) < 0)) {
+		snprintf(err, sizeof(err), "[log] level: not a level name");
+		rc = -EINVAL;
+	}
+	if (rc < 0) {
 		snprintf(msg, len, "SIGHUP: configuration rejected, nothing changed: %s", err);
-	else
-		snprintf(msg, len, "SIGHUP: configuration %s is valid (digest %016llx); it takes "
-			 "effect at the next restart", config ? config : "(defaults)",
-			 (unsigned long long)slobd_config_digest(&cfg));
+	} else {
+		slob_log_set_levels(log, lv, elv);
+		snprintf(msg, len, "SIGHUP: log levels now %s/%s; other settings of %s (digest "
+			 "%016llx) take effect at the next restart",
+			 slob_log_level_name(lv), slob_log_level_name(elv),
+			 config ? config : "(defaults)", (unsigned long long)slobd_config_digest(&cfg));
+	}
 	slob_config_free(&cfg);
 	return rc;
 }

@@ -321,7 +321,7 @@ static void heartbeat(void *ctx)
 	if (got_hup) {
 		got_hup = 0;
 		char msg[160];
-		int rc = slobd_reload(d->a.config, d->a.sets, d->a.nsets, msg, sizeof(msg));
+		int rc = slobd_reload(d->a.config, d->a.sets, d->a.nsets, d->log, msg, sizeof(msg));
 		control_text(d, SLOB_COLD_LOG, rc == 0 ? SLOB_LVL_WARNING : SLOB_LVL_ERROR, 0, msg);
 	}
 }

@@ -50,8 +50,8 @@ int slobd_parse_args(struct slobd_args *a, int argc, char **argv);
 uint64_t slobd_config_digest(const struct slob_config *cfg);
 
 /* SIGHUP: re-reads and validates the configuration; msg says what happened. */
-int slobd_reload(const char *config, const char *const *sets, unsigned nsets, char *msg,
-		 size_t len);
+int slobd_reload(const char *config, const char *const *sets, unsigned nsets, slob_log_t *log,
+		 char *msg, size_t len);
 
 /* `slobd sweep`: returns an exit code. */
 int slobd_sweep(const struct slobd_args *a, const struct slob_config *cfg,

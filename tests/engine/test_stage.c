@@ -349,6 +349,30 @@ static void test_block_parks_and_wakes(void **state)
 	slob_ring_destroy(&a);
 }
 
+/* wake writes the eventfd exactly when the thread announced it is parking,
+ * and never for threads that do not block (no syscall on their hot path). */
+static void test_wake_writes_eventfd_only_when_parked(void **state)
+{
+	slob_thread_t t;
+	uint64_t v = 0;
+	assert_int_equal(slob_thread_init(&t, "w", -1, SLOB_WAIT_BLOCK), 0);
+	slob_thread_wake(&t); /* not parked: nothing written */
+	assert_int_equal(read(t.efd, &v, sizeof(v)), -1);
+	assert_int_equal(errno, EAGAIN);
+	__atomic_store_n(&t.sleeping, 1, __ATOMIC_RELAXED); /* as thread_wait does */
+	slob_thread_wake(&t);
+	slob_thread_wake(&t);
+	assert_int_equal(read(t.efd, &v, sizeof(v)), (ssize_t)sizeof(v));
+	assert_int_equal(v, 2);
+	slob_thread_destroy(&t);
+
+	assert_int_equal(slob_thread_init(&t, "s", -1, SLOB_WAIT_SPIN), 0);
+	__atomic_store_n(&t.sleeping, 1, __ATOMIC_RELAXED);
+	slob_thread_wake(&t);
+	assert_int_equal(read(t.efd, &v, sizeof(v)), -1);
+	slob_thread_destroy(&t);
+}
+
 static void test_spin_does_not_park(void **state)
 {
 	slob_stage_t st = {.name = "idle", .poll = noop_poll};
@@ -378,6 +402,7 @@ int main(void)
 	    cmocka_unit_test(test_negative_poll_stops_thread),
 	    cmocka_unit_test(test_abort_exits_without_done),
 	    cmocka_unit_test(test_block_parks_and_wakes),
+	    cmocka_unit_test(test_wake_writes_eventfd_only_when_parked),
 	    cmocka_unit_test(test_spin_does_not_park),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -238,6 +238,12 @@ static void sink_tick(void *ctx, int64_t now_ns)
 static void sink_record(void *ctx, const struct slob_cold *rec)
 {
 	struct slob_pipeline *p = ctx;
+	/* the cold writer hands BREAKER records to no sink; risk leaves the
+	 * trip/reset alert and log line to this path (P1-2, drill_p1_2_drawdown) */
+	if (rec->type == SLOB_COLD_BREAKER) {
+		slob_ops_sink_log(&p->ops, rec);
+		slob_ops_sink_alert(&p->ops, rec);
+	}
 	if (p->o.stats == NULL)
 		return;
 	switch (rec->type) {

@@ -469,6 +469,10 @@ static int run_engine(struct daemon *d, bool live)
 	d->stats.status->pid = (int32_t)getpid();
 	d->stats.status->started_ns = wall_ns();
 	d->stats.status->kill_switch = 0;
+	/* a breaker latched before this run shows in slobctl status from the start
+	 * (risk emits BREAKER records only on a change; drill P1-2) */
+	d->stats.status->breaker = d->rec.risk.breaker_tripped ? 1 : 0;
+	d->stats.status->breaker_reason = d->rec.risk.breaker_tripped ? d->rec.risk.breaker_code : 0;
 	slob_stats_status_end(&d->stats);
 
 	char text[160];

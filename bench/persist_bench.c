@@ -37,10 +37,17 @@ static void rec_trade(struct slob_cold *r, uint64_t k)
 	r->type = SLOB_COLD_TRADE;
 	r->cls = SLOB_CLASS_TRADE;
 	r->ts_ns = 1764000000000000000LL + (int64_t)(k & 0xffffff) * 1000000000LL;
-	r->u.trade = (struct slob_cold_trade){.setup_id = k, .entry_ns = r->ts_ns - 1000000,
-					      .exit_ns = r->ts_ns, .entry_px = 80000,
-					      .exit_px = 80040, .sl = 79960, .tp = 80040, .qty = 1,
-					      .dir = 1, .exit_role = 1, .pnl_cents = 8000};
+	r->u.trade = (struct slob_cold_trade){.setup_id = k,
+					      .entry_ns = r->ts_ns - 1000000,
+					      .exit_ns = r->ts_ns,
+					      .entry_px = 80000,
+					      .exit_px = 80040,
+					      .sl = 79960,
+					      .tp = 80040,
+					      .qty = 1,
+					      .dir = 1,
+					      .exit_role = 1,
+					      .pnl_cents = 8000};
 }
 
 static void rec_bar(struct slob_cold *r, uint64_t k)
@@ -49,8 +56,13 @@ static void rec_bar(struct slob_cold *r, uint64_t k)
 	r->type = SLOB_COLD_BAR;
 	r->cls = SLOB_CLASS_INFO;
 	r->ts_ns = 1764000000000000000LL + (int64_t)k * 60000000000LL;
-	r->u.bar = (struct slob_bar){.ts_ns = r->ts_ns, .open = 80000, .high = 80010, .low = 79990,
-				     .close = 80005, .volume = 100, .ticks = 10};
+	r->u.bar = (struct slob_bar){.ts_ns = r->ts_ns,
+				     .open = 80000,
+				     .high = 80010,
+				     .low = 79990,
+				     .close = 80005,
+				     .volume = 100,
+				     .ticks = 10};
 }
 
 struct env {
@@ -62,14 +74,14 @@ struct env {
 	struct slob_coldq q[2];
 	slob_cold_writer_t *w;
 	int stop;
-	int64_t writer_cpu_ns;     /* CPU time the writer thread used */
+	int64_t writer_cpu_ns; /* CPU time the writer thread used */
 };
 
 static int env_open(struct env *e, int batch_max, int tag)
 {
 	const char *tmp = getenv("TMPDIR");
-	snprintf(e->dir, sizeof(e->dir), "%s/persist_bench_%d_%d_XXXXXX", tmp && *tmp ? tmp : "/tmp",
-		 (int)getpid(), tag);
+	snprintf(e->dir, sizeof(e->dir), "%s/persist_bench_%d_%d_XXXXXX",
+		 tmp && *tmp ? tmp : "/tmp", (int)getpid(), tag);
 	if (!mkdtemp(e->dir))
 		return -errno;
 	snprintf(e->path, sizeof(e->path), "%s/slob_state.db", e->dir);
@@ -275,8 +287,8 @@ int main(void)
 		reps = 3;
 	const uint64_t n_batched = 300000, n_row = 2000;
 	const int n_lat = 200000;
-	double bt[15], bi[15], rt[15], ct[15], ci[15], cr[15], p50i[15], p99i[15], p999i[15], p99s[15], p50s[15],
-		p999s[15], maxi[15], maxs[15], flood[15];
+	double bt[15], bi[15], rt[15], ct[15], ci[15], cr[15], p50i[15], p99i[15], p999i[15],
+	    p99s[15], p50s[15], p999s[15], maxi[15], maxs[15], flood[15];
 	printf("persist_bench: %d repetitions (median reported)\n", reps);
 	for (int i = 0; i < reps; i++) {
 		bt[i] = insert_rate(4096, n_batched, i * 10 + 1, &ct[i]);
@@ -287,10 +299,11 @@ int main(void)
 		p50i[i] = a.p50, p99i[i] = a.p99, p999i[i] = a.p999, maxi[i] = a.max;
 		p50s[i] = b.p50, p99s[i] = b.p99, p999s[i] = b.p999, maxs[i] = b.max;
 		flood[i] = (double)b.flood_rows;
-		printf("  run %d: trade batched %.0f rows/s (%.0f per writer-CPU s), info batched %.0f"
-		       " rows/s (%.0f), trade per-row %.0f rows/s; put p99 idle %.0f ns, saturated"
-		       " %.0f ns (%.0f rows written meanwhile)\n",
-		       i + 1, bt[i], ct[i], bi[i], ci[i], rt[i], a.p99, b.p99, flood[i]);
+		printf(
+		    "  run %d: trade batched %.0f rows/s (%.0f per writer-CPU s), info batched %.0f"
+		    " rows/s (%.0f), trade per-row %.0f rows/s; put p99 idle %.0f ns, saturated"
+		    " %.0f ns (%.0f rows written meanwhile)\n",
+		    i + 1, bt[i], ct[i], bi[i], ci[i], rt[i], a.p99, b.p99, flood[i]);
 	}
 	double mbt = median(bt, reps), mbi = median(bi, reps), mrt = median(rt, reps);
 	double mct = median(ct, reps), mci = median(ci, reps), mcr = median(cr, reps);
@@ -298,19 +311,23 @@ int main(void)
 	double m50s = median(p50s, reps), m99s = median(p99s, reps), m999s = median(p999s, reps);
 	double mmaxi = median(maxi, reps), mmaxs = median(maxs, reps);
 	printf("\ninsert rate, median: rows per wall second | rows per writer-CPU second\n");
-	printf("  TRADE records, batched (<=4096/txn, synchronous=FULL): %10.0f | %10.0f\n", mbt, mct);
-	printf("  INFO records,  batched (<=4096/txn, synchronous=NORMAL): %8.0f | %10.0f\n", mbi, mci);
-	printf("  TRADE records, one transaction per row (FULL):        %10.0f | %10.0f\n", mrt, mcr);
+	printf("  TRADE records, batched (<=4096/txn, synchronous=FULL): %10.0f | %10.0f\n", mbt,
+	       mct);
+	printf("  INFO records,  batched (<=4096/txn, synchronous=NORMAL): %8.0f | %10.0f\n", mbi,
+	       mci);
+	printf("  TRADE records, one transaction per row (FULL):        %10.0f | %10.0f\n", mrt,
+	       mcr);
 	printf("  batched / per-row (wall): %.1fx\n", mbt / mrt);
 	printf("\nhot-path slob_coldq_put latency, paced 1 record / 2 us (ns, median of runs)\n");
 	printf("                p50      p99    p99.9      max\n");
 	printf("  idle     %8.0f %8.0f %8.0f %8.0f\n", m50i, m99i, m999i, mmaxi);
 	printf("  saturated%8.0f %8.0f %8.0f %8.0f\n", m50s, m99s, m999s, mmaxs);
 	printf("  p99 saturated / idle: %.2fx\n", m99s / m99i);
-	printf("persist_bench trade_batched_rows_s=%.0f info_batched_rows_s=%.0f "
-	       "trade_per_row_rows_s=%.0f batch_ratio=%.1f trade_batched_rows_cpu_s=%.0f "
-	       "info_batched_rows_cpu_s=%.0f put_p99_idle_ns=%.0f "
-	       "put_p99_saturated_ns=%.0f put_p999_idle_ns=%.0f put_p999_saturated_ns=%.0f reps=%d\n",
-	       mbt, mbi, mrt, mbt / mrt, mct, mci, m99i, m99s, m999i, m999s, reps);
+	printf(
+	    "persist_bench trade_batched_rows_s=%.0f info_batched_rows_s=%.0f "
+	    "trade_per_row_rows_s=%.0f batch_ratio=%.1f trade_batched_rows_cpu_s=%.0f "
+	    "info_batched_rows_cpu_s=%.0f put_p99_idle_ns=%.0f "
+	    "put_p99_saturated_ns=%.0f put_p999_idle_ns=%.0f put_p999_saturated_ns=%.0f reps=%d\n",
+	    mbt, mbi, mrt, mbt / mrt, mct, mci, m99i, m99s, m999i, m999s, reps);
 	return 0;
 }

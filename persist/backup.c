@@ -70,10 +70,11 @@ static int fsync_path(const char *path, bool dir)
 static int64_t count_rows(sqlite3 *db, char *detail, size_t len)
 {
 	sqlite3_stmt *st;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE "
-			       "'sqlite_%' ORDER BY name",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE "
+		"'sqlite_%' ORDER BY name",
+		-1, &st, NULL) != SQLITE_OK)
 		return -EIO;
 	int64_t total = 0;
 	size_t off = 0;
@@ -125,7 +126,8 @@ int slob_backup_verify(const char *file)
 	}
 	sqlite3_close_v2(db);
 	if (v < 1 || v > SLOB_STORE_VERSION)
-		return slob_store_seterr_(EIO, "backup %s: schema version %lld is not a slob store "
+		return slob_store_seterr_(EIO,
+					  "backup %s: schema version %lld is not a slob store "
 					  "this build can use (1..%d)",
 					  file, (long long)v, SLOB_STORE_VERSION);
 	return 0;
@@ -150,7 +152,7 @@ int slob_backup_list(const char *dir, char (*names)[PATH_MAX], int max)
 	if (!d)
 		return slob_store_seterr_(errno, "backup dir %s: %s", dir, strerror(errno));
 	int cap = 64, n = 0;
-	char (*all)[NAME_MAX + 1] = malloc((size_t)cap * sizeof(*all));
+	char(*all)[NAME_MAX + 1] = malloc((size_t)cap * sizeof(*all));
 	if (!all) {
 		closedir(d);
 		return -ENOMEM;
@@ -201,7 +203,7 @@ static unsigned rotate(const char *dir, int keep_daily, int keep_weekly, const c
 	int n = slob_backup_list(dir, NULL, 0);
 	if (n <= 0)
 		return 0;
-	char (*names)[PATH_MAX] = malloc((size_t)n * PATH_MAX);
+	char(*names)[PATH_MAX] = malloc((size_t)n * PATH_MAX);
 	if (!names)
 		return 0;
 	n = slob_backup_list(dir, names, n);
@@ -251,10 +253,11 @@ static void make_alert(struct slob_backup_result *res, const char *db_path, int 
 	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
 		sqlite3_busy_timeout(db, 2000);
 		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(db,
-				       "INSERT INTO alerts_sent (level, kind, component, text, channel)"
-				       " VALUES ('ERROR', ?1, 'backup', ?2, 'backup')",
-				       -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_prepare_v2(
+			db,
+			"INSERT INTO alerts_sent (level, kind, component, text, channel)"
+			" VALUES ('ERROR', ?1, 'backup', ?2, 'backup')",
+			-1, &st, NULL) == SQLITE_OK) {
 			sqlite3_bind_int(st, 1, err);
 			sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
 			sqlite3_step(st);
@@ -365,13 +368,14 @@ int slob_backup_create(const struct slob_backup_opts *o, struct slob_backup_resu
 	sqlite3_close_v2(dst);
 	dst = NULL;
 	if (dst_rows != src_rows || strcmp(src_detail, dst_detail)) {
-		e = slob_store_seterr_(EIO, "backup %s: row counts differ from the store (%s vs %s)",
+		e = slob_store_seterr_(EIO,
+				       "backup %s: row counts differ from the store (%s vs %s)",
 				       part, dst_detail, src_detail);
 		goto fail_unlink;
 	}
 	if (fsync_path(part, false) < 0 || rename(part, res->file) < 0) {
-		e = slob_store_seterr_(errno ? errno : EIO, "backup %s: cannot finish: %s", res->file,
-				       strerror(errno));
+		e = slob_store_seterr_(errno ? errno : EIO, "backup %s: cannot finish: %s",
+				       res->file, strerror(errno));
 		goto fail_unlink;
 	}
 	fsync_path(dir, true);
@@ -385,11 +389,12 @@ int slob_backup_create(const struct slob_backup_opts *o, struct slob_backup_resu
 		int st = run_upload(o->upload_cmd, res->file);
 		res->upload_status = st;
 		if (st != 0) {
-			e = slob_store_seterr_(ECHILD, "backup %s verified, but upload command "
+			e = slob_store_seterr_(ECHILD,
+					       "backup %s verified, but upload command "
 					       "failed (status %d): %s",
 					       res->file, st, o->upload_cmd);
-			snprintf(msg, sizeof(msg), "backup upload failed (status %d); local backup kept",
-				 st);
+			snprintf(msg, sizeof(msg),
+				 "backup upload failed (status %d); local backup kept", st);
 			make_alert(res, o->db_path, ECHILD, msg);
 			return e;
 		}
@@ -403,7 +408,8 @@ fail_unlink:
 	unlink(part);
 	res->file[0] = 0;
 fail_alert:
-	snprintf(msg, sizeof(msg), "backup failed: %.140s; older backups kept", slob_store_strerror());
+	snprintf(msg, sizeof(msg), "backup failed: %.140s; older backups kept",
+		 slob_store_strerror());
 	{
 		char keep[512];
 		snprintf(keep, sizeof(keep), "%s", slob_store_strerror());
@@ -527,8 +533,8 @@ int slob_backup_restore(const char *db_path, const char *file, char *kept_aside,
 		return slob_store_seterr_(ENAMETOOLONG, "restore: path too long");
 	pid_t holder = slob_lock_holder(dir);
 	if (holder > 0)
-		return slob_store_seterr_(EBUSY, "slobd (pid %d) holds %s: stop it before restoring",
-					  (int)holder, dir);
+		return slob_store_seterr_(
+		    EBUSY, "slobd (pid %d) holds %s: stop it before restoring", (int)holder, dir);
 	return slob_backup_restore_locked(db_path, file, kept_aside, len);
 }
 
@@ -559,7 +565,7 @@ int64_t slob_backup_archive(const char *db_path, int older_than_days, const char
 	} else {
 		if (dir_of(db_path, dir, sizeof(dir)) < 0 ||
 		    snprintf(apath, sizeof(apath), "%s/archive/trade_history_archive.db", dir) >=
-			    (int)sizeof(apath))
+			(int)sizeof(apath))
 			return slob_store_seterr_(ENAMETOOLONG, "archive: path too long");
 	}
 	if (dir_of(apath, dir, sizeof(dir)) == 0 && mkdir(dir, 0750) < 0 && errno != EEXIST)

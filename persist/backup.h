@@ -35,22 +35,22 @@
 #define SLOB_BACKUP_SUFFIX ".db"
 
 struct slob_backup_opts {
-	const char *db_path;       /* the store (required) */
-	const char *backup_dir;    /* NULL: <dir of db_path>/backups */
-	int keep_daily;            /* <= 0: 7 */
-	int keep_weekly;           /* < 0: 4 */
-	const char *upload_cmd;    /* NULL/"": none; run as: /bin/sh -c '<cmd> "$1"' sh <file> */
-	int64_t now_ns;            /* 0: wall clock (tests pass a time to name files) */
+	const char *db_path;	/* the store (required) */
+	const char *backup_dir; /* NULL: <dir of db_path>/backups */
+	int keep_daily;		/* <= 0: 7 */
+	int keep_weekly;	/* < 0: 4 */
+	const char *upload_cmd; /* NULL/"": none; run as: /bin/sh -c '<cmd> "$1"' sh <file> */
+	int64_t now_ns;		/* 0: wall clock (tests pass a time to name files) */
 };
 
 struct slob_backup_result {
-	char file[PATH_MAX];       /* the verified backup ("" on failure) */
-	int64_t rows;              /* total rows copied (all tables) */
-	int64_t bytes;             /* file size */
-	unsigned removed;          /* old backups deleted by rotation */
-	int upload_status;         /* 0 ok / not configured, else the command's exit status */
-	bool alert;                /* true: `alert_rec` holds an ALERT record to send */
-	struct slob_cold alert_rec;/* failure alert (component "backup"), for the caller's sink */
+	char file[PATH_MAX];	    /* the verified backup ("" on failure) */
+	int64_t rows;		    /* total rows copied (all tables) */
+	int64_t bytes;		    /* file size */
+	unsigned removed;	    /* old backups deleted by rotation */
+	int upload_status;	    /* 0 ok / not configured, else the command's exit status */
+	bool alert;		    /* true: `alert_rec` holds an ALERT record to send */
+	struct slob_cold alert_rec; /* failure alert (component "backup"), for the caller's sink */
 };
 
 /*
@@ -94,8 +94,7 @@ int slob_backup_default_dir(const char *db_path, char *out, size_t len);
 int slob_backup_restore(const char *db_path, const char *file, char *kept_aside, size_t len);
 
 /* Same without the lock check: for slobd's own auto-restore, which holds the lock. */
-int slob_backup_restore_locked(const char *db_path, const char *file, char *kept_aside,
-			       size_t len);
+int slob_backup_restore_locked(const char *db_path, const char *file, char *kept_aside, size_t len);
 
 /* PRAGMA quick_check / integrity_check of the store (read-only). 0 or -EIO. */
 int slob_backup_check(const char *db_path, bool full);

@@ -37,78 +37,106 @@ enum {
 	ST_COUNT
 };
 
-#define UPD(c) c "=excluded." c
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_SETUP] =
-		"INSERT INTO active_setups (id, state, symbol, direction, lse_high, lse_low,"
-		" liq1_time, liq1_price, consol_confirmed_time, consol_high, consol_low, consol_range,"
-		" nowick_time, nowick_high, nowick_low, liq2_time, liq2_price, spike_price,"
-		" entry_time, entry_price, sl_price, tp_price, risk_reward_ratio,"
-		" invalidation_reason, invalidation_time, candles_processed, window_len, setup_key,"
-		" source, created_at, last_updated, placed, closed_at)"
-		" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,"
-		" ?21,?22,?23,?24,?25,?26,?27,?28,'engine',?29,?29,"
-		/* records of other producers may have been applied first (rings are
-		 * drained in turn): derive the flags their UPDATEs could not set */
-		" EXISTS (SELECT 1 FROM orders WHERE setup_id=?1),"
-		" (SELECT max(exit_time) FROM trade_history WHERE setup_id=?1))"
-		" ON CONFLICT(id) DO UPDATE SET " UPD("state") "," UPD("direction") "," UPD(
-			"lse_high") "," UPD("lse_low") "," UPD("liq1_time") "," UPD("liq1_price") "," UPD("consol_confirmed_time") "," UPD("consol_high") "," UPD("consol_low") "," UPD("consol_range") "," UPD("nowick_time") "," UPD("nowick_high") "," UPD("nowick_low") "," UPD("liq2_time") "," UPD("liq2_price") "," UPD("spike_price") "," UPD("entry_time") "," UPD("entry_price") "," UPD("sl_price") "," UPD("tp_price") "," UPD("risk_reward_ratio") "," UPD("invalidation_reason") "," UPD("invalidation_time") "," UPD("candles_processed") "," UPD("window_len") "," UPD("setup_key") "," UPD("last_updated"),
-	[ST_SETUP_PLACED] = "UPDATE active_setups SET placed=1, last_updated=?2 WHERE id=?1",
-	[ST_SETUP_CLOSED] = "UPDATE active_setups SET closed_at=?2, last_updated=?2 WHERE id=?1",
-	[ST_ORDER] =
-		"INSERT INTO orders (order_ref, order_id, parent_id, setup_id, role, action, status,"
-		" qty, price, reject_code, reject_text, created_at, updated_at, filled_qty)"
-		" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?12,"
-		" (SELECT coalesce(sum(qty),0) FROM fills WHERE order_ref=?1))"
-		" ON CONFLICT(order_ref) DO UPDATE SET"
-		" order_id=COALESCE(excluded.order_id, order_id),"
-		" parent_id=COALESCE(excluded.parent_id, parent_id),"
-		" status=CASE WHEN excluded.status='SUBMITTED' AND status IN ('FILLED','PARTIAL')"
-		"  THEN status ELSE excluded.status END,"
-		" qty=COALESCE(excluded.qty, qty), price=COALESCE(excluded.price, price),"
-		" reject_code=COALESCE(excluded.reject_code, reject_code),"
-		" reject_text=COALESCE(excluded.reject_text, reject_text),"
-		" updated_at=excluded.updated_at",
-	[ST_FILL] = "INSERT OR IGNORE INTO fills (exec_id, order_ref, order_id, setup_id, role, side,"
-		    " qty, price, time) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-	[ST_FILL_ORDER] =
-		"UPDATE orders SET filled_qty=filled_qty+?2,"
-		" status=CASE WHEN qty IS NOT NULL AND filled_qty+?2 < qty THEN 'PARTIAL' ELSE 'FILLED' END,"
-		" updated_at=?3 WHERE order_ref=?1",
-	[ST_TRADE] = "INSERT OR IGNORE INTO trade_history (setup_id, symbol, direction, qty,"
-		     " entry_time, exit_time, entry_price, exit_price, sl_price, tp_price, outcome,"
-		     " pnl, pnl_cents, exit_reason, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
-		     "?10,?11,?12,?13,?14,?15)",
-	[ST_POS_UPSERT] = "INSERT INTO positions (setup_id, symbol, qty, avg_price, sl_price, tp_price,"
-			  " opened_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?7)"
-			  " ON CONFLICT(setup_id) DO UPDATE SET " UPD("qty") "," UPD(
-				  "avg_price") "," UPD("sl_price") "," UPD("tp_price") "," UPD("updated_at"),
-	[ST_POS_DELETE] = "DELETE FROM positions WHERE setup_id=?1",
-	[ST_RISK] = "INSERT INTO risk_state (id, equity, peak_equity, daily_pnl, realised_pnl,"
-		    " unrealised_pnl, equity_cents, peak_cents, daily_pnl_cents, realised_cents,"
-		    " unrealised_cents, open_positions, trading_day, updated_at)"
-		    " VALUES (1,?1/100.0,?2/100.0,?3/100.0,?4/100.0,?5/100.0,?1,?2,?3,?4,?5,?6,?7,?8)"
-		    " ON CONFLICT(id) DO UPDATE SET " UPD("equity") "," UPD("peak_equity") "," UPD(
-			    "daily_pnl") "," UPD("realised_pnl") "," UPD("unrealised_pnl") "," UPD("equity_cents") "," UPD("peak_cents") "," UPD("daily_pnl_cents") "," UPD("realised_cents") "," UPD("unrealised_cents") "," UPD("open_positions") "," UPD("trading_day") "," UPD("updated_at"),
-	[ST_BREAKER_EVENT] = "INSERT INTO breaker_events (ts, action, reason_code, value, who, why)"
-			     " VALUES (?1,?2,?3,?4,?5,?6)",
-	[ST_BREAKER_STATE] =
-		"INSERT INTO risk_state (id, breaker_tripped, breaker_reason, breaker_code,"
-		" breaker_since, updated_at) VALUES (1,?1,?2,?3,?4,?4)"
-		" ON CONFLICT(id) DO UPDATE SET " UPD("breaker_tripped") "," UPD(
-			"breaker_reason") "," UPD("breaker_code") "," UPD("breaker_since") "," UPD("updated_at"),
-	[ST_DECISION] = "INSERT INTO decisions (ts, setup_id, accepted, qty, reason_code, direction,"
-			" entry_price, sl_price, tp_price) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
-	[ST_CANDLE] = "INSERT OR REPLACE INTO candles (timestamp, open, high, low, close, volume,"
-		      " ticks, flags, is_complete) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,1)",
-	[ST_ALERT] = "INSERT INTO alerts_sent (ts, level, kind, component, text)"
-		     " VALUES (?1,?2,?3,?4,?5)",
-	[ST_EVENT] = "INSERT INTO events (ts, kind, level, code, component, text)"
-		     " VALUES (?1,?2,?3,?4,?5,?6)",
-	[ST_CMD_SELECT] = "SELECT id, ts, command, arg, who, reason FROM operator_commands"
-			  " WHERE applied_at IS NULL AND id > ?1 ORDER BY id LIMIT 16",
-	[ST_CMD_DONE] = "UPDATE operator_commands SET applied_at=?2, result=?3 WHERE id=?1",
+    [ST_SETUP] =
+	"INSERT INTO active_setups (id, state, symbol, direction, lse_high, lse_low,"
+	" liq1_time, liq1_price, consol_confirmed_time, consol_high, consol_low, consol_range,"
+	" nowick_time, nowick_high, nowick_low, liq2_time, liq2_price, spike_price,"
+	" entry_time, entry_price, sl_price, tp_price, risk_reward_ratio,"
+	" invalidation_reason, invalidation_time, candles_processed, window_len, setup_key,"
+	" source, created_at, last_updated, placed, closed_at)"
+	" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,"
+	" ?21,?22,?23,?24,?25,?26,?27,?28,'engine',?29,?29,"
+	/* records of other producers may have been applied first (rings are
+	 * drained in turn): derive the flags their UPDATEs could not set */
+	" EXISTS (SELECT 1 FROM orders WHERE setup_id=?1),"
+	" (SELECT max(exit_time) FROM trade_history WHERE setup_id=?1))"
+	" ON CONFLICT(id) DO UPDATE SET "
+	"state=excluded.state,direction=excluded.direction,"
+	"lse_high=excluded.lse_high,lse_low=excluded.lse_low,"
+	"liq1_time=excluded.liq1_time,liq1_price=excluded.liq1_price,"
+	"consol_confirmed_time=excluded.consol_confirmed_time,"
+	"consol_high=excluded.consol_high,consol_low=excluded.consol_low,"
+	"consol_range=excluded.consol_range,nowick_time=excluded.nowick_time,"
+	"nowick_high=excluded.nowick_high,nowick_low=excluded.nowick_low,"
+	"liq2_time=excluded.liq2_time,liq2_price=excluded.liq2_price,"
+	"spike_price=excluded.spike_price,entry_time=excluded.entry_time,"
+	"entry_price=excluded.entry_price,sl_price=excluded.sl_price,"
+	"tp_price=excluded.tp_price,"
+	"risk_reward_ratio=excluded.risk_reward_ratio,"
+	"invalidation_reason=excluded.invalidation_reason,"
+	"invalidation_time=excluded.invalidation_time,"
+	"candles_processed=excluded.candles_processed,"
+	"window_len=excluded.window_len,setup_key=excluded.setup_key,"
+	"last_updated=excluded.last_updated",
+    [ST_SETUP_PLACED] = "UPDATE active_setups SET placed=1, last_updated=?2 WHERE id=?1",
+    [ST_SETUP_CLOSED] = "UPDATE active_setups SET closed_at=?2, last_updated=?2 WHERE id=?1",
+    [ST_ORDER] =
+	"INSERT INTO orders (order_ref, order_id, parent_id, setup_id, role, action, status,"
+	" qty, price, reject_code, reject_text, created_at, updated_at, filled_qty)"
+	" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?12,"
+	" (SELECT coalesce(sum(qty),0) FROM fills WHERE order_ref=?1))"
+	" ON CONFLICT(order_ref) DO UPDATE SET"
+	" order_id=COALESCE(excluded.order_id, order_id),"
+	" parent_id=COALESCE(excluded.parent_id, parent_id),"
+	" status=CASE WHEN excluded.status='SUBMITTED' AND status IN ('FILLED','PARTIAL')"
+	"  THEN status ELSE excluded.status END,"
+	" qty=COALESCE(excluded.qty, qty), price=COALESCE(excluded.price, price),"
+	" reject_code=COALESCE(excluded.reject_code, reject_code),"
+	" reject_text=COALESCE(excluded.reject_text, reject_text),"
+	" updated_at=excluded.updated_at",
+    [ST_FILL] = "INSERT OR IGNORE INTO fills (exec_id, order_ref, order_id, setup_id, role, side,"
+		" qty, price, time) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+    [ST_FILL_ORDER] = "UPDATE orders SET filled_qty=filled_qty+?2,"
+		      " status=CASE WHEN qty IS NOT NULL AND filled_qty+?2 < qty THEN 'PARTIAL' "
+		      "ELSE 'FILLED' END,"
+		      " updated_at=?3 WHERE order_ref=?1",
+    [ST_TRADE] = "INSERT OR IGNORE INTO trade_history (setup_id, symbol, direction, qty,"
+		 " entry_time, exit_time, entry_price, exit_price, sl_price, tp_price, outcome,"
+		 " pnl, pnl_cents, exit_reason, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,"
+		 "?10,?11,?12,?13,?14,?15)",
+    [ST_POS_UPSERT] = "INSERT INTO positions (setup_id, symbol, qty, avg_price, sl_price, tp_price,"
+		      " opened_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?7)"
+		      " ON CONFLICT(setup_id) DO UPDATE SET "
+		      "qty=excluded.qty,avg_price=excluded.avg_price,"
+		      "sl_price=excluded.sl_price,tp_price=excluded.tp_price,"
+		      "updated_at=excluded.updated_at",
+    [ST_POS_DELETE] = "DELETE FROM positions WHERE setup_id=?1",
+    [ST_RISK] = "INSERT INTO risk_state (id, equity, peak_equity, daily_pnl, realised_pnl,"
+		" unrealised_pnl, equity_cents, peak_cents, daily_pnl_cents, realised_cents,"
+		" unrealised_cents, open_positions, trading_day, updated_at)"
+		" VALUES (1,?1/100.0,?2/100.0,?3/100.0,?4/100.0,?5/100.0,?1,?2,?3,?4,?5,?6,?7,?8)"
+		" ON CONFLICT(id) DO UPDATE SET "
+		"equity=excluded.equity,peak_equity=excluded.peak_equity,"
+		"daily_pnl=excluded.daily_pnl,realised_pnl=excluded.realised_pnl,"
+		"unrealised_pnl=excluded.unrealised_pnl,"
+		"equity_cents=excluded.equity_cents,peak_cents=excluded.peak_cents,"
+		"daily_pnl_cents=excluded.daily_pnl_cents,"
+		"realised_cents=excluded.realised_cents,"
+		"unrealised_cents=excluded.unrealised_cents,"
+		"open_positions=excluded.open_positions,"
+		"trading_day=excluded.trading_day,updated_at=excluded.updated_at",
+    [ST_BREAKER_EVENT] = "INSERT INTO breaker_events (ts, action, reason_code, value, who, why)"
+			 " VALUES (?1,?2,?3,?4,?5,?6)",
+    [ST_BREAKER_STATE] =
+	"INSERT INTO risk_state (id, breaker_tripped, breaker_reason, breaker_code,"
+	" breaker_since, updated_at) VALUES (1,?1,?2,?3,?4,?4)"
+	" ON CONFLICT(id) DO UPDATE SET "
+	"breaker_tripped=excluded.breaker_tripped,"
+	"breaker_reason=excluded.breaker_reason,"
+	"breaker_code=excluded.breaker_code,"
+	"breaker_since=excluded.breaker_since,updated_at=excluded.updated_at",
+    [ST_DECISION] = "INSERT INTO decisions (ts, setup_id, accepted, qty, reason_code, direction,"
+		    " entry_price, sl_price, tp_price) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+    [ST_CANDLE] = "INSERT OR REPLACE INTO candles (timestamp, open, high, low, close, volume,"
+		  " ticks, flags, is_complete) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,1)",
+    [ST_ALERT] = "INSERT INTO alerts_sent (ts, level, kind, component, text)"
+		 " VALUES (?1,?2,?3,?4,?5)",
+    [ST_EVENT] = "INSERT INTO events (ts, kind, level, code, component, text)"
+		 " VALUES (?1,?2,?3,?4,?5,?6)",
+    [ST_CMD_SELECT] = "SELECT id, ts, command, arg, who, reason FROM operator_commands"
+		      " WHERE applied_at IS NULL AND id > ?1 ORDER BY id LIMIT 16",
+    [ST_CMD_DONE] = "UPDATE operator_commands SET applied_at=?2, result=?3 WHERE id=?1",
 };
 
 struct slob_cold_writer {
@@ -121,27 +149,27 @@ struct slob_cold_writer {
 	struct slob_instrument ins;
 	sqlite3_stmt *st[ST_COUNT];
 
-	struct slob_cold *pending;     /* the batch: pending_max records */
+	struct slob_cold *pending; /* the batch: pending_max records */
 	unsigned npending;
-	unsigned ntrade;               /* TRADE records in the batch */
-	int64_t first_ns;              /* monotonic time the oldest pending arrived */
-	int sync_full;                 /* current synchronous level is FULL */
+	unsigned ntrade;  /* TRADE records in the batch */
+	int64_t first_ns; /* monotonic time the oldest pending arrived */
+	int sync_full;	  /* current synchronous level is FULL */
 
-	int failing;                   /* last commit failed */
-	int alerted;                   /* unhealthy: the failure alert was raised */
-	unsigned next_ring;            /* drain starts here (round robin) */
+	int failing;	    /* last commit failed */
+	int alerted;	    /* unhealthy: the failure alert was raised */
+	unsigned next_ring; /* drain starts here (round robin) */
 	int64_t retry_at_ns;
 	int retry_ms;
 	int last_err;
 
 	int64_t next_cmd_ns;
-	int64_t last_cmd_id;           /* applied in this run: never handed over twice */
-	int64_t busy_since_ns;         /* first SQLITE_BUSY of the current batch, 0 = none */
+	int64_t last_cmd_id;		    /* applied in this run: never handed over twice */
+	int64_t busy_since_ns;		    /* first SQLITE_BUSY of the current batch, 0 = none */
 	char now_text[SLOB_STORE_TIME_LEN]; /* wall time of the batch being committed */
-	int finished;                  /* atomic: producers finished */
-	int healthy;                   /* atomic: 1 while commits succeed */
+	int finished;			    /* atomic: producers finished */
+	int healthy;			    /* atomic: 1 while commits succeed */
 	uint64_t durable[SLOB_COLD_MAX_PRODUCERS]; /* atomic */
-	struct slob_cold_counters cnt; /* relaxed atomic stores */
+	struct slob_cold_counters cnt;		   /* relaxed atomic stores */
 
 	slob_stage_t stage;
 };
@@ -175,21 +203,21 @@ void slob_cold_params_default(struct slob_cold_params *p)
 	p->busy_grace_ms = 2000;
 }
 
-int slob_cold_param_set(struct slob_cold_params *p, const char *key, const char *value,
-			char *err, size_t errlen)
+int slob_cold_param_set(struct slob_cold_params *p, const char *key, const char *value, char *err,
+			size_t errlen)
 {
 	static const struct {
 		const char *key;
 		size_t off;
 		long lo, hi;
 	} keys[] = {
-		{"batch_max", offsetof(struct slob_cold_params, batch_max), 1, 1 << 20},
-		{"batch_ms", offsetof(struct slob_cold_params, batch_ms), 0, 60000},
-		{"pending_max", offsetof(struct slob_cold_params, pending_max), 1, 1 << 24},
-		{"retry_min_ms", offsetof(struct slob_cold_params, retry_min_ms), 1, 60000},
-		{"retry_max_ms", offsetof(struct slob_cold_params, retry_max_ms), 1, 600000},
-		{"cmd_poll_ms", offsetof(struct slob_cold_params, cmd_poll_ms), 0, 600000},
-		{"busy_grace_ms", offsetof(struct slob_cold_params, busy_grace_ms), 0, 600000},
+	    {"batch_max", offsetof(struct slob_cold_params, batch_max), 1, 1 << 20},
+	    {"batch_ms", offsetof(struct slob_cold_params, batch_ms), 0, 60000},
+	    {"pending_max", offsetof(struct slob_cold_params, pending_max), 1, 1 << 24},
+	    {"retry_min_ms", offsetof(struct slob_cold_params, retry_min_ms), 1, 60000},
+	    {"retry_max_ms", offsetof(struct slob_cold_params, retry_max_ms), 1, 600000},
+	    {"cmd_poll_ms", offsetof(struct slob_cold_params, cmd_poll_ms), 0, 600000},
+	    {"busy_grace_ms", offsetof(struct slob_cold_params, busy_grace_ms), 0, 600000},
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strcmp(key, keys[i].key))
@@ -217,12 +245,14 @@ int slob_cold_params_validate(const struct slob_cold_params *p, char *err, size_
 		return -EINVAL;
 	}
 	if (p->retry_min_ms < 1 || p->retry_max_ms < p->retry_min_ms) {
-		snprintf(err, errlen, "cold.retry_max_ms (%d) must be >= cold.retry_min_ms (%d) >= 1",
+		snprintf(err, errlen,
+			 "cold.retry_max_ms (%d) must be >= cold.retry_min_ms (%d) >= 1",
 			 p->retry_max_ms, p->retry_min_ms);
 		return -EINVAL;
 	}
 	if (p->batch_ms < 0 || p->cmd_poll_ms < 0 || p->busy_grace_ms < 0) {
-		snprintf(err, errlen, "cold.batch_ms, cold.cmd_poll_ms and cold.busy_grace_ms must be >= 0");
+		snprintf(err, errlen,
+			 "cold.batch_ms, cold.cmd_poll_ms and cold.busy_grace_ms must be >= 0");
 		return -EINVAL;
 	}
 	return 0;
@@ -285,14 +315,22 @@ static const char *level_name(unsigned l)
 static const char *order_status(unsigned k)
 {
 	switch (k) {
-	case 0: return "PENDING";
-	case SLOB_EXEC_SUBMITTED: return "SUBMITTED";
-	case SLOB_EXEC_FILL: return "FILLED";
-	case SLOB_EXEC_CANCELLED: return "CANCELLED";
-	case SLOB_EXEC_REJECTED: return "REJECTED";
-	case SLOB_EXEC_RECONCILED: return "RECONCILED";
-	case SLOB_EXEC_UNKNOWN: return "UNKNOWN";
-	default: return "PENDING";
+	case 0:
+		return "PENDING";
+	case SLOB_EXEC_SUBMITTED:
+		return "SUBMITTED";
+	case SLOB_EXEC_FILL:
+		return "FILLED";
+	case SLOB_EXEC_CANCELLED:
+		return "CANCELLED";
+	case SLOB_EXEC_REJECTED:
+		return "REJECTED";
+	case SLOB_EXEC_RECONCILED:
+		return "RECONCILED";
+	case SLOB_EXEC_UNKNOWN:
+		return "UNKNOWN";
+	default:
+		return "PENDING";
 	}
 }
 
@@ -418,12 +456,14 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 		bind_px(w, st, 9, t->sl);
 		bind_px(w, st, 10, t->tp);
 		sqlite3_bind_text(st, 11,
-				  t->pnl_cents > 0 ? "WIN" : t->pnl_cents < 0 ? "LOSS" : "BREAKEVEN",
+				  t->pnl_cents > 0   ? "WIN"
+				  : t->pnl_cents < 0 ? "LOSS"
+						     : "BREAKEVEN",
 				  -1, SQLITE_STATIC);
 		sqlite3_bind_double(st, 12, (double)t->pnl_cents / 100.0);
 		sqlite3_bind_int64(st, 13, t->pnl_cents);
 		sqlite3_bind_text(st, 14,
-				  t->exit_role == SLOB_ROLE_TP   ? "TP"
+				  t->exit_role == SLOB_ROLE_TP	 ? "TP"
 				  : t->exit_role == SLOB_ROLE_SL ? "SL"
 								 : "MANUAL",
 				  -1, SQLITE_STATIC);
@@ -555,7 +595,8 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 		break;
 	}
 	case SLOB_COLD_LOG:
-	default: break; /* log lines go to the log sink only */
+	default:
+		break; /* log lines go to the log sink only */
 	}
 	return rc;
 }
@@ -568,8 +609,10 @@ static bool transient(int rc)
 	case SQLITE_CONSTRAINT:
 	case SQLITE_MISMATCH:
 	case SQLITE_RANGE:
-	case SQLITE_TOOBIG: return false;
-	default: return true;
+	case SQLITE_TOOBIG:
+		return false;
+	default:
+		return true;
 	}
 }
 
@@ -703,8 +746,9 @@ static int attempt(slob_cold_writer_t *w, int64_t now)
 		if (w->alerted) {
 			/* release: partner acquire in slob_cold_store_healthy */
 			__atomic_store_n(&w->healthy, 1, __ATOMIC_RELEASE);
-			raise_alert(w, SLOB_LVL_WARNING, 0,
-				    "store writable again: held records committed, trading may resume");
+			raise_alert(
+			    w, SLOB_LVL_WARNING, 0,
+			    "store writable again: held records committed, trading may resume");
 		}
 		w->failing = 0;
 		w->alerted = 0;
@@ -726,15 +770,18 @@ static int attempt(slob_cold_writer_t *w, int64_t now)
 	}
 	if (!grace && (!w->alerted || e != w->last_err)) {
 		char msg[168];
-		snprintf(msg, sizeof(msg), "store write failing (%s): %u records held in memory, "
-			 "retrying; no new positions", strerror(-e), w->npending);
+		snprintf(msg, sizeof(msg),
+			 "store write failing (%s): %u records held in memory, "
+			 "retrying; no new positions",
+			 strerror(-e), w->npending);
 		__atomic_store_n(&w->healthy, 0, __ATOMIC_RELEASE);
 		w->alerted = 1;
 		w->last_err = e;
 		raise_alert(w, SLOB_LVL_CRITICAL, -e, msg);
 		w->retry_ms = w->p.retry_min_ms;
 	} else {
-		w->retry_ms = w->retry_ms * 2 > w->p.retry_max_ms ? w->p.retry_max_ms : w->retry_ms * 2;
+		w->retry_ms =
+		    w->retry_ms * 2 > w->p.retry_max_ms ? w->p.retry_max_ms : w->retry_ms * 2;
 	}
 	w->retry_at_ns = now + (int64_t)w->retry_ms * 1000000;
 	return 0;
@@ -781,8 +828,8 @@ static void poll_commands(slob_cold_writer_t *w, int64_t now)
 		struct slob_opcmd *c = &cmds[n++];
 		memset(c, 0, sizeof(*c));
 		c->id = sqlite3_column_int64(st, 0);
-#define COL(i, f)                                                                           \
-	snprintf(c->f, sizeof(c->f), "%s",                                                  \
+#define COL(i, f)                                                                                  \
+	snprintf(c->f, sizeof(c->f), "%s",                                                         \
 		 sqlite3_column_text(st, i) ? (const char *)sqlite3_column_text(st, i) : "")
 		COL(1, ts);
 		COL(2, command);
@@ -798,14 +845,16 @@ static void poll_commands(slob_cold_writer_t *w, int64_t now)
 		w->last_cmd_id = cmds[i].id;
 		int r = w->sinks.command(w->sinks.ctx, &cmds[i], result, sizeof(result));
 		char out[200];
-		snprintf(out, sizeof(out), "%s%s", r < 0 ? "failed: " : "", result[0] ? result : "ok");
+		snprintf(out, sizeof(out), "%s%s", r < 0 ? "failed: " : "",
+			 result[0] ? result : "ok");
 		st = w->st[ST_CMD_DONE];
 		sqlite3_bind_int64(st, 1, cmds[i].id);
 		bind_time(st, 2, wall_ns());
 		sqlite3_bind_text(st, 3, out, -1, SQLITE_TRANSIENT);
 		if (set_sync(w, true) != SQLITE_OK || run(st) != SQLITE_DONE) {
 			char msg[200];
-			snprintf(msg, sizeof(msg), "operator command %lld applied but not marked: %s",
+			snprintf(msg, sizeof(msg),
+				 "operator command %lld applied but not marked: %s",
 				 (long long)cmds[i].id, sqlite3_errmsg(w->db));
 			log_text(w, SLOB_LVL_ERROR, 0, msg);
 		}
@@ -848,10 +897,9 @@ static int poll_impl(slob_cold_writer_t *w, bool force)
 	if (before == 0 && got)
 		w->first_ns = now;
 	bool fin = __atomic_load_n(&w->finished, __ATOMIC_ACQUIRE);
-	if (w->npending &&
-	    (w->npending >= (unsigned)w->p.batch_max ||
-	     now - w->first_ns >= (int64_t)w->p.batch_ms * 1000000 || force ||
-	     (fin && rings_empty(w))))
+	if (w->npending && (w->npending >= (unsigned)w->p.batch_max ||
+			    now - w->first_ns >= (int64_t)w->p.batch_ms * 1000000 || force ||
+			    (fin && rings_empty(w))))
 		committed = attempt(w, now);
 	if (!w->failing && w->npending == 0)
 		poll_commands(w, now);
@@ -1029,10 +1077,11 @@ int64_t slob_cold_run_begin(slob_store_t *s, const char *mode, const char *versi
 {
 	sqlite3 *db = slob_store_db(s);
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db,
-				    "INSERT INTO runs (mode, pid, version, config_path, config_digest)"
-				    " VALUES (?1, ?2, ?3, ?4, ?5)",
-				    -1, &st, NULL);
+	int rc =
+	    sqlite3_prepare_v2(db,
+			       "INSERT INTO runs (mode, pid, version, config_path, config_digest)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5)",
+			       -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return slob_store_seterr_(-slob_store_errno_(rc), "runs: %s", sqlite3_errmsg(db));
 	bind_opt_text(st, 1, mode);
@@ -1053,10 +1102,11 @@ int slob_cold_run_end(slob_store_t *s, int64_t run_id, const char *decision_dige
 {
 	sqlite3 *db = slob_store_db(s);
 	sqlite3_stmt *st;
-	int rc = sqlite3_prepare_v2(db,
-				    "UPDATE runs SET stopped_at=strftime('%Y-%m-%d %H:%M:%f','now'),"
-				    " decision_digest=?2, exit_status=?3 WHERE id=?1",
-				    -1, &st, NULL);
+	int rc =
+	    sqlite3_prepare_v2(db,
+			       "UPDATE runs SET stopped_at=strftime('%Y-%m-%d %H:%M:%f','now'),"
+			       " decision_digest=?2, exit_status=?3 WHERE id=?1",
+			       -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		return slob_store_seterr_(-slob_store_errno_(rc), "runs: %s", sqlite3_errmsg(db));
 	sqlite3_bind_int64(st, 1, run_id);
@@ -1067,6 +1117,7 @@ int slob_cold_run_end(slob_store_t *s, int64_t run_id, const char *decision_dige
 	if (rc != SQLITE_DONE)
 		return slob_store_seterr_(-slob_store_errno_(rc), "runs update: %s",
 					  sqlite3_errmsg(db));
-	return sqlite3_changes(db) == 1 ? 0 : slob_store_seterr_(ENOENT, "runs: no run %lld",
-								   (long long)run_id);
+	return sqlite3_changes(db) == 1
+		   ? 0
+		   : slob_store_seterr_(ENOENT, "runs: no run %lld", (long long)run_id);
 }

@@ -53,7 +53,7 @@
 struct slob_opcmd {
 	int64_t id;
 	char ts[SLOB_STORE_TIME_LEN];
-	char command[32];          /* kill-switch, reset-breaker, ... (slobctl's vocabulary) */
+	char command[32]; /* kill-switch, reset-breaker, ... (slobctl's vocabulary) */
 	char arg[128];
 	char who[64];
 	char reason[160];
@@ -89,30 +89,30 @@ struct slob_cold_sinks {
 
 /* [cold] parameters. */
 struct slob_cold_params {
-	int batch_max;             /* records per transaction, default 4096 */
-	int batch_ms;              /* max age of the oldest uncommitted record, default 5 */
-	int pending_max;           /* records kept in memory while the store fails, 65536 */
-	int retry_min_ms;          /* first retry delay, default 10 */
-	int retry_max_ms;          /* backoff cap, default 1000 */
-	int cmd_poll_ms;           /* operator_commands poll period, default 250; 0 = off */
-	int busy_grace_ms;         /* SQLITE_BUSY (an operator tool holds the lock) retried
-				    * quietly this long before it counts as a failure; 2000 */
+	int batch_max;	   /* records per transaction, default 4096 */
+	int batch_ms;	   /* max age of the oldest uncommitted record, default 5 */
+	int pending_max;   /* records kept in memory while the store fails, 65536 */
+	int retry_min_ms;  /* first retry delay, default 10 */
+	int retry_max_ms;  /* backoff cap, default 1000 */
+	int cmd_poll_ms;   /* operator_commands poll period, default 250; 0 = off */
+	int busy_grace_ms; /* SQLITE_BUSY (an operator tool holds the lock) retried
+			    * quietly this long before it counts as a failure; 2000 */
 };
 
 void slob_cold_params_default(struct slob_cold_params *p);
-int slob_cold_param_set(struct slob_cold_params *p, const char *key, const char *value,
-			char *err, size_t errlen);
+int slob_cold_param_set(struct slob_cold_params *p, const char *key, const char *value, char *err,
+			size_t errlen);
 int slob_cold_params_validate(const struct slob_cold_params *p, char *err, size_t errlen);
 
 /* Counters (written by the cold thread, relaxed; read by anyone). */
 struct slob_cold_counters {
-	uint64_t records;          /* records committed */
-	uint64_t batches;          /* transactions committed */
-	uint64_t full_syncs;       /* of which with synchronous=FULL */
-	uint64_t failures;         /* failed commits (each retried) */
-	uint64_t rejected;         /* records refused by the schema (logged) */
-	uint64_t pending_peak;     /* most records held in memory */
-	uint64_t commands;         /* operator commands applied */
+	uint64_t records;      /* records committed */
+	uint64_t batches;      /* transactions committed */
+	uint64_t full_syncs;   /* of which with synchronous=FULL */
+	uint64_t failures;     /* failed commits (each retried) */
+	uint64_t rejected;     /* records refused by the schema (logged) */
+	uint64_t pending_peak; /* most records held in memory */
+	uint64_t commands;     /* operator commands applied */
 };
 
 struct slob_cold_writer;

@@ -89,11 +89,12 @@ int slob_recover_load(slob_store_t *s, const struct slob_instrument *insp,
 	int rc, e;
 
 	/* setups still open: not closed, not invalidated (manual rows too) */
-	if ((e = prep(db,
-		      "SELECT id, state, source, placed, direction, entry_price, sl_price, tp_price,"
-		      " qty, created_at FROM active_setups WHERE closed_at IS NULL AND state !="
-		      " 'INVALIDATED' ORDER BY created_at, id",
-		      &st)) < 0)
+	if ((e = prep(
+		 db,
+		 "SELECT id, state, source, placed, direction, entry_price, sl_price, tp_price,"
+		 " qty, created_at FROM active_setups WHERE closed_at IS NULL AND state !="
+		 " 'INVALIDATED' ORDER BY created_at, id",
+		 &st)) < 0)
 		goto fail;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (grow((void **)&out->setups, out->nsetups, &cap, sizeof(*out->setups)) < 0) {
@@ -165,12 +166,14 @@ int slob_recover_load(slob_store_t *s, const struct slob_instrument *insp,
 		goto fail;
 
 	cap = 0;
-	if ((e = prep(db, "SELECT setup_id, qty, avg_price, sl_price, tp_price FROM positions"
-			  " ORDER BY setup_id",
+	if ((e = prep(db,
+		      "SELECT setup_id, qty, avg_price, sl_price, tp_price FROM positions"
+		      " ORDER BY setup_id",
 		      &st)) < 0)
 		goto fail;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (grow((void **)&out->positions, out->npositions, &cap, sizeof(*out->positions)) < 0) {
+		if (grow((void **)&out->positions, out->npositions, &cap, sizeof(*out->positions)) <
+		    0) {
 			sqlite3_finalize(st);
 			e = slob_store_seterr_(ENOMEM, "recovery: out of memory");
 			goto fail;
@@ -191,8 +194,9 @@ int slob_recover_load(slob_store_t *s, const struct slob_instrument *insp,
 		goto fail;
 
 	cap = 0;
-	if ((e = prep(db, "SELECT setup_id FROM orders WHERE setup_id IS NOT NULL UNION"
-			  " SELECT id FROM active_setups WHERE placed != 0",
+	if ((e = prep(db,
+		      "SELECT setup_id FROM orders WHERE setup_id IS NOT NULL UNION"
+		      " SELECT id FROM active_setups WHERE placed != 0",
 		      &st)) < 0)
 		goto fail;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -210,9 +214,10 @@ int slob_recover_load(slob_store_t *s, const struct slob_instrument *insp,
 	if (out->nplaced)
 		qsort(out->placed, out->nplaced, sizeof(*out->placed), cmp_u64);
 
-	if ((e = prep(db, "SELECT equity_cents, peak_cents, daily_pnl_cents, realised_cents,"
-			  " open_positions, trading_day, breaker_tripped, breaker_code,"
-			  " breaker_reason FROM risk_state WHERE id=1",
+	if ((e = prep(db,
+		      "SELECT equity_cents, peak_cents, daily_pnl_cents, realised_cents,"
+		      " open_positions, trading_day, breaker_tripped, breaker_code,"
+		      " breaker_reason FROM risk_state WHERE id=1",
 		      &st)) < 0)
 		goto fail;
 	rc = sqlite3_step(st);
@@ -312,16 +317,19 @@ int slob_recover_startup(const char *db_path, const struct slob_store_params *pp
 			int have = slob_backup_latest(bdir, latest, sizeof(latest));
 			if (!p.auto_restore || have < 0) {
 				if (have < 0)
-					snprintf(err, errlen,
-						 "%s. No verified backup in %s: move the file aside and "
-						 "start with an empty store, or restore one by hand "
-						 "(slobctl restore <file>)",
-						 why, bdir);
+					snprintf(
+					    err, errlen,
+					    "%s. No verified backup in %s: move the file aside and "
+					    "start with an empty store, or restore one by hand "
+					    "(slobctl restore <file>)",
+					    why, bdir);
 				else
-					snprintf(err, errlen,
-						 "%s. Newest verified backup: %s. Restore with: slobctl "
-						 "restore %s (slobd stopped), or set store.auto_restore=true",
-						 why, latest, latest);
+					snprintf(
+					    err, errlen,
+					    "%s. Newest verified backup: %s. Restore with: slobctl "
+					    "restore %s (slobd stopped), or set "
+					    "store.auto_restore=true",
+					    why, latest, latest);
 				slob_lock_release(fd);
 				out->lock_fd = -1;
 				return -EIO;
@@ -329,18 +337,19 @@ int slob_recover_startup(const char *db_path, const struct slob_store_params *pp
 			e = slob_backup_restore_locked(db_path, latest, out->corrupt_kept,
 						       sizeof(out->corrupt_kept));
 			if (e < 0) {
-				snprintf(err, errlen, "%s; auto-restore of %s failed: %s", why, latest,
-					 slob_store_strerror());
+				snprintf(err, errlen, "%s; auto-restore of %s failed: %s", why,
+					 latest, slob_store_strerror());
 				slob_lock_release(fd);
 				out->lock_fd = -1;
 				return e;
 			}
 			out->restored = true;
 			snprintf(out->restored_from, sizeof(out->restored_from), "%s", latest);
-			snprintf(out->report, sizeof(out->report),
-				 "store was corrupt (%.200s); restored %.120s; corrupt file kept as "
-				 "%.120s; trades after that backup must be reconciled with the broker",
-				 why, latest, out->corrupt_kept);
+			snprintf(
+			    out->report, sizeof(out->report),
+			    "store was corrupt (%.200s); restored %.120s; corrupt file kept as "
+			    "%.120s; trades after that backup must be reconciled with the broker",
+			    why, latest, out->corrupt_kept);
 		} else if (e < 0) {
 			snprintf(err, errlen, "%s", slob_store_strerror());
 			slob_lock_release(fd);

@@ -30,14 +30,14 @@
 #include "persist/store.h"
 
 struct slob_rec_setup {
-	uint64_t id;               /* engine id, or xxh3 of a manual id text */
-	char id_text[64];          /* active_setups.id as stored */
-	char state[24];            /* as stored: SETUP_COMPLETE, ACTIVE (manual) ... */
-	bool manual;               /* not written by the engine (P0-2 insert) */
-	bool placed;               /* an order was sent for it */
-	int8_t dir;                /* +1 LONG, -1 SHORT, 0 unknown (manual rows: from sl/tp) */
-	int32_t entry, sl, tp;     /* ticks, 0 = NULL */
-	int32_t qty;               /* manual rows: contracts (0 = unknown) */
+	uint64_t id;	       /* engine id, or xxh3 of a manual id text */
+	char id_text[64];      /* active_setups.id as stored */
+	char state[24];	       /* as stored: SETUP_COMPLETE, ACTIVE (manual) ... */
+	bool manual;	       /* not written by the engine (P0-2 insert) */
+	bool placed;	       /* an order was sent for it */
+	int8_t dir;	       /* +1 LONG, -1 SHORT, 0 unknown (manual rows: from sl/tp) */
+	int32_t entry, sl, tp; /* ticks, 0 = NULL */
+	int32_t qty;	       /* manual rows: contracts (0 = unknown) */
 	int64_t created_ns;
 };
 
@@ -45,20 +45,20 @@ struct slob_rec_order {
 	char order_ref[SLOB_ORDER_REF_LEN];
 	int64_t order_id, parent_id;
 	uint64_t setup_id;
-	uint8_t role;              /* enum slob_role */
-	int8_t dir;                /* +1 BUY, -1 SELL */
-	char status[16];           /* as stored: PENDING SUBMITTED PARTIAL FILLED ... */
+	uint8_t role;	 /* enum slob_role */
+	int8_t dir;	 /* +1 BUY, -1 SELL */
+	char status[16]; /* as stored: PENDING SUBMITTED PARTIAL FILLED ... */
 	int32_t qty, filled, px;
-	bool open;                 /* status PENDING/SUBMITTED/PARTIAL/RECONCILED */
+	bool open; /* status PENDING/SUBMITTED/PARTIAL/RECONCILED */
 };
 
 struct slob_rec_position {
-	uint64_t setup_id;         /* 0: aggregate instrument row */
+	uint64_t setup_id; /* 0: aggregate instrument row */
 	int32_t qty, avg_px, sl, tp;
 };
 
 struct slob_rec_risk {
-	bool present;              /* a risk_state row exists */
+	bool present; /* a risk_state row exists */
 	int64_t equity_cents, peak_cents, daily_pnl_cents, realised_cents;
 	int32_t open_positions, trading_day;
 	bool breaker_tripped;
@@ -69,17 +69,17 @@ struct slob_rec_risk {
 struct slob_recovered {
 	struct slob_rec_setup *setups;
 	unsigned nsetups;
-	struct slob_rec_order *orders;     /* every order the store knows (oldest first),
-					    * so reconciliation recognises executions of
-					    * filled orders too; `open` marks working ones */
+	struct slob_rec_order *orders; /* every order the store knows (oldest first),
+					* so reconciliation recognises executions of
+					* filled orders too; `open` marks working ones */
 	unsigned norders;
-	unsigned nopen_orders;             /* of which open */
+	unsigned nopen_orders; /* of which open */
 	struct slob_rec_position *positions;
 	unsigned npositions;
-	uint64_t *placed;                  /* setup ids that ever had an order */
+	uint64_t *placed; /* setup ids that ever had an order */
 	unsigned nplaced;
 	struct slob_rec_risk risk;
-	unsigned pending_commands;         /* operator_commands not yet applied */
+	unsigned pending_commands; /* operator_commands not yet applied */
 };
 
 /*
@@ -100,12 +100,12 @@ void slob_recovered_free(struct slob_recovered *r);
 bool slob_recovered_placed(const struct slob_recovered *r, uint64_t id);
 
 struct slob_startup {
-	int lock_fd;                       /* keep open for the process lifetime */
-	slob_store_t *store;               /* open, migrated */
-	bool restored;                     /* auto-restore happened */
+	int lock_fd;	     /* keep open for the process lifetime */
+	slob_store_t *store; /* open, migrated */
+	bool restored;	     /* auto-restore happened */
 	char restored_from[PATH_MAX];
-	char corrupt_kept[PATH_MAX];       /* where the corrupt file went */
-	char report[512];                  /* one paragraph for the log/alert */
+	char corrupt_kept[PATH_MAX]; /* where the corrupt file went */
+	char report[512];	     /* one paragraph for the log/alert */
 };
 
 /*

@@ -6,8 +6,8 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdint.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,22 +46,33 @@ int slob_store_errno_(int rc)
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 	case SQLITE_DONE:
-	case SQLITE_ROW: return 0;
+	case SQLITE_ROW:
+		return 0;
 	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return -EBUSY;
-	case SQLITE_NOMEM: return -ENOMEM;
-	case SQLITE_READONLY: return -EROFS;
-	case SQLITE_FULL: return -ENOSPC;
-	case SQLITE_CANTOPEN: return -ENOENT;
+	case SQLITE_LOCKED:
+		return -EBUSY;
+	case SQLITE_NOMEM:
+		return -ENOMEM;
+	case SQLITE_READONLY:
+		return -EROFS;
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_CANTOPEN:
+		return -ENOENT;
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
-	case SQLITE_IOERR: return -EIO;
+	case SQLITE_IOERR:
+		return -EIO;
 	case SQLITE_PERM:
-	case SQLITE_AUTH: return -EACCES;
-	case SQLITE_CONSTRAINT: return -EEXIST;
+	case SQLITE_AUTH:
+		return -EACCES;
+	case SQLITE_CONSTRAINT:
+		return -EEXIST;
 	case SQLITE_MISMATCH:
-	case SQLITE_RANGE: return -EINVAL;
-	default: return -EPROTO;
+	case SQLITE_RANGE:
+		return -EINVAL;
+	default:
+		return -EPROTO;
 	}
 }
 
@@ -72,136 +83,138 @@ int slob_store_errno_(int rc)
 /* Migration N brings user_version N-1 to N. Never edit a released entry:
  * add a new one (and a test row in tests/persist/test_store.c). */
 static const char *const migrations[SLOB_STORE_VERSION] = {
-	/* 1: the operator-facing tables the incident guide queries. */
-	"CREATE TABLE active_setups ("
-	" id TEXT PRIMARY KEY,"                   /* 16 hex of the engine id, or manual_<epoch> */
-	" state TEXT NOT NULL DEFAULT 'ACTIVE',"  /* WATCHING_*, WAITING_ENTRY, SETUP_COMPLETE, INVALIDATED, ACTIVE (manual) */
-	" entry_price REAL, sl_price REAL, tp_price REAL,"
-	" created_at TEXT NOT NULL DEFAULT " NOW ","
-	" last_updated TEXT NOT NULL DEFAULT " NOW ","
-	" symbol TEXT NOT NULL DEFAULT 'NQ',"
-	" direction TEXT CHECK (direction IS NULL OR direction IN ('LONG','SHORT')),"
-	" qty INTEGER,"                           /* manual rows: contracts held */
-	" lse_high REAL, lse_low REAL,"
-	" liq1_time TEXT, liq1_price REAL,"
-	" consol_confirmed_time TEXT, consol_high REAL, consol_low REAL, consol_range REAL,"
-	" nowick_time TEXT, nowick_high REAL, nowick_low REAL,"
-	" liq2_time TEXT, liq2_price REAL, spike_price REAL,"
-	" entry_time TEXT, risk_reward_ratio REAL,"
-	" invalidation_reason TEXT, invalidation_time TEXT,"
-	" candles_processed INTEGER NOT NULL DEFAULT 0, window_len INTEGER,"
-	" setup_key INTEGER,"                     /* engine id as signed 64-bit */
-	" source TEXT NOT NULL DEFAULT 'manual'," /* 'engine' for rows the engine wrote */
-	" placed INTEGER NOT NULL DEFAULT 0,"     /* 1 once an order was sent for it */
-	" closed_at TEXT,"                        /* set when its trade closed */
-	" raw_data TEXT);"
-	"CREATE INDEX idx_active_setups_state ON active_setups(state);"
-	"CREATE INDEX idx_active_setups_created ON active_setups(created_at);"
-	"CREATE TABLE trade_history ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" setup_id TEXT NOT NULL, symbol TEXT NOT NULL DEFAULT 'NQ',"
-	" direction TEXT CHECK (direction IS NULL OR direction IN ('LONG','SHORT')),"
-	" qty INTEGER,"
-	" entry_time TEXT NOT NULL, exit_time TEXT,"
-	" entry_price REAL, exit_price REAL, sl_price REAL, tp_price REAL,"
-	" outcome TEXT CHECK (outcome IS NULL OR outcome IN ('WIN','LOSS','BREAKEVEN')),"
-	" pnl REAL,"                              /* dollars */
-	" pnl_cents INTEGER,"
-	" exit_reason TEXT,"                      /* TP, SL, MANUAL */
-	" created_at TEXT NOT NULL DEFAULT " NOW ","
-	" UNIQUE (setup_id, entry_time, exit_time));"
-	"CREATE INDEX idx_trade_history_entry_time ON trade_history(entry_time);"
-	/* lookups by setup_id use the UNIQUE index above (setup_id first) */
-	"CREATE TABLE candles ("
-	" timestamp TEXT PRIMARY KEY,"            /* minute start, UTC */
-	" open REAL, high REAL, low REAL, close REAL,"
-	" volume INTEGER, ticks INTEGER, flags INTEGER NOT NULL DEFAULT 0,"
-	" is_complete INTEGER NOT NULL DEFAULT 1);"
-	"CREATE TABLE runs ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" started_at TEXT NOT NULL DEFAULT " NOW ", stopped_at TEXT,"
-	" mode TEXT, pid INTEGER, version TEXT, config_path TEXT, config_digest TEXT,"
-	" decision_digest TEXT, exit_status TEXT, notes TEXT);",
+    /* 1: the operator-facing tables the incident guide queries. */
+    "CREATE TABLE active_setups ("
+    " id TEXT PRIMARY KEY,"		     /* 16 hex of the engine id, or manual_<epoch> */
+    " state TEXT NOT NULL DEFAULT 'ACTIVE'," /* WATCHING_*, WAITING_ENTRY, SETUP_COMPLETE,
+						INVALIDATED, ACTIVE (manual) */
+    " entry_price REAL, sl_price REAL, tp_price REAL,"
+    " created_at TEXT NOT NULL DEFAULT " NOW ","
+    " last_updated TEXT NOT NULL DEFAULT " NOW ","
+    " symbol TEXT NOT NULL DEFAULT 'NQ',"
+    " direction TEXT CHECK (direction IS NULL OR direction IN ('LONG','SHORT')),"
+    " qty INTEGER," /* manual rows: contracts held */
+    " lse_high REAL, lse_low REAL,"
+    " liq1_time TEXT, liq1_price REAL,"
+    " consol_confirmed_time TEXT, consol_high REAL, consol_low REAL, consol_range REAL,"
+    " nowick_time TEXT, nowick_high REAL, nowick_low REAL,"
+    " liq2_time TEXT, liq2_price REAL, spike_price REAL,"
+    " entry_time TEXT, risk_reward_ratio REAL,"
+    " invalidation_reason TEXT, invalidation_time TEXT,"
+    " candles_processed INTEGER NOT NULL DEFAULT 0, window_len INTEGER,"
+    " setup_key INTEGER,"		      /* engine id as signed 64-bit */
+    " source TEXT NOT NULL DEFAULT 'manual'," /* 'engine' for rows the engine wrote */
+    " placed INTEGER NOT NULL DEFAULT 0,"     /* 1 once an order was sent for it */
+    " closed_at TEXT,"			      /* set when its trade closed */
+    " raw_data TEXT);"
+    "CREATE INDEX idx_active_setups_state ON active_setups(state);"
+    "CREATE INDEX idx_active_setups_created ON active_setups(created_at);"
+    "CREATE TABLE trade_history ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " setup_id TEXT NOT NULL, symbol TEXT NOT NULL DEFAULT 'NQ',"
+    " direction TEXT CHECK (direction IS NULL OR direction IN ('LONG','SHORT')),"
+    " qty INTEGER,"
+    " entry_time TEXT NOT NULL, exit_time TEXT,"
+    " entry_price REAL, exit_price REAL, sl_price REAL, tp_price REAL,"
+    " outcome TEXT CHECK (outcome IS NULL OR outcome IN ('WIN','LOSS','BREAKEVEN')),"
+    " pnl REAL," /* dollars */
+    " pnl_cents INTEGER,"
+    " exit_reason TEXT," /* TP, SL, MANUAL */
+    " created_at TEXT NOT NULL DEFAULT " NOW ","
+    " UNIQUE (setup_id, entry_time, exit_time));"
+    "CREATE INDEX idx_trade_history_entry_time ON trade_history(entry_time);"
+    /* lookups by setup_id use the UNIQUE index above (setup_id first) */
+    "CREATE TABLE candles ("
+    " timestamp TEXT PRIMARY KEY," /* minute start, UTC */
+    " open REAL, high REAL, low REAL, close REAL,"
+    " volume INTEGER, ticks INTEGER, flags INTEGER NOT NULL DEFAULT 0,"
+    " is_complete INTEGER NOT NULL DEFAULT 1);"
+    "CREATE TABLE runs ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " started_at TEXT NOT NULL DEFAULT " NOW ", stopped_at TEXT,"
+    " mode TEXT, pid INTEGER, version TEXT, config_path TEXT, config_digest TEXT,"
+    " decision_digest TEXT, exit_status TEXT, notes TEXT);",
 
-	/* 2: what the engine needs to recover orders, positions and risk. */
-	"CREATE TABLE orders ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" order_ref TEXT NOT NULL UNIQUE,"        /* SLOB_<16 hex>_ENTRY|_TP|_SL */
-	" order_id INTEGER, parent_id INTEGER,"
-	" setup_id TEXT,"
-	" role TEXT CHECK (role IS NULL OR role IN ('ENTRY','TP','SL')),"
-	" action TEXT CHECK (action IS NULL OR action IN ('BUY','SELL')),"
-	" status TEXT NOT NULL DEFAULT 'PENDING',"/* PENDING SUBMITTED FILLED PARTIAL CANCELLED REJECTED RECONCILED UNKNOWN */
-	" qty INTEGER, filled_qty INTEGER NOT NULL DEFAULT 0, price REAL,"
-	" reject_code INTEGER, reject_text TEXT,"
-	" created_at TEXT NOT NULL DEFAULT " NOW ","
-	" updated_at TEXT NOT NULL DEFAULT " NOW ");"
-	"CREATE INDEX idx_orders_setup ON orders(setup_id);"
-	"CREATE INDEX idx_orders_status ON orders(status);"
-	"CREATE TABLE fills ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" exec_id TEXT NOT NULL UNIQUE,"
-	" order_ref TEXT, order_id INTEGER, setup_id TEXT,"
-	" role TEXT, side TEXT CHECK (side IS NULL OR side IN ('BOT','SLD')),"
-	" qty INTEGER NOT NULL, price REAL NOT NULL,"
-	" time TEXT NOT NULL);"
-	"CREATE INDEX idx_fills_order_ref ON fills(order_ref);"
-	"CREATE INDEX idx_fills_time ON fills(time);"
-	"CREATE TABLE positions ("
-	" setup_id TEXT PRIMARY KEY,"             /* 'NQ' row: aggregate instrument position */
-	" symbol TEXT NOT NULL DEFAULT 'NQ',"
-	" qty INTEGER NOT NULL,"                  /* signed contracts */
-	" avg_price REAL, sl_price REAL, tp_price REAL,"
-	" opened_at TEXT NOT NULL DEFAULT " NOW ","
-	" updated_at TEXT NOT NULL DEFAULT " NOW ");"
-	"CREATE TABLE risk_state ("
-	" id INTEGER PRIMARY KEY CHECK (id = 1),"
-	" equity REAL, peak_equity REAL, daily_pnl REAL, realised_pnl REAL, unrealised_pnl REAL,"
-	" equity_cents INTEGER, peak_cents INTEGER, daily_pnl_cents INTEGER,"
-	" realised_cents INTEGER, unrealised_cents INTEGER,"
-	" open_positions INTEGER NOT NULL DEFAULT 0, trading_day INTEGER,"
-	" breaker_tripped INTEGER NOT NULL DEFAULT 0, breaker_reason TEXT,"
-	" breaker_code INTEGER, breaker_since TEXT,"
-	" updated_at TEXT NOT NULL DEFAULT " NOW ");"
-	"CREATE TABLE breaker_events ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" ts TEXT NOT NULL DEFAULT " NOW ","
-	" action TEXT NOT NULL CHECK (action IN ('tripped','reset')),"
-	" reason_code INTEGER, value INTEGER, who TEXT, why TEXT);"
-	"CREATE INDEX idx_breaker_events_ts ON breaker_events(ts);",
+    /* 2: what the engine needs to recover orders, positions and risk. */
+    "CREATE TABLE orders ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " order_ref TEXT NOT NULL UNIQUE," /* SLOB_<16 hex>_ENTRY|_TP|_SL */
+    " order_id INTEGER, parent_id INTEGER,"
+    " setup_id TEXT,"
+    " role TEXT CHECK (role IS NULL OR role IN ('ENTRY','TP','SL')),"
+    " action TEXT CHECK (action IS NULL OR action IN ('BUY','SELL')),"
+    " status TEXT NOT NULL DEFAULT 'PENDING'," /* PENDING SUBMITTED FILLED PARTIAL CANCELLED
+						  REJECTED RECONCILED UNKNOWN */
+    " qty INTEGER, filled_qty INTEGER NOT NULL DEFAULT 0, price REAL,"
+    " reject_code INTEGER, reject_text TEXT,"
+    " created_at TEXT NOT NULL DEFAULT " NOW ","
+    " updated_at TEXT NOT NULL DEFAULT " NOW ");"
+    "CREATE INDEX idx_orders_setup ON orders(setup_id);"
+    "CREATE INDEX idx_orders_status ON orders(status);"
+    "CREATE TABLE fills ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " exec_id TEXT NOT NULL UNIQUE,"
+    " order_ref TEXT, order_id INTEGER, setup_id TEXT,"
+    " role TEXT, side TEXT CHECK (side IS NULL OR side IN ('BOT','SLD')),"
+    " qty INTEGER NOT NULL, price REAL NOT NULL,"
+    " time TEXT NOT NULL);"
+    "CREATE INDEX idx_fills_order_ref ON fills(order_ref);"
+    "CREATE INDEX idx_fills_time ON fills(time);"
+    "CREATE TABLE positions ("
+    " setup_id TEXT PRIMARY KEY," /* 'NQ' row: aggregate instrument position */
+    " symbol TEXT NOT NULL DEFAULT 'NQ',"
+    " qty INTEGER NOT NULL," /* signed contracts */
+    " avg_price REAL, sl_price REAL, tp_price REAL,"
+    " opened_at TEXT NOT NULL DEFAULT " NOW ","
+    " updated_at TEXT NOT NULL DEFAULT " NOW ");"
+    "CREATE TABLE risk_state ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " equity REAL, peak_equity REAL, daily_pnl REAL, realised_pnl REAL, unrealised_pnl REAL,"
+    " equity_cents INTEGER, peak_cents INTEGER, daily_pnl_cents INTEGER,"
+    " realised_cents INTEGER, unrealised_cents INTEGER,"
+    " open_positions INTEGER NOT NULL DEFAULT 0, trading_day INTEGER,"
+    " breaker_tripped INTEGER NOT NULL DEFAULT 0, breaker_reason TEXT,"
+    " breaker_code INTEGER, breaker_since TEXT,"
+    " updated_at TEXT NOT NULL DEFAULT " NOW ");"
+    "CREATE TABLE breaker_events ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " ts TEXT NOT NULL DEFAULT " NOW ","
+    " action TEXT NOT NULL CHECK (action IN ('tripped','reset')),"
+    " reason_code INTEGER, value INTEGER, who TEXT, why TEXT);"
+    "CREATE INDEX idx_breaker_events_ts ON breaker_events(ts);",
 
-	/* 3: journals for operators, the dashboard and parameter sweeps. */
-	"CREATE TABLE alerts_sent ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" ts TEXT NOT NULL DEFAULT " NOW ","
-	" level TEXT NOT NULL, kind INTEGER, component TEXT, text TEXT,"
-	" channel TEXT, status TEXT NOT NULL DEFAULT 'queued', sent_at TEXT);"
-	"CREATE INDEX idx_alerts_sent_ts ON alerts_sent(ts);"
-	"CREATE TABLE decisions ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" ts TEXT NOT NULL, setup_id TEXT, accepted INTEGER NOT NULL,"
-	" qty INTEGER, reason_code INTEGER, direction TEXT,"
-	" entry_price REAL, sl_price REAL, tp_price REAL);"
-	"CREATE INDEX idx_decisions_ts ON decisions(ts);"
-	"CREATE INDEX idx_decisions_setup ON decisions(setup_id);"
-	"CREATE TABLE events ("                   /* connection / unknown-broker journal */
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" ts TEXT NOT NULL, kind TEXT NOT NULL, level TEXT, code INTEGER,"
-	" component TEXT, text TEXT);"
-	"CREATE INDEX idx_events_ts ON events(ts);"
-	"CREATE TABLE operator_commands ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" ts TEXT NOT NULL DEFAULT " NOW ","
-	" command TEXT NOT NULL, arg TEXT, who TEXT, reason TEXT,"
-	" applied_at TEXT, result TEXT);"
-	"CREATE INDEX idx_operator_commands_pending ON operator_commands(applied_at);"
-	"CREATE TABLE sweep_results ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" sweep_id TEXT NOT NULL, created_at TEXT NOT NULL DEFAULT " NOW ","
-	" params TEXT NOT NULL,"                  /* JSON object of the varied keys */
-	" trades INTEGER, wins INTEGER, losses INTEGER, pnl REAL, max_drawdown REAL,"
-	" profit_factor REAL, sharpe REAL, decision_digest TEXT);"
-	"CREATE INDEX idx_sweep_results_sweep ON sweep_results(sweep_id);",
+    /* 3: journals for operators, the dashboard and parameter sweeps. */
+    "CREATE TABLE alerts_sent ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " ts TEXT NOT NULL DEFAULT " NOW ","
+    " level TEXT NOT NULL, kind INTEGER, component TEXT, text TEXT,"
+    " channel TEXT, status TEXT NOT NULL DEFAULT 'queued', sent_at TEXT);"
+    "CREATE INDEX idx_alerts_sent_ts ON alerts_sent(ts);"
+    "CREATE TABLE decisions ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " ts TEXT NOT NULL, setup_id TEXT, accepted INTEGER NOT NULL,"
+    " qty INTEGER, reason_code INTEGER, direction TEXT,"
+    " entry_price REAL, sl_price REAL, tp_price REAL);"
+    "CREATE INDEX idx_decisions_ts ON decisions(ts);"
+    "CREATE INDEX idx_decisions_setup ON decisions(setup_id);"
+    "CREATE TABLE events (" /* connection / unknown-broker journal */
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " ts TEXT NOT NULL, kind TEXT NOT NULL, level TEXT, code INTEGER,"
+    " component TEXT, text TEXT);"
+    "CREATE INDEX idx_events_ts ON events(ts);"
+    "CREATE TABLE operator_commands ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " ts TEXT NOT NULL DEFAULT " NOW ","
+    " command TEXT NOT NULL, arg TEXT, who TEXT, reason TEXT,"
+    " applied_at TEXT, result TEXT);"
+    "CREATE INDEX idx_operator_commands_pending ON operator_commands(applied_at);"
+    "CREATE TABLE sweep_results ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " sweep_id TEXT NOT NULL, created_at TEXT NOT NULL DEFAULT " NOW ","
+    " params TEXT NOT NULL," /* JSON object of the varied keys */
+    " trades INTEGER, wins INTEGER, losses INTEGER, pnl REAL, max_drawdown REAL,"
+    " profit_factor REAL, sharpe REAL, decision_digest TEXT);"
+    "CREATE INDEX idx_sweep_results_sweep ON sweep_results(sweep_id);",
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -224,7 +237,8 @@ static int64_t query_i64(sqlite3 *db, const char *sql)
 	sqlite3_stmt *st;
 	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
 	if (rc != SQLITE_OK)
-		return slob_store_seterr_(-slob_store_errno_(rc), "%s: %s", sql, sqlite3_errmsg(db));
+		return slob_store_seterr_(-slob_store_errno_(rc), "%s: %s", sql,
+					  sqlite3_errmsg(db));
 	int64_t v = 0;
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
@@ -252,10 +266,11 @@ int slob_store_migrate(sqlite3 *db, int target)
 		int64_t n = query_i64(db, "SELECT count(*) FROM sqlite_master WHERE type='table'"
 					  " AND name NOT LIKE 'sqlite_%'");
 		if (n > 0)
-			return slob_store_seterr_(EPROTO,
-						  "store has %lld tables but user_version 0: not a slob "
-						  "store (an original Python database?); move it aside",
-						  (long long)n);
+			return slob_store_seterr_(
+			    EPROTO,
+			    "store has %lld tables but user_version 0: not a slob "
+			    "store (an original Python database?); move it aside",
+			    (long long)n);
 	}
 	for (int m = (int)v + 1; m <= target; m++) {
 		char what[64], bump[48];
@@ -375,7 +390,8 @@ int slob_store_open(const char *path, unsigned flags, slob_store_t **out)
 			goto fail_close;
 		if (flags & SLOB_STORE_NO_MIGRATE) {
 			if (ver != SLOB_STORE_VERSION) {
-				e = slob_store_seterr_(EPROTO, "store %s: schema version %lld, expected %d",
+				e = slob_store_seterr_(EPROTO,
+						       "store %s: schema version %lld, expected %d",
 						       path, (long long)ver, SLOB_STORE_VERSION);
 				goto fail_close;
 			}
@@ -391,7 +407,8 @@ int slob_store_open(const char *path, unsigned flags, slob_store_t **out)
 	} else {
 		exec_sql(s->db, "PRAGMA foreign_keys=ON", "store");
 		if (ver > SLOB_STORE_VERSION) {
-			e = slob_store_seterr_(EPROTO, "store %s: schema version %lld is newer than %d",
+			e = slob_store_seterr_(EPROTO,
+					       "store %s: schema version %lld is newer than %d",
 					       path, (long long)ver, SLOB_STORE_VERSION);
 			goto fail_close;
 		}
@@ -513,8 +530,8 @@ int slob_store_default_path(const char *config_path, char *out, size_t len)
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }
 
-int slob_store_params_path(const struct slob_store_params *p, const char *config_path,
-			   char *out, size_t len)
+int slob_store_params_path(const struct slob_store_params *p, const char *config_path, char *out,
+			   size_t len)
 {
 	int n;
 	if (p->data_dir[0] == 0) {
@@ -569,8 +586,9 @@ int slob_store_time_parse(const char *s, int64_t *ns)
 	struct tm tm = {0};
 	int ms = 0, n = 0;
 	char sep;
-	if (!s || sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-			 &sep, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 7 ||
+	if (!s ||
+	    sscanf(s, "%4d-%2d-%2d%c%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &sep,
+		   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 7 ||
 	    (sep != ' ' && sep != 'T'))
 		return -EINVAL;
 	if (s[n] == '.') {
@@ -647,7 +665,8 @@ static int parse_int(const char *key, const char *v, long lo, long hi, int *out,
 	errno = 0;
 	long x = strtol(v, &end, 10);
 	if (errno || end == v || *end || x < lo || x > hi) {
-		snprintf(err, errlen, "store.%s: '%s' is not an integer in %ld..%ld", key, v, lo, hi);
+		snprintf(err, errlen, "store.%s: '%s' is not an integer in %ld..%ld", key, v, lo,
+			 hi);
 		return -EINVAL;
 	}
 	*out = (int)x;
@@ -670,8 +689,7 @@ static int parse_bool(const char *key, const char *v, bool *out, char *err, size
 	return -EINVAL;
 }
 
-static int copy_str(const char *key, const char *v, char *dst, size_t cap, char *err,
-		    size_t errlen)
+static int copy_str(const char *key, const char *v, char *dst, size_t cap, char *err, size_t errlen)
 {
 	if (strlen(v) >= cap) {
 		snprintf(err, errlen, "store.%s: value longer than %zu characters", key, cap - 1);
@@ -681,8 +699,8 @@ static int copy_str(const char *key, const char *v, char *dst, size_t cap, char 
 	return 0;
 }
 
-int slob_store_param_set(struct slob_store_params *p, const char *key, const char *value,
-			 char *err, size_t errlen)
+int slob_store_param_set(struct slob_store_params *p, const char *key, const char *value, char *err,
+			 size_t errlen)
 {
 	if (!strcmp(key, "data_dir"))
 		return copy_str(key, value, p->data_dir, sizeof(p->data_dir), err, errlen);

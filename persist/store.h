@@ -31,34 +31,34 @@
 
 #include <sqlite3.h>
 
-#define SLOB_STORE_VERSION 3               /* user_version of a current store */
-#define SLOB_STORE_DEFAULT_DIR "data"      /* relative to the config file's dir */
+#define SLOB_STORE_VERSION 3	      /* user_version of a current store */
+#define SLOB_STORE_DEFAULT_DIR "data" /* relative to the config file's dir */
 #define SLOB_STORE_DEFAULT_FILE "slob_state.db"
-#define SLOB_STORE_TIME_LEN 24             /* "YYYY-MM-DD HH:MM:SS.SSS" + NUL */
+#define SLOB_STORE_TIME_LEN 24 /* "YYYY-MM-DD HH:MM:SS.SSS" + NUL */
 
 typedef struct slob_store slob_store_t;
 
 enum slob_store_flags {
-	SLOB_STORE_RDONLY = 1u << 0,     /* read-only (dashboard, verify) */
+	SLOB_STORE_RDONLY = 1u << 0,	 /* read-only (dashboard, verify) */
 	SLOB_STORE_NO_MIGRATE = 1u << 1, /* do not create/upgrade; fail if not current */
-	SLOB_STORE_WRITER = 1u << 2,     /* the cold writer: short busy timeout */
+	SLOB_STORE_WRITER = 1u << 2,	 /* the cold writer: short busy timeout */
 };
 
 /* [store] parameters (config section [store]). */
 struct slob_store_params {
-	char data_dir[256];        /* "" = <config dir>/data */
-	char file[64];             /* slob_state.db */
-	int busy_timeout_ms;       /* tools apply it with slob_store_busy_timeout(); 5000 */
-	int keep_daily;            /* backups kept: daily, default 7 */
-	int keep_weekly;           /* weekly (Sunday) backups kept, default 4 */
-	char upload_cmd[256];      /* run as `<cmd> <backup file>`; "" = none */
-	bool auto_restore;         /* restore newest verified backup on corruption */
-	bool integrity_full;       /* integrity_check instead of quick_check at start */
+	char data_dir[256];   /* "" = <config dir>/data */
+	char file[64];	      /* slob_state.db */
+	int busy_timeout_ms;  /* tools apply it with slob_store_busy_timeout(); 5000 */
+	int keep_daily;	      /* backups kept: daily, default 7 */
+	int keep_weekly;      /* weekly (Sunday) backups kept, default 4 */
+	char upload_cmd[256]; /* run as `<cmd> <backup file>`; "" = none */
+	bool auto_restore;    /* restore newest verified backup on corruption */
+	bool integrity_full;  /* integrity_check instead of quick_check at start */
 };
 
 void slob_store_params_default(struct slob_store_params *p);
-int slob_store_param_set(struct slob_store_params *p, const char *key, const char *value,
-			 char *err, size_t errlen);
+int slob_store_param_set(struct slob_store_params *p, const char *key, const char *value, char *err,
+			 size_t errlen);
 int slob_store_params_validate(const struct slob_store_params *p, char *err, size_t errlen);
 
 /*
@@ -117,8 +117,8 @@ int64_t slob_store_query_i64(slob_store_t *s, const char *sql);
 int slob_store_default_path(const char *config_path, char *out, size_t len);
 
 /* Path of the store for params p (data_dir/file); config_path as above. */
-int slob_store_params_path(const struct slob_store_params *p, const char *config_path,
-			   char *out, size_t len);
+int slob_store_params_path(const struct slob_store_params *p, const char *config_path, char *out,
+			   size_t len);
 
 /* Formats UTC ns as "YYYY-MM-DD HH:MM:SS.SSS". Returns 0 or -ENOSPC. Any thread. */
 int slob_store_time_fmt(int64_t ns, char *buf, size_t len);

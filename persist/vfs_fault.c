@@ -20,7 +20,7 @@
 static struct {
 	int write_delay_us;
 	int sync_delay_us;
-	int fail;            /* 0, SQLITE_FULL, SQLITE_IOERR ... */
+	int fail; /* 0, SQLITE_FULL, SQLITE_IOERR ... */
 	long long writes, syncs, failed;
 } knobs;
 
@@ -131,8 +131,7 @@ static int f_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
 	return REAL(f)->pMethods->xUnfetch(REAL(f), off, p);
 }
 
-static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags,
-		  int *outflags)
+static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int flags, int *outflags)
 {
 	sqlite3_vfs *root = vfs->pAppData;
 	struct fault_file *ff = (struct fault_file *)file;
@@ -142,11 +141,11 @@ static int v_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int fl
 	return rc;
 }
 
-#define FWD(ret, fn, args, call)                                                            \
-	static ret v_##fn args                                                              \
-	{                                                                                   \
-		sqlite3_vfs *root = vfs->pAppData;                                          \
-		return root->fn call;                                                       \
+#define FWD(ret, fn, args, call)                                                                   \
+	static ret v_##fn args                                                                     \
+	{                                                                                          \
+		sqlite3_vfs *root = vfs->pAppData;                                                 \
+		return root->fn call;                                                              \
 	}
 FWD(int, xDelete, (sqlite3_vfs * vfs, const char *n, int s), (root, n, s))
 FWD(int, xAccess, (sqlite3_vfs * vfs, const char *n, int f, int *o), (root, n, f, o))
@@ -182,45 +181,45 @@ int slob_vfs_fault_register(bool make_default)
 	if (!root)
 		return -ENOENT;
 	fault_io = (sqlite3_io_methods){
-		.iVersion = 3,
-		.xClose = f_close,
-		.xRead = f_read,
-		.xWrite = f_write,
-		.xTruncate = f_truncate,
-		.xSync = f_sync,
-		.xFileSize = f_size,
-		.xLock = f_lock,
-		.xUnlock = f_unlock,
-		.xCheckReservedLock = f_check,
-		.xFileControl = f_fcntl,
-		.xSectorSize = f_sector,
-		.xDeviceCharacteristics = f_devchar,
-		.xShmMap = f_shmmap,
-		.xShmLock = f_shmlock,
-		.xShmBarrier = f_shmbarrier,
-		.xShmUnmap = f_shmunmap,
-		.xFetch = f_fetch,
-		.xUnfetch = f_unfetch,
+	    .iVersion = 3,
+	    .xClose = f_close,
+	    .xRead = f_read,
+	    .xWrite = f_write,
+	    .xTruncate = f_truncate,
+	    .xSync = f_sync,
+	    .xFileSize = f_size,
+	    .xLock = f_lock,
+	    .xUnlock = f_unlock,
+	    .xCheckReservedLock = f_check,
+	    .xFileControl = f_fcntl,
+	    .xSectorSize = f_sector,
+	    .xDeviceCharacteristics = f_devchar,
+	    .xShmMap = f_shmmap,
+	    .xShmLock = f_shmlock,
+	    .xShmBarrier = f_shmbarrier,
+	    .xShmUnmap = f_shmunmap,
+	    .xFetch = f_fetch,
+	    .xUnfetch = f_unfetch,
 	};
 	fault_vfs = (sqlite3_vfs){
-		.iVersion = 2,
-		.szOsFile = (int)sizeof(struct fault_file) + root->szOsFile,
-		.mxPathname = root->mxPathname,
-		.zName = SLOB_VFS_FAULT_NAME,
-		.pAppData = root,
-		.xOpen = v_open,
-		.xDelete = v_xDelete,
-		.xAccess = v_xAccess,
-		.xFullPathname = v_xFullPathname,
-		.xDlOpen = v_xDlOpen,
-		.xDlError = v_xDlError,
-		.xDlSym = v_xDlSym,
-		.xDlClose = v_xDlClose,
-		.xRandomness = v_xRandomness,
-		.xSleep = v_xSleep,
-		.xCurrentTime = v_xCurrentTime,
-		.xGetLastError = v_xGetLastError,
-		.xCurrentTimeInt64 = v_xCurrentTimeInt64,
+	    .iVersion = 2,
+	    .szOsFile = (int)sizeof(struct fault_file) + root->szOsFile,
+	    .mxPathname = root->mxPathname,
+	    .zName = SLOB_VFS_FAULT_NAME,
+	    .pAppData = root,
+	    .xOpen = v_open,
+	    .xDelete = v_xDelete,
+	    .xAccess = v_xAccess,
+	    .xFullPathname = v_xFullPathname,
+	    .xDlOpen = v_xDlOpen,
+	    .xDlError = v_xDlError,
+	    .xDlSym = v_xDlSym,
+	    .xDlClose = v_xDlClose,
+	    .xRandomness = v_xRandomness,
+	    .xSleep = v_xSleep,
+	    .xCurrentTime = v_xCurrentTime,
+	    .xGetLastError = v_xGetLastError,
+	    .xCurrentTimeInt64 = v_xCurrentTimeInt64,
 	};
 	int rc = sqlite3_vfs_register(&fault_vfs, make_default);
 	if (rc != SQLITE_OK)

@@ -9,11 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
-#include <cmocka.h>
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wformat-truncation" /* test paths are short */
 #endif
+
+/* cmocka.h needs the headers above */
+#include <cmocka.h>
 
 #include "persist/backup.h"
 #include "persist/store.h"
@@ -50,8 +52,10 @@ static void make_store(const char *path, int rows)
 	assert_int_equal(slob_store_exec(s, "BEGIN"), 0);
 	for (int i = 0; i < rows; i++) {
 		char sql[256];
-		snprintf(sql, sizeof(sql), "INSERT INTO trade_history (setup_id, entry_time, pnl, outcome)"
-			 " VALUES ('%016x', datetime('now', '-%d days'), %d, 'WIN')", i, i * 3, i);
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO trade_history (setup_id, entry_time, pnl, outcome)"
+			 " VALUES ('%016x', datetime('now', '-%d days'), %d, 'WIN')",
+			 i, i * 3, i);
 		assert_int_equal(slob_store_exec(s, sql), 0);
 	}
 	assert_int_equal(slob_store_exec(s, "COMMIT"), 0);
@@ -105,8 +109,11 @@ static void test_rotation_keeps_daily_and_weekly(void **state)
 	/* 30 days, two backups a day */
 	for (int d = 0; d < 30; d++)
 		for (int k = 0; k < 2; k++) {
-			struct slob_backup_opts o = {.db_path = path, .keep_daily = 3, .keep_weekly = 3,
-						     .now_ns = T0 + d * DAY_NS + k * 3600000000000LL};
+			struct slob_backup_opts o = {.db_path = path,
+						     .keep_daily = 3,
+						     .keep_weekly = 3,
+						     .now_ns =
+							 T0 + d * DAY_NS + k * 3600000000000LL};
 			assert_int_equal(slob_backup_create(&o, &res), 0);
 		}
 	assert_int_equal(slob_backup_default_dir(path, bdir, sizeof(bdir)), 0);
@@ -203,7 +210,8 @@ static void test_restore_moves_current_aside(void **state)
 	snprintf(wal, sizeof(wal), "%s-wal", path);
 	assert_int_equal(access(wal, F_OK), 0);
 
-	assert_int_equal(slob_backup_restore(path, "nonexistent.db", aside, sizeof(aside)), -ENOENT);
+	assert_int_equal(slob_backup_restore(path, "nonexistent.db", aside, sizeof(aside)),
+			 -ENOENT);
 	assert_int_equal(slob_backup_restore(path, "latest", aside, sizeof(aside)), 0);
 	slob_store_close(s);
 	assert_non_null(strstr(aside, ".before_restore_"));
@@ -262,11 +270,11 @@ static void test_archive_and_vacuum(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_online_backup_is_consistent),
-		cmocka_unit_test(test_rotation_keeps_daily_and_weekly),
-		cmocka_unit_test(test_unwritable_target_and_failed_upload),
-		cmocka_unit_test(test_restore_moves_current_aside),
-		cmocka_unit_test(test_archive_and_vacuum),
+	    cmocka_unit_test(test_online_backup_is_consistent),
+	    cmocka_unit_test(test_rotation_keeps_daily_and_weekly),
+	    cmocka_unit_test(test_unwritable_target_and_failed_upload),
+	    cmocka_unit_test(test_restore_moves_current_aside),
+	    cmocka_unit_test(test_archive_and_vacuum),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

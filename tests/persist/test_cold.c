@@ -5,12 +5,14 @@
  * never block, operator commands, and the stage's done(). */
 #include <errno.h>
 #include <pthread.h>
-#include <sys/mount.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/mount.h>
 #include <time.h>
+
+/* cmocka.h needs the headers above */
 #include <cmocka.h>
 
 #include "persist/cold.h"
@@ -79,7 +81,8 @@ static void fx_open(struct fx *f, const char *tag, unsigned ring_cap)
 	snprintf(f->path, sizeof(f->path), "%s/data/slob_state.db", f->dir);
 	assert_int_equal(slob_store_open(f->path, SLOB_STORE_WRITER, &f->store), 0);
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(slob_ring_init(&f->ring[i], "cold", ring_cap, sizeof(struct slob_cold)), 0);
+		assert_int_equal(
+		    slob_ring_init(&f->ring[i], "cold", ring_cap, sizeof(struct slob_cold)), 0);
 		f->rings[i] = &f->ring[i];
 		assert_int_equal(slob_coldq_init(&f->q[i], &f->ring[i], (uint8_t)i), 0);
 	}
@@ -89,9 +92,10 @@ static void fx_open(struct fx *f, const char *tag, unsigned ring_cap)
 
 static void fx_writer(struct fx *f)
 {
-	struct slob_cold_sinks sinks = {.ctx = &f->sink, .log = s_log, .alert = s_alert,
-					.tick = s_tick, .command = s_cmd};
-	assert_int_equal(slob_cold_writer_create(f->store, f->rings, 2, &f->p, &sinks, NULL, &f->w), 0);
+	struct slob_cold_sinks sinks = {
+	    .ctx = &f->sink, .log = s_log, .alert = s_alert, .tick = s_tick, .command = s_cmd};
+	assert_int_equal(slob_cold_writer_create(f->store, f->rings, 2, &f->p, &sinks, NULL, &f->w),
+			 0);
 }
 
 static void fx_close(struct fx *f)
@@ -129,18 +133,31 @@ static void test_every_record_type_lands(void **state)
 	r.type = SLOB_COLD_SETUP;
 	r.cls = SLOB_CLASS_TRADE;
 	r.ts_ns = 1764000000000000000LL;
-	r.u.setup = (struct slob_setup){.id = 0xabcULL, .liq1_ns = r.ts_ns - 600000000000LL,
-					.lse_high = 80100, .lse_low = 79900, .liq1_px = 80120,
-					.cons_high = 80110, .cons_low = 80050, .entry = 80040,
-					.sl = 80130, .tp = 79900, .rr_milli = 1555, .dir = -1,
-					.state = SLOB_ST_SETUP_COMPLETE, .candles = 42};
+	r.u.setup = (struct slob_setup){.id = 0xabcULL,
+					.liq1_ns = r.ts_ns - 600000000000LL,
+					.lse_high = 80100,
+					.lse_low = 79900,
+					.liq1_px = 80120,
+					.cons_high = 80110,
+					.cons_low = 80050,
+					.entry = 80040,
+					.sl = 80130,
+					.tp = 79900,
+					.rr_milli = 1555,
+					.dir = -1,
+					.state = SLOB_ST_SETUP_COMPLETE,
+					.candles = 42};
 	put(&f, 0, &r);
 	memset(&r, 0, sizeof(r));
 	r.type = SLOB_COLD_ORDER;
 	r.cls = SLOB_CLASS_TRADE;
 	r.ts_ns = 1764000001000000000LL;
-	r.u.order = (struct slob_cold_order){.setup_id = 0xabc, .order_id = 11, .qty = 2,
-					     .px = 80040, .dir = -1, .role = SLOB_ROLE_ENTRY,
+	r.u.order = (struct slob_cold_order){.setup_id = 0xabc,
+					     .order_id = 11,
+					     .qty = 2,
+					     .px = 80040,
+					     .dir = -1,
+					     .role = SLOB_ROLE_ENTRY,
 					     .status = SLOB_EXEC_SUBMITTED};
 	snprintf(r.u.order.order_ref, sizeof(r.u.order.order_ref), "SLOB_0000000000000abc_ENTRY");
 	put(&f, 0, &r);
@@ -148,8 +165,12 @@ static void test_every_record_type_lands(void **state)
 	r.type = SLOB_COLD_FILL;
 	r.cls = SLOB_CLASS_TRADE;
 	r.ts_ns = 1764000002000000000LL;
-	r.u.fill = (struct slob_cold_fill){.setup_id = 0xabc, .order_id = 11, .qty = 1, .px = 80040,
-					   .dir = -1, .role = SLOB_ROLE_ENTRY};
+	r.u.fill = (struct slob_cold_fill){.setup_id = 0xabc,
+					   .order_id = 11,
+					   .qty = 1,
+					   .px = 80040,
+					   .dir = -1,
+					   .role = SLOB_ROLE_ENTRY};
 	snprintf(r.u.fill.order_ref, sizeof(r.u.fill.order_ref), "SLOB_0000000000000abc_ENTRY");
 	snprintf(r.u.fill.exec_id, sizeof(r.u.fill.exec_id), "0001.01");
 	put(&f, 0, &r);
@@ -159,8 +180,8 @@ static void test_every_record_type_lands(void **state)
 	memset(&r, 0, sizeof(r));
 	r.type = SLOB_COLD_POSITION;
 	r.cls = SLOB_CLASS_TRADE;
-	r.u.position = (struct slob_cold_position){.setup_id = 0xabc, .qty = -2, .avg_px = 80040,
-						   .sl = 80130, .tp = 79900, .open = 1};
+	r.u.position = (struct slob_cold_position){
+	    .setup_id = 0xabc, .qty = -2, .avg_px = 80040, .sl = 80130, .tp = 79900, .open = 1};
 	put(&f, 1, &r);
 	r.u.position.setup_id = 0;
 	put(&f, 1, &r);
@@ -169,8 +190,10 @@ static void test_every_record_type_lands(void **state)
 	memset(&r, 0, sizeof(r));
 	r.type = SLOB_COLD_RISK_STATE;
 	r.cls = SLOB_CLASS_TRADE;
-	r.u.risk = (struct slob_cold_risk){.equity_cents = 4955000, .peak_cents = 5000000,
-					   .daily_pnl_cents = -45000, .open_positions = 1,
+	r.u.risk = (struct slob_cold_risk){.equity_cents = 4955000,
+					   .peak_cents = 5000000,
+					   .daily_pnl_cents = -45000,
+					   .open_positions = 1,
 					   .trading_day = 20251124};
 	put(&f, 1, &r);
 	memset(&r, 0, sizeof(r));
@@ -184,44 +207,57 @@ static void test_every_record_type_lands(void **state)
 	memset(&r, 0, sizeof(r));
 	r.type = SLOB_COLD_DECISION;
 	r.cls = SLOB_CLASS_INFO;
-	r.u.decision = (struct slob_cold_decision){.setup_id = 0xabc, .qty = 2, .entry = 80040,
-						   .sl = 80130, .tp = 79900, .dir = -1};
+	r.u.decision = (struct slob_cold_decision){
+	    .setup_id = 0xabc, .qty = 2, .entry = 80040, .sl = 80130, .tp = 79900, .dir = -1};
 	put(&f, 1, &r);
 	ptest_bar(&r, 5);
 	put(&f, 0, &r);
-	slob_cold_text_init(&r, SLOB_COLD_ALERT, SLOB_LVL_CRITICAL, 1764000000000000000LL, "risk", 3,
-			    "breaker tripped");
+	slob_cold_text_init(&r, SLOB_COLD_ALERT, SLOB_LVL_CRITICAL, 1764000000000000000LL, "risk",
+			    3, "breaker tripped");
 	put(&f, 1, &r);
 	slob_cold_text_init(&r, SLOB_COLD_CONN, SLOB_LVL_WARNING, 1764000000000000000LL, "tws", 0,
 			    "orders connection lost");
 	put(&f, 0, &r);
-	slob_cold_text_init(&r, SLOB_COLD_LOG, SLOB_LVL_INFO, 1764000000000000000LL, "cand", 0, "hi");
+	slob_cold_text_init(&r, SLOB_COLD_LOG, SLOB_LVL_INFO, 1764000000000000000LL, "cand", 0,
+			    "hi");
 	put(&f, 0, &r);
 
 	assert_int_equal(slob_cold_writer_flush(f.w, 2000), 0);
 	sqlite3 *d = db(&f);
-	assert_string_equal(ptest_text(d, "SELECT state||' '||direction||' '||entry_price||' '||"
-					  "sl_price||' '||placed||' '||candles_processed FROM active_setups"
-					  " WHERE id='0000000000000abc'", buf, sizeof(buf)),
-			    "SETUP_COMPLETE SHORT 20010.0 20032.5 1 42");
-	assert_int_equal(ptest_i64(d, "SELECT count(*) FROM active_setups WHERE closed_at IS NOT NULL"), 1);
-	assert_string_equal(ptest_text(d, "SELECT status||' '||filled_qty||' '||action||' '||role||"
-					  "' '||price FROM orders", buf, sizeof(buf)),
+	assert_string_equal(
+	    ptest_text(d,
+		       "SELECT state||' '||direction||' '||entry_price||' '||"
+		       "sl_price||' '||placed||' '||candles_processed FROM active_setups"
+		       " WHERE id='0000000000000abc'",
+		       buf, sizeof(buf)),
+	    "SETUP_COMPLETE SHORT 20010.0 20032.5 1 42");
+	assert_int_equal(
+	    ptest_i64(d, "SELECT count(*) FROM active_setups WHERE closed_at IS NOT NULL"), 1);
+	assert_string_equal(ptest_text(d,
+				       "SELECT status||' '||filled_qty||' '||action||' '||role||"
+				       "' '||price FROM orders",
+				       buf, sizeof(buf)),
 			    "PARTIAL 1 SELL ENTRY 20010.0");
 	assert_int_equal(ptest_i64(d, "SELECT count(*) FROM fills"), 1);
-	assert_string_equal(ptest_text(d, "SELECT outcome||' '||pnl||' '||pnl_cents||' '||exit_reason"
-					  " FROM trade_history", buf, sizeof(buf)),
+	assert_string_equal(ptest_text(d,
+				       "SELECT outcome||' '||pnl||' '||pnl_cents||' '||exit_reason"
+				       " FROM trade_history",
+				       buf, sizeof(buf)),
 			    "LOSS -450.0 -45000 TP");
 	assert_string_equal(ptest_text(d, "SELECT group_concat(setup_id||':'||qty) FROM positions",
 				       buf, sizeof(buf)),
 			    "0000000000000abc:-2");
-	assert_string_equal(ptest_text(d, "SELECT equity||' '||daily_pnl||' '||breaker_tripped||' '||"
-					  "breaker_reason FROM risk_state", buf, sizeof(buf)),
+	assert_string_equal(ptest_text(d,
+				       "SELECT equity||' '||daily_pnl||' '||breaker_tripped||' '||"
+				       "breaker_reason FROM risk_state",
+				       buf, sizeof(buf)),
 			    "49550.0 -450.0 1 daily loss limit");
-	assert_int_equal(ptest_i64(d, "SELECT count(*) FROM breaker_events WHERE action='tripped'"), 1);
+	assert_int_equal(ptest_i64(d, "SELECT count(*) FROM breaker_events WHERE action='tripped'"),
+			 1);
 	assert_int_equal(ptest_i64(d, "SELECT accepted FROM decisions"), 1);
 	assert_int_equal(ptest_i64(d, "SELECT count(*) FROM candles WHERE high=20002.5"), 1);
-	assert_int_equal(ptest_i64(d, "SELECT count(*) FROM alerts_sent WHERE level='CRITICAL'"), 1);
+	assert_int_equal(ptest_i64(d, "SELECT count(*) FROM alerts_sent WHERE level='CRITICAL'"),
+			 1);
 	assert_int_equal(ptest_i64(d, "SELECT count(*) FROM events WHERE kind='conn'"), 1);
 	assert_int_equal(f.sink.alerts, 1);
 	assert_int_equal(f.sink.logs, 2); /* CONN + LOG */
@@ -316,12 +352,14 @@ static void test_full_disk_holds_and_recovers(void **state)
 	assert_non_null(strstr(f.sink.last_alert, "writable again"));
 	assert_int_equal(slob_cold_writer_flush(f.w, 2000), 0);
 	assert_int_equal(ptest_i64(db(&f), "SELECT count(*) FROM trade_history"), n);
-	assert_int_equal(ptest_i64(db(&f), "SELECT count(DISTINCT setup_id) FROM trade_history"), n);
+	assert_int_equal(ptest_i64(db(&f), "SELECT count(DISTINCT setup_id) FROM trade_history"),
+			 n);
 	assert_int_equal(ptest_i64(db(&f), "SELECT sum(pnl_cents) FROM trade_history"),
 			 (long long)n * (n + 1) / 2);
 	/* the writer's own alerts were journaled once the store came back */
-	assert_int_equal(ptest_i64(db(&f), "SELECT count(*) FROM alerts_sent WHERE component='store'"
-					   " AND level='CRITICAL'"),
+	assert_int_equal(ptest_i64(db(&f),
+				   "SELECT count(*) FROM alerts_sent WHERE component='store'"
+				   " AND level='CRITICAL'"),
 			 1);
 	struct slob_cold_counters c;
 	slob_cold_writer_counters(f.w, &c);
@@ -456,18 +494,24 @@ static void test_cross_producer_order(void **state)
 	r.type = SLOB_COLD_SETUP;
 	r.cls = SLOB_CLASS_TRADE;
 	r.ts_ns = 1764000000000000000LL;
-	r.u.setup = (struct slob_setup){.id = 0x77, .dir = 1, .entry = 80000, .sl = 79960,
-					.tp = 80100, .state = SLOB_ST_SETUP_COMPLETE};
+	r.u.setup = (struct slob_setup){.id = 0x77,
+					.dir = 1,
+					.entry = 80000,
+					.sl = 79960,
+					.tp = 80100,
+					.state = SLOB_ST_SETUP_COMPLETE};
 	assert_int_equal(slob_cold_apply(f.w, &r), 0);
-	assert_int_equal(ptest_i64(db(&f), "SELECT placed FROM active_setups WHERE id='0000000000000077'"), 1);
+	assert_int_equal(
+	    ptest_i64(db(&f), "SELECT placed FROM active_setups WHERE id='0000000000000077'"), 1);
 	assert_int_equal(ptest_i64(db(&f), "SELECT closed_at IS NOT NULL FROM active_setups"
 					   " WHERE id='0000000000000077'"),
 			 1);
 	/* a later state change keeps both */
 	r.u.setup.state = SLOB_ST_INVALIDATED;
 	assert_int_equal(slob_cold_apply(f.w, &r), 0);
-	assert_int_equal(ptest_i64(db(&f), "SELECT placed + (closed_at IS NOT NULL) FROM active_setups"
-					   " WHERE id='0000000000000077'"),
+	assert_int_equal(ptest_i64(db(&f),
+				   "SELECT placed + (closed_at IS NOT NULL) FROM active_setups"
+				   " WHERE id='0000000000000077'"),
 			 2);
 	fx_close(&f);
 }
@@ -482,7 +526,6 @@ struct prod {
 	int failed;
 	int done;
 };
-
 
 static int cmp_i64(const void *a, const void *b)
 {
@@ -574,8 +617,9 @@ static void test_operator_commands_applied(void **state)
 	}
 	assert_int_equal(f.sink.cmds, 2);
 	char buf[128];
-	assert_string_equal(ptest_text(slob_store_db(ctl), "SELECT group_concat(result, '|') FROM"
-					  " operator_commands WHERE applied_at IS NOT NULL",
+	assert_string_equal(ptest_text(slob_store_db(ctl),
+				       "SELECT group_concat(result, '|') FROM"
+				       " operator_commands WHERE applied_at IS NOT NULL",
 				       buf, sizeof(buf)),
 			    "done by test|failed: done by test");
 	for (int i = 0; i < 5; i++)
@@ -623,15 +667,15 @@ int main(void)
 	if (slob_vfs_fault_register(true) < 0)
 		return 1;
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_record_type_lands),
-		cmocka_unit_test(test_batches_by_count_and_age),
-		cmocka_unit_test(test_full_disk_holds_and_recovers),
-		cmocka_unit_test(test_real_full_disk_tmpfs),
-		cmocka_unit_test(test_busy_lock_grace),
-		cmocka_unit_test(test_cross_producer_order),
-		cmocka_unit_test(test_slow_disk_never_blocks_producer),
-		cmocka_unit_test(test_operator_commands_applied),
-		cmocka_unit_test(test_stage_done_and_params),
+	    cmocka_unit_test(test_every_record_type_lands),
+	    cmocka_unit_test(test_batches_by_count_and_age),
+	    cmocka_unit_test(test_full_disk_holds_and_recovers),
+	    cmocka_unit_test(test_real_full_disk_tmpfs),
+	    cmocka_unit_test(test_busy_lock_grace),
+	    cmocka_unit_test(test_cross_producer_order),
+	    cmocka_unit_test(test_slow_disk_never_blocks_producer),
+	    cmocka_unit_test(test_operator_commands_applied),
+	    cmocka_unit_test(test_stage_done_and_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,15 +10,17 @@
  * Seed: SLOB_STRESS_SEED (default: time), printed for reproduction.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/wait.h>
 #include <time.h>
+
+/* cmocka.h needs the headers above */
 #include <cmocka.h>
 
 #include "persist/cold.h"
@@ -108,7 +110,8 @@ static void test_kill9_never_loses_acknowledged(void **state)
 		uint64_t acked = 0, v;
 		if (i % 2) {
 			struct pollfd pf = {.fd = pfd[0], .events = POLLIN};
-			if (poll(&pf, 1, 10000) == 1 && read(pfd[0], &v, sizeof(v)) == (ssize_t)sizeof(v))
+			if (poll(&pf, 1, 10000) == 1 &&
+			    read(pfd[0], &v, sizeof(v)) == (ssize_t)sizeof(v))
 				acked = v;
 		}
 		int ms = (int)(rand_r(&seed) % 61);
@@ -125,27 +128,35 @@ static void test_kill9_never_loses_acknowledged(void **state)
 		/* what slobd's start-up does first: a read-only check of the file the
 		 * dead writer left (with its -wal and -shm) */
 		if (slob_store_check_path(path, false) != 0)
-			fail_msg("iteration %d: start-up check failed: %s", i, slob_store_strerror());
+			fail_msg("iteration %d: start-up check failed: %s", i,
+				 slob_store_strerror());
 		slob_store_t *s;
 		assert_int_equal(slob_store_open(path, 0, &s), 0);
 		assert_int_equal(slob_store_check(s, true), 0);
 		char sql[256];
-		snprintf(sql, sizeof(sql), "SELECT count(*) FROM trade_history WHERE substr(setup_id,1,8)"
-			 " = printf('%%08x', %d)", i);
+		snprintf(sql, sizeof(sql),
+			 "SELECT count(*) FROM trade_history WHERE substr(setup_id,1,8)"
+			 " = printf('%%08x', %d)",
+			 i);
 		int64_t rows = slob_store_query_i64(s, sql);
-		snprintf(sql, sizeof(sql), "SELECT count(DISTINCT setup_id) FROM trade_history WHERE"
-			 " substr(setup_id,1,8) = printf('%%08x', %d)", i);
+		snprintf(sql, sizeof(sql),
+			 "SELECT count(DISTINCT setup_id) FROM trade_history WHERE"
+			 " substr(setup_id,1,8) = printf('%%08x', %d)",
+			 i);
 		int64_t distinct = slob_store_query_i64(s, sql);
 		/* highest sequence present (low 32 bits of the id) */
-		snprintf(sql, sizeof(sql), "SELECT coalesce(max(pnl_cents),0) FROM trade_history WHERE"
-			 " substr(setup_id,1,8) = printf('%%08x', %d)", i);
+		snprintf(sql, sizeof(sql),
+			 "SELECT coalesce(max(pnl_cents),0) FROM trade_history WHERE"
+			 " substr(setup_id,1,8) = printf('%%08x', %d)",
+			 i);
 		int64_t maxseq = slob_store_query_i64(s, sql);
 		slob_store_close(s);
 		if (rows < (int64_t)acked || rows != distinct || rows != maxseq)
-			fail_msg("iteration %d (killed after %d ms): acknowledged %llu, present %lld"
-				 " (distinct %lld, max seq %lld)",
-				 i, ms, (unsigned long long)acked, (long long)rows, (long long)distinct,
-				 (long long)maxseq);
+			fail_msg(
+			    "iteration %d (killed after %d ms): acknowledged %llu, present %lld"
+			    " (distinct %lld, max seq %lld)",
+			    i, ms, (unsigned long long)acked, (long long)rows, (long long)distinct,
+			    (long long)maxseq);
 		total_acked += acked;
 		total_rows += (uint64_t)rows;
 	}
@@ -158,7 +169,7 @@ static void test_kill9_never_loses_acknowledged(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kill9_never_loses_acknowledged),
+	    cmocka_unit_test(test_kill9_never_loses_acknowledged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/wait.h>
+
+/* cmocka.h needs the headers above */
 #include <cmocka.h>
 
 #include "persist/backup.h"
@@ -23,8 +25,8 @@ static void put_setup(slob_cold_writer_t *w, uint64_t id, int8_t dir, int32_t en
 	r.type = SLOB_COLD_SETUP;
 	r.cls = SLOB_CLASS_TRADE;
 	r.ts_ns = 1764000000000000000LL + (int64_t)id;
-	r.u.setup = (struct slob_setup){.id = id, .dir = dir, .entry = entry, .sl = sl, .tp = tp,
-					.state = state};
+	r.u.setup = (struct slob_setup){
+	    .id = id, .dir = dir, .entry = entry, .sl = sl, .tp = tp, .state = state};
 	assert_int_equal(slob_cold_apply(w, &r), 0);
 }
 
@@ -42,8 +44,9 @@ static void put_order(slob_cold_writer_t *w, uint64_t setup, const char *role, u
 	r.u.order.qty = 2;
 	r.u.order.px = 80000;
 	r.u.order.dir = -1;
-	r.u.order.role = !strcmp(role, "TP") ? SLOB_ROLE_TP : !strcmp(role, "SL") ? SLOB_ROLE_SL
-										    : SLOB_ROLE_ENTRY;
+	r.u.order.role = !strcmp(role, "TP")   ? SLOB_ROLE_TP
+			 : !strcmp(role, "SL") ? SLOB_ROLE_SL
+					       : SLOB_ROLE_ENTRY;
 	r.u.order.status = status;
 	snprintf(r.u.order.order_ref, sizeof(r.u.order.order_ref), "SLOB_%016llx_%s",
 		 (unsigned long long)setup, role);
@@ -60,10 +63,11 @@ static void test_load_state(void **state)
 	assert_int_equal(slob_store_open(path, 0, &s), 0);
 	slob_cold_writer_t *w;
 	assert_int_equal(slob_cold_writer_create(s, NULL, 0, NULL, NULL, NULL, &w), 0);
-	put_setup(w, 0x10, SLOB_SHORT, 80040, 80130, 79900, SLOB_ST_SETUP_COMPLETE); /* open, placed */
-	put_setup(w, 0x20, SLOB_LONG, 80000, 79950, 80100, SLOB_ST_SETUP_COMPLETE);  /* closed */
-	put_setup(w, 0x30, SLOB_LONG, 0, 0, 0, SLOB_ST_INVALIDATED);                 /* invalid */
-	put_setup(w, 0x40, SLOB_SHORT, 0, 0, 0, SLOB_ST_WATCHING_LIQ2);              /* candidate */
+	put_setup(w, 0x10, SLOB_SHORT, 80040, 80130, 79900,
+		  SLOB_ST_SETUP_COMPLETE); /* open, placed */
+	put_setup(w, 0x20, SLOB_LONG, 80000, 79950, 80100, SLOB_ST_SETUP_COMPLETE); /* closed */
+	put_setup(w, 0x30, SLOB_LONG, 0, 0, 0, SLOB_ST_INVALIDATED);		    /* invalid */
+	put_setup(w, 0x40, SLOB_SHORT, 0, 0, 0, SLOB_ST_WATCHING_LIQ2);		    /* candidate */
 	put_order(w, 0x10, "ENTRY", SLOB_EXEC_FILL, 100);
 	put_order(w, 0x10, "TP", SLOB_EXEC_SUBMITTED, 101);
 	put_order(w, 0x10, "SL", SLOB_EXEC_SUBMITTED, 102);
@@ -73,14 +77,17 @@ static void test_load_state(void **state)
 	assert_int_equal(slob_cold_apply(w, &r), 0);
 	memset(&r, 0, sizeof(r));
 	r.type = SLOB_COLD_POSITION;
-	r.u.position = (struct slob_cold_position){.setup_id = 0x10, .qty = -2, .avg_px = 80040,
-						   .sl = 80130, .tp = 79900, .open = 1};
+	r.u.position = (struct slob_cold_position){
+	    .setup_id = 0x10, .qty = -2, .avg_px = 80040, .sl = 80130, .tp = 79900, .open = 1};
 	assert_int_equal(slob_cold_apply(w, &r), 0);
 	memset(&r, 0, sizeof(r));
 	r.type = SLOB_COLD_RISK_STATE;
-	r.u.risk = (struct slob_cold_risk){.equity_cents = 5001234, .peak_cents = 5010000,
-					   .daily_pnl_cents = 1234, .realised_cents = 1234,
-					   .open_positions = 1, .trading_day = 20251124};
+	r.u.risk = (struct slob_cold_risk){.equity_cents = 5001234,
+					   .peak_cents = 5010000,
+					   .daily_pnl_cents = 1234,
+					   .realised_cents = 1234,
+					   .open_positions = 1,
+					   .trading_day = 20251124};
 	assert_int_equal(slob_cold_apply(w, &r), 0);
 	memset(&r, 0, sizeof(r));
 	r.type = SLOB_COLD_BREAKER;
@@ -227,14 +234,17 @@ static void test_corrupt_store_refused_then_restored(void **state)
 	assert_int_equal(slob_recover_startup(path, NULL, &st, err, sizeof(err)), 0);
 	for (int i = 0; i < 200; i++) {
 		char sql[200];
-		snprintf(sql, sizeof(sql), "INSERT INTO trade_history (setup_id, entry_time, pnl,"
-			 " outcome) VALUES ('%016x', '2025-06-01 10:00:00', 1, 'WIN')", i);
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO trade_history (setup_id, entry_time, pnl,"
+			 " outcome) VALUES ('%016x', '2025-06-01 10:00:00', 1, 'WIN')",
+			 i);
 		assert_int_equal(slob_store_exec(st.store, sql), 0);
 	}
 	struct slob_backup_opts bo = {.db_path = path};
 	struct slob_backup_result br;
 	assert_int_equal(slob_backup_create(&bo, &br), 0);
-	assert_int_equal(slob_store_exec(st.store, "INSERT INTO trade_history (setup_id, entry_time)"
+	assert_int_equal(slob_store_exec(st.store,
+					 "INSERT INTO trade_history (setup_id, entry_time)"
 					 " VALUES ('after-backup', '2025-06-02')"),
 			 0);
 	slob_recover_shutdown(&st); /* checkpoint: everything in the main file */
@@ -274,7 +284,7 @@ static void test_corrupt_without_backup(void **state)
 	assert_int_equal(slob_recover_startup(path, NULL, &st, err, sizeof(err)), 0);
 	for (int i = 0; i < 300; i++)
 		assert_int_equal(slob_store_exec(st.store, "INSERT INTO candles (timestamp, open)"
-						 " VALUES (hex(randomblob(8)), 1)"),
+							   " VALUES (hex(randomblob(8)), 1)"),
 				 0);
 	slob_recover_shutdown(&st);
 	corrupt(path);
@@ -289,10 +299,10 @@ static void test_corrupt_without_backup(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_load_state),
-		cmocka_unit_test(test_second_instance_refused),
-		cmocka_unit_test(test_corrupt_store_refused_then_restored),
-		cmocka_unit_test(test_corrupt_without_backup),
+	    cmocka_unit_test(test_load_state),
+	    cmocka_unit_test(test_second_instance_refused),
+	    cmocka_unit_test(test_corrupt_store_refused_then_restored),
+	    cmocka_unit_test(test_corrupt_without_backup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,15 +6,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* cmocka.h needs the headers above */
 #include <cmocka.h>
 
 #include "persist/store.h"
 #include "ptest.h"
 
 static const char *const all_tables[] = {
-	"active_setups", "trade_history", "candles",        "runs",          "orders",
-	"fills",         "positions",     "risk_state",     "breaker_events", "alerts_sent",
-	"decisions",     "events",        "operator_commands", "sweep_results",
+    "active_setups", "trade_history", "candles",	   "runs",	     "orders",
+    "fills",	     "positions",     "risk_state",	   "breaker_events", "alerts_sent",
+    "decisions",     "events",	      "operator_commands", "sweep_results",
 };
 
 static void test_open_creates_current_store(void **state)
@@ -31,13 +33,15 @@ static void test_open_creates_current_store(void **state)
 	assert_int_equal(ptest_i64(db, "PRAGMA foreign_keys"), 1);
 	for (size_t i = 0; i < sizeof(all_tables) / sizeof(all_tables[0]); i++) {
 		char q[200];
-		snprintf(q, sizeof(q), "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
+		snprintf(q, sizeof(q),
+			 "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'",
 			 all_tables[i]);
 		assert_int_equal(ptest_i64(db, q), 1);
 	}
 	/* the indexes the dashboard and slobctl rely on */
-	assert_int_equal(ptest_i64(db, "SELECT count(*) FROM sqlite_master WHERE type='index' AND name"
-				       " IN ('idx_trade_history_entry_time','idx_orders_setup')"),
+	assert_int_equal(ptest_i64(db,
+				   "SELECT count(*) FROM sqlite_master WHERE type='index' AND name"
+				   " IN ('idx_trade_history_entry_time','idx_orders_setup')"),
 			 2);
 	assert_int_equal(slob_store_check(s, true), 0);
 	slob_store_close(s);
@@ -61,19 +65,21 @@ static void test_migrates_from_every_earlier_version(void **state)
 		assert_int_equal(slob_store_migrate(db, v), v);
 		assert_int_equal(ptest_i64(db, "PRAGMA user_version"), v);
 		if (v >= 1)
-			assert_int_equal(sqlite3_exec(db,
-						      "INSERT INTO trade_history (setup_id, entry_time, pnl,"
-						      " outcome) VALUES ('00000000000000aa',"
-						      " '2025-01-02 14:30:00.000', -125.5, 'LOSS')",
-						      NULL, NULL, NULL),
-					 SQLITE_OK);
+			assert_int_equal(
+			    sqlite3_exec(db,
+					 "INSERT INTO trade_history (setup_id, entry_time, pnl,"
+					 " outcome) VALUES ('00000000000000aa',"
+					 " '2025-01-02 14:30:00.000', -125.5, 'LOSS')",
+					 NULL, NULL, NULL),
+			    SQLITE_OK);
 		if (v >= 2)
-			assert_int_equal(sqlite3_exec(db,
-						      "INSERT INTO orders (order_ref, setup_id, role) VALUES"
-						      " ('SLOB_00000000000000aa_ENTRY', '00000000000000aa',"
-						      " 'ENTRY')",
-						      NULL, NULL, NULL),
-					 SQLITE_OK);
+			assert_int_equal(
+			    sqlite3_exec(db,
+					 "INSERT INTO orders (order_ref, setup_id, role) VALUES"
+					 " ('SLOB_00000000000000aa_ENTRY', '00000000000000aa',"
+					 " 'ENTRY')",
+					 NULL, NULL, NULL),
+			    SQLITE_OK);
 		sqlite3_close(db);
 
 		slob_store_t *s;
@@ -82,7 +88,8 @@ static void test_migrates_from_every_earlier_version(void **state)
 			fail_msg("from version %d: %s", v, slob_store_strerror());
 		assert_int_equal(slob_store_version(s), SLOB_STORE_VERSION);
 		db = slob_store_db(s);
-		assert_int_equal(ptest_i64(db, "SELECT count(*) FROM trade_history"), v >= 1 ? 1 : 0);
+		assert_int_equal(ptest_i64(db, "SELECT count(*) FROM trade_history"),
+				 v >= 1 ? 1 : 0);
 		assert_int_equal(ptest_i64(db, "SELECT count(*) FROM orders"), v >= 2 ? 1 : 0);
 		assert_int_equal(ptest_i64(db, "SELECT count(*) FROM operator_commands"), 0);
 		assert_int_equal(slob_store_check(s, true), 0);
@@ -167,25 +174,28 @@ static void test_incident_guide_queries(void **state)
 					    " 'ACTIVE', 20100.25, 20150.0, 20000.0)"),
 			 0);
 	char buf[64];
-	assert_string_equal(ptest_text(db, "SELECT created_at IS NOT NULL AND symbol='NQ' AND"
-					   " source='manual' AND closed_at IS NULL FROM active_setups",
+	assert_string_equal(ptest_text(db,
+				       "SELECT created_at IS NOT NULL AND symbol='NQ' AND"
+				       " source='manual' AND closed_at IS NULL FROM active_setups",
 				       buf, sizeof(buf)),
 			    "1");
 	/* P0-3 */
 	assert_int_equal(ptest_i64(db, "SELECT count(*) FROM (SELECT id, state, entry_price FROM"
 				       " active_setups WHERE state != 'SETUP_COMPLETE')"),
 			 1);
-	assert_int_equal(slob_store_exec(s, "INSERT INTO trade_history (setup_id, entry_time, pnl,"
-					    " outcome) VALUES ('a', '2024-01-02 10:00:00.000', -500,"
-					    " 'LOSS'), ('b', datetime('now','-1 day'), 300, 'WIN'),"
-					    " ('c', datetime('now','-2 day'), -100, 'LOSS')"),
+	assert_int_equal(slob_store_exec(s,
+					 "INSERT INTO trade_history (setup_id, entry_time, pnl,"
+					 " outcome) VALUES ('a', '2024-01-02 10:00:00.000', -500,"
+					 " 'LOSS'), ('b', datetime('now','-1 day'), 300, 'WIN'),"
+					 " ('c', datetime('now','-2 day'), -100, 'LOSS')"),
 			 0);
 	/* P1-2 drawdown */
 	assert_true(ptest_f64(db, "SELECT MIN(running_total) FROM (SELECT SUM(pnl) OVER (ORDER BY"
 				  " entry_time) AS running_total FROM trade_history)") == -600.0);
-	assert_int_equal(ptest_i64(db, "SELECT count(*) FROM (SELECT entry_time, pnl, outcome FROM"
-				       " trade_history WHERE pnl < 0 ORDER BY entry_time DESC LIMIT 10)"),
-			 2);
+	assert_int_equal(
+	    ptest_i64(db, "SELECT count(*) FROM (SELECT entry_time, pnl, outcome FROM"
+			  " trade_history WHERE pnl < 0 ORDER BY entry_time DESC LIMIT 10)"),
+	    2);
 	/* runbook aggregates */
 	assert_int_equal(ptest_i64(db, "SELECT SUM(outcome='WIN') FROM trade_history GROUP BY"
 				       " strftime('%Y-W%W', entry_time) ORDER BY 1 DESC LIMIT 1"),
@@ -246,7 +256,8 @@ static void test_params_and_paths(void **state)
 	assert_int_equal(slob_store_param_set(&p, "keep_daily", "-3", err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "store.keep_daily"));
 	assert_non_null(strstr(err, "0..3650"));
-	assert_int_equal(slob_store_param_set(&p, "auto_restore", "maybe", err, sizeof(err)), -EINVAL);
+	assert_int_equal(slob_store_param_set(&p, "auto_restore", "maybe", err, sizeof(err)),
+			 -EINVAL);
 	assert_int_equal(slob_store_param_set(&p, "auto_restore", "yes", err, sizeof(err)), 0);
 	assert_true(p.auto_restore);
 	assert_int_equal(slob_store_param_set(&p, "file", "a/b.db", err, sizeof(err)), 0);
@@ -268,13 +279,13 @@ static void test_params_and_paths(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_open_creates_current_store),
-		cmocka_unit_test(test_migrates_from_every_earlier_version),
-		cmocka_unit_test(test_failed_migration_rolls_back),
-		cmocka_unit_test(test_refuses_newer_foreign_and_garbage),
-		cmocka_unit_test(test_incident_guide_queries),
-		cmocka_unit_test(test_time_and_ids),
-		cmocka_unit_test(test_params_and_paths),
+	    cmocka_unit_test(test_open_creates_current_store),
+	    cmocka_unit_test(test_migrates_from_every_earlier_version),
+	    cmocka_unit_test(test_failed_migration_rolls_back),
+	    cmocka_unit_test(test_refuses_newer_foreign_and_garbage),
+	    cmocka_unit_test(test_incident_guide_queries),
+	    cmocka_unit_test(test_time_and_ids),
+	    cmocka_unit_test(test_params_and_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,7 +17,9 @@ if(SLOB_SANITIZE)
   add_compile_definitions(SLOB_SANITIZED=1)
 endif()
 if(SLOB_TSAN)
-  add_compile_options(-fsanitize=thread)
+  # gcc's TSan does not model standalone fences (-Wtsan); the seqlock in
+  # engine/stats.c needs one. Keep the warning visible, not fatal.
+  add_compile_options(-fsanitize=thread -Wno-error=tsan)
   add_link_options(-fsanitize=thread)
   add_compile_definitions(SLOB_SANITIZED=1 SLOB_TSAN=1)
 endif()

@@ -525,29 +525,27 @@ static int restore_state(struct slob_pipeline *p, char *err, size_t errlen)
 	return 0;
 }
 
-/* Live: the order session becomes the sender's backend; it reconciles the
- * broker's orders and positions with the store's before any order. */
+/* Live: the order session becomes the sender's backend. It reconciles the
+ * broker's orders, executions and positions with every order the store
+ * knows (filled ones too: their executions must match by orderRef) before
+ * any new order goes out. */
 static int attach_broker(struct slob_pipeline *p, char *err, size_t errlen)
 {
 	const struct slob_recovered *r = p->o.recovered;
 	size_t n = r ? r->norders : 0;
 	int32_t position = 0;
+	p->known = calloc(n ? n : 1, sizeof(*p->known));
 	p->broker = calloc(1, sizeof(*p->broker));
-	if (p->broker == NULL)
+	if (p->known == NULL || p->broker == NULL)
 		return fail(p, err, errlen, -ENOMEM, "out of memory");
-	const struct slob_tws_known_order *known = p->o.known;
-	if (known)
-		n = p->o.nknown;
-	else if ((p->known = calloc(n ? n : 1, sizeof(*p->known))) == NULL)
-		return fail(p, err, errlen, -ENOMEM, "out of memory");
-	for (size_t i = 0; !p->o.known && i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const struct slob_rec_order *ro = &r->orders[i];
 		struct slob_tws_known_order *k = &p->known[i];
 		snprintf(k->order_ref, sizeof(k->order_ref), "%s", ro->order_ref);
 		k->setup_id = ro->setup_id;
 		k->order_id = ro->order_id;
 		k->role = ro->role;
-		/* an entry BUY is a LONG position; exits act against it */
+		/* an entry BUY opens a LONG position; exits act against it */
 		k->dir = (int8_t)(ro->role == SLOB_ROLE_ENTRY ? ro->dir : -ro->dir);
 	}
 	for (unsigned i = 0; r && i < r->npositions; i++)
@@ -555,7 +553,7 @@ static int attach_broker(struct slob_pipeline *p, char *err, size_t errlen)
 			position += r->positions[i].qty;
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	int rc = slob_tws_broker_init(p->broker, &p->o.tws, known ? known : p->known, n, position,
+	int rc = slob_tws_broker_init(p->broker, &p->o.tws, p->known, n, position,
 				      &p->coldq[SLOB_PIPE_COLD_SENDER],
 				      (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec);
 	if (rc < 0)

@@ -82,11 +82,6 @@ struct slob_pipeline_opts {
 	struct slob_tws_params tws;          /* live mode */
 	slob_store_t *store;                /* open store (cold writer's connection) */
 	const struct slob_recovered *recovered; /* state loaded at start, may be NULL */
-	/* live: every order the store knows (filled ones too), so that the
-	 * broker's executions of earlier sessions reconcile; NULL = the
-	 * recovered open orders only */
-	const struct slob_tws_known_order *known;
-	size_t nknown;
 	slob_stats_t *stats;                /* may be NULL */
 	slob_log_t *log;                    /* may be NULL */
 	slob_alert_t *alert;                /* may be NULL */

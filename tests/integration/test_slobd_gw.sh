@@ -43,7 +43,7 @@ say "paper-broker replay"
 "$B/slobd" "${common[@]}" --data-dir "$T/paper" replay "$T/gen/sample.ticks" -q
 
 say "slob-gw streams the same file into slobd replay-gw"
-"$B/slob-gw" --port 0 --control-port 0 --ticks "$T/gen/sample.ticks" --speed "${GW_SPEED:-10000}" --wait-sub \
+"$B/slob-gw" --port 0 --control-port 0 --ticks "$T/gen/sample.ticks" --speed "${GW_SPEED:-10000}" --bar-pause-ms "${GW_BAR_PAUSE_MS:-5}" --wait-sub \
 	--account DU1234567 --state "$T/gw.state" > "$T/gw.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do grep -q '^CONTROL' "$T/gw.out" && break; sleep 0.1; done
@@ -68,20 +68,21 @@ sqlite3 "$T/paper/slob_state.db" "$q" | sort > "$T/paper.trades"
 sqlite3 "$T/live/slob_state.db" "$q" | sort > "$T/live.trades"
 n=$(wc -l < "$T/paper.trades")
 [ "$n" -ge 1 ] || fail "no trades in the paper replay"
-# Every trade made through the gateway is exactly one of the paper broker's
-# (same setup, size, entry, exit, P&L). At GW_SPEED x real time a minute
-# lasts 60/GW_SPEED s; an entry whose fill tick the gateway streams before
-# the order arrives (a few ms round trip) is not filled there and is
-# cancelled after risk.cancel_after_bars, so at high speeds some paper
-# trades are missing. At GW_SPEED=1000 or less (minutes of 60 ms) the two
-# lists are equal; STRICT=1 demands that.
+# The gateway holds its stream for GW_BAR_PAUSE_MS after each bar-closing
+# tick so that the order a bar triggers reaches it before the next tick, as
+# at real speed. Every trade made through the gateway must be exactly one of
+# the paper broker's (setup, size, entry, exit, P&L). When the machine is
+# too busy for the pause, an entry whose fill tick streams before the order
+# arrives is missed (and cancelled after risk.cancel_after_bars), so by
+# default at least half of the paper trades must go through; STRICT=1
+# demands all (measured: 28/28 with GW_BAR_PAUSE_MS=20 on a loaded machine).
 extra=$(comm -13 "$T/paper.trades" "$T/live.trades" | wc -l)
 missing=$(comm -23 "$T/paper.trades" "$T/live.trades" | wc -l)
 m=$(wc -l < "$T/live.trades")
 echo "paper trades $n, gateway trades $m, only-in-gateway $extra, not reached at x${GW_SPEED:-10000} $missing"
 [ "$extra" -eq 0 ] || { diff -u "$T/paper.trades" "$T/live.trades" || true; fail "a gateway trade differs from the paper broker's"; }
 if [ -n "${STRICT:-}" ]; then
-	[ "$missing" -eq 0 ] || fail "trades differ"
+	[ "$missing" -eq 0 ] || { diff -u "$T/paper.trades" "$T/live.trades" || true; fail "trades differ"; }
 else
 	[ $((m * 2)) -ge "$n" ] || fail "fewer than half of the paper trades went through the gateway"
 fi

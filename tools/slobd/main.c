@@ -30,7 +30,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 #include <xxhash.h>
 
 #include "engine/config.h"
@@ -103,7 +102,6 @@ struct daemon {
 	struct slob_startup st;
 	struct slob_recovered rec;
 	bool rec_loaded;
-	struct slob_tws_known_order *known;
 	slob_log_t *log;
 	slob_alert_t *alert;
 	slob_stats_t stats;
@@ -263,49 +261,6 @@ static void control_text(struct daemon *d, uint16_t type, int level, int code, c
 	slob_pipeline_control_put(d->pipe, &rec);
 }
 
-/*
- * Every order the store knows, for the broker's reconciliation: executions
- * of filled orders from earlier sessions must match by orderRef too, not
- * only the open orders recovery loads. Start-up only.
- */
-static struct slob_tws_known_order *load_known_orders(slob_store_t *st, size_t *n)
-{
-	sqlite3 *db = slob_store_db(st);
-	sqlite3_stmt *q = NULL;
-	*n = 0;
-	int64_t count = slob_store_query_i64(st, "SELECT COUNT(*) FROM orders");
-	if (count < 0)
-		return NULL;
-	struct slob_tws_known_order *k = calloc((size_t)count + 1, sizeof(*k));
-	if (k == NULL || sqlite3_prepare_v2(db,
-					    "SELECT order_ref, setup_id, COALESCE(order_id,0), role, action "
-					    "FROM orders ORDER BY id",
-					    -1, &q, NULL) != SQLITE_OK) {
-		free(k);
-		return NULL;
-	}
-	while (sqlite3_step(q) == SQLITE_ROW && *n < (size_t)count) {
-		struct slob_tws_known_order *o = &k[*n];
-		const char *ref = (const char *)sqlite3_column_text(q, 0);
-		const char *sid = (const char *)sqlite3_column_text(q, 1);
-		const char *role = (const char *)sqlite3_column_text(q, 3);
-		const char *action = (const char *)sqlite3_column_text(q, 4);
-		if (ref == NULL)
-			continue;
-		snprintf(o->order_ref, sizeof(o->order_ref), "%s", ref);
-		o->setup_id = sid ? strtoull(sid, NULL, 16) : 0;
-		o->order_id = sqlite3_column_int64(q, 2);
-		o->role = role && !strcmp(role, "TP") ? SLOB_ROLE_TP
-			: role && !strcmp(role, "SL") ? SLOB_ROLE_SL : SLOB_ROLE_ENTRY;
-		int8_t act = action && !strcmp(action, "BUY") ? 1 : -1;
-		/* the position's direction: an entry BUY opens a LONG; exits act against it */
-		o->dir = (int8_t)(o->role == SLOB_ROLE_ENTRY ? act : -act);
-		(*n)++;
-	}
-	sqlite3_finalize(q);
-	return k;
-}
-
 static void heartbeat(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -342,8 +297,6 @@ static void cleanup(struct daemon *d)
 	d->alert = NULL;
 	slob_log_free(d->log);
 	d->log = NULL;
-	free(d->known);
-	d->known = NULL;
 	if (d->rec_loaded)
 		slob_recovered_free(&d->rec);
 	d->rec_loaded = false;
@@ -444,10 +397,6 @@ static int run_engine(struct daemon *d, bool live)
 	d->po.wall_clock_bars = live && strcmp(d->a.command, "replay-gw") != 0;
 	d->po.store = d->st.store;
 	d->po.recovered = &d->rec;
-	if (live) {
-		d->known = load_known_orders(d->st.store, &d->po.nknown);
-		d->po.known = d->known;
-	}
 	d->po.stats = &d->stats;
 	d->po.log = d->log;
 	d->po.alert = d->alert;

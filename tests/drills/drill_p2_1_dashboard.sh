@@ -12,12 +12,13 @@
 . "$(dirname "$0")/lib/drill.sh"
 . "$(dirname "$0")/lib/ops.sh"
 drill_init p2_1_dashboard
-SPEED=${DRILL_SPEED:-50000}
+SPEED=${DRILL_SPEED:-80000} # slobd allows 0..100000
 
 say "baseline: paced replay (x$SPEED) without a dashboard"
 ops_replay "$DT/base" "$DT/base.json" "$SPEED"
 ops_replay_wait 60
 drill_expect_eq "baseline slobd exit" "$SD_RC" 0
+[ "$(js "$DT/base.json" trades)" -gt 0 ] 2> /dev/null || drill_fail "baseline replay produced no summary: $(cat "$OPS_SD_OUT")"
 observe "baseline: $(cat "$DT/base.json")"
 
 say "same replay with slob-dash on the data directory"

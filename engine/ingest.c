@@ -215,6 +215,7 @@ int slob_ingest_init(struct slob_ingest *ing, const struct slob_ingest_params *p
 	ing->fd = open(p->path, O_RDONLY | O_CLOEXEC);
 	if (ing->fd < 0)
 		return ing_fail(ing, -errno, "%s: %s", p->path, strerror(errno));
+	ing->has_fd = 1;
 	struct stat st;
 	if (fstat(ing->fd, &st) < 0)
 		return ing_fail(ing, -errno, "%s: %s", p->path, strerror(errno));
@@ -309,8 +310,9 @@ void slob_ingest_destroy(struct slob_ingest *ing)
 	}
 	free(ing->batch);
 	ing->batch = NULL;
-	if (ing->fd >= 0)
+	if (ing->has_fd)
 		close(ing->fd);
+	ing->has_fd = 0;
 	ing->fd = -1;
 }
 

@@ -97,6 +97,7 @@ struct slob_ingest {
 	struct slob_ingest_params p;
 	slob_ring_t *out, *tap;
 	int fd;
+	int has_fd; /* fd is ours to close (a zeroed struct has none) */
 	enum slob_tickfile_fmt fmt;
 	struct slob_tickbin_hdr hdr;
 	off_t data_off, file_size;

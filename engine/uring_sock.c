@@ -142,6 +142,7 @@ int slob_usock_connect(struct slob_usock *s, const char *host, uint16_t port)
 		snprintf(s->err, sizeof(s->err), "usock: socket: %s", strerror(errno));
 		return rc;
 	}
+	s->has_fd = 1;
 	int one = 1;
 	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->gen++;
@@ -395,7 +396,7 @@ size_t slob_usock_pending(const struct slob_usock *s)
 
 void slob_usock_close(struct slob_usock *s)
 {
-	if (s->fd < 0) {
+	if (!s->has_fd) {
 		s->state = SLOB_USOCK_IDLE;
 		return;
 	}
@@ -427,6 +428,7 @@ void slob_usock_close(struct slob_usock *s)
 	}
 	close(s->fd);
 	s->fd = -1;
+	s->has_fd = 0;
 	s->gen++;
 	s->inflight = 0;
 	s->recv_armed = s->send_inflight = 0;

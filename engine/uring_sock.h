@@ -66,6 +66,7 @@ struct slob_usock {
 	struct slob_usock_params p;
 	enum slob_usock_state state;
 	int fd;
+	int has_fd;   /* fd is ours to close (a zeroed struct has none) */
 	int error;    /* negative errno of the failure (FAILED) */
 	uint32_t gen; /* connection generation */
 	int use_uring;

@@ -9,6 +9,7 @@
  * file source; and ingest + candles end to end.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -357,6 +358,24 @@ static void test_ingest_plus_candles(void **state)
 	slob_ring_destroy(&bars);
 }
 
+static void test_destroy_zeroed(void **state)
+{
+	(void)state;
+	/* a zeroed (never initialised) stage must not close descriptor 0 */
+	int fd = open("/dev/null", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(dup2(fd, 0), 0);
+	close(fd);
+	struct slob_ingest *z = calloc(1, sizeof(*z));
+	slob_ingest_destroy(z);
+	slob_ingest_destroy(NULL);
+	free(z);
+	assert_true(fcntl(0, F_GETFD) != -1);
+	struct slob_barsrc *b = calloc(1, sizeof(*b));
+	slob_barsrc_destroy(b);
+	free(b);
+}
+
 static void test_barsrc(void **state)
 {
 	(void)state;
@@ -407,6 +426,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_binary_fails_init),
 	    cmocka_unit_test(test_pacing),
 	    cmocka_unit_test(test_ingest_plus_candles),
+	    cmocka_unit_test(test_destroy_zeroed),
 	    cmocka_unit_test(test_barsrc),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -214,12 +215,27 @@ static void test_decoder_error(void **state)
 	slob_usock_destroy(&s);
 }
 
+static void test_destroy_zeroed(void **state)
+{
+	(void)state;
+	int fd = open("/dev/null", O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(dup2(fd, 0), 0);
+	close(fd);
+	struct slob_usock *z = calloc(1, sizeof(*z));
+	slob_usock_destroy(z);
+	slob_usock_destroy(NULL);
+	free(z);
+	assert_true(fcntl(0, F_GETFD) != -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_uring_roundtrip),
 	    cmocka_unit_test(test_syscall_roundtrip),
 	    cmocka_unit_test(test_decoder_error),
+	    cmocka_unit_test(test_destroy_zeroed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

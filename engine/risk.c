@@ -1097,6 +1097,18 @@ static void on_setup(struct slob_risk *r, const struct slob_sig *sig)
 			alert(r, SLOB_LVL_WARNING, ALERT_OTHER,
 			      "Duplicate order attempt blocked (P0-3 idempotency) for ",
 			      sig_ref(s->id, ref));
+		/*
+		 * A duplicate is an order attempt too: a detector or feed firing
+		 * the same setup over and over is a runaway (P0-3) even though
+		 * idempotency stops every copy, so attempts share the rate window
+		 * with placed brackets and a burst trips the breaker.
+		 */
+		int64_t t = sig->ts_ns + BAR_NS;
+		if (!r->breaker && rate_exceeded(r, t))
+			trip(r, SLOB_RISK_ORDER_RATE, r->p.order_rate_limit,
+			     "order rate limit exceeded: the same setup signalled again and again");
+		else if (!r->breaker)
+			rate_push(r, t);
 	}
 
 	struct slob_cold rec;

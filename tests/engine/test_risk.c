@@ -351,8 +351,12 @@ static void test_1000_duplicates_one_bracket(void **state)
 	h_pump(&h);
 	struct slob_intent it[1024];
 	unsigned n = h_intents(&h, it, 1024);
-	assert_int_equal(n, 1);
+	/* one bracket; the burst then trips the breaker, which cancels its
+	 * still unfilled entry (below) */
+	assert_int_equal(n, 2);
 	assert_int_equal(it[0].kind, SLOB_INTENT_BRACKET);
+	assert_int_equal(it[1].kind, SLOB_INTENT_CANCEL);
+	assert_true(it[1].setup_id == 0xfeedull);
 	assert_true(it[0].setup_id == 0xfeedull);
 	assert_true(it[0].ref_hash == slob_risk_ref_hash(0xfeedull));
 	char ref[SLOB_ORDER_REF_LEN];
@@ -370,13 +374,35 @@ static void test_1000_duplicates_one_bracket(void **state)
 	memcpy(text, a->u.text.text, sizeof(text));
 	assert_non_null(strstr(text, ref));
 	assert_int_equal(a->u.text.level, SLOB_LVL_WARNING);
-	/* the rate limiter never saw the duplicates */
+	/* the copies are order attempts: the 6th attempt within 60 s (limit 5)
+	 * trips the order-rate breaker, once */
+	assert_true(h_view(&h).breaker_tripped);
+	assert_int_equal(h_view(&h).breaker_reason, SLOB_RISK_ORDER_RATE);
+	assert_int_equal(h_count_cold(&h, SLOB_COLD_BREAKER), 1);
+	const struct slob_cold *b = h_last_cold(&h, SLOB_COLD_BREAKER);
+	assert_int_equal(b->u.breaker.reason, SLOB_RISK_ORDER_RATE);
+	assert_non_null(strstr(b->u.breaker.why, "same setup"));
+	/* tripped at the 6th attempt: the 5th copy's decision precedes it, the
+	 * 6th copy's decision follows it */
+	unsigned k = 0, dec_before = 0;
+	for (; k < h.ncold && h.cold[k].type != SLOB_COLD_BREAKER; k++)
+		dec_before += h.cold[k].type == SLOB_COLD_DECISION;
+	assert_int_equal(dec_before, 5);
+	/* a few copies (up to the limit) do not trip it */
+	h_close(&h);
+	h_open(&h, &p, 2048, 65536);
+	for (int i = 0; i < 5; i++)
+		h_long(&h, 0xbeefull, T(0));
+	h_pump(&h);
 	assert_false(h_view(&h).breaker_tripped);
-	/* the same setup after a fill, a cancel, a reject: still never twice */
-	h_exec(&h, SLOB_EXEC_REJECTED, SLOB_ROLE_ENTRY, 0xfeedull, 0, 0, T(1));
-	h_long(&h, 0xfeedull, T(2));
+	assert_int_equal(h.st.stats->reasons[SLOB_RISK_DUPLICATE], 4);
+	assert_int_equal(h_count_intents(&h, SLOB_INTENT_BRACKET), 1);
+	/* the same setup after a broker reject: still never twice */
+	h_exec(&h, SLOB_EXEC_REJECTED, SLOB_ROLE_ENTRY, 0xbeefull, 0, 0, T(1));
+	h_long(&h, 0xbeefull, T(2));
 	h_pump(&h);
 	assert_int_equal(h_count_intents(&h, SLOB_INTENT_BRACKET), 0);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_DUPLICATE);
 	h_close(&h);
 }
 
@@ -1007,6 +1033,7 @@ static void test_reject_unknown_reconciled(void **state)
 	struct slob_risk_params p;
 	struct h h;
 	slob_risk_params_default(&p);
+	p.order_rate_limit = 100; /* the repeats below are not a runaway here */
 	h_open(&h, &p, 1024, 4096);
 	h_long(&h, 1, T(0));
 	h_pump(&h);

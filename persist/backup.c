@@ -23,6 +23,7 @@
 
 #include <sqlite3.h>
 
+#include "persist/alert.h"
 #include "persist/backup.h"
 #include "persist/lock.h"
 #include "persist/store.h"
@@ -245,9 +246,12 @@ static unsigned rotate(const char *dir, int keep_daily, int keep_weekly, const c
 static void make_alert(struct slob_backup_result *res, const char *db_path, int err,
 		       const char *text)
 {
+	/* the kind is the alert kind (backup_failed), as alert.h's producers
+	 * use it; the errno is in the text */
+	(void)err;
 	res->alert = true;
 	slob_cold_text_init(&res->alert_rec, SLOB_COLD_ALERT, SLOB_LVL_ERROR, now_wall(), "backup",
-			    err, text);
+			    SLOB_ALERT_BACKUP_FAILED, text);
 	/* Journal it in the store when we can (the daemon may not be running). */
 	sqlite3 *db = NULL;
 	if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK) {
@@ -258,7 +262,7 @@ static void make_alert(struct slob_backup_result *res, const char *db_path, int 
 			"INSERT INTO alerts_sent (level, kind, component, text, channel)"
 			" VALUES ('ERROR', ?1, 'backup', ?2, 'backup')",
 			-1, &st, NULL) == SQLITE_OK) {
-			sqlite3_bind_int(st, 1, err);
+			sqlite3_bind_int(st, 1, SLOB_ALERT_BACKUP_FAILED);
 			sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
 			sqlite3_step(st);
 			sqlite3_finalize(st);

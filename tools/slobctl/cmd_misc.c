@@ -155,6 +155,40 @@ static int load_alert_params(struct ctl *c, struct slob_alert_params *pp)
 	return 0;
 }
 
+int ctl_send_alert(struct ctl *c, int kind, int level, const char *title, const char *text)
+{
+	struct slob_alert_params p;
+	if (load_alert_params(c, &p))
+		return -EINVAL;
+	p.dedup_s = 0;
+	p.max_tries = 1;
+	char err[512];
+	slob_alert_t *a;
+	if (slob_alert_create(&p, NULL, &a, err, sizeof(err)) < 0) {
+		fprintf(stderr, "slobctl: alert not sent: %s\n", err);
+		return -EINVAL;
+	}
+	int q = slob_alert_send(a, kind, level, title, text);
+	if (q <= 0) {
+		slob_alert_free(a);
+		return 0;
+	}
+	slob_alert_flush(a, (int)p.timeout_ms + 2000);
+	int sent = 0;
+	for (int ch = 0; ch < SLOB_ALERT_NCHAN; ch++) {
+		struct slob_alert_counters k;
+		slob_alert_counters(a, ch, &k);
+		if (k.enabled && k.sent > 0)
+			sent++;
+		else if (k.enabled)
+			fprintf(stderr, "slobctl: %s alert FAILED: %s\n",
+				slob_alert_channel_name(ch),
+				k.last_error[0] ? k.last_error : "timed out");
+	}
+	slob_alert_free(a);
+	return sent;
+}
+
 int cmd_alert_test(struct ctl *c)
 {
 	const char *channel = "all", *text = NULL;

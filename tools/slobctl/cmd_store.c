@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <ini.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "persist/alert.h"
 #include "persist/backup.h"
 #include "persist/lock.h"
 #include "persist/store.h"
@@ -460,6 +462,19 @@ static void done_json(bool ok, const char *key, const char *val)
 	ctl_json_out(json_pack("{s:b,s:s}", "ok", ok, key, val ? val : ""));
 }
 
+/* [store] upload_cmd of --config (the key slobd documents for backups) */
+struct store_ini {
+	char upload_cmd[256];
+};
+
+static int store_ini_handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct store_ini *x = user;
+	if (!strcmp(section, "store") && !strcmp(key, "upload_cmd"))
+		snprintf(x->upload_cmd, sizeof(x->upload_cmd), "%s", value);
+	return 1;
+}
+
 int cmd_backup(struct ctl *c)
 {
 	const char *dir = NULL;
@@ -477,11 +492,36 @@ int cmd_backup(struct ctl *c)
 		ctl_err(c, "store %s: %s", c->db_path, strerror(errno));
 		return CTL_NOSTORE;
 	}
-	struct slob_backup_opts o = {
-	    .db_path = c->db_path, .backup_dir = dir, .keep_daily = 0, .keep_weekly = -1};
+	struct store_ini si = {""};
+	if (c->config[0]) {
+		FILE *f = fopen(c->config, "r");
+		if (!f) {
+			ctl_err(c, "config %s: %s", c->config, strerror(errno));
+			return CTL_USAGE;
+		}
+		int line = ini_parse_file(f, store_ini_handler, &si);
+		fclose(f);
+		if (line) {
+			ctl_err(c, "config %s:%d: syntax error", c->config, line);
+			return CTL_USAGE;
+		}
+	}
+	struct slob_backup_opts o = {.db_path = c->db_path,
+				     .backup_dir = dir,
+				     .keep_daily = 0,
+				     .keep_weekly = -1,
+				     .upload_cmd = si.upload_cmd};
 	struct slob_backup_result r;
 	memset(&r, 0, sizeof(r));
 	int rc = slob_backup_create(&o, &r);
+	if (rc < 0 && r.alert) {
+		/* the backup_failed alert (P3-3) through the configured channels */
+		char why[512];
+		snprintf(why, sizeof(why), "%s", slob_store_strerror());
+		ctl_send_alert(c, SLOB_ALERT_BACKUP_FAILED, SLOB_LVL_ERROR, "Backup failed",
+			       r.alert_rec.u.text.text);
+		slob_store_seterr_(-rc, "%s", why);
+	}
 	if (rc < 0 && !(rc == -ECHILD && r.file[0])) {
 		ctl_err(c, "backup failed: %s", slob_store_strerror());
 		return CTL_FAIL;

@@ -56,6 +56,15 @@ const char *ctl_who(const char *given);
 /* Parses "7d", "24h", "90m", "1y", "today", "YYYY-MM-DD[ HH:MM[:SS]]" to UTC ns. 0 or -EINVAL. */
 int ctl_parse_since(const char *s, long long *ns);
 
+/*
+ * ctl_send_alert - sends one alert now through the channels of [alert] in
+ * --config plus the environment (one attempt each, severity filters apply).
+ * Returns the number of channels that delivered it (0 when none is
+ * configured or the severity is below every channel's minimum), -EINVAL on
+ * a bad configuration. Blocks up to [alert] timeout_ms + 2 s.
+ */
+int ctl_send_alert(struct ctl *c, int kind, int level, const char *title, const char *text);
+
 int cmd_status(struct ctl *c);
 int cmd_monitor(struct ctl *c);
 int cmd_add_position(struct ctl *c);

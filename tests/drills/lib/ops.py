@@ -11,6 +11,7 @@ usage:
   ops.py time PORT PASSWORD PATH..  logs in, GETs each PATH 3 times; prints
                                     "PATH STATUS BEST_MS MEDIAN_MS BYTES"
   ops.py health PORT                prints the status of GET /health (0 = refused)
+  ops.py get PORT PATH              prints the body of GET PATH (no login)
 """
 import http.client
 import sys
@@ -44,6 +45,9 @@ def main():
         except OSError:
             st = 0
         print(st)
+    elif cmd == "get":
+        st, _, data = request(port, "GET", sys.argv[3])
+        sys.stdout.write(data.decode("utf-8", "replace"))
     elif cmd == "login":
         print(login(port, sys.argv[3])[0])
     elif cmd == "logins":

@@ -307,7 +307,11 @@ static void record_cold(struct slob_sender *s, const struct slob_exec *ex, int64
 	rec.u.order.code = ex->code;
 	copy_str(rec.u.order.order_ref, sizeof(rec.u.order.order_ref), ex->order_ref);
 	copy_str(rec.u.order.text, sizeof(rec.u.order.text), ex->text);
-	cold_put(s, &rec);
+	/* position-level reports (reconciliation: "position matches store",
+	 * position mismatch) carry no order: no orders row (the store refused
+	 * them for the missing order_ref); still alerted below */
+	if (ex->order_ref[0] != '\0')
+		cold_put(s, &rec);
 	if (ex->kind == SLOB_EXEC_REJECTED || ex->kind == SLOB_EXEC_UNKNOWN) {
 		char msg[160];
 		size_t n = 0;

@@ -514,6 +514,11 @@ int slob_tws_conn_poll(struct slob_tws_conn *c, int64_t now)
 
 /* ---- cold helpers ------------------------------------------------------------------ */
 
+/* Alert kinds of ALERT records (persist/alert.h enum slob_alert_kind): the title
+ * operators see ("Connection lost" / "Connection restored"), not "System Started". */
+#define TWS_ALERT_CONN_LOST 3
+#define TWS_ALERT_CONN_RESTORED 4
+
 static void cold_text(struct slob_coldq *q, uint16_t type, uint8_t level, const char *comp,
 		      int32_t code, const char *text)
 {
@@ -624,15 +629,16 @@ static void md_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 			 md->contract.expiry);
 		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-md", 1, t);
 		if (c->disconnects > 0)
-			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-md", 1,
-				  "market data connection recovered");
+			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-md",
+				  TWS_ALERT_CONN_RESTORED, "market data connection recovered");
 	} else if (c->state == SLOB_TWS_DOWN) {
 		md->subscribed = false;
 		snprintf(t, sizeof(t), "market data connection %s: %s",
 			 old == SLOB_TWS_READY ? "lost" : "attempt failed", why);
 		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-md", 0, t);
 		if (old == SLOB_TWS_READY)
-			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-md", 0, t);
+			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-md",
+				  TWS_ALERT_CONN_LOST, t);
 	}
 }
 
@@ -785,6 +791,22 @@ static void br_check_reconciled(struct slob_tws_broker *b)
 	if (b->rec_done || !b->rec_pos || !b->rec_orders || !b->rec_execs)
 		return;
 	b->rec_done = true;
+	/* the position is compared once the executions reply is in too: fills of
+	 * this process's orders (live, or reported while the socket was down)
+	 * have moved known_position since start-up (drill P1-1: a reconnect
+	 * flagged slob's own position as unknown and tripped the breaker) */
+	if (b->broker_position != b->known_position) {
+		char m[160];
+		snprintf(m, sizeof(m), "position mismatch: broker %d, store %d: not closed blindly (P1-4)",
+			 b->broker_position, b->known_position);
+		b->unknown_found++;
+		cold_text(b->cold, SLOB_COLD_UNKNOWN_BROKER, SLOB_LVL_CRITICAL, "tws-order", 0, m);
+		br_report(b, SLOB_EXEC_UNKNOWN, NULL, 0, m, b->broker_position, 0, NULL);
+	} else if (b->broker_position != 0) {
+		b->adopted++;
+		br_report(b, SLOB_EXEC_RECONCILED, NULL, 0, "position matches store", b->broker_position,
+			  0, NULL);
+	}
 	if (b->sender != NULL) {
 		slob_sender_set_next_id(b->sender, b->conn.next_valid_id);
 		slob_sender_set_reconciled(b->sender, true);
@@ -826,20 +848,7 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 		if (b->rec_pos)
 			break;
 		b->rec_pos = true;
-		if (b->broker_position != b->known_position) {
-			char t[160];
-			snprintf(t, sizeof(t),
-				 "position mismatch: broker %d, store %d: not closed blindly (P1-4)",
-				 b->broker_position, b->known_position);
-			b->unknown_found++;
-			cold_text(b->cold, SLOB_COLD_UNKNOWN_BROKER, SLOB_LVL_CRITICAL, "tws-order", 0, t);
-			br_report(b, SLOB_EXEC_UNKNOWN, NULL, 0, t, b->broker_position, 0, NULL);
-		} else if (b->broker_position != 0) {
-			b->adopted++;
-			br_report(b, SLOB_EXEC_RECONCILED, NULL, 0, "position matches store",
-				  b->broker_position, 0, NULL);
-		}
-		br_check_reconciled(b);
+		br_check_reconciled(b); /* compares the position */
 		break;
 	case SLOB_TWS_OPEN_ORDER: {
 		const char *ref = m->u.open_order.order_ref;
@@ -886,6 +895,8 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 		 * an adopted order's past executions (reconciliation reply): adopted */
 		if (t != NULL && (t->last_kind != SLOB_EXEC_RECONCILED || m->u.exec.req_id == -1)) {
 			t->last_kind = SLOB_EXEC_FILL;
+			/* net position of slob's own orders, for the next reconciliation */
+			b->known_position += strcmp(m->u.exec.side, "BOT") == 0 ? qty : -qty;
 			br_report(b, SLOB_EXEC_FILL, t, 0, eid, qty, px, NULL);
 		} else if (t != NULL || br_known(b, m->u.exec.order_ref) != NULL) {
 			struct slob_tws_tracked tmp = {.order_id = m->u.exec.order_id};
@@ -983,8 +994,8 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 			 "): reconciling", c->client_id, c->next_valid_id);
 		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order", 1, t);
 		if (c->disconnects > 0)
-			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-order", 1,
-				  "order connection recovered");
+			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-order",
+				  TWS_ALERT_CONN_RESTORED, "order connection recovered");
 		br_report(b, SLOB_EXEC_CONN, NULL, 1, "order connection up", 0, 0, NULL);
 	} else if (c->state == SLOB_TWS_DOWN) {
 		if (b->sender != NULL)
@@ -993,7 +1004,8 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 			 old == SLOB_TWS_READY ? "lost" : "attempt failed", why);
 		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order", 0, t);
 		if (old == SLOB_TWS_READY) {
-			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order", 0, t);
+			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order",
+				  TWS_ALERT_CONN_LOST, t);
 			br_report(b, SLOB_EXEC_CONN, NULL, 0, "order connection lost", 0, 0, NULL);
 		}
 	}

@@ -100,4 +100,6 @@ drill_slobd_stop
 drill_expect_eq "slobd exits cleanly" "$SD_RC" 0
 drill_expect_eq "no orderRef twice at the gateway" "$(refs_twice)" 0
 alert_show
+no_refused() { ! grep -q "store refused" "$ELOG" 2> /dev/null; }
+drill_check "the store accepted every record (no 'store refused' in errors.log)" no_refused
 drill_finish

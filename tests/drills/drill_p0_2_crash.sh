@@ -17,9 +17,20 @@ drill_gw_start --ticks "$DT/gen/sample.ticks" --speed "${DRILL_GW_SPEED:-5000}" 
 drill_slobd_start "$D" "${common[@]}" replay-gw -q
 drill_wait 20 drill_log_has "reconciliation done" || drill_fail "slobd did not connect"
 in_position() { [ "$(gw_field position)" != 0 ] && [ "$(gw_field live)" -ge 2 ]; }
-drill_wait 50 in_position || drill_fail "no open position with a working bracket at the gateway: $(gw status)"
-gw pause > /dev/null
-sleep 0.5 # let the last reports reach the store (TRADE records commit with FULL sync)
+# pause the market while a position is open (re-check after the pause: the
+# bracket may have exited between the two status reads)
+held=0
+for _ in $(seq 10); do
+	drill_wait 20 in_position || break
+	gw pause > /dev/null
+	sleep 0.5 # let the last reports reach the store (TRADE records commit with FULL sync)
+	if in_position; then
+		held=1
+		break
+	fi
+	gw resume > /dev/null
+done
+[ "$held" = 1 ] || drill_fail "no open position with a working bracket at the gateway: $(gw status)"
 st=$(gw status)
 observe "gateway before the crash: $st"
 pos0=$(gw_field position)
@@ -69,4 +80,6 @@ for ref in $(grep -E 'state=(Submitted|PreSubmitted)' "$DT/before.orders" | grep
 done
 drill_check "an adopted bracket ran to its exit after the restart ($exited)" test "$exited" -ge 1
 drill_expect_eq "adopted brackets that exited are in trade_history" "$missing" 0
+no_refused() { ! grep -q "store refused" "$ELOG" 2> /dev/null; }
+drill_check "the store accepted every record (no 'store refused' in errors.log)" no_refused
 drill_finish

@@ -493,6 +493,10 @@ static int restore_state(struct slob_pipeline *p, char *err, size_t errlen)
 		snap->peak_cents = r->risk.peak_cents;
 		snap->daily_pnl_cents = r->risk.daily_pnl_cents;
 		snap->trading_day = r->risk.trading_day;
+		/* equity = cash (capital + realised) + unrealised: the unrealised
+		 * part is re-marked at the first clock, so it must not be counted
+		 * twice */
+		snap->unrealised_cents = r->risk.equity_cents - (cap + r->risk.realised_cents);
 		snap->breaker_tripped = r->risk.breaker_tripped;
 		snap->breaker_reason = (uint16_t)r->risk.breaker_code;
 	} else {

@@ -97,8 +97,8 @@ struct daemon {
 	struct slob_alert_params ap;
 	char db_path[PATH_MAX];
 	char data_dir[PATH_MAX];
-	char stats_path[PATH_MAX];
-	char replay_ticks[PATH_MAX];   /* converted bar file, removed at exit */
+	char stats_path[PATH_MAX + 64];
+	char replay_ticks[PATH_MAX + 64]; /* converted bar file, removed at exit */
 	struct slob_startup st;
 	struct slob_recovered rec;
 	bool rec_loaded;
@@ -157,8 +157,11 @@ static int load_cold_config(struct daemon *d, char *err, size_t errlen)
 	const char *sf = slob_config_get(&d->cfg, "stats", "file");
 	if (sf[0] == '/')
 		snprintf(d->stats_path, sizeof(d->stats_path), "%s", sf);
-	else
-		snprintf(d->stats_path, sizeof(d->stats_path), "%s/%s", d->data_dir, sf);
+	else if (snprintf(d->stats_path, sizeof(d->stats_path), "%s/%s", d->data_dir, sf) >=
+		 (int)sizeof(d->stats_path)) {
+		snprintf(err, errlen, "stats file path too long");
+		return -ENAMETOOLONG;
+	}
 	/* relative log paths are relative to the config file's folder */
 	char tmp[sizeof(d->lp.trading_file)];
 	if (d->cfg.path[0] && d->lp.trading_file[0] != '/') {
@@ -212,8 +215,12 @@ static int bars_to_ticks(struct daemon *d, const char *path, char *err, size_t e
 	int n = slob_barfile_load(path, &bo, &bars, NULL, err, errlen);
 	if (n < 0)
 		return n;
-	snprintf(d->replay_ticks, sizeof(d->replay_ticks), "%s/replay-%d.ticks", d->data_dir,
-		 (int)getpid());
+	if (snprintf(d->replay_ticks, sizeof(d->replay_ticks), "%s/replay-%d.ticks", d->data_dir,
+		     (int)getpid()) >= (int)sizeof(d->replay_ticks)) {
+		free(bars);
+		snprintf(err, errlen, "data directory path too long");
+		return -ENAMETOOLONG;
+	}
 	struct slob_tickbin_writer *w = NULL;
 	int rc = slob_tickbin_writer_open(&w, d->replay_ticks, d->po.instrument.symbol,
 					  d->po.instrument.tick_size);

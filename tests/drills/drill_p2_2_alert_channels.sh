@@ -4,7 +4,8 @@
 # and P2-3 (e-mail alerts not sending). Two paced paper replays, each with
 # one alert channel broken while slobd trades:
 #   A. the Telegram Bot API stand-in answers every sendMessage with HTTP 500;
-#   B. the SMTP server is not listening (a closed port).
+#   B. the SMTP server is not listening (a closed port);
+#   C. the Bot API accepts connections and never answers (a black hole).
 # An operator wants: the broken channel retried, then declared DOWN through
 # the OTHER channel (channel_down alert), errors.log and `slobctl status`
 # saying so, and trading untouched: the same decision digest and trades as a
@@ -16,6 +17,7 @@ drill_init p2_2_alert_channels
 SPEED=${DRILL_SPEED:-100000} # slobd allows 0..100000
 FAST=(--set alert.backoff_ms=100 --set alert.timeout_ms=2000 --set alert.down_after=3
 	--set alert.max_tries=5 --set alert.email_level=info)
+EXTRA=()
 
 say "baseline: the replay without alert channels"
 ops_replay "$DT/base" "$DT/base.json" "$SPEED"
@@ -27,7 +29,7 @@ drill_expect_eq "baseline slobd exit" "$SD_RC" 0
 status_seen=""
 one_run() {
 	local n=$1
-	ops_replay "$DT/$n" "$DT/$n.json" "$SPEED" "${FAST[@]}"
+	ops_replay "$DT/$n" "$DT/$n.json" "$SPEED" "${FAST[@]}" "${EXTRA[@]}"
 	drill_wait 10 test -s "$DT/$n/slob.stats" || drill_fail "no stats file"
 	# slobctl status while slobd runs: the DOWN flag
 	status_seen=""
@@ -87,4 +89,18 @@ drill_check "channel_down sent to Telegram: e-mail is failing" alert_has '"chann
 drill_check "errors.log: email alerts DOWN" drill_log_has '(email|e-mail) alerts DOWN' "$ELOG"
 drill_expect_eq "slobctl status showed EMAIL DOWN while trading" "$status_seen" yes
 drill_check "telegram alerts still delivered (System Started)" alert_has '"channel": "telegram".*Started'
+
+# ---- C: the Bot API never answers ----------------------------------------
+python3 "$OPS_LIB/ops.py" blackhole 0 "$DT/hole.port" &
+DRILL_PIDS+=($!)
+drill_wait 10 test -s "$DT/hole.port" || drill_fail "black hole did not start"
+HOLE=$(cat "$DT/hole.port")
+inject "Telegram Bot API black hole (127.0.0.1:$HOLE accepts, never answers; timeout_ms 500)"
+DRILL_ALERT_ARGS+=(--set alert.telegram_url="http://127.0.0.1:$HOLE")
+EXTRA=(--set alert.timeout_ms=500)
+rm -f "$ELOG"
+one_run tg_hole "TELEGRAM +DOWN"
+grep -i 'telegram' "$ELOG" 2> /dev/null | head -n 2 | sed 's/^/   errors.log: /'
+drill_check "timeouts counted: telegram alerts DOWN" drill_log_has 'telegram alerts DOWN' "$ELOG"
+drill_expect_eq "slobctl status showed TELEGRAM DOWN while trading" "$status_seen" yes
 drill_finish

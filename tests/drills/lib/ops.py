@@ -12,6 +12,8 @@ usage:
                                     "PATH STATUS BEST_MS MEDIAN_MS BYTES"
   ops.py health PORT                prints the status of GET /health (0 = refused)
   ops.py get PORT PATH              prints the body of GET PATH (no login)
+  ops.py blackhole 0 PORTFILE       listens on a free port (written to
+                                    PORTFILE), accepts and never answers
 """
 import http.client
 import sys
@@ -39,6 +41,19 @@ def login(port, pw):
 
 def main():
     cmd, port = sys.argv[1], int(sys.argv[2])
+    if cmd == "blackhole":
+        import socket
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(64)
+        with open(sys.argv[3] + ".tmp", "w") as f:
+            f.write("%d\n" % srv.getsockname()[1])
+        import os
+        os.rename(sys.argv[3] + ".tmp", sys.argv[3])
+        held = []
+        while True:
+            c, _ = srv.accept()
+            held.append(c)  # never read, never answer, never close
     if cmd == "health":
         try:
             st, _, _ = request(port, "GET", "/health")

@@ -926,6 +926,7 @@ void slob_pipeline_summary(const slob_pipeline_t *p, struct slob_pipeline_summar
 			     p->coldq[SLOB_PIPE_COLD_SENDER].digest, slob_sender_digest(&p->sender),
 			     s->setups};
 	s->digest = XXH3_64bits(parts, sizeof(parts));
+	s->flat_out = p->o.mode == SLOB_PIPE_REPLAY && p->o.ingest.pace == 0;
 	s->seconds = (double)(p->t_end - p->t_start) / 1e9;
 	s->hot_seconds = (double)((p->t_hot_end ? p->t_hot_end : p->t_end) - p->t_start) / 1e9;
 	s->lat_count = slob_hist_count(p->lat);
@@ -999,6 +1000,9 @@ void slob_pipeline_summary_print(const struct slob_pipeline_summary *s,
 			"  tick-to-order    p50 %.2f us, p99 %.2f us, p99.9 %.2f us, max %.2f us (%llu orders)\n",
 			s->lat_p50 / 1e3, s->lat_p99 / 1e3, s->lat_p999 / 1e3, s->lat_max / 1e3,
 			(unsigned long long)s->lat_count);
+	if (s->lat_count && s->flat_out)
+		fprintf(out, "                   (as fast as possible: a bar-closing tick waits behind the\n"
+			     "                   ticks read ahead of it; --speed N paces the replay like live)\n");
 	else
 		fprintf(out, "  tick-to-order    no orders\n");
 	fprintf(out, "  store            %llu records committed, %llu informational dropped\n",

@@ -96,6 +96,7 @@ struct slob_pipeline_summary {
 	double hot_seconds;                 /* wall time until the hot threads finished */
 	uint64_t lat_count, lat_p50, lat_p99, lat_p999, lat_max; /* tick -> order, ns */
 	uint64_t peak_ring_fill;            /* max over rings, records */
+	bool flat_out;                      /* replay as fast as possible (not paced, not live) */
 	uint64_t live_candidates_peak;
 };
 

@@ -20,66 +20,79 @@ static int add_set(struct slobd_args *a, const char *s)
 	return 0;
 }
 
+static const struct option opts[] = {
+	{"config", required_argument, 0, 'c'},   {"set", required_argument, 0, 's'},
+	{"data-dir", required_argument, 0, 'd'}, {"layout", required_argument, 0, 'l'},
+	{"speed", required_argument, 0, 'x'},    {"format", required_argument, 0, 'f'},
+	{"auto-restore", no_argument, 0, 'R'},   {"json", no_argument, 0, 'J'},
+	{"quiet", no_argument, 0, 'q'},          {"check-config", no_argument, 0, 'C'},
+	{"config-doc", no_argument, 0, 'D'},     {"grid", required_argument, 0, 'g'},
+	{"shard", required_argument, 0, 'S'},    {"csv", required_argument, 0, 'o'},
+	{"jobs", required_argument, 0, 'j'},     {"help", no_argument, 0, 'h'},
+	{0, 0, 0, 0},
+};
+
+/* One option. Returns 0, 1 for --help, -1 on a usage error (printed). */
+static int one_option(struct slobd_args *a, int c)
+{
+	switch (c) {
+	case 'c': a->config = optarg; return 0;
+	case 's': return add_set(a, optarg);
+	case 'd':
+		snprintf(a->set_store, sizeof(a->set_store), "store.data_dir=%s", optarg);
+		return add_set(a, a->set_store);
+	case 'l':
+		snprintf(a->set_layout, sizeof(a->set_layout), "pipeline.layout=%s", optarg);
+		return add_set(a, a->set_layout);
+	case 'x':
+		snprintf(a->set_speed, sizeof(a->set_speed), "replay.speed=%s", optarg);
+		return add_set(a, a->set_speed);
+	case 'f': a->format = optarg; return 0;
+	case 'R': a->auto_restore = true; return 0;
+	case 'J': a->json = true; return 0;
+	case 'q': a->quiet = true; return 0;
+	case 'C': a->check_config = true; return 0;
+	case 'D': a->config_doc = true; return 0;
+	case 'g':
+		if (a->ngrid >= SLOBD_MAX_GRID) {
+			fprintf(stderr, "slobd: at most %d --grid options\n", SLOBD_MAX_GRID);
+			return -1;
+		}
+		a->grid[a->ngrid++] = optarg;
+		return 0;
+	case 'S':
+		if (sscanf(optarg, "%u/%u", &a->shard_i, &a->shard_n) != 2 || a->shard_n == 0 ||
+		    a->shard_i >= a->shard_n) {
+			fprintf(stderr, "slobd: --shard '%s': expected I/N with 0 <= I < N\n", optarg);
+			return -1;
+		}
+		return 0;
+	case 'o': a->csv = optarg; return 0;
+	case 'j': a->jobs = (unsigned)strtoul(optarg, NULL, 10); return 0;
+	case 'h': return 1;
+	default: return -1;
+	}
+}
+
+/* Options up to the first non-option ('+'), or all the rest. */
+static int options(struct slobd_args *a, int argc, char **argv, const char *shortopts)
+{
+	int c, rc;
+	while ((c = getopt_long(argc, argv, shortopts, opts, NULL)) != -1)
+		if ((rc = one_option(a, c)) != 0)
+			return rc;
+	return 0;
+}
+
 int slobd_parse_args(struct slobd_args *a, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, 0, 'c'},   {"set", required_argument, 0, 's'},
-		{"data-dir", required_argument, 0, 'd'}, {"layout", required_argument, 0, 'l'},
-		{"speed", required_argument, 0, 'x'},    {"format", required_argument, 0, 'f'},
-		{"auto-restore", no_argument, 0, 'R'},   {"json", no_argument, 0, 'J'},
-		{"quiet", no_argument, 0, 'q'},          {"check-config", no_argument, 0, 'C'},
-		{"config-doc", no_argument, 0, 'D'},     {"grid", required_argument, 0, 'g'},
-		{"shard", required_argument, 0, 'S'},    {"csv", required_argument, 0, 'o'},
-		{"jobs", required_argument, 0, 'j'},     {"help", no_argument, 0, 'h'},
-		{0, 0, 0, 0},
-	};
+	int rc;
 	memset(a, 0, sizeof(*a));
 	a->shard_n = 1;
-	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+c:s:d:l:x:f:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c': a->config = optarg; break;
-		case 's': if (add_set(a, optarg) < 0) return -1; break;
-		case 'd':
-			snprintf(a->set_store, sizeof(a->set_store), "store.data_dir=%s", optarg);
-			if (add_set(a, a->set_store) < 0) return -1;
-			break;
-		case 'l':
-			snprintf(a->set_layout, sizeof(a->set_layout), "pipeline.layout=%s", optarg);
-			if (add_set(a, a->set_layout) < 0) return -1;
-			break;
-		case 'x':
-			snprintf(a->set_speed, sizeof(a->set_speed), "replay.speed=%s", optarg);
-			if (add_set(a, a->set_speed) < 0) return -1;
-			break;
-		case 'f': a->format = optarg; break;
-		case 'R': a->auto_restore = true; break;
-		case 'J': a->json = true; break;
-		case 'q': a->quiet = true; break;
-		case 'C': a->check_config = true; break;
-		case 'D': a->config_doc = true; break;
-		case 'g':
-			if (a->ngrid >= SLOBD_MAX_GRID) {
-				fprintf(stderr, "slobd: at most %d --grid options\n", SLOBD_MAX_GRID);
-				return -1;
-			}
-			a->grid[a->ngrid++] = optarg;
-			break;
-		case 'S':
-			if (sscanf(optarg, "%u/%u", &a->shard_i, &a->shard_n) != 2 || a->shard_n == 0 ||
-			    a->shard_i >= a->shard_n) {
-				fprintf(stderr, "slobd: --shard '%s': expected I/N with 0 <= I < N\n", optarg);
-				return -1;
-			}
-			break;
-		case 'o': a->csv = optarg; break;
-		case 'j': a->jobs = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'h': return 1;
-		default: return -1;
-		}
-	}
-	/* options may also follow the command: parse the rest again */
+	if ((rc = options(a, argc, argv, "+c:s:d:l:x:f:qh")) != 0)
+		return rc;
+	/* options may also follow the command */
 	if (optind < argc && !a->check_config && !a->config_doc) {
 		a->command = argv[optind++];
 		if (!strcmp(a->command, "replay") || !strcmp(a->command, "sweep")) {
@@ -92,53 +105,15 @@ int slobd_parse_args(struct slobd_args *a, int argc, char **argv)
 			fprintf(stderr, "slobd: unknown command '%s'\n", a->command);
 			return -1;
 		}
-		while ((c = getopt_long(argc, argv, "c:s:d:l:x:f:qh", opts, NULL)) != -1) {
-			switch (c) {
-			case 'c': a->config = optarg; break;
-			case 's': if (add_set(a, optarg) < 0) return -1; break;
-			case 'd':
-				snprintf(a->set_store, sizeof(a->set_store), "store.data_dir=%s", optarg);
-				if (add_set(a, a->set_store) < 0) return -1;
-				break;
-			case 'l':
-				snprintf(a->set_layout, sizeof(a->set_layout), "pipeline.layout=%s", optarg);
-				if (add_set(a, a->set_layout) < 0) return -1;
-				break;
-			case 'x':
-				snprintf(a->set_speed, sizeof(a->set_speed), "replay.speed=%s", optarg);
-				if (add_set(a, a->set_speed) < 0) return -1;
-				break;
-			case 'f': a->format = optarg; break;
-			case 'R': a->auto_restore = true; break;
-			case 'J': a->json = true; break;
-			case 'q': a->quiet = true; break;
-			case 'g':
-				if (a->ngrid >= SLOBD_MAX_GRID) {
-					fprintf(stderr, "slobd: at most %d --grid options\n", SLOBD_MAX_GRID);
-					return -1;
-				}
-				a->grid[a->ngrid++] = optarg;
-				break;
-			case 'S':
-				if (sscanf(optarg, "%u/%u", &a->shard_i, &a->shard_n) != 2 ||
-				    a->shard_n == 0 || a->shard_i >= a->shard_n) {
-					fprintf(stderr, "slobd: --shard '%s': expected I/N with 0 <= I < N\n", optarg);
-					return -1;
-				}
-				break;
-			case 'o': a->csv = optarg; break;
-			case 'j': a->jobs = (unsigned)strtoul(optarg, NULL, 10); break;
-			case 'h': return 1;
-			default: return -1;
-			}
-		}
+		if ((rc = options(a, argc, argv, "c:s:d:l:x:f:qh")) != 0)
+			return rc;
 		if (optind < argc) {
 			fprintf(stderr, "slobd: unexpected argument '%s'\n", argv[optind]);
 			return -1;
 		}
 	}
 	if (!a->command && !a->check_config && !a->config_doc) {
-		fprintf(stderr, "slobd: missing command (replay FILE, live, sweep FILE)\n");
+		fprintf(stderr, "slobd: missing command (replay FILE, live, replay-gw, sweep FILE)\n");
 		return -1;
 	}
 	if (a->command && !strcmp(a->command, "sweep") && a->ngrid == 0) {

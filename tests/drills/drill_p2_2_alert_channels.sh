@@ -20,8 +20,10 @@ FAST=(--set alert.backoff_ms=100 --set alert.timeout_ms=2000 --set alert.down_af
 EXTRA=()
 
 say "baseline: the replay without alert channels"
+t0=$(date +%s%N)
 ops_replay "$DT/base" "$DT/base.json" "$SPEED"
 ops_replay_wait 60
+BASE_MS=$((($(date +%s%N) - t0) / 1000000))
 drill_expect_eq "baseline slobd exit" "$SD_RC" 0
 [ "$(js "$DT/base.json" trades)" -gt 0 ] 2> /dev/null || drill_fail "baseline replay produced no summary: $(cat "$OPS_SD_OUT")"
 
@@ -29,6 +31,7 @@ drill_expect_eq "baseline slobd exit" "$SD_RC" 0
 status_seen=""
 one_run() {
 	local n=$1
+	local t0=$(date +%s%N)
 	ops_replay "$DT/$n" "$DT/$n.json" "$SPEED" "${FAST[@]}" "${EXTRA[@]}"
 	drill_wait 10 test -s "$DT/$n/slob.stats" || drill_fail "no stats file"
 	# slobctl status while slobd runs: the DOWN flag
@@ -43,8 +46,10 @@ one_run() {
 		kill -0 "$SD_PID" 2> /dev/null || break
 		sleep 0.2
 	done
-	local t0=$(date +%s%N)
 	ops_replay_wait 60
+	local ms=$((($(date +%s%N) - t0) / 1000000))
+	observe "$n: start to exit $ms ms (baseline $BASE_MS ms; slobd gives pending alerts at most 3 s at stop)"
+	drill_check "$n: start to exit within baseline + 8 s" test "$ms" -le $((BASE_MS + 8000))
 	observe "$n: slobd exit $SD_RC; $(js "$DT/$n.json" trades) trades, digest $(js "$DT/$n.json" digest), latency p99 $(js "$DT/$n.json" latency_ns.p99) ns"
 	drill_expect_eq "$n: slobd exits cleanly" "$SD_RC" 0
 	drill_expect_eq "$n: same decision digest as without alerts" "$(js "$DT/$n.json" digest)" "$(js "$DT/base.json" digest)"

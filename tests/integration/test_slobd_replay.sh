@@ -4,7 +4,8 @@
 # through the whole pipeline (orders, fills and trades in the store match the
 # summary), the same decision digest on one thread and on the default layout,
 # --check-config with secrets redacted, a bad configuration value named with
-# file:line (exit 2), a second slobd on the same data directory refused
+# file:line (exit 2), the same week as M1 bars giving the same trades, a
+# malformed bar line named with file:line (exit 5), a second slobd on the same data directory refused
 # (exit 4) while the first keeps running, and SIGTERM as a graceful stop
 # (exit 0, store flushed and readable).
 set -euo pipefail
@@ -41,6 +42,19 @@ grep -q "System Stopped" "$T/logs/trading.log" || fail "no stop line in trading.
 say "same digest on one thread"
 "$B/slobd" "${common[@]}" --data-dir "$T/d2" --layout single replay "$T/gen/sample.ticks" --json > "$T/s2.json"
 [ "$(j "$T/s1.json" digest)" = "$(j "$T/s2.json" digest)" ] || fail "digest differs between layouts"
+
+say "the same week as M1 bars (IB export CSV): same setups and trades"
+"$B/slobd" "${common[@]}" --data-dir "$T/d4" replay "$T/gen/sample.bars.csv" --json > "$T/s4.json"
+for k in bars setups orders trades pnl; do
+	[ "$(j "$T/s1.json" $k)" = "$(j "$T/s4.json" $k)" ] || fail "bar replay: $k differs"
+done
+printf 'time,open,high,low,close,volume\n2026-01-12 09:00:00,1,2,x,1,1\n' > "$T/bad.csv"
+set +e
+"$B/slobd" "${common[@]}" --data-dir "$T/d5" replay "$T/bad.csv" > /dev/null 2> "$T/err5"
+rc=$?
+set -e
+[ "$rc" -eq 5 ] || fail "malformed bar file exit $rc"
+grep -q "bad.csv:2: low" "$T/err5" || fail "no file:line for a bad bar: $(cat "$T/err5")"
 
 say "--check-config redacts secrets"
 TELEGRAM_BOT_TOKEN=123456:VERYSECRET TELEGRAM_CHAT_ID=42 "$B/slobd" --check-config > "$T/cfg.txt"

@@ -116,7 +116,7 @@ int slob_ingest_param_set(struct slob_ingest_params *p, const char *key, const c
 	} else if (!strcmp(key, "tick_size")) {
 		rc = set_double("ingest", key, value, 0, 1e6, 1, &p->tick_size, err, errlen);
 	} else if (!strcmp(key, "pace")) {
-		rc = set_double("ingest", key, value, 0, 100000, 0, &p->pace, err, errlen);
+		rc = set_double("ingest", key, value, 0, 10000000, 0, &p->pace, err, errlen);
 	} else if (!strcmp(key, "depth")) {
 		if (!(rc = set_long("ingest", key, value, 1, SLOB_INGEST_MAX_DEPTH, &v, err,
 				    errlen)))
@@ -151,8 +151,8 @@ int slob_ingest_params_validate(const struct slob_ingest_params *p, char *err, s
 		why = "path: missing (the replay file)";
 	else if (!slob_tick_nano(p->tick_size))
 		why = "tick_size: must be > 0";
-	else if (!(p->pace >= 0 && p->pace <= 100000))
-		why = "pace: must be 0..100000";
+	else if (!(p->pace >= 0 && p->pace <= 10000000))
+		why = "pace: must be 0..10000000";
 	else if (p->depth < 1 || p->depth > SLOB_INGEST_MAX_DEPTH)
 		why = "depth: must be 1..64";
 	else if (p->buf_kb < 4 || p->buf_kb > 65536)
@@ -509,8 +509,20 @@ static unsigned push(struct slob_ingest *ing)
 				due++;
 			}
 		}
-		for (unsigned i = ing->stamped; i < due; i++)
-			ing->batch[i].recv_ns = now;
+		/* Paced: a tick's receive time is when it was due, not when this
+		 * loop got to it, so a late pipeline shows up in the tick-to-order
+		 * latency instead of hiding it (no coordinated omission). */
+		for (unsigned i = ing->stamped; i < due; i++) {
+			const struct slob_tick *t = &ing->batch[i];
+			int64_t at = now;
+			if (ing->p.pace > 0 && !(t->flags & SLOB_TICK_END)) {
+				double rel = ((double)t->ts_ns - (double)ing->pace_t0_ts) / ing->p.pace;
+				at = ing->pace_t0_mono + (int64_t)rel;
+				if (at > now)
+					at = now;
+			}
+			ing->batch[i].recv_ns = at;
+		}
 		ing->stamped = due;
 	}
 	unsigned pushed = 0;

@@ -936,10 +936,13 @@ int slob_alert_from_cold(slob_alert_t *a, const struct slob_cold *rec)
 	case SLOB_COLD_BREAKER: {
 		const struct slob_cold_breaker *b = &rec->u.breaker;
 		if (b->tripped) {
+			/* risk's reasons may already start with "Trading stopped" */
+			const char *pre =
+			    strncmp(b->why, "Trading stopped", 15) == 0 ? "" : "Trading stopped: ";
 			snprintf(text, sizeof(text),
-				 "Trading stopped: %.*s (reason %u, value %lld). "
+				 "%s%.*s (reason %u, value %lld). "
 				 "No new positions until reset (slobctl reset-breaker).",
-				 (int)sizeof(b->why), b->why, b->reason, (long long)b->value);
+				 pre, (int)sizeof(b->why), b->why, b->reason, (long long)b->value);
 			return slob_alert_send(a, SLOB_ALERT_BREAKER_TRIPPED, SLOB_LVL_CRITICAL,
 					       "Circuit breaker triggered", text);
 		}

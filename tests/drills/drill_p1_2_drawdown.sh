@@ -56,6 +56,9 @@ sed 's/^/   slobctl: /' "$DT/reset.out"
 drill_expect_eq "reset-breaker applied" "$rc" 0
 drill_expect_eq "reset recorded with who and why" \
 	"$(q "$D" "SELECT who || '|' || why FROM breaker_events WHERE action='reset' ORDER BY id DESC LIMIT 1")" "drill|drill P1-2 reviewed"
+reset_alert() { alert_has '"channel": "telegram".*Circuit breaker reset.*drill P1-2 reviewed'; }
+drill_wait 10 reset_alert
+drill_check "reset alerted with who and why" reset_alert
 g1=$(gw_field orders)
 more_orders() { [ "$(gw_field orders)" -gt "$g1" ] || [ "$(gw_field eof)" = 1 ]; }
 drill_wait 30 more_orders

@@ -518,6 +518,11 @@ int slob_tws_conn_poll(struct slob_tws_conn *c, int64_t now)
  * operators see ("Connection lost" / "Connection restored"), not "System Started". */
 #define TWS_ALERT_CONN_LOST 3
 #define TWS_ALERT_CONN_RESTORED 4
+/* a session that never came up since start alerts once, at this many
+ * consecutive failed attempts (a gateway refused from the start, P1-1; every
+ * failure also counts as a disconnect, and failures restart at 0 once ready,
+ * so disconnects == failures means never up) */
+#define TWS_ALERT_NEVER_UP_AFTER 3
 
 static void cold_text(struct slob_coldq *q, uint16_t type, uint8_t level, const char *comp,
 		      int32_t code, const char *text)
@@ -639,6 +644,9 @@ static void md_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 		if (old == SLOB_TWS_READY)
 			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-md",
 				  TWS_ALERT_CONN_LOST, t);
+		else if (c->failures == TWS_ALERT_NEVER_UP_AFTER && c->disconnects == c->failures)
+			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_ERROR, "tws-md",
+				  TWS_ALERT_CONN_LOST, t); /* refused from the start (P1-1) */
 	}
 }
 
@@ -1003,6 +1011,10 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 		snprintf(t, sizeof(t), "order connection %s: %s",
 			 old == SLOB_TWS_READY ? "lost" : "attempt failed", why);
 		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order", 0, t);
+		if (old != SLOB_TWS_READY && c->failures == TWS_ALERT_NEVER_UP_AFTER &&
+		    c->disconnects == c->failures)
+			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_ERROR, "tws-order",
+				  TWS_ALERT_CONN_LOST, t); /* refused from the start (P1-1) */
 		if (old == SLOB_TWS_READY) {
 			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order",
 				  TWS_ALERT_CONN_LOST, t);

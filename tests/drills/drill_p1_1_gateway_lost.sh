@@ -31,6 +31,9 @@ fails() { [ "$(drill_log_count 'connection attempt failed')" -ge 4 ]; }
 drill_wait 15 fails || drill_fail "no failed-attempt log lines: $(cat "$SD_OUT")"
 grep 'connection attempt failed' "$TLOG" | head -4 | sed 's/^/   log: /'
 drill_check "slobd keeps running while the port is refused" kill -0 "$SD_PID"
+refused_alert() { alert_has '"channel": "telegram".*Connection lost.*attempt failed'; }
+drill_wait 5 refused_alert
+drill_check "a gateway refused from the start is alerted" refused_alert
 inject "start slob-gw on port $P"
 drill_gw_start --port "$P" --ticks "$DT/gen/sample.ticks" --speed "${DRILL_GW_SPEED:-10000}" --wait-sub
 drill_wait 20 recs 1 || drill_fail "slobd did not connect once the port opened"

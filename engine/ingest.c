@@ -76,19 +76,45 @@ static int set_double(const char *sec, const char *key, const char *v, double lo
 	return 0;
 }
 
+/* The path key shared by [ingest] and [barsrc]: 1..sizeof(dst)-1 characters. */
+static int set_path(const char *sec, const char *v, char *dst, size_t dstlen, char *err,
+		    size_t errlen)
+{
+	if (!*v || strlen(v) >= dstlen) {
+		if (err)
+			snprintf(err, errlen, "[%s] path: must be 1..%zu characters", sec,
+				 dstlen - 1);
+		return -EINVAL;
+	}
+	snprintf(dst, dstlen, "%s", v);
+	return 0;
+}
+
+static int unknown_key(const char *sec, const char *key, char *err, size_t errlen)
+{
+	if (err)
+		snprintf(err, errlen, "[%s] unknown key '%s'", sec, key);
+	return -ENOENT;
+}
+
+/* The end of a params_validate: -EINVAL with "[sec] why" when why is set. */
+static int invalid_if(const char *sec, const char *why, char *err, size_t errlen)
+{
+	if (why) {
+		if (err)
+			snprintf(err, errlen, "[%s] %s", sec, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int slob_ingest_param_set(struct slob_ingest_params *p, const char *key, const char *value,
 			  char *err, size_t errlen)
 {
 	long v;
 	int rc = 0;
 	if (!strcmp(key, "path")) {
-		if (!*value || strlen(value) >= sizeof(p->path)) {
-			if (err)
-				snprintf(err, errlen, "[ingest] path: must be 1..%zu characters",
-					 sizeof(p->path) - 1);
-			return -EINVAL;
-		}
-		snprintf(p->path, sizeof(p->path), "%s", value);
+		return set_path("ingest", value, p->path, sizeof(p->path), err, errlen);
 	} else if (!strcmp(key, "format")) {
 		if (!strcmp(value, "auto"))
 			p->format = SLOB_TICKFILE_AUTO;
@@ -137,9 +163,7 @@ int slob_ingest_param_set(struct slob_ingest_params *p, const char *key, const c
 		if (!(rc = set_long("ingest", key, value, 0, 86400000, &v, err, errlen)))
 			p->backwards_tol_ns = v * 1000000LL;
 	} else {
-		if (err)
-			snprintf(err, errlen, "[ingest] unknown key '%s'", key);
-		return -ENOENT;
+		return unknown_key("ingest", key, err, errlen);
 	}
 	return rc;
 }
@@ -163,12 +187,7 @@ int slob_ingest_params_validate(const struct slob_ingest_params *p, char *err, s
 		why = "backwards_tol_ms: must be >= 0";
 	else if (p->format < SLOB_TICKFILE_AUTO || p->format > SLOB_TICKFILE_BIN)
 		why = "format: must be auto|csv|bin";
-	if (why) {
-		if (err)
-			snprintf(err, errlen, "[ingest] %s", why);
-		return -EINVAL;
-	}
-	return 0;
+	return invalid_if("ingest", why, err, errlen);
 }
 
 /* ---- tick ingest -------------------------------------------------------------- */
@@ -618,13 +637,7 @@ int slob_barsrc_param_set(struct slob_barsrc_params *p, const char *key, const c
 	long v;
 	int rc = 0;
 	if (!strcmp(key, "path")) {
-		if (!*value || strlen(value) >= sizeof(p->path)) {
-			if (err)
-				snprintf(err, errlen, "[barsrc] path: must be 1..%zu characters",
-					 sizeof(p->path) - 1);
-			return -EINVAL;
-		}
-		snprintf(p->path, sizeof(p->path), "%s", value);
+		return set_path("barsrc", value, p->path, sizeof(p->path), err, errlen);
 	} else if (!strcmp(key, "tick_size")) {
 		rc = set_double("barsrc", key, value, 0, 1e6, 1, &p->tick_size, err, errlen);
 	} else if (!strcmp(key, "pace")) {
@@ -636,9 +649,7 @@ int slob_barsrc_param_set(struct slob_barsrc_params *p, const char *key, const c
 		if (!(rc = set_long("barsrc", key, value, 1, 65536, &v, err, errlen)))
 			p->batch = (unsigned)v;
 	} else {
-		if (err)
-			snprintf(err, errlen, "[barsrc] unknown key '%s'", key);
-		return -ENOENT;
+		return unknown_key("barsrc", key, err, errlen);
 	}
 	return rc;
 }
@@ -654,12 +665,7 @@ int slob_barsrc_params_validate(const struct slob_barsrc_params *p, char *err, s
 		why = "pace: must be 0..100000";
 	else if (p->batch < 1 || p->batch > 65536)
 		why = "batch: must be 1..65536";
-	if (why) {
-		if (err)
-			snprintf(err, errlen, "[barsrc] %s", why);
-		return -EINVAL;
-	}
-	return 0;
+	return invalid_if("barsrc", why, err, errlen);
 }
 
 static int bs_poll(slob_stage_t *st)

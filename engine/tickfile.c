@@ -373,16 +373,28 @@ int slob_tickcsv_init(struct slob_tickcsv *c, const struct slob_tickcsv_opts *o)
 	return 0;
 }
 
-static int csv_bad(struct slob_tickcsv *c, const char *fmt, const char *detail)
+/*
+ * A malformed line of a tick or bar CSV: with skip_bad counted and skipped
+ * (0), otherwise "name:line: <fmt with detail>" into err and -EINVAL. One
+ * copy so both readers report bad lines the same way.
+ */
+static int line_bad(int skip_bad, uint64_t *bad_lines, char *err, size_t errlen, const char *name,
+		    uint64_t line, const char *fmt, const char *detail)
 {
-	if (c->skip_bad) {
-		c->bad_lines++;
+	if (skip_bad) {
+		(*bad_lines)++;
 		return 0;
 	}
 	char what[160];
 	snprintf(what, sizeof(what), fmt, detail);
-	snprintf(c->err, sizeof(c->err), "%s:%llu: %s", c->name, (unsigned long long)c->line, what);
+	snprintf(err, errlen, "%s:%llu: %s", name, (unsigned long long)line, what);
 	return -EINVAL;
+}
+
+static int csv_bad(struct slob_tickcsv *c, const char *fmt, const char *detail)
+{
+	return line_bad(c->skip_bad, &c->bad_lines, c->err, sizeof(c->err), c->name, c->line, fmt,
+			detail);
 }
 
 /*
@@ -575,14 +587,8 @@ int slob_barcsv_init(struct slob_barcsv *c, const struct slob_barcsv_opts *o)
 
 static int bar_bad(struct slob_barcsv *c, const char *fmt, const char *detail)
 {
-	if (c->skip_bad) {
-		c->bad_lines++;
-		return 0;
-	}
-	char what[160];
-	snprintf(what, sizeof(what), fmt, detail);
-	snprintf(c->err, sizeof(c->err), "%s:%llu: %s", c->name, (unsigned long long)c->line, what);
-	return -EINVAL;
+	return line_bad(c->skip_bad, &c->bad_lines, c->err, sizeof(c->err), c->name, c->line, fmt,
+			detail);
 }
 
 static int field_is(const char *b, const char *e, const char *name)

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "persist/log.h"
+#include "persist/fsutil.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -225,17 +226,7 @@ static int mkdirs_for(const char *path)
 	if (!slash || slash == tmp)
 		return 0;
 	*slash = 0;
-	for (char *q = tmp + 1; *q; q++) {
-		if (*q != '/')
-			continue;
-		*q = 0;
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*q = '/';
-	}
-	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return slob_fs_mkdir_p(tmp);
 }
 
 static int lf_open(struct logfile *lf)

@@ -17,6 +17,7 @@
 
 #include <xxhash.h>
 
+#include "persist/fsutil.h"
 #include "persist/store.h"
 
 struct slob_store {
@@ -291,24 +292,6 @@ int slob_store_migrate(sqlite3 *db, int target)
 	return target;
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static int parent_dir(const char *path, char *out, size_t len)
 {
 	const char *slash = strrchr(path, '/');
@@ -349,7 +332,8 @@ int slob_store_open(const char *path, unsigned flags, slob_store_t **out)
 	} else {
 		char dir[PATH_MAX];
 		oflags |= SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-		if ((e = parent_dir(path, dir, sizeof(dir))) < 0 || (e = mkdir_p(dir)) < 0) {
+		if ((e = parent_dir(path, dir, sizeof(dir))) < 0 ||
+		    (e = slob_fs_mkdir_p(dir)) < 0) {
 			slob_store_seterr_(-e, "store %s: cannot create directory: %s", path,
 					   strerror(-e));
 			goto fail_free;

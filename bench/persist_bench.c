@@ -129,6 +129,34 @@ static void *writer_loop(void *arg)
 	return NULL;
 }
 
+/* Pushes n records built by build(&r, k) (seq k, producer stage 0) through
+ * the writer as fast as the ring takes them; the clock stops when the last
+ * one is durable. Returns rows/s, the writer's CPU rows/s in *cpu_rate, and
+ * closes e. Shared by the TRADE and INFO insert rates. */
+static double push_all(struct env *e, uint64_t n, void (*build)(struct slob_cold *, uint64_t),
+		       double *cpu_rate)
+{
+	pthread_t t;
+	pthread_create(&t, NULL, writer_loop, e);
+	struct slob_cold r;
+	int64_t t0 = mono();
+	for (uint64_t k = 1; k <= n; k++) {
+		build(&r, k);
+		r.seq = k;
+		r.stage = 0;
+		while (!slob_ring_push_spsc(&e->ring[0], &r))
+			sched_yield();
+	}
+	while (slob_cold_durable_seq(e->w, 0) < n)
+		sched_yield();
+	int64_t dt = mono() - t0;
+	__atomic_store_n(&e->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	*cpu_rate = (double)n / ((double)e->writer_cpu_ns / 1e9);
+	env_close(e);
+	return (double)n / ((double)dt / 1e9);
+}
+
 /* Rows/s of n TRADE records through the writer (producer pushes as fast
  * as the ring takes them; the clock stops when the last one is durable). */
 static double insert_rate(int batch_max, uint64_t n, int tag, double *cpu_rate)
@@ -139,25 +167,7 @@ static double insert_rate(int batch_max, uint64_t n, int tag, double *cpu_rate)
 		fprintf(stderr, "bench store: %s\n", slob_store_strerror());
 		exit(1);
 	}
-	pthread_t t;
-	pthread_create(&t, NULL, writer_loop, &e);
-	struct slob_cold r;
-	int64_t t0 = mono();
-	for (uint64_t k = 1; k <= n; k++) {
-		rec_trade(&r, k);
-		r.seq = k;
-		r.stage = 0;
-		while (!slob_ring_push_spsc(&e.ring[0], &r))
-			sched_yield();
-	}
-	while (slob_cold_durable_seq(e.w, 0) < n)
-		sched_yield();
-	int64_t dt = mono() - t0;
-	__atomic_store_n(&e.stop, 1, __ATOMIC_RELEASE);
-	pthread_join(t, NULL);
-	*cpu_rate = (double)n / ((double)e.writer_cpu_ns / 1e9);
-	env_close(&e);
-	return (double)n / ((double)dt / 1e9);
+	return push_all(&e, n, rec_trade, cpu_rate);
 }
 
 /* INFO rows (candles, synchronous=NORMAL), pushed with a retry loop so none
@@ -168,24 +178,7 @@ static double insert_rate_info(uint64_t n, int tag, double *cpu_rate)
 	memset(&e, 0, sizeof(e));
 	if (env_open(&e, 4096, tag) < 0)
 		exit(1);
-	pthread_t t;
-	pthread_create(&t, NULL, writer_loop, &e);
-	struct slob_cold r;
-	int64_t t0 = mono();
-	for (uint64_t k = 1; k <= n; k++) {
-		rec_bar(&r, k);
-		r.seq = k;
-		while (!slob_ring_push_spsc(&e.ring[0], &r))
-			sched_yield();
-	}
-	while (slob_cold_durable_seq(e.w, 0) < n)
-		sched_yield();
-	int64_t dt = mono() - t0;
-	__atomic_store_n(&e.stop, 1, __ATOMIC_RELEASE);
-	pthread_join(t, NULL);
-	*cpu_rate = (double)n / ((double)e.writer_cpu_ns / 1e9);
-	env_close(&e);
-	return (double)n / ((double)dt / 1e9);
+	return push_all(&e, n, rec_bar, cpu_rate);
 }
 
 struct flood {

@@ -240,9 +240,22 @@ static void sink_record(void *ctx, const struct slob_cold *rec)
 	struct slob_pipeline *p = ctx;
 	/* the cold writer hands BREAKER records to no sink; risk leaves the
 	 * trip/reset alert and log line to this path (P1-2, drill_p1_2_drawdown) */
-	if (rec->type == SLOB_COLD_BREAKER) {
+	switch (rec->type) {
+	case SLOB_COLD_BREAKER:
 		slob_ops_sink_log(&p->ops, rec);
 		slob_ops_sink_alert(&p->ops, rec);
+		break;
+	case SLOB_COLD_ORDER:
+	case SLOB_COLD_FILL:
+	case SLOB_COLD_TRADE:
+	case SLOB_COLD_SETUP:
+	case SLOB_COLD_DECISION:
+		/* one trading.log line each (orderRef, fills, "SETUP FOUND", risk
+		 * decisions): what the guide's greps look for */
+		slob_ops_sink_log(&p->ops, rec);
+		break;
+	default:
+		break;
 	}
 	if (p->o.stats == NULL)
 		return;

@@ -312,11 +312,9 @@ static const char *level_name(unsigned l)
 	return l < 5 ? n[l] : "CRITICAL";
 }
 
-static const char *order_status(unsigned k)
+const char *slob_cold_exec_name(unsigned k)
 {
 	switch (k) {
-	case 0:
-		return "PENDING";
 	case SLOB_EXEC_SUBMITTED:
 		return "SUBMITTED";
 	case SLOB_EXEC_FILL:
@@ -330,8 +328,15 @@ static const char *order_status(unsigned k)
 	case SLOB_EXEC_UNKNOWN:
 		return "UNKNOWN";
 	default:
-		return "PENDING";
+		return NULL;
 	}
+}
+
+/* orders.status: 0 (not yet acknowledged) and kinds without a name are PENDING. */
+static const char *order_status(unsigned k)
+{
+	const char *n = slob_cold_exec_name(k);
+	return n ? n : "PENDING";
 }
 
 /* Steps a statement to completion and resets it; returns the SQLite code. */

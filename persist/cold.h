@@ -191,4 +191,14 @@ int64_t slob_cold_run_begin(slob_store_t *s, const char *mode, const char *versi
 int slob_cold_run_end(slob_store_t *s, int64_t run_id, const char *decision_digest,
 		      const char *exit_status);
 
+/*
+ * slob_cold_exec_name - the order status name of an exec kind
+ * (SLOB_EXEC_SUBMITTED -> "SUBMITTED", FILL -> "FILLED", CANCELLED,
+ * REJECTED, RECONCILED, UNKNOWN), shared by the orders table and the
+ * trading log so both name a status alike. NULL for a kind without one (0,
+ * CLOCK_ACK, CONN, anything else): each caller picks its own word for that.
+ * Any thread; pure.
+ */
+const char *slob_cold_exec_name(unsigned k);
+
 #endif /* SLOB_COLD_H */

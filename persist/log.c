@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include "persist/log.h"
+#include "engine/risk.h"
+#include "persist/cold.h"
 #include "persist/fsutil.h"
 
 #include <dirent.h>
@@ -646,26 +648,14 @@ int slob_log_rotate(slob_log_t *log)
 
 /* ---- cold records --------------------------------------------------------- */
 
+/* The log says PLACED for 0 (sent, not yet acknowledged) and ? for kinds
+ * without a status name; the rest as in the orders table. */
 static const char *exec_name(unsigned k)
 {
-	switch (k) {
-	case SLOB_EXEC_SUBMITTED:
-		return "SUBMITTED";
-	case SLOB_EXEC_FILL:
-		return "FILLED";
-	case SLOB_EXEC_CANCELLED:
-		return "CANCELLED";
-	case SLOB_EXEC_REJECTED:
-		return "REJECTED";
-	case SLOB_EXEC_RECONCILED:
-		return "RECONCILED";
-	case SLOB_EXEC_UNKNOWN:
-		return "UNKNOWN";
-	case 0:
+	if (k == 0)
 		return "PLACED";
-	default:
-		return "?";
-	}
+	const char *n = slob_cold_exec_name(k);
+	return n ? n : "?";
 }
 
 /* Prices in ticks of 0.25 (NQ) rendered with two decimals. */
@@ -773,8 +763,9 @@ int slob_log_format_cold(const struct slob_cold *rec, char *buf, size_t len, con
 		const struct slob_cold_decision *d = &rec->u.decision;
 		*component = "risk";
 		if (d->reason)
-			snprintf(buf, len, "setup %016llx rejected by risk gate: reason %u",
-				 (unsigned long long)d->setup_id, d->reason);
+			snprintf(buf, len, "setup %016llx rejected by risk gate: %s (reason %u)",
+				 (unsigned long long)d->setup_id, slob_risk_reason_name(d->reason),
+				 d->reason);
 		else
 			snprintf(buf, len, "setup %016llx accepted: %d contracts",
 				 (unsigned long long)d->setup_id, d->qty);

@@ -6,11 +6,9 @@
 # setup over and over). An operator wants exactly one bracket per setup at
 # the broker (idempotency by setup id / orderRef), and the burst to trip the
 # order-rate breaker (reason order_rate) with an alert.
-#
-# The breaker/alert part is the desired behaviour the risk gate is being
-# changed to; until then duplicates are refused as `duplicate` and only
-# brackets count towards the rate, so that part is asserted only with
-# DRILL_STRICT_P03=1 (otherwise it is reported, not failed).
+# (Risk counts duplicate signals as order attempts in the rate window since
+# 56a88a8; before that this drill guarded the breaker part behind
+# DRILL_STRICT_P03=1.)
 . "$(dirname "$0")/lib/drill.sh"
 drill_init p0_3_runaway
 drill_sample
@@ -49,14 +47,10 @@ drill_check "at most one bracket per setup in the store" test "$(q "$D" "SELECT 
 
 drill_check "duplicate attempts alerted" alert_has '"channel": "telegram".*Duplicate order attempt blocked'
 # desired: the burst trips the order-rate breaker and alerts
-trip=$(q "$D" "SELECT COUNT(*) FROM breaker_events WHERE action='tripped' AND reason_code=10")
+trip=$(q "$D" "SELECT COUNT(*) FROM breaker_events WHERE action='tripped' AND reason_code=11")
 alert_show
 observe "order_rate breaker trips: $trip"
-if [ -n "${DRILL_STRICT_P03:-}" ]; then
-	drill_check "the duplicate burst tripped the order-rate breaker" test "$trip" -ge 1
-	drill_check "breaker alert sent" alert_has '"channel": "telegram".*(breaker|order.rate)'
-else
-	[ "$trip" -ge 1 ] && echo "note: order-rate breaker tripped (desired)" ||
-		echo "note: order-rate breaker NOT tripped by duplicate signals (known gap; DRILL_STRICT_P03=1 fails on it)"
-fi
+drill_check "the duplicate burst tripped the order-rate breaker (reason 11 order_rate)" test "$trip" -ge 1
+drill_check "breaker alert sent" alert_has '"channel": "telegram".*Circuit breaker triggered.*order rate'
+drill_expect_eq "breaker latched in the store" "$(q "$D" "SELECT breaker_tripped FROM risk_state")" 1
 drill_finish

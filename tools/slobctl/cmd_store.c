@@ -59,6 +59,18 @@ static pid_t daemon_pid(struct ctl *c)
 	return p > 0 ? p : 0;
 }
 
+/* backup, check and archive work on the file itself: it must exist.
+ * 1 (with "store <path>: <errno text>" set) when it does not, else 0. */
+static int store_missing(struct ctl *c)
+{
+	struct stat sb;
+	if (stat(c->db_path, &sb) < 0) {
+		ctl_err(c, "store %s: %s", c->db_path, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
 static int open_store(struct ctl *c, unsigned flags, slob_store_t **s)
 {
 	struct stat sb;
@@ -487,11 +499,8 @@ int cmd_backup(struct ctl *c)
 			return CTL_USAGE;
 		}
 	}
-	struct stat sb;
-	if (stat(c->db_path, &sb) < 0) {
-		ctl_err(c, "store %s: %s", c->db_path, strerror(errno));
+	if (store_missing(c))
 		return CTL_NOSTORE;
-	}
 	struct store_ini si = {""};
 	if (c->config[0]) {
 		FILE *f = fopen(c->config, "r");
@@ -627,11 +636,8 @@ int cmd_check(struct ctl *c)
 			return CTL_USAGE;
 		}
 	}
-	struct stat sb;
-	if (stat(c->db_path, &sb) < 0) {
-		ctl_err(c, "store %s: %s", c->db_path, strerror(errno));
+	if (store_missing(c))
 		return CTL_NOSTORE;
-	}
 	int rc = slob_backup_check(c->db_path, full);
 	if (rc == 0) {
 		if (c->json)
@@ -708,11 +714,8 @@ int cmd_archive(struct ctl *c)
 		ctl_err(c, "--older-than is required (e.g. archive --older-than 1y)");
 		return CTL_USAGE;
 	}
-	struct stat sb;
-	if (stat(c->db_path, &sb) < 0) {
-		ctl_err(c, "store %s: %s", c->db_path, strerror(errno));
+	if (store_missing(c))
 		return CTL_NOSTORE;
-	}
 	int64_t n = slob_backup_archive(c->db_path, (int)days, to);
 	if (n < 0) {
 		ctl_err(c, "archive failed: %s", slob_store_strerror());

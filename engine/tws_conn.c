@@ -6,13 +6,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +107,17 @@ int slob_tws_param_set(struct slob_tws_params *p, const char *key, const char *v
 		else {
 			snprintf(err, errlen, "tws.md_mode: '%s' is not one of tick_by_tick, mkt_data",
 				 value);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strcmp(key, "io") == 0) {
+		if (strcmp(value, "uring") == 0)
+			p->io_syscalls = false;
+		else if (strcmp(value, "syscalls") == 0)
+			p->io_syscalls = true;
+		else {
+			snprintf(err, errlen, "tws.io: '%s' is not one of uring, syscalls", value);
 			return -EINVAL;
 		}
 		return 0;
@@ -241,11 +249,24 @@ static int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* usock parameters of a session: rx holds the largest accepted frame plus one
+ * provided buffer, so a partial frame never stalls the receive side. */
+static void sock_params(const struct slob_tws_params *p, struct slob_usock_params *up)
+{
+	slob_usock_params_default(up);
+	up->tx_cap = SLOB_TWS_TXBUF;
+	size_t need = (size_t)p->max_frame + 4 + up->buf_size;
+	up->rx_cap = need > SLOB_TWS_RXBUF ? (unsigned)need : SLOB_TWS_RXBUF;
+	up->connect_timeout_ms = (unsigned)p->connect_timeout_ms;
+	up->use_syscalls = p->io_syscalls ? 1 : 0;
+}
+
 int slob_tws_conn_init(struct slob_tws_conn *c, const struct slob_tws_params *p, int client_id,
 		       slob_tws_msg_fn on_msg, slob_tws_state_fn on_state, void *ctx)
 {
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
+	c->sock.fd = -1;
 	char err[160];
 	if (slob_tws_params_validate(p, err, sizeof(err)) != 0)
 		return -EINVAL;
@@ -255,12 +276,15 @@ int slob_tws_conn_init(struct slob_tws_conn *c, const struct slob_tws_params *p,
 	c->on_state = on_state;
 	c->ctx = ctx;
 	c->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)client_id;
-	c->rx = malloc(SLOB_TWS_RXBUF);
-	c->tx = malloc(SLOB_TWS_TXBUF);
-	if (c->rx == NULL || c->tx == NULL) {
+	struct slob_usock_params up;
+	sock_params(p, &up);
+	int rc = slob_usock_init(&c->sock, &up);
+	if (rc < 0) {
 		slob_tws_conn_destroy(c);
-		return -ENOMEM;
+		return rc;
 	}
+	c->rx = c->sock.rx;
+	c->tx = c->sock.tx;
 	return 0;
 }
 
@@ -268,12 +292,10 @@ void slob_tws_conn_destroy(struct slob_tws_conn *c)
 {
 	if (c == NULL)
 		return;
-	if (c->fd >= 0)
-		close(c->fd);
+	slob_usock_destroy(&c->sock);
 	c->fd = -1;
-	free(c->rx);
-	free(c->tx);
 	c->rx = c->tx = NULL;
+	c->rx_len = c->tx_len = 0;
 }
 
 static void set_state(struct slob_tws_conn *c, int st, const char *why)
@@ -284,12 +306,23 @@ static void set_state(struct slob_tws_conn *c, int st, const char *why)
 		c->on_state(c->ctx, c, old, why);
 }
 
+/* Closes the socket now, or (inside the decoder, design note 1) once
+ * slob_usock_poll has returned. */
+static void close_sock(struct slob_tws_conn *c)
+{
+	if (c->in_rx) {
+		c->close_pending = true;
+		return;
+	}
+	slob_usock_close(&c->sock);
+	c->close_pending = false;
+	c->fd = -1;
+	c->rx_len = c->tx_len = 0;
+}
+
 void slob_tws_conn_drop(struct slob_tws_conn *c, const char *why)
 {
-	if (c->fd >= 0) {
-		close(c->fd);
-		c->fd = -1;
-	}
+	close_sock(c);
 	if (c->state == SLOB_TWS_DOWN)
 		return;
 	snprintf(c->why, sizeof(c->why), "%s", why);
@@ -305,7 +338,6 @@ void slob_tws_conn_drop(struct slob_tws_conn *c, const char *why)
 			d += (int64_t)(c->rng % (uint64_t)(2 * span + 1)) - span;
 	}
 	c->next_attempt_ms = mono_ms() + d;
-	c->rx_len = c->tx_len = 0;
 	set_state(c, SLOB_TWS_DOWN, c->why);
 }
 
@@ -313,13 +345,12 @@ static int tx_add(struct slob_tws_conn *c, const uint8_t *msg, int len)
 {
 	if (len <= 0)
 		return len < 0 ? len : -EINVAL;
-	if (c->tx_len + (size_t)len > SLOB_TWS_TXBUF) {
+	int rc = slob_usock_send(&c->sock, msg, (size_t)len);
+	if (rc == -ENOBUFS) {
 		slob_tws_conn_drop(c, "send buffer full (peer not reading)");
 		return -ENOBUFS;
 	}
-	memcpy(c->tx + c->tx_len, msg, (size_t)len);
-	c->tx_len += (size_t)len;
-	return 0;
+	return rc; /* -ENOTCONN: the socket failed; the next poll closes the session */
 }
 
 int slob_tws_conn_send(struct slob_tws_conn *c, const uint8_t *msg, int len)
@@ -337,49 +368,26 @@ static int start_connect(struct slob_tws_conn *c, int64_t now)
 	char port[8];
 	snprintf(port, sizeof(port), "%d", c->prm.port);
 	c->state = SLOB_TWS_CONNECTING; /* so a failure below goes through drop */
+	/* numeric only: slob_usock_connect then never blocks on name resolution */
 	if (getaddrinfo(c->prm.host, port, &hints, &ai) != 0 || ai == NULL) {
 		slob_tws_conn_drop(c, "host is not a numeric IPv4/IPv6 address");
 		return 1;
 	}
-	c->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0) {
-		freeaddrinfo(ai);
-		slob_tws_conn_drop(c, "socket() failed");
-		return 1;
-	}
-	int one = 1;
-	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	int rc = connect(c->fd, ai->ai_addr, ai->ai_addrlen);
 	freeaddrinfo(ai);
-	if (rc != 0 && errno != EINPROGRESS) {
-		char why[96];
+	slob_usock_close(&c->sock); /* IDLE (no-op unless a close is owed) */
+	int rc = slob_usock_connect(&c->sock, c->prm.host, (uint16_t)c->prm.port);
+	if (rc < 0 || slob_usock_state(&c->sock) == SLOB_USOCK_FAILED) {
+		char why[128];
 		snprintf(why, sizeof(why), "connect %s:%d: %s (IB 502)", c->prm.host, c->prm.port,
-			 strerror(errno));
+			 strerror(rc < 0 ? -rc : -c->sock.error));
 		slob_tws_conn_drop(c, why);
 		return 1;
 	}
+	c->fd = c->sock.fd;
 	c->connects++;
 	c->deadline_ms = now + c->prm.connect_timeout_ms;
 	c->state = SLOB_TWS_DOWN;
 	set_state(c, SLOB_TWS_CONNECTING, "connecting");
-	return 1;
-}
-
-static int flush_tx(struct slob_tws_conn *c)
-{
-	if (c->tx_len == 0 || c->fd < 0)
-		return 0;
-	ssize_t w = send(c->fd, c->tx, c->tx_len, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (w < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			return 0;
-		char why[96];
-		snprintf(why, sizeof(why), "send: %s", strerror(errno));
-		slob_tws_conn_drop(c, why);
-		return 0;
-	}
-	memmove(c->tx, c->tx + w, c->tx_len - (size_t)w);
-	c->tx_len -= (size_t)w;
 	return 1;
 }
 
@@ -432,6 +440,60 @@ static int handle_frame(struct slob_tws_conn *c, const uint8_t *payload, size_t 
 	return 0;
 }
 
+/* slob_usock decoder: frames and dispatches every complete message; a
+ * partial frame stays in the socket's rx for the next poll. */
+static int on_rx(void *arg, const unsigned char *data, size_t len)
+{
+	struct slob_tws_conn *c = arg;
+	size_t off = 0;
+	while (off < len) {
+		if (c->close_pending || c->state == SLOB_TWS_DOWN)
+			return (int)len; /* dropped: the rest is discarded with the socket */
+		if (c->state == SLOB_TWS_CONNECTING)
+			break; /* not before the handshake went out */
+		int fl = slob_tws_frame_len(data + off, len - off, c->prm.max_frame);
+		if (fl == 0)
+			break;
+		if (fl < 0) {
+			char why[200];
+			snprintf(why, sizeof(why), "bad frame from server: %s", slob_tws_strerror());
+			c->bad_frames++;
+			slob_tws_conn_drop(c, why);
+			return (int)len;
+		}
+		(void)handle_frame(c, data + off + 4, (size_t)fl - 4);
+		off += (size_t)fl;
+	}
+	return (int)off;
+}
+
+/* One slob_usock_poll with the decoder (+ one more to submit what the
+ * decoder queued). Returns 1 if bytes were consumed. */
+static int pump(struct slob_tws_conn *c)
+{
+	c->in_rx = true;
+	int k = slob_usock_poll(&c->sock, on_rx, c);
+	c->in_rx = false;
+	if (c->close_pending) {
+		close_sock(c);
+		return 1;
+	}
+	if (slob_usock_pending(&c->sock) > 0 && slob_usock_state(&c->sock) == SLOB_USOCK_CONNECTED)
+		(void)slob_usock_poll(&c->sock, NULL, NULL);
+	return k > 0;
+}
+
+/* Submits queued sends now (from the sender's place: close to the wire).
+ * Received bytes are kept for the next slob_tws_conn_poll. */
+static int flush_tx(struct slob_tws_conn *c)
+{
+	if (c->in_rx || slob_usock_state(&c->sock) != SLOB_USOCK_CONNECTED ||
+	    slob_usock_pending(&c->sock) == 0)
+		return 0;
+	(void)slob_usock_poll(&c->sock, NULL, NULL);
+	return 1;
+}
+
 int slob_tws_conn_poll(struct slob_tws_conn *c, int64_t now)
 {
 	int work = 0;
@@ -444,71 +506,39 @@ int slob_tws_conn_poll(struct slob_tws_conn *c, int64_t now)
 		slob_tws_conn_drop(c, "timeout before the session was ready");
 		return 1;
 	}
-	if (c->state == SLOB_TWS_CONNECTING) {
-		struct pollfd pf = {.fd = c->fd, .events = POLLOUT};
-		if (poll(&pf, 1, 0) <= 0)
-			return 0;
-		int err = 0;
-		socklen_t l = sizeof(err);
-		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
-		if (err != 0) {
-			char why[96];
-			snprintf(why, sizeof(why), "connect %s:%d: %s (IB 502)", c->prm.host,
-				 c->prm.port, strerror(err));
-			slob_tws_conn_drop(c, why);
-			return 1;
-		}
+	work += pump(c);
+	if (c->state == SLOB_TWS_DOWN)
+		return work + 1;
+	enum slob_usock_state us = slob_usock_state(&c->sock);
+	if (c->state == SLOB_TWS_CONNECTING && us == SLOB_USOCK_CONNECTED) {
 		uint8_t m[64];
 		int n = slob_tws_enc_handshake(m, sizeof(m), SLOB_TWS_MIN_VERSION, SLOB_TWS_VERSION, NULL);
 		set_state(c, SLOB_TWS_HELLO, "tcp connected");
-		tx_add(c, m, n);
+		(void)tx_add(c, m, n);
 		work++;
-	}
-	work += flush_tx(c);
-	if (c->fd < 0)
-		return work;
-	for (;;) {
-		if (c->rx_len == SLOB_TWS_RXBUF) {
-			slob_tws_conn_drop(c, "receive buffer full");
+		if (c->state == SLOB_TWS_DOWN)
 			return work;
-		}
-		ssize_t r = recv(c->fd, c->rx + c->rx_len, SLOB_TWS_RXBUF - c->rx_len, MSG_DONTWAIT);
-		if (r == 0) {
-			slob_tws_conn_drop(c, "connection closed by peer (IB 504 not connected)");
+		work += pump(c);
+		if (c->state == SLOB_TWS_DOWN)
 			return work + 1;
-		}
-		if (r < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			char why[96];
-			snprintf(why, sizeof(why), "recv: %s", strerror(errno));
-			slob_tws_conn_drop(c, why);
-			return work + 1;
-		}
-		c->rx_len += (size_t)r;
-		work++;
-		size_t off = 0;
-		while (c->fd >= 0) {
-			int fl = slob_tws_frame_len(c->rx + off, c->rx_len - off, c->prm.max_frame);
-			if (fl == 0)
-				break;
-			if (fl < 0) {
-				char why[200];
-				snprintf(why, sizeof(why), "bad frame from server: %s", slob_tws_strerror());
-				c->bad_frames++;
-				slob_tws_conn_drop(c, why);
-				return work;
-			}
-			if (handle_frame(c, c->rx + off + 4, (size_t)fl - 4) < 0 && c->fd < 0)
-				return work;
-			off += (size_t)fl;
-		}
-		if (c->fd < 0)
-			return work;
-		memmove(c->rx, c->rx + off, c->rx_len - off);
-		c->rx_len -= off;
+		us = slob_usock_state(&c->sock);
 	}
-	work += flush_tx(c);
+	if (us == SLOB_USOCK_FAILED) {
+		char why[200];
+		if (c->state == SLOB_TWS_CONNECTING)
+			snprintf(why, sizeof(why), "connect %s:%d: %s (IB 502)", c->prm.host,
+				 c->prm.port, strerror(-c->sock.error));
+		else
+			snprintf(why, sizeof(why), "%s", c->sock.err);
+		slob_tws_conn_drop(c, why);
+		return work + 1;
+	}
+	if (us == SLOB_USOCK_CLOSED) {
+		slob_tws_conn_drop(c, "connection closed by peer (IB 504 not connected)");
+		return work + 1;
+	}
+	c->rx_len = c->sock.rx_len;
+	c->tx_len = slob_usock_pending(&c->sock);
 	return work;
 }
 

@@ -14,11 +14,26 @@
  *    and reconciliation against the store's known orders before any order.
  *
  * Design notes
- *  1. I/O: non-blocking sockets driven by poll functions (connect, send and
- *     recv are syscalls; engine/uring_sock.h had not landed when this was
- *     written). Each object belongs to one thread: the broker to the sender's
- *     thread (called from the sender's poll), md to the ingest thread.
- *  2. No allocation after init: fixed receive and send buffers; a frame
+ *  1. I/O: io_uring (engine/uring_sock.h). Each session owns one struct
+ *     slob_usock and with it its own io_uring instance, so the ring belongs
+ *     to the thread that owns the session: the broker to the sender's thread
+ *     (called from the sender's poll), md to the ingest thread. Connect is
+ *     an IORING_OP_CONNECT linked to a timeout (connect_timeout_ms), receive
+ *     one multishot recv over a ring of 16 provided 16 KiB buffers (copied
+ *     into the session's rx and handed back at once), sends one in-flight
+ *     IORING_OP_SEND from the session's tx buffer; every poll is one
+ *     io_uring_submit at most (two when the decoder queued a reply). The
+ *     decoder runs inside slob_usock_poll: a close it causes (bad frame,
+ *     server version, IB 326, send overflow) is deferred until that poll
+ *     returns (close_pending), never done under the socket's feet. Without
+ *     io_uring (ENOSYS/EPERM, old kernel, or params.io_syscalls) the same
+ *     code runs over non-blocking connect/recv/send syscalls
+ *     (sock.fallback counts those connects). The host must be numeric (no
+ *     blocking name resolution). Closing a session (slob_usock_close)
+ *     cancels in-flight operations and waits for their completions,
+ *     bounded at ~1 s: a cold path (error / reconnect only).
+ *  2. No allocation after init: fixed receive (max_frame + 4 + 16 KiB, at
+ *     least SLOB_TWS_RXBUF) and send (SLOB_TWS_TXBUF) buffers; a frame
  *     longer than max_frame, garbage, or a send buffer overflow closes the
  *     session with a logged reason and schedules a reconnect.
  *  3. Reconnect delay after the n-th consecutive failure:
@@ -48,6 +63,7 @@
 #include "engine/coldrec.h"
 #include "engine/sender.h"
 #include "engine/tws_codec.h"
+#include "engine/uring_sock.h"
 #include "ringbuf/ring.h"
 
 /* ---- parameters: INI section [tws] -------------------------------------- */
@@ -69,13 +85,16 @@ struct slob_tws_params {
 	char account[32];           /* optional account on orders */
 	char tif[8];                /* "DAY" */
 	double tick_size;           /* 0.25 */
+	bool io_syscalls;           /* key io: uring (false, default; falls back by
+				     * itself when unavailable) | syscalls (true) */
 };
 
 void slob_tws_params_default(struct slob_tws_params *p);
 /* Keys: host, port, md_client_id, order_client_id, backoff_initial_ms,
  * backoff_factor, backoff_cap_ms, backoff_jitter_pct, connect_timeout_ms,
  * max_frame, md_mode (tick_by_tick|mkt_data), contract_month, roll_days,
- * account, tif. 0, -ENOENT, -EINVAL (message names key and range). */
+ * account, tif, io (uring|syscalls; not yet in engine/config.c's key
+ * table). 0, -ENOENT, -EINVAL (message names key and range). */
 int slob_tws_param_set(struct slob_tws_params *p, const char *key, const char *value, char *err,
 		       size_t errlen);
 int slob_tws_params_validate(const struct slob_tws_params *p, char *err, size_t errlen);
@@ -109,7 +128,7 @@ typedef void (*slob_tws_state_fn)(void *ctx, struct slob_tws_conn *c, int old_st
 struct slob_tws_conn {
 	struct slob_tws_params prm;
 	int client_id;
-	int fd;
+	int fd;                     /* the socket's fd from connect to close, else -1 (read-only) */
 	int state;                  /* enum slob_tws_state */
 	unsigned failures;          /* consecutive failed attempts */
 	int64_t next_attempt_ms;    /* DOWN: when to try again */
@@ -117,8 +136,8 @@ struct slob_tws_conn {
 	int server_version;
 	int64_t next_valid_id;
 	char accounts[64];
-	uint8_t *rx, *tx;
-	size_t rx_len, tx_len;
+	uint8_t *rx, *tx;           /* = sock.rx / sock.tx (read-only) */
+	size_t rx_len, tx_len;      /* bytes buffered after the last poll (read-only) */
 	uint64_t rng;
 	uint64_t connects, disconnects, bad_frames;
 	char why[160];              /* reason of the last close */
@@ -126,6 +145,9 @@ struct slob_tws_conn {
 	slob_tws_state_fn on_state;
 	void *ctx;
 	struct slob_tws_in msg;     /* decode scratch */
+	struct slob_usock sock;     /* the connection (design note 1) */
+	bool in_rx;                 /* inside the decoder (slob_usock_poll) */
+	bool close_pending;         /* dropped inside the decoder: close after the poll */
 };
 
 /* Sets up a session (allocates buffers; no connection yet). 0, -EINVAL, -ENOMEM. */
@@ -133,9 +155,11 @@ int slob_tws_conn_init(struct slob_tws_conn *c, const struct slob_tws_params *p,
 		       slob_tws_msg_fn on_msg, slob_tws_state_fn on_state, void *ctx);
 void slob_tws_conn_destroy(struct slob_tws_conn *c);
 
-/* Drives the session: connects when due, reads, decodes and dispatches every
- * complete message, flushes output. Returns work done (>= 0). Owner thread;
- * never blocks. now_ms: CLOCK_MONOTONIC milliseconds. */
+/* Drives the session: connects when due, reaps io_uring completions (or
+ * polls the fallback socket), decodes and dispatches every complete message,
+ * submits output. Returns work done (>= 0). Owner thread; never blocks
+ * except closing a failed connection (design note 1). now_ms:
+ * CLOCK_MONOTONIC milliseconds. */
 int slob_tws_conn_poll(struct slob_tws_conn *c, int64_t now_ms);
 
 /* Queues one encoded message. 0, -ENOTCONN (not READY / handshake), -ENOBUFS

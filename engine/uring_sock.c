@@ -281,28 +281,31 @@ static void handle_cqe(struct slob_usock *s, struct io_uring_cqe *cqe)
 	}
 }
 
-static void poll_syscalls(struct slob_usock *s)
+/* Returns 1 when it stopped receiving because rx is full (the decoder must
+ * consume before more can be read), else 0. */
+static int poll_syscalls(struct slob_usock *s)
 {
+	int full = 0;
 	if (s->state == SLOB_USOCK_CONNECTING) {
 		struct pollfd pfd = {.fd = s->fd, .events = POLLOUT};
 		if (poll(&pfd, 1, 0) <= 0)
-			return;
+			return 0;
 		int e = 0;
 		socklen_t l = sizeof(e);
 		getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &l);
 		if (e) {
 			fail(s, -e, "connect");
-			return;
+			return 0;
 		}
 		s->state = SLOB_USOCK_CONNECTED;
 	}
 	if (s->state != SLOB_USOCK_CONNECTED)
-		return;
+		return 0;
 	for (;;) {
 		size_t room = s->p.rx_cap - s->rx_len;
 		if (!room) {
-			fail(s, -EMSGSIZE, "receive buffer full (decoder not consuming)");
-			return;
+			full = 1; /* decode first; poll fails only if nothing is consumed */
+			break;
 		}
 		ssize_t n = recv(s->fd, s->rx + s->rx_len, room, MSG_DONTWAIT);
 		if (n > 0) {
@@ -313,12 +316,12 @@ static void poll_syscalls(struct slob_usock *s)
 		if (n == 0) {
 			s->state = SLOB_USOCK_CLOSED;
 			snprintf(s->err, sizeof(s->err), "peer closed the connection");
-			return;
+			return 0;
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			break;
 		fail(s, -errno, "recv");
-		return;
+		return 0;
 	}
 	while (s->tx_off < s->tx_len) {
 		ssize_t n = send(s->fd, s->tx + s->tx_off, s->tx_len - s->tx_off,
@@ -333,42 +336,64 @@ static void poll_syscalls(struct slob_usock *s)
 	}
 	if (s->tx_off == s->tx_len)
 		s->tx_off = s->tx_len = 0;
+	return full;
 }
 
 int slob_usock_poll(struct slob_usock *s, slob_usock_rx_fn fn, void *arg)
 {
 	if (s->state == SLOB_USOCK_IDLE)
 		return 0;
-	if (s->use_uring) {
-		struct io_uring_cqe *cqe;
-		unsigned head, n = 0;
-		io_uring_for_each_cqe(&s->ring, head, cqe)
-		{
-			handle_cqe(s, cqe);
-			n++;
-		}
-		if (n)
-			io_uring_cq_advance(&s->ring, n);
-		arm_send(s);
-		if (io_uring_sq_ready(&s->ring))
-			io_uring_submit(&s->ring);
-	} else {
-		poll_syscalls(s);
-	}
 	int consumed = 0;
-	if (s->rx_len && fn) {
-		int k = fn(arg, s->rx, s->rx_len);
-		if (k < 0) {
-			fail(s, k, "decoder");
-			return k;
+	/*
+	 * Completions are reaped only while rx has room for a whole provided
+	 * buffer; the rest wait in the CQ until the decoder has consumed (a
+	 * burst larger than rx no longer fails the connection). A few rounds
+	 * per poll keep a burst moving without starving the caller.
+	 */
+	for (int round = 0; round < 8; round++) {
+		int left = 0;
+		if (s->use_uring) {
+			struct io_uring_cqe *cqe;
+			unsigned head, n = 0;
+			io_uring_for_each_cqe(&s->ring, head, cqe)
+			{
+				if (s->p.rx_cap - s->rx_len < s->p.buf_size) {
+					left = 1;
+					break;
+				}
+				handle_cqe(s, cqe);
+				n++;
+			}
+			if (n)
+				io_uring_cq_advance(&s->ring, n);
+			arm_send(s);
+			if (io_uring_sq_ready(&s->ring))
+				io_uring_submit(&s->ring);
+		} else {
+			left = poll_syscalls(s);
 		}
-		if ((size_t)k > s->rx_len)
-			k = (int)s->rx_len;
-		if (k) {
-			memmove(s->rx, s->rx + k, s->rx_len - (size_t)k);
-			s->rx_len -= (size_t)k;
+		int k = 0;
+		if (s->rx_len && fn) {
+			k = fn(arg, s->rx, s->rx_len);
+			if (k < 0) {
+				fail(s, k, "decoder");
+				return k;
+			}
+			if ((size_t)k > s->rx_len)
+				k = (int)s->rx_len;
+			if (k) {
+				memmove(s->rx, s->rx + k, s->rx_len - (size_t)k);
+				s->rx_len -= (size_t)k;
+			}
+			consumed += k;
 		}
-		consumed = k;
+		if (!left || !fn)
+			break;
+		if (k == 0) {
+			/* a partial message fills rx: it can never complete */
+			fail(s, -EMSGSIZE, "receive buffer full (decoder not consuming)");
+			break;
+		}
 	}
 	return consumed;
 }

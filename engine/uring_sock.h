@@ -18,7 +18,11 @@
  *  3. Receive buffers (nbufs x buf_size) are provided to the kernel through
  *     a registered buffer ring; each is copied into rx and handed back at
  *     once, so -ENOBUFS only happens if the poll falls far behind (then the
- *     recv is re-armed and the event counted).
+ *     recv is re-armed and the event counted). Completions are reaped only
+ *     while rx has room for a whole buffer; the decoder runs between rounds
+ *     (up to 8 per poll), so a burst larger than rx waits in the CQ instead
+ *     of failing. rx full with nothing consumed fails (-EMSGSIZE): size
+ *     rx_cap >= largest message + buf_size.
  *  4. At most one send is in flight; bytes are sent in order from the tx
  *     buffer; slob_usock_send copies and returns -ENOBUFS when tx is full.
  *  5. Without io_uring (ENOSYS/EPERM) the same API runs over a non-blocking
@@ -103,9 +107,12 @@ int slob_usock_connect(struct slob_usock *s, const char *host, uint16_t port);
 /*
  * slob_usock_poll - reaps completions (connect, recv, send), feeds received
  * bytes to fn, re-arms recv and continues pending sends; one io_uring_submit
- * at most. Returns bytes consumed by fn (>= 0), or the decoder's negative
- * errno. Connection failures are not returned here: check
- * slob_usock_state() (FAILED with s->error, or CLOSED). Never blocks.
+ * per round (more rounds only while rx is full and fn consumes, note 3).
+ * Returns bytes consumed by fn (>= 0), or the decoder's negative errno.
+ * fn NULL: only reaps and submits (received bytes stay in rx). fn may call
+ * slob_usock_send but must not close the socket. Connection failures are
+ * not returned here: check slob_usock_state() (FAILED with s->error, or
+ * CLOSED); fn still sees bytes received before the EOF. Never blocks.
  */
 int slob_usock_poll(struct slob_usock *s, slob_usock_rx_fn fn, void *arg);
 

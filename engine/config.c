@@ -153,6 +153,7 @@ const struct slob_config_key slob_config_keys[] = {
 	{"tws", "roll_days", "8", NULL, false, "roll to the next quarterly contract this many days before expiry"},
 	{"tws", "account", "", "IB_ACCOUNT", false, "account on orders (optional; a live account needs daemon.require_live_confirmation)"},
 	{"tws", "tif", "DAY", NULL, false, "time in force of the bracket orders"},
+	{"tws", "io", "uring", NULL, false, "socket I/O: uring (falls back to syscalls by itself where io_uring is missing) or syscalls"},
 	/* [stats] */
 	{"stats", "file", "slob.stats", NULL, false, "memory-mapped stats file inside the data directory"},
 	/* [pipeline] */

@@ -66,7 +66,8 @@ static void usage(FILE *out)
 		"  -q, --quiet            no summary\n"
 		"exit codes: 0 ok, 1 runtime error, 2 usage or configuration error,\n"
 		"            3 store corrupt (restore needed), 4 another slobd holds the data\n"
-		"            directory, 5 bad input data, 6 broker unreachable at start\n");
+		"            directory, 5 bad input data (a broker that cannot be reached is\n"
+		"            retried with backoff and alerted, never an exit)\n");
 }
 
 static volatile sig_atomic_t got_term, got_hup;

@@ -20,7 +20,6 @@ enum slobd_exit {
 	SLOBD_EXIT_CORRUPT = 3,  /* store corrupt, no auto-restore */
 	SLOBD_EXIT_LOCKED = 4,   /* another slobd holds the data directory */
 	SLOBD_EXIT_DATA = 5,     /* replay input malformed or unreadable */
-	SLOBD_EXIT_BROKER = 6,   /* broker unreachable at start (live) */
 };
 
 #define SLOBD_MAX_SETS 64

@@ -13,6 +13,8 @@ int slob_coldq_init(struct slob_coldq *q, slob_ring_t *ring, uint8_t stage)
 	q->overflow = calloc(SLOB_COLDQ_OVERFLOW, sizeof(struct slob_cold));
 	if (q->overflow == NULL)
 		return -ENOMEM;
+	/* a TRADE record that overflows must not take page faults either */
+	slob_prefault(q->overflow, (unsigned long)SLOB_COLDQ_OVERFLOW * sizeof(struct slob_cold));
 	q->ring = ring;
 	q->stage = stage;
 	return 0;

@@ -406,6 +406,8 @@ int slob_detector_init(struct slob_detector *d, const struct slob_detector_param
 		snprintf(err, errlen, "detector: out of memory for %u candidates", d->cap);
 		return -ENOMEM;
 	}
+	slob_prefault(d->cands, (unsigned long)d->cap * sizeof(*d->cands));
+	slob_prefault(d->changes, (unsigned long)d->changes_cap * sizeof(*d->changes));
 	slob_detector_reset(d);
 	return 0;
 }
@@ -951,6 +953,7 @@ int slob_detector_stage_init(struct slob_detector_stage *s, struct slob_detector
 	s->pend = calloc(slob_detector_max_out(det), sizeof(*s->pend));
 	if (!s->pend)
 		return -ENOMEM;
+	slob_prefault(s->pend, (unsigned long)slob_detector_max_out(det) * sizeof(*s->pend));
 	s->st.name = "detector";
 	s->st.poll = stage_poll;
 	s->st.done = stage_done;

@@ -23,6 +23,8 @@ int slob_paper_init(struct slob_paper *p, uint32_t max_brackets)
 		slob_paper_destroy(p);
 		return -ENOMEM;
 	}
+	slob_prefault(p->br, (unsigned long)max_brackets * sizeof(*p->br));
+	slob_prefault(p->active, (unsigned long)max_brackets * sizeof(*p->active));
 	p->max_brackets = max_brackets;
 	/* pop order: slot 0 first */
 	for (uint32_t i = 0; i < max_brackets; i++)

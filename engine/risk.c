@@ -1431,6 +1431,14 @@ int slob_risk_create(slob_risk_t **out, const struct slob_risk_params *p,
 		snprintf(err, errlen, "risk: out of memory");
 		goto fail;
 	}
+	/* the decision path must not take page faults (DESIGN: no allocation
+	 * after start-up, and a first-touch fault is one) */
+	slob_prefault(r->set, (unsigned long)cap * sizeof(*r->set));
+	slob_prefault(r->br, r->nbr * sizeof(*r->br));
+	slob_prefault(r->live_idx, r->nbr * sizeof(*r->live_idx));
+	slob_prefault(r->free_idx, r->nbr * sizeof(*r->free_idx));
+	slob_prefault(r->rate_ts, (unsigned long)p->order_rate_limit * sizeof(*r->rate_ts));
+	slob_prefault(r->outq, oc * sizeof(*r->outq));
 	if ((rc = slob_ring_init(&r->ctl, "risk-ctl", 16, sizeof(struct ctl_rec))) < 0) {
 		snprintf(err, errlen, "risk: control ring: %s", slob_ring_strerror());
 		goto fail;

@@ -182,6 +182,9 @@ int slob_sender_init(struct slob_sender *s, const struct slob_sender_params *prm
 		goto fail;
 	}
 	s->outq_mask = qcap - 1;
+	slob_prefault(s->outq, (unsigned long)qcap * sizeof(*s->outq));
+	slob_prefault(s->pending,
+		      (unsigned long)pow2_at_least(prm->pending_max) * sizeof(*s->pending));
 	if (prm->mode == SLOB_SENDER_PAPER) {
 		rc = slob_paper_init(&s->paper, prm->max_brackets);
 		if (rc) {

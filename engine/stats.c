@@ -92,6 +92,9 @@ int slob_stats_create(slob_stats_t *s, const char *path, char *err, size_t errle
 	s->map = m;
 	s->len = len;
 	s->writable = 1;
+	/* stages write their counters and histograms into this mapping from
+	 * the hot path: map every page now, not on a first write mid-trade */
+	slob_prefault(m, len);
 	struct slob_stats_header *h = m;
 	h->version = SLOB_STATS_VERSION;
 	h->header_size = sizeof(*h);

@@ -170,7 +170,6 @@ int slob_pipeline_opts_from_config(struct slob_pipeline_opts *o, const struct sl
 	o->cold_ring = 65536;
 	slob_instrument_nq(&o->instrument);
 	slob_ingest_params_default(&o->ingest);
-	slob_barsrc_params_default(&o->barsrc);
 	slob_candles_params_default(&o->candles);
 	slob_detector_params_default(&o->detector);
 	slob_risk_params_default(&o->risk);
@@ -210,7 +209,6 @@ int slob_pipeline_opts_from_config(struct slob_pipeline_opts *o, const struct sl
 		return rc;
 	}
 	o->ingest.tick_size = o->instrument.tick_size;
-	o->barsrc.tick_size = o->instrument.tick_size;
 	o->tws.tick_size = o->instrument.tick_size;
 	return 0;
 }

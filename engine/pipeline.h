@@ -8,8 +8,8 @@
  *                                                        risk <--execs---- sender
  *   candles, detector, risk, sender --cold.<stage>--> cold (SQLite, logs, alerts)
  *
- * With a bar file as input, "ingest" is the bar-file source and there is no
- * candles stage. In live mode, ticks come from the TWS market-data
+ * A bar file is replayed as ticks (slobd converts each M1 bar into four
+ * ticks that rebuild the same OHLC). In live mode, ticks come from the TWS market-data
  * connection and the sender speaks to the order connection; in replay mode
  * the sender's paper broker fills against the tap.
  *
@@ -66,14 +66,12 @@ struct slob_pipeline_opts {
 	bool wall_clock_bars;               /* live: close quiet minutes by the clock */
 	unsigned fault_dup_setups;          /* drills only ([fault] duplicate_setup):
 					     * every setup signal reaches risk N times */
-	bool bar_input;                     /* replay file holds M1 bars */
 	const char *layout;                 /* "auto", "single" or a topology string */
 	enum slob_wait hot_wait, cold_wait;
 	bool pin;
 	unsigned tick_ring, tap_ring, ring, cold_ring;
 	struct slob_instrument instrument;
 	struct slob_ingest_params ingest;
-	struct slob_barsrc_params barsrc;
 	struct slob_candles_params candles;
 	struct slob_detector_params detector;
 	struct slob_risk_params risk;

@@ -20,4 +20,4 @@ fi
 rm -rf "$out/data" "$out/logs"
 "$bin/slobd" --config examples/sample.ini replay "$out/sample.ticks" "$@"
 echo
-echo "store: $out/data/slob_state.db   logs: $out/logs/   try: $bin/slobctl --data-dir $out/data status"
+echo "store: $out/data/slob_state.db   logs: $out/logs/   try: $bin/slobctl --data-dir $out/data trades --limit 10"

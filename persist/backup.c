@@ -596,14 +596,15 @@ int64_t slob_backup_archive(const char *db_path, int older_than_days, const char
 			snprintf(create, sizeof(create), "%s", sqlite3_column_text(st, 0));
 		sqlite3_finalize(st);
 	}
-	char *p = strstr(create, "CREATE TABLE trade_history");
+	/* the name may be quoted (ALTER TABLE RENAME writes "trade_history"):
+	 * keep the column list from its first parenthesis */
+	char *p = strncmp(create, "CREATE TABLE", 12) == 0 ? strchr(create, '(') : NULL;
 	if (!p) {
 		e = slob_store_seterr_(EPROTO, "archive: store has no trade_history table");
 		goto detach;
 	}
 	char acreate[4200];
-	snprintf(acreate, sizeof(acreate), "CREATE TABLE IF NOT EXISTS arch.trade_history%s",
-		 p + strlen("CREATE TABLE trade_history"));
+	snprintf(acreate, sizeof(acreate), "CREATE TABLE IF NOT EXISTS arch.trade_history %s", p);
 	char cutoff[32];
 	snprintf(cutoff, sizeof(cutoff), "-%d days", older_than_days);
 	rc = sqlite3_exec(db, acreate, NULL, NULL, NULL);

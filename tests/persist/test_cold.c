@@ -367,7 +367,7 @@ static void test_full_disk_holds_and_recovers(void **state)
 	fx_close(&f);
 }
 
-/* A real full disk: the store on a 256 KiB tmpfs (root only; skipped when
+/* A real full disk: the store on a 512 KiB tmpfs (root only; skipped when
  * mounting is not permitted). SQLITE_FULL comes from the kernel's ENOSPC;
  * "space returns" is a remount with a larger size. */
 static void test_real_full_disk_tmpfs(void **state)
@@ -375,7 +375,7 @@ static void test_real_full_disk_tmpfs(void **state)
 	(void)state;
 	char mnt[PATH_MAX];
 	ptest_tmpdir(mnt, sizeof(mnt), "tmpfs");
-	if (geteuid() != 0 || mount("tmpfs", mnt, "tmpfs", 0, "size=256k") < 0) {
+	if (geteuid() != 0 || mount("tmpfs", mnt, "tmpfs", 0, "size=512k") < 0) {
 		ptest_rm_rf(mnt);
 		skip();
 	}
@@ -392,7 +392,7 @@ static void test_real_full_disk_tmpfs(void **state)
 	snprintf(f.path, sizeof(f.path), "%s/slob_state.db", mnt);
 	assert_int_equal(slob_store_open(f.path, SLOB_STORE_WRITER, &f.store), 0);
 	fx_writer(&f);
-	const int n = 6000; /* ~1 MiB of rows and index entries: does not fit */
+	const int n = 12000; /* ~2 MiB of rows and index entries: does not fit */
 	struct slob_cold r;
 	for (int i = 1; i <= n; i++) {
 		ptest_trade(&r, (uint64_t)i, i);

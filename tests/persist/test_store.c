@@ -6,6 +6,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
 
 /* cmocka.h needs the headers above */
 #include <cmocka.h>
@@ -69,7 +72,11 @@ static void test_migrates_from_every_earlier_version(void **state)
 			    sqlite3_exec(db,
 					 "INSERT INTO trade_history (setup_id, entry_time, pnl,"
 					 " outcome) VALUES ('00000000000000aa',"
-					 " '2025-01-02 14:30:00.000', -125.5, 'LOSS')",
+					 " '2025-01-02 14:30:00.000', -125.5, 'LOSS');"
+					 /* an archived row: its id must not come back */
+					 "INSERT INTO trade_history (id, setup_id, entry_time)"
+					 " VALUES (500, 'gone', '2024-01-01 00:00:00.000');"
+					 "DELETE FROM trade_history WHERE id = 500",
 					 NULL, NULL, NULL),
 			    SQLITE_OK);
 		if (v >= 2)
@@ -92,10 +99,66 @@ static void test_migrates_from_every_earlier_version(void **state)
 				 v >= 1 ? 1 : 0);
 		assert_int_equal(ptest_i64(db, "SELECT count(*) FROM orders"), v >= 2 ? 1 : 0);
 		assert_int_equal(ptest_i64(db, "SELECT count(*) FROM operator_commands"), 0);
+		/* migration 4 kept the AUTOINCREMENT counters and the CHECKs */
+		assert_int_equal(sqlite3_exec(db,
+					      "INSERT INTO trade_history (setup_id, entry_time)"
+					      " VALUES ('next', '2025-01-03 00:00:00.000')",
+					      NULL, NULL, NULL),
+				 SQLITE_OK);
+		assert_int_equal(ptest_i64(db, "SELECT max(id) FROM trade_history"),
+				 v >= 1 ? 501 : 1);
+		assert_int_equal(ptest_i64(db, "SELECT count(*) FROM sqlite_sequence"
+					       " WHERE name IN ('trade_history', 'orders')"),
+				 v >= 2 ? 2 : 1);
+		assert_int_not_equal(sqlite3_exec(db,
+						  "INSERT INTO trade_history (setup_id,"
+						  " entry_time, outcome) VALUES ('bad',"
+						  " '2025-01-03 00:00:00.000', 'MAYBE')",
+						  NULL, NULL, NULL),
+				     SQLITE_OK);
+		assert_int_not_equal(sqlite3_exec(db,
+						  "INSERT INTO orders (order_ref, role)"
+						  " VALUES ('SLOB_bad', 'STOP')",
+						  NULL, NULL, NULL),
+				     SQLITE_OK);
 		assert_int_equal(slob_store_check(s, true), 0);
 		slob_store_close(s);
 		ptest_rm_rf(dir);
 	}
+}
+
+/* The writer's inserts must not build an ephemeral index per row (what a
+ * CHECK of `x IN (3+ constants)` costs): it was 60% of a trade_history row. */
+static void test_writer_inserts_build_no_ephemeral_index(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	ptest_tmpdir(dir, sizeof(dir), "eph");
+	snprintf(path, sizeof(path), "%s/slob_state.db", dir);
+	slob_store_t *s;
+	assert_int_equal(slob_store_open(path, 0, &s), 0);
+	sqlite3 *db = slob_store_db(s);
+	static const char *const ins[] = {
+	    "INSERT INTO trade_history (setup_id, direction, entry_time, outcome)"
+	    " VALUES ('a', 'LONG', 'x', 'WIN')",
+	    "INSERT INTO orders (order_ref, role, action) VALUES ('r', 'TP', 'BUY')",
+	    "INSERT INTO fills (exec_id, side, qty, price, time) VALUES ('e', 'BOT', 1, 1, 'x')",
+	    "INSERT INTO breaker_events (action) VALUES ('reset')",
+	};
+	for (size_t i = 0; i < sizeof(ins) / sizeof(ins[0]); i++) {
+		char q[300];
+		sqlite3_stmt *st;
+		snprintf(q, sizeof(q), "EXPLAIN %s", ins[i]);
+		assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+		int eph = 0;
+		while (sqlite3_step(st) == SQLITE_ROW)
+			eph += strcmp((const char *)sqlite3_column_text(st, 1), "OpenEphemeral") == 0;
+		sqlite3_finalize(st);
+		if (eph)
+			fail_msg("%s: %d ephemeral tables per row", ins[i], eph);
+	}
+	slob_store_close(s);
+	ptest_rm_rf(dir);
 }
 
 /* A failing migration leaves the previous version intact (one transaction). */
@@ -231,6 +294,26 @@ static void test_time_and_ids(void **state)
 	assert_true(ns == 1764000000000000000LL);
 	assert_int_equal(slob_store_time_parse("yesterday", &ns), -EINVAL);
 	assert_int_equal(slob_store_time_fmt(0, buf, 5), -ENOSPC);
+	/* the hand-made calendar agrees with gmtime over leap days, centuries,
+	 * pre-1970 and millisecond edges, all of int64 nanoseconds (1677..2262) */
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	for (int i = 0; i < 200000; i++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		int64_t sec = (int64_t)(x % 18400000000ULL) - 9200000000LL;
+		if (i < 4) /* 1900-02-28 23:59:59, 2000-02-29, 2100-03-01, 1969-12-31 */
+			sec = (int64_t[]){-2203977601LL, 951782400LL, 4107542400LL, -1LL}[i];
+		int64_t t_ns = sec * 1000000000 + (int64_t)(x >> 40) % 1000000000;
+		char want[96];
+		struct tm tm;
+		time_t tt = (time_t)sec;
+		gmtime_r(&tt, &tm);
+		snprintf(want, sizeof(want), "%04d-%02d-%02d %02d:%02d:%02d.%03d",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, (int)(t_ns - sec * 1000000000) / 1000000);
+		assert_int_equal(slob_store_time_fmt(t_ns, buf, sizeof(buf)), 0);
+		if (strcmp(buf, want) != 0)
+			fail_msg("%lld ns: %s, gmtime says %s", (long long)t_ns, buf, want);
+	}
 
 	char id[17];
 	bool manual;
@@ -281,6 +364,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_open_creates_current_store),
 	    cmocka_unit_test(test_migrates_from_every_earlier_version),
+	    cmocka_unit_test(test_writer_inserts_build_no_ephemeral_index),
 	    cmocka_unit_test(test_failed_migration_rolls_back),
 	    cmocka_unit_test(test_refuses_newer_foreign_and_garbage),
 	    cmocka_unit_test(test_incident_guide_queries),

@@ -13,6 +13,7 @@
  * lives in a temp dir under $TMPDIR (default /tmp): that disk is what is
  * measured. Output ends with one `key=value` line.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -119,6 +120,7 @@ static void env_close(struct env *e)
 static void *writer_loop(void *arg)
 {
 	struct env *e = arg;
+	pthread_setname_np(pthread_self(), "cold-writer");
 	while (!__atomic_load_n(&e->stop, __ATOMIC_ACQUIRE))
 		if (slob_cold_writer_poll(e->w) == 0)
 			sched_yield();
@@ -278,10 +280,21 @@ int main(void)
 	int reps = rs ? atoi(rs) : 3;
 	if (reps < 1 || reps > 15)
 		reps = 3;
-	const uint64_t n_batched = 300000, n_row = 2000;
+	uint64_t n_batched = 300000; const uint64_t n_row = 2000;
 	const int n_lat = 200000;
 	double bt[15], bi[15], rt[15], ct[15], ci[15], cr[15], p50i[15], p99i[15], p999i[15],
 	    p99s[15], p50s[15], p999s[15], maxi[15], maxs[15], flood[15];
+	/* PERSIST_BENCH_ONLY=trade|info: that insert rate alone, for perf record */
+	const char *only = getenv("PERSIST_BENCH_ONLY");
+	if (only && *only) {
+		const char *nr = getenv("PERSIST_BENCH_ROWS");
+		if (nr && atoll(nr) > 0)
+			n_batched = (uint64_t)atoll(nr);
+		double cpu, r = strcmp(only, "info") == 0 ? insert_rate_info(n_batched * 4, 1, &cpu)
+							  : insert_rate(4096, n_batched, 1, &cpu);
+		printf("persist_bench only=%s rows_s=%.0f rows_cpu_s=%.0f\n", only, r, cpu);
+		return 0;
+	}
 	printf("persist_bench: %d repetitions (median reported)\n", reps);
 	for (int i = 0; i < reps; i++) {
 		bt[i] = insert_rate(4096, n_batched, i * 10 + 1, &ct[i]);

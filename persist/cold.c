@@ -260,13 +260,23 @@ int slob_cold_params_validate(const struct slob_cold_params *p, char *err, size_
 
 /* ---- binding helpers --------------------------------------------------- */
 
+/* Text is bound SQLITE_STATIC (no copy, no malloc per value): record fields
+ * outlive the statement's run() (w->pending, or the caller's record in
+ * slob_cold_apply), and formatted values live in
+ * one scratch slot per parameter index until run() steps, resets and clears
+ * the statement. Invariant: every statement is bound and run() before the
+ * next one is bound (apply() does one statement at a time). */
+#define BIND_SLOTS 48
+static _Thread_local char bind_scratch[BIND_SLOTS][SLOB_STORE_TIME_LEN];
+
 static void bind_time(sqlite3_stmt *st, int i, int64_t ns)
 {
-	char buf[SLOB_STORE_TIME_LEN];
-	if (ns == 0 || slob_store_time_fmt(ns, buf, sizeof(buf)) < 0)
+	char tmp[SLOB_STORE_TIME_LEN];
+	char *buf = i < BIND_SLOTS ? bind_scratch[i] : tmp;
+	if (ns == 0 || slob_store_time_fmt(ns, buf, SLOB_STORE_TIME_LEN) < 0)
 		sqlite3_bind_null(st, i);
 	else
-		sqlite3_bind_text(st, i, buf, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i, buf, -1, buf == tmp ? SQLITE_TRANSIENT : SQLITE_STATIC);
 }
 
 static void bind_px(const slob_cold_writer_t *w, sqlite3_stmt *st, int i, int32_t px)
@@ -277,20 +287,22 @@ static void bind_px(const slob_cold_writer_t *w, sqlite3_stmt *st, int i, int32_
 		sqlite3_bind_double(st, i, slob_px_to_double(&w->ins, px));
 }
 
+/* s: a field of the record being applied, which outlives run() */
 static void bind_str(sqlite3_stmt *st, int i, const char *s, size_t cap)
 {
 	size_t n = strnlen(s, cap);
 	if (n == 0)
 		sqlite3_bind_null(st, i);
 	else
-		sqlite3_bind_text(st, i, s, (int)n, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i, s, (int)n, SQLITE_STATIC);
 }
 
 static void bind_id(sqlite3_stmt *st, int i, uint64_t id)
 {
-	char buf[17];
+	char tmp[17];
+	char *buf = i < BIND_SLOTS ? bind_scratch[i] : tmp;
 	slob_store_setup_id_fmt(id, buf);
-	sqlite3_bind_text(st, i, buf, 16, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, i, buf, 16, buf == tmp ? SQLITE_TRANSIENT : SQLITE_STATIC);
 }
 
 static const char *dir_name(int8_t d)
@@ -359,7 +371,7 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 		st = w->st[ST_SETUP];
 		bind_id(st, 1, s->id);
 		sqlite3_bind_text(st, 2, slob_state_name(s->state), -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, w->ins.symbol, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, w->ins.symbol, -1, SQLITE_STATIC);
 		bind_opt_text(st, 4, dir_name(s->dir));
 		bind_px(w, st, 5, s->lse_high);
 		bind_px(w, st, 6, s->lse_low);
@@ -451,7 +463,7 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 		const struct slob_cold_trade *t = &r->u.trade;
 		st = w->st[ST_TRADE];
 		bind_id(st, 1, t->setup_id);
-		sqlite3_bind_text(st, 2, w->ins.symbol, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 2, w->ins.symbol, -1, SQLITE_STATIC);
 		bind_opt_text(st, 3, dir_name(t->dir));
 		sqlite3_bind_int(st, 4, t->qty);
 		bind_time(st, 5, t->entry_ns ? t->entry_ns : r->ts_ns);
@@ -491,13 +503,13 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 			snprintf(key, sizeof(key), "%s", w->ins.symbol);
 		if (!p->open || p->qty == 0) {
 			st = w->st[ST_POS_DELETE];
-			sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 			rc = run(st);
 			break;
 		}
 		st = w->st[ST_POS_UPSERT];
-		sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 2, w->ins.symbol, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, w->ins.symbol, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 3, p->qty);
 		bind_px(w, st, 4, p->avg_px);
 		bind_px(w, st, 5, p->sl);

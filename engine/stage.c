@@ -131,8 +131,7 @@ static int thread_wait(slob_thread_t *t, bool *finished)
 {
 	switch (t->wait) {
 	case SLOB_WAIT_SPIN:
-		for (int i = 0; i < 8; i++)
-			slob_cpu_relax();
+		slob_spin_idle();
 		return 0;
 	case SLOB_WAIT_YIELD:
 		sched_yield();

@@ -2,9 +2,10 @@
 /*
  * persist_bench.c: the cold path's figures, all measured in one run.
  *  1. sustained insert rate through the cold writer (ring -> batched
- *     transactions) for TRADE records (trade_history, synchronous=FULL per
- *     batch) and INFO records (candles, NORMAL), versus one transaction per
- *     row (batch_max=1) for the same record kind;
+ *     transactions) for the engine's own mix of records (see rec_mixed), for
+ *     TRADE records alone (trade_history, synchronous=FULL per batch) and
+ *     INFO records alone (candles, NORMAL), versus one transaction per row
+ *     (batch_max=1) for TRADE records;
  *  2. hot-path cost: a producer pacing one TRADE record every 2 us through
  *     slob_coldq_put on its own ring, latency of each put (p50/p99/p99.9/max)
  *     with the cold writer otherwise idle vs saturated by a second producer
@@ -64,6 +65,66 @@ static void rec_bar(struct slob_cold *r, uint64_t k)
 				     .close = 80005,
 				     .volume = 100,
 				     .ticks = 10};
+}
+
+/* A setup state change (TRADE class: active_setups upsert); k/5 is the
+ * setup, so each setup row is written five times as its state moves. */
+static void rec_setup(struct slob_cold *r, uint64_t k)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = SLOB_COLD_SETUP;
+	r->cls = SLOB_CLASS_TRADE;
+	r->ts_ns = 1764000000000000000LL + (int64_t)k * 60000000000LL;
+	struct slob_setup *s = &r->u.setup;
+	s->id = 0x5e70000000000000ULL + k / 5;
+	s->liq1_ns = r->ts_ns - 600000000000LL;
+	s->consol_confirmed_ns = r->ts_ns - 300000000000LL;
+	s->lse_high = 80100;
+	s->lse_low = 79900;
+	s->liq1_px = 80110;
+	s->cons_high = 80090;
+	s->cons_low = 80020;
+	s->dir = -1;
+	s->state = (uint8_t)(1 + k % 5);
+	s->candles = (uint16_t)(k % 5 * 7);
+	s->window_len = 20;
+	if (k % 5 == 4) {
+		s->entry_ns = r->ts_ns;
+		s->entry = 80020;
+		s->sl = 80120;
+		s->tp = 79820;
+		s->rr_milli = 2000;
+	}
+}
+
+static void rec_decision(struct slob_cold *r, uint64_t k)
+{
+	memset(r, 0, sizeof(*r));
+	r->type = SLOB_COLD_DECISION;
+	r->cls = SLOB_CLASS_INFO;
+	r->ts_ns = 1764000000000000000LL + (int64_t)k * 60000000000LL;
+	r->u.decision = (struct slob_cold_decision){
+	    .setup_id = k, .qty = 2, .entry = 80020, .sl = 80120, .tp = 79820, .dir = -1};
+}
+
+/*
+ * The engine's own stream, per 100 records: 86 candles, 10 setup state
+ * changes, 1 decision, 3 closed trades - the shares of the sample week's
+ * replay (scripts/run.sh: 6 900 candles, 168 setups written ~5 times each,
+ * 30 decisions, 18 trades), so 13 % of the records are TRADE class and
+ * nearly every batch is committed with synchronous=FULL.
+ */
+static void rec_mixed(struct slob_cold *r, uint64_t k)
+{
+	unsigned m = (unsigned)(k % 100);
+	if (m < 86)
+		rec_bar(r, k);
+	else if (m < 96)
+		rec_setup(r, k / 100 * 10 + (m - 86));
+	else if (m < 97)
+		rec_decision(r, k);
+	else
+		rec_trade(r, k);
 }
 
 struct env {
@@ -172,15 +233,16 @@ static double insert_rate(int batch_max, uint64_t n, int tag, double *cpu_rate)
 	return push_all(&e, n, rec_trade, cpu_rate);
 }
 
-/* INFO rows (candles, synchronous=NORMAL), pushed with a retry loop so none
- * is dropped and every row is counted. */
-static double insert_rate_info(uint64_t n, int tag, double *cpu_rate)
+/* Batched rows/s of n records made by build (INFO rows are pushed with a
+ * retry loop, so none is dropped and every row is counted). */
+static double insert_rate_of(uint64_t n, void (*build)(struct slob_cold *, uint64_t), int tag,
+			     double *cpu_rate)
 {
 	struct env e;
 	memset(&e, 0, sizeof(e));
 	if (env_open(&e, 4096, tag) < 0)
 		exit(1);
-	return push_all(&e, n, rec_bar, cpu_rate);
+	return push_all(&e, n, build, cpu_rate);
 }
 
 struct flood {
@@ -282,23 +344,25 @@ int main(void)
 		reps = 3;
 	uint64_t n_batched = 300000; const uint64_t n_row = 2000;
 	const int n_lat = 200000;
-	double bt[15], bi[15], rt[15], ct[15], ci[15], cr[15], p50i[15], p99i[15], p999i[15],
+	double bm[15], cm[15], bt[15], bi[15], rt[15], ct[15], ci[15], cr[15], p50i[15], p99i[15], p999i[15],
 	    p99s[15], p50s[15], p999s[15], maxi[15], maxs[15], flood[15];
-	/* PERSIST_BENCH_ONLY=trade|info: that insert rate alone, for perf record */
+	/* PERSIST_BENCH_ONLY=trade|info|mixed: that insert rate alone, for perf record */
 	const char *only = getenv("PERSIST_BENCH_ONLY");
 	if (only && *only) {
 		const char *nr = getenv("PERSIST_BENCH_ROWS");
 		if (nr && atoll(nr) > 0)
 			n_batched = (uint64_t)atoll(nr);
-		double cpu, r = strcmp(only, "info") == 0 ? insert_rate_info(n_batched * 4, 1, &cpu)
-							  : insert_rate(4096, n_batched, 1, &cpu);
+		double cpu, r = strcmp(only, "info") == 0    ? insert_rate_of(n_batched, rec_bar, 1, &cpu)
+				: strcmp(only, "mixed") == 0 ? insert_rate_of(n_batched, rec_mixed, 1, &cpu)
+							     : insert_rate(4096, n_batched, 1, &cpu);
 		printf("persist_bench only=%s rows_s=%.0f rows_cpu_s=%.0f\n", only, r, cpu);
 		return 0;
 	}
 	printf("persist_bench: %d repetitions (median reported)\n", reps);
 	for (int i = 0; i < reps; i++) {
 		bt[i] = insert_rate(4096, n_batched, i * 10 + 1, &ct[i]);
-		bi[i] = insert_rate_info(n_batched, i * 10 + 2, &ci[i]);
+		bi[i] = insert_rate_of(n_batched, rec_bar, i * 10 + 2, &ci[i]);
+		bm[i] = insert_rate_of(n_batched, rec_mixed, i * 10 + 6, &cm[i]);
 		rt[i] = insert_rate(1, n_row, i * 10 + 3, &cr[i]);
 		struct lat a = hot_latency(false, n_lat, i * 10 + 4);
 		struct lat b = hot_latency(true, n_lat, i * 10 + 5);
@@ -306,17 +370,21 @@ int main(void)
 		p50s[i] = b.p50, p99s[i] = b.p99, p999s[i] = b.p999, maxs[i] = b.max;
 		flood[i] = (double)b.flood_rows;
 		printf(
-		    "  run %d: trade batched %.0f rows/s (%.0f per writer-CPU s), info batched %.0f"
+		    "  run %d: mixed batched %.0f rows/s, trade batched %.0f rows/s (%.0f per writer-CPU s), info batched %.0f"
 		    " rows/s (%.0f), trade per-row %.0f rows/s; put p99 idle %.0f ns, saturated"
 		    " %.0f ns (%.0f rows written meanwhile)\n",
-		    i + 1, bt[i], ct[i], bi[i], ci[i], rt[i], a.p99, b.p99, flood[i]);
+		    i + 1, bm[i], bt[i], ct[i], bi[i], ci[i], rt[i], a.p99, b.p99, flood[i]);
 	}
+	double mbm = median(bm, reps), mcm = median(cm, reps);
 	double mbt = median(bt, reps), mbi = median(bi, reps), mrt = median(rt, reps);
 	double mct = median(ct, reps), mci = median(ci, reps), mcr = median(cr, reps);
 	double m50i = median(p50i, reps), m99i = median(p99i, reps), m999i = median(p999i, reps);
 	double m50s = median(p50s, reps), m99s = median(p99s, reps), m999s = median(p999s, reps);
 	double mmaxi = median(maxi, reps), mmaxs = median(maxs, reps);
 	printf("\ninsert rate, median: rows per wall second | rows per writer-CPU second\n");
+	printf("  engine mix (86%% candles, 10%% setups, 1%% decisions, 3%% trades; FULL): %10.0f | "
+	       "%10.0f\n",
+	       mbm, mcm);
 	printf("  TRADE records, batched (<=4096/txn, synchronous=FULL): %10.0f | %10.0f\n", mbt,
 	       mct);
 	printf("  INFO records,  batched (<=4096/txn, synchronous=NORMAL): %8.0f | %10.0f\n", mbi,
@@ -330,10 +398,10 @@ int main(void)
 	printf("  saturated%8.0f %8.0f %8.0f %8.0f\n", m50s, m99s, m999s, mmaxs);
 	printf("  p99 saturated / idle: %.2fx\n", m99s / m99i);
 	printf(
-	    "persist_bench trade_batched_rows_s=%.0f info_batched_rows_s=%.0f "
+	    "persist_bench mixed_batched_rows_s=%.0f trade_batched_rows_s=%.0f info_batched_rows_s=%.0f "
 	    "trade_per_row_rows_s=%.0f batch_ratio=%.1f trade_batched_rows_cpu_s=%.0f "
 	    "info_batched_rows_cpu_s=%.0f put_p99_idle_ns=%.0f "
 	    "put_p99_saturated_ns=%.0f put_p999_idle_ns=%.0f put_p999_saturated_ns=%.0f reps=%d\n",
-	    mbt, mbi, mrt, mbt / mrt, mct, mci, m99i, m99s, m999i, m999s, reps);
+	    mbm, mbt, mbi, mrt, mbt / mrt, mct, mci, m99i, m99s, m999i, m999s, reps);
 	return 0;
 }

@@ -15,7 +15,7 @@
  *     each tick when it is due, so a late pipeline shows up as latency.
  *
  * usage: pipeline_bench [--days N] [--runs R] [--paced-days N] [--pace X]
- *                       [--skip-paced] [--layout L]
+ *                       [--skip-paced] [--layout L] [--set KEY=VALUE]...
  * Last line: pipeline_ticks_per_s=... pipeline_p99_ns=... hot_allocs=...
  */
 #define _GNU_SOURCE
@@ -136,6 +136,10 @@ struct run_opts {
 	bool relaxed;
 };
 
+/* --set KEY=VALUE, applied to every run after the bench's own settings */
+static const char *extra_sets[32];
+static int n_extra_sets;
+
 static int run_once(const struct run_opts *ro, int idx, struct slob_pipeline_summary *sum,
 		    int64_t *rows)
 {
@@ -155,6 +159,11 @@ static int run_once(const struct run_opts *ro, int idx, struct slob_pipeline_sum
 	for (unsigned i = 0; ro->relaxed && i < sizeof(relaxed) / sizeof(relaxed[0]); i++)
 		if (slob_config_set(&cfg, relaxed[i], err, sizeof(err)) < 0)
 			fprintf(stderr, "pipeline_bench: %s\n", err);
+	for (int i = 0; i < n_extra_sets; i++)
+		if (slob_config_set(&cfg, extra_sets[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "pipeline_bench: --set %s\n", err);
+			return -1;
+		}
 	struct slob_pipeline_opts o;
 	if (slob_pipeline_opts_from_config(&o, &cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "pipeline_bench: %s\n", err);
@@ -210,7 +219,7 @@ int main(int argc, char **argv)
 		{"days", required_argument, 0, 'd'},       {"runs", required_argument, 0, 'r'},
 		{"paced-days", required_argument, 0, 'p'}, {"pace", required_argument, 0, 'x'},
 		{"skip-paced", no_argument, 0, 's'},       {"layout", required_argument, 0, 'l'},
-		{0, 0, 0, 0},
+		{"set", required_argument, 0, 'S'},        {0, 0, 0, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -221,9 +230,13 @@ int main(int argc, char **argv)
 		case 'x': pace = atof(optarg); break;
 		case 's': skip_paced = true; break;
 		case 'l': layout = optarg; break;
+		case 'S':
+			if (n_extra_sets < (int)(sizeof(extra_sets) / sizeof(extra_sets[0])))
+				extra_sets[n_extra_sets++] = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: pipeline_bench [--days N] [--runs R] [--paced-days N] "
-					"[--pace X] [--skip-paced] [--layout L]\n");
+					"[--pace X] [--skip-paced] [--layout L] [--set KEY=VALUE]...\n");
 			return 2;
 		}
 	}

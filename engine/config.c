@@ -154,6 +154,7 @@ const struct slob_config_key slob_config_keys[] = {
 	{"tws", "account", "", "IB_ACCOUNT", false, "account on orders (optional; a live account needs daemon.require_live_confirmation)"},
 	{"tws", "tif", "DAY", NULL, false, "time in force of the bracket orders"},
 	{"tws", "io", "uring", NULL, false, "socket I/O: uring (falls back to syscalls by itself where io_uring is missing) or syscalls"},
+	{"tws", "order_sqpoll", "off", NULL, false, "off, any or a CPU: a kernel thread (io_uring SQPOLL, on that CPU) submits the order connection's sends, so placing a bracket makes no system call; falls back to a plain ring if the kernel refuses"},
 	/* [stats] */
 	{"stats", "file", "slob.stats", NULL, false, "memory-mapped stats file inside the data directory"},
 	/* [pipeline] */

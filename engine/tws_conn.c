@@ -43,6 +43,7 @@ void slob_tws_params_default(struct slob_tws_params *p)
 	p->roll_days = 8;
 	strcpy(p->tif, "DAY");
 	p->tick_size = 0.25;
+	p->order_sqpoll_cpu = SLOB_USOCK_NO_SQPOLL;
 }
 
 static int set_i64(const char *key, const char *v, int64_t lo, int64_t hi, int64_t *out, char *err,
@@ -110,6 +111,23 @@ int slob_tws_param_set(struct slob_tws_params *p, const char *key, const char *v
 			return -EINVAL;
 		}
 		return 0;
+	}
+	if (strcmp(key, "order_sqpoll") == 0) {
+		if (strcmp(value, "off") == 0) {
+			p->order_sqpoll_cpu = SLOB_USOCK_NO_SQPOLL;
+			return 0;
+		}
+		if (strcmp(value, "any") == 0) {
+			p->order_sqpoll_cpu = -1;
+			return 0;
+		}
+		rc = set_i64(key, value, 0, 1023, &x, err, errlen);
+		if (rc < 0)
+			snprintf(err, errlen, "tws.order_sqpoll: '%s' is not off, any or a CPU 0..1023",
+				 value);
+		else
+			p->order_sqpoll_cpu = (int)x;
+		return rc;
 	}
 	if (strcmp(key, "io") == 0) {
 		if (strcmp(value, "uring") == 0)
@@ -278,6 +296,8 @@ int slob_tws_conn_init(struct slob_tws_conn *c, const struct slob_tws_params *p,
 	c->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)client_id;
 	struct slob_usock_params up;
 	sock_params(p, &up);
+	if (client_id == p->order_client_id)
+		up.sqpoll_cpu = p->order_sqpoll_cpu; /* the hot path submits orders */
 	int rc = slob_usock_init(&c->sock, &up);
 	if (rc < 0) {
 		slob_tws_conn_destroy(c);
@@ -1028,8 +1048,13 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 		b->exec_req_id++;
 		(void)slob_tws_conn_send(c, m, slob_tws_enc_req_executions(m, sizeof(m), b->exec_req_id,
 									    NULL));
-		snprintf(t, sizeof(t), "order connection up (client %d, next id %" PRId64
-			 "): reconciling", c->client_id, c->next_valid_id);
+		char sq[64] = "";
+		if (c->sock.sqpoll_active)
+			snprintf(sq, sizeof(sq), ", SQPOLL sends");
+		else if (c->sock.sqpoll_err)
+			snprintf(sq, sizeof(sq), ", SQPOLL refused: %s", strerror(-c->sock.sqpoll_err));
+		snprintf(t, sizeof(t), "order connection up (client %d, next id %" PRId64 "%s): reconciling",
+			 c->client_id, c->next_valid_id, sq);
 		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order", 1, t);
 		if (c->disconnects > 0)
 			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-order",

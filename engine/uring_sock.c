@@ -36,6 +36,8 @@ void slob_usock_params_default(struct slob_usock_params *p)
 	p->tx_cap = 256u << 10;
 	p->connect_timeout_ms = 20000;
 	p->use_syscalls = 0;
+	p->sqpoll_cpu = SLOB_USOCK_NO_SQPOLL;
+	p->sqpoll_idle_ms = 50;
 }
 
 const char *slob_usock_state_name(enum slob_usock_state st)
@@ -85,7 +87,23 @@ int slob_usock_init(struct slob_usock *s, const struct slob_usock_params *p)
 		goto nomem;
 	if (s->p.use_syscalls)
 		return 0;
-	if (io_uring_queue_init(64, &s->ring, 0) < 0)
+	int qrc = -1;
+	if (s->p.sqpoll_cpu != SLOB_USOCK_NO_SQPOLL) {
+		struct io_uring_params up;
+		memset(&up, 0, sizeof(up));
+		up.flags = IORING_SETUP_SQPOLL;
+		up.sq_thread_idle = s->p.sqpoll_idle_ms;
+		if (s->p.sqpoll_cpu >= 0) {
+			up.flags |= IORING_SETUP_SQ_AFF;
+			up.sq_thread_cpu = (unsigned)s->p.sqpoll_cpu;
+		}
+		qrc = io_uring_queue_init_params(64, &s->ring, &up);
+		if (qrc == 0)
+			s->sqpoll_active = 1;
+		else
+			s->sqpoll_err = qrc; /* e.g. EPERM, EINVAL (no such CPU) */
+	}
+	if (qrc < 0 && io_uring_queue_init(64, &s->ring, 0) < 0)
 		return 0; /* fallback */
 	s->uring_ready = 1;
 	size_t brsz = s->p.nbufs * sizeof(struct io_uring_buf);

@@ -27,6 +27,9 @@
  *     buffer; slob_usock_send copies and returns -ENOBUFS when tx is full.
  *  5. Without io_uring (ENOSYS/EPERM) the same API runs over a non-blocking
  *     socket with connect/recv/send syscalls (counted in `fallback`).
+ *  6. Optional SQPOLL (see slob_usock_params): submissions become memory
+ *     stores; buffers handed to a send stay untouched until its CQE, which
+ *     note 4 already guarantees.
  *
  *   IDLE --connect()--> CONNECTING --ok--> CONNECTED --EOF--> CLOSED
  *                             \--error/timeout--> FAILED <--error--/
@@ -55,7 +58,20 @@ struct slob_usock_params {
 	unsigned tx_cap;	     /* send buffer, default 256 KiB */
 	unsigned connect_timeout_ms; /* default 20000 (the original's 20 s) */
 	int use_syscalls;	     /* 1: do not use io_uring */
+	int sqpoll_cpu;		     /* SLOB_USOCK_NO_SQPOLL (default), -1 any CPU, >= 0 */
+	unsigned sqpoll_idle_ms;     /* SQ thread sleeps after this idle time, default 50 */
 };
+
+/*
+ * SQPOLL (design note 6): with sqpoll_cpu != SLOB_USOCK_NO_SQPOLL the ring
+ * is created with a kernel submission thread (pinned when sqpoll_cpu >= 0),
+ * so submitting a send is a store to the submission ring, not a system call
+ * that runs the TCP send inline (13+ us on loopback under a hypervisor).
+ * The thread sleeps after sqpoll_idle_ms without work; liburing wakes it on
+ * the next submit. A kernel that refuses SQPOLL gives a plain ring
+ * (sqpoll_err says why).
+ */
+#define SLOB_USOCK_NO_SQPOLL (-2)
 
 void slob_usock_params_default(struct slob_usock_params *p);
 
@@ -89,6 +105,8 @@ struct slob_usock {
 	size_t tx_off, tx_len, tx_sending;
 	/* counters */
 	uint64_t rx_bytes, tx_bytes, enobufs, fallback, connects;
+	int sqpoll_active; /* the ring has a kernel submission thread */
+	int sqpoll_err;	   /* negative errno when SQPOLL was asked for and refused */
 	char err[160];
 };
 

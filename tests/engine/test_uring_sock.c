@@ -83,7 +83,8 @@ static void wait_state(struct slob_usock *s, enum slob_usock_state st, struct de
 	assert_int_equal(slob_usock_state(s), st);
 }
 
-static void run_roundtrip(int use_syscalls)
+/* sqpoll_cpu: SLOB_USOCK_NO_SQPOLL, or -1/0 for a kernel submission thread */
+static void run_roundtrip(int use_syscalls, int sqpoll_cpu)
 {
 	struct slob_usock_params p;
 	struct slob_usock s;
@@ -91,12 +92,23 @@ static void run_roundtrip(int use_syscalls)
 	uint16_t port;
 	slob_usock_params_default(&p);
 	p.use_syscalls = use_syscalls;
+	p.sqpoll_cpu = sqpoll_cpu;
+	p.sqpoll_idle_ms = 1; /* the thread sleeps between rounds: wake-ups are exercised */
 	p.nbufs = 4;
 	p.buf_size = 256; /* messages straddle recv buffers */
 	assert_int_equal(slob_usock_init(&s, &p), 0);
 	if (!use_syscalls && !s.use_uring) {
 		slob_usock_destroy(&s);
 		skip();
+	}
+	if (sqpoll_cpu != SLOB_USOCK_NO_SQPOLL) {
+		/* either a submission thread, or a refusal that says why */
+		assert_true(s.sqpoll_active || s.sqpoll_err < 0);
+		if (!s.sqpoll_active)
+			fprintf(stderr, "SQPOLL refused here (%s): plain ring tested\n",
+				strerror(-s.sqpoll_err));
+	} else {
+		assert_false(s.sqpoll_active);
 	}
 	int lfd = listen_any(&port);
 	for (int round = 0; round < 2; round++) { /* second round: reconnect */
@@ -175,13 +187,42 @@ static void run_roundtrip(int use_syscalls)
 static void test_uring_roundtrip(void **state)
 {
 	(void)state;
-	run_roundtrip(0);
+	run_roundtrip(0, SLOB_USOCK_NO_SQPOLL);
+}
+
+/* The order connection's mode: sends submitted by a kernel thread, on any
+ * CPU and pinned to CPU 0; connect, multishot recv, ordered sends, EOF,
+ * reconnect and refusal behave exactly as with a plain ring. */
+static void test_sqpoll_roundtrip(void **state)
+{
+	(void)state;
+	run_roundtrip(0, -1);
+	run_roundtrip(0, 0);
+}
+
+/* A CPU that does not exist: the kernel refuses SQPOLL, the socket works. */
+static void test_sqpoll_refused_falls_back(void **state)
+{
+	(void)state;
+	struct slob_usock_params p;
+	struct slob_usock s;
+	slob_usock_params_default(&p);
+	p.sqpoll_cpu = 1023;
+	assert_int_equal(slob_usock_init(&s, &p), 0);
+	if (!s.uring_ready) {
+		slob_usock_destroy(&s);
+		skip();
+	}
+	assert_false(s.sqpoll_active);
+	assert_true(s.sqpoll_err < 0);
+	assert_true(s.use_uring);
+	slob_usock_destroy(&s);
 }
 
 static void test_syscall_roundtrip(void **state)
 {
 	(void)state;
-	run_roundtrip(1);
+	run_roundtrip(1, SLOB_USOCK_NO_SQPOLL);
 }
 
 static void test_decoder_error(void **state)
@@ -233,6 +274,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_uring_roundtrip),
+	    cmocka_unit_test(test_sqpoll_roundtrip),
+	    cmocka_unit_test(test_sqpoll_refused_falls_back),
 	    cmocka_unit_test(test_syscall_roundtrip),
 	    cmocka_unit_test(test_decoder_error),
 	    cmocka_unit_test(test_destroy_zeroed),

@@ -49,7 +49,10 @@ pids+=($!)
 for _ in $(seq 50); do grep -q '^CONTROL' "$T/gw.out" && break; sleep 0.1; done
 PORT=$(awk '/^PORT/{print $2}' "$T/gw.out")
 CTL=$(awk '/^CONTROL/{print $2}' "$T/gw.out")
-"$B/slobd" "${common[@]}" --data-dir "$T/live" --set tws.port="$PORT" replay-gw -q > "$T/slobd.out" 2>&1 &
+# the first session submits its orders through an SQPOLL kernel thread, the
+# restart below through plain io_uring_enter: both must trade the same
+"$B/slobd" "${common[@]}" --data-dir "$T/live" --set tws.port="$PORT" --set tws.order_sqpoll=any \
+	replay-gw -q > "$T/slobd.out" 2>&1 &
 pids+=($!)
 sd=$!
 for _ in $(seq 600); do
@@ -62,6 +65,8 @@ case "$st" in *eof=1*) ;; *) fail "stream did not finish: $st" ;; esac
 sleep 2  # let the last fills come back
 kill -TERM "$sd"
 wait "$sd" || fail "slobd replay-gw exit $?: $(cat "$T/slobd.out")"
+grep -q "order connection up (client [0-9]*, next id [0-9]*, SQPOLL" "$T/logs/trading.log" ||
+	fail "the order connection did not report its SQPOLL mode: $(grep 'order connection up' "$T/logs/trading.log")"
 
 q="SELECT setup_id, direction, qty, entry_price, exit_price, outcome, pnl FROM trade_history ORDER BY setup_id"
 sqlite3 "$T/paper/slob_state.db" "$q" | sort > "$T/paper.trades"

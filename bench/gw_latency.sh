@@ -32,7 +32,7 @@ ctl=$(awk '/^CONTROL/{print $2}' "$T/gw.out")
 	--set instrument.symbol=MNQ --set instrument.point_value=2 \
 	--set risk.daily_loss_limit=0 --set risk.max_drawdown_pct=0 --set risk.max_concurrent_positions=64 \
 	--set risk.order_rate_limit=1000 --set risk.trading_start=00:00 --set risk.trading_end=23:59 \
-	--set tws.order_sqpoll="${ORDER_SQPOLL:-1}" \
+	--set tws.order_sqpoll="${ORDER_SQPOLL:-1}" --set tws.order_sqpoll_idle_ms="${ORDER_SQPOLL_IDLE_MS:-60000}" \
 	--set log.trading_file="$T/trading.log" --set log.errors_file="$T/errors.log" --json > "$T/summary.json" &
 pids+=($!)
 sd=$!

@@ -155,6 +155,7 @@ const struct slob_config_key slob_config_keys[] = {
 	{"tws", "tif", "DAY", NULL, false, "time in force of the bracket orders"},
 	{"tws", "io", "uring", NULL, false, "socket I/O: uring (falls back to syscalls by itself where io_uring is missing) or syscalls"},
 	{"tws", "order_sqpoll", "off", NULL, false, "off, any or a CPU: a kernel thread (io_uring SQPOLL, on that CPU) submits the order connection's sends, so placing a bracket makes no system call; falls back to a plain ring if the kernel refuses"},
+	{"tws", "order_sqpoll_idle_ms", "1000", NULL, false, "with order_sqpoll: the kernel thread spins this long after a send, then sleeps (the next send wakes it with a system call); orders minutes apart need a value that long to never make one, at the price of a busy CPU"},
 	/* [stats] */
 	{"stats", "file", "slob.stats", NULL, false, "memory-mapped stats file inside the data directory"},
 	/* [pipeline] */

@@ -104,8 +104,23 @@ int slob_tws_fmt_double(double v, char *out, size_t cap)
 		return snprintf(out, cap, "1.7976931348623157e+308");
 	if (isinf(v))
 		return snprintf(out, cap, v > 0 ? "inf" : "-inf");
-	if (v == floor(v) && fabs(v) < 1e16)
-		return snprintf(out, cap, "%.1f", v);
+	if (v == floor(v) && fabs(v) < 1e16) {
+		/* "%.1f" by hand: whole prices are most of what orders carry, and
+		 * printf's code is cold by the time a bracket is placed */
+		if (cap < 24)
+			return snprintf(out, cap, "%.1f", v);
+		uint64_t a = (uint64_t)fabs(v);
+		char tmp[24];
+		char *end = tmp + sizeof(tmp);
+		char *q = fmt_u64(a, end);
+		int n = 0;
+		if (signbit(v))
+			out[n++] = '-';
+		memcpy(out + n, q, (size_t)(end - q));
+		n += (int)(end - q);
+		memcpy(out + n, ".0", 3);
+		return n + 2;
+	}
 	/* fast path: at most 6 decimals and |v| < 1e9 (prices): exact scaled integer,
 	 * whose trimmed decimal form is the shortest that reads back (Python repr) */
 	if (fabs(v) < 1e9 && cap >= 32) {

@@ -44,6 +44,7 @@ void slob_tws_params_default(struct slob_tws_params *p)
 	strcpy(p->tif, "DAY");
 	p->tick_size = 0.25;
 	p->order_sqpoll_cpu = SLOB_USOCK_NO_SQPOLL;
+	p->order_sqpoll_idle_ms = 1000;
 }
 
 static int set_i64(const char *key, const char *v, int64_t lo, int64_t hi, int64_t *out, char *err,
@@ -83,6 +84,7 @@ int slob_tws_param_set(struct slob_tws_params *p, const char *key, const char *v
 	INT_KEY("connect_timeout_ms", 100, 600000, connect_timeout_ms)
 	INT_KEY("max_frame", 1024, 16777215, max_frame)
 	INT_KEY("roll_days", 0, 60, roll_days)
+	INT_KEY("order_sqpoll_idle_ms", 1, 3600000, order_sqpoll_idle_ms)
 #undef INT_KEY
 	if (strcmp(key, "host") == 0 || strcmp(key, "account") == 0 || strcmp(key, "tif") == 0) {
 		char *dst = key[0] == 'h' ? p->host : key[0] == 'a' ? p->account : p->tif;
@@ -296,8 +298,10 @@ int slob_tws_conn_init(struct slob_tws_conn *c, const struct slob_tws_params *p,
 	c->rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)client_id;
 	struct slob_usock_params up;
 	sock_params(p, &up);
-	if (client_id == p->order_client_id)
-		up.sqpoll_cpu = p->order_sqpoll_cpu; /* the hot path submits orders */
+	if (client_id == p->order_client_id) { /* the hot path submits orders */
+		up.sqpoll_cpu = p->order_sqpoll_cpu;
+		up.sqpoll_idle_ms = (unsigned)p->order_sqpoll_idle_ms;
+	}
 	int rc = slob_usock_init(&c->sock, &up);
 	if (rc < 0) {
 		slob_tws_conn_destroy(c);
@@ -1078,6 +1082,14 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 	}
 }
 
+/* strlcpy: no printf on the order path (its code is cold by then) */
+static void copy_cstr(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static int br_place(void *ctx, const struct slob_intent *in, int64_t first_id)
 {
 	struct slob_tws_broker *b = ctx;
@@ -1108,8 +1120,8 @@ static int br_place(void *ctx, const struct slob_intent *in, int64_t first_id)
 			strcpy(o.order_type, "LMT");
 			o.lmt_price = px * ts;
 		}
-		snprintf(o.tif, sizeof(o.tif), "%s", b->conn.prm.tif);
-		snprintf(o.account, sizeof(o.account), "%s", b->conn.prm.account);
+		copy_cstr(o.tif, sizeof(o.tif), b->conn.prm.tif);
+		copy_cstr(o.account, sizeof(o.account), b->conn.prm.account);
 		size_t bl = strnlen(in->order_ref, sizeof(in->order_ref));
 		if (bl + strlen(suffix[r]) >= sizeof(o.order_ref))
 			return -EINVAL;
@@ -1127,7 +1139,9 @@ static int br_place(void *ctx, const struct slob_intent *in, int64_t first_id)
 	}
 	for (int r = 0; r < 3; r++) {
 		char ref[SLOB_ORDER_REF_LEN];
-		snprintf(ref, sizeof(ref), "%.*s%s", (int)(sizeof(ref) - 7), in->order_ref, suffix[r]);
+		size_t rl = strnlen(in->order_ref, sizeof(ref) - 7);
+		memcpy(ref, in->order_ref, rl);
+		copy_cstr(ref + rl, sizeof(ref) - rl, suffix[r]);
 		int32_t px = r == SLOB_ROLE_ENTRY ? in->entry : r == SLOB_ROLE_TP ? in->tp : in->sl;
 		br_track(b, first_id + r, in->setup_id, (uint8_t)r, in->dir, in->qty, px, ref);
 	}

@@ -90,13 +90,16 @@ struct slob_tws_params {
 	int order_sqpoll_cpu;       /* key order_sqpoll: off (SLOB_USOCK_NO_SQPOLL,
 				     * default) | any (-1) | CPU number: a kernel
 				     * thread submits the order connection's sends */
+	int order_sqpoll_idle_ms;   /* the thread sleeps after this long without a
+				     * send; the next one wakes it (a system call) */
 };
 
 void slob_tws_params_default(struct slob_tws_params *p);
 /* Keys: host, port, md_client_id, order_client_id, backoff_initial_ms,
  * backoff_factor, backoff_cap_ms, backoff_jitter_pct, connect_timeout_ms,
  * max_frame, md_mode (tick_by_tick|mkt_data), contract_month, roll_days,
- * account, tif, io (uring|syscalls), order_sqpoll (off|any|CPU).
+ * account, tif, io (uring|syscalls), order_sqpoll (off|any|CPU),
+ * order_sqpoll_idle_ms.
  * 0, -ENOENT, -EINVAL (message names key and range). */
 int slob_tws_param_set(struct slob_tws_params *p, const char *key, const char *value, char *err,
 		       size_t errlen);

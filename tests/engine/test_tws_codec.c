@@ -426,6 +426,15 @@ static void test_garbage(void **state)
 		assert_true(strtod(d, NULL) == v);
 		assert_non_null(strchr(d, '.'));
 	}
+	/* whole values are formatted by hand: the same text as "%.1f" */
+	static const double whole[] = {0.0, -0.0, 1.0, -1.0, 21050.0, -20950.0, 123456789012345.0,
+				       -9007199254740992.0, 4294967296.0};
+	for (unsigned i = 0; i < sizeof(whole) / sizeof(whole[0]); i++) {
+		char want[64];
+		snprintf(want, sizeof(want), "%.1f", whole[i]);
+		assert_int_equal(slob_tws_fmt_double(whole[i], d, sizeof(d)), (int)strlen(want));
+		assert_string_equal(d, want);
+	}
 }
 
 int main(void)

@@ -8,7 +8,9 @@
 # couple of minutes, slow enough that ticks arrive tens of microseconds
 # apart, so the pipeline is idle when a bar-closing tick lands, as live),
 # with the risk limits that depend on P&L relaxed so about a thousand
-# brackets go out, and prints the engine's tick_to_order histogram.
+# orders go out, and prints the engine's tick_to_order histogram. The order
+# connection submits through an SQPOLL kernel thread on CPU 1 kept awake
+# (ORDER_SQPOLL=off|any|CPU, ORDER_SQPOLL_IDLE_MS to change that).
 #   bench/gw_latency.sh [DAYS] [SPEED]      (defaults 420, 300000)
 # Last line: gw_tick_to_order_p50_ns=... p99_ns=... p999_ns=... orders=...
 set -euo pipefail
@@ -52,7 +54,10 @@ python3 - "$T/summary.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 l = s["latency_ns"]
-print(f"orders {l['count']}, ticks {s['ticks']}: tick-to-order p50 {l['p50']/1e3:.2f} us, "
-      f"p99 {l['p99']/1e3:.2f} us, p99.9 {l['p999']/1e3:.2f} us, max {l['max']/1e3:.2f} us")
-print(f"gw_tick_to_order_p50_ns={l['p50']} p99_ns={l['p99']} p999_ns={l['p999']} orders={l['count']}")
+# one latency sample per bracket (the stamp is taken once its three orders are submitted)
+print(f"brackets {l['count']} ({3 * l['count']} orders), ticks {s['ticks']}: tick-to-order "
+      f"p50 {l['p50']/1e3:.2f} us, p99 {l['p99']/1e3:.2f} us, p99.9 {l['p999']/1e3:.2f} us, "
+      f"max {l['max']/1e3:.2f} us")
+print(f"gw_tick_to_order_p50_ns={l['p50']} p99_ns={l['p99']} p999_ns={l['p999']} "
+      f"brackets={l['count']} orders={3 * l['count']}")
 PY

@@ -5,8 +5,9 @@
 # candles -> detector -> risk -> sender -> bracket bytes handed to the order
 # socket. Generates DAYS days of NQ-like ticks with a setup every weekday,
 # streams them from slob-gw at SPEED x real time (fast enough to finish in a
-# couple of minutes, slow enough that ticks arrive tens of microseconds
-# apart, so the pipeline is idle when a bar-closing tick lands, as live),
+# couple of minutes; at x300000 the gateway's writes arrive as bursts of a
+# few dozen ticks, median 34 per read, so a bar-closing tick usually waits
+# for the rest of its burst to be decoded - a live feed is far sparser),
 # with the risk limits that depend on P&L relaxed so about a thousand
 # orders go out, and prints the engine's tick_to_order histogram. The order
 # connection submits through an SQPOLL kernel thread on CPU 1 kept awake

@@ -466,11 +466,19 @@ static int handle_frame(struct slob_tws_conn *c, const uint8_t *payload, size_t 
 
 /* slob_usock decoder: frames and dispatches every complete message; a
  * partial frame stays in the socket's rx for the next poll. */
+/*
+ * At most this many frames per poll: the rest stay in rx for the next poll,
+ * so the stages behind the connection see a bar-closing tick without first
+ * waiting for the decode of every tick that arrived after it in the same
+ * burst. Each frame keeps its own reception time (slob_usock_rx_time).
+ */
+#define TWS_FRAMES_PER_POLL 16
+
 static int on_rx(void *arg, const unsigned char *data, size_t len)
 {
 	struct slob_tws_conn *c = arg;
 	size_t off = 0;
-	while (off < len) {
+	for (int frames = 0; off < len && frames < TWS_FRAMES_PER_POLL; frames++) {
 		if (c->close_pending || c->state == SLOB_TWS_DOWN)
 			return (int)len; /* dropped: the rest is discarded with the socket */
 		if (c->state == SLOB_TWS_CONNECTING)
@@ -485,6 +493,7 @@ static int on_rx(void *arg, const unsigned char *data, size_t len)
 			slob_tws_conn_drop(c, why);
 			return (int)len;
 		}
+		c->frame_rx_ns = slob_usock_rx_time(&c->sock, off + (size_t)fl - 1);
 		(void)handle_frame(c, data + off + 4, (size_t)fl - 4);
 		off += (size_t)fl;
 	}
@@ -612,7 +621,8 @@ static void md_tick(struct slob_tws_md *md, int64_t epoch_s, double price, doubl
 		return;
 	struct slob_tick t = {0};
 	t.ts_ns = epoch_s * 1000000000;
-	t.recv_ns = mono_ns();
+	/* received on the socket (not decoded): what tick-to-order measures from */
+	t.recv_ns = md->conn.frame_rx_ns ? md->conn.frame_rx_ns : mono_ns();
 	t.seq = ++md->seq;
 	t.px = (int32_t)llround(price / md->conn.prm.tick_size);
 	t.size = size > 0 && isfinite(size) ? (uint32_t)size : 0;

@@ -153,6 +153,7 @@ struct slob_tws_conn {
 	struct slob_tws_in msg;     /* decode scratch */
 	struct slob_usock sock;     /* the connection (design note 1) */
 	bool in_rx;                 /* inside the decoder (slob_usock_poll) */
+	int64_t frame_rx_ns;        /* when the frame being handled was received */
 	bool close_pending;         /* dropped inside the decoder: close after the poll */
 };
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BGID 7
@@ -167,6 +168,7 @@ int slob_usock_connect(struct slob_usock *s, const char *host, uint16_t port)
 	s->error = 0;
 	s->err[0] = '\0';
 	s->rx_len = s->tx_off = s->tx_len = s->tx_sending = 0;
+	s->rx_nmarks = 0;
 	s->recv_armed = s->send_inflight = 0;
 	s->state = SLOB_USOCK_CONNECTING;
 	s->connects++;
@@ -224,6 +226,47 @@ static void arm_send(struct slob_usock *s)
 	s->inflight++;
 }
 
+static int64_t mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO */
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* design note 7: stamps the bytes just appended (rx_len is the new end) */
+static void rx_mark(struct slob_usock *s, int64_t now)
+{
+	if (s->rx_nmarks == sizeof(s->rx_mark_end) / sizeof(s->rx_mark_end[0])) {
+		s->rx_mark_end[s->rx_nmarks - 1] = (uint32_t)s->rx_len; /* merge: earlier time */
+		return;
+	}
+	s->rx_mark_end[s->rx_nmarks] = (uint32_t)s->rx_len;
+	s->rx_mark_ns[s->rx_nmarks] = now;
+	s->rx_nmarks++;
+}
+
+/* k bytes left rx from the front */
+static void rx_unmark(struct slob_usock *s, size_t k)
+{
+	uint32_t keep = 0;
+	for (uint32_t i = 0; i < s->rx_nmarks; i++) {
+		if (s->rx_mark_end[i] <= k)
+			continue;
+		s->rx_mark_end[keep] = s->rx_mark_end[i] - (uint32_t)k;
+		s->rx_mark_ns[keep] = s->rx_mark_ns[i];
+		keep++;
+	}
+	s->rx_nmarks = keep;
+}
+
+int64_t slob_usock_rx_time(const struct slob_usock *s, size_t off)
+{
+	for (uint32_t i = 0; i < s->rx_nmarks; i++)
+		if (off < s->rx_mark_end[i])
+			return s->rx_mark_ns[i];
+	return 0;
+}
+
 static void rx_append(struct slob_usock *s, const unsigned char *d, size_t n)
 {
 	if (s->rx_len + n > s->p.rx_cap) {
@@ -232,6 +275,7 @@ static void rx_append(struct slob_usock *s, const unsigned char *d, size_t n)
 	}
 	memcpy(s->rx + s->rx_len, d, n);
 	s->rx_len += n;
+	rx_mark(s, mono_now());
 	s->rx_bytes += n;
 }
 
@@ -328,6 +372,7 @@ static int poll_syscalls(struct slob_usock *s)
 		ssize_t n = recv(s->fd, s->rx + s->rx_len, room, MSG_DONTWAIT);
 		if (n > 0) {
 			s->rx_len += (size_t)n;
+			rx_mark(s, mono_now());
 			s->rx_bytes += (size_t)n;
 			continue;
 		}
@@ -402,6 +447,7 @@ int slob_usock_poll(struct slob_usock *s, slob_usock_rx_fn fn, void *arg)
 			if (k) {
 				memmove(s->rx, s->rx + k, s->rx_len - (size_t)k);
 				s->rx_len -= (size_t)k;
+				rx_unmark(s, (size_t)k);
 			}
 			consumed += k;
 		}
@@ -476,6 +522,7 @@ void slob_usock_close(struct slob_usock *s)
 	s->inflight = 0;
 	s->recv_armed = s->send_inflight = 0;
 	s->rx_len = s->tx_off = s->tx_len = 0;
+	s->rx_nmarks = 0;
 	s->state = SLOB_USOCK_IDLE;
 }
 

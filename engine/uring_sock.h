@@ -30,6 +30,10 @@
  *  6. Optional SQPOLL (see slob_usock_params): submissions become memory
  *     stores; buffers handed to a send stay untouched until its CQE, which
  *     note 4 already guarantees.
+ *  7. Every append to rx is stamped (CLOCK_MONOTONIC when its completion
+ *     was reaped), so a decoder that leaves frames for the next poll still
+ *     learns when each byte arrived: slob_usock_rx_time(). More appends
+ *     than marks merge into the last one, keeping its (earlier) time.
  *
  *   IDLE --connect()--> CONNECTING --ok--> CONNECTED --EOF--> CLOSED
  *                             \--error/timeout--> FAILED <--error--/
@@ -101,6 +105,11 @@ struct slob_usock {
 	socklen_t alen;
 	unsigned char *rx;
 	size_t rx_len;
+	/* reception time of rx's bytes (design note 7): mark i covers the bytes
+	 * up to rx offset rx_mark_end[i], received at rx_mark_ns[i] */
+	uint32_t rx_nmarks;
+	uint32_t rx_mark_end[32];
+	int64_t rx_mark_ns[32];
 	unsigned char *tx;
 	size_t tx_off, tx_len, tx_sending;
 	/* counters */
@@ -109,6 +118,13 @@ struct slob_usock {
 	int sqpoll_err;	   /* negative errno when SQPOLL was asked for and refused */
 	char err[160];
 };
+
+/*
+ * slob_usock_rx_time - when the byte at rx offset `off` (as passed to the
+ * decoder: data[off]) was received, CLOCK_MONOTONIC ns; 0 if unknown.
+ * Owner thread; typically called by the decoder with a frame's last byte.
+ */
+int64_t slob_usock_rx_time(const struct slob_usock *s, size_t off);
 
 /* Allocates buffers and sets up io_uring (or the fallback). Returns 0 or
  * -errno. Cold path. p NULL = defaults. */

@@ -219,6 +219,89 @@ static void test_sqpoll_refused_falls_back(void **state)
 	slob_usock_destroy(&s);
 }
 
+/* Decoder taking one 8-byte message per call and noting when its last byte
+ * was received (design note 7). */
+struct stamps {
+	struct slob_usock *s;
+	int n;
+	int64_t at[8];
+};
+
+static int decode_one(void *arg, const unsigned char *d, size_t len)
+{
+	struct stamps *x = arg;
+	(void)d;
+	if (len < 8 || x->n == 8)
+		return 0;
+	x->at[x->n++] = slob_usock_rx_time(x->s, 7);
+	return 8;
+}
+
+static int64_t mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Two bursts 20 ms apart, decoded one message per poll long after both
+ * arrived: each message keeps the time its bytes were received, not the
+ * time it was decoded. */
+static void run_rx_stamps(int use_syscalls)
+{
+	struct slob_usock_params p;
+	struct slob_usock s;
+	uint16_t port;
+	slob_usock_params_default(&p);
+	p.use_syscalls = use_syscalls;
+	assert_int_equal(slob_usock_init(&s, &p), 0);
+	int lfd = listen_any(&port);
+	assert_int_equal(slob_usock_connect(&s, "127.0.0.1", port), 0);
+	int cfd = accept(lfd, NULL, NULL);
+	struct dec d = {0};
+	wait_state(&s, SLOB_USOCK_CONNECTED, &d);
+	struct stamps st = {.s = &s};
+	static const unsigned char burst[32] = {0};
+	int64_t t0 = mono();
+	assert_int_equal(send(cfd, burst, 32, 0), 32); /* messages 0..3 */
+	for (int i = 0; i < 2000 && s.rx_len < 32; i++) {
+		slob_usock_poll(&s, NULL, NULL); /* receive only */
+		usleep(100);
+	}
+	assert_int_equal(s.rx_len, 32);
+	usleep(20000);
+	int64_t t1 = mono();
+	assert_int_equal(send(cfd, burst, 32, 0), 32); /* messages 4..7 */
+	for (int i = 0; i < 2000 && s.rx_len < 64; i++) {
+		slob_usock_poll(&s, NULL, NULL);
+		usleep(100);
+	}
+	assert_int_equal(s.rx_len, 64);
+	usleep(20000);
+	int64_t t2 = mono();
+	for (int i = 0; i < 100 && st.n < 8; i++)
+		slob_usock_poll(&s, decode_one, &st);
+	assert_int_equal(st.n, 8);
+	for (int i = 0; i < 8; i++) {
+		int64_t lo = i < 4 ? t0 : t1, hi = i < 4 ? t1 : t2;
+		if (st.at[i] < lo || st.at[i] > hi)
+			fail_msg("message %d stamped %lld ns after the first send, expected %lld..%lld", i,
+				 (long long)(st.at[i] - t0), (long long)(lo - t0), (long long)(hi - t0));
+	}
+	assert_int_equal(s.rx_len, 0);
+	assert_int_equal(slob_usock_rx_time(&s, 0), 0);
+	close(cfd);
+	close(lfd);
+	slob_usock_destroy(&s);
+}
+
+static void test_rx_stamps(void **state)
+{
+	(void)state;
+	run_rx_stamps(0);
+	run_rx_stamps(1);
+}
+
 static void test_syscall_roundtrip(void **state)
 {
 	(void)state;
@@ -276,6 +359,7 @@ int main(void)
 	    cmocka_unit_test(test_uring_roundtrip),
 	    cmocka_unit_test(test_sqpoll_roundtrip),
 	    cmocka_unit_test(test_sqpoll_refused_falls_back),
+	    cmocka_unit_test(test_rx_stamps),
 	    cmocka_unit_test(test_syscall_roundtrip),
 	    cmocka_unit_test(test_decoder_error),
 	    cmocka_unit_test(test_destroy_zeroed),

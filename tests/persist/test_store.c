@@ -127,16 +127,24 @@ static void test_migrates_from_every_earlier_version(void **state)
 	}
 }
 
+/* A fresh current store in a new temp dir (removed with ptest_rm_rf(dir)). */
+static slob_store_t *open_fresh(char dir[PATH_MAX], const char *tag)
+{
+	char path[PATH_MAX + 32];
+	ptest_tmpdir(dir, PATH_MAX, tag);
+	snprintf(path, sizeof(path), "%s/slob_state.db", dir);
+	slob_store_t *s;
+	assert_int_equal(slob_store_open(path, 0, &s), 0);
+	return s;
+}
+
 /* The writer's inserts must not build an ephemeral index per row (what a
  * CHECK of `x IN (3+ constants)` costs): it was 60% of a trade_history row. */
 static void test_writer_inserts_build_no_ephemeral_index(void **state)
 {
 	(void)state;
-	char dir[PATH_MAX], path[PATH_MAX + 32];
-	ptest_tmpdir(dir, sizeof(dir), "eph");
-	snprintf(path, sizeof(path), "%s/slob_state.db", dir);
-	slob_store_t *s;
-	assert_int_equal(slob_store_open(path, 0, &s), 0);
+	char dir[PATH_MAX];
+	slob_store_t *s = open_fresh(dir, "eph");
 	sqlite3 *db = slob_store_db(s);
 	static const char *const ins[] = {
 	    "INSERT INTO trade_history (setup_id, direction, entry_time, outcome)"
@@ -225,11 +233,8 @@ static void test_refuses_newer_foreign_and_garbage(void **state)
 static void test_incident_guide_queries(void **state)
 {
 	(void)state;
-	char dir[PATH_MAX], path[PATH_MAX + 32];
-	ptest_tmpdir(dir, sizeof(dir), "guide");
-	snprintf(path, sizeof(path), "%s/slob_state.db", dir);
-	slob_store_t *s;
-	assert_int_equal(slob_store_open(path, 0, &s), 0);
+	char dir[PATH_MAX];
+	slob_store_t *s = open_fresh(dir, "guide");
 	sqlite3 *db = slob_store_db(s);
 	/* P0-2 manual insert */
 	assert_int_equal(slob_store_exec(s, "INSERT INTO active_setups (id, state, entry_price,"

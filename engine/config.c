@@ -444,6 +444,25 @@ void slob_config_path(const struct slob_config *cfg, const char *value, char *ou
 		snprintf(out, len, "%s/%s", cfg->dir, value);
 }
 
+void slob_config_rebase_path(const struct slob_config *cfg, const char *section, const char *key,
+			     char *path, size_t len)
+{
+	if (path[0] == '\0' || path[0] == '/' || cfg->path[0] == '\0')
+		return;
+	for (unsigned i = 0; i < cfg->n; i++) {
+		const struct slob_config_entry *e = &cfg->entries[i];
+		if (strcmp(e->key->section, section) != 0 || strcmp(e->key->key, key) != 0)
+			continue;
+		if (strcmp(e->origin, "file") != 0)
+			return;
+		char tmp[PATH_MAX];
+		int n = snprintf(tmp, sizeof(tmp), "%s/%s", cfg->dir, path);
+		if (n > 0 && (size_t)n < len && (size_t)n < sizeof(tmp))
+			memcpy(path, tmp, (size_t)n + 1);
+		return;
+	}
+}
+
 void slob_config_dump(const struct slob_config *cfg, FILE *out)
 {
 	const char *section = "";

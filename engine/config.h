@@ -83,6 +83,16 @@ int slob_config_apply_section(const struct slob_config *cfg, const char *section
 /* Resolves a path value relative to the config file's directory. */
 void slob_config_path(const struct slob_config *cfg, const char *value, char *out, size_t len);
 
+/*
+ * slob_config_rebase_path - the rule of docs/CONFIG.md for a module's path
+ * parameter `path` (already applied from section.key): when the effective
+ * value came from the config file and is relative, it is rewritten relative
+ * to the file's folder; from the environment or --set it stays relative to
+ * the working directory. Too long a result leaves `path` unchanged.
+ */
+void slob_config_rebase_path(const struct slob_config *cfg, const char *section, const char *key,
+			     char *path, size_t len);
+
 /* Prints the effective configuration as INI, secrets redacted, origins as comments. */
 void slob_config_dump(const struct slob_config *cfg, FILE *out);
 /* Prints the key table as a Markdown reference (docs/CONFIG.md). */

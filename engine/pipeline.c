@@ -197,6 +197,11 @@ int slob_pipeline_opts_from_config(struct slob_pipeline_opts *o, const struct sl
 		if (rc < 0)
 			return rc;
 	}
+	/* calendars named in the file live next to it, not in the daemon's cwd */
+	slob_config_rebase_path(cfg, "risk", "holiday_file", o->risk.holiday_file,
+				sizeof(o->risk.holiday_file));
+	slob_config_rebase_path(cfg, "risk", "news_file", o->risk.news_file,
+				sizeof(o->risk.news_file));
 	char msg[256];
 	int rc = 0;
 	if ((rc = slob_candles_params_validate(&o->candles, msg, sizeof(msg))) < 0 ||

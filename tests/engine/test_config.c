@@ -139,12 +139,35 @@ static void test_precedence_and_redaction(void **state)
 	unlink(p);
 }
 
+/* Calendar files named in the config file are found next to it; from --set
+ * (or the environment) they stay relative to the working directory. */
+static void test_file_paths_relative_to_the_file(void **state)
+{
+	(void)state;
+	struct slob_config cfg;
+	struct slob_pipeline_opts o;
+	char err[512], want[700];
+	slob_config_init(&cfg);
+	char *p = write_tmp("[risk]\nholiday_file = cal/holidays.csv\nnews_file = /abs/news.csv\n");
+	assert_int_equal(slob_config_load(&cfg, p, err, sizeof(err)), 0);
+	assert_int_equal(slob_pipeline_opts_from_config(&o, &cfg, err, sizeof(err)), 0);
+	snprintf(want, sizeof(want), "%s/cal/holidays.csv", cfg.dir);
+	assert_string_equal(o.risk.holiday_file, want);
+	assert_string_equal(o.risk.news_file, "/abs/news.csv");
+	assert_int_equal(slob_config_set(&cfg, "risk.holiday_file=here.csv", err, sizeof(err)), 0);
+	assert_int_equal(slob_pipeline_opts_from_config(&o, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(o.risk.holiday_file, "here.csv");
+	slob_config_free(&cfg);
+	unlink(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table_matches_modules),
 		cmocka_unit_test(test_ini_errors_name_file_and_line),
 		cmocka_unit_test(test_precedence_and_redaction),
+		cmocka_unit_test(test_file_paths_relative_to_the_file),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,7 +29,7 @@ const struct slob_config_key slob_config_keys[] = {
 	{"store", "file", "slob_state.db", NULL, false, "store file name inside the data directory"},
 	{"store", "busy_timeout_ms", "5000", NULL, false, "SQLite busy timeout of readers (slobctl, dashboard)"},
 	{"store", "keep_daily", "7", NULL, false, "daily backups kept by rotation"},
-	{"store", "keep_weekly", "4", NULL, false, "weekly (Sunday) backups kept by rotation"},
+	{"store", "keep_weekly", "4", NULL, false, "weekly backups kept by rotation (the newest of each ISO week)"},
 	{"store", "upload_cmd", "", NULL, false, "command run as `<cmd> <backup file>` after a verified backup (e.g. an S3 upload)"},
 	{"store", "auto_restore", "false", NULL, false, "restore the newest verified backup when the store is corrupt (P0-1)"},
 	{"store", "integrity_full", "false", NULL, false, "run integrity_check instead of quick_check at start"},

@@ -16,12 +16,17 @@
  *
  * usage: pipeline_bench [--days N] [--runs R] [--paced-days N] [--pace X]
  *                       [--skip-paced] [--layout L] [--set KEY=VALUE]...
+ *                       [--cold-flood]
+ *  3. With --cold-flood: the paced replay again with the cold writer
+ *     saturated by a flooding producer (issue 8: hot p99 unchanged).
  * Last line: pipeline_ticks_per_s=... pipeline_p99_ns=... hot_allocs=...
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,7 +139,49 @@ struct run_opts {
 	const char *file, *dir, *layout;
 	double pace;
 	bool relaxed;
+	bool flood; /* saturate the cold writer for the whole run */
 };
+
+/*
+ * --cold-flood: a thread pinned to the cold CPU (1) pushes candle records
+ * for far-future minutes into the cold writer through the pipeline's control
+ * ring whenever it has room (sleeping 50 us when it is full), so the writer
+ * is saturated (never without a backlog to drain) while the paced replay
+ * runs, without the flooder itself spinning on CPU 1. It is the only caller
+ * of slob_pipeline_control_put here.
+ */
+struct flood {
+	slob_pipeline_t *p;
+	int stop;
+	uint64_t put;
+};
+
+static uint64_t last_flood_put; /* records the last flooded run queued */
+
+static void *flood_main(void *arg)
+{
+	struct flood *f = arg;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(1, &set);
+	(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	struct slob_cold r;
+	for (uint64_t k = 0; !__atomic_load_n(&f->stop, __ATOMIC_RELAXED); k++) {
+		memset(&r, 0, sizeof(r));
+		r.type = SLOB_COLD_BAR;
+		r.cls = SLOB_CLASS_INFO;
+		r.ts_ns = 4102444800000000000LL + (int64_t)k * 60000000000LL; /* 2100 on */
+		r.u.bar = (struct slob_bar){.ts_ns = r.ts_ns, .open = 80000, .high = 80010,
+					    .low = 79990, .close = 80005, .volume = 1, .ticks = 1};
+		if (slob_pipeline_control_room(f->p) < 64) {
+			usleep(50); /* nearly full: the writer has ~1 000 records to drain (~2 ms) */
+			continue;
+		}
+		if (slob_pipeline_control_put(f->p, &r) == 0)
+			f->put++;
+	}
+	return NULL;
+}
 
 /* --set KEY=VALUE, applied to every run after the bench's own settings */
 static const char *extra_sets[32];
@@ -187,8 +234,16 @@ static int run_once(const struct run_opts *ro, int idx, struct slob_pipeline_sum
 		wrap_hot_stages(p);
 		rc = slob_pipeline_start(p, err, sizeof(err));
 	}
+	struct flood fl = {.p = p};
+	pthread_t ft;
+	bool flooding = rc == 0 && ro->flood && pthread_create(&ft, NULL, flood_main, &fl) == 0;
 	if (rc == 0)
 		rc = slob_pipeline_wait(p, NULL, NULL);
+	if (flooding) {
+		__atomic_store_n(&fl.stop, 1, __ATOMIC_RELAXED);
+		pthread_join(ft, NULL);
+		last_flood_put = fl.put;
+	}
 	if (rc == 0)
 		slob_pipeline_summary(p, sum);
 	else
@@ -213,13 +268,14 @@ int main(int argc, char **argv)
 {
 	int days = 365, runs = 3, paced_days = 450;
 	double pace = 1e6;
-	bool skip_paced = false;
+	bool skip_paced = false, cold_flood = false;
 	const char *layout = "auto";
 	static const struct option opts[] = {
 		{"days", required_argument, 0, 'd'},       {"runs", required_argument, 0, 'r'},
 		{"paced-days", required_argument, 0, 'p'}, {"pace", required_argument, 0, 'x'},
 		{"skip-paced", no_argument, 0, 's'},       {"layout", required_argument, 0, 'l'},
-		{"set", required_argument, 0, 'S'},        {0, 0, 0, 0},
+		{"set", required_argument, 0, 'S'},        {"cold-flood", no_argument, 0, 'F'},
+		{0, 0, 0, 0},
 	};
 	int c;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -230,13 +286,14 @@ int main(int argc, char **argv)
 		case 'x': pace = atof(optarg); break;
 		case 's': skip_paced = true; break;
 		case 'l': layout = optarg; break;
+		case 'F': cold_flood = true; break;
 		case 'S':
 			if (n_extra_sets < (int)(sizeof(extra_sets) / sizeof(extra_sets[0])))
 				extra_sets[n_extra_sets++] = optarg;
 			break;
 		default:
 			fprintf(stderr, "usage: pipeline_bench [--days N] [--runs R] [--paced-days N] "
-					"[--pace X] [--skip-paced] [--layout L] [--set KEY=VALUE]...\n");
+					"[--pace X] [--skip-paced] [--layout L] [--set KEY=VALUE]... [--cold-flood]\n");
 			return 2;
 		}
 	}
@@ -286,7 +343,7 @@ int main(int argc, char **argv)
 	       runs, hot_med / 1e6, e2e_med / 1e6, (unsigned long long)peak, allocs,
 	       (unsigned long long)digest0);
 
-	uint64_t p50 = 0, p99 = 0, p999 = 0, pmax = 0, n = 0;
+	uint64_t p50 = 0, p99 = 0, p999 = 0, pmax = 0, n = 0, flood_p99 = 0;
 	if (!skip_paced) {
 		char pfile[600];
 		snprintf(pfile, sizeof(pfile), "%s/paced.ticks", dir);
@@ -305,14 +362,34 @@ int main(int argc, char **argv)
 		       "p50 %.2f us, p99 %.2f us, p99.9 %.2f us, max %.2f us\n",
 		       pace, paced_days, (unsigned long long)s.ticks, (unsigned long long)n,
 		       s.seconds, p50 / 1e3, p99 / 1e3, p999 / 1e3, pmax / 1e3);
+		if (cold_flood) {
+			/* the same paced replay with the cold writer saturated */
+			struct slob_pipeline_summary f;
+			ro.flood = true;
+			if (run_once(&ro, 101, &f, &rows) < 0)
+				return 1;
+			printf("paced, cold writer saturated (%llu flood records queued, %.0f/s, the "
+			       "writer's whole rate): %llu orders, %llu cold records dropped; "
+			       "tick-to-order p50 %.2f us, p99 %.2f us, p99.9 %.2f us, max %.2f us "
+			       "(p99 saturated / idle %.2fx); same decisions: %s\n",
+			       (unsigned long long)last_flood_put,
+			       f.seconds > 0 ? (double)last_flood_put / f.seconds : 0.0,
+			       (unsigned long long)f.lat_count, (unsigned long long)f.cold_dropped,
+			       f.lat_p50 / 1e3, f.lat_p99 / 1e3, f.lat_p999 / 1e3, f.lat_max / 1e3,
+			       p99 ? (double)f.lat_p99 / (double)p99 : 0.0,
+			       f.digest == s.digest ? "yes" : "NO");
+			flood_p99 = f.lat_p99;
+		}
 	}
 	char cmd[700];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "pipeline_bench: could not remove %s\n", dir);
 	printf("pipeline_hot_ticks_per_s=%.0f pipeline_e2e_ticks_per_s=%.0f pipeline_p50_ns=%llu "
-	       "pipeline_p99_ns=%llu pipeline_p999_ns=%llu pipeline_orders=%llu hot_allocs=%lu\n",
+	       "pipeline_p99_ns=%llu pipeline_p999_ns=%llu pipeline_orders=%llu hot_allocs=%lu "
+	       "pipeline_p99_cold_saturated_ns=%llu\n",
 	       hot_med, e2e_med, (unsigned long long)p50, (unsigned long long)p99,
-	       (unsigned long long)p999, (unsigned long long)n, allocs);
+	       (unsigned long long)p999, (unsigned long long)n, allocs,
+	       (unsigned long long)flood_p99);
 	return 0;
 }

@@ -1032,6 +1032,11 @@ int slob_pipeline_control_put(slob_pipeline_t *p, struct slob_cold *rec)
 	return slob_coldq_put(q, rec) ? 0 : -ENOSPC;
 }
 
+unsigned slob_pipeline_control_room(slob_pipeline_t *p)
+{
+	return slob_ring_capacity(&p->control_ring) - slob_ring_size(&p->control_ring);
+}
+
 slob_risk_t *slob_pipeline_risk(slob_pipeline_t *p)
 {
 	return p->risk;

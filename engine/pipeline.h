@@ -140,6 +140,10 @@ void slob_pipeline_summary_print(const struct slob_pipeline_summary *s,
  */
 int slob_pipeline_control_put(slob_pipeline_t *p, struct slob_cold *rec);
 
+/* Free slots in the control ring (the caller of slob_pipeline_control_put
+ * only): INFO records put into a full ring are dropped, not refused. */
+unsigned slob_pipeline_control_room(slob_pipeline_t *p);
+
 /* Control (any thread): operator commands. */
 slob_risk_t *slob_pipeline_risk(slob_pipeline_t *p);
 const char *slob_pipeline_error(const slob_pipeline_t *p);

@@ -464,13 +464,13 @@ static int handle_frame(struct slob_tws_conn *c, const uint8_t *payload, size_t 
 	return 0;
 }
 
-/* slob_usock decoder: frames and dispatches every complete message; a
- * partial frame stays in the socket's rx for the next poll. */
 /*
- * At most this many frames per poll: the rest stay in rx for the next poll,
- * so the stages behind the connection see a bar-closing tick without first
- * waiting for the decode of every tick that arrived after it in the same
- * burst. Each frame keeps its own reception time (slob_usock_rx_time).
+ * slob_usock decoder: frames and dispatches complete messages, at most
+ * TWS_FRAMES_PER_POLL per poll; the rest (and a partial frame) stay in the
+ * socket's rx for the next poll, so the stages behind the connection see a
+ * bar-closing tick without first waiting for the decode of every tick that
+ * arrived after it in the same burst. Each frame keeps its own reception
+ * time (slob_usock_rx_time).
  */
 #define TWS_FRAMES_PER_POLL 16
 

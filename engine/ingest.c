@@ -20,13 +20,6 @@
 
 enum { BUF_FREE = 0, BUF_INFLIGHT, BUF_READY };
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * SLOB_NS_PER_SEC + ts.tv_nsec;
-}
-
 /* ---- parameters --------------------------------------------------------------- */
 
 void slob_ingest_params_default(struct slob_ingest_params *p)
@@ -511,7 +504,7 @@ static unsigned push(struct slob_ingest *ing)
 	struct slob_stage_stats *s = ing->stage.stats;
 	unsigned due = ing->bn;
 	if (ing->stamped < ing->bn) {
-		int64_t now = mono_ns();
+		int64_t now = slob_mono_ns();
 		if (ing->p.pace > 0) {
 			if (!ing->pace_t0_mono) {
 				ing->pace_t0_mono = now;
@@ -728,7 +721,7 @@ int slob_barsrc_poll(struct slob_barsrc *b)
 	s->polls++;
 	if (b->end_sent)
 		return 0;
-	int64_t now = mono_ns();
+	int64_t now = slob_mono_ns();
 	int work = 0;
 	while (b->pos < b->n && (unsigned)work < b->p.batch) {
 		struct slob_bar *x = &b->bars[b->pos];

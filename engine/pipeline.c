@@ -61,13 +61,6 @@ struct slob_pipeline {
 	char err[256];
 };
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* ---- configuration ------------------------------------------------------ */
 
 static int set_instrument(void *params, const char *key, const char *value, char *err,
@@ -807,7 +800,7 @@ static void *joiner_main(void *arg)
 			for (unsigned k = 0; k < t->nthreads; k++)
 				slob_thread_abort(&t->threads[k].thr);
 	}
-	p->t_hot_end = mono_ns();
+	p->t_hot_end = slob_mono_ns();
 	if (cold_alone) {
 		slob_cold_writer_producers_finished(p->cold);
 		for (unsigned i = 0; i < t->nthreads; i++) {
@@ -819,7 +812,7 @@ static void *joiner_main(void *arg)
 				first = rc;
 		}
 	}
-	p->t_end = mono_ns();
+	p->t_end = slob_mono_ns();
 	p->result = first;
 	__atomic_store_n(&p->finished, 1, __ATOMIC_RELEASE); /* partner: acquire in wait */
 	return NULL;
@@ -827,7 +820,7 @@ static void *joiner_main(void *arg)
 
 int slob_pipeline_start(slob_pipeline_t *p, char *err, size_t errlen)
 {
-	p->t_start = mono_ns();
+	p->t_start = slob_mono_ns();
 	int rc = slob_topo_start(p->topo);
 	if (rc < 0)
 		return fail(p, err, errlen, rc, "starting threads: %s", slob_topo_strerror(p->topo));
@@ -898,10 +891,10 @@ int slob_pipeline_wait(slob_pipeline_t *p, void (*heartbeat)(void *), void *ctx)
 
 int slob_pipeline_run_inline(slob_pipeline_t *p)
 {
-	p->t_start = mono_ns();
+	p->t_start = slob_mono_ns();
 	slob_cold_writer_producers_finished(p->cold);
 	int rc = slob_topo_run_here(p->topo);
-	p->t_end = p->t_hot_end = mono_ns();
+	p->t_end = p->t_hot_end = slob_mono_ns();
 	p->result = rc;
 	return rc;
 }

@@ -231,13 +231,6 @@ uint64_t slob_sender_digest(const struct slob_sender *s)
 
 /* ---- reports ----------------------------------------------------------- */
 
-static int64_t now_mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static uint32_t outq_len(const struct slob_sender *s)
 {
 	return s->outq_tail - s->outq_head;
@@ -246,13 +239,6 @@ static uint32_t outq_len(const struct slob_sender *s)
 static uint32_t outq_free(const struct slob_sender *s)
 {
 	return s->outq_mask + 1 - outq_len(s);
-}
-
-static void copy_str(char *dst, size_t cap, const char *src)
-{
-	size_t n = strnlen(src, cap - 1);
-	memcpy(dst, src, n);
-	dst[n] = '\0';
 }
 
 static void cold_put(struct slob_sender *s, struct slob_cold *rec)
@@ -277,10 +263,10 @@ static void record_cold(struct slob_sender *s, const struct slob_exec *ex, int64
 		rec.u.fill.px = ex->px;
 		rec.u.fill.dir = action;
 		rec.u.fill.role = ex->role;
-		copy_str(rec.u.fill.order_ref, sizeof(rec.u.fill.order_ref), ex->order_ref);
+		slob_strlcpy(rec.u.fill.order_ref, sizeof(rec.u.fill.order_ref), ex->order_ref);
 		/* exec id: from the broker (live) or "P<order id>" (paper) */
 		if (ex->text[0] != '\0')
-			copy_str(rec.u.fill.exec_id, sizeof(rec.u.fill.exec_id), ex->text);
+			slob_strlcpy(rec.u.fill.exec_id, sizeof(rec.u.fill.exec_id), ex->text);
 		else {
 			char digits[20];
 			int nd = 0, k = 0;
@@ -308,8 +294,8 @@ static void record_cold(struct slob_sender *s, const struct slob_exec *ex, int64
 	rec.u.order.role = ex->role;
 	rec.u.order.status = (uint8_t)ex->kind;
 	rec.u.order.code = ex->code;
-	copy_str(rec.u.order.order_ref, sizeof(rec.u.order.order_ref), ex->order_ref);
-	copy_str(rec.u.order.text, sizeof(rec.u.order.text), ex->text);
+	slob_strlcpy(rec.u.order.order_ref, sizeof(rec.u.order.order_ref), ex->order_ref);
+	slob_strlcpy(rec.u.order.text, sizeof(rec.u.order.text), ex->text);
 	/* position-level reports (reconciliation: "position matches store",
 	 * position mismatch) carry no order: no orders row (the store refused
 	 * them for the missing order_ref); still alerted below */
@@ -360,7 +346,7 @@ int slob_sender_report(struct slob_sender *s, const struct slob_exec *ex)
 		return -ENOBUFS;
 	struct slob_exec e = *ex;
 	if (e.recv_ns == 0)
-		e.recv_ns = now_mono();
+		e.recv_ns = slob_mono_ns();
 	queue_exec(s, &e);
 	switch (e.kind) {
 	case SLOB_EXEC_FILL:
@@ -391,7 +377,7 @@ static void exec_from_order(struct slob_exec *ex, uint32_t kind, const struct sl
 	ex->order_id = o->id;
 	ex->qty = o->qty;
 	ex->px = o->px;
-	copy_str(ex->order_ref, sizeof(ex->order_ref), o->order_ref);
+	slob_strlcpy(ex->order_ref, sizeof(ex->order_ref), o->order_ref);
 }
 
 /* Paper broker callback: a fill or a cancel. */
@@ -401,7 +387,7 @@ static void on_paper_event(void *ctx, const struct slob_paper_event *ev)
 	struct slob_exec ex;
 	exec_from_order(&ex, ev->kind, ev->order);
 	ex.ts_ns = ev->ts_ns;
-	ex.recv_ns = now_mono();
+	ex.recv_ns = slob_mono_ns();
 	ex.px = ev->px;
 	queue_exec(s, &ex);
 	if (ev->kind == SLOB_EXEC_FILL) {
@@ -433,12 +419,12 @@ static void reject_intent(struct slob_sender *s, const struct slob_intent *in, i
 	ex.dir = in->dir;
 	ex.setup_id = in->setup_id;
 	ex.ts_ns = in->ts_ns;
-	ex.recv_ns = now_mono();
+	ex.recv_ns = slob_mono_ns();
 	ex.qty = in->qty;
 	ex.px = in->entry;
 	ex.code = code;
-	copy_str(ex.order_ref, sizeof(ex.order_ref), in->order_ref);
-	copy_str(ex.text, sizeof(ex.text), why);
+	slob_strlcpy(ex.order_ref, sizeof(ex.order_ref), in->order_ref);
+	slob_strlcpy(ex.text, sizeof(ex.text), why);
 	queue_exec(s, &ex);
 	s->n_rejects++;
 	record_cold(s, &ex, 0, in->entry, in->dir);
@@ -483,7 +469,7 @@ static void place(struct slob_sender *s, const struct slob_intent *in)
 		return;
 	}
 	s->next_id += 3;
-	int64_t now = now_mono();
+	int64_t now = slob_mono_ns();
 	record_latency(s, in, now);
 	if (s->prm.mode != SLOB_SENDER_PAPER)
 		return; /* live: SUBMITTED comes from the broker's orderStatus */
@@ -512,9 +498,9 @@ static void cancel(struct slob_sender *s, const struct slob_intent *in)
 			ex.dir = p->dir;
 			ex.setup_id = p->setup_id;
 			ex.ts_ns = in->ts_ns;
-			ex.recv_ns = now_mono();
-			copy_str(ex.order_ref, sizeof(ex.order_ref), p->order_ref);
-			copy_str(ex.text, sizeof(ex.text), "withdrawn before sending");
+			ex.recv_ns = slob_mono_ns();
+			slob_strlcpy(ex.order_ref, sizeof(ex.order_ref), p->order_ref);
+			slob_strlcpy(ex.text, sizeof(ex.text), "withdrawn before sending");
 			queue_exec(s, &ex);
 			s->n_cancels++;
 			return;

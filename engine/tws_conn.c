@@ -262,13 +262,6 @@ static int64_t wall_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* usock parameters of a session: rx holds the largest accepted frame plus one
  * provided buffer, so a partial frame never stalls the receive side. */
 static void sock_params(const struct slob_tws_params *p, struct slob_usock_params *up)
@@ -622,7 +615,7 @@ static void md_tick(struct slob_tws_md *md, int64_t epoch_s, double price, doubl
 	struct slob_tick t = {0};
 	t.ts_ns = epoch_s * 1000000000;
 	/* received on the socket (not decoded): what tick-to-order measures from */
-	t.recv_ns = md->conn.frame_rx_ns ? md->conn.frame_rx_ns : mono_ns();
+	t.recv_ns = md->conn.frame_rx_ns ? md->conn.frame_rx_ns : slob_mono_ns();
 	t.seq = ++md->seq;
 	t.px = (int32_t)llround(price / md->conn.prm.tick_size);
 	t.size = size > 0 && isfinite(size) ? (uint32_t)size : 0;
@@ -1092,14 +1085,6 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 	}
 }
 
-/* strlcpy: no printf on the order path (its code is cold by then) */
-static void copy_cstr(char *dst, size_t cap, const char *src)
-{
-	size_t n = strnlen(src, cap - 1);
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static int br_place(void *ctx, const struct slob_intent *in, int64_t first_id)
 {
 	struct slob_tws_broker *b = ctx;
@@ -1130,8 +1115,8 @@ static int br_place(void *ctx, const struct slob_intent *in, int64_t first_id)
 			strcpy(o.order_type, "LMT");
 			o.lmt_price = px * ts;
 		}
-		copy_cstr(o.tif, sizeof(o.tif), b->conn.prm.tif);
-		copy_cstr(o.account, sizeof(o.account), b->conn.prm.account);
+		slob_strlcpy(o.tif, sizeof(o.tif), b->conn.prm.tif);
+		slob_strlcpy(o.account, sizeof(o.account), b->conn.prm.account);
 		size_t bl = strnlen(in->order_ref, sizeof(in->order_ref));
 		if (bl + strlen(suffix[r]) >= sizeof(o.order_ref))
 			return -EINVAL;
@@ -1151,7 +1136,7 @@ static int br_place(void *ctx, const struct slob_intent *in, int64_t first_id)
 		char ref[SLOB_ORDER_REF_LEN];
 		size_t rl = strnlen(in->order_ref, sizeof(ref) - 7);
 		memcpy(ref, in->order_ref, rl);
-		copy_cstr(ref + rl, sizeof(ref) - rl, suffix[r]);
+		slob_strlcpy(ref + rl, sizeof(ref) - rl, suffix[r]);
 		int32_t px = r == SLOB_ROLE_ENTRY ? in->entry : r == SLOB_ROLE_TP ? in->tp : in->sl;
 		br_track(b, first_id + r, in->setup_id, (uint8_t)r, in->dir, in->qty, px, ref);
 	}

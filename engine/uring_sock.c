@@ -5,6 +5,7 @@
  * fallback; see uring_sock.h for the design notes.
  */
 #include "engine/uring_sock.h"
+#include "ringbuf/compiler.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -226,13 +227,6 @@ static void arm_send(struct slob_usock *s)
 	s->inflight++;
 }
 
-static int64_t mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO */
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* design note 7: stamps the bytes just appended (rx_len is the new end) */
 static void rx_mark(struct slob_usock *s, int64_t now)
 {
@@ -275,7 +269,7 @@ static void rx_append(struct slob_usock *s, const unsigned char *d, size_t n)
 	}
 	memcpy(s->rx + s->rx_len, d, n);
 	s->rx_len += n;
-	rx_mark(s, mono_now());
+	rx_mark(s, slob_mono_ns());
 	s->rx_bytes += n;
 }
 
@@ -372,7 +366,7 @@ static int poll_syscalls(struct slob_usock *s)
 		ssize_t n = recv(s->fd, s->rx + s->rx_len, room, MSG_DONTWAIT);
 		if (n > 0) {
 			s->rx_len += (size_t)n;
-			rx_mark(s, mono_now());
+			rx_mark(s, slob_mono_ns());
 			s->rx_bytes += (size_t)n;
 			continue;
 		}

@@ -64,13 +64,6 @@ struct slob_alert {
 	const char *secrets[2];
 };
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000ll + ts.tv_nsec;
-}
-
 static int64_t real_ns(void)
 {
 	struct timespec ts;
@@ -499,7 +492,7 @@ int slob_alert_send(slob_alert_t *a, int kind, int level, const char *title, con
 {
 	if (!a)
 		return 0;
-	int64_t now = mono_ns();
+	int64_t now = slob_mono_ns();
 	char note[4096];
 	const char *body = text ? text : "";
 	/* de-duplication across channels */
@@ -722,7 +715,7 @@ static void complete(struct slob_alert *a, struct msg *m, CURLcode res)
 			       << (m->tries - 1 < 20 ? m->tries - 1 : 20);
 		if (back > BACKOFF_CAP_NS || back <= 0)
 			back = BACKOFF_CAP_NS;
-		m->next_ns = mono_ns() + back;
+		m->next_ns = slob_mono_ns() + back;
 		ch->c.retries++;
 		logf_(a, SLOB_LVL_WARNING,
 		      "%s alert '%s' failed (attempt %u/%u, retry in %lld ms): %s",
@@ -742,7 +735,7 @@ int slob_alert_poll(slob_alert_t *a)
 {
 	if (!a)
 		return 0;
-	int64_t now = mono_ns();
+	int64_t now = slob_mono_ns();
 	for (int c = 0; c < SLOB_ALERT_NCHAN; c++) {
 		struct chan *ch = &a->ch[c];
 		/* one transfer in flight per channel keeps alerts in order */
@@ -779,9 +772,9 @@ unsigned slob_alert_pending(const slob_alert_t *a)
 
 int slob_alert_flush(slob_alert_t *a, int timeout_ms)
 {
-	int64_t end = mono_ns() + (int64_t)timeout_ms * 1000000ll;
+	int64_t end = slob_mono_ns() + (int64_t)timeout_ms * 1000000ll;
 	while (slob_alert_pending(a)) {
-		if (mono_ns() >= end)
+		if (slob_mono_ns() >= end)
 			return -ETIMEDOUT;
 		slob_alert_poll(a);
 		if (!slob_alert_pending(a))

@@ -174,13 +174,6 @@ struct slob_cold_writer {
 	slob_stage_t stage;
 };
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static int64_t wall_ns(void)
 {
 	struct timespec ts;
@@ -897,7 +890,7 @@ static void stage_stats(slob_cold_writer_t *w, unsigned got, int committed)
 
 static int poll_impl(slob_cold_writer_t *w, bool force)
 {
-	int64_t now = mono_ns();
+	int64_t now = slob_mono_ns();
 	int committed = 0;
 	unsigned got;
 	if (w->sinks.tick)
@@ -931,12 +924,12 @@ int slob_cold_writer_poll(slob_cold_writer_t *w)
 
 int slob_cold_writer_flush(slob_cold_writer_t *w, int timeout_ms)
 {
-	int64_t end = mono_ns() + (int64_t)timeout_ms * 1000000;
+	int64_t end = slob_mono_ns() + (int64_t)timeout_ms * 1000000;
 	for (;;) {
 		poll_impl(w, true);
 		if (!w->failing && w->npending == 0 && rings_empty(w))
 			return 0;
-		if (mono_ns() >= end)
+		if (slob_mono_ns() >= end)
 			return w->last_err ? w->last_err : -EIO;
 		struct timespec ts = {0, 1000000};
 		nanosleep(&ts, NULL);

@@ -6,6 +6,11 @@
 #ifndef SLOB_COMPILER_H
 #define SLOB_COMPILER_H
 
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
 #define SLOB_CACHELINE 64
 
 #define slob_likely(x)   __builtin_expect(!!(x), 1)
@@ -62,6 +67,23 @@ static inline void slob_prefault(void *p, unsigned long n)
 	for (unsigned long i = 0; i < n; i += 4096)
 		b[i] = b[i];
 	b[n - 1] = b[n - 1];
+}
+
+/* CLOCK_MONOTONIC in ns: a vDSO call, no system call, fine on the hot path. */
+static inline int64_t slob_mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* strlcpy: copies at most cap - 1 bytes and terminates (cap >= 1); no printf
+ * on paths whose code would be cold by the time they run. */
+static inline void slob_strlcpy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strnlen(src, cap - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
 }
 
 static inline int slob_is_pow2(unsigned long v)

@@ -93,6 +93,33 @@ void slob_tws_wr_int(struct slob_tws_wr *w, int64_t v)
 	wr_raw(w, p, (size_t)(end - p));
 }
 
+/* "-ip.frac" with the 6-digit fraction fp trimmed to at least one digit;
+ * out has room for 32 bytes. Returns the length. */
+static int fmt_fixed(char *out, bool neg, uint64_t ip, uint64_t fp)
+{
+	char tmp[24];
+	char *end = tmp + sizeof(tmp);
+	char *q = fmt_u64(ip, end);
+	int n = 0;
+	if (neg)
+		out[n++] = '-';
+	memcpy(out + n, q, (size_t)(end - q));
+	n += (int)(end - q);
+	out[n++] = '.';
+	char fd[6];
+	for (int i = 5; i >= 0; i--) {
+		fd[i] = (char)('0' + fp % 10);
+		fp /= 10;
+	}
+	int k = 6;
+	while (k > 1 && fd[k - 1] == '0')
+		k--;
+	memcpy(out + n, fd, (size_t)k);
+	n += k;
+	out[n] = '\0';
+	return n;
+}
+
 int slob_tws_fmt_double(double v, char *out, size_t cap)
 {
 	if (isnan(v)) {
@@ -104,53 +131,24 @@ int slob_tws_fmt_double(double v, char *out, size_t cap)
 		return snprintf(out, cap, "1.7976931348623157e+308");
 	if (isinf(v))
 		return snprintf(out, cap, v > 0 ? "inf" : "-inf");
-	if (v == floor(v) && fabs(v) < 1e16) {
-		/* "%.1f" by hand: whole prices are most of what orders carry, and
-		 * printf's code is cold by the time a bracket is placed */
-		if (cap < 24)
+	/*
+	 * Fixed point by hand, no printf (its code is cold by the time a bracket
+	 * is placed): whole values below 1e16 as "%.1f" prints them, and values
+	 * below 1e9 with at most 6 decimals (prices) from the exact scaled
+	 * integer, whose trimmed form is the shortest that reads back (Python
+	 * repr).
+	 */
+	bool whole = v == floor(v) && fabs(v) < 1e16;
+	if (cap < 32) {
+		if (whole)
 			return snprintf(out, cap, "%.1f", v);
-		uint64_t a = (uint64_t)fabs(v);
-		char tmp[24];
-		char *end = tmp + sizeof(tmp);
-		char *q = fmt_u64(a, end);
-		int n = 0;
-		if (signbit(v))
-			out[n++] = '-';
-		memcpy(out + n, q, (size_t)(end - q));
-		n += (int)(end - q);
-		memcpy(out + n, ".0", 3);
-		return n + 2;
-	}
-	/* fast path: at most 6 decimals and |v| < 1e9 (prices): exact scaled integer,
-	 * whose trimmed decimal form is the shortest that reads back (Python repr) */
-	if (fabs(v) < 1e9 && cap >= 32) {
-		double sc = v * 1e6;
-		int64_t r = llround(sc);
-		if ((double)r / 1e6 == v) {
-			uint64_t a = r < 0 ? 0 - (uint64_t)r : (uint64_t)r;
-			uint64_t ip = a / 1000000, fp = a % 1000000;
-			char tmp[24];
-			char *end = tmp + sizeof(tmp);
-			char *q = fmt_u64(ip, end);
-			int n = 0;
-			if (r < 0)
-				out[n++] = '-';
-			memcpy(out + n, q, (size_t)(end - q));
-			n += (int)(end - q);
-			out[n++] = '.';
-			char fd[6];
-			for (int i = 5; i >= 0; i--) {
-				fd[i] = (char)('0' + fp % 10);
-				fp /= 10;
-			}
-			int k = 6;
-			while (k > 1 && fd[k - 1] == '0')
-				k--;
-			memcpy(out + n, fd, (size_t)k);
-			n += k;
-			out[n] = '\0';
-			return n;
-		}
+	} else {
+		double a = fabs(v);
+		if (whole)
+			return fmt_fixed(out, signbit(v), (uint64_t)a, 0);
+		int64_t r = a < 1e9 ? llround(a * 1e6) : -1;
+		if (r >= 0 && (double)r / 1e6 == a)
+			return fmt_fixed(out, signbit(v), (uint64_t)r / 1000000, (uint64_t)r % 1000000);
 	}
 	/* shortest representation that reads back exactly (Python repr) */
 	for (int prec = 1; prec <= 17; prec++) {

@@ -135,15 +135,8 @@ static int load_cold_config(struct daemon *d, char *err, size_t errlen)
 	}
 	/* a relative data directory from the config file is relative to the
 	 * file's folder; from --data-dir or the environment, to the cwd */
-	const char *dd = slob_config_get(&d->cfg, "store", "data_dir");
-	for (unsigned i = 0; i < d->cfg.n; i++) {
-		const struct slob_config_entry *e = &d->cfg.entries[i];
-		if (dd && e->value == dd && !strcmp(e->origin, "file") && dd[0] && dd[0] != '/') {
-			char tmp2[sizeof(d->sp.data_dir)];
-			slob_config_path(&d->cfg, dd, tmp2, sizeof(tmp2));
-			snprintf(d->sp.data_dir, sizeof(d->sp.data_dir), "%s", tmp2);
-		}
-	}
+	slob_config_rebase_path(&d->cfg, "store", "data_dir", d->sp.data_dir,
+				sizeof(d->sp.data_dir));
 	if (slob_store_params_path(&d->sp, d->cfg.path[0] ? d->cfg.path : NULL, d->db_path,
 				   sizeof(d->db_path)) < 0) {
 		snprintf(err, errlen, "store path too long");

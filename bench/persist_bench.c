@@ -220,9 +220,12 @@ static double push_all(struct env *e, uint64_t n, void (*build)(struct slob_cold
 	return (double)n / ((double)dt / 1e9);
 }
 
-/* Rows/s of n TRADE records through the writer (producer pushes as fast
- * as the ring takes them; the clock stops when the last one is durable). */
-static double insert_rate(int batch_max, uint64_t n, int tag, double *cpu_rate)
+/* Rows/s of n records made by build through the writer, at most batch_max
+ * per transaction (the producer pushes as fast as the ring takes them, with
+ * a retry loop, so none is dropped; the clock stops when the last one is
+ * durable). */
+static double insert_rate(int batch_max, uint64_t n, void (*build)(struct slob_cold *, uint64_t),
+			  int tag, double *cpu_rate)
 {
 	struct env e;
 	memset(&e, 0, sizeof(e));
@@ -230,18 +233,6 @@ static double insert_rate(int batch_max, uint64_t n, int tag, double *cpu_rate)
 		fprintf(stderr, "bench store: %s\n", slob_store_strerror());
 		exit(1);
 	}
-	return push_all(&e, n, rec_trade, cpu_rate);
-}
-
-/* Batched rows/s of n records made by build (INFO rows are pushed with a
- * retry loop, so none is dropped and every row is counted). */
-static double insert_rate_of(uint64_t n, void (*build)(struct slob_cold *, uint64_t), int tag,
-			     double *cpu_rate)
-{
-	struct env e;
-	memset(&e, 0, sizeof(e));
-	if (env_open(&e, 4096, tag) < 0)
-		exit(1);
 	return push_all(&e, n, build, cpu_rate);
 }
 
@@ -352,18 +343,18 @@ int main(void)
 		const char *nr = getenv("PERSIST_BENCH_ROWS");
 		if (nr && atoll(nr) > 0)
 			n_batched = (uint64_t)atoll(nr);
-		double cpu, r = strcmp(only, "info") == 0    ? insert_rate_of(n_batched, rec_bar, 1, &cpu)
-				: strcmp(only, "mixed") == 0 ? insert_rate_of(n_batched, rec_mixed, 1, &cpu)
-							     : insert_rate(4096, n_batched, 1, &cpu);
+		double cpu, r = strcmp(only, "info") == 0    ? insert_rate(4096, n_batched, rec_bar, 1, &cpu)
+				: strcmp(only, "mixed") == 0 ? insert_rate(4096, n_batched, rec_mixed, 1, &cpu)
+							     : insert_rate(4096, n_batched, rec_trade, 1, &cpu);
 		printf("persist_bench only=%s rows_s=%.0f rows_cpu_s=%.0f\n", only, r, cpu);
 		return 0;
 	}
 	printf("persist_bench: %d repetitions (median reported)\n", reps);
 	for (int i = 0; i < reps; i++) {
-		bt[i] = insert_rate(4096, n_batched, i * 10 + 1, &ct[i]);
-		bi[i] = insert_rate_of(n_batched, rec_bar, i * 10 + 2, &ci[i]);
-		bm[i] = insert_rate_of(n_batched, rec_mixed, i * 10 + 6, &cm[i]);
-		rt[i] = insert_rate(1, n_row, i * 10 + 3, &cr[i]);
+		bt[i] = insert_rate(4096, n_batched, rec_trade, i * 10 + 1, &ct[i]);
+		bi[i] = insert_rate(4096, n_batched, rec_bar, i * 10 + 2, &ci[i]);
+		bm[i] = insert_rate(4096, n_batched, rec_mixed, i * 10 + 6, &cm[i]);
+		rt[i] = insert_rate(1, n_row, rec_trade, i * 10 + 3, &cr[i]);
 		struct lat a = hot_latency(false, n_lat, i * 10 + 4);
 		struct lat b = hot_latency(true, n_lat, i * 10 + 5);
 		p50i[i] = a.p50, p99i[i] = a.p99, p999i[i] = a.p999, maxi[i] = a.max;

@@ -81,8 +81,11 @@ static inline int64_t slob_mono_ns(void)
  * on paths whose code would be cold by the time they run. */
 static inline void slob_strlcpy(char *dst, size_t cap, const char *src)
 {
-	size_t n = strnlen(src, cap - 1);
-	memcpy(dst, src, n);
+	/* a byte loop, not strnlen(src, cap - 1): once inlined, gcc checks that
+	 * bound against the size of a literal src and refuses the build */
+	size_t n = 0;
+	for (; n + 1 < cap && src[n] != '\0'; n++)
+		dst[n] = src[n];
 	dst[n] = '\0';
 }
 

@@ -27,8 +27,9 @@
  * The mutex queue is a circular buffer under one pthread mutex with two
  * condition variables (not empty / not full); the consumer sleeps on the
  * condvar when empty, as such queues are normally used. The lock-free
- * consumers (ours and ck) idle as the stage runtime's spin strategy does:
- * slob_spin_idle() (8 pauses) after an empty poll, the same for both.
+ * throughput consumers (ours and ck) idle as the stage runtime's spin
+ * strategy does: slob_spin_idle() (8 pauses) after an empty poll, the same
+ * for both; the latency ping-pong polls with one pause (see idle_wait()).
  *
  * Every configuration is repeated --reps times (default 3) and the medians
  * are reported. Ratios: latency ratio = ours p50 / other p50 (lower is
@@ -269,6 +270,22 @@ static void job_free(struct job *j)
 }
 
 /*
+ * What a lock-free receiver does after an empty poll. The latency ping-pong
+ * polls with one pause, so it measures the ring's own hop; the runtime's
+ * back-off (slob_spin_idle) quantises a ping-pong to its pause loop and the
+ * two threads lock into phase differently from run to run (one-hop p50 of
+ * 110 or 210 ns for the same ring). The throughput consumers back off as the
+ * stage runtime does.
+ */
+static inline void idle_wait(bool backoff)
+{
+	if (backoff)
+		slob_spin_idle();
+	else
+		slob_cpu_relax();
+}
+
+/*
  * Per-size operations, generated so each one has a compile-time record size
  * (as in production: typed rings). SEND/RECV spin (lock-free) or block
  * (mutex) until done.
@@ -291,17 +308,17 @@ static void job_free(struct job *j)
 			mq_push(dir ? &j->mb : &j->ma, r, 1);                                      \
 		}                                                                                  \
 	}                                                                                          \
-	static inline void recv##N(struct job *j, int dir, struct rec##N *r)                       \
+	static inline void recv##N(struct job *j, int dir, struct rec##N *r, bool backoff)        \
 	{                                                                                          \
 		switch (j->impl) {                                                                 \
 		case OURS:                                                                         \
 			while (!our##N##_pop(dir ? &j->rb : &j->ra, r))                            \
-				slob_spin_idle();                                                  \
+				idle_wait(backoff);                                                \
 			break;                                                                     \
 		case CK:                                                                           \
 			while (!ck_ring_dequeue_spsc_rec##N(dir ? &j->cb.ring : &j->ca.ring,       \
 							    dir ? j->cb.buf : j->ca.buf, r))       \
-				slob_spin_idle();                                                  \
+				idle_wait(backoff);                                                \
 			break;                                                                     \
 		default:                                                                           \
 			mq_pop(dir ? &j->mb : &j->ma, r, 1);                                       \
@@ -351,7 +368,7 @@ static void job_free(struct job *j)
 			r.w[0] = i;                                                                \
 			uint64_t t0 = ticks();                                                     \
 			send##N(j, 0, &r);                                                         \
-			recv##N(j, 1, &back);                                                      \
+			recv##N(j, 1, &back, false);                                               \
 			uint64_t t1 = ticks();                                                     \
 			bad += back.w[0] != i;                                                     \
 			if (i >= warm)                                                             \
@@ -373,7 +390,7 @@ static void job_free(struct job *j)
 		struct job *j = arg;                                                               \
 		struct rec##N r;                                                                   \
 		for (;;) {                                                                         \
-			recv##N(j, 0, &r);                                                         \
+			recv##N(j, 0, &r, false);                                                  \
 			if (r.w[0] == UINT64_MAX)                                                  \
 				break;                                                             \
 			send##N(j, 1, &r);                                                         \
@@ -429,7 +446,7 @@ static void job_free(struct job *j)
 		while (!end) {                                                                     \
 			unsigned m;                                                                \
 			if (b == 1) {                                                              \
-				recv##N(j, 0, &buf[0]);                                            \
+				recv##N(j, 0, &buf[0], true);                                      \
 				m = 1;                                                             \
 			} else {                                                                   \
 				m = recv_batch##N(j, buf, b);                                      \

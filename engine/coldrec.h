@@ -222,26 +222,32 @@ static inline void slob_coldq_journal_(struct slob_coldq *q, const struct slob_c
  * slob_coldq_put - hands a record to the cold thread; stamps seq and stage.
  * INFO: dropped (counted) if the ring is full; returns true.
  * TRADE: kept in order (overflow if needed); returns false only when the
- * overflow is full too, which the caller must treat as fatal.
+ * overflow is full too, which the caller must treat as fatal. A refused
+ * record takes no sequence number and stays out of the journal, so durable
+ * sequences keep counting the records actually queued even if the caller
+ * retries (a retry used to burn a number, and an acknowledged durable seq
+ * then claimed records that were never written).
  * Producer thread only; never blocks.
  */
 static inline bool slob_coldq_put(struct slob_coldq *q, struct slob_cold *rec)
 {
-	rec->seq = ++q->seq;
+	rec->seq = q->seq + 1;
 	rec->stage = q->stage;
-	slob_coldq_journal_(q, rec);
 	if (slob_likely(q->ov_head == q->ov_tail) && slob_ring_push_spsc(q->ring, rec))
-		return true;
+		goto queued;
 	if (rec->cls == SLOB_CLASS_INFO) {
 		q->dropped++;
-		return true;
+		goto queued; /* numbered and journalled as if stored: drops depend on timing */
 	}
 	if (slob_coldq_flush(q) == 0 && slob_ring_push_spsc(q->ring, rec))
-		return true;
+		goto queued;
 	if (q->ov_tail - q->ov_head >= SLOB_COLDQ_OVERFLOW)
 		return false;
 	q->overflow[q->ov_tail++ % SLOB_COLDQ_OVERFLOW] = *rec;
 	q->overflowed++;
+queued:
+	q->seq++;
+	slob_coldq_journal_(q, rec);
 	return true;
 }
 

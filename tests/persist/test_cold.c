@@ -596,6 +596,41 @@ static void test_slow_disk_never_blocks_producer(void **state)
 	fx_close(&f);
 }
 
+/*
+ * A TRADE record refused because ring and overflow are full takes no
+ * sequence number: the producer may retry it, and the writer's durable seq
+ * then still counts records actually queued (kill -9 stress relies on it).
+ */
+static void test_refused_put_takes_no_seq(void **state)
+{
+	(void)state;
+	slob_ring_t ring;
+	struct slob_coldq q;
+	assert_int_equal(slob_ring_init(&ring, "cold", 16, sizeof(struct slob_cold)), 0);
+	assert_int_equal(slob_coldq_init(&q, &ring, 0), 0);
+	struct slob_cold r;
+	uint64_t k = 0;
+	for (; k < slob_ring_capacity(&ring) + SLOB_COLDQ_OVERFLOW; k++) {
+		ptest_trade(&r, k + 1, (int64_t)k + 1);
+		assert_true(slob_coldq_put(&q, &r));
+		assert_int_equal(r.seq, k + 1);
+	}
+	uint64_t digest = q.digest;
+	ptest_trade(&r, k + 1, (int64_t)k + 1);
+	for (int i = 0; i < 3; i++) /* refused, retried, refused again */
+		assert_false(slob_coldq_put(&q, &r));
+	assert_int_equal(q.seq, k);
+	assert_true(q.digest == digest); /* not journalled either */
+	struct slob_cold out;
+	assert_true(slob_ring_pop_spsc(&ring, &out)); /* the cold thread takes one */
+	assert_int_equal(out.seq, 1);
+	assert_true(slob_coldq_put(&q, &r)); /* the retry now queues */
+	assert_int_equal(r.seq, k + 1);
+	assert_int_equal(q.seq, k + 1);
+	slob_coldq_destroy(&q);
+	slob_ring_destroy(&ring);
+}
+
 static void test_operator_commands_applied(void **state)
 {
 	(void)state;
@@ -674,6 +709,7 @@ int main(void)
 	    cmocka_unit_test(test_busy_lock_grace),
 	    cmocka_unit_test(test_cross_producer_order),
 	    cmocka_unit_test(test_slow_disk_never_blocks_producer),
+	    cmocka_unit_test(test_refused_put_takes_no_seq),
 	    cmocka_unit_test(test_operator_commands_applied),
 	    cmocka_unit_test(test_stage_done_and_params),
 	};

@@ -31,7 +31,7 @@
 
 #include <sqlite3.h>
 
-#define SLOB_STORE_VERSION 4	      /* user_version of a current store */
+#define SLOB_STORE_VERSION 5	      /* user_version of a current store */
 #define SLOB_STORE_DEFAULT_DIR "data" /* relative to the config file's dir */
 #define SLOB_STORE_DEFAULT_FILE "slob_state.db"
 #define SLOB_STORE_TIME_LEN 24 /* "YYYY-MM-DD HH:MM:SS.SSS" + NUL */
@@ -60,6 +60,12 @@ void slob_store_params_default(struct slob_store_params *p);
 int slob_store_param_set(struct slob_store_params *p, const char *key, const char *value, char *err,
 			 size_t errlen);
 int slob_store_params_validate(const struct slob_store_params *p, char *err, size_t errlen);
+
+/*
+ * slob_store_sqlite_init - process-wide SQLite settings (memory statistics
+ * off), once; called by every open below, callable earlier. Thread-safe.
+ */
+void slob_store_sqlite_init(void);
 
 /*
  * slob_store_open - opens (creating it and its directory if needed) the store

@@ -87,6 +87,14 @@ static void test_migrates_from_every_earlier_version(void **state)
 					 " 'ENTRY')",
 					 NULL, NULL, NULL),
 			    SQLITE_OK);
+		if (v >= 1)
+			assert_int_equal(sqlite3_exec(db,
+						      "INSERT INTO candles (timestamp, open, high,"
+						      " low, close, volume, ticks, flags) VALUES"
+						      " ('2025-01-02 14:30:00', 21000.25, 21004,"
+						      " 20999.5, 21003.75, 120, 37, 2)",
+						      NULL, NULL, NULL),
+					 SQLITE_OK);
 		sqlite3_close(db);
 
 		slob_store_t *s;
@@ -120,6 +128,15 @@ static void test_migrates_from_every_earlier_version(void **state)
 						  "INSERT INTO orders (order_ref, role)"
 						  " VALUES ('SLOB_bad', 'STOP')",
 						  NULL, NULL, NULL),
+				     SQLITE_OK);
+		/* migration 5 kept the candle and made the table WITHOUT ROWID */
+		assert_int_equal(ptest_i64(db, "SELECT count(*) FROM candles WHERE timestamp ="
+					       " '2025-01-02 14:30:00' AND open = 21000.25 AND"
+					       " close = 21003.75 AND volume = 120 AND ticks = 37"
+					       " AND flags = 2 AND is_complete = 1"),
+				 v >= 1 ? 1 : 0);
+		assert_int_not_equal(sqlite3_exec(db, "SELECT rowid FROM candles", NULL, NULL,
+						  NULL),
 				     SQLITE_OK);
 		assert_int_equal(slob_store_check(s, true), 0);
 		slob_store_close(s);

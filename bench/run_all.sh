@@ -26,6 +26,7 @@ run() {
 	echo "$name: $(tail -n 1 "$out/$name.txt")" >> "$out/summary.txt"
 }
 if [ "$quick" = "--quick" ]; then
+	run jitter "$b/jitter" --seconds 2
 	run ring "$b/ring_bench" --quick
 	run ingest "$b/ingest_bench" --ticks 5000000 --reps 1
 	run detector "$b/detector_bench" 1
@@ -34,6 +35,7 @@ if [ "$quick" = "--quick" ]; then
 	run persist "$b/persist_bench"
 	run pipeline "$b/pipeline_bench" --runs 1 --days 60 --paced-days 30
 else
+	run jitter "$b/jitter" --seconds 5
 	run ring "$b/ring_bench"
 	run ingest "$b/ingest_bench" --reps 3
 	run detector "$b/detector_bench"

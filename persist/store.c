@@ -381,13 +381,16 @@ static void sqlite_init_once(void)
 	 * Memory statistics make every sqlite3_malloc/free take a global mutex
 	 * (SQLITE_CONFIG_MEMSTATUS defaults to on): 5% of the cold writer's
 	 * CPU in a replay. slob never reads them. Only possible before SQLite
-	 * initialises; if something initialised it first, the statistics stay
-	 * on and nothing else changes.
+	 * initialises (its first open): slobd's first open is
+	 * slob_store_check_path() on a restart and slob_store_open() on a
+	 * fresh data directory, so both call sqlite_init() first. If something
+	 * else initialised SQLite earlier (slobctl's backups), the statistics
+	 * stay on and nothing else changes.
 	 */
 	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-void slob_store_sqlite_init(void)
+static void sqlite_init(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, sqlite_init_once);
@@ -405,7 +408,7 @@ int slob_store_open(const char *path, unsigned flags, slob_store_t **out)
 	}
 	s->flags = flags;
 	int e;
-	slob_store_sqlite_init();
+	sqlite_init();
 	int oflags = SQLITE_OPEN_NOMUTEX;
 	if (flags & SLOB_STORE_RDONLY) {
 		oflags |= SQLITE_OPEN_READONLY;
@@ -572,6 +575,7 @@ int slob_store_check_path(const char *path, bool full)
 	struct stat sb;
 	if (stat(path, &sb) < 0)
 		return slob_store_seterr_(errno, "store %s: %s", path, strerror(errno));
+	sqlite_init(); /* slobd's first SQLite call on a restart */
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
 	if (rc != SQLITE_OK) {
 		int e = slob_store_seterr_(EIO, "store %s: %s", path,

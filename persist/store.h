@@ -62,12 +62,6 @@ int slob_store_param_set(struct slob_store_params *p, const char *key, const cha
 int slob_store_params_validate(const struct slob_store_params *p, char *err, size_t errlen);
 
 /*
- * slob_store_sqlite_init - process-wide SQLite settings (memory statistics
- * off), once; called by every open below, callable earlier. Thread-safe.
- */
-void slob_store_sqlite_init(void);
-
-/*
  * slob_store_open - opens (creating it and its directory if needed) the store
  * at `path`, sets the connection PRAGMAs and migrates to SLOB_STORE_VERSION.
  * Returns 0 and *out, or -errno: -ENOENT (RDONLY and missing), -EIO (not a

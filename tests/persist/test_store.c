@@ -22,6 +22,31 @@ static const char *const all_tables[] = {
     "decisions",     "events",	      "operator_commands", "sweep_results",
 };
 
+/*
+ * Must run first in this process: SQLite takes SQLITE_CONFIG_MEMSTATUS only
+ * before its first open, and on a restart slobd's first open is the
+ * read-only check of the existing file. Memory statistics stay off (0 bytes
+ * counted) with a store open afterwards.
+ */
+static void test_memstatus_off_when_check_comes_first(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	ptest_tmpdir(dir, sizeof(dir), "memstat");
+	snprintf(path, sizeof(path), "%s/slob_state.db", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("not a database, long enough to have a header of sorts.............", f);
+	fclose(f);
+	assert_int_equal(slob_store_check_path(path, false), -EIO);
+	assert_int_equal(unlink(path), 0);
+	slob_store_t *s;
+	assert_int_equal(slob_store_open(path, 0, &s), 0);
+	assert_true(sqlite3_memory_used() == 0);
+	slob_store_close(s);
+	ptest_rm_rf(dir);
+}
+
 static void test_open_creates_current_store(void **state)
 {
 	(void)state;
@@ -135,9 +160,8 @@ static void test_migrates_from_every_earlier_version(void **state)
 					       " close = 21003.75 AND volume = 120 AND ticks = 37"
 					       " AND flags = 2 AND is_complete = 1"),
 				 v >= 1 ? 1 : 0);
-		assert_int_not_equal(sqlite3_exec(db, "SELECT rowid FROM candles", NULL, NULL,
-						  NULL),
-				     SQLITE_OK);
+		assert_int_not_equal(
+		    sqlite3_exec(db, "SELECT rowid FROM candles", NULL, NULL, NULL), SQLITE_OK);
 		assert_int_equal(slob_store_check(s, true), 0);
 		slob_store_close(s);
 		ptest_rm_rf(dir);
@@ -384,6 +408,7 @@ static void test_params_and_paths(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_memstatus_off_when_check_comes_first), /* first */
 	    cmocka_unit_test(test_open_creates_current_store),
 	    cmocka_unit_test(test_migrates_from_every_earlier_version),
 	    cmocka_unit_test(test_writer_inserts_build_no_ephemeral_index),

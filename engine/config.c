@@ -19,11 +19,16 @@
  */
 const struct slob_config_key slob_config_keys[] = {
 	/* [instrument] */
-	{"instrument", "symbol", "NQ", NULL, false, "contract symbol (NQ, MNQ)"},
+	{"instrument", "symbol", "NQ", NULL, false, "contract symbol (NQ, MNQ): what market data and orders name"},
 	{"instrument", "exchange", "CME", NULL, false, "exchange of the contract"},
 	{"instrument", "currency", "USD", NULL, false, "currency of the contract"},
-	{"instrument", "tick_size", "0.25", NULL, false, "minimum price increment, points"},
-	{"instrument", "point_value", "20", NULL, false, "USD per point per contract (NQ 20, MNQ 2)"},
+	{"instrument", "tick_size", "0.25", NULL, false, "minimum price increment, points; the broker must confirm it"},
+	{"instrument", "point_value", "20", NULL, false, "USD per point per contract = the contract multiplier (NQ 20, MNQ 2); the broker must confirm it"},
+	{"instrument", "multiplier", "", NULL, false, "the contract multiplier; empty = point_value (if both are set they must agree)"},
+	{"instrument", "sec_type", "FUT", NULL, false, "security type of the contract"},
+	{"instrument", "trading_class", "", NULL, false, "trading class (NQ, MNQ); empty = any (the broker must then find exactly one contract)"},
+	{"instrument", "contract_month", "auto", NULL, false, "YYYYMM, or auto: the front quarterly month by the roll rule (docs/TWS.md)"},
+	{"instrument", "roll_days", "8", NULL, false, "roll rule: leave a contract this many calendar days before its last trade date (CME's equity roll date)"},
 	/* [store] (persist/store.h) */
 	{"store", "data_dir", "", NULL, false, "data directory (store, backups, lock, stats); empty = <config dir>/data, or ./data without a config file"},
 	{"store", "file", "slob_state.db", NULL, false, "store file name inside the data directory"},
@@ -149,8 +154,8 @@ const struct slob_config_key slob_config_keys[] = {
 	{"tws", "connect_timeout_ms", "20000", NULL, false, "connect + handshake timeout"},
 	{"tws", "max_frame", "1048576", NULL, false, "largest accepted message; larger closes the session"},
 	{"tws", "md_mode", "tick_by_tick", NULL, false, "tick_by_tick (Last trades) or mkt_data (streaming quotes)"},
-	{"tws", "contract_month", "auto", NULL, false, "auto (front month by roll rule) or YYYYMM"},
-	{"tws", "roll_days", "8", NULL, false, "roll to the next quarterly contract this many days before expiry"},
+	{"tws", "contract_month", "auto", NULL, false, "older spelling of instrument.contract_month (used when only this one is set)"},
+	{"tws", "roll_days", "8", NULL, false, "older spelling of instrument.roll_days (used when only this one is set)"},
 	{"tws", "account", "", "IB_ACCOUNT", false, "account on orders (optional; a live account needs daemon.require_live_confirmation)"},
 	{"tws", "tif", "DAY", NULL, false, "time in force of the bracket orders"},
 	{"tws", "io", "uring", NULL, false, "socket I/O: uring (falls back to syscalls by itself where io_uring is missing) or syscalls"},

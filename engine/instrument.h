@@ -15,6 +15,11 @@ struct slob_instrument {
 	char symbol[16];          /* "NQ" */
 	char exchange[16];        /* "CME" */
 	char currency[8];         /* "USD" */
+	char sec_type[8];         /* "FUT" */
+	char trading_class[16];   /* "" = any (NQ, MNQ) */
+	char contract_month[8];   /* "auto" (roll rule) or YYYYMM */
+	int roll_days;            /* roll rule: days before the last trade date (8) */
+	double multiplier;        /* instrument.multiplier as given; 0 = point_value */
 	double tick_size;         /* 0.25 */
 	double point_value;       /* 20.0 USD per point per contract */
 	int64_t tick_value_cents; /* point_value * tick_size * 100 */
@@ -24,6 +29,7 @@ struct slob_instrument {
 static inline void slob_instrument_nq(struct slob_instrument *in)
 {
 	*in = (struct slob_instrument){.symbol = "NQ", .exchange = "CME", .currency = "USD",
+				       .sec_type = "FUT", .contract_month = "auto", .roll_days = 8,
 				       .tick_size = 0.25, .point_value = 20.0,
 				       .tick_value_cents = 500, .ticks_per_point = 4};
 }

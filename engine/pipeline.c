@@ -88,6 +88,34 @@ static int set_instrument(void *params, const char *key, const char *value, char
 		if (slob_parse_double(key, value, 1e-6, 1e6, &d, err, errlen) < 0)
 			return -EINVAL;
 		in->point_value = d;
+	} else if (!strcmp(key, "multiplier")) {
+		if (value[0] == '\0')
+			in->multiplier = 0;
+		else if (slob_parse_double(key, value, 1e-6, 1e6, &in->multiplier, err, errlen) < 0)
+			return -EINVAL;
+	} else if (!strcmp(key, "sec_type")) {
+		if (strlen(value) == 0 || strlen(value) >= sizeof(in->sec_type)) {
+			snprintf(err, errlen, "%s: '%s' must be 1 to 7 characters", key, value);
+			return -EINVAL;
+		}
+		snprintf(in->sec_type, sizeof(in->sec_type), "%s", value);
+	} else if (!strcmp(key, "trading_class")) {
+		if (strlen(value) >= sizeof(in->trading_class))
+			goto bad_text;
+		snprintf(in->trading_class, sizeof(in->trading_class), "%s", value);
+	} else if (!strcmp(key, "contract_month") || !strcmp(key, "roll_days")) {
+		/* same rules as the older [tws] spelling */
+		struct slob_tws_params tp;
+		slob_tws_params_default(&tp);
+		char e[160];
+		if (slob_tws_param_set(&tp, key, value, e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "%s", e + (strncmp(e, "tws.", 4) == 0 ? 4 : 0));
+			return -EINVAL;
+		}
+		if (!strcmp(key, "roll_days"))
+			in->roll_days = tp.roll_days;
+		else
+			memcpy(in->contract_month, tp.contract_month, sizeof(in->contract_month));
 	} else {
 		return -ENOENT;
 	}
@@ -149,6 +177,69 @@ static int set_pipeline(void *params, const char *key, const char *value, char *
 	return 0;
 }
 
+/* Was section.key given (file, environment, --set), not left at its default? */
+static bool key_given(const struct slob_config *cfg, const char *section, const char *key)
+{
+	for (unsigned i = 0; i < cfg->n; i++) {
+		const struct slob_config_entry *e = &cfg->entries[i];
+		if (!strcmp(e->key->section, section) && !strcmp(e->key->key, key))
+			return strcmp(e->origin, "default") != 0;
+	}
+	return false;
+}
+
+/*
+ * The traded contract: [instrument] names it fully; the market-data and
+ * order sessions get a copy ([tws] params). Older spellings
+ * tws.contract_month / tws.roll_days apply when the [instrument] key is not
+ * given; instrument.multiplier is another name of point_value (both given:
+ * they must agree).
+ */
+static int contract_from_config(struct slob_pipeline_opts *o, const struct slob_config *cfg,
+				char *err, size_t errlen)
+{
+	struct slob_instrument *in = &o->instrument;
+	if (in->multiplier > 0) {
+		if (!key_given(cfg, "instrument", "point_value")) {
+			in->point_value = in->multiplier;
+			slob_instrument_derive(in);
+		} else if (fabs(in->multiplier - in->point_value) > 1e-9 * in->point_value) {
+			snprintf(err, errlen, "invalid configuration: instrument.multiplier %g and "
+				 "instrument.point_value %g disagree (one number: USD per point)",
+				 in->multiplier, in->point_value);
+			return -EINVAL;
+		}
+	}
+	static const char *const moved[] = {"contract_month", "roll_days"};
+	for (unsigned i = 0; i < 2; i++) {
+		bool inst = key_given(cfg, "instrument", moved[i]), tws = key_given(cfg, "tws", moved[i]);
+		if (tws && !inst) {
+			if (i == 0)
+				memcpy(in->contract_month, o->tws.contract_month, sizeof(in->contract_month));
+			else
+				in->roll_days = o->tws.roll_days;
+		} else if (tws && inst &&
+			   strcmp(slob_config_get(cfg, "tws", moved[i]),
+				  slob_config_get(cfg, "instrument", moved[i])) != 0) {
+			snprintf(err, errlen, "invalid configuration: instrument.%s '%s' and tws.%s '%s' "
+				 "disagree (keep instrument.%s)", moved[i],
+				 slob_config_get(cfg, "instrument", moved[i]), moved[i],
+				 slob_config_get(cfg, "tws", moved[i]), moved[i]);
+			return -EINVAL;
+		}
+	}
+	struct slob_tws_params *t = &o->tws;
+	memcpy(t->contract_month, in->contract_month, sizeof(t->contract_month));
+	t->roll_days = in->roll_days;
+	slob_strlcpy(t->symbol, sizeof(t->symbol), in->symbol);
+	slob_strlcpy(t->sec_type, sizeof(t->sec_type), in->sec_type);
+	slob_strlcpy(t->exchange, sizeof(t->exchange), in->exchange);
+	slob_strlcpy(t->currency, sizeof(t->currency), in->currency);
+	slob_strlcpy(t->trading_class, sizeof(t->trading_class), in->trading_class);
+	t->multiplier = in->point_value;
+	return 0;
+}
+
 int slob_pipeline_opts_from_config(struct slob_pipeline_opts *o, const struct slob_config *cfg,
 				   char *err, size_t errlen)
 {
@@ -206,6 +297,8 @@ int slob_pipeline_opts_from_config(struct slob_pipeline_opts *o, const struct sl
 		snprintf(err, errlen, "invalid configuration: %s", msg);
 		return rc;
 	}
+	if ((rc = contract_from_config(o, cfg, err, errlen)) < 0)
+		return rc;
 	o->ingest.tick_size = o->instrument.tick_size;
 	o->tws.tick_size = o->instrument.tick_size;
 	return 0;

@@ -513,6 +513,88 @@ int slob_tws_enc_req_global_cancel(uint8_t *buf, size_t cap)
 	return slob_tws_wr_end(&w);
 }
 
+int slob_tws_enc_req_contract_details(uint8_t *buf, size_t cap, int64_t req_id,
+				      const struct slob_tws_contract *c)
+{
+	BEGIN(SLOB_TWS_REQ_CONTRACT_DATA);
+	slob_tws_wr_int(&w, 8);
+	slob_tws_wr_int(&w, req_id);
+	slob_tws_wr_int(&w, c->con_id);
+	slob_tws_wr_str(&w, c->symbol);
+	slob_tws_wr_str(&w, c->sec_type);
+	slob_tws_wr_str(&w, c->expiry);
+	slob_tws_wr_dbl(&w, isnan(c->strike) ? 0.0 : c->strike); /* make_field(0.0): "0.0" */
+	slob_tws_wr_str(&w, c->right);
+	slob_tws_wr_str(&w, c->multiplier);
+	slob_tws_wr_str(&w, c->exchange);
+	slob_tws_wr_str(&w, c->primary_exchange);
+	slob_tws_wr_str(&w, c->currency);
+	slob_tws_wr_str(&w, c->local_symbol);
+	slob_tws_wr_str(&w, c->trading_class);
+	slob_tws_wr_int(&w, 0); /* includeExpired */
+	slob_tws_wr_str(&w, ""); /* secIdType */
+	slob_tws_wr_str(&w, ""); /* secId */
+	slob_tws_wr_str(&w, ""); /* issuerId */
+	return slob_tws_wr_end(&w);
+}
+
+int slob_tws_enc_contract_details(uint8_t *buf, size_t cap, int64_t req_id,
+				  const struct slob_tws_contract_details *d)
+{
+	const struct slob_tws_contract *c = &d->c;
+	BEGIN(SLOB_TWS_CONTRACT_DATA);
+	slob_tws_wr_int(&w, req_id);               /* 1 (no version at 164 and above) */
+	slob_tws_wr_str(&w, c->symbol);            /* 2 */
+	slob_tws_wr_str(&w, c->sec_type);          /* 3 */
+	slob_tws_wr_str(&w, d->last_trade_date);   /* 4 lastTradeDateOrContractMonth */
+	slob_tws_wr_str(&w, d->last_trade_date);   /* 5 lastTradeDate (182 and above) */
+	slob_tws_wr_dbl(&w, c->strike);            /* 6 */
+	slob_tws_wr_str(&w, c->right);             /* 7 */
+	slob_tws_wr_str(&w, c->exchange);          /* 8 */
+	slob_tws_wr_str(&w, c->currency);          /* 9 */
+	slob_tws_wr_str(&w, c->local_symbol);      /* 10 */
+	slob_tws_wr_str(&w, d->market_name);       /* 11 */
+	slob_tws_wr_str(&w, c->trading_class);     /* 12 */
+	slob_tws_wr_int(&w, c->con_id);            /* 13 */
+	slob_tws_wr_dbl(&w, d->min_tick);          /* 14 */
+	slob_tws_wr_str(&w, c->multiplier);        /* 15 */
+	slob_tws_wr_str(&w, "LMT,MKT,STP");        /* 16 orderTypes */
+	slob_tws_wr_str(&w, c->exchange);          /* 17 validExchanges */
+	slob_tws_wr_int(&w, 1);                    /* 18 priceMagnifier */
+	slob_tws_wr_int(&w, 0);                    /* 19 underConId */
+	slob_tws_wr_str(&w, d->long_name);         /* 20 */
+	slob_tws_wr_str(&w, c->primary_exchange);  /* 21 */
+	slob_tws_wr_str(&w, c->expiry);            /* 22 contractMonth */
+	slob_tws_wr_str(&w, "");                   /* 23 industry */
+	slob_tws_wr_str(&w, "");                   /* 24 category */
+	slob_tws_wr_str(&w, "");                   /* 25 subcategory */
+	slob_tws_wr_str(&w, d->time_zone);         /* 26 */
+	slob_tws_wr_str(&w, d->trading_hours);     /* 27 */
+	slob_tws_wr_str(&w, d->liquid_hours);      /* 28 */
+	slob_tws_wr_str(&w, "");                   /* 29 evRule */
+	slob_tws_wr_int(&w, 0);                    /* 30 evMultiplier */
+	slob_tws_wr_int(&w, 0);                    /* 31 secIdList count */
+	slob_tws_wr_int(&w, 0);                    /* 32 aggGroup */
+	slob_tws_wr_str(&w, c->symbol);            /* 33 underSymbol */
+	slob_tws_wr_str(&w, "IND");                /* 34 underSecType */
+	slob_tws_wr_str(&w, "");                   /* 35 marketRuleIds */
+	slob_tws_wr_str(&w, d->last_trade_date);   /* 36 realExpirationDate */
+	slob_tws_wr_str(&w, "");                   /* 37 stockType */
+	slob_tws_wr_str(&w, "1");                  /* 38 minSize */
+	slob_tws_wr_str(&w, "1");                  /* 39 sizeIncrement */
+	slob_tws_wr_str(&w, "1");                  /* 40 suggestedSizeIncrement */
+	slob_tws_wr_int(&w, 0);                    /* 41 ineligibility reasons */
+	return slob_tws_wr_end(&w);
+}
+
+int slob_tws_enc_contract_details_end(uint8_t *buf, size_t cap, int64_t req_id)
+{
+	BEGIN(SLOB_TWS_CONTRACT_DATA_END);
+	slob_tws_wr_int(&w, 1);
+	slob_tws_wr_int(&w, req_id);
+	return slob_tws_wr_end(&w);
+}
+
 /* ---- incoming ------------------------------------------------------------ */
 
 int slob_tws_frame_len(const uint8_t *buf, size_t avail, uint32_t max_payload)
@@ -675,7 +757,6 @@ bool slob_tws_known(int kind)
 {
 	switch (kind) {
 	case SLOB_TWS_PORTFOLIO_VALUE:
-	case SLOB_TWS_CONTRACT_DATA:
 	case SLOB_TWS_TICK_REQ_PARAMS:
 	case SLOB_TWS_COMPLETED_ORDER:
 		return false; /* fields available raw only */
@@ -924,6 +1005,33 @@ int slob_tws_decode(const uint8_t *payload, size_t len, struct slob_tws_in *m)
 			e->cum_qty = DU(&d, 24);
 			e->avg_price = D(&d, 25);
 			e->order_ref = S(&d, 26);
+		}
+		break;
+	case SLOB_TWS_CONTRACT_DATA:
+		/* version 200: no version field (164 and above), lastTradeDate after
+		 * the expiry (182 and above), no mdSizeMultiplier */
+		if (!need(&d, 31)) {
+			__typeof__(m->u.contract_data) *k = &m->u.contract_data;
+			k->req_id = I(&d, 1);
+			k->c.symbol = S(&d, 2);
+			k->c.sec_type = S(&d, 3);
+			k->c.expiry = S(&d, 4);
+			k->last_trade_date = S(&d, 5);
+			k->c.strike = D(&d, 6);
+			k->c.right = S(&d, 7);
+			k->c.exchange = S(&d, 8);
+			k->c.currency = S(&d, 9);
+			k->c.local_symbol = S(&d, 10);
+			k->market_name = S(&d, 11);
+			k->c.trading_class = S(&d, 12);
+			k->c.con_id = I(&d, 13);
+			k->min_tick = D(&d, 14);
+			k->c.multiplier = S(&d, 15);
+			k->long_name = S(&d, 20);
+			k->contract_month = S(&d, 22);
+			k->time_zone = S(&d, 26);
+			k->trading_hours = S(&d, 27);
+			k->liquid_hours = S(&d, 28);
 		}
 		break;
 	case SLOB_TWS_EXECUTION_DATA_END:

@@ -91,6 +91,22 @@ struct slob_tws_contract {
 /* Fills c with the NQ future for a contract month (YYYYMM) on CME in USD. */
 void slob_tws_contract_nq(struct slob_tws_contract *c, const char *yyyymm);
 
+/*
+ * What the server says about one contract (contractDetails, id 10): the
+ * fields slob checks or keeps. Server side: slob_tws_enc_contract_details;
+ * client side: slob_tws_in.u.contract_data (views).
+ */
+struct slob_tws_contract_details {
+	struct slob_tws_contract c;  /* con_id, multiplier, local_symbol, trading_class filled */
+	char last_trade_date[16];    /* YYYYMMDD */
+	char market_name[16];
+	char long_name[48];
+	char time_zone[32];          /* "US/Central" */
+	char trading_hours[256];     /* "20260105:1700-20260106:1600;..." */
+	char liquid_hours[256];
+	double min_tick;             /* 0.25 */
+};
+
 struct slob_tws_order {
 	int64_t order_id;
 	int64_t parent_id;          /* 0: none */
@@ -155,6 +171,15 @@ int slob_tws_enc_req_account_summary(uint8_t *buf, size_t cap, int64_t req_id, c
 int slob_tws_enc_cancel_account_summary(uint8_t *buf, size_t cap, int64_t req_id);
 int slob_tws_enc_req_managed_accts(uint8_t *buf, size_t cap);
 int slob_tws_enc_req_global_cancel(uint8_t *buf, size_t cap);
+/* reqContractDetails (9): version 8, reqId, C11, tradingClass, includeExpired
+ * 0, secIdType, secId, issuerId (18 fields after the id). */
+int slob_tws_enc_req_contract_details(uint8_t *buf, size_t cap, int64_t req_id,
+				      const struct slob_tws_contract *c);
+/* Server side: contractDetails (10) at version 200 (41 fields after the id,
+ * no secIds, no ineligibility reasons) and contractDetailsEnd (52). */
+int slob_tws_enc_contract_details(uint8_t *buf, size_t cap, int64_t req_id,
+				  const struct slob_tws_contract_details *d);
+int slob_tws_enc_contract_details_end(uint8_t *buf, size_t cap, int64_t req_id);
 
 /*
  * Generic field writer, for the simulator's server messages and anything not
@@ -242,6 +267,13 @@ struct slob_tws_in {
 			double shares, price, cum_qty, avg_price;
 			int64_t perm_id, client_id;
 		} exec;
+		struct {
+			int64_t req_id;
+			struct slob_tws_contract_view c; /* multiplier, con_id, ... */
+			const char *last_trade_date, *market_name, *long_name, *time_zone,
+				*trading_hours, *liquid_hours, *contract_month;
+			double min_tick;
+		} contract_data;
 		struct { int64_t req_id; } end; /* execDetailsEnd, accountSummaryEnd, contractDataEnd, tickSnapshotEnd */
 		struct {
 			const char *exec_id, *currency;

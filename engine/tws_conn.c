@@ -43,6 +43,11 @@ void slob_tws_params_default(struct slob_tws_params *p)
 	p->roll_days = 8;
 	strcpy(p->tif, "DAY");
 	p->tick_size = 0.25;
+	strcpy(p->symbol, "NQ");
+	strcpy(p->sec_type, "FUT");
+	strcpy(p->exchange, "CME");
+	strcpy(p->currency, "USD");
+	p->multiplier = 20.0;
 	p->order_sqpoll_cpu = SLOB_USOCK_NO_SQPOLL;
 	p->order_sqpoll_idle_ms = 1000;
 }
@@ -180,6 +185,10 @@ int slob_tws_params_validate(const struct slob_tws_params *p, char *err, size_t 
 	}
 	if (p->tick_size <= 0) {
 		snprintf(err, errlen, "tws: tick size must be > 0");
+		return -EINVAL;
+	}
+	if (!(p->multiplier > 0) || p->symbol[0] == '\0' || p->sec_type[0] == '\0') {
+		snprintf(err, errlen, "instrument: symbol, sec_type and a point value > 0 are needed");
 		return -EINVAL;
 	}
 	if (p->max_frame < 1024 || p->max_frame > SLOB_TWS_MAX_FRAME) {
@@ -592,12 +601,165 @@ static void cold_text(struct slob_coldq *q, uint16_t type, uint8_t level, const 
 	(void)slob_coldq_put(q, &rec);
 }
 
+/* ---- contract: configuration, resolution, matching -------------------------------- */
+
+void slob_tws_contract_from_params(const struct slob_tws_params *p, int64_t now_ns,
+				   struct slob_tws_contract *c)
+{
+	char month[8];
+	if (strcmp(p->contract_month, "auto") == 0)
+		slob_tws_front_month(now_ns, p->roll_days, month);
+	else
+		memcpy(month, p->contract_month, sizeof(month));
+	memset(c, 0, sizeof(*c));
+	slob_strlcpy(c->symbol, sizeof(c->symbol), p->symbol);
+	slob_strlcpy(c->sec_type, sizeof(c->sec_type), p->sec_type);
+	slob_strlcpy(c->expiry, sizeof(c->expiry), month);
+	slob_strlcpy(c->exchange, sizeof(c->exchange), p->exchange);
+	slob_strlcpy(c->currency, sizeof(c->currency), p->currency);
+	slob_strlcpy(c->trading_class, sizeof(c->trading_class), p->trading_class);
+}
+
+static bool same_value(double a, double b)
+{
+	return fabs(a - b) <= 1e-9 * (fabs(a) > fabs(b) ? fabs(a) : fabs(b));
+}
+
+int slob_tws_check_details(const struct slob_tws_params *p, const struct slob_tws_contract_details *d,
+			   char *why, size_t len)
+{
+	double mult = 0;
+	if (strcmp(d->c.symbol, p->symbol) != 0) {
+		snprintf(why, len, "instrument.symbol is %s but the broker answered %s (conId %" PRId64 ")",
+			 p->symbol, d->c.symbol, d->c.con_id);
+		return -EINVAL;
+	}
+	if (slob_tws_parse_dbl(d->c.multiplier, &mult) != 0 || !same_value(mult, p->multiplier)) {
+		snprintf(why, len, "instrument.point_value is %g but the broker's multiplier for %s %s "
+			 "(conId %" PRId64 ") is %s", p->multiplier, d->c.symbol, d->c.local_symbol,
+			 d->c.con_id, d->c.multiplier[0] ? d->c.multiplier : "empty");
+		return -EINVAL;
+	}
+	if (!same_value(d->min_tick, p->tick_size)) {
+		snprintf(why, len, "instrument.tick_size is %g but the broker's minimum tick for %s %s "
+			 "(conId %" PRId64 ") is %g", p->tick_size, d->c.symbol, d->c.local_symbol,
+			 d->c.con_id, d->min_tick);
+		return -EINVAL;
+	}
+	if (d->c.con_id <= 0) {
+		snprintf(why, len, "the broker gave no conId for %s %s", d->c.symbol, d->c.local_symbol);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Sends reqContractDetails for want (a new request id each time). */
+static void ct_request(struct slob_tws_conn *c, struct slob_tws_resolve *r,
+		       const struct slob_tws_contract *want)
+{
+	uint8_t m[512];
+	r->req_id++;
+	r->matches = 0;
+	memset(&r->got, 0, sizeof(r->got));
+	r->state = SLOB_TWS_CT_PENDING;
+	if (slob_tws_conn_send(c, m, slob_tws_enc_req_contract_details(m, sizeof(m), r->req_id, want)) < 0)
+		r->state = SLOB_TWS_CT_NONE;
+}
+
+/* The broker's answer to ct_request: +1 resolved and confirmed (*out is the
+ * contract for the wire), -1 refused (r->why, alerted CRITICAL), 0 not yet
+ * or not about the request. */
+static int ct_on_msg(struct slob_tws_resolve *r, const struct slob_tws_params *p,
+		     const struct slob_tws_contract *want, const struct slob_tws_in *m,
+		     struct slob_coldq *cold, const char *comp, struct slob_tws_contract *out)
+{
+	if (r->state != SLOB_TWS_CT_PENDING)
+		return 0;
+	char t[512];
+	switch (m->kind) {
+	case SLOB_TWS_CONTRACT_DATA: {
+		const __typeof__(m->u.contract_data) *k = &m->u.contract_data;
+		if (k->req_id != r->req_id)
+			return 0;
+		if (r->matches++ > 0)
+			return 0;
+		struct slob_tws_contract_details *g = &r->got;
+		g->c.con_id = k->c.con_id;
+		slob_strlcpy(g->c.symbol, sizeof(g->c.symbol), k->c.symbol);
+		slob_strlcpy(g->c.sec_type, sizeof(g->c.sec_type), k->c.sec_type);
+		slob_strlcpy(g->c.expiry, sizeof(g->c.expiry), k->contract_month);
+		slob_strlcpy(g->c.multiplier, sizeof(g->c.multiplier), k->c.multiplier);
+		slob_strlcpy(g->c.exchange, sizeof(g->c.exchange), k->c.exchange);
+		slob_strlcpy(g->c.currency, sizeof(g->c.currency), k->c.currency);
+		slob_strlcpy(g->c.local_symbol, sizeof(g->c.local_symbol), k->c.local_symbol);
+		slob_strlcpy(g->c.trading_class, sizeof(g->c.trading_class), k->c.trading_class);
+		slob_strlcpy(g->last_trade_date, sizeof(g->last_trade_date), k->last_trade_date);
+		slob_strlcpy(g->time_zone, sizeof(g->time_zone), k->time_zone);
+		slob_strlcpy(g->trading_hours, sizeof(g->trading_hours), k->trading_hours);
+		slob_strlcpy(g->liquid_hours, sizeof(g->liquid_hours), k->liquid_hours);
+		g->min_tick = k->min_tick;
+		return 0;
+	}
+	case SLOB_TWS_ERR_MSG:
+		if (m->u.error.req_id != r->req_id)
+			return 0;
+		snprintf(r->why, sizeof(r->why), "%s %s %s: IB %d %s", want->symbol, want->sec_type,
+			 want->expiry, m->u.error.code, m->u.error.text);
+		break;
+	case SLOB_TWS_CONTRACT_DATA_END:
+		if (m->u.end.req_id != r->req_id)
+			return 0;
+		if (r->matches == 0) {
+			snprintf(r->why, sizeof(r->why), "the broker knows no %s %s %s on %s", want->symbol,
+				 want->sec_type, want->expiry, want->exchange);
+		} else if (r->matches > 1) {
+			snprintf(r->why, sizeof(r->why), "%u contracts match %s %s %s: set "
+				 "instrument.trading_class", r->matches, want->symbol, want->sec_type,
+				 want->expiry);
+		} else if (slob_tws_check_details(p, &r->got, r->why, sizeof(r->why)) == 0) {
+			*out = *want;
+			out->con_id = r->got.c.con_id;
+			slob_strlcpy(out->multiplier, sizeof(out->multiplier), r->got.c.multiplier);
+			slob_strlcpy(out->local_symbol, sizeof(out->local_symbol), r->got.c.local_symbol);
+			slob_strlcpy(out->trading_class, sizeof(out->trading_class),
+				     r->got.c.trading_class);
+			r->state = SLOB_TWS_CT_OK;
+			snprintf(t, sizeof(t), "contract %s %s: conId %" PRId64 ", multiplier %s, tick %g, "
+				 "last trade %s, hours (%s) %.60s", out->symbol, out->local_symbol,
+				 out->con_id, out->multiplier, r->got.min_tick, r->got.last_trade_date,
+				 r->got.time_zone, r->got.trading_hours);
+			cold_text(cold, SLOB_COLD_LOG, SLOB_LVL_INFO, comp, 0, t);
+			return 1;
+		}
+		break;
+	default:
+		return 0;
+	}
+	r->state = SLOB_TWS_CT_REFUSED;
+	r->refusals++;
+	snprintf(t, sizeof(t), "contract refused, not trading: %s", r->why);
+	cold_text(cold, SLOB_COLD_ALERT, SLOB_LVL_CRITICAL, comp, 0, t);
+	return -1;
+}
+
+/* Is a contract in a broker message the configured one? By conId when both
+ * have one, else by symbol, secType and month (YYYYMM prefix). */
+static bool ct_ours(const struct slob_tws_contract *mine, const struct slob_tws_contract_view *v)
+{
+	if (mine->con_id != 0 && v->con_id != 0)
+		return mine->con_id == v->con_id;
+	return strcmp(mine->symbol, v->symbol) == 0 && strcmp(mine->sec_type, v->sec_type) == 0 &&
+	       strncmp(mine->expiry, v->expiry, 6) == 0;
+}
+
 /* ---- market data ---------------------------------------------------------------------- */
 
 static void md_subscribe(struct slob_tws_md *md)
 {
 	uint8_t m[512];
 	int n;
+	if (md->res.state != SLOB_TWS_CT_OK)
+		return; /* design note 7: only the confirmed contract */
 	md->req_id++;
 	if (md->conn.prm.md_tick_by_tick)
 		n = slob_tws_enc_req_tick_by_tick(m, sizeof(m), md->req_id, &md->contract, "Last", 0,
@@ -634,6 +796,8 @@ static void md_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 {
 	struct slob_tws_md *md = ctx;
 	(void)c;
+	if (ct_on_msg(&md->res, &md->conn.prm, &md->want, m, md->cold, "tws-md", &md->contract) > 0)
+		md_subscribe(md);
 	switch (m->kind) {
 	case SLOB_TWS_TICK_BY_TICK:
 		if (m->u.tick_by_tick.req_id == md->req_id &&
@@ -686,15 +850,19 @@ static void md_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 	if (c->state == SLOB_TWS_READY) {
 		if (md->seq > 0)
 			md->gap_next = true; /* anything between the sessions is lost */
-		md_subscribe(md);
-		snprintf(t, sizeof(t), "market data connected (client %d, %s)", c->client_id,
-			 md->contract.expiry);
+		/* design note 7: resolve the contract, subscribe when confirmed */
+		slob_tws_contract_from_params(&c->prm, wall_ns(), &md->want);
+		md->contract = md->want;
+		ct_request(c, &md->res, &md->want);
+		snprintf(t, sizeof(t), "market data connected (client %d, %s %s): resolving the contract",
+			 c->client_id, md->want.symbol, md->want.expiry);
 		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-md", 1, t);
 		if (c->disconnects > 0)
 			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-md",
 				  TWS_ALERT_CONN_RESTORED, "market data connection recovered");
 	} else if (c->state == SLOB_TWS_DOWN) {
 		md->subscribed = false;
+		md->res.state = SLOB_TWS_CT_NONE;
 		snprintf(t, sizeof(t), "market data connection %s: %s",
 			 old == SLOB_TWS_READY ? "lost" : "attempt failed", why);
 		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-md", 0, t);
@@ -710,12 +878,7 @@ static void md_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 static void pick_contract(const struct slob_tws_params *p, struct slob_tws_contract *k,
 			  int64_t now_ns)
 {
-	char month[8];
-	if (strcmp(p->contract_month, "auto") == 0)
-		slob_tws_front_month(now_ns, p->roll_days, month);
-	else
-		memcpy(month, p->contract_month, sizeof(month));
-	slob_tws_contract_nq(k, month);
+	slob_tws_contract_from_params(p, now_ns, k);
 }
 
 int slob_tws_md_init(struct slob_tws_md *md, const struct slob_tws_params *p, slob_ring_t *ticks,
@@ -727,7 +890,9 @@ int slob_tws_md_init(struct slob_tws_md *md, const struct slob_tws_params *p, sl
 	md->ticks = ticks;
 	md->cold = cold;
 	md->req_id = 1000;
+	md->res.req_id = 500000; /* apart from the subscription ids */
 	pick_contract(p, &md->contract, now_ns);
+	md->want = md->contract;
 	return slob_tws_conn_init(&md->conn, p, p->md_client_id, md_on_msg, md_on_state, md);
 }
 
@@ -899,15 +1064,45 @@ static void br_unknown(struct slob_tws_broker *b, const char *what, int64_t id, 
 	br_report(b, SLOB_EXEC_UNKNOWN, &tmp, 0, t, 0, 0, NULL);
 }
 
+/* Reconciliation requests, once the contract is confirmed (design note 5). */
+static void br_reconcile_start(struct slob_tws_broker *b)
+{
+	struct slob_tws_conn *c = &b->conn;
+	uint8_t m[256];
+	(void)slob_tws_conn_send(c, m, slob_tws_enc_req_positions(m, sizeof(m)));
+	(void)slob_tws_conn_send(c, m, slob_tws_enc_req_all_open_orders(m, sizeof(m)));
+	b->exec_req_id++;
+	(void)slob_tws_conn_send(c, m, slob_tws_enc_req_executions(m, sizeof(m), b->exec_req_id, NULL));
+}
+
+/* Something at the broker in another contract than the configured one:
+ * reported (alert WARNING, logged), never adopted or counted. */
+static void br_foreign(struct slob_tws_broker *b, const char *what,
+		       const struct slob_tws_contract_view *v, double qty, int64_t id, const char *ref)
+{
+	char t[160];
+	snprintf(t, sizeof(t), "%s in another contract left alone: %s %s %s conId %" PRId64
+		 " qty %g%s%s (trading %s conId %" PRId64 ")", what, v->symbol, v->sec_type, v->expiry,
+		 v->con_id, qty, ref[0] ? " ref " : "", ref, b->contract.symbol, b->contract.con_id);
+	(void)id;
+	b->foreign_found++;
+	cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order", 0, t);
+}
+
 static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_in *m)
 {
 	struct slob_tws_broker *b = ctx;
-	(void)c;
+	if (ct_on_msg(&b->res, &c->prm, &b->want, m, b->cold, "tws-order", &b->contract) > 0)
+		br_reconcile_start(b);
 	switch (m->kind) {
 	case SLOB_TWS_POSITION_DATA:
-		if (strcmp(m->u.position.c.symbol, "NQ") == 0 &&
-		    strcmp(m->u.position.c.sec_type, "FUT") == 0)
-			b->broker_position += (int32_t)llround(m->u.position.position);
+		if (!ct_ours(&b->contract, &m->u.position.c)) {
+			if (m->u.position.position != 0)
+				br_foreign(b, "position", &m->u.position.c, m->u.position.position, 0,
+					   "");
+			break;
+		}
+		b->broker_position += (int32_t)llround(m->u.position.position);
 		break;
 	case SLOB_TWS_POSITION_END:
 		if (b->rec_pos)
@@ -918,6 +1113,10 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 	case SLOB_TWS_OPEN_ORDER: {
 		const char *ref = m->u.open_order.order_ref;
 		int64_t id = m->u.open_order.order_id;
+		if (!ct_ours(&b->contract, &m->u.open_order.c)) {
+			br_foreign(b, "open order", &m->u.open_order.c, m->u.open_order.qty, id, ref);
+			break;
+		}
 		struct slob_tws_tracked *t = br_find(b, id);
 		if (t == NULL)
 			t = br_find_ref(b, ref);
@@ -949,6 +1148,12 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 		break;
 	case SLOB_TWS_EXECUTION_DATA: {
 		const char *eid = m->u.exec.exec_id;
+		if (!ct_ours(&b->contract, &m->u.exec.c)) {
+			if (!br_seen_exec(b, eid))
+				br_foreign(b, "execution", &m->u.exec.c, m->u.exec.shares,
+					   m->u.exec.order_id, m->u.exec.order_ref);
+			break;
+		}
 		if (br_seen_exec(b, eid))
 			break; /* duplicate report */
 		struct slob_tws_tracked *t = br_find(b, m->u.exec.order_id);
@@ -1049,25 +1254,25 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 			slob_sender_set_reconciled(b->sender, false);
 			slob_sender_set_next_id(b->sender, c->next_valid_id);
 		}
-		uint8_t m[256];
-		(void)slob_tws_conn_send(c, m, slob_tws_enc_req_positions(m, sizeof(m)));
-		(void)slob_tws_conn_send(c, m, slob_tws_enc_req_all_open_orders(m, sizeof(m)));
-		b->exec_req_id++;
-		(void)slob_tws_conn_send(c, m, slob_tws_enc_req_executions(m, sizeof(m), b->exec_req_id,
-									    NULL));
+		/* design note 7: the contract first; reconciliation once confirmed */
+		slob_tws_contract_from_params(&c->prm, wall_ns(), &b->want);
+		b->contract = b->want;
+		ct_request(c, &b->res, &b->want);
 		char sq[64] = "";
 		if (c->sock.sqpoll_active)
 			snprintf(sq, sizeof(sq), ", SQPOLL sends");
 		else if (c->sock.sqpoll_err)
 			snprintf(sq, sizeof(sq), ", SQPOLL refused: %s", strerror(-c->sock.sqpoll_err));
-		snprintf(t, sizeof(t), "order connection up (client %d, next id %" PRId64 "%s): reconciling",
-			 c->client_id, c->next_valid_id, sq);
+		snprintf(t, sizeof(t), "order connection up (client %d, next id %" PRId64 "%s): "
+			 "resolving %s %s, then reconciling", c->client_id, c->next_valid_id, sq,
+			 b->want.symbol, b->want.expiry);
 		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order", 1, t);
 		if (c->disconnects > 0)
 			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-order",
 				  TWS_ALERT_CONN_RESTORED, "order connection recovered");
 		br_report(b, SLOB_EXEC_CONN, NULL, 1, "order connection up", 0, 0, NULL);
 	} else if (c->state == SLOB_TWS_DOWN) {
+		b->res.state = SLOB_TWS_CT_NONE;
 		if (b->sender != NULL)
 			slob_sender_set_reconciled(b->sender, false);
 		snprintf(t, sizeof(t), "order connection %s: %s",
@@ -1088,7 +1293,7 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 static int br_place(void *ctx, const struct slob_intent *in, int64_t first_id)
 {
 	struct slob_tws_broker *b = ctx;
-	if (!slob_tws_conn_ready(&b->conn) || !b->rec_done)
+	if (!slob_tws_conn_ready(&b->conn) || !b->rec_done || b->res.state != SLOB_TWS_CT_OK)
 		return -ENOTCONN;
 	if (in->qty <= 0 || (in->dir != SLOB_LONG && in->dir != SLOB_SHORT))
 		return -EINVAL;
@@ -1178,7 +1383,9 @@ int slob_tws_broker_init(struct slob_tws_broker *b, const struct slob_tws_params
 	b->known_position = known_position;
 	b->cold = cold;
 	b->exec_req_id = 5000;
+	b->res.req_id = 600000;
 	pick_contract(p, &b->contract, now_ns);
+	b->want = b->contract;
 	return slob_tws_conn_init(&b->conn, p, p->order_client_id, br_on_msg, br_on_state, b);
 }
 

@@ -46,12 +46,24 @@
  *        +------ error / close / timeout -------+------<--------------+
  *                                                        nextValidId v
  *                                                                 READY
- *  5. Broker: after every READY, reconciliation runs (reqPositions,
- *     reqAllOpenOrders, reqExecutions) and the sender holds intents until
- *     positionEnd + openOrderEnd + execDetailsEnd arrived (sender.h).
+ *  5. Broker: after every READY, the contract is resolved first
+ *     (reqContractDetails: conId, multiplier, minimum tick, trading hours;
+ *     note 7), then reconciliation runs (reqPositions, reqAllOpenOrders,
+ *     reqExecutions) and the sender holds intents until positionEnd +
+ *     openOrderEnd + execDetailsEnd arrived (sender.h). Reconciliation
+ *     counts and adopts only the configured contract (by conId; by symbol
+ *     and month when the broker gives no conId); anything in another
+ *     contract is reported (WARNING alert) and left alone.
  *  6. Alerts (SLOB_COLD_ALERT) and connection records (SLOB_COLD_CONN) go to
  *     the owner's cold queue: loss (WARNING), recovery (INFO), IB 1100
  *     (WARNING), 1101/1102 (INFO), unknown broker orders/positions (CRITICAL).
+ *  7. The contract comes from configuration ([instrument] -> params) and the
+ *     broker confirms it on every connection of both sessions, before any
+ *     subscription or order: exactly one contractDetails must answer, with
+ *     the configured multiplier (point value) and minimum tick. Otherwise
+ *     the session refuses (CRITICAL alert naming both values), subscribes
+ *     nothing and places nothing until the next connection. Market data and
+ *     orders then carry the resolved contract (conId filled in).
  */
 #ifndef SLOB_TWS_CONN_H
 #define SLOB_TWS_CONN_H
@@ -82,6 +94,14 @@ struct slob_tws_params {
 	bool md_tick_by_tick;       /* true: reqTickByTickData Last; false: reqMktData */
 	char contract_month[8];     /* "auto" (front month by roll rule) or YYYYMM */
 	int roll_days;              /* roll this many days before expiry (8) */
+	/* the contract: [instrument] (the pipeline copies it here; these are
+	 * not [tws] keys). The broker must confirm multiplier and tick size. */
+	char symbol[16];            /* "NQ" */
+	char sec_type[8];           /* "FUT" */
+	char exchange[16];          /* "CME" */
+	char currency[8];           /* "USD" */
+	char trading_class[16];     /* "" = any */
+	double multiplier;          /* 20: USD per point (instrument.point_value) */
 	char account[32];           /* optional account on orders */
 	char tif[8];                /* "DAY" */
 	double tick_size;           /* 0.25 */
@@ -109,6 +129,17 @@ int slob_tws_params_validate(const struct slob_tws_params *p, char *err, size_t 
  * contract (H M U Z) whose last trade day (third Friday) is more than
  * roll_days calendar days ahead. Returns 0. */
 int slob_tws_front_month(int64_t now_ns, int roll_days, char out[7]);
+
+/* The configured contract (symbol, secType, month by contract_month or the
+ * roll rule at now_ns, exchange, currency, tradingClass; conId 0, no
+ * multiplier: the broker's answer names it). */
+void slob_tws_contract_from_params(const struct slob_tws_params *p, int64_t now_ns,
+				   struct slob_tws_contract *c);
+
+/* Checks the broker's contract details against the configuration: 0, or
+ * -EINVAL with why naming both values (multiplier, minimum tick, symbol). */
+int slob_tws_check_details(const struct slob_tws_params *p, const struct slob_tws_contract_details *d,
+			   char *why, size_t len);
 
 /* Backoff delay (ms) before attempt n (n >= 1), without jitter. */
 int64_t slob_tws_backoff_ms(const struct slob_tws_params *p, unsigned n);
@@ -181,13 +212,33 @@ static inline bool slob_tws_conn_ready(const struct slob_tws_conn *c)
 	return c->state == SLOB_TWS_READY;
 }
 
+/* ---- contract resolution (both sessions, after every READY) ---------------- */
+
+enum slob_tws_ct_state {
+	SLOB_TWS_CT_NONE = 0,       /* not asked yet on this connection */
+	SLOB_TWS_CT_PENDING,        /* reqContractDetails sent */
+	SLOB_TWS_CT_OK,             /* resolved and confirmed: trading allowed */
+	SLOB_TWS_CT_REFUSED,        /* unknown, ambiguous or disagreeing: no trading */
+};
+
+struct slob_tws_resolve {
+	int state;                  /* enum slob_tws_ct_state */
+	int64_t req_id;
+	unsigned matches;           /* contractDetails received for req_id */
+	struct slob_tws_contract_details got; /* the first one */
+	uint64_t refusals;
+	char why[200];              /* reason of the last refusal */
+};
+
 /* ---- market data ------------------------------------------------------------ */
 
 struct slob_tws_md {
 	struct slob_tws_conn conn;
 	slob_ring_t *ticks;         /* struct slob_tick, producer: this object */
 	struct slob_coldq *cold;    /* NULL-able */
-	struct slob_tws_contract contract;
+	struct slob_tws_contract contract; /* on the wire: the resolved contract (conId set) */
+	struct slob_tws_contract want;     /* configured (month re-picked at every READY) */
+	struct slob_tws_resolve res;
 	int64_t req_id;
 	uint64_t seq;
 	bool gap_next;              /* mark the next tick GAP_BEFORE */
@@ -235,7 +286,9 @@ struct slob_tws_broker {
 	struct slob_tws_conn conn;
 	struct slob_sender *sender; /* set by slob_tws_broker_attach */
 	struct slob_coldq *cold;
-	struct slob_tws_contract contract;
+	struct slob_tws_contract contract; /* on the wire: the resolved contract (conId set) */
+	struct slob_tws_contract want;      /* configured (month re-picked at every READY) */
+	struct slob_tws_resolve res;        /* orders only when res.state == SLOB_TWS_CT_OK */
 	const struct slob_tws_known_order *known;
 	size_t nknown;
 	int32_t known_position;     /* store's net position (signed contracts) */
@@ -248,6 +301,7 @@ struct slob_tws_broker {
 	int32_t broker_position;
 	int64_t exec_req_id;
 	uint64_t unknown_found, adopted, rejects;
+	uint64_t foreign_found;     /* positions/orders/executions in other contracts */
 };
 
 /*

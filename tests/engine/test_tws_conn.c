@@ -15,7 +15,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,6 +96,12 @@ struct srv {
 	int lfd, port, mode;
 	pthread_t th;
 	char got_req[64];
+	/* the contract the fake broker knows (contractDetails) */
+	const char *symbol, *multiplier;
+	int64_t con_id;
+	char got_ct[64];          /* symbol|expiry of the reqContractDetails */
+	char got_sub_sym[16];     /* symbol in the subscription */
+	int64_t got_sub_conid;
 };
 
 static int read_n(int fd, void *buf, size_t n)
@@ -154,10 +162,40 @@ static void *srv_main(void *arg)
 	slob_tws_wr_int(&w, 77);
 	k = slob_tws_wr_end(&w);
 	(void)!write(fd, buf, (size_t)k);
-	int r = read_frame(fd, buf, sizeof(buf)); /* the subscription */
-	if (r > 0)
+	int r = read_frame(fd, buf, sizeof(buf)); /* reqContractDetails first */
+	const char *f[64];
+	int nf = r > 0 ? slob_tws_split(buf, (size_t)r, f, 64) : 0;
+	if (nf < 6 || strcmp(f[0], "9") != 0)
+		goto out;
+	snprintf(s->got_ct, sizeof(s->got_ct), "%.15s|%.15s", f[4], f[6]);
+	struct slob_tws_contract_details d;
+	memset(&d, 0, sizeof(d));
+	slob_tws_contract_nq(&d.c, "202603");
+	snprintf(d.c.symbol, sizeof(d.c.symbol), "%s", s->symbol ? s->symbol : "NQ");
+	snprintf(d.c.multiplier, sizeof(d.c.multiplier), "%s", s->multiplier ? s->multiplier : "20");
+	snprintf(d.c.local_symbol, sizeof(d.c.local_symbol), "%.8sH6", d.c.symbol);
+	d.c.con_id = s->con_id ? s->con_id : 620730920;
+	strcpy(d.last_trade_date, "20260320");
+	strcpy(d.time_zone, "US/Central");
+	strcpy(d.trading_hours, "20260105:1700-20260106:1600");
+	d.min_tick = 0.25;
+	int64_t rq = atoll(f[2]);
+	k = slob_tws_enc_contract_details(buf + 2048, 2048, rq, &d);
+	(void)!write(fd, buf + 2048, (size_t)k);
+	k = slob_tws_enc_contract_details_end(buf + 2048, 2048, rq);
+	(void)!write(fd, buf + 2048, (size_t)k);
+	struct timeval tv = {.tv_sec = 1};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	r = read_frame(fd, buf, sizeof(buf)); /* the subscription (none when refused) */
+	if (r > 0) {
 		snprintf(s->got_req, sizeof(s->got_req), "%.20s|%.20s|", (char *)buf,
 			 (char *)buf + strlen((char *)buf) + 1);
+		nf = slob_tws_split(buf, (size_t)r, f, 64);
+		if (nf > 4) { /* tickByTick: id, reqId, conId, symbol */
+			s->got_sub_conid = atoll(f[2]);
+			snprintf(s->got_sub_sym, sizeof(s->got_sub_sym), "%s", f[3]);
+		}
+	}
 	/* one trade at 21000.5 x 2 */
 	slob_tws_wr_begin(&w, buf, sizeof(buf));
 	slob_tws_wr_int(&w, 99);
@@ -261,9 +299,107 @@ static void test_md_session(void **state)
 	assert_non_null(strstr(md.conn.why, "frame length"));
 	assert_true(md.conn.next_attempt_ms > now_ms() + 50000);
 	assert_string_equal(s.got_req, "97|1001|");
+	/* the contract was resolved first; the subscription carries its conId */
+	assert_string_equal(s.got_ct, "NQ|202603");
+	assert_string_equal(s.got_sub_sym, "NQ");
+	assert_int_equal(s.got_sub_conid, 620730920);
+	assert_int_equal(md.contract.con_id, 620730920); /* kept after the drop */
 	srv_stop(&s);
 	slob_tws_md_destroy(&md);
 	slob_ring_destroy(&ring);
+}
+
+/* MNQ configured (point value 2): the request, the subscription and the
+ * resolved contract name MNQ; a broker saying multiplier 20 for it is refused
+ * with both values named, and nothing is subscribed. */
+static void mnq_session(const char *broker_mult, struct srv *s, struct slob_tws_md *md,
+			slob_ring_t *ring)
+{
+	struct slob_tws_params p;
+	char err[100];
+	srv_start(s, SRV_OK);
+	s->symbol = "MNQ";
+	s->multiplier = broker_mult;
+	s->con_id = 730283097;
+	slob_tws_params_default(&p);
+	p.port = s->port;
+	p.backoff_initial_ms = 60000;
+	p.backoff_cap_ms = 60000;
+	strcpy(p.symbol, "MNQ");
+	p.multiplier = 2;
+	assert_int_equal(slob_tws_param_set(&p, "contract_month", "202603", err, sizeof(err)), 0);
+	assert_int_equal(slob_ring_init(ring, "ticks", 64, sizeof(struct slob_tick)), 0);
+	assert_int_equal(slob_tws_md_init(md, &p, ring, NULL, 0), 0);
+	POLL_UNTIL(md, md->res.state == SLOB_TWS_CT_OK || md->res.state == SLOB_TWS_CT_REFUSED,
+		   3000);
+	POLL_UNTIL(md, md->ticks_in == 1, md->res.state == SLOB_TWS_CT_OK ? 3000 : 300);
+}
+
+static void test_md_mnq(void **state)
+{
+	(void)state;
+	struct srv s;
+	static struct slob_tws_md md;
+	slob_ring_t ring;
+	mnq_session("2", &s, &md, &ring);
+	assert_int_equal(md.res.state, SLOB_TWS_CT_OK);
+	srv_stop(&s);
+	assert_string_equal(s.got_ct, "MNQ|202603");
+	assert_string_equal(s.got_sub_sym, "MNQ");
+	assert_int_equal(s.got_sub_conid, 730283097);
+	assert_int_equal(md.contract.con_id, 730283097);
+	assert_string_equal(md.contract.multiplier, "2");
+	slob_tws_md_destroy(&md);
+	slob_ring_destroy(&ring);
+}
+
+static void test_md_multiplier_mismatch(void **state)
+{
+	(void)state;
+	struct srv s;
+	static struct slob_tws_md md;
+	slob_ring_t ring;
+	mnq_session("20", &s, &md, &ring);
+	assert_int_equal(md.res.state, SLOB_TWS_CT_REFUSED);
+	srv_stop(&s);
+	assert_string_equal(s.got_req, ""); /* no subscription */
+	assert_false(md.subscribed);
+	assert_non_null(strstr(md.res.why, "point_value is 2 "));
+	assert_non_null(strstr(md.res.why, "multiplier"));
+	assert_non_null(strstr(md.res.why, "is 20"));
+	slob_tws_md_destroy(&md);
+	slob_ring_destroy(&ring);
+}
+
+static void test_check_details(void **state)
+{
+	(void)state;
+	struct slob_tws_params p;
+	struct slob_tws_contract_details d;
+	char why[200];
+	slob_tws_params_default(&p);
+	memset(&d, 0, sizeof(d));
+	slob_tws_contract_nq(&d.c, "202603");
+	strcpy(d.c.multiplier, "20");
+	d.c.con_id = 1;
+	d.min_tick = 0.25;
+	assert_int_equal(slob_tws_check_details(&p, &d, why, sizeof(why)), 0);
+	d.min_tick = 0.5;
+	assert_int_equal(slob_tws_check_details(&p, &d, why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "tick_size is 0.25"));
+	assert_non_null(strstr(why, "is 0.5"));
+	d.min_tick = 0.25;
+	d.c.con_id = 0;
+	assert_int_equal(slob_tws_check_details(&p, &d, why, sizeof(why)), -EINVAL);
+	/* the configured contract: symbol, month by rule or configuration */
+	struct slob_tws_contract c;
+	strcpy(p.symbol, "MNQ");
+	strcpy(p.trading_class, "MNQ");
+	slob_tws_contract_from_params(&p, utc(2026, 3, 13), &c);
+	assert_string_equal(c.symbol, "MNQ");
+	assert_string_equal(c.expiry, "202606");
+	assert_string_equal(c.trading_class, "MNQ");
+	assert_int_equal(c.con_id, 0);
 }
 
 static void test_wrong_version(void **state)
@@ -321,6 +457,9 @@ int main(void)
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_front_month),
 		cmocka_unit_test(test_md_session),
+		cmocka_unit_test(test_md_mnq),
+		cmocka_unit_test(test_md_multiplier_mismatch),
+		cmocka_unit_test(test_check_details),
 		cmocka_unit_test(test_wrong_version),
 		cmocka_unit_test(test_refused),
 	};

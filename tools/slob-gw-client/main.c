@@ -9,11 +9,9 @@
  *   COLD type=ALERT level=3 code=0 comp=tws-order text=...
  *   TICKS n=<ticks> gaps=<ticks flagged GAP_BEFORE>        (at exit, with --md)
  *
- * Usage: slob-gw-client --port N [--host H] [--client-id N] [--md]
- *          [--bracket DIR,ENTRY,SL,TP,QTY,SETUP]   (prices in ticks; DIR L or S)
- *          [--known REF ...] [--known-position N] [--backoff-ms N]
- *          [--run-ms N] [--until-fills N] [--until-reconciled]
- * Exit status 0; 1 on bad arguments or set-up failure.
+ * Usage: slob-gw-client --port N [options]; `slob-gw-client --help` lists
+ * them all. Exit status 0; 1 on bad arguments or set-up failure; 3 when the
+ * gateway was never reached within --max-attempts connection attempts.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -51,6 +49,29 @@ static const char *cold_name(unsigned t)
 	}
 }
 
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: slob-gw-client --port N [options]   drives slob's live TWS path\n"
+		"  --port N                 gateway API port (required)\n"
+		"  --host H                 numeric gateway address (default 127.0.0.1)\n"
+		"  --client-id N            order session client id (market data: N + 100)\n"
+		"  --md                     also run the market-data session (TICKS line at exit)\n"
+		"  --symbol S               contract symbol (default NQ)\n"
+		"  --multiplier M           point value the broker must confirm (default 20)\n"
+		"  --contract-month M       YYYYMM or auto (default auto: the roll rule)\n"
+		"  --bracket D,E,SL,TP,Q,ID one bracket (prices in ticks; D = L or S)\n"
+		"  --known REF              an orderRef the store knows (repeatable)\n"
+		"  --known-position N       the store's net position\n"
+		"  --backoff-ms N           first reconnect delay\n"
+		"  --max-attempts N         give up (exit 3) after N failed connection attempts\n"
+		"                           in a row without ever being ready (default 5)\n"
+		"  --run-ms N               run this long at most (default 5000)\n"
+		"  --until-fills N          stop after N fills\n"
+		"  --until-reconciled       stop once reconciliation is done\n"
+		"  -h, --help               this text\n");
+}
+
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -72,8 +93,8 @@ int main(int argc, char **argv)
 	tp.backoff_initial_ms = 200;
 	tp.backoff_cap_ms = 2000;
 	tp.connect_timeout_ms = 3000;
-	strcpy(tp.contract_month, "202603");
 	bool md_on = false, until_rec = false, want_bracket = false;
+	long max_attempts = 5;
 	int64_t run_ms = 5000;
 	long until_fills = -1;
 	int32_t known_pos = 0;
@@ -92,8 +113,16 @@ int main(int argc, char **argv)
 			until_rec = true;
 			continue;
 		}
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			fprintf(stderr, "slob-gw-client: unexpected argument '%s' (see --help)\n", a);
+			return 1;
+		}
 		if (i + 1 >= argc) {
-			fprintf(stderr, "slob-gw-client: %s needs a value\n", a);
+			fprintf(stderr, "slob-gw-client: %s needs a value (see --help)\n", a);
 			return 1;
 		}
 		const char *v = argv[++i];
@@ -106,6 +135,14 @@ int main(int argc, char **argv)
 			rc = slob_tws_param_set(&tp, "order_client_id", v, err, sizeof(err));
 		else if (strcmp(a, "--backoff-ms") == 0)
 			rc = slob_tws_param_set(&tp, "backoff_initial_ms", v, err, sizeof(err));
+		else if (strcmp(a, "--contract-month") == 0)
+			rc = slob_tws_param_set(&tp, "contract_month", v, err, sizeof(err));
+		else if (strcmp(a, "--symbol") == 0 && strlen(v) > 0 && strlen(v) < sizeof(tp.symbol))
+			strcpy(tp.symbol, v);
+		else if (strcmp(a, "--multiplier") == 0 && strtod(v, NULL) > 0)
+			tp.multiplier = strtod(v, NULL);
+		else if (strcmp(a, "--max-attempts") == 0 && atol(v) > 0)
+			max_attempts = atol(v);
 		else if (strcmp(a, "--run-ms") == 0)
 			run_ms = atoll(v);
 		else if (strcmp(a, "--until-fills") == 0)
@@ -135,7 +172,8 @@ int main(int argc, char **argv)
 			snprintf(br.order_ref, sizeof(br.order_ref), "SLOB_%016llx", setup);
 			want_bracket = true;
 		} else {
-			fprintf(stderr, "slob-gw-client: unknown option %s\n", a);
+			fprintf(stderr, "slob-gw-client: unknown option or bad value: %s %s (see --help)\n",
+				a, v);
 			return 1;
 		}
 		if (rc) {
@@ -187,7 +225,7 @@ int main(int argc, char **argv)
 	int64_t end = mono_ms() + run_ms;
 	long fills = 0;
 	uint64_t nticks = 0, gaps = 0;
-	bool reconciled_seen = false;
+	bool reconciled_seen = false, gave_up = false;
 	while (mono_ms() < end) {
 		int work = slob_sender_poll(&s);
 		if (md_on)
@@ -221,6 +259,15 @@ int main(int argc, char **argv)
 			break;
 		if (until_rec && reconciled_seen)
 			break;
+		/* never ready and refused max_attempts times in a row: stop retrying */
+		if (b.conn.connects == 0 ? b.conn.failures >= (unsigned)max_attempts
+					 : b.conn.failures >= (unsigned)max_attempts &&
+						   b.conn.disconnects == b.conn.failures) {
+			fprintf(stderr, "slob-gw-client: gateway %s:%d not reachable after %ld attempts: %s\n",
+				tp.host, tp.port, max_attempts, b.conn.why);
+			gave_up = true;
+			break;
+		}
 		if (work == 0)
 			usleep(1000);
 	}
@@ -231,6 +278,10 @@ int main(int argc, char **argv)
 	       fills, b.rejects, b.unknown_found, b.adopted, b.conn.disconnects, s.lat_count);
 	fflush(stdout);
 	slob_tws_broker_destroy(&b);
+	if (gave_up) {
+		slob_sender_destroy(&s);
+		return 3;
+	}
 	if (md_on) {
 		slob_tws_md_destroy(&md);
 		slob_coldq_destroy(&mdcold);

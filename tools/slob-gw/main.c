@@ -11,9 +11,15 @@
  * on a line-based control port. Orders, positions and executions survive
  * client reconnects (and restarts with --state FILE).
  *
- * Usage: slob-gw [--port N] [--control-port N] [--ticks FILE] [--speed X]
- *                [--state FILE] [--account ID] [--first-id N] [--wait-sub]
- *                [--bar-pause-ms N]
+ * Usage: slob-gw [options]; `slob-gw --help` lists every option. Contracts:
+ *   --contract SYMBOL[,mult=M][,tick=T][,conid=N][,expiry=YYYYMM[DD]]
+ *   [,class=C][,exchange=X][,currency=C] (repeatable; default NQ) names what
+ *   it serves: reqContractDetails answers for them, market data and orders
+ *   for anything else get IB error 200. Without expiry every quarterly month
+ *   is served (conId = conid + months from March 2026).
+ *   --live-time stamps streamed ticks (and fills) with the current time, so
+ *   `slobd live` against a replay builds bars on the wall clock.
+ *   --log-requests FILE appends every client message as one line.
  *   --port 0 / --control-port 0 pick free ports; the chosen ports are printed
  *   on stdout as "PORT <n>" and "CONTROL <n>" (one line each, flushed).
  *   --speed X: replay at X times real time; 0 = as fast as clients read.
@@ -47,6 +53,7 @@
 #include "engine/event.h"
 #include "engine/tickfile.h"
 #include "engine/tws_codec.h"
+#include "engine/tws_conn.h" /* slob_tws_front_month: the same roll rule as slobd */
 
 #define MAX_CLIENTS 16
 #define MAX_CTL 4
@@ -54,8 +61,9 @@
 #define MAX_EXECS 4096
 #define INBUF (1 << 20)
 #define MAX_PAYLOAD (1u << 20)
-#define TICK_SIZE 0.25
-#define MULTIPLIER 20.0
+#define MAX_PRODUCTS 8
+#define MAX_POS 16
+#define TICK_SIZE (G.prod[0].tick) /* ticks files are in the first contract's ticks */
 
 enum ostate { O_UNTRANSMITTED = 1, O_PRESUBMITTED, O_WORKING, O_FILLED, O_CANCELLED };
 
@@ -82,6 +90,7 @@ struct order {
 	int state;
 	double fill_px;
 	uint64_t after_tick;     /* only ticks with index > after_tick can fill it */
+	int prod, ym;            /* the contract ordered (struct inst) */
 };
 
 struct exec {
@@ -93,6 +102,28 @@ struct exec {
 	double price;
 	char time[32];
 	char ref[64];
+	int prod, ym;            /* the contract executed */
+};
+
+/* A contract slob-gw serves (--contract): one product, every quarterly month
+ * or one fixed month. */
+struct product {
+	char symbol[16], sec_type[8], exchange[16], currency[8], trading_class[16];
+	double mult, tick;
+	int64_t con_id;          /* conId of base_ym */
+	int base_ym;             /* year * 12 + month - 1 */
+	bool fixed;              /* only base_ym */
+};
+
+/* One contract month of a product. */
+struct inst {
+	int prod, ym;
+};
+
+struct pos {
+	int prod, ym;
+	int64_t qty;
+	double avg_cost;         /* per contract, incl. the multiplier (as IB reports) */
 };
 
 struct buf {
@@ -124,8 +155,12 @@ static struct {
 	struct exec execs[MAX_EXECS];
 	int nexecs;
 	int64_t next_id, next_perm, exec_seq;
-	int64_t position;        /* signed contracts */
-	double avg_cost;         /* per contract, incl. multiplier */
+	struct product prod[MAX_PRODUCTS];
+	int nprod;
+	struct pos pos[MAX_POS]; /* net position per contract */
+	int npos;
+	bool live_time;          /* --live-time: ticks stamped with the current time */
+	FILE *reqlog;            /* --log-requests */
 	char account[32];
 	const char *state_path;
 	/* tick stream */
@@ -151,6 +186,13 @@ static struct {
 } G;
 
 /* ---- helpers ------------------------------------------------------------- */
+
+static int64_t wall_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static int64_t now_ms(void)
 {
@@ -227,6 +269,247 @@ static void fmt_time(char *out, size_t cap, int64_t ts_ns)
 	strftime(out, cap, "%Y%m%d %H:%M:%S UTC", &tm);
 }
 
+/* ---- contracts ------------------------------------------------------------- */
+
+static const char MONTH_CODE[] = "FGHJKMNQUVXZ";
+
+static int ym_year(int ym) { return ym / 12; }
+static int ym_month(int ym) { return ym % 12 + 1; }
+
+static int64_t inst_con_id(const struct inst *k)
+{
+	const struct product *p = &G.prod[k->prod];
+	return p->con_id + (k->ym - p->base_ym);
+}
+
+/* last trade date: the third Friday of the month (equity index futures) */
+static void inst_ltd(const struct inst *k, char out[16])
+{
+	struct tm tm = {.tm_year = ym_year(k->ym) - 1900, .tm_mon = ym_month(k->ym) - 1,
+			.tm_mday = 1, .tm_hour = 12};
+	time_t t = timegm(&tm);
+	gmtime_r(&t, &tm);
+	int first_friday = 1 + (5 - tm.tm_wday + 7) % 7;
+	snprintf(out, 16, "%04d%02d%02d", ym_year(k->ym) % 10000, ym_month(k->ym), first_friday + 14);
+}
+
+static void inst_month(const struct inst *k, char out[16])
+{
+	snprintf(out, 16, "%04d%02d", ym_year(k->ym) % 10000, ym_month(k->ym));
+}
+
+static void inst_local(const struct inst *k, char out[24])
+{
+	snprintf(out, 24, "%.15s%c%d", G.prod[k->prod].symbol, MONTH_CODE[ym_month(k->ym) - 1],
+		 ym_year(k->ym) % 10);
+}
+
+static void fmt_mult(double m, char out[24])
+{
+	snprintf(out, 24, "%.10g", m);
+}
+
+/* The front quarterly month of the first product at the current time
+ * (seed-position's contract when none is named): same roll rule as slobd. */
+static struct inst front_inst(int prod)
+{
+	struct product *p = &G.prod[prod];
+	if (p->fixed)
+		return (struct inst){prod, p->base_ym};
+	char m[7];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	slob_tws_front_month((int64_t)ts.tv_sec * 1000000000, 8, m);
+	return (struct inst){prod, atoi(m) / 100 * 12 + atoi(m) % 100 - 1};
+}
+
+/* ym from YYYYMM[DD]; -1 if not a date */
+static int parse_ym(const char *e)
+{
+	size_t n = strlen(e);
+	if (n != 6 && n != 8)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (e[i] < '0' || e[i] > '9')
+			return -1;
+	int y = (e[0] - '0') * 1000 + (e[1] - '0') * 100 + (e[2] - '0') * 10 + (e[3] - '0');
+	int m = (e[4] - '0') * 10 + (e[5] - '0');
+	return m >= 1 && m <= 12 ? y * 12 + m - 1 : -1;
+}
+
+/*
+ * Finds the served contract a request names (contract fields as the client
+ * sends them: conId, symbol, secType, expiry, multiplier, exchange, currency,
+ * localSymbol, tradingClass). Returns true and *out, or false (IB 200).
+ */
+static bool resolve(const char *conid, const char *sym, const char *sectype, const char *expiry,
+		    const char *mult, const char *exch, const char *cur, const char *local,
+		    const char *tclass, struct inst *out)
+{
+	int64_t cid = 0;
+	(void)slob_tws_parse_i64(conid, &cid);
+	for (int i = 0; i < G.nprod; i++) {
+		const struct product *p = &G.prod[i];
+		int ym = -1;
+		if (cid > 0) {
+			int64_t d = cid - p->con_id;
+			if (d < -600 || d > 600)
+				continue;
+			ym = p->base_ym + (int)d;
+		} else {
+			size_t ls = strlen(p->symbol);
+			bool by_local = sym[0] == '\0' && strncmp(local, p->symbol, ls) == 0 &&
+					strlen(local) == ls + 2;
+			if (strcmp(sym, p->symbol) != 0 && !by_local)
+				continue;
+			if (expiry[0]) {
+				ym = parse_ym(expiry);
+			} else if (strlen(local) == ls + 2 && strncmp(local, p->symbol, ls) == 0) {
+				const char *c = strchr(MONTH_CODE, local[ls]);
+				int dgt = local[ls + 1] - '0';
+				if (c != NULL && *c && dgt >= 0 && dgt <= 9)
+					ym = (2020 + dgt) * 12 + (int)(c - MONTH_CODE);
+			} else if (p->fixed) {
+				ym = p->base_ym;
+			}
+			if (ym < 0)
+				continue; /* no month: ambiguous */
+		}
+		if (sym[0] && strcmp(sym, p->symbol) != 0)
+			continue;
+		if (sectype[0] && strcmp(sectype, p->sec_type) != 0)
+			continue;
+		if (exch[0] && strcmp(exch, p->exchange) != 0)
+			continue;
+		if (cur[0] && strcmp(cur, p->currency) != 0)
+			continue;
+		if (tclass[0] && strcmp(tclass, p->trading_class) != 0)
+			continue;
+		if (mult[0] && fabs(strtod(mult, NULL) - p->mult) > 1e-9)
+			continue;
+		if (p->fixed ? ym != p->base_ym : ym_month(ym) % 3 != 0)
+			continue;
+		struct inst k = {i, ym};
+		char l[24];
+		inst_local(&k, l);
+		if (local[0] && strcmp(local, l) != 0)
+			continue;
+		*out = k;
+		return true;
+	}
+	return false;
+}
+
+/* --contract SYMBOL[,key=value...] */
+static int add_product(const char *spec)
+{
+	static const struct { const char *sym; double mult; int64_t con_id; } known[] = {
+		{"NQ", 20, 620730920}, {"MNQ", 2, 730283097}, {"ES", 50, 637533641},
+		{"MES", 5, 637533450},
+	};
+	if (G.nprod >= MAX_PRODUCTS)
+		return -1;
+	struct product *p = &G.prod[G.nprod];
+	memset(p, 0, sizeof(*p));
+	char tmp[256];
+	snprintf(tmp, sizeof(tmp), "%s", spec);
+	char *save = NULL, *tok = strtok_r(tmp, ",", &save);
+	if (tok == NULL || tok[0] == '\0' || strlen(tok) >= sizeof(p->symbol) - 3 || strchr(tok, '='))
+		return -1;
+	snprintf(p->symbol, sizeof(p->symbol), "%s", tok);
+	strcpy(p->sec_type, "FUT");
+	strcpy(p->exchange, "CME");
+	strcpy(p->currency, "USD");
+	memcpy(p->trading_class, p->symbol, sizeof(p->trading_class));
+	p->mult = 1;
+	p->tick = 0.25;
+	uint64_t h = 1469598103934665603ull; /* FNV-1a: a stable conId per symbol */
+	for (const char *q = p->symbol; *q; q++)
+		h = (h ^ (unsigned char)*q) * 1099511628211ull;
+	p->con_id = 500000000 + (int64_t)(h % 100000000);
+	p->base_ym = 2026 * 12 + 2;
+	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strcmp(known[i].sym, p->symbol) == 0) {
+			p->mult = known[i].mult;
+			p->con_id = known[i].con_id;
+		}
+	while ((tok = strtok_r(NULL, ",", &save)) != NULL) {
+		char *eq = strchr(tok, '=');
+		if (eq == NULL)
+			return -1;
+		*eq++ = '\0';
+		char *end = NULL;
+		if (strcmp(tok, "mult") == 0)
+			p->mult = strtod(eq, &end);
+		else if (strcmp(tok, "tick") == 0)
+			p->tick = strtod(eq, &end);
+		else if (strcmp(tok, "conid") == 0)
+			p->con_id = strtoll(eq, &end, 10);
+		else if (strcmp(tok, "expiry") == 0) {
+			int ym = parse_ym(eq);
+			if (ym < 0)
+				return -1;
+			p->base_ym = ym;
+			p->fixed = true;
+			continue;
+		} else if (strcmp(tok, "class") == 0 && strlen(eq) < sizeof(p->trading_class)) {
+			strcpy(p->trading_class, eq);
+			continue;
+		} else if (strcmp(tok, "exchange") == 0 && strlen(eq) < sizeof(p->exchange)) {
+			strcpy(p->exchange, eq);
+			continue;
+		} else if (strcmp(tok, "currency") == 0 && strlen(eq) < sizeof(p->currency)) {
+			strcpy(p->currency, eq);
+			continue;
+		} else {
+			return -1;
+		}
+		if (end == eq || *end != '\0')
+			return -1;
+	}
+	if (!(p->mult > 0) || !(p->tick > 0) || p->con_id <= 0)
+		return -1;
+	G.nprod++;
+	return 0;
+}
+
+static struct pos *find_pos(int prod, int ym, bool create)
+{
+	for (int i = 0; i < G.npos; i++)
+		if (G.pos[i].prod == prod && G.pos[i].ym == ym)
+			return &G.pos[i];
+	if (!create || G.npos >= MAX_POS)
+		return NULL;
+	struct pos *q = &G.pos[G.npos++];
+	memset(q, 0, sizeof(*q));
+	q->prod = prod;
+	q->ym = ym;
+	return q;
+}
+
+static int64_t pos_total(void)
+{
+	int64_t t = 0;
+	for (int i = 0; i < G.npos; i++)
+		t += G.pos[i].qty;
+	return t;
+}
+
+/* Doubles as TWS writes them: whole values without a fraction ("21050",
+ * "0"), others shortest ("21000.25"); NAN is IB's UNSET_DOUBLE. */
+static void wr_num(struct slob_tws_wr *w, double v)
+{
+	if (isnan(v)) {
+		slob_tws_wr_str(w, "1.7976931348623157E308");
+		return;
+	}
+	if (v == floor(v) && fabs(v) < 1e15) {
+		slob_tws_wr_int(w, (int64_t)v);
+		return;
+	}
+	slob_tws_wr_dbl(w, v);
+}
+
 /* ---- state file ------------------------------------------------------------ */
 
 static const char *dash(const char *s)
@@ -252,20 +535,23 @@ static void save_state(void)
 		return;
 	}
 	fprintf(f, "next %" PRId64 " %" PRId64 " %" PRId64 "\n", G.next_id, G.next_perm, G.exec_seq);
-	fprintf(f, "position %" PRId64 " %.17g\n", G.position, G.avg_cost);
+	for (int i = 0; i < G.npos; i++)
+		fprintf(f, "pos %s %d %" PRId64 " %.17g\n", G.prod[G.pos[i].prod].symbol, G.pos[i].ym,
+			G.pos[i].qty, G.pos[i].avg_cost);
 	for (int i = 0; i < G.norders; i++) {
 		struct order *o = &G.orders[i];
 		fprintf(f,
 			"order %" PRId64 " %" PRId64 " %" PRId64 " %d %s %" PRId64
-			" %s %.17g %.17g %s %s %s %s %d %.17g %" PRIu64 "\n",
+			" %s %.17g %.17g %s %s %s %s %d %.17g %" PRIu64 " %s %d\n",
 			o->id, o->parent_id, o->perm_id, o->client_id, o->action, o->qty, o->type,
 			o->lmt, o->aux, dash(o->tif), dash(o->oca), dash(o->account), dash(o->ref),
-			o->state, o->fill_px, o->after_tick);
+			o->state, o->fill_px, o->after_tick, G.prod[o->prod].symbol, o->ym);
 	}
 	for (int i = 0; i < G.nexecs; i++) {
 		struct exec *e = &G.execs[i];
-		fprintf(f, "exec %s %" PRId64 " %" PRId64 " %d %s %" PRId64 " %.17g %s\n", e->exec_id,
-			e->order_id, e->perm_id, e->client_id, e->side, e->qty, e->price, dash(e->ref));
+		fprintf(f, "exec %s %" PRId64 " %" PRId64 " %d %s %" PRId64 " %.17g %s %s %d\n",
+			e->exec_id, e->order_id, e->perm_id, e->client_id, e->side, e->qty, e->price,
+			dash(e->ref), G.prod[e->prod].symbol, e->ym);
 	}
 	fclose(f);
 	if (rename(tmp, G.state_path) != 0)
@@ -285,17 +571,45 @@ static int load_state(void)
 		if (strncmp(line, "next ", 5) == 0) {
 			ok = sscanf(line, "next %" SCNd64 " %" SCNd64 " %" SCNd64, &G.next_id,
 				    &G.next_perm, &G.exec_seq) == 3;
-		} else if (strncmp(line, "position ", 9) == 0) {
-			ok = sscanf(line, "position %" SCNd64 " %lg", &G.position, &G.avg_cost) == 2;
+		} else if (strncmp(line, "position ", 9) == 0) { /* older files: the first contract */
+			struct inst k = front_inst(0);
+			struct pos *q = find_pos(k.prod, k.ym, true);
+			ok = q && sscanf(line, "position %" SCNd64 " %lg", &q->qty, &q->avg_cost) == 2;
+		} else if (strncmp(line, "pos ", 4) == 0) {
+			char sym[16];
+			int ym, pi = -1;
+			int64_t qty;
+			double avg;
+			ok = sscanf(line, "pos %15s %d %" SCNd64 " %lg", sym, &ym, &qty, &avg) == 4;
+			for (int i = 0; ok && i < G.nprod; i++)
+				if (strcmp(G.prod[i].symbol, sym) == 0)
+					pi = i;
+			struct pos *q = ok && pi >= 0 ? find_pos(pi, ym, true) : NULL;
+			if (q) {
+				q->qty = qty;
+				q->avg_cost = avg;
+			} else if (ok) {
+				logf_("%s:%d: position in %s, which is not served: dropped", G.state_path,
+				      ln + 1, sym);
+			}
 		} else if (strncmp(line, "order ", 6) == 0 && G.norders < MAX_ORDERS) {
 			struct order *o = &G.orders[G.norders];
 			memset(o, 0, sizeof(*o));
-			ok = sscanf(line,
+			char sym[16] = "";
+			int nf = sscanf(line,
 				    "order %" SCNd64 " %" SCNd64 " %" SCNd64 " %d %7s %" SCNd64
-				    " %7s %lg %lg %7s %31s %31s %63s %d %lg %" SCNu64,
+				    " %7s %lg %lg %7s %31s %31s %63s %d %lg %" SCNu64 " %15s %d",
 				    &o->id, &o->parent_id, &o->perm_id, &o->client_id, o->action, &o->qty,
 				    o->type, &o->lmt, &o->aux, o->tif, o->oca, o->account, o->ref,
-				    &o->state, &o->fill_px, &o->after_tick) == 16;
+				    &o->state, &o->fill_px, &o->after_tick, sym, &o->ym);
+			ok = nf == 16 || nf == 18;
+			struct inst k = front_inst(0);
+			o->prod = k.prod;
+			if (nf == 16)
+				o->ym = k.ym;
+			for (int i = 0; nf == 18 && i < G.nprod; i++)
+				if (strcmp(G.prod[i].symbol, sym) == 0)
+					o->prod = i;
 			if (ok) {
 				undash(o->tif);
 				undash(o->oca);
@@ -307,9 +621,18 @@ static int load_state(void)
 		} else if (strncmp(line, "exec ", 5) == 0 && G.nexecs < MAX_EXECS) {
 			struct exec *e = &G.execs[G.nexecs];
 			memset(e, 0, sizeof(*e));
-			ok = sscanf(line, "exec %39s %" SCNd64 " %" SCNd64 " %d %3s %" SCNd64 " %lg %63s",
+			char sym[16] = "";
+			int nf = sscanf(line, "exec %39s %" SCNd64 " %" SCNd64 " %d %3s %" SCNd64 " %lg %63s %15s %d",
 				    e->exec_id, &e->order_id, &e->perm_id, &e->client_id, e->side,
-				    &e->qty, &e->price, e->ref) == 8;
+				    &e->qty, &e->price, e->ref, sym, &e->ym);
+			ok = nf == 8 || nf == 10;
+			struct inst k = front_inst(0);
+			e->prod = k.prod;
+			if (nf == 8)
+				e->ym = k.ym;
+			for (int i = 0; nf == 10 && i < G.nprod; i++)
+				if (strcmp(G.prod[i].symbol, sym) == 0)
+					e->prod = i;
 			if (ok) {
 				undash(e->ref);
 				strcpy(e->time, "20260101 00:00:00 UTC");
@@ -324,7 +647,7 @@ static int load_state(void)
 	}
 	fclose(f);
 	logf_("state %s: %d orders, %d executions, position %" PRId64, G.state_path, G.norders,
-	      G.nexecs, G.position);
+	      G.nexecs, pos_total());
 	return 0;
 }
 
@@ -348,32 +671,39 @@ static void send_error(struct client *c, int64_t req_id, int code, const char *t
 	    WI((int64_t)time(NULL) * 1000));
 }
 
-static void contract_fields(struct slob_tws_wr *w, bool with_exchange)
+static void contract_fields(struct slob_tws_wr *w, int prod, int ym, bool with_exchange)
 {
 	/* conId, symbol, secType, expiry, strike, right, multiplier, [exchange], currency,
-	 * localSymbol, tradingClass */
-	slob_tws_wr_int(w, 620730920);
-	slob_tws_wr_str(w, "NQ");
-	slob_tws_wr_str(w, "FUT");
-	slob_tws_wr_str(w, "20260320");
+	 * localSymbol, tradingClass: the contract actually ordered / held.
+	 * position (61) writes the exchange empty, as TWS does. */
+	const struct product *p = &G.prod[prod];
+	struct inst k = {prod, ym};
+	char ltd[16], local[24], mult[24];
+	inst_ltd(&k, ltd);
+	inst_local(&k, local);
+	fmt_mult(p->mult, mult);
+	slob_tws_wr_int(w, inst_con_id(&k));
+	slob_tws_wr_str(w, p->symbol);
+	slob_tws_wr_str(w, p->sec_type);
+	slob_tws_wr_str(w, ltd);
 	slob_tws_wr_str(w, "0");
 	slob_tws_wr_str(w, "");
-	slob_tws_wr_str(w, "20");
-	if (with_exchange)
-		slob_tws_wr_str(w, "CME");
-	slob_tws_wr_str(w, "USD");
-	slob_tws_wr_str(w, "NQH6");
-	slob_tws_wr_str(w, "NQ");
+	slob_tws_wr_str(w, mult);
+	slob_tws_wr_str(w, with_exchange ? p->exchange : ""); /* position: empty, as TWS */
+	slob_tws_wr_str(w, p->currency);
+	slob_tws_wr_str(w, local);
+	slob_tws_wr_str(w, p->trading_class);
 }
 
 static void send_order_status(struct client *c, const struct order *o)
 {
-	double filled = o->state == O_FILLED ? (double)o->qty : 0;
-	double remaining = o->state == O_FILLED || o->state == O_CANCELLED ? 0 : (double)o->qty;
-	MSG(c, WI(SLOB_TWS_ORDER_STATUS); WI(o->id); WS(ostate_name(o->state)); WD(filled);
-	    WD(remaining); WD(o->state == O_FILLED ? o->fill_px : 0); WI(o->perm_id);
-	    WI(o->parent_id); WD(o->state == O_FILLED ? o->fill_px : 0); WI(o->client_id); WS("");
-	    WD(0));
+	/* as the vectors: filled/remaining whole ("1", "0"), prices "0" until filled */
+	int64_t filled = o->state == O_FILLED ? o->qty : 0;
+	int64_t remaining = o->state == O_FILLED || o->state == O_CANCELLED ? 0 : o->qty;
+	MSG(c, WI(SLOB_TWS_ORDER_STATUS); WI(o->id); WS(ostate_name(o->state)); WI(filled);
+	    WI(remaining); wr_num(&w_, o->state == O_FILLED ? o->fill_px : 0); WI(o->perm_id);
+	    WI(o->parent_id); wr_num(&w_, o->state == O_FILLED ? o->fill_px : 0); WI(o->client_id);
+	    WS(""); wr_num(&w_, 0));
 }
 
 /* openOrder in the 147-field form of TWS_PROTOCOL.md 6.1, conditional counts 0. */
@@ -384,12 +714,12 @@ static void send_open_order(struct client *c, const struct order *o)
 	slob_tws_wr_begin(&w, m, sizeof(m));
 	slob_tws_wr_int(&w, SLOB_TWS_OPEN_ORDER);
 	slob_tws_wr_int(&w, o->id);                 /* 1 */
-	contract_fields(&w, true);                  /* 2..12 */
+	contract_fields(&w, o->prod, o->ym, true);  /* 2..12 */
 	slob_tws_wr_str(&w, o->action);             /* 13 */
 	slob_tws_wr_int(&w, o->qty);                /* 14 */
 	slob_tws_wr_str(&w, o->type);               /* 15 */
-	slob_tws_wr_dbl(&w, isnan(o->lmt) ? 0 : o->lmt); /* 16 */
-	slob_tws_wr_dbl(&w, isnan(o->aux) ? 0 : o->aux); /* 17 */
+	wr_num(&w, isnan(o->lmt) ? 0 : o->lmt);     /* 16 (TWS: "0" when not used) */
+	wr_num(&w, isnan(o->aux) ? 0 : o->aux);     /* 17 */
 	slob_tws_wr_str(&w, o->tif);                /* 18 */
 	slob_tws_wr_str(&w, o->oca);                /* 19 */
 	slob_tws_wr_str(&w, o->account[0] ? o->account : G.account); /* 20 */
@@ -417,19 +747,19 @@ static void send_exec(struct client *c, int64_t req_id, const struct exec *e)
 	slob_tws_wr_int(&w, SLOB_TWS_EXECUTION_DATA);
 	slob_tws_wr_int(&w, req_id);
 	slob_tws_wr_int(&w, e->order_id);
-	contract_fields(&w, true);
+	contract_fields(&w, e->prod, e->ym, true);
 	slob_tws_wr_str(&w, e->exec_id);
 	slob_tws_wr_str(&w, e->time);
 	slob_tws_wr_str(&w, G.account);
 	slob_tws_wr_str(&w, "CME");
 	slob_tws_wr_str(&w, e->side);
 	slob_tws_wr_int(&w, e->qty);
-	slob_tws_wr_dbl(&w, e->price);
+	wr_num(&w, e->price);
 	slob_tws_wr_int(&w, e->perm_id);
 	slob_tws_wr_int(&w, e->client_id);
 	slob_tws_wr_int(&w, 0);
 	slob_tws_wr_int(&w, e->qty);
-	slob_tws_wr_dbl(&w, e->price);
+	wr_num(&w, e->price);
 	slob_tws_wr_str(&w, e->ref);
 	slob_tws_wr_str(&w, "");
 	slob_tws_wr_str(&w, "");
@@ -442,7 +772,7 @@ static void send_exec(struct client *c, int64_t req_id, const struct exec *e)
 	    WS("1.7976931348623157E308"); WS("1.7976931348623157E308"); WS(""));
 }
 
-static void send_position(struct client *c)
+static void send_position(struct client *c, const struct pos *q)
 {
 	uint8_t m[1024];
 	struct slob_tws_wr w;
@@ -450,20 +780,43 @@ static void send_position(struct client *c)
 	slob_tws_wr_int(&w, SLOB_TWS_POSITION_DATA);
 	slob_tws_wr_int(&w, 3);
 	slob_tws_wr_str(&w, G.account);
-	slob_tws_wr_int(&w, 620730920);
-	slob_tws_wr_str(&w, "NQ");
-	slob_tws_wr_str(&w, "FUT");
-	slob_tws_wr_str(&w, "20260320");
-	slob_tws_wr_str(&w, "0");
-	slob_tws_wr_str(&w, "");
-	slob_tws_wr_str(&w, "20");
-	slob_tws_wr_str(&w, "");
-	slob_tws_wr_str(&w, "USD");
-	slob_tws_wr_str(&w, "NQH6");
-	slob_tws_wr_str(&w, "NQ");
-	slob_tws_wr_int(&w, G.position);
-	slob_tws_wr_dbl(&w, G.avg_cost);
+	contract_fields(&w, q->prod, q->ym, false);
+	slob_tws_wr_int(&w, q->qty);
+	wr_num(&w, q->avg_cost);
 	send_raw(c, m, slob_tws_wr_end(&w));
+}
+
+static void send_contract_details(struct client *c, int64_t req, const struct inst *k)
+{
+	const struct product *p = &G.prod[k->prod];
+	struct slob_tws_contract_details d;
+	memset(&d, 0, sizeof(d));
+	d.c.con_id = inst_con_id(k);
+	snprintf(d.c.symbol, sizeof(d.c.symbol), "%s", p->symbol);
+	snprintf(d.c.sec_type, sizeof(d.c.sec_type), "%s", p->sec_type);
+	char tmp[24];
+	inst_month(k, tmp);
+	slob_strlcpy(d.c.expiry, sizeof(d.c.expiry), tmp);
+	fmt_mult(p->mult, tmp);
+	slob_strlcpy(d.c.multiplier, sizeof(d.c.multiplier), tmp);
+	snprintf(d.c.exchange, sizeof(d.c.exchange), "%s", p->exchange);
+	snprintf(d.c.currency, sizeof(d.c.currency), "%s", p->currency);
+	inst_local(k, tmp);
+	slob_strlcpy(d.c.local_symbol, sizeof(d.c.local_symbol), tmp);
+	snprintf(d.c.trading_class, sizeof(d.c.trading_class), "%s", p->trading_class);
+	inst_ltd(k, d.last_trade_date);
+	snprintf(d.market_name, sizeof(d.market_name), "%s", p->trading_class);
+	snprintf(d.long_name, sizeof(d.long_name), "%s future (slob-gw)", p->symbol);
+	strcpy(d.time_zone, "US/Central");
+	/* CME Globex equity index hours, Sunday..Friday, daily break 16:00-17:00 CT */
+	strcpy(d.trading_hours, "1700-1600 CT Sun-Fri (simulated)");
+	strcpy(d.liquid_hours, "0830-1500 CT Mon-Fri (simulated)");
+	d.min_tick = p->tick;
+	uint8_t m[2048];
+	send_raw(c, m, slob_tws_enc_contract_details(m, sizeof(m), req, &d));
+	send_raw(c, m, slob_tws_enc_contract_details_end(m, sizeof(m), req));
+	logf_("client %d: contract details %s %s conId %" PRId64 " (req %" PRId64 ")", c->client_id,
+	      p->symbol, d.c.local_symbol, d.c.con_id, req);
 }
 
 /* Order events go to the owning client (if connected); duplicated on request. */
@@ -497,11 +850,11 @@ static bool terminal(const struct order *o)
 	return o->state == O_FILLED || o->state == O_CANCELLED;
 }
 
-static bool on_tick_grid(double px)
+static bool on_tick_grid(double px, double tick)
 {
 	if (isnan(px))
 		return true;
-	double q = px / TICK_SIZE;
+	double q = px / tick;
 	return fabs(q - nearbyint(q)) < 1e-9;
 }
 
@@ -523,17 +876,23 @@ static void fill_order(struct order *o, double px)
 	o->state = O_FILLED;
 	o->fill_px = px;
 	int sign = strcmp(o->action, "BUY") == 0 ? 1 : -1;
-	/* position and average cost (per contract, with the multiplier, as IB reports) */
-	int64_t newpos = G.position + sign * o->qty;
-	if (G.position == 0 || (G.position > 0) == (sign > 0)) {
-		double tot = G.avg_cost * (double)llabs(G.position) + px * MULTIPLIER * (double)o->qty;
-		G.avg_cost = newpos ? tot / (double)llabs(newpos) : 0;
+	/* position and average cost (per contract, with the multiplier, as IB
+	 * reports), in the contract ordered */
+	double mult = G.prod[o->prod].mult;
+	struct pos *q = find_pos(o->prod, o->ym, true);
+	struct pos spare = {0};
+	if (q == NULL)
+		q = &spare; /* MAX_POS contracts held: not tracked */
+	int64_t newpos = q->qty + sign * o->qty;
+	if (q->qty == 0 || (q->qty > 0) == (sign > 0)) {
+		double tot = q->avg_cost * (double)llabs(q->qty) + px * mult * (double)o->qty;
+		q->avg_cost = newpos ? tot / (double)llabs(newpos) : 0;
 	} else if (newpos == 0) {
-		G.avg_cost = 0;
-	} else if ((newpos > 0) != (G.position > 0)) {
-		G.avg_cost = px * MULTIPLIER; /* flipped */
+		q->avg_cost = 0;
+	} else if ((newpos > 0) != (q->qty > 0)) {
+		q->avg_cost = px * mult; /* flipped */
 	}
-	G.position = newpos;
+	q->qty = newpos;
 	if (G.nexecs < MAX_EXECS) {
 		struct exec *e = &G.execs[G.nexecs++];
 		memset(e, 0, sizeof(*e));
@@ -544,7 +903,9 @@ static void fill_order(struct order *o, double px)
 		strcpy(e->side, sign > 0 ? "BOT" : "SLD");
 		e->qty = o->qty;
 		e->price = px;
-		fmt_time(e->time, sizeof(e->time), G.tick.ts_ns);
+		e->prod = o->prod;
+		e->ym = o->ym;
+		fmt_time(e->time, sizeof(e->time), G.live_time ? wall_now_ns() : G.tick.ts_ns);
 		_Static_assert(sizeof(e->ref) == sizeof(o->ref), "ref sizes");
 		memcpy(e->ref, o->ref, sizeof(e->ref));
 		struct client *c = client_by_id(o->client_id);
@@ -555,8 +916,8 @@ static void fill_order(struct order *o, double px)
 		}
 	}
 	notify_order(o, false);
-	logf_("fill order %" PRId64 " %s %" PRId64 " @ %.2f ref=%s pos=%" PRId64, o->id, o->action,
-	      o->qty, px, o->ref, G.position);
+	logf_("fill order %" PRId64 " %s %" PRId64 " %s @ %.2f ref=%s pos=%" PRId64, o->id, o->action,
+	      o->qty, G.prod[o->prod].symbol, px, o->ref, q->qty);
 	/* bracket: children go live; a filled child cancels its siblings */
 	for (int i = 0; i < G.norders; i++) {
 		struct order *x = &G.orders[i];
@@ -612,8 +973,13 @@ static void on_place_order(struct client *c, const struct slob_tws_in *m)
 	}
 	int64_t id = 0, qty = 0, parent = 0, transmit = 0;
 	(void)slob_tws_parse_i64(m->f[1], &id);
-	const char *sym = m->f[3], *local = m->f[12];
-	if (strcmp(sym, "NQ") != 0 && strncmp(local, "NQ", 2) != 0) {
+	/* 2 conId 3 symbol 4 secType 5 expiry 6 strike 7 right 8 multiplier
+	 * 9 exchange 10 primaryExchange 11 currency 12 localSymbol 13 tradingClass */
+	struct inst k;
+	if (!resolve(m->f[2], m->f[3], m->f[4], m->f[5], m->f[8], m->f[9], m->f[11], m->f[12],
+		     m->f[13], &k)) {
+		logf_("order %" PRId64 " for %s %s %s (conId %s) refused: not served", id, m->f[3],
+		      m->f[5], m->f[12], m->f[2]);
 		send_error(c, id, 200, "No security definition has been found for the request");
 		return;
 	}
@@ -655,6 +1021,8 @@ static void on_place_order(struct client *c, const struct slob_tws_in *m)
 		o->state = O_UNTRANSMITTED;
 	}
 	o->client_id = c->client_id;
+	o->prod = k.prod;
+	o->ym = k.ym;
 	snprintf(o->action, sizeof(o->action), "%s", m->f[16]);
 	(void)slob_tws_parse_i64(m->f[17], &qty);
 	o->qty = qty;
@@ -670,7 +1038,7 @@ static void on_place_order(struct client *c, const struct slob_tws_in *m)
 	o->parent_id = parent;
 	if (id >= G.next_id)
 		G.next_id = id + 1;
-	if (!on_tick_grid(o->lmt) || !on_tick_grid(o->aux)) {
+	if (!on_tick_grid(o->lmt, G.prod[o->prod].tick) || !on_tick_grid(o->aux, G.prod[o->prod].tick)) {
 		o->state = O_CANCELLED;
 		send_error(c, id, 110,
 			   "The price does not conform to the minimum price variation for this contract.");
@@ -724,6 +1092,7 @@ static void on_cancel_order(struct client *c, const struct slob_tws_in *m)
 static void on_message(struct client *c, const struct slob_tws_in *m)
 {
 	int64_t req = 0;
+	struct inst k;
 	switch (m->kind) {
 	case SLOB_TWS_START_API: {
 		int64_t cid = 0;
@@ -757,7 +1126,10 @@ static void on_message(struct client *c, const struct slob_tws_in *m)
 		if (m->nfields < 15)
 			return;
 		(void)slob_tws_parse_i64(m->f[1], &req);
-		if (strcmp(m->f[3], "NQ") != 0 && strncmp(m->f[12], "NQ", 2) != 0) {
+		/* reqId, conId, symbol, secType, expiry, strike, right, multiplier, exchange,
+		 * primaryExchange, currency, localSymbol, tradingClass */
+		if (!resolve(m->f[2], m->f[3], m->f[4], m->f[5], m->f[8], m->f[9], m->f[11], m->f[12],
+			     m->f[13], &k)) {
 			send_error(c, req, 200, "No security definition has been found for the request");
 			return;
 		}
@@ -768,7 +1140,8 @@ static void on_message(struct client *c, const struct slob_tws_in *m)
 		if (m->nfields < 14)
 			return;
 		(void)slob_tws_parse_i64(m->f[2], &req);
-		if (strcmp(m->f[4], "NQ") != 0 && strncmp(m->f[13], "NQ", 2) != 0) {
+		if (!resolve(m->f[3], m->f[4], m->f[5], m->f[6], m->f[9], m->f[10], m->f[12], m->f[13],
+			     m->f[14], &k)) {
 			send_error(c, req, 200, "No security definition has been found for the request");
 			return;
 		}
@@ -812,9 +1185,23 @@ static void on_message(struct client *c, const struct slob_tws_in *m)
 		return;
 	}
 	case SLOB_TWS_REQ_POSITIONS:
-		if (G.position != 0)
-			send_position(c);
+		for (int i = 0; i < G.npos; i++)
+			if (G.pos[i].qty != 0)
+				send_position(c, &G.pos[i]);
 		MSG(c, WI(SLOB_TWS_POSITION_END); WI(1));
+		return;
+	case SLOB_TWS_REQ_CONTRACT_DATA:
+		/* version, reqId, conId, symbol, secType, expiry, strike, right, multiplier,
+		 * exchange, primaryExchange, currency, localSymbol, tradingClass, ... */
+		if (m->nfields < 14)
+			return;
+		(void)slob_tws_parse_i64(m->f[2], &req);
+		if (!resolve(m->f[3], m->f[4], m->f[5], m->f[6], m->f[9], m->f[10], m->f[12], m->f[13],
+			     m->f[14], &k)) {
+			send_error(c, req, 200, "No security definition has been found for the request");
+			return;
+		}
+		send_contract_details(c, req, &k);
 		return;
 	case SLOB_TWS_REQ_MANAGED_ACCTS:
 		MSG(c, WI(SLOB_TWS_MANAGED_ACCTS); WI(1); WS(G.account));
@@ -877,6 +1264,13 @@ static void on_client_input(struct client *c)
 		if (c->state == 1 && m.kind != SLOB_TWS_START_API) {
 			close_client(c, "first message after the handshake is not startApi");
 			return;
+		}
+		if (G.reqlog != NULL) { /* --log-requests: what the client put on the wire */
+			fprintf(G.reqlog, "client %d:", c->client_id);
+			for (int i = 0; i < nf; i++)
+				fprintf(G.reqlog, "%s%s", i ? "|" : " ", m.f[i]);
+			fputc('\n', G.reqlog);
+			fflush(G.reqlog);
 		}
 		on_message(c, &m);
 		if (c->fd >= 0)
@@ -971,6 +1365,8 @@ static int pump_ticks(void)
 			return 1;
 		}
 		double px = (double)G.tick.px * TICK_SIZE;
+		/* --live-time: the wall clock, so a live session's bars are normal */
+		int64_t stamp_ns = G.live_time ? wall_now_ns() : G.tick.ts_ns;
 		G.tick_index++;
 		G.last_px = px;
 		for (int i = 0; i < MAX_CLIENTS; i++) {
@@ -979,8 +1375,8 @@ static int pump_ticks(void)
 				continue;
 			if (c->tbt_req >= 0)
 				MSG(c, WI(SLOB_TWS_TICK_BY_TICK); WI(c->tbt_req); WI(1);
-				    WI(G.tick.ts_ns / 1000000000); WD(px); WI(G.tick.size); WI(0);
-				    WS("CME"); WS(""));
+				    WI(stamp_ns / 1000000000); WD(px); WI(G.tick.size); WI(0);
+				    WS(G.prod[0].exchange); WS(""));
 			if (c->mkt_req >= 0)
 				MSG(c, WI(SLOB_TWS_TICK_PRICE); WI(6); WI(c->mkt_req); WI(4); WD(px);
 				    WI(G.tick.size); WI(0));
@@ -1022,7 +1418,7 @@ static void ctl_reply(struct ctl *k, const char *fmt, ...)
 
 static const char HELP[] =
 	"commands: reject <code> [text] | disconnect | delay <ms> | dup <n> | "
-	"seed-position <qty> <avg_px> | seed-order <ref> <BUY|SELL> <LMT|STP> <px> <qty> [client] | "
+	"seed-position <qty> <avg_px> [SYMBOL [YYYYMM]] | seed-order <ref> <BUY|SELL> <LMT|STP> <px> <qty> [client] | "
 	"error <code> <text> | pause | resume | rewind | speed <x> | status | orders | quit";
 
 static void on_ctl_line(struct ctl *k, char *line)
@@ -1066,16 +1462,45 @@ static void on_ctl_line(struct ctl *k, char *line)
 		G.dup_left = atoi(a1);
 		ctl_reply(k, "OK next %d order reports duplicated", G.dup_left);
 	} else if (strcmp(cmd, "seed-position") == 0 && n >= 3) {
-		G.position = atoll(a1);
-		G.avg_cost = strtod(a2, NULL) * MULTIPLIER;
+		/* seed-position <qty> <avg_px> [SYMBOL [YYYYMM]]: default the first
+		 * contract's front month; another served contract by name */
+		struct inst in = front_inst(0);
+		if (n >= 4) {
+			struct inst got;
+			if (!resolve("", a3, "", n >= 5 ? a4 : "", "", "", "", "", "", &got) &&
+			    !(n == 4 && resolve("", a3, "", "", "", "", "", "", "", &got))) {
+				bool found = false;
+				for (int i = 0; i < G.nprod && n == 4; i++)
+					if (strcmp(G.prod[i].symbol, a3) == 0) {
+						got = front_inst(i);
+						found = true;
+					}
+				if (!found) {
+					ctl_reply(k, "ERR %s %s is not served", a3, n >= 5 ? a4 : "");
+					return;
+				}
+			}
+			in = got;
+		}
+		struct pos *q = find_pos(in.prod, in.ym, true);
+		if (q == NULL) {
+			ctl_reply(k, "ERR too many positions");
+			return;
+		}
+		q->qty = atoll(a1);
+		q->avg_cost = strtod(a2, NULL) * G.prod[in.prod].mult;
 		save_state();
-		ctl_reply(k, "OK position %" PRId64, G.position);
+		ctl_reply(k, "OK position %" PRId64 " %s conId %" PRId64, q->qty,
+			  G.prod[in.prod].symbol, inst_con_id(&in));
 	} else if (strcmp(cmd, "seed-order") == 0 && n >= 6 && G.norders < MAX_ORDERS) {
 		struct order *o = &G.orders[G.norders++];
 		memset(o, 0, sizeof(*o));
 		o->id = G.next_id++;
 		o->perm_id = ++G.next_perm;
 		o->client_id = n >= 7 ? atoi(a6) : 0; /* owner: as if placed by that client */
+		struct inst in = front_inst(0);
+		o->prod = in.prod;
+		o->ym = in.ym;
 		snprintf(o->ref, sizeof(o->ref), "%.63s", a1);
 		snprintf(o->action, sizeof(o->action), "%.7s", a2);
 		snprintf(o->type, sizeof(o->type), "%.7s", a3);
@@ -1140,7 +1565,7 @@ static void on_ctl_line(struct ctl *k, char *line)
 			  "OK clients=%d ticks=%" PRIu64 " last=%.2f eof=%d orders=%d live=%d execs=%d "
 			  "position=%" PRId64 " next_id=%" PRId64,
 			  clients, G.tick_index, G.last_px, G.eof, G.norders, live, G.nexecs,
-			  G.position, G.next_id);
+			  pos_total(), G.next_id);
 	} else if (strcmp(cmd, "orders") == 0) {
 		for (int i = 0; i < G.norders; i++) {
 			struct order *o = &G.orders[i];
@@ -1183,11 +1608,29 @@ static void on_ctl_input(struct ctl *k)
 
 /* ---- main ----------------------------------------------------------------------- */
 
-static void usage(void)
+static void usage(FILE *out)
 {
-	fprintf(stderr,
-		"usage: slob-gw [--port N] [--control-port N] [--ticks FILE] [--speed X]\n"
-		"               [--state FILE] [--account ID] [--first-id N] [--wait-sub]\n");
+	fprintf(out,
+		"usage: slob-gw [options]   a TWS / IB Gateway simulator (server version 200)\n"
+		"  --port N             API port on 127.0.0.1 (default 4002; 0 = any, printed as PORT n)\n"
+		"  --control-port N     line-based control port (0 = any, printed as CONTROL n; default none)\n"
+		"  --contract SPEC      a contract to serve, repeatable (default NQ):\n"
+		"                       SYMBOL[,mult=M][,tick=T][,conid=N][,expiry=YYYYMM[DD]]\n"
+		"                       [,class=C][,exchange=X][,currency=C]; NQ, MNQ, ES, MES know\n"
+		"                       their multiplier and conId; without expiry every quarterly\n"
+		"                       month is served (conId = conid + months from March 2026)\n"
+		"  --ticks FILE         replay this tick file (prices in the first contract's ticks)\n"
+		"  --speed X            X times real time (default 1; 0 = as fast as clients read)\n"
+		"  --live-time          stamp streamed ticks and fills with the current time, so a\n"
+		"                       `slobd live` session against a replay builds wall-clock bars\n"
+		"  --wait-sub           hold the stream until a client subscribes\n"
+		"  --bar-pause-ms N     after the first tick of each minute, hold the stream N ms\n"
+		"  --state FILE         keep orders, executions and positions across restarts\n"
+		"  --account ID         account reported to clients (default DU1234567)\n"
+		"  --first-id N         first nextValidId (default 1)\n"
+		"  --log-requests FILE  append every client message, one line each (fields '|')\n"
+		"  -h, --help           this text\n"
+		"Control commands: send \"help\" on the control port.\n");
 }
 
 int main(int argc, char **argv)
@@ -1197,20 +1640,37 @@ int main(int argc, char **argv)
 	G.next_id = 1;
 	G.speed = 1.0;
 	strcpy(G.account, "DU1234567");
+	static const char *const flags[] = {"--wait-sub", "--live-time", "-h", "--help"};
+	static const char *const valued[] = {"--port", "--control-port", "--ticks", "--speed",
+					     "--state", "--account", "--first-id", "--bar-pause-ms",
+					     "--contract", "--log-requests"};
+	const char *reqlog = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		bool is_flag = false, is_valued = false;
+		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++)
+			is_flag |= strcmp(a, flags[k]) == 0;
+		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
+			is_valued |= strcmp(a, valued[k]) == 0;
+		if (!is_flag && !is_valued) {
+			fprintf(stderr, "slob-gw: unknown option %s (see slob-gw --help)\n", a);
+			return 2;
+		}
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return 0;
+		}
 		if (strcmp(a, "--wait-sub") == 0) {
 			G.wait_sub = true;
 			continue;
 		}
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-			usage();
-			return 0;
+		if (strcmp(a, "--live-time") == 0) {
+			G.live_time = true;
+			continue;
 		}
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (v == NULL) {
-			fprintf(stderr, "slob-gw: option %s needs a value\n", a);
-			usage();
+			fprintf(stderr, "slob-gw: option %s needs a value (see slob-gw --help)\n", a);
 			return 2;
 		}
 		i++;
@@ -1230,9 +1690,12 @@ int main(int argc, char **argv)
 			G.next_id = atoll(v);
 		else if (strcmp(a, "--bar-pause-ms") == 0)
 			G.bar_pause_ms = atoll(v);
-		else {
-			fprintf(stderr, "slob-gw: unknown option %s\n", a);
-			usage();
+		else if (strcmp(a, "--log-requests") == 0)
+			reqlog = v;
+		else if (strcmp(a, "--contract") == 0 && add_product(v) != 0) {
+			fprintf(stderr, "slob-gw: bad --contract '%s': SYMBOL[,mult=M][,tick=T][,conid=N]"
+					"[,expiry=YYYYMM[DD]][,class=C][,exchange=X][,currency=C] (at most "
+					"%d)\n", v, MAX_PRODUCTS);
 			return 2;
 		}
 		if (port < 0 || port > 65535 || cport > 65535 || G.speed < 0 || G.next_id < 1 ||
@@ -1240,6 +1703,16 @@ int main(int argc, char **argv)
 			fprintf(stderr, "slob-gw: bad value '%s' for %s\n", v, a);
 			return 2;
 		}
+	}
+	if (G.nprod == 0)
+		(void)add_product("NQ"); /* the default, as before contracts were configurable */
+	for (int i = 0; i < G.nprod; i++)
+		logf_("serving %s %s on %s: multiplier %g, tick %g, conId %" PRId64 "%s", G.prod[i].symbol,
+		      G.prod[i].sec_type, G.prod[i].exchange, G.prod[i].mult, G.prod[i].tick,
+		      G.prod[i].con_id, G.prod[i].fixed ? " (one month)" : " (+ months from 2026-03)");
+	if (reqlog != NULL && (G.reqlog = fopen(reqlog, "a")) == NULL) {
+		fprintf(stderr, "slob-gw: cannot open %s: %s\n", reqlog, strerror(errno));
+		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (G.state_path && load_state() != 0) {

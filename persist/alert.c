@@ -276,6 +276,8 @@ const char *slob_alert_kind_name(int kind)
 	    [SLOB_ALERT_CHANNEL_DOWN] = "channel_down",
 	    [SLOB_ALERT_CHANNEL_UP] = "channel_up",
 	    [SLOB_ALERT_TEST] = "test",
+	    [SLOB_ALERT_STORE_RESTORED] = "store_restored",
+	    [SLOB_ALERT_STORE_WRITABLE] = "store_writable",
 	};
 	if (kind < 0 || kind >= SLOB_ALERT_KIND_MAX)
 		return "other";
@@ -923,6 +925,8 @@ int slob_alert_from_cold(slob_alert_t *a, const struct slob_cold *rec)
 		    [SLOB_ALERT_CHANNEL_DOWN] = "Alert channel down",
 		    [SLOB_ALERT_CHANNEL_UP] = "Alert channel restored",
 		    [SLOB_ALERT_TEST] = "Test alert",
+		    [SLOB_ALERT_STORE_RESTORED] = "Store restored from backup",
+		    [SLOB_ALERT_STORE_WRITABLE] = "Store writable again",
 		};
 		return slob_alert_send(a, kind, t->level, titles[kind], text);
 	}

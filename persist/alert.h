@@ -59,6 +59,8 @@ enum slob_alert_kind {
 	SLOB_ALERT_CHANNEL_DOWN, /* raised by this module */
 	SLOB_ALERT_CHANNEL_UP,
 	SLOB_ALERT_TEST, /* slobctl alert-test */
+	SLOB_ALERT_STORE_RESTORED, /* slobd restored the store from a backup */
+	SLOB_ALERT_STORE_WRITABLE, /* the cold writer commits again */
 	SLOB_ALERT_KIND_MAX
 };
 

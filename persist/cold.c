@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "persist/alert.h"
 #include "persist/cold.h"
 
 enum {
@@ -757,7 +758,7 @@ static int attempt(slob_cold_writer_t *w, int64_t now)
 			/* release: partner acquire in slob_cold_store_healthy */
 			__atomic_store_n(&w->healthy, 1, __ATOMIC_RELEASE);
 			raise_alert(
-			    w, SLOB_LVL_WARNING, 0,
+			    w, SLOB_LVL_WARNING, SLOB_ALERT_STORE_WRITABLE,
 			    "store writable again: held records committed, trading may resume");
 		}
 		w->failing = 0;
@@ -783,11 +784,13 @@ static int attempt(slob_cold_writer_t *w, int64_t now)
 		snprintf(msg, sizeof(msg),
 			 "store write failing (%s): %u records held in memory, "
 			 "retrying; no new positions",
-			 strerror(-e), w->npending);
+			 e == -EBUSY ? "busy: locked by another process" : strerror(-e), w->npending);
 		__atomic_store_n(&w->healthy, 0, __ATOMIC_RELEASE);
 		w->alerted = 1;
 		w->last_err = e;
-		raise_alert(w, SLOB_LVL_CRITICAL, -e, msg);
+		/* the record's code is the alert kind (its title), never the errno:
+		 * the errno is in the text */
+		raise_alert(w, SLOB_LVL_CRITICAL, SLOB_ALERT_STORE_ERROR, msg);
 		w->retry_ms = w->p.retry_min_ms;
 	} else {
 		w->retry_ms =

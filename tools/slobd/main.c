@@ -61,7 +61,8 @@ static void usage(FILE *out)
 		"  -l, --layout L         thread layout: auto, single, or a topology string\n"
 		"  -x, --speed N          replay pace: 0 = as fast as possible, N = real time x N\n"
 		"  -f, --format F         replay input: auto, ticks, bars (M1 bar CSV)\n"
-		"      --auto-restore     restore the newest verified backup if the store is corrupt\n"
+		"      --auto-restore     restore the newest verified backup if the store is corrupt,\n"
+		"                         empty or lost (docs/STORE.md)\n"
 		"      --json             print the summary as one JSON object\n"
 		"  -q, --quiet            no summary\n"
 		"exit codes: 0 ok, 1 runtime error, 2 usage or configuration error,\n"
@@ -283,6 +284,36 @@ static void heartbeat(void *ctx)
 }
 
 
+/* A restore from backup is an incident of its own: journaled in events and
+ * alerts_sent before anything else touches the restored store (the alert
+ * itself goes out once the alert channels exist). */
+static void record_restore(struct daemon *d)
+{
+	sqlite3 *db = slob_store_db(d->st.store);
+	char ts[SLOB_STORE_TIME_LEN];
+	slob_store_time_fmt(wall_ns(), ts, sizeof(ts));
+	static const char *const sql[2] = {
+	    "INSERT INTO events (ts, kind, level, code, component, text)"
+	    " VALUES (?1, 'store_restored', 'CRITICAL', 0, 'store', ?2)",
+	    "INSERT INTO alerts_sent (ts, level, kind, component, text)"
+	    " VALUES (?1, 'CRITICAL', ?3, 'store', ?2)"};
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *st;
+		int rc = sqlite3_prepare_v2(db, sql[i], -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, d->st.report, -1, SQLITE_STATIC);
+			if (i == 1)
+				sqlite3_bind_int(st, 3, SLOB_ALERT_STORE_RESTORED);
+			rc = sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+		if (rc != SQLITE_DONE)
+			fprintf(stderr, "slobd: warning: recording the restore in %s: %s\n",
+				d->db_path, sqlite3_errmsg(db));
+	}
+}
+
 static void cleanup(struct daemon *d)
 {
 	slob_pipeline_free(d->pipe);
@@ -345,6 +376,12 @@ static int run_engine(struct daemon *d, bool live)
 		return rc == -EBUSY ? SLOBD_EXIT_LOCKED : rc == -EIO ? SLOBD_EXIT_CORRUPT
 								     : SLOBD_EXIT_RUNTIME;
 	}
+	/* from now on this directory has held a store: an empty or missing
+	 * store here is a lost one (P0-1), never a new one */
+	if (slob_store_mark(d->db_path) < 0)
+		fprintf(stderr, "slobd: warning: %s\n", slob_store_strerror());
+	if (d->st.restored)
+		record_restore(d);
 	if ((rc = slob_recover_load(d->st.store, &d->po.instrument, &d->rec)) < 0) {
 		fprintf(stderr, "slobd: loading state from %s: %s\n", d->db_path,
 			slob_store_strerror());
@@ -366,7 +403,7 @@ static int run_engine(struct daemon *d, bool live)
 	d->stats_open = true;
 	if (d->st.restored) {
 		slob_log_printf(d->log, SLOB_LVL_CRITICAL, "store", "%s", d->st.report);
-		slob_alert_send(d->alert, SLOB_ALERT_STORE_CORRUPT, SLOB_LVL_CRITICAL,
+		slob_alert_send(d->alert, SLOB_ALERT_STORE_RESTORED, SLOB_LVL_CRITICAL,
 				"Store restored from backup", d->st.report);
 	}
 	slob_log_printf(d->log, SLOB_LVL_INFO, "slobd",

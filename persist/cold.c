@@ -131,8 +131,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		    " entry_price, sl_price, tp_price) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
     [ST_CANDLE] = "INSERT OR REPLACE INTO candles (timestamp, open, high, low, close, volume,"
 		  " ticks, flags, is_complete) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,1)",
-    [ST_ALERT] = "INSERT INTO alerts_sent (ts, level, kind, component, text)"
-		 " VALUES (?1,?2,?3,?4,?5)",
+    [ST_ALERT] = "INSERT INTO alerts_sent (ts, level, kind, component, text, ref)"
+		 " VALUES (?1,?2,?3,?4,?5,?6)",
     [ST_EVENT] = "INSERT INTO events (ts, kind, level, code, component, text)"
 		 " VALUES (?1,?2,?3,?4,?5,?6)",
     [ST_CMD_SELECT] = "SELECT id, ts, command, arg, who, reason FROM operator_commands"
@@ -588,6 +588,7 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 		sqlite3_bind_int(st, 3, t->code);
 		bind_str(st, 4, t->component, sizeof(t->component));
 		bind_str(st, 5, t->text, sizeof(t->text));
+		sqlite3_bind_int64(st, 6, slob_cold_alert_ref(r));
 		rc = run(st);
 		break;
 	}
@@ -746,6 +747,8 @@ static int commit_batch(slob_cold_writer_t *w)
 		CNT_ADD(w, full_syncs, 1);
 	w->npending = 0;
 	w->ntrade = 0;
+	if (w->sinks.committed)
+		w->sinks.committed(w->sinks.ctx, w->db);
 	return 0;
 }
 

@@ -284,6 +284,14 @@ static const char *const migrations[SLOB_STORE_VERSION] = {
     " is_complete FROM candles;"
     "DROP TABLE candles;"
     "ALTER TABLE candles_v5 RENAME TO candles;",
+
+    /* 6: delivery state of alerts. `ref` ties a row to the message the
+     * alert module sends (persist/cold.h slob_cold_alert_ref); `status` goes
+     * queued -> sent | partial | failed | skipped, `attempts` counts
+     * delivery attempts over every channel. */
+    "ALTER TABLE alerts_sent ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE alerts_sent ADD COLUMN ref INTEGER;"
+    "CREATE INDEX idx_alerts_sent_ref ON alerts_sent(ref);",
 };
 
 /* ---- helpers ----------------------------------------------------------- */

@@ -76,5 +76,8 @@ drill_check "slobctl check --full is ok on the restored store" "$B/slobctl" --da
 drill_check "restore logged" drill_log_has 'restor'
 sleep 1
 drill_check "restore alerted (Store restored from backup)" alert_has 'Store restored from backup'
+drill_expect_eq "the restore's alerts_sent row says it was delivered" \
+	"$(q "$D" "SELECT status FROM alerts_sent WHERE kind=(SELECT kind FROM alerts_sent WHERE text LIKE 'store was%' LIMIT 1) ORDER BY id DESC LIMIT 1")" sent
+drill_expect_eq "no alerts_sent row left 'queued'" "$(q "$D" "SELECT count(*) FROM alerts_sent WHERE status='queued'")" 0
 alert_show
 drill_finish

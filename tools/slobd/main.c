@@ -111,6 +111,7 @@ struct daemon {
 	slob_pipeline_t *pipe;
 	int64_t run_id;
 	bool watchdog;
+	int64_t restore_ref; /* alerts_sent.ref of the restore's row */
 };
 
 /* Applies [store], [log] and [alert] and resolves the paths. */
@@ -287,31 +288,64 @@ static void heartbeat(void *ctx)
 /* A restore from backup is an incident of its own: journaled in events and
  * alerts_sent before anything else touches the restored store (the alert
  * itself goes out once the alert channels exist). */
+/* An alert the daemon thread raises itself (the cold writer is not running):
+ * its alerts_sent row is written now, its delivery state once it went out
+ * (slob_alert_journal). Returns the row's ref, 0 when it could not be written. */
+static int64_t journal_alert_row(struct daemon *d, int kind, const char *level,
+				 const char *component, const char *text)
+{
+	sqlite3 *db = slob_store_db(d->st.store);
+	struct slob_cold key = {0};
+	key.stage = 254; /* the daemon thread: not a producer */
+	key.ts_ns = wall_ns();
+	key.seq = (uint64_t)kind;
+	int64_t ref = slob_cold_alert_ref(&key);
+	char ts[SLOB_STORE_TIME_LEN];
+	slob_store_time_fmt(key.ts_ns, ts, sizeof(ts));
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db,
+				    "INSERT INTO alerts_sent (ts, level, kind, component, text, ref)"
+				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, level, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, kind);
+		sqlite3_bind_text(st, 4, component, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, ref);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_DONE) {
+		fprintf(stderr, "slobd: warning: journaling an alert in %s: %s\n", d->db_path,
+			sqlite3_errmsg(db));
+		return 0;
+	}
+	return ref;
+}
+
 static void record_restore(struct daemon *d)
 {
 	sqlite3 *db = slob_store_db(d->st.store);
 	char ts[SLOB_STORE_TIME_LEN];
 	slob_store_time_fmt(wall_ns(), ts, sizeof(ts));
-	static const char *const sql[2] = {
-	    "INSERT INTO events (ts, kind, level, code, component, text)"
-	    " VALUES (?1, 'store_restored', 'CRITICAL', 0, 'store', ?2)",
-	    "INSERT INTO alerts_sent (ts, level, kind, component, text)"
-	    " VALUES (?1, 'CRITICAL', ?3, 'store', ?2)"};
-	for (int i = 0; i < 2; i++) {
-		sqlite3_stmt *st;
-		int rc = sqlite3_prepare_v2(db, sql[i], -1, &st, NULL);
-		if (rc == SQLITE_OK) {
-			sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, d->st.report, -1, SQLITE_STATIC);
-			if (i == 1)
-				sqlite3_bind_int(st, 3, SLOB_ALERT_STORE_RESTORED);
-			rc = sqlite3_step(st);
-			sqlite3_finalize(st);
-		}
-		if (rc != SQLITE_DONE)
-			fprintf(stderr, "slobd: warning: recording the restore in %s: %s\n",
-				d->db_path, sqlite3_errmsg(db));
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db,
+				    "INSERT INTO events (ts, kind, level, code, component, text)"
+				    " VALUES (?1, 'store_restored', 'CRITICAL', 0, 'store', ?2)",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, d->st.report, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
 	}
+	if (rc != SQLITE_DONE)
+		fprintf(stderr, "slobd: warning: recording the restore in %s: %s\n", d->db_path,
+			sqlite3_errmsg(db));
+	d->restore_ref =
+	    journal_alert_row(d, SLOB_ALERT_STORE_RESTORED, "CRITICAL", "store", d->st.report);
 }
 
 static void cleanup(struct daemon *d)
@@ -403,6 +437,7 @@ static int run_engine(struct daemon *d, bool live)
 	d->stats_open = true;
 	if (d->st.restored) {
 		slob_log_printf(d->log, SLOB_LVL_CRITICAL, "store", "%s", d->st.report);
+		slob_alert_track(d->alert, d->restore_ref);
 		slob_alert_send(d->alert, SLOB_ALERT_STORE_RESTORED, SLOB_LVL_CRITICAL,
 				"Store restored from backup", d->st.report);
 	}
@@ -506,8 +541,11 @@ static int run_engine(struct daemon *d, bool live)
 		 (unsigned long long)sum.fills, digest);
 	slob_log_printf(d->log, rc == 0 ? SLOB_LVL_INFO : SLOB_LVL_ERROR, "slobd", "%s%s%s", text,
 			rc == 0 ? "" : "; error: ", rc == 0 ? "" : slob_pipeline_error(d->pipe));
+	slob_alert_track(d->alert, journal_alert_row(d, SLOB_ALERT_STOP, "INFO", "slobd", text));
 	slob_alert_send(d->alert, SLOB_ALERT_STOP, SLOB_LVL_INFO, "System Stopped", text);
 	slob_alert_flush(d->alert, 3000);
+	/* delivery states of everything that went out, the stop included */
+	slob_alert_journal(d->alert, slob_store_db(d->st.store));
 	if (rc < 0) {
 		fprintf(stderr, "slobd: replay failed: %s\n", slob_pipeline_error(d->pipe)[0]
 								 ? slob_pipeline_error(d->pipe)

@@ -32,7 +32,20 @@ struct msg {
 	CURL *easy;	 /* non-NULL while in flight */
 	struct curl_slist *hdrs;
 	int chan;
+	int track; /* index in slob_alert.tracks, -1 when not journaled */
 	char errbuf[CURL_ERROR_SIZE];
+};
+
+/* One alerts_sent row's delivery, over every channel it went to. */
+#define TRACK_MAX 512
+#define TRACK_KEEP_NS (60 * 1000000000ll)
+enum { TRACK_FREE = 0, TRACK_FLYING, TRACK_READY };
+struct track {
+	int64_t ref;
+	int64_t ready_ns; /* monotonic, when it became ready */
+	unsigned pending, sent, failed, attempts;
+	unsigned chans; /* bit per channel */
+	int state;
 };
 
 struct chan {
@@ -62,6 +75,11 @@ struct slob_alert {
 	char smtp_url[SLOB_ALERT_STR + 32];
 	struct curl_slist *rcpt;
 	const char *secrets[2];
+	int64_t next_ref; /* slob_alert_track: journal the next send under it */
+	struct track tracks[TRACK_MAX];
+	unsigned track_next;
+	struct sqlite3 *jdb; /* connection jst was prepared on */
+	sqlite3_stmt *jst;
 };
 
 static int64_t real_ns(void)
@@ -276,6 +294,8 @@ const char *slob_alert_kind_name(int kind)
 	    [SLOB_ALERT_CHANNEL_DOWN] = "channel_down",
 	    [SLOB_ALERT_CHANNEL_UP] = "channel_up",
 	    [SLOB_ALERT_TEST] = "test",
+	    [SLOB_ALERT_STORE_RESTORED] = "store_restored",
+	    [SLOB_ALERT_STORE_WRITABLE] = "store_writable",
 	};
 	if (kind < 0 || kind >= SLOB_ALERT_KIND_MAX)
 		return "other";
@@ -441,7 +461,7 @@ static void msg_free(struct msg *m)
 
 /* Queues one message on channel c (filters already applied). */
 static int enqueue(struct slob_alert *a, int c, int kind, int level, const char *title,
-		   const char *text)
+		   const char *text, int track)
 {
 	struct chan *ch = &a->ch[c];
 	if (ch->n >= ch->cap) {
@@ -456,6 +476,7 @@ static int enqueue(struct slob_alert *a, int c, int kind, int level, const char 
 	m->kind = kind;
 	m->level = level;
 	m->chan = c;
+	m->track = track;
 	m->next_ns = 0;
 	m->payload = c == SLOB_ALERT_TELEGRAM ? build_telegram(a, level, title, text, &m->len)
 					      : build_email(a, level, title, text, &m->len);
@@ -488,10 +509,111 @@ static bool rate_ok(struct slob_alert *a, struct chan *ch, int level, int64_t no
 	return true;
 }
 
+/* Takes a track slot for the next send (the oldest slot is reused when all
+ * are busy: its row then stays at its last written state). */
+static int track_begin(struct slob_alert *a)
+{
+	if (a->next_ref == 0)
+		return -1;
+	int i = (int)(a->track_next++ % TRACK_MAX);
+	struct track *t = &a->tracks[i];
+	memset(t, 0, sizeof(*t));
+	t->ref = a->next_ref;
+	t->state = TRACK_FLYING;
+	a->next_ref = 0;
+	return i;
+}
+
+static void track_end(struct slob_alert *a, int i)
+{
+	struct track *t = &a->tracks[i];
+	if (t->pending == 0 && t->state == TRACK_FLYING) {
+		t->state = TRACK_READY;
+		t->ready_ns = slob_mono_ns();
+	}
+}
+
+/* A message of track i delivered (ok) or given up on. */
+static void track_done(struct slob_alert *a, const struct msg *m, bool ok)
+{
+	if (m->track < 0)
+		return;
+	struct track *t = &a->tracks[m->track];
+	if (t->state != TRACK_FLYING || t->pending == 0)
+		return; /* slot reused meanwhile */
+	t->attempts += m->tries;
+	if (ok)
+		t->sent++;
+	else
+		t->failed++;
+	t->pending--;
+	track_end(a, m->track);
+}
+
+void slob_alert_track(slob_alert_t *a, int64_t ref)
+{
+	if (a)
+		a->next_ref = ref;
+}
+
+int slob_alert_journal(slob_alert_t *a, struct sqlite3 *db)
+{
+	if (!a || !db)
+		return 0;
+	if (a->jdb != db) {
+		sqlite3_finalize(a->jst);
+		a->jst = NULL;
+		a->jdb = db;
+	}
+	int64_t now = slob_mono_ns();
+	int n = 0;
+	for (unsigned i = 0; i < TRACK_MAX; i++) {
+		struct track *t = &a->tracks[i];
+		if (t->state != TRACK_READY)
+			continue;
+		if (!a->jst && sqlite3_prepare_v2(
+				   db,
+				   "UPDATE alerts_sent SET status=?2, attempts=?3, channel=?4,"
+				   " sent_at=CASE WHEN ?2 IN ('sent','partial')"
+				   " THEN strftime('%Y-%m-%d %H:%M:%f','now') ELSE sent_at END"
+				   " WHERE id=(SELECT max(id) FROM alerts_sent WHERE ref=?1)",
+				   -1, &a->jst, NULL) != SQLITE_OK)
+			return -EIO;
+		const char *status = t->sent && !t->failed   ? "sent"
+				     : t->sent && t->failed  ? "partial"
+				     : t->failed		 ? "failed"
+								 : "skipped";
+		char chans[32] = "";
+		for (int c = 0; c < SLOB_ALERT_NCHAN; c++)
+			if (t->chans & (1u << c))
+				snprintf(chans + strlen(chans), sizeof(chans) - strlen(chans),
+					 "%s%s", chans[0] ? "," : "", slob_alert_channel_name(c));
+		sqlite3_bind_int64(a->jst, 1, t->ref);
+		sqlite3_bind_text(a->jst, 2, status, -1, SQLITE_STATIC);
+		sqlite3_bind_int(a->jst, 3, (int)t->attempts);
+		if (chans[0])
+			sqlite3_bind_text(a->jst, 4, chans, -1, SQLITE_TRANSIENT);
+		else
+			sqlite3_bind_null(a->jst, 4);
+		int rc = sqlite3_step(a->jst);
+		sqlite3_reset(a->jst);
+		if (rc != SQLITE_DONE)
+			return -EIO; /* the store fails: kept, retried after the next commit */
+		if (sqlite3_changes(db) > 0) {
+			n++;
+			t->state = TRACK_FREE;
+		} else if (now - t->ready_ns > TRACK_KEEP_NS) {
+			t->state = TRACK_FREE; /* its row never came */
+		}
+	}
+	return n;
+}
+
 int slob_alert_send(slob_alert_t *a, int kind, int level, const char *title, const char *text)
 {
 	if (!a)
 		return 0;
+	int tr = track_begin(a);
 	int64_t now = slob_mono_ns();
 	char note[4096];
 	const char *body = text ? text : "";
@@ -505,6 +627,8 @@ int slob_alert_send(slob_alert_t *a, int kind, int level, const char *title, con
 			for (int c = 0; c < SLOB_ALERT_NCHAN; c++)
 				if (a->ch[c].enabled)
 					a->ch[c].c.suppressed_dup++;
+			if (tr >= 0)
+				track_end(a, tr);
 			return 0;
 		}
 		if (d->key == key && d->repeats) {
@@ -529,13 +653,20 @@ int slob_alert_send(slob_alert_t *a, int kind, int level, const char *title, con
 			ch->c.suppressed_rate++;
 			continue;
 		}
-		int r =
-		    enqueue(a, c, kind, level, title ? title : slob_alert_kind_name(kind), body);
-		if (r == 0)
+		int r = enqueue(a, c, kind, level, title ? title : slob_alert_kind_name(kind), body,
+				tr);
+		if (r == 0) {
 			queued++;
-		else
+			if (tr >= 0) {
+				a->tracks[tr].pending++;
+				a->tracks[tr].chans |= 1u << c;
+			}
+		} else {
 			rc = r;
+		}
 	}
+	if (tr >= 0)
+		track_end(a, tr);
 	return rc < 0 ? rc : queued;
 }
 
@@ -634,7 +765,7 @@ static void channel_state(struct slob_alert *a, int c, bool ok, const char *why)
 				snprintf(text, sizeof(text), "The %s alert channel delivers again.",
 					 slob_alert_channel_name(c));
 				enqueue(a, other, SLOB_ALERT_CHANNEL_UP, SLOB_LVL_WARNING,
-					"Alert channel restored", text);
+					"Alert channel restored", text, -1);
 			}
 		}
 		return;
@@ -654,7 +785,7 @@ static void channel_state(struct slob_alert *a, int c, bool ok, const char *why)
 				 slob_alert_channel_name(c), ch->c.consecutive_failures, clean,
 				 c == SLOB_ALERT_TELEGRAM ? 2 : 3);
 			enqueue(a, other, SLOB_ALERT_CHANNEL_DOWN, SLOB_LVL_ERROR,
-				"Alert channel down", text);
+				"Alert channel down", text, -1);
 		}
 	}
 }
@@ -705,6 +836,7 @@ static void complete(struct slob_alert *a, struct msg *m, CURLcode res)
 	channel_state(a, m->chan, ok, ok ? "" : why);
 	if (ok) {
 		ch->c.sent++;
+		track_done(a, m, true);
 		remove_head(ch, m);
 		msg_free(m);
 		return;
@@ -727,6 +859,7 @@ static void complete(struct slob_alert *a, struct msg *m, CURLcode res)
 	logf_(a, SLOB_LVL_ERROR, "%s alert '%s' given up after %u attempt%s: %s",
 	      slob_alert_channel_name(m->chan), slob_alert_kind_name(m->kind), m->tries,
 	      m->tries == 1 ? "" : "s", why);
+	track_done(a, m, false);
 	remove_head(ch, m);
 	msg_free(m);
 }
@@ -879,6 +1012,7 @@ void slob_alert_free(slob_alert_t *a)
 		free(a->ch[c].q);
 	}
 	curl_slist_free_all(a->rcpt);
+	sqlite3_finalize(a->jst);
 	if (a->esc)
 		curl_easy_cleanup(a->esc);
 	if (a->multi)
@@ -923,7 +1057,10 @@ int slob_alert_from_cold(slob_alert_t *a, const struct slob_cold *rec)
 		    [SLOB_ALERT_CHANNEL_DOWN] = "Alert channel down",
 		    [SLOB_ALERT_CHANNEL_UP] = "Alert channel restored",
 		    [SLOB_ALERT_TEST] = "Test alert",
+		    [SLOB_ALERT_STORE_RESTORED] = "Store restored from backup",
+		    [SLOB_ALERT_STORE_WRITABLE] = "Store writable again",
 		};
+		slob_alert_track(a, slob_cold_alert_ref(rec));
 		return slob_alert_send(a, kind, t->level, titles[kind], text);
 	}
 	case SLOB_COLD_BREAKER: {
@@ -1038,6 +1175,13 @@ void slob_ops_sink_tick(void *ctx, int64_t now_ns)
 	}
 }
 
+void slob_ops_sink_committed(void *ctx, struct sqlite3 *db)
+{
+	struct slob_ops_sink *o = ctx;
+	if (o->alert)
+		slob_alert_journal(o->alert, db);
+}
+
 void slob_ops_sinks(struct slob_ops_sink *ops, struct slob_cold_sinks *sinks)
 {
 	memset(sinks, 0, sizeof(*sinks));
@@ -1045,6 +1189,7 @@ void slob_ops_sinks(struct slob_ops_sink *ops, struct slob_cold_sinks *sinks)
 	sinks->log = slob_ops_sink_log;
 	sinks->alert = slob_ops_sink_alert;
 	sinks->tick = slob_ops_sink_tick;
+	sinks->committed = slob_ops_sink_committed;
 }
 
 /* ---- daily summary -------------------------------------------------------------------- */

@@ -59,6 +59,8 @@ enum slob_alert_kind {
 	SLOB_ALERT_CHANNEL_DOWN, /* raised by this module */
 	SLOB_ALERT_CHANNEL_UP,
 	SLOB_ALERT_TEST, /* slobctl alert-test */
+	SLOB_ALERT_STORE_RESTORED, /* slobd restored the store from a backup */
+	SLOB_ALERT_STORE_WRITABLE, /* the cold writer commits again */
 	SLOB_ALERT_KIND_MAX
 };
 
@@ -163,6 +165,25 @@ int slob_alert_poll(slob_alert_t *a);
  */
 int slob_alert_flush(slob_alert_t *a, int timeout_ms);
 
+/*
+ * Delivery state in the store (alerts_sent.status / attempts / channel /
+ * sent_at). slob_alert_track(a, ref) makes the next slob_alert_send the
+ * message of the alerts_sent row whose ref is `ref` (slob_alert_from_cold
+ * does it for ALERT records, with slob_cold_alert_ref). Once every channel
+ * it went to has delivered or given up, its state is ready:
+ *   sent (every channel delivered), partial (some), failed (none),
+ *   skipped (no channel took it: none enabled, below a channel's level,
+ *   rate-limited or a duplicate within dedup_s).
+ * slob_alert_journal(a, db) writes the ready states (cold thread, between
+ * transactions: the cold writer's `committed` sink; slobd once more at
+ * exit). A state whose row is not committed yet is kept and retried for
+ * 60 s. Returns the number of rows updated, or -errno. Never blocks beyond
+ * one UPDATE each.
+ */
+struct sqlite3;
+void slob_alert_track(slob_alert_t *a, int64_t ref);
+int slob_alert_journal(slob_alert_t *a, struct sqlite3 *db);
+
 /* Copies one channel's counters. Cold thread (or any, once the cold thread stopped). */
 void slob_alert_counters(const slob_alert_t *a, int channel, struct slob_alert_counters *out);
 
@@ -224,5 +245,6 @@ void slob_ops_sinks(struct slob_ops_sink *ops, struct slob_cold_sinks *sinks);
 void slob_ops_sink_log(void *ctx, const struct slob_cold *rec);
 void slob_ops_sink_alert(void *ctx, const struct slob_cold *rec);
 void slob_ops_sink_tick(void *ctx, int64_t now_ns);
+void slob_ops_sink_committed(void *ctx, struct sqlite3 *db);
 
 #endif /* SLOB_ALERT_H */

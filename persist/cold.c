@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "persist/alert.h"
 #include "persist/cold.h"
 
 enum {
@@ -130,8 +131,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		    " entry_price, sl_price, tp_price) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
     [ST_CANDLE] = "INSERT OR REPLACE INTO candles (timestamp, open, high, low, close, volume,"
 		  " ticks, flags, is_complete) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,1)",
-    [ST_ALERT] = "INSERT INTO alerts_sent (ts, level, kind, component, text)"
-		 " VALUES (?1,?2,?3,?4,?5)",
+    [ST_ALERT] = "INSERT INTO alerts_sent (ts, level, kind, component, text, ref)"
+		 " VALUES (?1,?2,?3,?4,?5,?6)",
     [ST_EVENT] = "INSERT INTO events (ts, kind, level, code, component, text)"
 		 " VALUES (?1,?2,?3,?4,?5,?6)",
     [ST_CMD_SELECT] = "SELECT id, ts, command, arg, who, reason FROM operator_commands"
@@ -587,6 +588,7 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 		sqlite3_bind_int(st, 3, t->code);
 		bind_str(st, 4, t->component, sizeof(t->component));
 		bind_str(st, 5, t->text, sizeof(t->text));
+		sqlite3_bind_int64(st, 6, slob_cold_alert_ref(r));
 		rc = run(st);
 		break;
 	}
@@ -745,6 +747,8 @@ static int commit_batch(slob_cold_writer_t *w)
 		CNT_ADD(w, full_syncs, 1);
 	w->npending = 0;
 	w->ntrade = 0;
+	if (w->sinks.committed)
+		w->sinks.committed(w->sinks.ctx, w->db);
 	return 0;
 }
 
@@ -757,7 +761,7 @@ static int attempt(slob_cold_writer_t *w, int64_t now)
 			/* release: partner acquire in slob_cold_store_healthy */
 			__atomic_store_n(&w->healthy, 1, __ATOMIC_RELEASE);
 			raise_alert(
-			    w, SLOB_LVL_WARNING, 0,
+			    w, SLOB_LVL_WARNING, SLOB_ALERT_STORE_WRITABLE,
 			    "store writable again: held records committed, trading may resume");
 		}
 		w->failing = 0;
@@ -783,11 +787,13 @@ static int attempt(slob_cold_writer_t *w, int64_t now)
 		snprintf(msg, sizeof(msg),
 			 "store write failing (%s): %u records held in memory, "
 			 "retrying; no new positions",
-			 strerror(-e), w->npending);
+			 e == -EBUSY ? "busy: locked by another process" : strerror(-e), w->npending);
 		__atomic_store_n(&w->healthy, 0, __ATOMIC_RELEASE);
 		w->alerted = 1;
 		w->last_err = e;
-		raise_alert(w, SLOB_LVL_CRITICAL, -e, msg);
+		/* the record's code is the alert kind (its title), never the errno:
+		 * the errno is in the text */
+		raise_alert(w, SLOB_LVL_CRITICAL, SLOB_ALERT_STORE_ERROR, msg);
 		w->retry_ms = w->p.retry_min_ms;
 	} else {
 		w->retry_ms =

@@ -85,7 +85,26 @@ struct slob_cold_sinks {
 	int (*command)(void *ctx, const struct slob_opcmd *cmd, char *result, size_t len);
 	/* every drained record, before it is committed (e.g. the stats status block) */
 	void (*record)(void *ctx, const struct slob_cold *rec);
+	/* after every successful commit, outside any transaction, with the
+	 * writer's connection (e.g. alert delivery states into alerts_sent) */
+	void (*committed)(void *ctx, sqlite3 *db);
 };
+
+/*
+ * slob_cold_alert_ref - the alerts_sent.ref of an ALERT record: a hash of its
+ * producer, sequence and time, so the alert module can record the delivery
+ * state of the message it sent for that record in the row the writer
+ * inserted for it. Never 0. Any thread; pure.
+ */
+static inline int64_t slob_cold_alert_ref(const struct slob_cold *r)
+{
+	uint64_t h = 1469598103934665603ull;
+	uint64_t v[3] = {r->stage, r->seq, (uint64_t)r->ts_ns};
+	for (int i = 0; i < 3; i++)
+		for (int b = 0; b < 64; b += 8)
+			h = (h ^ ((v[i] >> b) & 0xff)) * 1099511628211ull;
+	return (int64_t)(h >> 1) | 1;
+}
 
 /* [cold] parameters. */
 struct slob_cold_params {

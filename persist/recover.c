@@ -307,9 +307,9 @@ int slob_recover_startup(const char *db_path, const struct slob_store_params *pp
 		return fd;
 	out->lock_fd = fd;
 
-	struct stat sb;
-	if (stat(db_path, &sb) == 0) {
-		e = slob_store_check_path(db_path, p.integrity_full);
+	{
+		/* corrupt, empty, or lost while a store lived here: P0-1 */
+		e = slob_store_check_startup(db_path, p.integrity_full);
 		if (e == -EIO) {
 			char why[512], bdir[PATH_MAX], latest[PATH_MAX];
 			snprintf(why, sizeof(why), "%s", slob_store_strerror());
@@ -347,9 +347,10 @@ int slob_recover_startup(const char *db_path, const struct slob_store_params *pp
 			snprintf(out->restored_from, sizeof(out->restored_from), "%s", latest);
 			snprintf(
 			    out->report, sizeof(out->report),
-			    "store was corrupt (%.200s); restored %.120s; corrupt file kept as "
-			    "%.120s; trades after that backup must be reconciled with the broker",
-			    why, latest, out->corrupt_kept);
+			    "store was corrupt or lost (%.200s); restored %.120s; previous file "
+			    "kept as %.120s; trades after that backup must be reconciled with the "
+			    "broker",
+			    why, latest, out->corrupt_kept[0] ? out->corrupt_kept : "(none)");
 		} else if (e < 0) {
 			snprintf(err, errlen, "%s", slob_store_strerror());
 			slob_lock_release(fd);

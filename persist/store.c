@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <xxhash.h>
 
@@ -282,6 +284,14 @@ static const char *const migrations[SLOB_STORE_VERSION] = {
     " is_complete FROM candles;"
     "DROP TABLE candles;"
     "ALTER TABLE candles_v5 RENAME TO candles;",
+
+    /* 6: delivery state of alerts. `ref` ties a row to the message the
+     * alert module sends (persist/cold.h slob_cold_alert_ref); `status` goes
+     * queued -> sent | partial | failed | skipped, `attempts` counts
+     * delivery attempts over every channel. */
+    "ALTER TABLE alerts_sent ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE alerts_sent ADD COLUMN ref INTEGER;"
+    "CREATE INDEX idx_alerts_sent_ref ON alerts_sent(ref);",
 };
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -533,6 +543,70 @@ int64_t slob_store_query_i64(slob_store_t *s, const char *sql)
 	return query_i64(s->db, sql);
 }
 
+/* Does a table named `name` exist (also false on any error). */
+static bool has_table(sqlite3 *db, const char *name)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", -1,
+			       &st, NULL) != SQLITE_OK)
+		return false;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	bool yes = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return yes;
+}
+
+/*
+ * The shape of the schema against its user_version: a store with no tables
+ * at all (0 bytes, or only a header after its WAL was lost) is EMPTY; one
+ * whose version says a table exists that is not there is MISMATCHED. The
+ * tables each version must hold are read from the migrations themselves
+ * ("CREATE TABLE <name> (" in migrations 1..version; a table created under a
+ * temporary name and renamed later, like candles_v5, is skipped).
+ */
+enum { SHAPE_OK = 0, SHAPE_EMPTY, SHAPE_MISMATCHED };
+
+static int schema_shape(sqlite3 *db, const char *path)
+{
+	int64_t ntab = query_i64(db, "SELECT count(*) FROM sqlite_master WHERE type='table'"
+				     " AND name NOT LIKE 'sqlite_%'");
+	int64_t ver = query_i64(db, "PRAGMA user_version");
+	if (ntab < 0 || ver < 0)
+		return -EIO;
+	if (ntab == 0) {
+		slob_store_seterr_(EIO,
+				   "store %s is empty (no tables, schema version %lld): a store "
+				   "that was lost, not a new one",
+				   path, (long long)ver);
+		return SHAPE_EMPTY;
+	}
+	if (ver == 0 || ver > SLOB_STORE_VERSION)
+		return SHAPE_OK; /* foreign or newer: slob_store_open names it (-EPROTO) */
+	for (int m = 0; m < ver; m++) {
+		for (const char *q = strstr(migrations[m], "CREATE TABLE "); q;
+		     q = strstr(q + 1, "CREATE TABLE ")) {
+			char name[64];
+			int n = 0;
+			for (const char *c = q + 13; n < (int)sizeof(name) - 1 &&
+						     ((*c >= 'a' && *c <= 'z') || *c == '_' ||
+						      (*c >= '0' && *c <= '9'));
+			     c++)
+				name[n++] = *c;
+			name[n] = 0;
+			if (n == 0 || strstr(name, "_v"))
+				continue;
+			if (!has_table(db, name)) {
+				slob_store_seterr_(EIO,
+						   "store %s: schema version %lld but table %s is "
+						   "missing: a damaged or lost store",
+						   path, (long long)ver, name);
+				return SHAPE_MISMATCHED;
+			}
+		}
+	}
+	return SHAPE_OK;
+}
+
 static int check_db(sqlite3 *db, const char *path, bool full)
 {
 	sqlite3_stmt *st;
@@ -561,6 +635,11 @@ static int check_db(sqlite3 *db, const char *path, bool full)
 			e = slob_store_seterr_(EIO, "store %s: %lld foreign key violations", path,
 					       (long long)n);
 	}
+	if (e == 0) {
+		int shape = schema_shape(db, path);
+		if (shape != SHAPE_OK)
+			e = shape < 0 ? shape : -EIO;
+	}
 	return e;
 }
 
@@ -584,6 +663,122 @@ int slob_store_check_path(const char *path, bool full)
 		return e;
 	}
 	int e = check_db(db, path, full);
+	sqlite3_close_v2(db);
+	return e;
+}
+
+/* ---- a store that has lived here before --------------------------------- */
+
+int slob_store_marker_path(const char *db_path, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s.marker", db_path);
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
+int slob_store_mark(const char *db_path)
+{
+	char mp[PATH_MAX + 16];
+	if (slob_store_marker_path(db_path, mp, sizeof(mp)) < 0)
+		return slob_store_seterr_(ENAMETOOLONG, "store marker: path too long");
+	struct stat sb;
+	if (stat(mp, &sb) == 0)
+		return 0;
+	char tmp[PATH_MAX + 32], now[SLOB_STORE_TIME_LEN];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	slob_store_time_fmt((int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec, now, sizeof(now));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", mp);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return slob_store_seterr_(errno, "store marker %s: %s", tmp, strerror(errno));
+	fprintf(f,
+		"# a slob store has lived in this directory since %s UTC.\n"
+		"# slobd refuses to start on an empty or missing store while this file\n"
+		"# exists (restore a backup, or remove this file to start afresh on purpose).\n",
+		now);
+	int bad = ferror(f);
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		bad = 1;
+	if (fclose(f) != 0)
+		bad = 1;
+	if (bad || rename(tmp, mp) < 0) {
+		int e = errno ? errno : EIO;
+		unlink(tmp);
+		return slob_store_seterr_(e, "store marker %s: %s", mp, strerror(e));
+	}
+	return 0;
+}
+
+int slob_store_history(const char *db_path, char *what, size_t len)
+{
+	char p[PATH_MAX + 32], dir[PATH_MAX];
+	struct stat sb;
+	if (len)
+		what[0] = 0;
+	if (slob_store_marker_path(db_path, p, sizeof(p)) == 0 && stat(p, &sb) == 0) {
+		snprintf(what, len, "marker %s", p);
+		return 1;
+	}
+	if (snprintf(p, sizeof(p), "%s.spill", db_path) < (int)sizeof(p) && stat(p, &sb) == 0) {
+		snprintf(what, len, "spill file %s", p);
+		return 1;
+	}
+	if (parent_dir(db_path, dir, sizeof(dir)) < 0 ||
+	    snprintf(p, sizeof(p), "%s/backups", dir) >= (int)sizeof(p))
+		return 0;
+	DIR *d = opendir(p);
+	if (!d)
+		return 0;
+	int found = 0;
+	struct dirent *de;
+	while (!found && (de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && strstr(de->d_name, ".db")) {
+			snprintf(what, len, "backups in %s", p);
+			found = 1;
+		}
+	closedir(d);
+	return found;
+}
+
+int slob_store_check_startup(const char *path, bool full)
+{
+	char hist[PATH_MAX + 64];
+	struct stat sb;
+	bool held = slob_store_history(path, hist, sizeof(hist)) > 0;
+	if (stat(path, &sb) < 0) {
+		if (errno != ENOENT)
+			return slob_store_seterr_(errno, "store %s: %s", path, strerror(errno));
+		if (!held)
+			return 0; /* a new data directory */
+		return slob_store_seterr_(EIO,
+					  "store %s is missing, but a store has lived here (%s): "
+					  "a lost store, not a new one",
+					  path, hist);
+	}
+	if (sb.st_size == 0 && !held)
+		return 0; /* created and never written, nothing ever here */
+	sqlite3 *db = NULL;
+	sqlite_init();
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+	if (rc != SQLITE_OK) {
+		int e = slob_store_seterr_(EIO, "store %s: %s", path,
+					   db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close_v2(db);
+		return e;
+	}
+	int e = check_db(db, path, full);
+	if (e == -EIO && !held && schema_shape(db, path) == SHAPE_EMPTY)
+		e = 0; /* header only, nothing ever here: a new store */
+	else if (e == -EIO && held && sb.st_size == 0)
+		slob_store_seterr_(EIO,
+				   "store %s is empty (0 bytes), but a store has lived here (%s): "
+				   "a lost store, not a new one",
+				   path, hist);
+	else if (e == -EIO && held) {
+		char keep[sizeof(store_err)];
+		snprintf(keep, sizeof(keep), "%s", store_err);
+		slob_store_seterr_(EIO, "%.380s (a store has lived here: %.100s)", keep, hist);
+	}
 	sqlite3_close_v2(db);
 	return e;
 }

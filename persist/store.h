@@ -31,7 +31,7 @@
 
 #include <sqlite3.h>
 
-#define SLOB_STORE_VERSION 5	      /* user_version of a current store */
+#define SLOB_STORE_VERSION 6	      /* user_version of a current store */
 #define SLOB_STORE_DEFAULT_DIR "data" /* relative to the config file's dir */
 #define SLOB_STORE_DEFAULT_FILE "slob_state.db"
 #define SLOB_STORE_TIME_LEN 24 /* "YYYY-MM-DD HH:MM:SS.SSS" + NUL */
@@ -95,13 +95,37 @@ int slob_store_migrate(sqlite3 *db, int target);
 
 /*
  * slob_store_check - PRAGMA quick_check (full=false) or integrity_check, plus
- * foreign_key_check. Returns 0 when "ok", -EIO when corrupt (first problem in
- * slob_store_strerror()), other -errno if it could not run. Blocks.
+ * foreign_key_check, plus the schema's shape: a store with no tables, or
+ * without a table its user_version promises, is not ok. Returns 0 when
+ * "ok", -EIO when corrupt (first problem in slob_store_strerror()), other
+ * -errno if it could not run. Blocks.
  */
 int slob_store_check(slob_store_t *s, bool full);
 
 /* Same on a path without migrating or writing (opens read-only). */
 int slob_store_check_path(const char *path, bool full);
+
+/*
+ * A store that was lost is never mistaken for a new one (docs/STORE.md,
+ * "Lost stores"). slobd writes a marker file "<store>.marker" once a store
+ * opened; that marker, a spill file or backups in <dir>/backups are the
+ * evidence that a store has lived in a data directory.
+ *
+ * slob_store_mark - writes the marker if it is missing (temp file, fsync,
+ * rename). Returns 0 or -errno. Start-up.
+ * slob_store_history - 1 with the evidence named in `what` when a store has
+ * lived beside db_path, 0 when none.
+ * slob_store_check_startup - slob_store_check_path() for slobd's start: 0
+ * for a healthy store or a new data directory (no file, or an empty file
+ * and no evidence); -EIO when the store is corrupt, empty (0 bytes, no
+ * tables), missing a table its version promises, or missing altogether
+ * while the evidence says a store lived here. Message names the file and
+ * the evidence. Blocks.
+ */
+int slob_store_marker_path(const char *db_path, char *out, size_t len);
+int slob_store_mark(const char *db_path);
+int slob_store_history(const char *db_path, char *what, size_t len);
+int slob_store_check_startup(const char *path, bool full);
 
 /* Runs SQL (no result rows). Returns 0 or -errno with detail. */
 int slob_store_exec(slob_store_t *s, const char *sql);

@@ -33,6 +33,8 @@
 #include <cmocka.h>
 
 #include "persist/alert.h"
+#include "persist/cold.h"
+#include "persist/store.h"
 #include "persist/secrets.h"
 
 /* ---- fake Bot API ---------------------------------------------------------- */
@@ -269,6 +271,86 @@ static void test_telegram_retry_and_permanent(void **state)
 	assert_non_null(strstr(buf, "telegram alert 'order_rejected' failed (attempt 1/5"));
 	assert_non_null(strstr(buf, "given up after 1 attempt: HTTP 401"));
 	assert_null(strstr(buf, "SECRET-token"));
+	http_stop(&s);
+}
+
+/* An ALERT record's title comes from its kind, and its delivery state (sent,
+ * failed, attempts, channel) lands in the alerts_sent row the cold writer
+ * inserted for it (matched by ref), never staying 'queued'. */
+static void test_delivery_state_journaled(void **state)
+{
+	(void)state;
+	struct http_srv s = {0};
+	s.fail_first = 2;
+	http_start(&s);
+	struct slob_alert_params p;
+	tg_params(&p, s.port);
+	slob_alert_t *a;
+	char err[256], path[512];
+	assert_int_equal(slob_alert_create(&p, NULL, &a, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/slob_state.db", g_tmp);
+	slob_store_t *st;
+	assert_int_equal(slob_store_open(path, 0, &st), 0);
+	sqlite3 *db = slob_store_db(st);
+	struct slob_cold rec[3];
+	for (int i = 0; i < 3; i++) {
+		slob_cold_text_init(&rec[i], SLOB_COLD_ALERT, SLOB_LVL_CRITICAL,
+				    1700000000000000000ll + i, "store", SLOB_ALERT_STORE_ERROR,
+				    i == 0 ? "store write failing (busy)" : i == 1 ? "second" : "third");
+		rec[i].stage = 255;
+		rec[i].seq = (uint64_t)i;
+		char sql[256];
+		snprintf(sql, sizeof(sql),
+			 "INSERT INTO alerts_sent (level, kind, text, ref) VALUES ('CRITICAL', %d,"
+			 " 'x', %lld)",
+			 SLOB_ALERT_STORE_ERROR, (long long)slob_cold_alert_ref(&rec[i]));
+		if (i < 2)
+			assert_int_equal(slob_store_exec(st, sql), 0);
+	}
+	assert_int_equal(slob_alert_from_cold(a, &rec[0]), 1);
+	assert_int_equal(slob_alert_flush(a, 5000), 0);
+	assert_int_equal(slob_alert_journal(a, db), 1);
+	char buf[64];
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_prepare_v2(db,
+					    "SELECT status || ' ' || attempts || ' ' || channel ||"
+					    " (sent_at IS NOT NULL) FROM alerts_sent ORDER BY id",
+					    -1, &q, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	snprintf(buf, sizeof(buf), "%s", (const char *)sqlite3_column_text(q, 0));
+	assert_string_equal(buf, "sent 3 telegram1");
+	sqlite3_reset(q);
+	char dec[4096];
+	urldecode(dec, sizeof(dec), s.body[2]);
+	assert_non_null(strstr(dec, "<b>Store error</b>"));
+	/* permanent failure: failed after 1 attempt */
+	s.status = 401;
+	assert_int_equal(slob_alert_from_cold(a, &rec[1]), 1);
+	assert_int_equal(slob_alert_flush(a, 5000), 0);
+	assert_int_equal(slob_alert_journal(a, db), 1);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	snprintf(buf, sizeof(buf), "%s", (const char *)sqlite3_column_text(q, 0));
+	assert_string_equal(buf, "failed 1 telegram0");
+	sqlite3_finalize(q);
+	/* a state whose row is not committed yet is kept for a later pass */
+	s.status = 200;
+	assert_int_equal(slob_alert_from_cold(a, &rec[2]), 1);
+	assert_int_equal(slob_alert_flush(a, 5000), 0);
+	assert_int_equal(slob_alert_journal(a, db), 0);
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO alerts_sent (level, kind, text, ref) VALUES ('CRITICAL', 10, 'y',"
+		 " %lld)",
+		 (long long)slob_cold_alert_ref(&rec[2]));
+	assert_int_equal(slob_store_exec(st, sql), 0);
+	assert_int_equal(slob_alert_journal(a, db), 1);
+	assert_int_equal(slob_store_query_i64(st, "SELECT count(*) FROM alerts_sent WHERE"
+						  " status='queued'"),
+			 0);
+	slob_alert_free(a);
+	slob_store_close(st);
 	http_stop(&s);
 }
 
@@ -582,6 +664,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_telegram_ok, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_telegram_retry_and_permanent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_delivery_state_journaled, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_never_blocks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_email_and_channel_down, setup, teardown),

@@ -15,6 +15,7 @@
 /* cmocka.h needs the headers above */
 #include <cmocka.h>
 
+#include "persist/alert.h"
 #include "persist/cold.h"
 #include "persist/vfs_fault.h"
 #include "ptest.h"
@@ -29,6 +30,7 @@ static int64_t mono(void)
 struct sinkrec {
 	int logs, alerts, crit_alerts, ticks, cmds;
 	char last_alert[200];
+	int last_alert_kind; /* the record's code: its alert kind */
 	char last_cmd[200];
 };
 
@@ -44,6 +46,7 @@ static void s_alert(void *ctx, const struct slob_cold *r)
 	if (r->u.text.level >= SLOB_LVL_CRITICAL)
 		s->crit_alerts++;
 	snprintf(s->last_alert, sizeof(s->last_alert), "%s", r->u.text.text);
+	s->last_alert_kind = r->u.text.code;
 }
 static void s_tick(void *ctx, int64_t now)
 {
@@ -459,12 +462,17 @@ static void test_busy_lock_grace(void **state)
 			assert_false(slob_cold_store_healthy(f.w));
 			assert_int_equal(f.sink.crit_alerts, 1);
 			assert_non_null(strstr(f.sink.last_alert, "busy"));
+			/* the kind names the alert's title: "Store error", never the
+			 * errno (EBUSY is 16, the kind of a test alert) */
+			assert_int_equal(f.sink.last_alert_kind, SLOB_ALERT_STORE_ERROR);
 		}
 		assert_int_equal(slob_store_exec(ctl, "COMMIT"), 0);
 		assert_int_equal(slob_cold_writer_flush(f.w, 5000), 0);
 		assert_true(slob_cold_durable_seq(f.w, 0) == 1);
 		assert_true(slob_cold_store_healthy(f.w));
 		assert_int_equal(f.sink.alerts, grace ? 0 : 2);
+		if (!grace)
+			assert_int_equal(f.sink.last_alert_kind, SLOB_ALERT_STORE_WRITABLE);
 		assert_int_equal(ptest_i64(db(&f), "SELECT count(*) FROM trade_history"), 1);
 		slob_store_close(ctl);
 		fx_close(&f);

@@ -8,7 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* cmocka.h needs the headers above */
 #include <cmocka.h>
@@ -44,6 +46,76 @@ static void test_memstatus_off_when_check_comes_first(void **state)
 	assert_int_equal(slob_store_open(path, 0, &s), 0);
 	assert_true(sqlite3_memory_used() == 0);
 	slob_store_close(s);
+	ptest_rm_rf(dir);
+}
+
+/*
+ * A lost store is not a new one: an empty file (0 bytes, or only a header
+ * after its WAL was lost) or a store missing a table its version promises
+ * fails the check (slobctl check --full); at slobd's start a missing or empty
+ * store is new only while nothing says a store lived in the directory.
+ */
+static void test_lost_store_is_not_new(void **state)
+{
+	(void)state;
+	char dir[PATH_MAX], path[PATH_MAX + 32], mp[PATH_MAX + 64], bdir[PATH_MAX + 32];
+	ptest_tmpdir(dir, sizeof(dir), "lost");
+	snprintf(path, sizeof(path), "%s/slob_state.db", dir);
+	/* a new directory: no file, then an empty one, nothing else */
+	assert_int_equal(slob_store_check_startup(path, true), 0);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(slob_store_check_startup(path, true), 0);
+	/* ...but the check itself never calls an empty store ok */
+	assert_int_equal(slob_store_check_path(path, true), -EIO);
+	assert_non_null(strstr(slob_store_strerror(), "empty"));
+	/* header only: what a crash leaves when the WAL holding the schema is gone */
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=5", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(slob_store_check_path(path, false), -EIO);
+	assert_int_equal(slob_store_check_startup(path, false), 0); /* still no evidence */
+	/* a real store, then marked as slobd does: now evidence exists */
+	unlink(path);
+	slob_store_t *s;
+	assert_int_equal(slob_store_open(path, 0, &s), 0);
+	slob_store_close(s);
+	assert_int_equal(slob_store_check_path(path, true), 0);
+	assert_int_equal(slob_store_mark(path), 0);
+	assert_int_equal(slob_store_marker_path(path, mp, sizeof(mp)), 0);
+	assert_int_equal(access(mp, R_OK), 0);
+	char what[PATH_MAX + 64];
+	assert_int_equal(slob_store_history(path, what, sizeof(what)), 1);
+	assert_non_null(strstr(what, "marker"));
+	assert_int_equal(slob_store_check_startup(path, true), 0);
+	/* a table dropped: version 5 promises it */
+	assert_int_equal(slob_store_open(path, 0, &s), 0);
+	assert_int_equal(slob_store_exec(s, "DROP TABLE fills"), 0);
+	slob_store_close(s);
+	assert_int_equal(slob_store_check_path(path, true), -EIO);
+	assert_non_null(strstr(slob_store_strerror(), "fills"));
+	/* truncated to 0 bytes with the marker beside it */
+	assert_int_equal(truncate(path, 0), 0);
+	char wal[PATH_MAX + 40];
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	unlink(wal);
+	assert_int_equal(slob_store_check_startup(path, true), -EIO);
+	assert_non_null(strstr(slob_store_strerror(), path));
+	assert_non_null(strstr(slob_store_strerror(), "lost"));
+	/* missing altogether, with only a backup as evidence */
+	unlink(path);
+	unlink(mp);
+	assert_int_equal(slob_store_check_startup(path, true), 0);
+	snprintf(bdir, sizeof(bdir), "%s/backups", dir);
+	assert_int_equal(mkdir(bdir, 0755), 0);
+	snprintf(mp, sizeof(mp), "%s/slob_state_20260101_000000.db", bdir);
+	f = fopen(mp, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(slob_store_check_startup(path, true), -EIO);
+	assert_non_null(strstr(slob_store_strerror(), "missing"));
 	ptest_rm_rf(dir);
 }
 
@@ -417,6 +489,7 @@ int main(void)
 	    cmocka_unit_test(test_incident_guide_queries),
 	    cmocka_unit_test(test_time_and_ids),
 	    cmocka_unit_test(test_params_and_paths),
+	    cmocka_unit_test(test_lost_store_is_not_new),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,7 +61,8 @@ static void usage(FILE *out)
 		"  -l, --layout L         thread layout: auto, single, or a topology string\n"
 		"  -x, --speed N          replay pace: 0 = as fast as possible, N = real time x N\n"
 		"  -f, --format F         replay input: auto, ticks, bars (M1 bar CSV)\n"
-		"      --auto-restore     restore the newest verified backup if the store is corrupt\n"
+		"      --auto-restore     restore the newest verified backup if the store is corrupt,\n"
+		"                         empty or lost (docs/STORE.md)\n"
 		"      --json             print the summary as one JSON object\n"
 		"  -q, --quiet            no summary\n"
 		"exit codes: 0 ok, 1 runtime error, 2 usage or configuration error,\n"
@@ -110,6 +111,7 @@ struct daemon {
 	slob_pipeline_t *pipe;
 	int64_t run_id;
 	bool watchdog;
+	int64_t restore_ref; /* alerts_sent.ref of the restore's row */
 };
 
 /* Applies [store], [log] and [alert] and resolves the paths. */
@@ -283,6 +285,69 @@ static void heartbeat(void *ctx)
 }
 
 
+/* A restore from backup is an incident of its own: journaled in events and
+ * alerts_sent before anything else touches the restored store (the alert
+ * itself goes out once the alert channels exist). */
+/* An alert the daemon thread raises itself (the cold writer is not running):
+ * its alerts_sent row is written now, its delivery state once it went out
+ * (slob_alert_journal). Returns the row's ref, 0 when it could not be written. */
+static int64_t journal_alert_row(struct daemon *d, int kind, const char *level,
+				 const char *component, const char *text)
+{
+	sqlite3 *db = slob_store_db(d->st.store);
+	struct slob_cold key = {0};
+	key.stage = 254; /* the daemon thread: not a producer */
+	key.ts_ns = wall_ns();
+	key.seq = (uint64_t)kind;
+	int64_t ref = slob_cold_alert_ref(&key);
+	char ts[SLOB_STORE_TIME_LEN];
+	slob_store_time_fmt(key.ts_ns, ts, sizeof(ts));
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db,
+				    "INSERT INTO alerts_sent (ts, level, kind, component, text, ref)"
+				    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, level, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 3, kind);
+		sqlite3_bind_text(st, 4, component, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, ref);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_DONE) {
+		fprintf(stderr, "slobd: warning: journaling an alert in %s: %s\n", d->db_path,
+			sqlite3_errmsg(db));
+		return 0;
+	}
+	return ref;
+}
+
+static void record_restore(struct daemon *d)
+{
+	sqlite3 *db = slob_store_db(d->st.store);
+	char ts[SLOB_STORE_TIME_LEN];
+	slob_store_time_fmt(wall_ns(), ts, sizeof(ts));
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(db,
+				    "INSERT INTO events (ts, kind, level, code, component, text)"
+				    " VALUES (?1, 'store_restored', 'CRITICAL', 0, 'store', ?2)",
+				    -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, d->st.report, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	if (rc != SQLITE_DONE)
+		fprintf(stderr, "slobd: warning: recording the restore in %s: %s\n", d->db_path,
+			sqlite3_errmsg(db));
+	d->restore_ref =
+	    journal_alert_row(d, SLOB_ALERT_STORE_RESTORED, "CRITICAL", "store", d->st.report);
+}
+
 static void cleanup(struct daemon *d)
 {
 	slob_pipeline_free(d->pipe);
@@ -345,6 +410,12 @@ static int run_engine(struct daemon *d, bool live)
 		return rc == -EBUSY ? SLOBD_EXIT_LOCKED : rc == -EIO ? SLOBD_EXIT_CORRUPT
 								     : SLOBD_EXIT_RUNTIME;
 	}
+	/* from now on this directory has held a store: an empty or missing
+	 * store here is a lost one (P0-1), never a new one */
+	if (slob_store_mark(d->db_path) < 0)
+		fprintf(stderr, "slobd: warning: %s\n", slob_store_strerror());
+	if (d->st.restored)
+		record_restore(d);
 	if ((rc = slob_recover_load(d->st.store, &d->po.instrument, &d->rec)) < 0) {
 		fprintf(stderr, "slobd: loading state from %s: %s\n", d->db_path,
 			slob_store_strerror());
@@ -366,7 +437,8 @@ static int run_engine(struct daemon *d, bool live)
 	d->stats_open = true;
 	if (d->st.restored) {
 		slob_log_printf(d->log, SLOB_LVL_CRITICAL, "store", "%s", d->st.report);
-		slob_alert_send(d->alert, SLOB_ALERT_STORE_CORRUPT, SLOB_LVL_CRITICAL,
+		slob_alert_track(d->alert, d->restore_ref);
+		slob_alert_send(d->alert, SLOB_ALERT_STORE_RESTORED, SLOB_LVL_CRITICAL,
 				"Store restored from backup", d->st.report);
 	}
 	slob_log_printf(d->log, SLOB_LVL_INFO, "slobd",
@@ -469,8 +541,11 @@ static int run_engine(struct daemon *d, bool live)
 		 (unsigned long long)sum.fills, digest);
 	slob_log_printf(d->log, rc == 0 ? SLOB_LVL_INFO : SLOB_LVL_ERROR, "slobd", "%s%s%s", text,
 			rc == 0 ? "" : "; error: ", rc == 0 ? "" : slob_pipeline_error(d->pipe));
+	slob_alert_track(d->alert, journal_alert_row(d, SLOB_ALERT_STOP, "INFO", "slobd", text));
 	slob_alert_send(d->alert, SLOB_ALERT_STOP, SLOB_LVL_INFO, "System Stopped", text);
 	slob_alert_flush(d->alert, 3000);
+	/* delivery states of everything that went out, the stop included */
+	slob_alert_journal(d->alert, slob_store_db(d->st.store));
 	if (rc < 0) {
 		fprintf(stderr, "slobd: replay failed: %s\n", slob_pipeline_error(d->pipe)[0]
 								 ? slob_pipeline_error(d->pipe)

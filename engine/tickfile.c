@@ -20,6 +20,7 @@
 #include <xxhash.h>
 
 #include "engine/tz.h"
+#include "persist/fsutil.h"
 
 static _Thread_local char tf_err[SLOB_TICKFILE_ERRLEN];
 
@@ -1012,6 +1013,7 @@ out:
 struct slob_tickbin_writer {
 	int fd;
 	int err;
+	struct slob_fs_out out;
 	uint64_t count;
 	struct slob_tickbin_hdr h;
 	XXH3_state_t *xs;
@@ -1053,18 +1055,19 @@ int slob_tickbin_writer_open(struct slob_tickbin_writer **wp, const char *path, 
 		return tf_fail(-ENOMEM, "out of memory");
 	}
 	XXH3_64bits_reset(w->xs);
-	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (w->fd < 0) {
-		int e = errno;
+	char err[SLOB_TICKFILE_ERRLEN];
+	int rc = slob_fs_out_open(&w->out, path, 0644, NULL, err, sizeof(err));
+	if (rc < 0) {
 		XXH3_freeState(w->xs);
 		free(w);
-		return tf_fail(-e, "%s: %s", path, strerror(e));
+		return tf_fail(rc, "%s", err);
 	}
+	w->fd = w->out.fd;
 	unsigned char hb[SLOB_TICKBIN_HDR_SIZE];
 	slob_tickbin_hdr_encode(&w->h, hb);
-	int rc = write_all(w->fd, hb, sizeof(hb));
+	rc = write_all(w->fd, hb, sizeof(hb));
 	if (rc < 0) {
-		close(w->fd);
+		slob_fs_out_abort(&w->out);
 		XXH3_freeState(w->xs);
 		free(w);
 		return tf_fail(rc, "%s: write: %s", path, strerror(-rc));
@@ -1116,18 +1119,34 @@ int slob_tickbin_writer_close(struct slob_tickbin_writer *w)
 		if (pwrite(w->fd, hb, sizeof(hb), 0) != (ssize_t)sizeof(hb))
 			rc = tf_fail(-EIO, "%s: header write failed", w->path);
 	}
-	if (close(w->fd) < 0 && !rc)
-		rc = tf_fail(-errno, "%s: close: %s", w->path, strerror(errno));
 	if (!rc)
 		rc = w->err;
+	if (!rc) {
+		char err[SLOB_TICKFILE_ERRLEN];
+		rc = slob_fs_out_commit(&w->out, err, sizeof(err));
+		if (rc < 0)
+			tf_fail(rc, "%s", err);
+	} else {
+		slob_fs_out_abort(&w->out);
+	}
 	XXH3_freeState(w->xs);
 	free(w);
 	return rc;
 }
 
+void slob_tickbin_writer_abort(struct slob_tickbin_writer *w)
+{
+	if (!w)
+		return;
+	slob_fs_out_abort(&w->out);
+	XXH3_freeState(w->xs);
+	free(w);
+}
+
 struct slob_tickcsv_writer {
 	int fd;
 	int err;
+	struct slob_fs_out out; /* unused (fd -1) for standard output */
 	int iso;
 	int64_t tick_nano;
 	size_t blen;
@@ -1158,14 +1177,22 @@ int slob_tickcsv_writer_open(struct slob_tickcsv_writer **wp, const char *path, 
 	w->tick_nano = tn;
 	w->iso = iso;
 	snprintf(w->path, sizeof(w->path), "%s", path);
-	if (!strcmp(path, "-"))
+	w->out.fd = -1;
+	if (!strcmp(path, "-")) {
 		w->fd = fcntl(1, F_DUPFD_CLOEXEC, 3); /* standard output */
-	else
-		w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (w->fd < 0) {
-		int e = errno;
-		free(w);
-		return tf_fail(-e, "%s: %s", path, strerror(e));
+		if (w->fd < 0) {
+			int e = errno;
+			free(w);
+			return tf_fail(-e, "%s: %s", path, strerror(e));
+		}
+	} else {
+		char err[SLOB_TICKFILE_ERRLEN];
+		int rc = slob_fs_out_open(&w->out, path, 0644, NULL, err, sizeof(err));
+		if (rc < 0) {
+			free(w);
+			return tf_fail(rc, "%s", err);
+		}
+		w->fd = w->out.fd;
 	}
 	w->blen = (size_t)snprintf(w->buf, WBUF, "timestamp,price,size\n");
 	*wp = w;
@@ -1197,10 +1224,30 @@ int slob_tickcsv_writer_close(struct slob_tickcsv_writer *w)
 	if (!w)
 		return 0;
 	int rc = w->err ? w->err : csvw_flush(w);
-	if (close(w->fd) < 0 && !rc)
-		rc = tf_fail(-errno, "%s: close: %s", w->path, strerror(errno));
+	if (w->out.fd < 0) { /* standard output */
+		if (close(w->fd) < 0 && !rc)
+			rc = tf_fail(-errno, "%s: close: %s", w->path, strerror(errno));
+	} else if (!rc) {
+		char err[SLOB_TICKFILE_ERRLEN];
+		rc = slob_fs_out_commit(&w->out, err, sizeof(err));
+		if (rc < 0)
+			tf_fail(rc, "%s", err);
+	} else {
+		slob_fs_out_abort(&w->out);
+	}
 	free(w);
 	return rc;
+}
+
+void slob_tickcsv_writer_abort(struct slob_tickcsv_writer *w)
+{
+	if (!w)
+		return;
+	if (w->out.fd < 0)
+		close(w->fd);
+	else
+		slob_fs_out_abort(&w->out);
+	free(w);
 }
 
 /* ---- simple reader ---------------------------------------------------------- */

@@ -265,26 +265,40 @@ struct slob_tickbin_writer;
 struct slob_tickcsv_writer;
 
 /*
- * slob_tickbin_writer_open - creates (truncates) path and writes a header
- * marked "open". tick_size > 0. Returns 0 and *w, or -errno (message via
- * slob_tickfile_strerror()).
+ * Both writers are atomic (persist/fsutil.h, struct slob_fs_out): the ticks go
+ * to a temporary file next to path; only a successful close fsyncs it and
+ * renames it over path. A failed append or close, or an abort, removes the
+ * temporary file, so a failed conversion leaves no output at all (never a
+ * truncated file with a valid checksum), and an existing file at path is
+ * kept until the new one is complete.
+ */
+
+/*
+ * slob_tickbin_writer_open - starts a binary tick file for path with a
+ * header marked "open". tick_size > 0. Returns 0 and *w, or -errno (message
+ * via slob_tickfile_strerror()).
  */
 int slob_tickbin_writer_open(struct slob_tickbin_writer **w, const char *path, const char *symbol,
 			     double tick_size);
 /* Appends one record (buffered). Returns 0 or -errno. */
 int slob_tickbin_writer_append(struct slob_tickbin_writer *w, int64_t ts_ns, int32_t px,
 			       uint32_t size);
-/* Flushes, writes the final header (count, checksum), closes and frees w
- * (also on error). Returns 0 or -errno. Accepts NULL. */
+/* Flushes, writes the final header (count, checksum), fsyncs, renames over
+ * path and frees w. On any error (now or in an earlier append) removes the
+ * temporary file instead. Returns 0 or -errno. Accepts NULL. */
 int slob_tickbin_writer_close(struct slob_tickbin_writer *w);
+/* Discards everything written: removes the temporary file, frees w. Accepts NULL. */
+void slob_tickbin_writer_abort(struct slob_tickbin_writer *w);
 
-/* CSV writer ("-" = standard output): "timestamp,price,size" header, then one tick per line with
- * the timestamp as integer ns (iso = 0) or ISO-8601 UTC with ns (iso = 1). */
+/* CSV writer ("-" = standard output, written directly): "timestamp,price,size" header, then one
+ * tick per line with the timestamp as integer ns (iso = 0) or ISO-8601 UTC with ns (iso = 1).
+ * Close and abort as for the binary writer. */
 int slob_tickcsv_writer_open(struct slob_tickcsv_writer **w, const char *path, double tick_size,
 			     int iso);
 int slob_tickcsv_writer_append(struct slob_tickcsv_writer *w, int64_t ts_ns, int32_t px,
 			       uint32_t size);
 int slob_tickcsv_writer_close(struct slob_tickcsv_writer *w);
+void slob_tickcsv_writer_abort(struct slob_tickcsv_writer *w);
 
 /* Formats ts_ns as "2026-01-06T14:30:00.000000000Z"; returns the length. */
 int slob_format_time_iso(char *buf, size_t len, int64_t ts_ns);

@@ -10,6 +10,9 @@
  * Options: --symbol NQ, --tick-size 0.25, --skip-bad (count malformed lines
  * instead of stopping), --tolerance-ms N (backwards timestamp tolerance).
  * Exit codes: 0 ok, 1 bad data or I/O error (message names file:line), 2 usage.
+ * Outputs are written atomically (persist/fsutil.h): a failed conversion
+ * leaves no OUT at all and an existing OUT untouched; OUT naming the input
+ * file itself (also through a symlink or hard link) is refused up front.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 
 #include "engine/tickfile.h"
 #include "engine/tz.h"
+#include "persist/fsutil.h"
 
 struct opts {
 	const char *symbol;
@@ -53,6 +57,12 @@ static int cmd_convert(const struct opts *o, const char *in, const char *out, in
 	struct slob_tickreader *r;
 	struct slob_tickcsv_opts co = {
 	    .tick_size = o->tick_size, .skip_bad = o->skip_bad, .backwards_tol_ns = o->tol_ns};
+	char err[512];
+	const char *inputs[] = {in, NULL};
+	if (strcmp(out, "-") != 0 && slob_fs_check_distinct(out, inputs, err, sizeof(err)) < 0) {
+		fprintf(stderr, "slob-data: %s\n", err);
+		return 1;
+	}
 	int rc = slob_tickreader_open(&r, in, to_bin ? SLOB_TICKFILE_CSV : SLOB_TICKFILE_BIN, &co);
 	if (rc < 0) {
 		fprintf(stderr, "slob-data: %s\n", slob_tickfile_strerror());
@@ -84,11 +94,18 @@ static int cmd_convert(const struct opts *o, const char *in, const char *out, in
 			break;
 		n++;
 	}
-	int rc2 = to_bin ? slob_tickbin_writer_close(bw) : slob_tickcsv_writer_close(cw);
+	/* a read or parse error discards the output: no prefix that looks whole */
+	int rc2 = 0;
+	if (rc < 0 && to_bin)
+		slob_tickbin_writer_abort(bw);
+	else if (rc < 0)
+		slob_tickcsv_writer_abort(cw);
+	else
+		rc2 = to_bin ? slob_tickbin_writer_close(bw) : slob_tickcsv_writer_close(cw);
 	print_counts(in, slob_tickreader_check(r), slob_tickreader_bad_lines(r));
 	slob_tickreader_close(r);
 	if (rc < 0 || rc2 < 0) {
-		fprintf(stderr, "slob-data: %s\n", slob_tickfile_strerror());
+		fprintf(stderr, "slob-data: %s; %s not written\n", slob_tickfile_strerror(), out);
 		return 1;
 	}
 	fprintf(stderr, "slob-data: %llu ticks written to %s\n", (unsigned long long)n, out);

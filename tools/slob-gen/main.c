@@ -5,7 +5,8 @@
  * format of engine/tickfile.h), optionally the M1 bars, and a ground-truth
  * CSV of every injected SLOB setup. `--sample DIR` writes the small sample
  * week the README's main job replays through slobd. docs/GENERATOR.md
- * documents the options and the file formats.
+ * documents the options and the file formats. Every output is written
+ * atomically (persist/fsutil.h): all of it, or nothing if the run fails.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,6 +19,7 @@
 #include "engine/event.h"
 #include "engine/gen.h"
 #include "engine/tickfile.h"
+#include "persist/fsutil.h"
 
 static void usage(FILE *f)
 {
@@ -86,10 +88,14 @@ static int parse_dbl(const char *opt, const char *v, double lo, double hi, doubl
 
 static int write_truth(const char *path, const struct slob_gen_out *g, double tick_size)
 {
-	FILE *f = fopen(path, "w");
+	struct slob_fs_out out;
+	char err[512];
+	int rc = slob_fs_out_open(&out, path, 0644, NULL, err, sizeof(err));
+	FILE *f = rc < 0 ? NULL : slob_fs_out_stream(&out);
 	if (!f) {
-		fprintf(stderr, "slob-gen: %s: %s\n", path, strerror(errno));
-		return -errno;
+		fprintf(stderr, "slob-gen: %s\n", rc < 0 ? err : strerror(ENOMEM));
+		slob_fs_out_abort(&out);
+		return rc < 0 ? rc : -ENOMEM;
 	}
 	int64_t tn = slob_tick_nano(tick_size);
 	fprintf(f, "id,dir,lse_high,lse_low,liq1_time,liq1_price,cons_start,cons_end,cons_high,"
@@ -116,9 +122,9 @@ static int write_truth(const char *path, const struct slob_gen_out *g, double ti
 		    tm[5], px[7], tm[6], px[8], px[9], px[10], t->spike_branch,
 		    risk > 0 ? (double)reward / (double)risk : 0.0);
 	}
-	if (fclose(f) != 0) {
-		fprintf(stderr, "slob-gen: %s: %s\n", path, strerror(errno));
-		return -EIO;
+	if ((rc = slob_fs_out_commit(&out, err, sizeof(err))) < 0) {
+		fprintf(stderr, "slob-gen: %s\n", err);
+		return rc;
 	}
 	return 0;
 }
@@ -338,6 +344,7 @@ int main(int argc, char **argv)
 	struct slob_tickcsv_writer *cw = NULL;
 	struct slob_tickbin_writer *bw = NULL;
 	FILE *bf = NULL;
+	struct slob_fs_out bout = {.fd = -1};
 	int ret = 1;
 	uint64_t nticks = 0;
 	if (csv && (rc = slob_tickcsv_writer_open(&cw, csv, p.tick_size, iso))) {
@@ -349,9 +356,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (bars) {
-		bf = fopen(bars, "w");
+		if (slob_fs_out_open(&bout, bars, 0644, NULL, err, sizeof(err)) < 0) {
+			fprintf(stderr, "slob-gen: %s\n", err);
+			goto out;
+		}
+		bf = slob_fs_out_stream(&bout);
 		if (!bf) {
-			fprintf(stderr, "slob-gen: %s: %s\n", bars, strerror(errno));
+			fprintf(stderr, "slob-gen: %s: %s\n", bars, strerror(ENOMEM));
 			goto out;
 		}
 		fprintf(bf, "time,open,high,low,close,volume\n");
@@ -406,10 +417,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if (bf) {
-		rc = fclose(bf);
+		rc = slob_fs_out_commit(&bout, err, sizeof(err));
 		bf = NULL;
 		if (rc) {
-			fprintf(stderr, "slob-gen: %s: %s\n", bars, strerror(errno));
+			fprintf(stderr, "slob-gen: %s\n", err);
 			goto out;
 		}
 	}
@@ -430,12 +441,11 @@ int main(int argc, char **argv)
 	}
 	ret = 0;
 out:
-	if (cw)
-		slob_tickcsv_writer_close(cw);
-	if (bw)
-		slob_tickbin_writer_close(bw);
+	/* a failed run leaves none of its outputs half-written */
+	slob_tickcsv_writer_abort(cw);
+	slob_tickbin_writer_abort(bw);
 	if (bf)
-		fclose(bf);
+		slob_fs_out_abort(&bout);
 	slob_gen_out_free(&g);
 	return ret;
 }

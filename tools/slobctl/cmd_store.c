@@ -71,6 +71,30 @@ static int store_missing(struct ctl *c)
 	return 0;
 }
 
+/*
+ * Commands that write the store first run the check `slobctl check` runs
+ * (quick_check; integrity_check with full) and refuse a store that fails it:
+ * writing into a damaged b-tree can spread the damage, and archive would
+ * delete rows that exist nowhere else. Returns 0 when the store is sound or
+ * does not exist yet (the command creates it), else CTL_CORRUPT (or
+ * CTL_FAIL when it could not be read) with "refusing to <what>: <check
+ * failure>; nothing was changed" on stderr.
+ */
+static int store_sound(struct ctl *c, bool full, const char *what)
+{
+	struct stat sb;
+	if (stat(c->db_path, &sb) < 0 && errno == ENOENT)
+		return 0;
+	int rc = slob_backup_check(c->db_path, full);
+	if (rc == 0)
+		return 0;
+	ctl_err(c,
+		"refusing to %s: %s (%s failed); nothing was changed. Restore a verified "
+		"backup first (slobctl restore latest)",
+		what, slob_store_strerror(), full ? "integrity_check" : "quick_check");
+	return rc == -EIO ? CTL_CORRUPT : CTL_FAIL;
+}
+
 static int open_store(struct ctl *c, unsigned flags, slob_store_t **s)
 {
 	struct stat sb;
@@ -162,7 +186,10 @@ int cmd_add_position(struct ctl *c)
 		id = idbuf;
 	}
 	slob_store_t *s;
-	int rc = open_store(c, 0, &s);
+	int rc = store_sound(c, false, "add a position");
+	if (rc)
+		return rc;
+	rc = open_store(c, 0, &s);
 	if (rc)
 		return rc;
 	sqlite3_stmt *st;
@@ -255,7 +282,12 @@ int cmd_opcmd(struct ctl *c)
 	}
 	who = ctl_who(who);
 	slob_store_t *s;
-	int rc = open_store(c, 0, &s);
+	/* kill-switch on stays possible on a damaged store: it only stops trading */
+	bool halts = !strcmp(cmd, "kill-switch") && !strcmp(arg, "on");
+	int rc = halts ? 0 : store_sound(c, false, cmd);
+	if (rc)
+		return rc;
+	rc = open_store(c, 0, &s);
 	if (rc)
 		return rc;
 	int64_t id = slob_store_cmd_insert(s, cmd, arg, who, reason ? reason : "");
@@ -662,7 +694,10 @@ int cmd_vacuum(struct ctl *c)
 		ctl_err(c, "store %s: %s", c->db_path, strerror(errno));
 		return CTL_NOSTORE;
 	}
-	int rc = slob_backup_vacuum(c->db_path);
+	int rc = store_sound(c, true, "vacuum");
+	if (rc)
+		return rc;
+	rc = slob_backup_vacuum(c->db_path);
 	if (rc < 0) {
 		ctl_err(c, "vacuum failed: %s", slob_store_strerror());
 		return CTL_FAIL;
@@ -716,6 +751,9 @@ int cmd_archive(struct ctl *c)
 	}
 	if (store_missing(c))
 		return CTL_NOSTORE;
+	int rc = store_sound(c, true, "archive");
+	if (rc)
+		return rc;
 	int64_t n = slob_backup_archive(c->db_path, (int)days, to);
 	if (n < 0) {
 		ctl_err(c, "archive failed: %s", slob_store_strerror());

@@ -23,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "engine/tickfile.h"
+#include "persist/fsutil.h"
 #include "persist/store.h"
 #include "tools/slobd/slobd.h"
 
@@ -214,6 +215,14 @@ int slobd_sweep(const struct slobd_args *a, const struct slob_config *cfg,
 		return SLOBD_EXIT_DATA;
 	}
 	slob_tickreader_close(rd);
+	char oerr[PATH_MAX + 128];
+	const char *inputs[] = {a->file, NULL};
+	if (a->csv && strcmp(a->csv, "-") != 0 &&
+	    slob_fs_check_distinct(a->csv, inputs, oerr, sizeof(oerr)) < 0) {
+		fprintf(stderr, "slobd: sweep: %s\n", oerr);
+		free(ax);
+		return SLOBD_EXIT_USAGE;
+	}
 
 	/* the per-run stores are scratch: on tmpfs their fsyncs cost nothing */
 	char tmpdir[64];
@@ -282,10 +291,17 @@ int slobd_sweep(const struct slobd_args *a, const struct slob_config *cfg,
 	rmdir(tmpdir);
 
 	/* results in combo order, to CSV and the store */
+	/* written atomically: the CSV appears complete or not at all */
 	FILE *out = stdout;
-	if (a->csv && strcmp(a->csv, "-") != 0 && (out = fopen(a->csv, "w")) == NULL) {
-		fprintf(stderr, "slobd: sweep: %s: %s\n", a->csv, strerror(errno));
-		out = stdout;
+	struct slob_fs_out csv_out = {.fd = -1};
+	if (a->csv && strcmp(a->csv, "-") != 0) {
+		if (slob_fs_out_open(&csv_out, a->csv, 0644, inputs, oerr, sizeof(oerr)) < 0 ||
+		    (out = slob_fs_out_stream(&csv_out)) == NULL) {
+			fprintf(stderr, "slobd: sweep: %s; results go to standard output\n",
+				csv_out.fd < 0 ? oerr : a->csv);
+			slob_fs_out_abort(&csv_out);
+			out = stdout;
+		}
 	}
 	fprintf(out, "combo");
 	for (unsigned i = 0; i < naxes; i++)
@@ -348,8 +364,10 @@ int slobd_sweep(const struct slobd_args *a, const struct slob_config *cfg,
 	}
 	sqlite3_finalize(ins);
 	slob_store_close(store);
-	if (out != stdout)
-		fclose(out);
+	if (out != stdout && slob_fs_out_commit(&csv_out, oerr, sizeof(oerr)) < 0) {
+		fprintf(stderr, "slobd: sweep: %s\n", oerr);
+		failed = 1;
+	}
 	free(res);
 	free(ax);
 	if (got < mine) {

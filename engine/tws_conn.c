@@ -689,15 +689,22 @@ static void md_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 		md_subscribe(md);
 		snprintf(t, sizeof(t), "market data connected (client %d, %s)", c->client_id,
 			 md->contract.expiry);
-		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-md", 1, t);
+		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-md",
+			  slob_conn_code(SLOB_CONN_MD, SLOB_CONN_UP), t);
 		if (c->disconnects > 0)
 			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-md",
 				  TWS_ALERT_CONN_RESTORED, "market data connection recovered");
+	} else if (c->state == SLOB_TWS_CONNECTING) {
+		snprintf(t, sizeof(t), "market data connecting to %s:%d (client %d)", c->prm.host,
+			 c->prm.port, c->client_id);
+		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_INFO, "tws-md",
+			  slob_conn_code(SLOB_CONN_MD, SLOB_CONN_CONNECTING), t);
 	} else if (c->state == SLOB_TWS_DOWN) {
 		md->subscribed = false;
 		snprintf(t, sizeof(t), "market data connection %s: %s",
 			 old == SLOB_TWS_READY ? "lost" : "attempt failed", why);
-		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-md", 0, t);
+		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-md",
+			  slob_conn_code(SLOB_CONN_MD, SLOB_CONN_DOWN), t);
 		if (old == SLOB_TWS_READY)
 			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-md",
 				  TWS_ALERT_CONN_LOST, t);
@@ -879,7 +886,8 @@ static void br_check_reconciled(struct slob_tws_broker *b)
 	char t[160];
 	snprintf(t, sizeof(t), "reconciliation done: adopted %" PRIu64 ", unknown %" PRIu64
 		 ", broker position %d", b->adopted, b->unknown_found, b->broker_position);
-	cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order", 2, t);
+	cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order",
+		  slob_conn_code(SLOB_CONN_ORDERS, SLOB_CONN_RECONCILED), t);
 }
 
 static int32_t to_ticks(const struct slob_tws_broker *b, double px)
@@ -1062,17 +1070,24 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 			snprintf(sq, sizeof(sq), ", SQPOLL refused: %s", strerror(-c->sock.sqpoll_err));
 		snprintf(t, sizeof(t), "order connection up (client %d, next id %" PRId64 "%s): reconciling",
 			 c->client_id, c->next_valid_id, sq);
-		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order", 1, t);
+		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order",
+			  slob_conn_code(SLOB_CONN_ORDERS, SLOB_CONN_UP), t);
 		if (c->disconnects > 0)
 			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-order",
 				  TWS_ALERT_CONN_RESTORED, "order connection recovered");
 		br_report(b, SLOB_EXEC_CONN, NULL, 1, "order connection up", 0, 0, NULL);
+	} else if (c->state == SLOB_TWS_CONNECTING) {
+		snprintf(t, sizeof(t), "order connection connecting to %s:%d (client %d)", c->prm.host,
+			 c->prm.port, c->client_id);
+		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_INFO, "tws-order",
+			  slob_conn_code(SLOB_CONN_ORDERS, SLOB_CONN_CONNECTING), t);
 	} else if (c->state == SLOB_TWS_DOWN) {
 		if (b->sender != NULL)
 			slob_sender_set_reconciled(b->sender, false);
 		snprintf(t, sizeof(t), "order connection %s: %s",
 			 old == SLOB_TWS_READY ? "lost" : "attempt failed", why);
-		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order", 0, t);
+		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order",
+			  slob_conn_code(SLOB_CONN_ORDERS, SLOB_CONN_DOWN), t);
 		if (old != SLOB_TWS_READY && c->failures == TWS_ALERT_NEVER_UP_AFTER &&
 		    c->disconnects == c->failures)
 			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_ERROR, "tws-order",

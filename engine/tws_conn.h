@@ -49,8 +49,9 @@
  *  5. Broker: after every READY, reconciliation runs (reqPositions,
  *     reqAllOpenOrders, reqExecutions) and the sender holds intents until
  *     positionEnd + openOrderEnd + execDetailsEnd arrived (sender.h).
- *  6. Alerts (SLOB_COLD_ALERT) and connection records (SLOB_COLD_CONN) go to
- *     the owner's cold queue: loss (WARNING), recovery (INFO), IB 1100
+ *  6. Alerts (SLOB_COLD_ALERT) and connection records (SLOB_COLD_CONN, code
+ *     slob_conn_code(session, state) of engine/connstate.h: CONNECTING, UP,
+ *     RECONCILED for orders, DOWN) go to the owner's cold queue: loss (WARNING), recovery (INFO), IB 1100
  *     (WARNING), 1101/1102 (INFO), unknown broker orders/positions (CRITICAL).
  */
 #ifndef SLOB_TWS_CONN_H
@@ -61,6 +62,7 @@
 #include <stdint.h>
 
 #include "engine/coldrec.h"
+#include "engine/connstate.h"
 #include "engine/sender.h"
 #include "engine/tws_codec.h"
 #include "engine/uring_sock.h"

@@ -378,15 +378,16 @@ int slob_stats_status_apply_cold(slob_stats_t *s, const struct slob_cold *rec)
 		slob_stats_status_end(s);
 		return 1;
 	case SLOB_COLD_CONN: {
-		unsigned idx = (unsigned)(rec->u.text.code >> 8) & 0xff;
-		int state = rec->u.text.code & 0xff;
-		if (idx >= SLOB_STATS_NCONN)
+		unsigned idx = slob_conn_code_session(rec->u.text.code);
+		int state = (int)slob_conn_code_state(rec->u.text.code);
+		if (idx >= SLOB_STATS_NCONN || state >= SLOB_CONN_NSTATES)
 			return 0;
 		slob_stats_status_begin(s);
-		if (st->conn[idx] == SLOB_STATS_CONN_UP && state != SLOB_STATS_CONN_UP)
+		if (slob_conn_state_connected(st->conn[idx]) && !slob_conn_state_connected(state))
 			st->conn_drops[idx]++;
+		if (st->conn[idx] != state)
+			st->conn_since_ns[idx] = rec->ts_ns;
 		st->conn[idx] = state;
-		st->conn_since_ns[idx] = rec->ts_ns;
 		slob_stats_status_end(s);
 		return 1;
 	}
@@ -470,16 +471,5 @@ const char *slob_stats_mode_name(int mode)
 
 const char *slob_stats_conn_name(int conn)
 {
-	switch (conn) {
-	case SLOB_STATS_CONN_DOWN:
-		return "down";
-	case SLOB_STATS_CONN_CONNECTING:
-		return "connecting";
-	case SLOB_STATS_CONN_UP:
-		return "up";
-	case SLOB_STATS_CONN_DISABLED:
-		return "disabled";
-	default:
-		return "?";
-	}
+	return slob_conn_state_name(conn);
 }

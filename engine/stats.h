@@ -44,6 +44,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "engine/connstate.h"
 #include "engine/hist.h"
 #include "engine/stage.h"
 #include "ringbuf/compiler.h"
@@ -65,15 +66,22 @@ enum slob_stats_mode {
 	SLOB_STATS_MODE_REPLAY
 };
 
+/* status.conn[] holds enum slob_conn_state (engine/connstate.h, the one
+ * definition the sessions' SLOB_COLD_CONN records use too). */
 enum slob_stats_conn {
-	SLOB_STATS_CONN_DOWN = 0,
-	SLOB_STATS_CONN_CONNECTING,
-	SLOB_STATS_CONN_UP,
-	SLOB_STATS_CONN_DISABLED, /* not configured (replay) */
+	SLOB_STATS_CONN_DOWN = SLOB_CONN_DOWN,
+	SLOB_STATS_CONN_CONNECTING = SLOB_CONN_CONNECTING,
+	SLOB_STATS_CONN_UP = SLOB_CONN_UP,
+	SLOB_STATS_CONN_DISABLED = SLOB_CONN_DISABLED, /* not configured (replay) */
+	SLOB_STATS_CONN_RECONCILED = SLOB_CONN_RECONCILED,
 };
 
-/* Connection indexes in status.conn[] */
-enum { SLOB_STATS_CONN_MD = 0, SLOB_STATS_CONN_ORDERS = 1, SLOB_STATS_NCONN = 2 };
+/* Connection indexes in status.conn[] (enum slob_conn_session) */
+enum {
+	SLOB_STATS_CONN_MD = SLOB_CONN_MD,
+	SLOB_STATS_CONN_ORDERS = SLOB_CONN_ORDERS,
+	SLOB_STATS_NCONN = SLOB_CONN_NSESSIONS
+};
 
 struct slob_stats_header {
 	uint64_t magic;	      /* SLOB_STATS_MAGIC, stored last at create */
@@ -107,9 +115,9 @@ struct slob_stats_status {
 	int64_t heartbeat_ns;		/* CLOCK_REALTIME of the last cold-thread tick */
 	int32_t mode;			/* enum slob_stats_mode */
 	int32_t kill_switch;		/* 1: no new positions */
-	int32_t conn[SLOB_STATS_NCONN]; /* enum slob_stats_conn */
-	int64_t conn_since_ns[SLOB_STATS_NCONN];
-	uint32_t conn_drops[SLOB_STATS_NCONN]; /* disconnects since start */
+	int32_t conn[SLOB_STATS_NCONN]; /* enum slob_conn_state */
+	int64_t conn_since_ns[SLOB_STATS_NCONN]; /* CLOCK_REALTIME of the last change */
+	uint32_t conn_drops[SLOB_STATS_NCONN]; /* connected -> not, since start (connstate.h 2) */
 	char account[16];
 	int32_t breaker;	/* 1 tripped */
 	int32_t breaker_reason; /* risk reason code */
@@ -229,9 +237,10 @@ void slob_stats_status_end(slob_stats_t *s);
 
 /*
  * slob_stats_status_apply_cold - updates the status block from a cold record
- * (RISK_STATE: equity/peak/P&L/open positions; BREAKER: breaker; CONN: conn
- * state with code = (conn index << 8) | enum slob_stats_conn; POSITION:
- * position table). Returns 1 if the record changed the status, else 0.
+ * (RISK_STATE: equity/peak/P&L/open positions; BREAKER: breaker; CONN: the
+ * session's state, since and drops; POSITION:
+ * position table). CONN codes are slob_conn_code(session, state)
+ * (engine/connstate.h). Returns 1 if the record changed the status, else 0.
  * Status writer only (the cold thread).
  */
 struct slob_cold;

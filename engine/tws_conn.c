@@ -856,16 +856,23 @@ static void md_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 		ct_request(c, &md->res, &md->want);
 		snprintf(t, sizeof(t), "market data connected (client %d, %s %s): resolving the contract",
 			 c->client_id, md->want.symbol, md->want.expiry);
-		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-md", 1, t);
+		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-md",
+			  slob_conn_code(SLOB_CONN_MD, SLOB_CONN_UP), t);
 		if (c->disconnects > 0)
 			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-md",
 				  TWS_ALERT_CONN_RESTORED, "market data connection recovered");
+	} else if (c->state == SLOB_TWS_CONNECTING) {
+		snprintf(t, sizeof(t), "market data connecting to %s:%d (client %d)", c->prm.host,
+			 c->prm.port, c->client_id);
+		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_INFO, "tws-md",
+			  slob_conn_code(SLOB_CONN_MD, SLOB_CONN_CONNECTING), t);
 	} else if (c->state == SLOB_TWS_DOWN) {
 		md->subscribed = false;
 		md->res.state = SLOB_TWS_CT_NONE;
 		snprintf(t, sizeof(t), "market data connection %s: %s",
 			 old == SLOB_TWS_READY ? "lost" : "attempt failed", why);
-		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-md", 0, t);
+		cold_text(md->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-md",
+			  slob_conn_code(SLOB_CONN_MD, SLOB_CONN_DOWN), t);
 		if (old == SLOB_TWS_READY)
 			cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-md",
 				  TWS_ALERT_CONN_LOST, t);
@@ -1044,7 +1051,8 @@ static void br_check_reconciled(struct slob_tws_broker *b)
 	char t[160];
 	snprintf(t, sizeof(t), "reconciliation done: adopted %" PRIu64 ", unknown %" PRIu64
 		 ", broker position %d", b->adopted, b->unknown_found, b->broker_position);
-	cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order", 2, t);
+	cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order",
+		  slob_conn_code(SLOB_CONN_ORDERS, SLOB_CONN_RECONCILED), t);
 }
 
 static int32_t to_ticks(const struct slob_tws_broker *b, double px)
@@ -1266,18 +1274,25 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 		snprintf(t, sizeof(t), "order connection up (client %d, next id %" PRId64 "%s): "
 			 "resolving %s %s, then reconciling", c->client_id, c->next_valid_id, sq,
 			 b->want.symbol, b->want.expiry);
-		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order", 1, t);
+		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order",
+			  slob_conn_code(SLOB_CONN_ORDERS, SLOB_CONN_UP), t);
 		if (c->disconnects > 0)
 			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-order",
 				  TWS_ALERT_CONN_RESTORED, "order connection recovered");
 		br_report(b, SLOB_EXEC_CONN, NULL, 1, "order connection up", 0, 0, NULL);
+	} else if (c->state == SLOB_TWS_CONNECTING) {
+		snprintf(t, sizeof(t), "order connection connecting to %s:%d (client %d)", c->prm.host,
+			 c->prm.port, c->client_id);
+		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_INFO, "tws-order",
+			  slob_conn_code(SLOB_CONN_ORDERS, SLOB_CONN_CONNECTING), t);
 	} else if (c->state == SLOB_TWS_DOWN) {
 		b->res.state = SLOB_TWS_CT_NONE;
 		if (b->sender != NULL)
 			slob_sender_set_reconciled(b->sender, false);
 		snprintf(t, sizeof(t), "order connection %s: %s",
 			 old == SLOB_TWS_READY ? "lost" : "attempt failed", why);
-		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order", 0, t);
+		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order",
+			  slob_conn_code(SLOB_CONN_ORDERS, SLOB_CONN_DOWN), t);
 		if (old != SLOB_TWS_READY && c->failures == TWS_ALERT_NEVER_UP_AFTER &&
 		    c->disconnects == c->failures)
 			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_ERROR, "tws-order",

@@ -54,8 +54,9 @@
  *     counts and adopts only the configured contract (by conId; by symbol
  *     and month when the broker gives no conId); anything in another
  *     contract is reported (WARNING alert) and left alone.
- *  6. Alerts (SLOB_COLD_ALERT) and connection records (SLOB_COLD_CONN) go to
- *     the owner's cold queue: loss (WARNING), recovery (INFO), IB 1100
+ *  6. Alerts (SLOB_COLD_ALERT) and connection records (SLOB_COLD_CONN, code
+ *     slob_conn_code(session, state) of engine/connstate.h: CONNECTING, UP,
+ *     RECONCILED for orders, DOWN) go to the owner's cold queue: loss (WARNING), recovery (INFO), IB 1100
  *     (WARNING), 1101/1102 (INFO), unknown broker orders/positions (CRITICAL).
  *  7. The contract comes from configuration ([instrument] -> params) and the
  *     broker confirms it on every connection of both sessions, before any
@@ -73,6 +74,7 @@
 #include <stdint.h>
 
 #include "engine/coldrec.h"
+#include "engine/connstate.h"
 #include "engine/sender.h"
 #include "engine/tws_codec.h"
 #include "engine/uring_sock.h"

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "persist/alert.h"
+#include "engine/connstate.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -1082,13 +1083,13 @@ int slob_alert_from_cold(slob_alert_t *a, const struct slob_cold *rec)
 				       "Circuit breaker reset", text);
 	}
 	case SLOB_COLD_CONN: {
-		int state = rec->u.text.code & 0xff;
+		unsigned state = slob_conn_code_state(rec->u.text.code);
 		text_of(&rec->u.text, text, sizeof(text));
 		snprintf(title, sizeof(title), "%.16s", rec->u.text.component);
-		if (state == 2 /* SLOB_STATS_CONN_UP */)
+		if (state == SLOB_CONN_UP)
 			return slob_alert_send(a, SLOB_ALERT_CONN_RESTORED, SLOB_LVL_WARNING,
 					       "Connection restored", text);
-		if (state == 0 /* DOWN */)
+		if (state == SLOB_CONN_DOWN)
 			return slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR,
 					       "Connection lost", text);
 		return 0;

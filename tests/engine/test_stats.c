@@ -217,15 +217,33 @@ static void test_apply_cold(void **state)
 	assert_int_equal(w.status->breaker, 1);
 	assert_int_equal(w.status->breaker_reason, 5);
 
-	slob_cold_text_init(&rec, SLOB_COLD_CONN, SLOB_LVL_WARNING, 1, "conn",
-			    (SLOB_STATS_CONN_ORDERS << 8) | SLOB_STATS_CONN_UP, "up");
-	assert_int_equal(slob_stats_status_apply_cold(&w, &rec), 1);
-	assert_int_equal(w.status->conn[SLOB_STATS_CONN_ORDERS], SLOB_STATS_CONN_UP);
-	rec.u.text.code = (SLOB_STATS_CONN_ORDERS << 8) | SLOB_STATS_CONN_DOWN;
-	assert_int_equal(slob_stats_status_apply_cold(&w, &rec), 1);
-	assert_int_equal(w.status->conn_drops[SLOB_STATS_CONN_ORDERS], 1);
-	rec.u.text.code = (7 << 8) | SLOB_STATS_CONN_DOWN; /* bad index: ignored */
+	/* every transition of the order session (engine/connstate.h note 1) */
+	static const struct {
+		int state;
+		int64_t ts;
+		uint32_t drops;
+	} seq[] = {
+	    {SLOB_CONN_CONNECTING, 10, 0}, {SLOB_CONN_UP, 20, 0},	  {SLOB_CONN_RECONCILED, 30, 0},
+	    {SLOB_CONN_DOWN, 40, 1},	   {SLOB_CONN_CONNECTING, 50, 1}, {SLOB_CONN_DOWN, 60, 1},
+	    {SLOB_CONN_CONNECTING, 70, 1}, {SLOB_CONN_UP, 80, 1},	  {SLOB_CONN_DOWN, 90, 2},
+	};
+	for (unsigned i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+		slob_cold_text_init(&rec, SLOB_COLD_CONN, SLOB_LVL_WARNING, seq[i].ts, "tws-order",
+				    slob_conn_code(SLOB_CONN_ORDERS, (unsigned)seq[i].state), "x");
+		assert_int_equal(slob_stats_status_apply_cold(&w, &rec), 1);
+		/* the cold thread may hand one record to two sinks: idempotent */
+		assert_int_equal(slob_stats_status_apply_cold(&w, &rec), 1);
+		assert_int_equal(w.status->conn[SLOB_STATS_CONN_ORDERS], seq[i].state);
+		assert_int_equal(w.status->conn_since_ns[SLOB_STATS_CONN_ORDERS], seq[i].ts);
+		assert_int_equal(w.status->conn_drops[SLOB_STATS_CONN_ORDERS], seq[i].drops);
+	}
+	assert_int_equal(w.status->conn[SLOB_STATS_CONN_MD], SLOB_CONN_DOWN); /* untouched */
+	assert_string_equal(slob_stats_conn_name(SLOB_CONN_RECONCILED), "reconciled");
+	rec.u.text.code = slob_conn_code(7, SLOB_CONN_DOWN); /* bad index: ignored */
 	assert_int_equal(slob_stats_status_apply_cold(&w, &rec), 0);
+	rec.u.text.code = slob_conn_code(SLOB_CONN_MD, 99); /* bad state: ignored */
+	assert_int_equal(slob_stats_status_apply_cold(&w, &rec), 0);
+	assert_int_equal(w.status->conn[SLOB_STATS_CONN_MD], SLOB_CONN_DOWN);
 
 	memset(&rec, 0, sizeof(rec));
 	rec.type = SLOB_COLD_POSITION;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "engine/stats.h"
 #include "engine/tws_conn.h"
 
 SLOB_RING_TYPED(tc_tick, struct slob_tick)
@@ -402,6 +403,72 @@ static void test_check_details(void **state)
 	assert_int_equal(c.con_id, 0);
 }
 
+/*
+ * The market-data session's connection records, applied to a stats file as
+ * the cold thread does, show what the session did: connecting, up, down with
+ * one drop. (Its records once carried bare 1/0, which the stats file read as
+ * "market data connecting" while ticks flowed.)
+ */
+SLOB_RING_TYPED(tc_cold, struct slob_cold)
+
+static void apply_conn_records(slob_ring_t *cr, slob_stats_t *st, int *seen)
+{
+	struct slob_cold rec;
+	while (tc_cold_pop(cr, &rec)) {
+		if (rec.type != SLOB_COLD_CONN)
+			continue;
+		assert_string_equal(rec.u.text.component, "tws-md");
+		assert_int_equal(slob_conn_code_session(rec.u.text.code), SLOB_CONN_MD);
+		seen[slob_conn_code_state(rec.u.text.code) % SLOB_CONN_NSTATES]++;
+		assert_int_equal(slob_stats_status_apply_cold(st, &rec), 1);
+	}
+}
+
+static void test_md_conn_records(void **state)
+{
+	(void)state;
+	struct srv s;
+	static struct slob_tws_md md;
+	slob_ring_t ring, cring;
+	struct slob_coldq q;
+	slob_stats_t st;
+	char path[256], err[256];
+	snprintf(path, sizeof(path), "%s/test_tws_conn.%d.stats",
+		 getenv("SLOB_TEST_TMP") ? getenv("SLOB_TEST_TMP") : "/tmp", (int)getpid());
+	assert_int_equal(slob_stats_create(&st, path, err, sizeof(err)), 0);
+	assert_int_equal(slob_ring_init(&cring, "cold", 64, sizeof(struct slob_cold)), 0);
+	assert_int_equal(slob_coldq_init(&q, &cring, 0), 0);
+	srv_start(&s, SRV_OK);
+	struct slob_tws_params p;
+	slob_tws_params_default(&p);
+	p.port = s.port;
+	p.backoff_initial_ms = 60000;
+	p.backoff_cap_ms = 60000;
+	assert_int_equal(slob_ring_init(&ring, "ticks", 64, sizeof(struct slob_tick)), 0);
+	assert_int_equal(slob_tws_md_init(&md, &p, &ring, &q, 0), 0);
+	int seen[SLOB_CONN_NSTATES] = {0};
+	POLL_UNTIL(&md, md.ticks_in == 1, 3000);
+	apply_conn_records(&cring, &st, seen);
+	assert_int_equal(seen[SLOB_CONN_CONNECTING], 1);
+	assert_int_equal(seen[SLOB_CONN_UP], 1);
+	assert_int_equal(st.status->conn[SLOB_STATS_CONN_MD], SLOB_CONN_UP);
+	assert_int_equal(st.status->conn[SLOB_STATS_CONN_ORDERS], SLOB_CONN_DOWN);
+	assert_true(st.status->conn_since_ns[SLOB_STATS_CONN_MD] > 0);
+	/* the server closes after its tick: down, one drop */
+	POLL_UNTIL(&md, md.conn.state == SLOB_TWS_DOWN, 3000);
+	apply_conn_records(&cring, &st, seen);
+	assert_int_equal(seen[SLOB_CONN_DOWN], 1);
+	assert_int_equal(st.status->conn[SLOB_STATS_CONN_MD], SLOB_CONN_DOWN);
+	assert_int_equal(st.status->conn_drops[SLOB_STATS_CONN_MD], 1);
+	srv_stop(&s);
+	slob_tws_md_destroy(&md);
+	slob_coldq_destroy(&q);
+	slob_ring_destroy(&cring);
+	slob_ring_destroy(&ring);
+	slob_stats_close(&st);
+	unlink(path);
+}
+
 static void test_wrong_version(void **state)
 {
 	(void)state;
@@ -460,6 +527,7 @@ int main(void)
 		cmocka_unit_test(test_md_mnq),
 		cmocka_unit_test(test_md_multiplier_mismatch),
 		cmocka_unit_test(test_check_details),
+		cmocka_unit_test(test_md_conn_records),
 		cmocka_unit_test(test_wrong_version),
 		cmocka_unit_test(test_refused),
 	};

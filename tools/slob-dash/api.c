@@ -400,10 +400,6 @@ char *slob_dash_api_summary(struct slob_dash *d, size_t *len, int *http)
 
 /* ---- engine status and stats ------------------------------------------- */
 
-static const char *conn_label(int i)
-{
-	return i == SLOB_STATS_CONN_MD ? "market_data" : "orders";
-}
 
 json_t *slob_dash_api_status(struct slob_dash *d, int *http)
 {
@@ -440,15 +436,18 @@ json_t *slob_dash_api_status(struct slob_dash *d, int *http)
 	json_t *conns = json_array();
 	for (int i = 0; i < SLOB_STATS_NCONN; i++) {
 		json_t *c = json_object();
-		json_object_set_new(c, "name", json_string(conn_label(i)));
+		json_object_set_new(c, "name", json_string(slob_conn_session_name((unsigned)i)));
 		if (have && snap.alive) {
 			json_object_set_new(c, "state",
-					    json_string(slob_stats_conn_name(snap.st.conn[i])));
+					    json_string(slob_conn_state_name(snap.st.conn[i])));
+			json_object_set_new(c, "connected",
+					    json_boolean(slob_conn_state_connected(snap.st.conn[i])));
 			iso_utc(snap.st.conn_since_ns[i], ts, sizeof ts);
 			json_object_set_new(c, "since", json_string(ts));
 			json_object_set_new(c, "drops", json_integer(snap.st.conn_drops[i]));
 		} else {
 			json_object_set_new(c, "state", json_string("unknown (engine not running)"));
+			json_object_set_new(c, "connected", json_false());
 		}
 		json_array_append_new(conns, c);
 	}

@@ -106,18 +106,33 @@ char *slob_dash_metrics(struct slob_dash *d, size_t *len)
 	if (have) {
 		gauge(&b, "slob_engine_heartbeat_age_seconds", "age of the engine heartbeat",
 		      (double)snap.heartbeat_age_ns / 1e9);
-		put(&b, "# HELP slob_connection_up 1 if the TWS connection is up\n"
+		put(&b, "# HELP slob_connection_up 1 if the TWS session is connected (up or "
+			"reconciled) and the engine runs\n"
 			"# TYPE slob_connection_up gauge\n");
 		for (int i = 0; i < SLOB_STATS_NCONN; i++)
 			put(&b, "slob_connection_up{conn=\"%s\"} %d\n",
-			    i == SLOB_STATS_CONN_MD ? "market_data" : "orders",
-			    alive && snap.st.conn[i] == SLOB_STATS_CONN_UP);
+			    slob_conn_session_name((unsigned)i),
+			    alive && slob_conn_state_connected(snap.st.conn[i]));
+		put(&b, "# HELP slob_connection_state 1 for the state each TWS session is in "
+			"(orders trade only when reconciled)\n"
+			"# TYPE slob_connection_state gauge\n");
+		for (int i = 0; i < SLOB_STATS_NCONN; i++)
+			for (int k = 0; k < SLOB_CONN_NSTATES; k++)
+				put(&b, "slob_connection_state{conn=\"%s\",state=\"%s\"} %d\n",
+				    slob_conn_session_name((unsigned)i), slob_conn_state_name(k),
+				    alive && snap.st.conn[i] == k);
+		put(&b, "# HELP slob_connection_since_seconds when the session entered its "
+			"state (Unix time)\n"
+			"# TYPE slob_connection_since_seconds gauge\n");
+		for (int i = 0; i < SLOB_STATS_NCONN; i++)
+			put(&b, "slob_connection_since_seconds{conn=\"%s\"} %.3f\n",
+			    slob_conn_session_name((unsigned)i),
+			    (double)snap.st.conn_since_ns[i] / 1e9);
 		put(&b, "# HELP slob_connection_drops_total disconnects since engine start\n"
 			"# TYPE slob_connection_drops_total counter\n");
 		for (int i = 0; i < SLOB_STATS_NCONN; i++)
 			put(&b, "slob_connection_drops_total{conn=\"%s\"} %u\n",
-			    i == SLOB_STATS_CONN_MD ? "market_data" : "orders",
-			    snap.st.conn_drops[i]);
+			    slob_conn_session_name((unsigned)i), snap.st.conn_drops[i]);
 		gauge(&b, "slob_kill_switch", "1 when the kill switch blocks new positions",
 		      snap.st.kill_switch);
 		gauge(&b, "slob_equity_dollars", "account equity", (double)snap.st.equity_cents / 100);

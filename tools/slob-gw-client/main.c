@@ -245,7 +245,8 @@ int main(int argc, char **argv)
 					continue; /* mirrored by EXEC lines */
 				printf("COLD type=%s level=%u code=%d comp=%s text=%s\n", cold_name(c.type),
 				       c.u.text.level, c.u.text.code, c.u.text.component, c.u.text.text);
-				if (c.type == SLOB_COLD_CONN && c.u.text.code == 2)
+				if (c.type == SLOB_COLD_CONN &&
+				    c.u.text.code == slob_conn_code(SLOB_CONN_ORDERS, SLOB_CONN_RECONCILED))
 					reconciled_seen = true;
 			}
 		}

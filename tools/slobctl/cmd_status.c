@@ -114,6 +114,27 @@ static int load_status(struct ctl *c, struct status_data *d)
 	return 0;
 }
 
+/* Sessions (engine/connstate.h): state, since, drops; "connected" is what
+ * the slob_connection_up metric reports. A stopped engine's last states are
+ * history, not the present: state says so. */
+static json_t *conns_json(const struct slob_stats_status *st, bool alive)
+{
+	json_t *conns = json_object();
+	for (int i = 0; i < SLOB_STATS_NCONN; i++) {
+		char since[64];
+		fmt_time(since, sizeof(since), st->conn_since_ns[i]);
+		json_object_set_new(
+		    conns, slob_conn_session_name((unsigned)i),
+		    json_pack("{s:s,s:s,s:b,s:I,s:s,s:I}", "state",
+			      alive ? slob_conn_state_name(st->conn[i]) : "unknown",
+			      "last_state", slob_conn_state_name(st->conn[i]), "connected",
+			      alive && slob_conn_state_connected(st->conn[i]), "since_ns",
+			      (json_int_t)st->conn_since_ns[i], "since", since, "drops",
+			      (json_int_t)st->conn_drops[i]));
+	}
+	return conns;
+}
+
 static json_t *status_json(struct ctl *c, struct status_data *d)
 {
 	json_t *o = json_object();
@@ -136,15 +157,7 @@ static json_t *status_json(struct ctl *c, struct status_data *d)
 	char acc[sizeof(st->account) + 1];
 	snprintf(acc, sizeof(acc), "%.*s", (int)sizeof(st->account), st->account);
 	json_object_set_new(o, "account", json_string(acc));
-	json_t *conns = json_object();
-	static const char *const cn[] = {"market_data", "orders"};
-	for (int i = 0; i < SLOB_STATS_NCONN; i++)
-		json_object_set_new(conns, cn[i],
-				    json_pack("{s:s,s:I,s:I}", "state",
-					      slob_stats_conn_name(st->conn[i]), "since_ns",
-					      (json_int_t)st->conn_since_ns[i], "drops",
-					      (json_int_t)st->conn_drops[i]));
-	json_object_set_new(o, "connections", conns);
+	json_object_set_new(o, "connections", conns_json(st, d->snap.alive));
 	json_object_set_new(o, "kill_switch", json_boolean(st->kill_switch));
 	json_object_set_new(o, "breaker",
 			    json_pack("{s:b,s:i,s:I}", "tripped", st->breaker, "reason",
@@ -241,8 +254,12 @@ static void print_status(struct ctl *c, struct status_data *d, FILE *out)
 	static const char *const cn[] = {"market data", "orders"};
 	for (int i = 0; i < SLOB_STATS_NCONN; i++) {
 		fmt_time(t, sizeof(t), st->conn_since_ns[i]);
-		fprintf(out, "%-12s %-10s since %s  disconnects %u\n", cn[i],
-			slob_stats_conn_name(st->conn[i]), t, st->conn_drops[i]);
+		if (d->snap.alive)
+			fprintf(out, "%-12s %-10s since %s  disconnects %u\n", cn[i],
+				slob_conn_state_name(st->conn[i]), t, st->conn_drops[i]);
+		else
+			fprintf(out, "%-12s unknown    (engine down; last %s since %s)\n", cn[i],
+				slob_conn_state_name(st->conn[i]), t);
 	}
 	fprintf(out, "kill switch  %s\n", st->kill_switch ? "ON (no new positions)" : "off");
 	if (st->breaker) {

@@ -495,6 +495,13 @@ static int run_engine(struct daemon *d, bool live)
 	 * (risk emits BREAKER records only on a change; drill P1-2) */
 	d->stats.status->breaker = d->rec.risk.breaker_tripped ? 1 : 0;
 	d->stats.status->breaker_reason = d->rec.risk.breaker_tripped ? d->rec.risk.breaker_code : 0;
+	/* sessions: down until their first attempt (live), or none at all (a
+	 * replay of files); the sessions' CONN records take it from here */
+	for (int i = 0; i < SLOB_STATS_NCONN; i++) {
+		d->stats.status->conn[i] = live ? SLOB_CONN_DOWN : SLOB_CONN_DISABLED;
+		d->stats.status->conn_since_ns[i] = d->stats.status->started_ns;
+		d->stats.status->conn_drops[i] = 0;
+	}
 	slob_stats_status_end(&d->stats);
 
 	char text[160];

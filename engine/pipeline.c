@@ -1018,6 +1018,8 @@ void slob_pipeline_summary(const slob_pipeline_t *p, struct slob_pipeline_summar
 	s->realised_cents = v.realised_cents;
 	s->equity_cents = v.equity_cents;
 	s->decisions = p->risk_stage.stats ? p->risk_stage.stats->in : 0;
+	s->dup_levels =
+		p->risk_stage.stats ? p->risk_stage.stats->reasons[SLOB_RISK_DUPLICATE_LEVELS] : 0;
 	struct slob_cold_counters cc;
 	slob_cold_writer_counters(p->cold, &cc);
 	s->cold_records = cc.records;
@@ -1068,7 +1070,7 @@ void slob_pipeline_summary_print(const struct slob_pipeline_summary *s,
 			"\"seconds\":%.6f,\"ticks_per_s\":%.0f,\"hot_seconds\":%.6f,\"hot_ticks_per_s\":%.0f,\"latency_ns\":{\"count\":%llu,"
 			"\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu},"
 			"\"peak_ring_fill\":%llu,\"cold_records\":%llu,\"cold_dropped\":%llu,"
-			"\"live_candidates_peak\":%llu}\n",
+			"\"live_candidates_peak\":%llu,\"duplicate_levels\":%llu}\n",
 			(unsigned long long)s->ticks, (unsigned long long)s->bars,
 			(unsigned long long)s->setups, (unsigned long long)s->setups_short,
 			(unsigned long long)s->setups_long, (unsigned long long)s->invalidated,
@@ -1079,7 +1081,8 @@ void slob_pipeline_summary_print(const struct slob_pipeline_summary *s,
 			(unsigned long long)s->lat_p999, (unsigned long long)s->lat_max,
 			(unsigned long long)s->peak_ring_fill, (unsigned long long)s->cold_records,
 			(unsigned long long)s->cold_dropped,
-			(unsigned long long)s->live_candidates_peak);
+			(unsigned long long)s->live_candidates_peak,
+			(unsigned long long)s->dup_levels);
 		return;
 	}
 	fprintf(out, "slob replay summary (%s)\n", in->symbol);
@@ -1089,6 +1092,8 @@ void slob_pipeline_summary_print(const struct slob_pipeline_summary *s,
 		(unsigned long long)s->setups, (unsigned long long)s->setups_short,
 		(unsigned long long)s->setups_long, (unsigned long long)s->invalidated);
 	fprintf(out, "  bracket orders   %llu\n", (unsigned long long)s->brackets);
+	fprintf(out, "  duplicate levels %llu setups refused (a live bracket had the same levels)\n",
+		(unsigned long long)s->dup_levels);
 	fprintf(out, "  fills            %llu\n", (unsigned long long)s->fills);
 	fprintf(out, "  closed trades    %llu\n", (unsigned long long)s->trades);
 	fprintf(out, "  realised P&L     %s %s (equity %s)\n", pnl, in->currency, eq);

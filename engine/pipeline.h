@@ -96,6 +96,7 @@ struct slob_pipeline_summary {
 	uint64_t peak_ring_fill;            /* max over rings, records */
 	bool flat_out;                      /* replay as fast as possible (not paced, not live) */
 	uint64_t live_candidates_peak;
+	uint64_t dup_levels;                /* setups refused: same levels as a live bracket */
 };
 
 struct slob_pipeline;

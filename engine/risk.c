@@ -60,6 +60,7 @@ const char *slob_risk_reason_name(unsigned reason)
 	    [SLOB_RISK_SETUP_TABLE_FULL] = "setup_table_full",
 	    [SLOB_RISK_DISCONNECTED] = "disconnected",
 	    [SLOB_RISK_UNKNOWN_BROKER] = "unknown_broker",
+	    [SLOB_RISK_DUPLICATE_LEVELS] = "duplicate_levels",
 	};
 	return reason < SLOB_RISK_REASON_MAX && names[reason] ? names[reason] : "unknown";
 }
@@ -1014,6 +1015,22 @@ static void rate_push(struct slob_risk *r, int64_t t)
 	}
 }
 
+/*
+ * True if a live bracket (entry working or position open) has the setup's
+ * direction, entry, stop and target: a second one would double the exposure
+ * on the same levels (two setups may complete on identical prices).
+ */
+static bool same_levels_live(const struct slob_risk *r, const struct slob_setup *s)
+{
+	for (uint32_t k = 0; k < r->nlive; k++) {
+		const struct bracket *b = &r->br[r->live_idx[k]];
+		if (s->dir != 0 && b->dir == s->dir && b->entry == s->entry && b->sl == s->sl &&
+		    b->tp == s->tp)
+			return true;
+	}
+	return false;
+}
+
 static unsigned decide(struct slob_risk *r, const struct slob_sig *sig, const struct slob_local *lt,
 		       int32_t *qty)
 {
@@ -1051,6 +1068,8 @@ static unsigned decide(struct slob_risk *r, const struct slob_sig *sig, const st
 		}
 		return SLOB_RISK_DAILY_LOSS;
 	}
+	if (same_levels_live(r, s))
+		return SLOB_RISK_DUPLICATE_LEVELS;
 	if ((int32_t)r->nlive >= r->p.max_concurrent_positions)
 		return SLOB_RISK_MAX_POSITIONS;
 	bool ok = s->dir == SLOB_LONG	 ? (s->sl < s->entry && s->entry < s->tp)

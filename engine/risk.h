@@ -79,6 +79,7 @@ enum slob_risk_reason {
 	SLOB_RISK_SETUP_TABLE_FULL, /* idempotency set full (fail closed) */
 	SLOB_RISK_DISCONNECTED,	    /* order connection down */
 	SLOB_RISK_UNKNOWN_BROKER,   /* unknown broker order/position (trips breaker) */
+	SLOB_RISK_DUPLICATE_LEVELS, /* a live bracket has the same direction, entry, SL and TP */
 	SLOB_RISK_REASON_MAX
 };
 

@@ -19,6 +19,7 @@
 
 #include <xxhash.h>
 
+#include "engine/config.h"
 #include "engine/tws_conn.h"
 
 SLOB_RING_TYPED(twsc_tick, struct slob_tick)
@@ -42,6 +43,10 @@ void slob_tws_params_default(struct slob_tws_params *p)
 	strcpy(p->contract_month, "auto");
 	p->roll_days = 8;
 	strcpy(p->tif, "DAY");
+	strcpy(p->tp_tif, "GTC");
+	strcpy(p->sl_tif, "GTC");
+	p->tp_outside_rth = true;
+	p->sl_outside_rth = true;
 	p->tick_size = 0.25;
 	strcpy(p->symbol, "NQ");
 	strcpy(p->sec_type, "FUT");
@@ -91,6 +96,27 @@ int slob_tws_param_set(struct slob_tws_params *p, const char *key, const char *v
 	INT_KEY("roll_days", 0, 60, roll_days)
 	INT_KEY("order_sqpoll_idle_ms", 1, 3600000, order_sqpoll_idle_ms)
 #undef INT_KEY
+	if (strcmp(key, "tp_tif") == 0 || strcmp(key, "sl_tif") == 0) {
+		if (strcmp(value, "DAY") != 0 && strcmp(value, "GTC") != 0) {
+			snprintf(err, errlen, "tws.%s: '%s' is not one of DAY, GTC", key, value);
+			return -EINVAL;
+		}
+		strcpy(key[0] == 't' ? p->tp_tif : p->sl_tif, value);
+		return 0;
+	}
+	{
+		static const char *const bkeys[] = {"entry_outside_rth", "tp_outside_rth",
+						    "sl_outside_rth", "allow_unprotected_stop"};
+		bool *const bdst[] = {&p->entry_outside_rth, &p->tp_outside_rth, &p->sl_outside_rth,
+				      &p->allow_unprotected_stop};
+		for (unsigned i = 0; i < sizeof(bkeys) / sizeof(bkeys[0]); i++) {
+			if (strcmp(key, bkeys[i]) != 0)
+				continue;
+			char k[48];
+			snprintf(k, sizeof(k), "tws.%s", key);
+			return slob_parse_bool(k, value, bdst[i], err, errlen);
+		}
+	}
 	if (strcmp(key, "host") == 0 || strcmp(key, "account") == 0 || strcmp(key, "tif") == 0) {
 		char *dst = key[0] == 'h' ? p->host : key[0] == 'a' ? p->account : p->tif;
 		size_t cap = key[0] == 'h' ? sizeof(p->host) : key[0] == 'a' ? sizeof(p->account)
@@ -194,6 +220,29 @@ int slob_tws_params_validate(const struct slob_tws_params *p, char *err, size_t 
 	if (p->max_frame < 1024 || p->max_frame > SLOB_TWS_MAX_FRAME) {
 		snprintf(err, errlen, "tws.max_frame: %" PRIu32 " not in 1024..16777215", p->max_frame);
 		return -EINVAL;
+	}
+	char why[200];
+	if (!p->allow_unprotected_stop && slob_tws_params_stop_warning(p, why, sizeof(why))) {
+		snprintf(err, errlen, "%s; set tws.allow_unprotected_stop = true to accept that", why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int slob_tws_params_stop_warning(const struct slob_tws_params *p, char *out, size_t len)
+{
+	if (strcmp(p->sl_tif, "GTC") != 0) {
+		snprintf(out, len,
+			 "tws.sl_tif = %s: the stop expires at the session end and leaves a filled "
+			 "entry without a protective stop (use GTC)",
+			 p->sl_tif);
+		return 1;
+	}
+	if (!p->sl_outside_rth) {
+		snprintf(out, len,
+			 "tws.sl_outside_rth = false: the stop cannot trigger outside regular trading "
+			 "hours and leaves a position held overnight unprotected (use true)");
+		return 1;
 	}
 	return 0;
 }
@@ -1335,7 +1384,13 @@ static int br_place(void *ctx, const struct slob_intent *in, int64_t first_id)
 			strcpy(o.order_type, "LMT");
 			o.lmt_price = px * ts;
 		}
-		slob_strlcpy(o.tif, sizeof(o.tif), b->conn.prm.tif);
+		/* per leg: the stop must outlive the session (docs/RISK.md) */
+		const struct slob_tws_params *prm = &b->conn.prm;
+		slob_strlcpy(o.tif, sizeof(o.tif),
+			     r == SLOB_ROLE_ENTRY ? prm->tif : r == SLOB_ROLE_TP ? prm->tp_tif : prm->sl_tif);
+		o.outside_rth = r == SLOB_ROLE_ENTRY ? prm->entry_outside_rth
+			      : r == SLOB_ROLE_TP    ? prm->tp_outside_rth
+						     : prm->sl_outside_rth;
 		slob_strlcpy(o.account, sizeof(o.account), b->conn.prm.account);
 		size_t bl = strnlen(in->order_ref, sizeof(in->order_ref));
 		if (bl + strlen(suffix[r]) >= sizeof(o.order_ref))
@@ -1401,7 +1456,12 @@ int slob_tws_broker_init(struct slob_tws_broker *b, const struct slob_tws_params
 	b->res.req_id = 600000;
 	pick_contract(p, &b->contract, now_ns);
 	b->want = b->contract;
-	return slob_tws_conn_init(&b->conn, p, p->order_client_id, br_on_msg, br_on_state, b);
+	int rc = slob_tws_conn_init(&b->conn, p, p->order_client_id, br_on_msg, br_on_state, b);
+	char why[200];
+	if (rc == 0 && slob_tws_params_stop_warning(p, why, sizeof(why)))
+		cold_text(cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order", 0,
+			  why); /* accepted by tws.allow_unprotected_stop: say it loudly */
+	return rc;
 }
 
 void slob_tws_broker_destroy(struct slob_tws_broker *b)

@@ -105,7 +105,16 @@ struct slob_tws_params {
 	char trading_class[16];     /* "" = any */
 	double multiplier;          /* 20: USD per point (instrument.point_value) */
 	char account[32];           /* optional account on orders */
-	char tif[8];                /* "DAY" */
+	char tif[8];                /* time in force of the entry (parent): "DAY" */
+	char tp_tif[8];             /* of the take-profit child: "GTC" */
+	char sl_tif[8];             /* of the stop child: "GTC" */
+	bool entry_outside_rth;     /* entry may fill outside regular hours (false) */
+	bool tp_outside_rth;        /* take-profit too (true) */
+	bool sl_outside_rth;        /* the stop triggers outside regular hours (true) */
+	bool allow_unprotected_stop; /* accept a DAY stop or one limited to regular
+				      * hours (a filled entry can be left without a
+				      * live stop); false: such a configuration is
+				      * refused */
 	double tick_size;           /* 0.25 */
 	bool io_syscalls;           /* key io: uring (false, default; falls back by
 				     * itself when unavailable) | syscalls (true) */
@@ -120,12 +129,19 @@ void slob_tws_params_default(struct slob_tws_params *p);
 /* Keys: host, port, md_client_id, order_client_id, backoff_initial_ms,
  * backoff_factor, backoff_cap_ms, backoff_jitter_pct, connect_timeout_ms,
  * max_frame, md_mode (tick_by_tick|mkt_data), contract_month, roll_days,
- * account, tif, io (uring|syscalls), order_sqpoll (off|any|CPU),
- * order_sqpoll_idle_ms.
+ * account, tif (entry), tp_tif, sl_tif (DAY|GTC), entry_outside_rth,
+ * tp_outside_rth, sl_outside_rth, allow_unprotected_stop, io (uring|syscalls),
+ * order_sqpoll (off|any|CPU), order_sqpoll_idle_ms.
  * 0, -ENOENT, -EINVAL (message names key and range). */
 int slob_tws_param_set(struct slob_tws_params *p, const char *key, const char *value, char *err,
 		       size_t errlen);
+/* Also refuses a stop leg that can leave a filled entry naked (sl_tif DAY:
+ * it expires at the session end; sl_outside_rth false: it cannot trigger
+ * outside regular hours) unless allow_unprotected_stop is set. */
 int slob_tws_params_validate(const struct slob_tws_params *p, char *err, size_t errlen);
+/* With allow_unprotected_stop: a one-line warning naming the unsafe stop
+ * setting (into out), 1; 0 when the stop leg is safe. */
+int slob_tws_params_stop_warning(const struct slob_tws_params *p, char *out, size_t len);
 
 /* NQ front month (YYYYMM into out[7]) for a UTC time: the first quarterly
  * contract (H M U Z) whose last trade day (third Friday) is more than

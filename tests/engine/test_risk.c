@@ -153,10 +153,12 @@ static void h_setup(struct h *h, uint64_t id, int dir, int32_t entry, int32_t sl
 	assert_true(slob_ring_push_spsc(&h->sig, &s));
 }
 
-/* Long setup at 20000.00 with a 10-point stop (NQ: 2 contracts at 50k, 1%). */
+/* Long setup at 20000.00 with a 10-point stop (NQ: 2 contracts at 50k, 1%).
+ * The target differs per setup id (id 1: 20020.00) so that distinct setups
+ * never share all their levels (SLOB_RISK_DUPLICATE_LEVELS). */
 static void h_long(struct h *h, uint64_t id, int64_t ts)
 {
-	h_setup(h, id, SLOB_LONG, 80000, 79960, 80080, ts);
+	h_setup(h, id, SLOB_LONG, 80000, 79960, 80079 + (int32_t)(id % 256), ts);
 }
 
 static void h_clock(struct h *h, uint64_t seq, int64_t ts, int32_t mark)
@@ -224,6 +226,15 @@ static unsigned h_last_reason(struct h *h)
 	const struct slob_cold *c = h_last_cold(h, SLOB_COLD_DECISION);
 	assert_non_null(c);
 	return c->u.decision.reason;
+}
+
+/* DECISION records with this reason. */
+static unsigned h_count_reason(struct h *h, unsigned reason)
+{
+	unsigned c = 0;
+	for (unsigned i = 0; i < h->ncold; i++)
+		c += h->cold[i].type == SLOB_COLD_DECISION && h->cold[i].u.decision.reason == reason;
+	return c;
 }
 
 static struct slob_risk_view h_view(struct h *h)
@@ -668,6 +679,58 @@ static void test_max_concurrent_and_cancel(void **state)
 	h_pump(&h);
 	assert_int_equal(h_last_reason(&h), SLOB_RISK_ACCEPTED);
 	assert_int_equal(h_view(&h).live_brackets, 2);
+	h_close(&h);
+}
+
+/*
+ * Two setups with the same direction, entry, stop and target while the first
+ * bracket is live (entry working or position open): the second is refused
+ * with its own reason and places nothing (the generated sample had such
+ * pairs: two brackets, double exposure). Other levels, or the same levels
+ * once the first bracket is gone, trade normally.
+ */
+static void test_duplicate_levels(void **state)
+{
+	(void)state;
+	struct slob_risk_params p;
+	struct h h;
+	slob_risk_params_default(&p);
+	p.max_concurrent_positions = 8;
+	h_open(&h, &p, 1024, 4096);
+	h_setup(&h, 1, SLOB_LONG, 80000, 79960, 80100, T(0));
+	h_setup(&h, 2, SLOB_LONG, 80000, 79960, 80100, T(0)); /* same levels: refused */
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_DUPLICATE_LEVELS);
+	assert_string_equal(slob_risk_reason_name(SLOB_RISK_DUPLICATE_LEVELS), "duplicate_levels");
+	assert_int_equal(h_count_intents(&h, SLOB_INTENT_BRACKET), 1);
+	assert_int_equal(h_count_reason(&h, SLOB_RISK_DUPLICATE_LEVELS), 1);
+	const struct slob_cold *d = h_last_cold(&h, SLOB_COLD_DECISION);
+	assert_true(d->u.decision.setup_id == 2);
+	assert_int_equal(d->u.decision.qty, 0);
+	/* any level different: a separate bracket */
+	h_setup(&h, 3, SLOB_LONG, 80000, 79961, 80100, T(1));
+	h_setup(&h, 4, SLOB_LONG, 80000, 79960, 80101, T(1));
+	h_setup(&h, 5, SLOB_LONG, 80001, 79960, 80100, T(1));
+	h_setup(&h, 6, SLOB_SHORT, 80000, 80040, 79900, T(1));
+	h_pump(&h);
+	assert_int_equal(h_count_intents(&h, SLOB_INTENT_BRACKET), 4);
+	assert_int_equal(h_view(&h).live_brackets, 5);
+	/* entry of 1 cancelled: the levels are free again */
+	h_exec(&h, SLOB_EXEC_CANCELLED, SLOB_ROLE_ENTRY, 1, 0, 0, T(2));
+	h_setup(&h, 7, SLOB_LONG, 80000, 79960, 80100, T(2));
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_ACCEPTED);
+	/* 7's entry fills: an open position blocks the same levels too */
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, 7, 2, 80000, T(3));
+	h_setup(&h, 8, SLOB_LONG, 80000, 79960, 80100, T(3));
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_DUPLICATE_LEVELS);
+	/* flat after the target: free again */
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_TP, 7, 2, 80100, T(4));
+	h_setup(&h, 9, SLOB_LONG, 80000, 79960, 80100, T(4));
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_ACCEPTED);
+	assert_int_equal(h_count_reason(&h, SLOB_RISK_DUPLICATE_LEVELS), 2);
 	h_close(&h);
 }
 
@@ -1668,6 +1731,7 @@ int main(void)
 	    cmocka_unit_test(test_drawdown_boundary),
 	    cmocka_unit_test(test_daily_loss_boundary),
 	    cmocka_unit_test(test_max_concurrent_and_cancel),
+	    cmocka_unit_test(test_duplicate_levels),
 	    cmocka_unit_test(test_kill_switch_and_reset),
 	    cmocka_unit_test(test_order_rate_breaker),
 	    cmocka_unit_test(test_backpressure_and_health),

@@ -47,6 +47,39 @@ static void test_params(void **state)
 	assert_int_equal(slob_tws_param_set(&p, "contract_month", "202613", err, sizeof(err)), -EINVAL);
 	assert_int_equal(slob_tws_param_set(&p, "contract_month", "202606", err, sizeof(err)), 0);
 	assert_int_equal(slob_tws_param_set(&p, "tif", "IOC", err, sizeof(err)), -EINVAL);
+	/* per-leg order lifetime: defaults keep the stop alive across the session end */
+	{
+		struct slob_tws_params d;
+		slob_tws_params_default(&d);
+		assert_string_equal(d.tif, "DAY");
+		assert_string_equal(d.tp_tif, "GTC");
+		assert_string_equal(d.sl_tif, "GTC");
+		assert_false(d.entry_outside_rth);
+		assert_true(d.tp_outside_rth);
+		assert_true(d.sl_outside_rth);
+		assert_false(d.allow_unprotected_stop);
+		assert_int_equal(slob_tws_param_set(&d, "sl_tif", "IOC", err, sizeof(err)), -EINVAL);
+		assert_int_equal(slob_tws_param_set(&d, "sl_outside_rth", "maybe", err, sizeof(err)),
+				 -EINVAL);
+		assert_int_equal(slob_tws_param_set(&d, "sl_tif", "DAY", err, sizeof(err)), 0);
+		assert_int_equal(slob_tws_params_validate(&d, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "tws.sl_tif = DAY"));
+		assert_non_null(strstr(err, "allow_unprotected_stop"));
+		assert_int_equal(slob_tws_param_set(&d, "sl_tif", "GTC", err, sizeof(err)), 0);
+		assert_int_equal(slob_tws_param_set(&d, "sl_outside_rth", "false", err, sizeof(err)), 0);
+		assert_int_equal(slob_tws_params_validate(&d, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "tws.sl_outside_rth = false"));
+		assert_int_equal(
+		    slob_tws_param_set(&d, "allow_unprotected_stop", "true", err, sizeof(err)), 0);
+		assert_int_equal(slob_tws_params_validate(&d, err, sizeof(err)), 0);
+		char w[200];
+		assert_int_equal(slob_tws_params_stop_warning(&d, w, sizeof(w)), 1);
+		/* DAY target and GTC entry leave the stop in place: accepted */
+		slob_tws_params_default(&d);
+		assert_int_equal(slob_tws_param_set(&d, "tp_tif", "DAY", err, sizeof(err)), 0);
+		assert_int_equal(slob_tws_param_set(&d, "tif", "GTC", err, sizeof(err)), 0);
+		assert_int_equal(slob_tws_params_validate(&d, err, sizeof(err)), 0);
+	}
 	assert_int_equal(slob_tws_param_set(&p, "bogus", "1", err, sizeof(err)), -ENOENT);
 	p.md_client_id = p.order_client_id;
 	assert_int_equal(slob_tws_params_validate(&p, err, sizeof(err)), -EINVAL);

@@ -227,6 +227,15 @@ static void on_tick(struct slob_candles *c, const struct slob_tick *t)
 		c->last_seq = t->seq;
 		return;
 	}
+	if (slob_unlikely((t->flags & SLOB_TICK_REANCHOR) && c->have_cur && m < c->cur.ts_ns &&
+			  (c->last_emitted == INT64_MIN || m > c->last_emitted))) {
+		/* the open bar stood on a lone outlier time the validator replaced */
+		c->have_cur = 0;
+		c->discarded++;
+		s->reasons[SLOB_CANDLES_R_DISCARDED]++;
+		c->closed_upto =
+		    c->last_emitted == INT64_MIN ? INT64_MIN : c->last_emitted + SLOB_NS_PER_MIN;
+	}
 	if (slob_unlikely(m < c->closed_upto || (c->have_cur && m < c->cur.ts_ns))) {
 		if (c->cur_timer_closed && m >= c->closed_upto - SLOB_NS_PER_MIN && !c->have_cur) {
 			c->late++;

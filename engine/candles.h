@@ -21,6 +21,13 @@
  *    dropped and counted (out_of_order, or late when that minute was closed
  *    by the timer); a tick whose seq does not increase is a duplicate,
  *    dropped and counted. Neither ever touches a bar.
+ *  - Ticks reach the candles only through the validator (engine/tickcheck.h),
+ *    which never lets one bad timestamp move its reference: a far-future
+ *    tick is rejected there and the bars go on. The one case it must undo
+ *    (a lone far-future FIRST tick, before any reference existed) arrives
+ *    as a tick flagged SLOB_TICK_REANCHOR with an earlier minute: the open
+ *    bar that lone tick started was never emitted and is dropped (counted
+ *    `discarded`), and the clock restarts from the last emitted bar.
  *  - On the END tick: the open bar is emitted, then an END bar (flags
  *    SLOB_BAR_END, ts of the last bar, last_seq of the last tick).
  *
@@ -64,6 +71,7 @@ enum slob_candles_reason {
 	SLOB_CANDLES_R_FLAT_FILLS,
 	SLOB_CANDLES_R_GAPS,
 	SLOB_CANDLES_R_BY_TIMER,
+	SLOB_CANDLES_R_DISCARDED, /* open bar dropped on a validator re-anchor */
 };
 
 typedef int64_t (*slob_clock_fn)(void *arg); /* returns ns */
@@ -83,7 +91,7 @@ struct slob_candles {
 	unsigned qn, qpos; /* pending bars */
 	struct slob_bar q[4];
 	/* counters (also mirrored in stage stats) */
-	uint64_t bars, out_of_order, duplicates, late, flat_fills, gaps, by_timer;
+	uint64_t bars, out_of_order, duplicates, late, flat_fills, gaps, by_timer, discarded;
 	/* clocks: UTC wall clock for the timer, monotonic for recv_ns; tests
 	 * may replace them */
 	slob_clock_fn utc_now, mono_now;

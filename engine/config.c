@@ -167,6 +167,14 @@ const struct slob_config_key slob_config_keys[] = {
 	{"tws", "io", "uring", NULL, false, "socket I/O: uring (falls back to syscalls by itself where io_uring is missing) or syscalls"},
 	{"tws", "order_sqpoll", "off", NULL, false, "off, any or a CPU: a kernel thread (io_uring SQPOLL, on that CPU) submits the order connection's sends, so placing a bracket makes no system call; falls back to a plain ring if the kernel refuses"},
 	{"tws", "order_sqpoll_idle_ms", "1000", NULL, false, "with order_sqpoll: the kernel thread spins this long after a send, then sleeps (the next send wakes it with a system call); orders minutes apart need a value that long to never make one, at the price of a busy CPU"},
+	/* [ticks] (engine/tickcheck.h, docs/DATA_FORMATS.md "Tick checks"): every tick, replay and live */
+	{"ticks", "max_jump_pct", "10", NULL, false, "reject a price further than this % from the last accepted one (CME equity limits are 7/13/20 %); 0 = off"},
+	{"ticks", "max_size", "100000", NULL, false, "reject a trade size above this many contracts"},
+	{"ticks", "backwards_tol_ms", "1000", NULL, false, "replay: reject a timestamp earlier than the last accepted one by more than this"},
+	{"ticks", "max_forward_h", "168", NULL, false, "replay: reject a timestamp later than the last accepted one by more than this many hours; 0 = off"},
+	{"ticks", "max_skew_s", "60", NULL, false, "live: reject a tick stamped further than this from the receive clock; 0 = off (replay-gw: off)"},
+	{"ticks", "confirm", "5", NULL, false, "rejected ticks that agree with each other before they become the new reference (a real gap)"},
+	{"ticks", "alert_run", "50", NULL, false, "alert after this many rejected ticks in a row, or in one block of 4096 ticks"},
 	/* [stats] */
 	{"stats", "file", "slob.stats", NULL, false, "memory-mapped stats file inside the data directory"},
 	/* [pipeline] */

@@ -38,6 +38,8 @@ enum slob_tick_flags {
 	SLOB_TICK_GAP_BEFORE = 1u << 0, /* market-data gap (reconnect) before this tick */
 	SLOB_TICK_END        = 1u << 1, /* end of stream marker (no price) */
 	SLOB_TICK_LIVE       = 1u << 2, /* from a live connection, not a replay */
+	SLOB_TICK_REANCHOR   = 1u << 3, /* the validator replaced a lone outlier time
+					 * reference (tickcheck.h note 2) */
 };
 
 struct slob_tick {

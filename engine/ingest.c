@@ -35,6 +35,8 @@ void slob_ingest_params_default(struct slob_ingest_params *p)
 	p->backwards_tol_ns = SLOB_NS_PER_SEC;
 	p->verify = 1;
 	p->use_pread = 0;
+	p->strict = 0;
+	slob_tickcheck_params_default(&p->check);
 }
 
 static int set_long(const char *sec, const char *key, const char *v, long lo, long hi, long *out,
@@ -155,6 +157,9 @@ int slob_ingest_param_set(struct slob_ingest_params *p, const char *key, const c
 	} else if (!strcmp(key, "backwards_tol_ms")) {
 		if (!(rc = set_long("ingest", key, value, 0, 86400000, &v, err, errlen)))
 			p->backwards_tol_ns = v * 1000000LL;
+	} else if (!strcmp(key, "strict")) {
+		if (!(rc = set_long("ingest", key, value, 0, 1, &v, err, errlen)))
+			p->strict = (int)v;
 	} else {
 		return unknown_key("ingest", key, err, errlen);
 	}
@@ -180,7 +185,61 @@ int slob_ingest_params_validate(const struct slob_ingest_params *p, char *err, s
 		why = "backwards_tol_ms: must be >= 0";
 	else if (p->format < SLOB_TICKFILE_AUTO || p->format > SLOB_TICKFILE_BIN)
 		why = "format: must be auto|csv|bin";
+	else if (slob_tickcheck_params_validate(&p->check, NULL, 0) < 0)
+		why = "check: invalid tick validator parameters";
 	return invalid_if("ingest", why, err, errlen);
+}
+
+/* ---- rejected ticks ------------------------------------------------------------- */
+
+static const char *const reason_names[SLOB_INGEST_R_N] = {
+    [SLOB_INGEST_R_BAD_PX] = "bad_price",     [SLOB_INGEST_R_BAD_SIZE] = "bad_size",
+    [SLOB_INGEST_R_BACKWARDS] = "ts_backwards", [SLOB_INGEST_R_BAD_LINES] = "bad_lines",
+    [SLOB_INGEST_R_PREAD] = "pread_reads",     [SLOB_INGEST_R_READS] = "reads",
+    [SLOB_INGEST_R_SHORT_READS] = "short_reads", [SLOB_INGEST_R_PX_RANGE] = "price_range",
+    [SLOB_INGEST_R_TS_RANGE] = "ts_range",     [SLOB_INGEST_R_TS_SKEW] = "ts_skew",
+    [SLOB_INGEST_R_FORWARD] = "ts_forward",    [SLOB_INGEST_R_PX_JUMP] = "price_jump",
+    [SLOB_INGEST_R_REANCHORS] = "reanchors",
+};
+
+const char *slob_ingest_reason_name(unsigned slot)
+{
+	return slot < SLOB_INGEST_R_N ? reason_names[slot] : "";
+}
+
+/* validator reason -> stage reason slot */
+static const uint8_t rej_slot[SLOB_TICKREJ_N] = {
+    [SLOB_TICKREJ_BAD_PRICE] = SLOB_INGEST_R_BAD_PX,
+    [SLOB_TICKREJ_PRICE_RANGE] = SLOB_INGEST_R_PX_RANGE,
+    [SLOB_TICKREJ_BAD_SIZE] = SLOB_INGEST_R_BAD_SIZE,
+    [SLOB_TICKREJ_TS_RANGE] = SLOB_INGEST_R_TS_RANGE,
+    [SLOB_TICKREJ_TS_SKEW] = SLOB_INGEST_R_TS_SKEW,
+    [SLOB_TICKREJ_TS_BACKWARDS] = SLOB_INGEST_R_BACKWARDS,
+    [SLOB_TICKREJ_TS_FORWARD] = SLOB_INGEST_R_FORWARD,
+    [SLOB_TICKREJ_PRICE_JUMP] = SLOB_INGEST_R_PX_JUMP,
+};
+
+void slob_ingest_count_rejects(const struct slob_tickcheck *c, uint64_t *reasons)
+{
+	for (unsigned i = 0; i < SLOB_TICKREJ_N; i++)
+		reasons[rej_slot[i]] = c->rej[i];
+	reasons[SLOB_INGEST_R_REANCHORS] = c->reanchors;
+}
+
+int slob_tickcheck_describe(const struct slob_tickcheck *c, int64_t tick_nano, char *buf,
+			    size_t len)
+{
+	char when[48] = "out of range", px[40] = "out of range";
+	if (!c->have_first)
+		return snprintf(buf, len, "none");
+	if (c->first_ts != 0)
+		slob_format_time_iso(when, sizeof(when), c->first_ts);
+	if (c->first_px > 0 && c->first_px <= INT32_MAX && tick_nano > 0)
+		slob_format_price(px, sizeof(px), c->first_px, tick_nano);
+	else if (c->first_reason == SLOB_TICKREJ_BAD_PRICE)
+		snprintf(px, sizeof(px), "not positive");
+	return snprintf(buf, len, "%s (time %s, price %s)", slob_tickrej_name(c->first_reason),
+			when, px);
 }
 
 /* ---- tick ingest -------------------------------------------------------------- */
@@ -223,6 +282,8 @@ int slob_ingest_init(struct slob_ingest *ing, const struct slob_ingest_params *p
 	ing->p = *p;
 	ing->out = out;
 	ing->tap = tap;
+	struct slob_tickcheck_params chkp = p->check;
+	chkp.backwards_tol_ns = p->backwards_tol_ns;
 	ing->last_ts = 0;
 	ing->fd = open(p->path, O_RDONLY | O_CLOEXEC);
 	if (ing->fd < 0)
@@ -259,12 +320,13 @@ int slob_ingest_init(struct slob_ingest *ing, const struct slob_ingest_params *p
 					"%s: file tick size %g differs from the instrument's %g",
 					p->path, ing->hdr.tick_size, p->tick_size);
 		ing->data_off = SLOB_TICKBIN_HDR_SIZE;
-		slob_tickcheck_init(&ing->chk, p->backwards_tol_ns);
+		slob_tickcheck_init_params(&ing->chk, &chkp);
 	} else {
 		struct slob_tickcsv_opts o = {.name = ing->p.path,
 					      .tick_size = p->tick_size,
 					      .skip_bad = p->skip_bad,
-					      .backwards_tol_ns = p->backwards_tol_ns};
+					      .backwards_tol_ns = p->backwards_tol_ns,
+					      .check = &chkp};
 		if ((rc = slob_tickcsv_init(&ing->csv, &o)) < 0)
 			return ing_fail(ing, rc, "%s", ing->csv.err);
 		ing->data_off = 0;
@@ -439,16 +501,23 @@ static int parse(struct slob_ingest *ing)
 			unsigned bn = ing->bn;
 			uint64_t seq = ing->seq;
 			size_t i = 0;
+			/* record index (from 1) of src, for the first rejection */
+			uint64_t rec = (uint64_t)(b->off + (off_t)b->pos - ing->data_off) /
+				       SLOB_TICKBIN_REC_SIZE;
 			for (; i < nrec && bn < cap; i++, src += SLOB_TICKBIN_REC_SIZE) {
 				int64_t ts;
 				int32_t px;
 				uint32_t size;
 				slob_tickbin_rec_decode(src, &ts, &px, &size);
+				ing->chk.where = rec + i + 1;
 				if (slob_unlikely(
 					!slob_tickcheck_ok(&ing->chk, ts, px, (int64_t)size)))
 					continue;
-				dst[bn++] = (struct slob_tick){
-				    .ts_ns = ts, .seq = ++seq, .px = px, .size = size};
+				dst[bn++] = (struct slob_tick){.ts_ns = ts,
+							       .seq = ++seq,
+							       .px = px,
+							       .size = size,
+							       .flags = ing->chk.tick_flags};
 			}
 			ing->bn = bn;
 			ing->seq = seq;
@@ -563,6 +632,58 @@ static unsigned push(struct slob_ingest *ing)
 	return pushed;
 }
 
+const struct slob_tickcheck *slob_ingest_check(const struct slob_ingest *ing)
+{
+	return ing->fmt == SLOB_TICKFILE_BIN ? &ing->chk : &ing->csv.chk;
+}
+
+/* "file:line" or "file: record N" of the first rejection */
+static void first_where(const struct slob_ingest *ing, const struct slob_tickcheck *c, char *buf,
+			size_t len)
+{
+	if (ing->fmt == SLOB_TICKFILE_BIN)
+		snprintf(buf, len, "%s: record %llu", ing->p.path,
+			 (unsigned long long)c->first_where);
+	else
+		snprintf(buf, len, "%s:%llu", ing->p.path, (unsigned long long)c->first_where);
+}
+
+/*
+ * After a parse: the validator's counters into the stage's reason slots, its
+ * alert into the cold queue (rare: formatting here is fine), and --strict.
+ */
+static int after_check(struct slob_ingest *ing)
+{
+	struct slob_tickcheck *c = ing->fmt == SLOB_TICKFILE_BIN ? &ing->chk : &ing->csv.chk;
+	if (slob_likely(!c->have_first && !c->reanchors))
+		return 0;
+	slob_ingest_count_rejects(c, ing->stage.stats->reasons);
+	char where[SLOB_INGEST_PATH_MAX + 32], why[160];
+	if (c->have_first && ing->p.strict) {
+		first_where(ing, c, where, sizeof(where));
+		slob_tickcheck_describe(c, slob_tick_nano(ing->p.tick_size), why, sizeof(why));
+		return ing_fail(ing, -ERANGE, "%s: tick rejected (strict): %s", where, why);
+	}
+	if (slob_unlikely(c->alert)) {
+		c->alert = 0;
+		if (ing->cold) {
+			char t[160];
+			struct slob_cold rec;
+			snprintf(t, sizeof(t),
+				 "market data: %llu of %llu ticks rejected, %llu in a row, last %s, "
+				 "%llu re-anchors",
+				 (unsigned long long)slob_tickcheck_rejected(c),
+				 (unsigned long long)c->seen, (unsigned long long)c->run,
+				 slob_tickrej_name(c->last_reason), (unsigned long long)c->reanchors);
+			slob_cold_text_init(&rec, SLOB_COLD_ALERT, SLOB_LVL_WARNING,
+					    c->last_ts == INT64_MIN ? 0 : c->last_ts,
+					    "ingest", SLOB_TICKCHECK_ALERT_CODE, t);
+			(void)slob_coldq_put(ing->cold, &rec);
+		}
+	}
+	return 0;
+}
+
 int slob_ingest_poll(struct slob_ingest *ing)
 {
 	struct slob_stage_stats *s = ing->stage.stats;
@@ -594,12 +715,10 @@ int slob_ingest_poll(struct slob_ingest *ing)
 	}
 	if (ing->use_uring && (rc = submit(ing, resubmit)) < 0)
 		goto fail;
-	s->reasons[SLOB_INGEST_R_BAD_PX] =
-	    ing->fmt == SLOB_TICKFILE_BIN ? ing->chk.bad_px : ing->csv.chk.bad_px;
-	s->reasons[SLOB_INGEST_R_BAD_SIZE] =
-	    ing->fmt == SLOB_TICKFILE_BIN ? ing->chk.bad_size : ing->csv.chk.bad_size;
-	s->reasons[SLOB_INGEST_R_BACKWARDS] =
-	    ing->fmt == SLOB_TICKFILE_BIN ? ing->chk.backwards : ing->csv.chk.backwards;
+	if ((rc = after_check(ing)) < 0) {
+		push(ing);
+		goto fail;
+	}
 	s->reasons[SLOB_INGEST_R_BAD_LINES] = ing->csv.bad_lines;
 	if (ing->bn)
 		work += push(ing);

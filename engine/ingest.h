@@ -28,8 +28,11 @@
  *     before any tick is published. A malformed CSV line stops the stage:
  *     poll returns -EINVAL and slob_ingest_error() says "file:line: what"
  *     (ticks before it were published); with skip_bad it is counted instead.
- *     Non-positive price/size and timestamps going backwards beyond the
- *     tolerance are rejected and counted (tickfile.h slob_tickcheck).
+ *     Ticks the validator refuses (engine/tickcheck.h) are rejected and
+ *     counted by reason in stats.reasons[]; a persistent run of them is
+ *     alerted through the optional cold queue; with params.strict the
+ *     first one stops the stage: poll returns -ERANGE and the error names
+ *     the tick ("file:line: tick rejected: reason (...)").
  *  4. Parsed ticks wait in a private batch until both rings took them
  *     (backpressure is counted; the stage never blocks).
  *
@@ -43,6 +46,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "engine/coldrec.h"
 #include "engine/event.h"
 #include "engine/stage.h"
 #include "engine/tickfile.h"
@@ -63,26 +67,50 @@ struct slob_ingest_params {
 	int64_t backwards_tol_ns;	 /* tolerated backwards step, default 1 s */
 	int verify;			 /* binary: check the body checksum at init (1) */
 	int use_pread;			 /* 1: do not use io_uring */
+	int strict;			 /* 1: the first rejected tick stops the replay (-ERANGE) */
+	struct slob_tickcheck_params check; /* the validator (its backwards tolerance is
+					     * backwards_tol_ns above) */
 };
 
 void slob_ingest_params_default(struct slob_ingest_params *p);
 /* Keys: path, format (auto|csv|bin), tick_size (>0), pace (0..100000), depth
  * (1..64), buf_kb (4..65536), batch (1..65536), skip_bad (0|1),
- * backwards_tol_ms (0..86400000), verify (0|1), io (uring|pread). */
+ * backwards_tol_ms (0..86400000), verify (0|1), io (uring|pread), strict (0|1). */
 int slob_ingest_param_set(struct slob_ingest_params *p, const char *key, const char *value,
 			  char *err, size_t errlen);
 int slob_ingest_params_validate(const struct slob_ingest_params *p, char *err, size_t errlen);
 
-/* stats.reasons[] slots */
+/* stats.reasons[] slots (named in the stats file: slob_ingest_reason_name). The
+ * live market-data session counts its rejections into the same slots. */
 enum slob_ingest_reason {
-	SLOB_INGEST_R_BAD_PX = 0,  /* rejected: price <= 0 */
-	SLOB_INGEST_R_BAD_SIZE,	   /* rejected: size <= 0 */
-	SLOB_INGEST_R_BACKWARDS,   /* rejected: timestamp backwards beyond tolerance */
+	SLOB_INGEST_R_BAD_PX = 0,  /* rejected: bad_price (<= 0, NaN) */
+	SLOB_INGEST_R_BAD_SIZE,	   /* rejected: bad_size */
+	SLOB_INGEST_R_BACKWARDS,   /* rejected: ts_backwards */
 	SLOB_INGEST_R_BAD_LINES,   /* malformed lines skipped (skip_bad) */
 	SLOB_INGEST_R_PREAD,	   /* reads done with pread (io_uring unavailable) */
 	SLOB_INGEST_R_READS,	   /* reads completed */
 	SLOB_INGEST_R_SHORT_READS, /* short reads resubmitted */
+	SLOB_INGEST_R_PX_RANGE,	   /* rejected: price_range */
+	SLOB_INGEST_R_TS_RANGE,	   /* rejected: ts_range */
+	SLOB_INGEST_R_TS_SKEW,	   /* rejected: ts_skew (live) */
+	SLOB_INGEST_R_FORWARD,	   /* rejected: ts_forward */
+	SLOB_INGEST_R_PX_JUMP,	   /* rejected: price_jump */
+	SLOB_INGEST_R_REANCHORS,   /* validator re-anchors (tickcheck.h note 2) */
+	SLOB_INGEST_R_N
 };
+
+/* Name of a reason slot ("bad_price", "reads", ...). */
+const char *slob_ingest_reason_name(unsigned slot);
+
+/* Copies a validator's counters into stage reason slots (ingest and live md). */
+void slob_ingest_count_rejects(const struct slob_tickcheck *c, uint64_t *reasons);
+
+/*
+ * slob_tickcheck_describe - "ts_forward (tick 2090-01-01T00:00:00.000000000Z,
+ * price 20000.25)" for the first rejection of c. Cold path.
+ */
+int slob_tickcheck_describe(const struct slob_tickcheck *c, int64_t tick_nano, char *buf,
+			    size_t len);
 
 struct slob_ingest_buf {
 	unsigned char *data;
@@ -116,6 +144,7 @@ struct slob_ingest {
 	int64_t pace_t0_mono, pace_t0_ts;
 	int eof, end_queued, done_, failed;
 	uint64_t ticks; /* ticks published (without END) */
+	struct slob_coldq *cold; /* optional: validator alerts (SLOB_COLD_ALERT) */
 	char err[SLOB_TICKFILE_ERRLEN];
 	slob_stage_t stage;
 };
@@ -142,6 +171,9 @@ bool slob_ingest_done(const struct slob_ingest *ing);
 
 /* Human detail of the last failure (empty if none). */
 const char *slob_ingest_error(const struct slob_ingest *ing);
+
+/* The validator of the file being read (counters by reason, first rejection). */
+const struct slob_tickcheck *slob_ingest_check(const struct slob_ingest *ing);
 
 /* Frees buffers and io_uring, closes the file. Accepts half-initialised. */
 void slob_ingest_destroy(struct slob_ingest *ing);

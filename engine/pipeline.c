@@ -274,6 +274,7 @@ int slob_pipeline_opts_from_config(struct slob_pipeline_opts *o, const struct sl
 		{"sender", (slob_param_set_fn)slob_sender_param_set, &o->sender},
 		{"cold", (slob_param_set_fn)slob_cold_param_set, &o->cold},
 		{"tws", (slob_param_set_fn)slob_tws_param_set, &o->tws},
+		{"ticks", (slob_param_set_fn)slob_tickcheck_param_set, &o->ingest.check},
 	};
 	for (unsigned i = 0; i < SLOB_ARRAY_SIZE(sections); i++) {
 		int rc = slob_config_apply_section(cfg, sections[i].section, sections[i].fn,
@@ -293,12 +294,19 @@ int slob_pipeline_opts_from_config(struct slob_pipeline_opts *o, const struct sl
 	    (rc = slob_risk_params_validate(&o->risk, msg, sizeof(msg))) < 0 ||
 	    (rc = slob_sender_params_validate(&o->sender, msg, sizeof(msg))) < 0 ||
 	    (rc = slob_cold_params_validate(&o->cold, msg, sizeof(msg))) < 0 ||
-	    (rc = slob_tws_params_validate(&o->tws, msg, sizeof(msg))) < 0) {
+	    (rc = slob_tws_params_validate(&o->tws, msg, sizeof(msg))) < 0 ||
+	    (rc = slob_tickcheck_params_validate(&o->ingest.check, msg, sizeof(msg))) < 0) {
 		snprintf(err, errlen, "invalid configuration: %s", msg);
 		return rc;
 	}
 	if ((rc = contract_from_config(o, cfg, err, errlen)) < 0)
 		return rc;
+	/* ticks must fall inside the years the session calendar covers */
+	o->ingest.check.ts_min_ns = slob_days_from_civil(o->detector.tz_year_from, 1, 1) *
+				    SLOB_NS_PER_DAY;
+	o->ingest.check.ts_max_ns = slob_days_from_civil(o->detector.tz_year_to + 1, 1, 1) *
+				    SLOB_NS_PER_DAY;
+	o->ingest.backwards_tol_ns = o->ingest.check.backwards_tol_ns;
 	o->ingest.tick_size = o->instrument.tick_size;
 	o->tws.tick_size = o->instrument.tick_size;
 	return 0;
@@ -410,7 +418,10 @@ static int ingest_wrap_poll(slob_stage_t *st)
 		if (!__atomic_load_n(&p->stop_requested, __ATOMIC_RELAXED)) {
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no syscall */
-			return slob_tws_md_poll(p->md, ts.tv_sec * 1000LL + ts.tv_nsec / 1000000);
+			int w = slob_tws_md_poll(p->md, ts.tv_sec * 1000LL + ts.tv_nsec / 1000000);
+			if (slob_unlikely(p->md->chk.accepted != p->md->chk.seen))
+				slob_ingest_count_rejects(&p->md->chk, st->stats->reasons);
+			return w;
 		}
 	} else {
 		slob_stage_t *inner = slob_ingest_stage(&p->ingest);
@@ -728,6 +739,12 @@ int slob_pipeline_build(slob_pipeline_t **out, const struct slob_pipeline_opts *
 			rc = fail(p, err, errlen, rc, "market-data session: %s", strerror(-rc));
 			goto out_free;
 		}
+		/* ticks against the receive clock; a simulator replaying history
+		 * (replay-gw) has none: the replay's ordering rules instead */
+		struct slob_tickcheck_params tc = o->ingest.check;
+		if (!o->wall_clock_bars)
+			tc.max_skew_ns = 0;
+		slob_tws_md_set_check(p->md, &tc);
 		/* a quiet minute must not delay the detector; not against a
 		 * simulator replaying history faster than the clock */
 		if (o->wall_clock_bars)
@@ -739,6 +756,7 @@ int slob_pipeline_build(slob_pipeline_t **out, const struct slob_pipeline_opts *
 			rc = fail(p, err, errlen, rc, "ingest: %s", slob_ingest_error(&p->ingest));
 			goto out_free;
 		}
+		p->ingest.cold = &p->coldq[SLOB_PIPE_COLD_INGEST];
 	}
 	if ((rc = slob_candles_init(&p->candles, &cp, slob_topo_ring(p->topo, "ticks"),
 				    slob_topo_ring(p->topo, "bars"),
@@ -840,6 +858,11 @@ int slob_pipeline_build(slob_pipeline_t **out, const struct slob_pipeline_opts *
 	/* the reader counts into the wrapper's counters */
 	p->ingest_wrap.stats = p->ingest_wrap.stats ? p->ingest_wrap.stats : &p->ingest_wrap.own_stats;
 	slob_ingest_stage(&p->ingest)->stats = p->ingest_wrap.stats;
+	if (o->stats) { /* rejected ticks by reason, named in the stats file */
+		struct slob_stats_stage_slot *slot = slob_stats_stage_slot(o->stats, "ingest");
+		for (unsigned i = 0; slot && i < SLOB_INGEST_R_N; i++)
+			slob_stats_stage_reason_name(slot, i, slob_ingest_reason_name(i));
+	}
 	if (o->stats) {
 		slob_stats_status_begin(o->stats);
 		o->stats->status->mode =
@@ -907,6 +930,9 @@ static void *joiner_main(void *arg)
 	}
 	p->t_end = slob_mono_ns();
 	p->result = first;
+	/* the reader's own words ("file:line: ...") when it is what failed */
+	if (first < 0 && p->md == NULL && !p->err[0] && slob_ingest_error(&p->ingest)[0])
+		snprintf(p->err, sizeof(p->err), "%s", slob_ingest_error(&p->ingest));
 	__atomic_store_n(&p->finished, 1, __ATOMIC_RELEASE); /* partner: acquire in wait */
 	return NULL;
 }
@@ -1045,6 +1071,41 @@ void slob_pipeline_summary(const slob_pipeline_t *p, struct slob_pipeline_summar
 		if (st && st->stats && st->stats->ring_fill_max > s->peak_ring_fill)
 			s->peak_ring_fill = st->stats->ring_fill_max;
 	}
+	const struct slob_tickcheck *c = p->md ? &p->md->chk : slob_ingest_check(&p->ingest);
+	s->rejected = slob_tickcheck_rejected(c);
+	memcpy(s->rejected_by, c->rej, sizeof(s->rejected_by));
+	s->reanchors = c->reanchors;
+	if (c->have_first) {
+		char why[160];
+		slob_tickcheck_describe(c, slob_tick_nano(p->o.instrument.tick_size), why,
+					sizeof(why));
+		if (p->md)
+			snprintf(s->first_rejected, sizeof(s->first_rejected), "live tick %llu: %s",
+				 (unsigned long long)c->first_where, why);
+		else if (p->ingest.fmt == SLOB_TICKFILE_BIN)
+			snprintf(s->first_rejected, sizeof(s->first_rejected), "%s: record %llu: %s",
+				 p->ingest.p.path, (unsigned long long)c->first_where, why);
+		else
+			snprintf(s->first_rejected, sizeof(s->first_rejected), "%s:%llu: %s",
+				 p->ingest.p.path, (unsigned long long)c->first_where, why);
+	}
+}
+
+/* "ts_forward 1, price_range 1" (reasons with a count), or "" */
+static void rejected_list(const struct slob_pipeline_summary *s, char *buf, size_t len, bool json)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < SLOB_TICKREJ_N && n < len; i++) {
+		if (json)
+			n += (size_t)snprintf(buf + n, len - n, "%s\"%s\":%llu", i ? "," : "",
+					      slob_tickrej_name(i),
+					      (unsigned long long)s->rejected_by[i]);
+		else if (s->rejected_by[i])
+			n += (size_t)snprintf(buf + n, len - n, "%s%s %llu", n ? ", " : "",
+					      slob_tickrej_name(i),
+					      (unsigned long long)s->rejected_by[i]);
+	}
 }
 
 static void money(char *buf, size_t len, int64_t cents)
@@ -1062,6 +1123,8 @@ void slob_pipeline_summary_print(const struct slob_pipeline_summary *s,
 	money(eq, sizeof(eq), s->equity_cents);
 	double tps = s->seconds > 0 ? (double)s->ticks / s->seconds : 0.0;
 	double hps = s->hot_seconds > 0 ? (double)s->ticks / s->hot_seconds : 0.0;
+	char rej[320];
+	rejected_list(s, rej, sizeof(rej), json);
 	if (json) {
 		fprintf(out,
 			"{\"ticks\":%llu,\"bars\":%llu,\"setups\":%llu,\"setups_short\":%llu,"
@@ -1070,7 +1133,9 @@ void slob_pipeline_summary_print(const struct slob_pipeline_summary *s,
 			"\"seconds\":%.6f,\"ticks_per_s\":%.0f,\"hot_seconds\":%.6f,\"hot_ticks_per_s\":%.0f,\"latency_ns\":{\"count\":%llu,"
 			"\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu},"
 			"\"peak_ring_fill\":%llu,\"cold_records\":%llu,\"cold_dropped\":%llu,"
-			"\"live_candidates_peak\":%llu,\"duplicate_levels\":%llu}\n",
+			"\"live_candidates_peak\":%llu,\"duplicate_levels\":%llu,"
+			"\"rejected_ticks\":%llu,"
+			"\"rejected_by\":{%s},\"reanchors\":%llu}\n",
 			(unsigned long long)s->ticks, (unsigned long long)s->bars,
 			(unsigned long long)s->setups, (unsigned long long)s->setups_short,
 			(unsigned long long)s->setups_long, (unsigned long long)s->invalidated,
@@ -1082,11 +1147,18 @@ void slob_pipeline_summary_print(const struct slob_pipeline_summary *s,
 			(unsigned long long)s->peak_ring_fill, (unsigned long long)s->cold_records,
 			(unsigned long long)s->cold_dropped,
 			(unsigned long long)s->live_candidates_peak,
-			(unsigned long long)s->dup_levels);
+			(unsigned long long)s->dup_levels,
+			(unsigned long long)s->rejected,
+			rej, (unsigned long long)s->reanchors);
 		return;
 	}
 	fprintf(out, "slob replay summary (%s)\n", in->symbol);
 	fprintf(out, "  ticks            %llu\n", (unsigned long long)s->ticks);
+	if (s->rejected)
+		fprintf(out, "  rejected ticks   %llu (%s; first: %s)\n", (unsigned long long)s->rejected,
+			rej, s->first_rejected);
+	else
+		fprintf(out, "  rejected ticks   0\n");
 	fprintf(out, "  M1 bars          %llu\n", (unsigned long long)s->bars);
 	fprintf(out, "  setups found     %llu (short %llu, long %llu; %llu candidates invalidated)\n",
 		(unsigned long long)s->setups, (unsigned long long)s->setups_short,

@@ -97,6 +97,11 @@ struct slob_pipeline_summary {
 	bool flat_out;                      /* replay as fast as possible (not paced, not live) */
 	uint64_t live_candidates_peak;
 	uint64_t dup_levels;                /* setups refused: same levels as a live bracket */
+	/* market data the validator refused (engine/tickcheck.h) */
+	uint64_t rejected;                  /* ticks rejected, all reasons */
+	uint64_t rejected_by[SLOB_TICKREJ_N];
+	uint64_t reanchors;
+	char first_rejected[320];           /* "file:line: reason (time, price)", "" if none */
 };
 
 struct slob_pipeline;

@@ -359,6 +359,41 @@ static int has_nul(const char *p, size_t n)
 
 /* ---- tick CSV ---------------------------------------------------------------- */
 
+/*
+ * A number the exact decimal parser refused, that is nevertheless a number
+ * (strtod reads all of it: "1e12", "nan", "-inf", 13 integer digits) and
+ * lies beyond what a tick can hold (|v / unit| > max, or not finite): a
+ * well-formed line with a bad value, for the validator to reject by reason,
+ * not a malformed line. *out gets a value the validator classifies: 0 for
+ * NaN or negative (bad_price / bad_size), max + 1 for too large. Returns 0
+ * if so, -1 if the field stays malformed.
+ */
+static int number_beyond(const char *p, const char *end, double unit, int64_t max, int64_t *out)
+{
+	char tmp[64];
+	size_t n = (size_t)(end - p);
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	memcpy(tmp, p, n);
+	tmp[n] = '\0';
+	char *e;
+	double v = strtod(tmp, &e);
+	if (e != tmp + n)
+		return -1;
+	if (isnan(v) || v < 0) {
+		if (isnan(v) || v / unit < -(double)max || isinf(v)) {
+			*out = 0;
+			return 0;
+		}
+		return -1;
+	}
+	if (isinf(v) || v / unit > (double)max) {
+		*out = max + 1;
+		return 0;
+	}
+	return -1;
+}
+
 int slob_tickcsv_init(struct slob_tickcsv *c, const struct slob_tickcsv_opts *o)
 {
 	memset(c, 0, offsetof(struct slob_tickcsv, carry));
@@ -366,7 +401,10 @@ int slob_tickcsv_init(struct slob_tickcsv *c, const struct slob_tickcsv_opts *o)
 	c->name = o && o->name ? o->name : "-";
 	c->skip_bad = o ? o->skip_bad : 0;
 	c->tick_nano = slob_tick_nano(o ? o->tick_size : 0.25);
-	slob_tickcheck_init(&c->chk, o ? o->backwards_tol_ns : 0);
+	if (o && o->check)
+		slob_tickcheck_init_params(&c->chk, o->check);
+	else
+		slob_tickcheck_init(&c->chk, o ? o->backwards_tol_ns : 0);
 	if (!c->tick_nano) {
 		snprintf(c->err, sizeof(c->err), "%s: tick size must be > 0", c->name);
 		return -EINVAL;
@@ -454,13 +492,8 @@ int slob_tickcsv_line(struct slob_tickcsv *c, const char *p, size_t len, struct 
 	c->line++;
 	if (len && p[len - 1] == '\r')
 		len--;
-	if (slob_likely(fast_line(p, p + len, c->tick_nano, &ts, &px, &size))) {
-		if (px > INT32_MAX)
-			return csv_bad(c, "price: %s", "out of range");
-		if (size > UINT32_MAX)
-			return csv_bad(c, "size: %s", "out of range");
-		goto check;
-	}
+	if (slob_likely(fast_line(p, p + len, c->tick_nano, &ts, &px, &size)))
+		goto check; /* out-of-range values are the validator's (price_range, bad_size) */
 	if (line_trim(&p, &len))
 		return 0;
 	if (slob_unlikely(has_nul(p, len)))
@@ -475,24 +508,26 @@ int slob_tickcsv_line(struct slob_tickcsv *c, const char *p, size_t len, struct 
 			return 0; /* header line */
 		return csv_bad(c, "timestamp: %s", why);
 	}
-	if (slob_parse_price(f.b[1], f.e[1], c->tick_nano, &px, &why))
+	if (slob_parse_price(f.b[1], f.e[1], c->tick_nano, &px, &why) &&
+	    number_beyond(f.b[1], f.e[1], (double)c->tick_nano / 1e9, INT32_MAX, &px))
 		return csv_bad(c, "price: %s", why);
-	if (parse_decimal_nano(f.b[2], f.e[2], &size, &why))
-		return csv_bad(c, "size: %s", why);
-	if (size % 1000000000LL)
-		return csv_bad(c, "size: %s", "not a whole number");
-	size /= 1000000000LL;
-	if (px > INT32_MAX)
-		return csv_bad(c, "price: %s", "out of range");
-	if (size > UINT32_MAX)
-		return csv_bad(c, "size: %s", "out of range");
+	if (parse_decimal_nano(f.b[2], f.e[2], &size, &why)) {
+		if (number_beyond(f.b[2], f.e[2], 1.0, UINT32_MAX, &size))
+			return csv_bad(c, "size: %s", why);
+	} else {
+		if (size % 1000000000LL)
+			return csv_bad(c, "size: %s", "not a whole number");
+		size /= 1000000000LL;
+	}
 check:
+	c->chk.where = c->line;
 	if (!slob_tickcheck_ok(&c->chk, ts, px, size))
 		return 0;
 	memset(out, 0, sizeof(*out));
 	out->ts_ns = ts;
-	out->px = (int32_t)px;
+	out->px = (int32_t)px; /* the validator bounded both */
 	out->size = (uint32_t)size;
+	out->flags = c->chk.tick_flags;
 	c->ticks++;
 	return 1;
 }
@@ -1263,6 +1298,7 @@ struct slob_tickreader {
 	struct slob_tickbin_hdr h;
 	struct slob_tickcsv csv;
 	struct slob_tickcheck bchk;
+	uint64_t rec; /* binary records decoded */
 	size_t bpos, blen;
 	unsigned tpos, tlen;
 	struct slob_tick ticks[RBATCH];
@@ -1303,7 +1339,10 @@ int slob_tickreader_open(struct slob_tickreader **rp, const char *path, enum slo
 			snprintf(err, sizeof(err), "%s: seek: %s", path, strerror(errno));
 			goto fail;
 		}
-		slob_tickcheck_init(&r->bchk, o.backwards_tol_ns);
+		if (o.check)
+			slob_tickcheck_init_params(&r->bchk, o.check);
+		else
+			slob_tickcheck_init(&r->bchk, o.backwards_tol_ns);
 	} else {
 		rc = slob_tickcsv_init(&r->csv, &o);
 		if (rc < 0) {
@@ -1357,8 +1396,11 @@ int slob_tickreader_next(struct slob_tickreader *r, struct slob_tick *t)
 				slob_tickbin_rec_decode(r->buf + r->bpos, &o->ts_ns, &o->px,
 							&o->size);
 				r->bpos += SLOB_TICKBIN_REC_SIZE;
-				if (slob_tickcheck_ok(&r->bchk, o->ts_ns, o->px, (int64_t)o->size))
+				r->bchk.where = ++r->rec; /* record index, from 1 */
+				if (slob_tickcheck_ok(&r->bchk, o->ts_ns, o->px, (int64_t)o->size)) {
+					o->flags = r->bchk.tick_flags;
 					r->tlen++;
+				}
 			}
 			if (r->tlen)
 				continue;

@@ -13,8 +13,9 @@
  *
  * Input checks shared by all readers: a malformed line stops the read with
  * "file:line: what is wrong" (or, with skip_bad, is skipped and counted);
- * a non-positive price or size, or a timestamp going backwards by more than
- * the tolerance, is rejected with a counter (never an error); a truncated or
+ * a well-formed tick with a value the validator refuses (engine/tickcheck.h:
+ * price, size, timestamp range or ordering, price jump) is rejected with a
+ * counter by reason (never an error); a truncated or
  * corrupted binary file (size or xxh3 mismatch) is an error before any tick.
  */
 #ifndef SLOB_TICKFILE_H
@@ -25,6 +26,7 @@
 #include <string.h>
 
 #include "engine/event.h"
+#include "engine/tickcheck.h"
 #include "ringbuf/compiler.h"
 
 #define SLOB_TICKBIN_MAGIC "SLOBTICK"
@@ -34,51 +36,7 @@
 #define SLOB_TICKFILE_MAX_LINE 512 /* longest CSV line accepted */
 #define SLOB_TICKFILE_ERRLEN 256
 
-/* ---- validation shared by every reader ----------------------------------- */
-
-struct slob_tickcheck {
-	int64_t last_ts;    /* last accepted timestamp (INT64_MIN at start) */
-	int64_t tol_ns;	    /* tolerated backwards step (>= 0) */
-	uint64_t bad_px;    /* rejected: price <= 0 */
-	uint64_t bad_size;  /* rejected: size <= 0 */
-	uint64_t backwards; /* rejected: ts < last_ts - tol_ns */
-};
-
-static inline void slob_tickcheck_init(struct slob_tickcheck *c, int64_t tol_ns)
-{
-	c->last_ts = INT64_MIN;
-	c->tol_ns = tol_ns < 0 ? 0 : tol_ns;
-	c->bad_px = c->bad_size = c->backwards = 0;
-}
-
-/* True if the tick is acceptable; otherwise counts the reason. A tick that
- * steps back within the tolerance is accepted (candles then drop it as out
- * of order if it falls in an already-closed minute). Hot path. */
-static inline int slob_tickcheck_ok(struct slob_tickcheck *c, int64_t ts, int64_t px, int64_t size)
-{
-	if (slob_unlikely(px <= 0)) {
-		c->bad_px++;
-		return 0;
-	}
-	if (slob_unlikely(size <= 0)) {
-		c->bad_size++;
-		return 0;
-	}
-	/* unsigned difference: no overflow whatever the two timestamps */
-	if (slob_unlikely(c->last_ts != INT64_MIN && ts < c->last_ts &&
-			  (uint64_t)c->last_ts - (uint64_t)ts > (uint64_t)c->tol_ns)) {
-		c->backwards++;
-		return 0;
-	}
-	if (ts > c->last_ts)
-		c->last_ts = ts;
-	return 1;
-}
-
-static inline uint64_t slob_tickcheck_rejected(const struct slob_tickcheck *c)
-{
-	return c->bad_px + c->bad_size + c->backwards;
-}
+/* ---- validation shared by every reader: engine/tickcheck.h ------------------ */
 
 /* ---- field parsers (exposed for tests and other readers) ------------------ */
 
@@ -113,6 +71,7 @@ struct slob_tickcsv_opts {
 	double tick_size;	  /* instrument tick size (0.25) */
 	int skip_bad;		  /* 1: skip and count malformed lines instead of stopping */
 	int64_t backwards_tol_ns; /* tolerated backwards timestamp step */
+	const struct slob_tickcheck_params *check; /* NULL: defaults with backwards_tol_ns */
 };
 
 struct slob_tickcsv {

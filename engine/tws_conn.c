@@ -819,18 +819,39 @@ static void md_subscribe(struct slob_tws_md *md)
 	md->subscribed = slob_tws_conn_send(&md->conn, m, n) == 0;
 }
 
-static void md_tick(struct slob_tws_md *md, int64_t epoch_s, double price, double size)
+/* A validator alert (a run or rate of rejects, a re-anchor): one record. */
+static void md_check_alert(struct slob_tws_md *md)
 {
-	if (!(price > 0) || !isfinite(price))
-		return;
+	char t[160];
+	struct slob_tickcheck *k = &md->chk;
+	k->alert = 0;
+	snprintf(t, sizeof(t), "market data: %" PRIu64 " of %" PRIu64 " ticks rejected, %" PRIu64
+		 " in a row, last %s, %" PRIu64 " re-anchors",
+		 slob_tickcheck_rejected(k), k->seen, k->run, slob_tickrej_name(k->last_reason),
+		 k->reanchors);
+	cold_text(md->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-md", SLOB_TICKCHECK_ALERT_CODE,
+		  t);
+}
+
+/* size_opt: the message may carry no size (tickPrice). Every decoded value is
+ * checked and converted by the validator before it becomes a tick. */
+static void md_tick(struct slob_tws_md *md, int64_t epoch_s, double price, double size,
+		    bool size_opt)
+{
 	struct slob_tick t = {0};
-	t.ts_ns = epoch_s * 1000000000;
+	md->chk.where = md->chk.seen + 1;
+	if (!slob_tickcheck_live(&md->chk, epoch_s, price, size, size_opt, md->conn.prm.tick_size,
+				 wall_ns(), &t.ts_ns, &t.px, &t.size)) {
+		if (slob_unlikely(md->chk.alert))
+			md_check_alert(md);
+		return;
+	}
+	if (slob_unlikely(md->chk.alert))
+		md_check_alert(md);
 	/* received on the socket (not decoded): what tick-to-order measures from */
 	t.recv_ns = md->conn.frame_rx_ns ? md->conn.frame_rx_ns : slob_mono_ns();
 	t.seq = ++md->seq;
-	t.px = (int32_t)llround(price / md->conn.prm.tick_size);
-	t.size = size > 0 && isfinite(size) ? (uint32_t)size : 0;
-	t.flags = SLOB_TICK_LIVE | (md->gap_next ? SLOB_TICK_GAP_BEFORE : 0);
+	t.flags = SLOB_TICK_LIVE | (md->gap_next ? SLOB_TICK_GAP_BEFORE : 0) | md->chk.tick_flags;
 	if (!twsc_tick_push(md->ticks, &t)) {
 		md->ticks_dropped++;
 		md->seq--;
@@ -853,14 +874,14 @@ static void md_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 		    (m->u.tick_by_tick.tick_type == SLOB_TWS_TBT_LAST ||
 		     m->u.tick_by_tick.tick_type == SLOB_TWS_TBT_ALL_LAST))
 			md_tick(md, m->u.tick_by_tick.time, m->u.tick_by_tick.price,
-				m->u.tick_by_tick.size);
+				m->u.tick_by_tick.size, false);
 		break;
 	case SLOB_TWS_TICK_PRICE:
 		/* LAST (4) or delayed LAST (68) */
 		if (m->u.tick_price.req_id == md->req_id &&
 		    (m->u.tick_price.tick_type == 4 || m->u.tick_price.tick_type == 68))
 			md_tick(md, wall_ns() / 1000000000, m->u.tick_price.price,
-				m->u.tick_price.size);
+				m->u.tick_price.size, true);
 		break;
 	case SLOB_TWS_ERR_MSG: {
 		int code = m->u.error.code;
@@ -947,9 +968,18 @@ int slob_tws_md_init(struct slob_tws_md *md, const struct slob_tws_params *p, sl
 	md->cold = cold;
 	md->req_id = 1000;
 	md->res.req_id = 500000; /* apart from the subscription ids */
+	struct slob_tickcheck_params cp;
+	slob_tickcheck_params_default(&cp);
+	cp.max_skew_ns = 0; /* the pipeline sets the configured checks */
+	slob_tickcheck_init_params(&md->chk, &cp);
 	pick_contract(p, &md->contract, now_ns);
 	md->want = md->contract;
 	return slob_tws_conn_init(&md->conn, p, p->md_client_id, md_on_msg, md_on_state, md);
+}
+
+void slob_tws_md_set_check(struct slob_tws_md *md, const struct slob_tickcheck_params *p)
+{
+	slob_tickcheck_init_params(&md->chk, p);
 }
 
 void slob_tws_md_destroy(struct slob_tws_md *md)
@@ -1104,9 +1134,20 @@ static void br_check_reconciled(struct slob_tws_broker *b)
 		  slob_conn_code(SLOB_CONN_ORDERS, SLOB_CONN_RECONCILED), t);
 }
 
+/* A broker price in ticks; 0 when not finite or beyond int32 (never UB). */
 static int32_t to_ticks(const struct slob_tws_broker *b, double px)
 {
-	return isfinite(px) ? (int32_t)llround(px / b->conn.prm.tick_size) : 0;
+	int32_t t;
+	(void)slob_dbl_to_ticks(px, b->conn.prm.tick_size, &t);
+	return t;
+}
+
+/* A broker quantity (position, shares, order size); 0 when out of range. */
+static int32_t to_qty(double q)
+{
+	int32_t v;
+	(void)slob_dbl_to_i32(q, &v);
+	return v;
 }
 
 static void br_unknown(struct slob_tws_broker *b, const char *what, int64_t id, const char *ref)
@@ -1159,7 +1200,7 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 					   "");
 			break;
 		}
-		b->broker_position += (int32_t)llround(m->u.position.position);
+		b->broker_position += to_qty(m->u.position.position);
 		break;
 	case SLOB_TWS_POSITION_END:
 		if (b->rec_pos)
@@ -1182,7 +1223,7 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 		const struct slob_tws_known_order *k = br_known(b, ref);
 		if (k != NULL) {
 			t = br_track(b, id, k->setup_id, k->role, k->dir,
-				     (int32_t)llround(m->u.open_order.qty),
+				     to_qty(m->u.open_order.qty),
 				     to_ticks(b, k->role == SLOB_ROLE_SL ? m->u.open_order.aux_price
 									 : m->u.open_order.lmt_price),
 				     ref);
@@ -1216,7 +1257,7 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 		struct slob_tws_tracked *t = br_find(b, m->u.exec.order_id);
 		if (t == NULL)
 			t = br_find_ref(b, m->u.exec.order_ref);
-		int32_t qty = (int32_t)llround(m->u.exec.shares);
+		int32_t qty = to_qty(m->u.exec.shares);
 		int32_t px = to_ticks(b, m->u.exec.price);
 		/* ours, or adopted and now filling live (reqId -1): a fill for risk;
 		 * an adopted order's past executions (reconciliation reply): adopted */

@@ -76,6 +76,7 @@
 #include "engine/coldrec.h"
 #include "engine/connstate.h"
 #include "engine/sender.h"
+#include "engine/tickcheck.h"
 #include "engine/tws_codec.h"
 #include "engine/uring_sock.h"
 #include "ringbuf/ring.h"
@@ -262,8 +263,13 @@ struct slob_tws_md {
 	bool gap_next;              /* mark the next tick GAP_BEFORE */
 	bool subscribed;
 	uint64_t ticks_in, ticks_dropped, subscribe_errors;
+	struct slob_tickcheck chk;  /* every tick passes it (engine/tickcheck.h) */
 	slob_stage_t stage;         /* "tws-md": poll = slob_tws_md_poll(now) */
 };
+
+/* Replaces the tick validator's parameters (init: defaults without the skew
+ * check, i.e. the replay's ordering rules). Before the first poll. */
+void slob_tws_md_set_check(struct slob_tws_md *md, const struct slob_tickcheck_params *p);
 
 /* Sets up the market-data session; contract month from params (or the roll
  * rule at init). ticks: ring of struct slob_tick. 0 or -errno. */

@@ -140,9 +140,9 @@ static void test_tickcsv_lines(void **state)
 	assert_int_equal(slob_tickcsv_line(&c, l, strlen(l), &t), 0);
 	l = "2026-01-06T14:29:00Z,20000,1"; /* 60 s backwards, tolerance 0 */
 	assert_int_equal(slob_tickcsv_line(&c, l, strlen(l), &t), 0);
-	assert_int_equal(c.chk.bad_px, 1);
-	assert_int_equal(c.chk.bad_size, 1);
-	assert_int_equal(c.chk.backwards, 1);
+	assert_int_equal(c.chk.rej[SLOB_TICKREJ_BAD_PRICE], 1);
+	assert_int_equal(c.chk.rej[SLOB_TICKREJ_BAD_SIZE], 1);
+	assert_int_equal(c.chk.rej[SLOB_TICKREJ_TS_BACKWARDS], 1);
 	/* malformed: stops with file:line */
 	l = "2026-01-06T14:30:02Z,abc,1";
 	assert_int_equal(slob_tickcsv_line(&c, l, strlen(l), &t), -EINVAL);
@@ -164,11 +164,11 @@ static void test_tickcsv_lines(void **state)
 	o.skip_bad = 0;
 	o.backwards_tol_ns = 2 * SLOB_NS_PER_SEC;
 	assert_int_equal(slob_tickcsv_init(&c, &o), 0);
-	l = "10000000000,1,1";
+	l = "1767709810000000000,1,1";
 	assert_int_equal(slob_tickcsv_line(&c, l, strlen(l), &t), 1);
-	l = "8500000000,1,1";
+	l = "1767709808500000000,1,1";
 	assert_int_equal(slob_tickcsv_line(&c, l, strlen(l), &t), 1);
-	l = "7000000000,1,1";
+	l = "1767709807000000000,1,1";
 	assert_int_equal(slob_tickcsv_line(&c, l, strlen(l), &t), 0);
 	o.tick_size = 0;
 	assert_int_equal(slob_tickcsv_init(&c, &o), -EINVAL);

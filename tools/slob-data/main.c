@@ -44,12 +44,15 @@ static int usage(void)
 
 static void print_counts(const char *path, const struct slob_tickcheck *c, uint64_t bad_lines)
 {
-	if (c->bad_px || c->bad_size || c->backwards || bad_lines)
-		fprintf(stderr,
-			"%s: rejected %llu non-positive prices, %llu non-positive sizes, %llu "
-			"backwards timestamps; skipped %llu malformed lines\n",
-			path, (unsigned long long)c->bad_px, (unsigned long long)c->bad_size,
-			(unsigned long long)c->backwards, (unsigned long long)bad_lines);
+	if (!slob_tickcheck_rejected(c) && !bad_lines)
+		return;
+	fprintf(stderr, "%s: rejected", path);
+	for (unsigned i = 0; i < SLOB_TICKREJ_N; i++)
+		if (c->rej[i])
+			fprintf(stderr, " %s %llu,", slob_tickrej_name(i),
+				(unsigned long long)c->rej[i]);
+	fprintf(stderr, " %llu ticks in all; skipped %llu malformed lines\n",
+		(unsigned long long)slob_tickcheck_rejected(c), (unsigned long long)bad_lines);
 }
 
 static int cmd_convert(const struct opts *o, const char *in, const char *out, int to_bin)
@@ -186,10 +189,14 @@ static int cmd_info(const struct opts *o, const char *path, int verify)
 		       (unsigned long long)h->body_xxh3);
 	printf("ticks: %llu\nfirst: %s\nlast: %s\nprice_low: %s\nprice_high: %s\nvolume: %llu\n",
 	       (unsigned long long)n, a, b, pl, ph, (unsigned long long)vol);
-	printf("rejected_price: %llu\nrejected_size: %llu\nrejected_backwards: "
-	       "%llu\nskipped_lines: %llu\n",
-	       (unsigned long long)c->bad_px, (unsigned long long)c->bad_size,
-	       (unsigned long long)c->backwards, (unsigned long long)slob_tickreader_bad_lines(r));
+	/* the historical names first, then every validator reason */
+	printf("rejected_price: %llu\nrejected_size: %llu\nrejected_backwards: %llu\n",
+	       (unsigned long long)c->rej[SLOB_TICKREJ_BAD_PRICE],
+	       (unsigned long long)c->rej[SLOB_TICKREJ_BAD_SIZE],
+	       (unsigned long long)c->rej[SLOB_TICKREJ_TS_BACKWARDS]);
+	for (unsigned i = 0; i < SLOB_TICKREJ_N; i++)
+		printf("rejected_%s: %llu\n", slob_tickrej_name(i), (unsigned long long)c->rej[i]);
+	printf("skipped_lines: %llu\n", (unsigned long long)slob_tickreader_bad_lines(r));
 	int dirty = slob_tickcheck_rejected(c) || slob_tickreader_bad_lines(r);
 	slob_tickreader_close(r);
 	return verify && dirty ? 1 : 0;

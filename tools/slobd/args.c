@@ -29,6 +29,7 @@ static const struct option opts[] = {
 	{"config-doc", no_argument, 0, 'D'},     {"grid", required_argument, 0, 'g'},
 	{"shard", required_argument, 0, 'S'},    {"csv", required_argument, 0, 'o'},
 	{"jobs", required_argument, 0, 'j'},     {"help", no_argument, 0, 'h'},
+	{"strict", no_argument, 0, 'T'},
 	{0, 0, 0, 0},
 };
 
@@ -51,6 +52,7 @@ static int one_option(struct slobd_args *a, int c)
 	case 'R': a->auto_restore = true; return 0;
 	case 'J': a->json = true; return 0;
 	case 'q': a->quiet = true; return 0;
+	case 'T': a->strict = true; return 0;
 	case 'C': a->check_config = true; return 0;
 	case 'D': a->config_doc = true; return 0;
 	case 'g':

@@ -65,10 +65,14 @@ static void usage(FILE *out)
 		"                         empty or lost (docs/STORE.md)\n"
 		"      --json             print the summary as one JSON object\n"
 		"  -q, --quiet            no summary\n"
-		"exit codes: 0 ok, 1 runtime error, 2 usage or configuration error,\n"
+		"      --strict           replay: stop at the first rejected tick (exit 6); without\n"
+		"                         it rejected ticks are skipped and counted in the summary\n"
+		"exit codes: 0 ok (rejected ticks, if any, are counted in the summary),\n"
+		"            1 runtime error, 2 usage or configuration error,\n"
 		"            3 store corrupt (restore needed), 4 another slobd holds the data\n"
 		"            directory, 5 bad input data (a broker that cannot be reached is\n"
-		"            retried with backoff and alerted, never an exit)\n");
+		"            retried with backoff and alerted, never an exit), 6 --strict and\n"
+		"            a tick was rejected (the message names file:line and why)\n");
 }
 
 static volatile sig_atomic_t got_term, got_hup;
@@ -466,6 +470,7 @@ static int run_engine(struct daemon *d, bool live)
 	memcpy(d->po.ingest.path, input, strlen(input) + 1);
 	d->po.ingest.pace = slob_config_get_double(&d->cfg, "replay", "speed");
 	d->po.ingest.skip_bad = slob_config_get_bool(&d->cfg, "replay", "skip_bad_lines");
+	d->po.ingest.strict = d->a.strict;
 	d->po.mode = live ? SLOB_PIPE_LIVE : SLOB_PIPE_REPLAY;
 	d->po.wall_clock_bars = live && strcmp(d->a.command, "replay-gw") != 0;
 	d->po.store = d->st.store;
@@ -557,6 +562,8 @@ static int run_engine(struct daemon *d, bool live)
 		fprintf(stderr, "slobd: replay failed: %s\n", slob_pipeline_error(d->pipe)[0]
 								 ? slob_pipeline_error(d->pipe)
 								 : strerror(-rc));
+		if (rc == -ERANGE && d->a.strict)
+			return SLOBD_EXIT_REJECTED;
 		return rc == -EINVAL || rc == -EIO || rc == -EBADMSG ? SLOBD_EXIT_DATA
 								     : SLOBD_EXIT_RUNTIME;
 	}

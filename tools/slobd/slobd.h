@@ -20,6 +20,7 @@ enum slobd_exit {
 	SLOBD_EXIT_CORRUPT = 3,  /* store corrupt, no auto-restore */
 	SLOBD_EXIT_LOCKED = 4,   /* another slobd holds the data directory */
 	SLOBD_EXIT_DATA = 5,     /* replay input malformed or unreadable */
+	SLOBD_EXIT_REJECTED = 6, /* replay --strict: a tick was rejected (the message names it) */
 };
 
 #define SLOBD_MAX_SETS 64
@@ -33,6 +34,7 @@ struct slobd_args {
 	unsigned nsets;
 	const char *format;         /* auto, ticks, bars */
 	bool auto_restore, json, quiet, check_config, config_doc;
+	bool strict;                /* replay: any rejected tick is fatal (exit 6) */
 	/* sweep */
 	const char *grid[SLOBD_MAX_GRID];
 	unsigned ngrid;

@@ -330,6 +330,10 @@ static void sink_tick(void *ctx, int64_t now_ns)
 {
 	struct slob_pipeline *p = ctx;
 	slob_ops_sink_tick(&p->ops, now_ns);
+	/* the order journal's power-loss sync runs here, on the cold thread
+	 * (engine/journal.h note 2) */
+	if (p->o.journal != NULL)
+		(void)slob_journal_sync(p->o.journal, now_ns);
 }
 
 static void sink_record(void *ctx, const struct slob_cold *rec)
@@ -592,6 +596,14 @@ static int declare(struct slob_pipeline *p, char *err, size_t errlen)
 	return 0;
 }
 
+static bool has_position_row(const struct slob_recovered *r, uint64_t setup_id)
+{
+	for (unsigned i = 0; i < r->npositions; i++)
+		if (r->positions[i].setup_id == setup_id && r->positions[i].qty != 0)
+			return true;
+	return false;
+}
+
 static int restore_state(struct slob_pipeline *p, char *err, size_t errlen)
 {
 	const struct slob_recovered *r = p->o.recovered;
@@ -627,6 +639,22 @@ static int restore_state(struct slob_pipeline *p, char *err, size_t errlen)
 		ps->avg_px = rp->avg_px;
 		ps->sl = rp->sl;
 		ps->tp = rp->tp;
+	}
+	/* positions an operator added by hand (slobctl add-position, RUNBOOK
+	 * P1-4 / P0-2): managed like any other once restored, unless a
+	 * positions row already holds them */
+	for (unsigned i = 0; i < r->nsetups && snap->npositions < SLOB_RISK_SNAP_MAX_POS; i++) {
+		if (!slob_recovered_manual_position(r, i) || has_position_row(r, r->setups[i].id))
+			continue;
+		const struct slob_rec_setup *u = &r->setups[i];
+		struct slob_risk_pos_snap *ps = &snap->positions[snap->npositions++];
+		ps->setup_id = u->id;
+		ps->entry_ns = u->created_ns;
+		ps->qty = u->qty;
+		ps->dir = u->dir;
+		ps->avg_px = u->entry;
+		ps->sl = u->sl;
+		ps->tp = u->tp;
 	}
 	int rc = slob_risk_restore(p->risk, snap);
 	free(snap);
@@ -668,6 +696,9 @@ static int attach_broker(struct slob_pipeline *p, char *err, size_t errlen)
 	for (unsigned i = 0; r && i < r->npositions; i++)
 		if (r->positions[i].setup_id != 0)
 			position += r->positions[i].qty;
+	for (unsigned i = 0; r && i < r->nsetups; i++)
+		if (slob_recovered_manual_position(r, i) && !has_position_row(r, r->setups[i].id))
+			position += r->setups[i].dir * r->setups[i].qty;
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	int rc = slob_tws_broker_init(p->broker, &p->o.tws, p->known, n, position,
@@ -675,6 +706,8 @@ static int attach_broker(struct slob_pipeline *p, char *err, size_t errlen)
 				      (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec);
 	if (rc < 0)
 		return fail(p, err, errlen, rc, "order session: %s", strerror(-rc));
+	if (r != NULL)
+		slob_tws_broker_set_store_execs(p->broker, r->exec_ids, r->nexec_ids);
 	slob_tws_broker_attach(p->broker, &p->sender);
 	return 0;
 }
@@ -810,6 +843,7 @@ int slob_pipeline_build(slob_pipeline_t **out, const struct slob_pipeline_opts *
 		rc = fail(p, err, errlen, rc, "sender: %s", msg);
 		goto out_free;
 	}
+	slob_sender_set_journal(&p->sender, o->journal);
 	if ((rc = restore_state(p, err, errlen)) < 0)
 		goto out_free;
 	if (o->mode == SLOB_PIPE_LIVE && (rc = attach_broker(p, err, errlen)) < 0)

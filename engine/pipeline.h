@@ -38,6 +38,7 @@
 #include "engine/hist.h"
 #include "engine/ingest.h"
 #include "engine/instrument.h"
+#include "engine/journal.h"
 #include "engine/risk.h"
 #include "engine/sender.h"
 #include "engine/stats.h"
@@ -80,6 +81,8 @@ struct slob_pipeline_opts {
 	struct slob_tws_params tws;          /* live mode */
 	slob_store_t *store;                /* open store (cold writer's connection) */
 	const struct slob_recovered *recovered; /* state loaded at start, may be NULL */
+	struct slob_journal *journal;       /* order journal (engine/journal.h), NULL-able:
+					     * the sender appends, the cold thread syncs */
 	slob_stats_t *stats;                /* may be NULL */
 	slob_log_t *log;                    /* may be NULL */
 	slob_alert_t *alert;                /* may be NULL */

@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "engine/hist.h"
+#include "engine/journal.h"
 #include "engine/sender.h"
 
 SLOB_RING_TYPED(sender_intent, struct slob_intent)
@@ -448,6 +449,11 @@ static void place(struct slob_sender *s, const struct slob_intent *in)
 {
 	int64_t id = s->next_id;
 	int rc;
+	/* design note 6: on record before it is on the wire */
+	if (s->journal != NULL && slob_journal_append(s->journal, SLOB_JOURNAL_BRACKET, in, id) < 0) {
+		reject_intent(s, in, -ENOSPC, "order journal full: bracket not sent (restart compacts it)");
+		return;
+	}
 	if (s->prm.mode == SLOB_SENDER_PAPER) {
 		/* the decision was triggered by tick clock_seq + 1 (the first tick of
 		 * the next bar closed the bar): like a live order, this bracket can
@@ -465,6 +471,8 @@ static void place(struct slob_sender *s, const struct slob_intent *in)
 				  : rc == -EINVAL  ? "invalid bracket (qty, dir or prices)"
 				  : rc == -ENOTCONN ? "no broker connection"
 						    : "broker refused bracket";
+		if (s->journal != NULL)
+			(void)slob_journal_append(s->journal, SLOB_JOURNAL_REFUSED, in, id);
 		reject_intent(s, in, rc, why);
 		return;
 	}

@@ -33,10 +33,16 @@
  *     (paper.h after_seq).
  *  5. The fill digest is xxh3-64 chained over (setup_id, order_id, role,
  *     qty, px, ts_ns, tick seq) of each fill, in order.
+ *  6. With a journal set, place() appends the intent (ref, setup, ids,
+ *     prices, qty) to it before the backend's place or the paper broker
+ *     sees it, so a process crash after the bytes left can never lose the
+ *     order's identity (engine/journal.h); a synchronous refusal appends a
+ *     REFUSED record after it.
  *
  *   intent --> [live && !reconciled] --> pending (bounded) --+
  *      |                                                      v
  *      +--------------------------------------------------> place -> SUBMITTED x3
+ *                                                  (journal append first)
  */
 #ifndef SLOB_SENDER_H
 #define SLOB_SENDER_H
@@ -51,7 +57,8 @@
 #include "engine/stage.h"
 #include "ringbuf/ring.h"
 
-struct slob_hist; /* engine/hist.h */
+struct slob_hist;    /* engine/hist.h */
+struct slob_journal; /* engine/journal.h */
 
 enum slob_sender_mode { SLOB_SENDER_PAPER = 0, SLOB_SENDER_LIVE = 1 };
 
@@ -93,6 +100,7 @@ struct slob_sender {
 	slob_ring_t *intents, *tap, *exec_out;
 	struct slob_coldq *cold;
 	struct slob_hist *hist;          /* NULL-able: tick-to-order latency */
+	struct slob_journal *journal;    /* NULL-able: intents recorded before the wire */
 	struct slob_paper paper;
 	struct slob_sender_backend be;   /* live mode */
 	slob_stage_t stage;
@@ -138,6 +146,14 @@ slob_stage_t *slob_sender_stage(struct slob_sender *s);
 static inline void slob_sender_set_hist(struct slob_sender *s, struct slob_hist *h)
 {
 	s->hist = h;
+}
+
+/* Sets the order journal (before start): every bracket is appended to it
+ * immediately before it is handed to the broker or the paper broker; a
+ * bracket the journal cannot take is refused, never sent (journal.h). */
+static inline void slob_sender_set_journal(struct slob_sender *s, struct slob_journal *j)
+{
+	s->journal = j;
 }
 
 /* Live mode: installs the backend (before start). */

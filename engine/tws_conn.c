@@ -1116,10 +1116,12 @@ static void br_check_reconciled(struct slob_tws_broker *b)
 		snprintf(m, sizeof(m), "position mismatch: broker %d, store %d: not closed blindly (P1-4)",
 			 b->broker_position, b->known_position);
 		b->unknown_found++;
+		b->pass_unknown++;
 		cold_text(b->cold, SLOB_COLD_UNKNOWN_BROKER, SLOB_LVL_CRITICAL, "tws-order", 0, m);
 		br_report(b, SLOB_EXEC_UNKNOWN, NULL, 0, m, b->broker_position, 0, NULL);
 	} else if (b->broker_position != 0) {
 		b->adopted++;
+		b->pass_adopted++;
 		br_report(b, SLOB_EXEC_RECONCILED, NULL, 0, "position matches store", b->broker_position,
 			  0, NULL);
 	}
@@ -1128,8 +1130,10 @@ static void br_check_reconciled(struct slob_tws_broker *b)
 		slob_sender_set_reconciled(b->sender, true);
 	}
 	char t[160];
+	/* counts of this pass only: a reconnect's line says what that pass found */
 	snprintf(t, sizeof(t), "reconciliation done: adopted %" PRIu64 ", unknown %" PRIu64
-		 ", broker position %d", b->adopted, b->unknown_found, b->broker_position);
+		 ", broker position %d, fills booked %" PRIu64, b->pass_adopted, b->pass_unknown,
+		 b->broker_position, b->pass_booked);
 	cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order",
 		  slob_conn_code(SLOB_CONN_ORDERS, SLOB_CONN_RECONCILED), t);
 }
@@ -1156,6 +1160,7 @@ static void br_unknown(struct slob_tws_broker *b, const char *what, int64_t id, 
 	snprintf(t, sizeof(t), "%s %" PRId64 " ref '%s' not in store: left alone (P1-4)", what, id,
 		 ref);
 	b->unknown_found++;
+	b->pass_unknown++;
 	cold_text(b->cold, SLOB_COLD_UNKNOWN_BROKER, SLOB_LVL_CRITICAL, "tws-order", 0, t);
 	struct slob_tws_tracked tmp = {.order_id = id};
 	snprintf(tmp.order_ref, sizeof(tmp.order_ref), "%s", ref);
@@ -1185,6 +1190,88 @@ static void br_foreign(struct slob_tws_broker *b, const char *what,
 	(void)id;
 	b->foreign_found++;
 	cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order", 0, t);
+}
+
+bool slob_tws_own_ref(const char *ref, uint64_t *base_id, uint8_t *role)
+{
+	static const char *const suffix[3] = {"_ENTRY", "_TP", "_SL"};
+	if (ref == NULL || strncmp(ref, "SLOB_", 5) != 0)
+		return false;
+	uint64_t v = 0;
+	for (int i = 5; i < 21; i++) {
+		char c = ref[i];
+		if (c >= '0' && c <= '9')
+			v = v << 4 | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (uint64_t)(c - 'a' + 10);
+		else
+			return false;
+	}
+	for (uint8_t r = 0; r < 3; r++)
+		if (strcmp(ref + 21, suffix[r]) == 0) {
+			if (base_id)
+				*base_id = v;
+			if (role)
+				*role = r;
+			return v != 0;
+		}
+	return false;
+}
+
+static bool br_exec_in_store(const struct slob_tws_broker *b, const char *exec_id)
+{
+	uint64_t h = XXH3_64bits(exec_id, strlen(exec_id));
+	size_t lo = 0, hi = b->nstore_execs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->store_execs[mid] == h)
+			return true;
+		if (b->store_execs[mid] < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/*
+ * An order of slob's own (by store record, or by its orderRef alone) the
+ * broker reports but this session does not track: track it, report it
+ * RECONCILED so risk attributes what follows. buy: the order's side. An
+ * orderRef the store lacks is alerted ("adopted"), never "unknown".
+ */
+static struct slob_tws_tracked *br_adopt(struct slob_tws_broker *b, int64_t id, const char *ref,
+					 bool buy, int32_t qty, int32_t px, const char *what)
+{
+	const struct slob_tws_known_order *k = br_known(b, ref);
+	uint64_t setup;
+	uint8_t role;
+	int8_t dir;
+	if (k != NULL) {
+		setup = k->setup_id;
+		role = k->role;
+		dir = k->dir;
+	} else if (slob_tws_own_ref(ref, &setup, &role)) {
+		/* an entry BUY opens a LONG position; exits act against it */
+		dir = (int8_t)(role == SLOB_ROLE_ENTRY ? (buy ? SLOB_LONG : SLOB_SHORT)
+						       : (buy ? SLOB_SHORT : SLOB_LONG));
+	} else {
+		return NULL;
+	}
+	struct slob_tws_tracked *t = br_track(b, id, setup, role, dir, qty, px, ref);
+	if (t == NULL)
+		return NULL;
+	t->last_kind = SLOB_EXEC_RECONCILED;
+	b->adopted++;
+	b->pass_adopted++;
+	if (k == NULL) {
+		char m[160];
+		snprintf(m, sizeof(m), "adopted %s %" PRId64 " ref '%s' by its orderRef (no record in "
+			 "the store): managed as slob's own", what, id, ref);
+		cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order", 0, m);
+	}
+	br_report(b, SLOB_EXEC_RECONCILED, t, 0, what, t->qty, t->px, NULL);
+	return t;
 }
 
 static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_in *m)
@@ -1230,9 +1317,19 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 			if (t != NULL) {
 				t->last_kind = SLOB_EXEC_RECONCILED;
 				b->adopted++;
+				b->pass_adopted++;
 				br_report(b, SLOB_EXEC_RECONCILED, t, 0, "open order adopted", t->qty,
 					  t->px, NULL);
 			}
+		} else if (slob_tws_own_ref(ref, NULL, NULL)) {
+			bool buy = m->u.open_order.action && strcmp(m->u.open_order.action, "BUY") == 0;
+			uint8_t role = SLOB_ROLE_ENTRY;
+			(void)slob_tws_own_ref(ref, NULL, &role);
+			if (br_adopt(b, id, ref, buy, (int32_t)llround(m->u.open_order.qty),
+				     to_ticks(b, role == SLOB_ROLE_SL ? m->u.open_order.aux_price
+								      : m->u.open_order.lmt_price),
+				     "open order") == NULL)
+				br_unknown(b, "open order (no room to track)", id, ref);
 		} else {
 			br_unknown(b, "open order", id, ref);
 		}
@@ -1259,14 +1356,27 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 			t = br_find_ref(b, m->u.exec.order_ref);
 		int32_t qty = to_qty(m->u.exec.shares);
 		int32_t px = to_ticks(b, m->u.exec.price);
+		const char *xref = m->u.exec.order_ref;
+		bool bot = strcmp(m->u.exec.side, "BOT") == 0;
+		bool in_store = br_exec_in_store(b, eid);
+		/* slob's own order (tracked, in the store, or by its orderRef) whose
+		 * execution the store has not booked: a fill that happened while this
+		 * process was down or disconnected (the restart's replay, P0-2/P1-1):
+		 * booked now, exactly once (seen_exec above, the store's ids here) */
+		if (t == NULL && !in_store &&
+		    (br_known(b, xref) != NULL || slob_tws_own_ref(xref, NULL, NULL)))
+			t = br_adopt(b, m->u.exec.order_id, xref, bot, qty, px, "execution");
 		/* ours, or adopted and now filling live (reqId -1): a fill for risk;
-		 * an adopted order's past executions (reconciliation reply): adopted */
-		if (t != NULL && (t->last_kind != SLOB_EXEC_RECONCILED || m->u.exec.req_id == -1)) {
+		 * an execution the store already booked: adopted, nothing moves */
+		if (t != NULL && !in_store) {
 			t->last_kind = SLOB_EXEC_FILL;
+			if (m->u.exec.req_id != -1)
+				b->pass_booked++; /* from the executions reply, not live */
 			/* net position of slob's own orders, for the next reconciliation */
-			b->known_position += strcmp(m->u.exec.side, "BOT") == 0 ? qty : -qty;
+			b->known_position += bot ? qty : -qty;
 			br_report(b, SLOB_EXEC_FILL, t, 0, eid, qty, px, NULL);
-		} else if (t != NULL || br_known(b, m->u.exec.order_ref) != NULL) {
+		} else if (t != NULL || br_known(b, xref) != NULL ||
+			   slob_tws_own_ref(xref, NULL, NULL)) {
 			struct slob_tws_tracked tmp = {.order_id = m->u.exec.order_id};
 			snprintf(tmp.order_ref, sizeof(tmp.order_ref), "%s", m->u.exec.order_ref);
 			const struct slob_tws_known_order *k = br_known(b, m->u.exec.order_ref);
@@ -1276,6 +1386,7 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 				tmp.dir = k->dir;
 			}
 			b->adopted++;
+			b->pass_adopted++;
 			br_report(b, SLOB_EXEC_RECONCILED, &tmp, 0, eid, qty, px, NULL);
 		} else {
 			br_unknown(b, "execution of order", m->u.exec.order_id, m->u.exec.order_ref);
@@ -1348,6 +1459,7 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 		/* design note 5: reconcile before any order */
 		b->rec_pos = b->rec_orders = b->rec_execs = b->rec_done = false;
 		b->broker_position = 0;
+		b->pass_adopted = b->pass_unknown = b->pass_booked = 0;
 		if (b->sender != NULL) {
 			slob_sender_set_reconciled(b->sender, false);
 			slob_sender_set_next_id(b->sender, c->next_valid_id);

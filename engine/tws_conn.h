@@ -324,8 +324,12 @@ struct slob_tws_broker {
 	bool rec_pos, rec_orders, rec_execs, rec_done;
 	int32_t broker_position;
 	int64_t exec_req_id;
-	uint64_t unknown_found, adopted, rejects;
-	uint64_t foreign_found;     /* positions/orders/executions in other contracts */
+	uint64_t unknown_found, adopted, rejects; /* since start */
+	uint64_t pass_adopted, pass_unknown;      /* this reconciliation pass (the log line) */
+	uint64_t pass_booked;                     /* fills booked from the executions replay */
+	const uint64_t *store_execs;              /* sorted xxh3 of the store's exec ids */
+	size_t nstore_execs;
+	uint64_t foreign_found;                  /* positions/orders/executions in other contracts */
 };
 
 /*
@@ -338,6 +342,30 @@ int slob_tws_broker_init(struct slob_tws_broker *b, const struct slob_tws_params
 			 const struct slob_tws_known_order *known, size_t nknown,
 			 int32_t known_position, struct slob_coldq *cold, int64_t now_ns);
 void slob_tws_broker_destroy(struct slob_tws_broker *b);
+
+/*
+ * Executions the store already booked (xxh3-64 of fills.exec_id, sorted
+ * ascending; kept by pointer, must outlive the broker). An execution of one
+ * of slob's orders the broker replays (restart, reconnect) that is not among
+ * them, nor seen in this session, is booked as a FILL exactly once; one
+ * that is, is only reported as RECONCILED (its money and position are in
+ * the store already).
+ */
+static inline void slob_tws_broker_set_store_execs(struct slob_tws_broker *b, const uint64_t *ids,
+						   size_t n)
+{
+	b->store_execs = ids;
+	b->nstore_execs = n;
+}
+
+/*
+ * slob_tws_own_ref - is ref one of slob's own orderRefs, recognisable
+ * without any record: "SLOB_" + 16 lower-case hex digits (the bracket's ref
+ * hash) + "_ENTRY" | "_TP" | "_SL". On true, *base_id gets the 16 digits'
+ * value (a stable id for the bracket when the store has no setup for it)
+ * and *role the leg. Any thread; pure.
+ */
+bool slob_tws_own_ref(const char *ref, uint64_t *base_id, uint8_t *role);
 
 /* Installs the broker as s's backend (slob_sender_set_backend). */
 void slob_tws_broker_attach(struct slob_tws_broker *b, struct slob_sender *s);

@@ -80,7 +80,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	" ON CONFLICT(order_ref) DO UPDATE SET"
 	" order_id=COALESCE(excluded.order_id, order_id),"
 	" parent_id=COALESCE(excluded.parent_id, parent_id),"
-	" status=CASE WHEN excluded.status='SUBMITTED' AND status IN ('FILLED','PARTIAL')"
+	/* history is kept: a terminal order stays terminal (a reconciliation
+	 * after a restart reports it RECONCILED), a fill is never undone by a
+	 * late SUBMITTED or a re-adoption */
+	" status=CASE WHEN status IN ('FILLED','CANCELLED','REJECTED') THEN status"
+	"  WHEN excluded.status IN ('SUBMITTED','RECONCILED','PENDING') AND status='PARTIAL'"
 	"  THEN status ELSE excluded.status END,"
 	" qty=COALESCE(excluded.qty, qty), price=COALESCE(excluded.price, price),"
 	" reject_code=COALESCE(excluded.reject_code, reject_code),"

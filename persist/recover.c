@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
+#include "engine/journal.h"
 #include "persist/backup.h"
 #include "persist/lock.h"
 #include "persist/recover.h"
@@ -237,6 +240,25 @@ int slob_recover_load(slob_store_t *s, const struct slob_instrument *insp,
 	}
 	if ((e = finish(db, st, rc)) < 0)
 		goto fail;
+	cap = 0;
+	if ((e = prep(db, "SELECT exec_id FROM fills", &st)) < 0)
+		goto fail;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (grow((void **)&out->exec_ids, out->nexec_ids, &cap, sizeof(*out->exec_ids)) <
+		    0) {
+			sqlite3_finalize(st);
+			e = slob_store_seterr_(ENOMEM, "recovery: out of memory");
+			goto fail;
+		}
+		const unsigned char *t = sqlite3_column_text(st, 0);
+		size_t l = t ? strlen((const char *)t) : 0;
+		out->exec_ids[out->nexec_ids++] = XXH3_64bits(t ? (const char *)t : "", l);
+	}
+	if ((e = finish(db, st, rc)) < 0)
+		goto fail;
+	if (out->nexec_ids)
+		qsort(out->exec_ids, out->nexec_ids, sizeof(*out->exec_ids), cmp_u64);
+
 	int64_t n = slob_store_query_i64(s, "SELECT count(*) FROM operator_commands WHERE"
 					    " applied_at IS NULL");
 	out->pending_commands = n > 0 ? (unsigned)n : 0;
@@ -254,12 +276,145 @@ void slob_recovered_free(struct slob_recovered *r)
 	free(r->orders);
 	free(r->positions);
 	free(r->placed);
+	free(r->exec_ids);
 	memset(r, 0, sizeof(*r));
 }
 
 bool slob_recovered_placed(const struct slob_recovered *r, uint64_t id)
 {
 	return r->nplaced && bsearch(&id, r->placed, r->nplaced, sizeof(*r->placed), cmp_u64);
+}
+
+bool slob_recovered_manual_position(const struct slob_recovered *r, unsigned i)
+{
+	const struct slob_rec_setup *u = &r->setups[i];
+	return u->manual && strcmp(u->state, "ACTIVE") == 0 && u->qty > 0 &&
+	       (u->dir == SLOB_LONG || u->dir == SLOB_SHORT) && u->sl != 0 && u->tp != 0;
+}
+
+/* ---- order journal fold ------------------------------------------------------ */
+
+struct fold {
+	struct slob_journal_rec *r;
+	unsigned n, cap;
+};
+
+static int fold_visit(void *ctx, const struct slob_journal_rec *rec)
+{
+	struct fold *f = ctx;
+	if (grow((void **)&f->r, f->n, &f->cap, sizeof(*f->r)) < 0)
+		return -ENOMEM;
+	f->r[f->n++] = *rec;
+	return 0;
+}
+
+static bool fold_refused(const struct fold *f, unsigned i)
+{
+	for (unsigned k = i + 1; k < f->n; k++)
+		if (f->r[k].kind == SLOB_JOURNAL_REFUSED && f->r[k].setup_id == f->r[i].setup_id &&
+		    f->r[k].first_id == f->r[i].first_id)
+			return true;
+	return false;
+}
+
+int slob_recover_fold_journal(slob_store_t *s, const char *path,
+			      const struct slob_instrument *insp, unsigned *intents,
+			      unsigned *added, char *err, size_t errlen)
+{
+	struct slob_instrument ins;
+	if (insp)
+		ins = *insp;
+	else
+		slob_instrument_nq(&ins);
+	struct fold f = {0};
+	unsigned nvalid = 0, nint = 0, nadd = 0;
+	if (intents)
+		*intents = 0;
+	if (added)
+		*added = 0;
+	int e = slob_journal_read(path, fold_visit, &f, &nvalid, err, errlen);
+	if (e == -ENOENT)
+		return 0;
+	if (e == -ENOMEM)
+		snprintf(err, errlen, "order journal %s: out of memory", path);
+	if (e < 0) {
+		free(f.r);
+		return e;
+	}
+	sqlite3 *db = slob_store_db(s);
+	sqlite3_stmt *ins_st = NULL, *placed_st = NULL;
+	static const char *const suffix[3] = {"_ENTRY", "_TP", "_SL"};
+	static const char *const role[3] = {"ENTRY", "TP", "SL"};
+	int rc = sqlite3_exec(db, "PRAGMA synchronous=FULL; BEGIN IMMEDIATE", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(
+		    db,
+		    "INSERT OR IGNORE INTO orders (order_ref, order_id, parent_id, setup_id, role,"
+		    " action, status, qty, price, created_at, updated_at)"
+		    " VALUES (?1,?2,?3,?4,?5,?6,'PENDING',?7,?8,?9,?9)",
+		    -1, &ins_st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db, "UPDATE active_setups SET placed=1 WHERE id=?1", -1,
+					&placed_st, NULL);
+	for (unsigned i = 0; rc == SQLITE_OK && i < f.n; i++) {
+		const struct slob_journal_rec *j = &f.r[i];
+		if (j->kind != SLOB_JOURNAL_BRACKET || fold_refused(&f, i))
+			continue;
+		nint++;
+		char sid[17], ts[SLOB_STORE_TIME_LEN];
+		slob_store_setup_id_fmt(j->setup_id, sid);
+		slob_store_time_fmt(j->ts_ns, ts, sizeof(ts));
+		for (int r = 0; r < 3 && rc == SQLITE_OK; r++) {
+			char ref[SLOB_ORDER_REF_LEN + 8];
+			snprintf(ref, sizeof(ref), "%s%s", j->order_ref, suffix[r]);
+			bool buy = r == 0 ? j->dir == SLOB_LONG : j->dir == SLOB_SHORT;
+			int32_t px = r == 0 ? j->entry : r == 1 ? j->tp : j->sl;
+			sqlite3_reset(ins_st);
+			sqlite3_clear_bindings(ins_st);
+			sqlite3_bind_text(ins_st, 1, ref, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(ins_st, 2, j->first_id + r);
+			if (r > 0)
+				sqlite3_bind_int64(ins_st, 3, j->first_id);
+			sqlite3_bind_text(ins_st, 4, sid, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(ins_st, 5, role[r], -1, SQLITE_STATIC);
+			sqlite3_bind_text(ins_st, 6, buy ? "BUY" : "SELL", -1, SQLITE_STATIC);
+			sqlite3_bind_int(ins_st, 7, j->qty);
+			sqlite3_bind_double(ins_st, 8, slob_px_to_double(&ins, px));
+			sqlite3_bind_text(ins_st, 9, ts, -1, SQLITE_TRANSIENT);
+			rc = sqlite3_step(ins_st);
+			if (rc == SQLITE_DONE) {
+				nadd += (unsigned)sqlite3_changes(db);
+				rc = SQLITE_OK;
+			}
+		}
+		if (rc == SQLITE_OK) {
+			sqlite3_reset(placed_st);
+			sqlite3_bind_text(placed_st, 1, sid, -1, SQLITE_TRANSIENT);
+			rc = sqlite3_step(placed_st);
+			rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+		}
+	}
+	sqlite3_finalize(ins_st);
+	sqlite3_finalize(placed_st);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen,
+			 "order journal %s: folding %u records into the store failed: %s (journal "
+			 "kept)",
+			 path, nvalid, sqlite3_errmsg(db));
+		(void)sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		e = -slob_store_errno_(rc);
+	}
+	(void)sqlite3_exec(db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	free(f.r);
+	if (e == 0) {
+		if (intents)
+			*intents = nint;
+		if (added)
+			*added = nadd;
+	}
+	return e < 0 ? e : 0;
 }
 
 static int dir_of(const char *path, char *out, size_t len)

@@ -80,6 +80,10 @@ struct slob_recovered {
 	unsigned nplaced;
 	struct slob_rec_risk risk;
 	unsigned pending_commands; /* operator_commands not yet applied */
+	uint64_t *exec_ids;	   /* xxh3-64 of every fills.exec_id, sorted: executions
+				    * the broker replays after a restart or reconnect
+				    * are booked once (slob_recovered_has_exec) */
+	unsigned nexec_ids;
 };
 
 /*
@@ -98,6 +102,34 @@ void slob_recovered_free(struct slob_recovered *r);
 
 /* Is setup `id` among r->placed (binary search; r->placed is sorted). */
 bool slob_recovered_placed(const struct slob_recovered *r, uint64_t id);
+
+/*
+ * slob_recovered_manual_position - is setup row i a position an operator
+ * added by hand for the engine to manage (slobctl add-position, or the
+ * guide's INSERT INTO active_setups with a qty): source manual, state
+ * ACTIVE, qty > 0, a direction and a stop and target. Such a row is
+ * restored into risk as an open position (stop/target known, counted, part
+ * of the net position reconciliation compares with the broker) unless a
+ * positions row of the same id already holds it.
+ */
+bool slob_recovered_manual_position(const struct slob_recovered *r, unsigned i);
+
+/*
+ * slob_recover_fold_journal - folds the order journal at path
+ * (engine/journal.h) into the store before anything else reads it: for
+ * every BRACKET intent without a later REFUSED record, the orders rows of
+ * its three legs (orderRef, broker id, parent, setup, role, action, qty,
+ * price) are inserted with status PENDING when the store lacks them, and
+ * the setup is marked placed; committed with synchronous=FULL. Only after
+ * this returns 0 may the caller reset the journal (slob_journal_open).
+ * *intents / *added (NULL-able) get the intents read and the rows added.
+ * Returns 0 (also when there is no journal), or -errno with the message in
+ * err (a journal that cannot be read or folded: start-up must stop, the
+ * file stays as it is). Start-up thread; blocks.
+ */
+int slob_recover_fold_journal(slob_store_t *s, const char *path,
+			      const struct slob_instrument *ins, unsigned *intents,
+			      unsigned *added, char *err, size_t errlen);
 
 struct slob_startup {
 	int lock_fd;	     /* keep open for the process lifetime */

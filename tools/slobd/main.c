@@ -108,6 +108,8 @@ struct daemon {
 	struct slob_startup st;
 	struct slob_recovered rec;
 	bool rec_loaded;
+	struct slob_journal journal; /* order journal of this run (engine/journal.h) */
+	unsigned journal_intents, journal_added; /* folded at start */
 	slob_log_t *log;
 	slob_alert_t *alert;
 	slob_stats_t stats;
@@ -370,6 +372,7 @@ static void cleanup(struct daemon *d)
 	if (d->rec_loaded)
 		slob_recovered_free(&d->rec);
 	d->rec_loaded = false;
+	slob_journal_close(&d->journal);
 	if (d->st.store)
 		slob_recover_shutdown(&d->st);
 	if (d->replay_ticks[0])
@@ -420,6 +423,17 @@ static int run_engine(struct daemon *d, bool live)
 		fprintf(stderr, "slobd: warning: %s\n", slob_store_strerror());
 	if (d->st.restored)
 		record_restore(d);
+	/* the order journal of the last run goes into the store before anything
+	 * reads it, and is reset only once the store holds it (journal.h note 4) */
+	char jpath[PATH_MAX + 32];
+	snprintf(jpath, sizeof(jpath), "%s/%s", d->data_dir, SLOB_JOURNAL_FILE);
+	if ((rc = slob_recover_fold_journal(d->st.store, jpath, &d->po.instrument,
+					    &d->journal_intents, &d->journal_added, err,
+					    sizeof(err))) < 0 ||
+	    (rc = slob_journal_open(&d->journal, jpath, err, sizeof(err))) < 0) {
+		fprintf(stderr, "slobd: %s\n", err);
+		return SLOBD_EXIT_RUNTIME;
+	}
 	if ((rc = slob_recover_load(d->st.store, &d->po.instrument, &d->rec)) < 0) {
 		fprintf(stderr, "slobd: loading state from %s: %s\n", d->db_path,
 			slob_store_strerror());
@@ -447,8 +461,14 @@ static int run_engine(struct daemon *d, bool live)
 	}
 	slob_log_printf(d->log, SLOB_LVL_INFO, "slobd",
 			"Recovered state: %u setups, %u open orders, %u positions, breaker %s",
-			d->rec.nsetups, d->rec.norders, d->rec.npositions,
+			d->rec.nsetups, d->rec.nopen_orders, d->rec.npositions,
 			d->rec.risk.breaker_tripped ? "TRIPPED" : "ok");
+	if (d->journal_added > 0)
+		slob_log_printf(d->log, SLOB_LVL_WARNING, "slobd",
+				"order journal: %u orders rows of %u journaled brackets were not in "
+				"the store (sent before the last stop, not yet committed): added as "
+				"PENDING, reconciliation settles them",
+				d->journal_added, d->journal_intents);
 
 	/* the replay input */
 	const char *input = live ? "" : d->a.file;
@@ -475,6 +495,7 @@ static int run_engine(struct daemon *d, bool live)
 	d->po.wall_clock_bars = live && strcmp(d->a.command, "replay-gw") != 0;
 	d->po.store = d->st.store;
 	d->po.recovered = &d->rec;
+	d->po.journal = &d->journal;
 	d->po.stats = &d->stats;
 	d->po.log = d->log;
 	d->po.alert = d->alert;

@@ -52,9 +52,11 @@ struct slob_cold_decision {
 	uint64_t setup_id;
 	int32_t qty;           /* accepted size (0 when rejected) */
 	uint16_t reason;       /* risk reason code (engine/risk.h), 0 = accepted */
-	uint16_t pad_;
+	uint8_t equity_src;    /* enum slob_equity_src of the size (0 config, 1 broker) */
+	uint8_t pad_;
 	int32_t entry, sl, tp;
 	int8_t dir;
+	int64_t equity_cents;  /* the equity the size was computed from (0: not sized) */
 };
 
 struct slob_cold_order {

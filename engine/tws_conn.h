@@ -52,6 +52,16 @@
  *  6. Alerts (SLOB_COLD_ALERT) and connection records (SLOB_COLD_CONN) go to
  *     the owner's cold queue: loss (WARNING), recovery (INFO), IB 1100
  *     (WARNING), 1101/1102 (INFO), unknown broker orders/positions (CRITICAL).
+ *  7. Broker account: after each reconciliation the order session subscribes
+ *     to the account summary (NetLiquidation, AvailableFunds,
+ *     ExcessLiquidity, InitMarginReq, MaintMarginReq) of tws.account (or
+ *     the first managed account) and re-requests it every
+ *     account_refresh_s, so a complete set arrives even when nothing
+ *     changed; it also sends two what-if orders (BUY 1, SELL 1; never
+ *     placed by the broker) and keeps the larger initial-margin change as
+ *     the per-contract margin. Every change goes to risk as one
+ *     SLOB_EXEC_ACCOUNT report on the exec ring (the path of executions):
+ *     the hot path never asks the broker anything.
  */
 #ifndef SLOB_TWS_CONN_H
 #define SLOB_TWS_CONN_H
@@ -92,6 +102,8 @@ struct slob_tws_params {
 				     * thread submits the order connection's sends */
 	int order_sqpoll_idle_ms;   /* the thread sleeps after this long without a
 				     * send; the next one wakes it (a system call) */
+	int account_refresh_s;      /* 60: the order session re-requests the account
+				     * summary this often (design note 7) */
 };
 
 void slob_tws_params_default(struct slob_tws_params *p);
@@ -99,7 +111,7 @@ void slob_tws_params_default(struct slob_tws_params *p);
  * backoff_factor, backoff_cap_ms, backoff_jitter_pct, connect_timeout_ms,
  * max_frame, md_mode (tick_by_tick|mkt_data), contract_month, roll_days,
  * account, tif, io (uring|syscalls), order_sqpoll (off|any|CPU),
- * order_sqpoll_idle_ms.
+ * order_sqpoll_idle_ms, account_refresh_s.
  * 0, -ENOENT, -EINVAL (message names key and range). */
 int slob_tws_param_set(struct slob_tws_params *p, const char *key, const char *value, char *err,
 		       size_t errlen);
@@ -248,6 +260,15 @@ struct slob_tws_broker {
 	int32_t broker_position;
 	int64_t exec_req_id;
 	uint64_t unknown_found, adopted, rejects;
+	/* broker account (design note 7) */
+	struct slob_exec_account acct; /* figures as last reported to risk */
+	int64_t acct_req_id;        /* live reqAccountSummary id, 0 = none */
+	int64_t acct_next_ms;       /* next re-request (monotonic ms) */
+	bool acct_end_seen;         /* accountSummaryEnd of acct_req_id arrived */
+	bool whatif_sent;           /* this session's what-if orders are out */
+	int64_t whatif_id[2];       /* BUY 1 / SELL 1 what-if order ids */
+	double whatif_margin[2];    /* their initMarginChange (NAN until answered) */
+	uint64_t acct_reports, acct_dropped, whatif_answers;
 };
 
 /*

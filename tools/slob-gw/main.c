@@ -13,7 +13,11 @@
  *
  * Usage: slob-gw [--port N] [--control-port N] [--ticks FILE] [--speed X]
  *                [--state FILE] [--account ID] [--first-id N] [--wait-sub]
- *                [--bar-pause-ms N]
+ *                [--bar-pause-ms N] [--equity USD] [--margin USD]
+ *   --equity / --margin: the simulated account's NetLiquidation (1000000) and
+ *   initial margin per contract (20000), served as the account summary and
+ *   what-if answers; the broker rejects a bracket whose margin does not fit
+ *   AvailableFunds ("Insufficient margin", error 201).
  *   --port 0 / --control-port 0 pick free ports; the chosen ports are printed
  *   on stdout as "PORT <n>" and "CONTROL <n>" (one line each, flushed).
  *   --speed X: replay at X times real time; 0 = as fast as clients read.
@@ -106,6 +110,7 @@ struct client {
 	int client_id;
 	struct buf in, out;
 	int64_t tbt_req, mkt_req; /* -1: not subscribed */
+	int64_t acct_req;        /* reqAccountSummary id, 0: not subscribed */
 	int64_t hold_until_ms;   /* control "delay": output held until then */
 };
 
@@ -148,6 +153,13 @@ static struct {
 	int dup_left;
 	int64_t delay_ms;
 	bool quit;
+	/* simulated account (account summary, what-if margin) */
+	double acct_equity;      /* NetLiquidation, USD */
+	double acct_margin;      /* initial margin per contract, USD */
+	double acct_available;   /* AvailableFunds override, NAN = equity - margin in use */
+	double acct_excess;      /* ExcessLiquidity override, NAN = equity - maintenance */
+	bool acct_silent;        /* account summary requests go unanswered */
+	uint64_t acct_sent, whatif_sent, margin_rejects;
 } G;
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -217,6 +229,7 @@ static void close_client(struct client *c, const char *why)
 	c->fd = -1;
 	c->in.len = c->out.len = 0;
 	c->tbt_req = c->mkt_req = -1;
+	c->acct_req = 0;
 }
 
 static void fmt_time(char *out, size_t cap, int64_t ts_ns)
@@ -603,6 +616,97 @@ static void match_tick(double px)
 		save_state();
 }
 
+/* ---- simulated account ------------------------------------------------------ */
+
+static double acct_init_req(void) { return (double)llabs(G.position) * G.acct_margin; }
+static double acct_maint_req(void) { return acct_init_req() * 0.8; }
+static double acct_available(void)
+{
+	return isnan(G.acct_available) ? G.acct_equity - acct_init_req() : G.acct_available;
+}
+static double acct_excess(void)
+{
+	return isnan(G.acct_excess) ? G.acct_equity - acct_maint_req() : G.acct_excess;
+}
+
+/* The five figures the order session asks for, then (first answer only) the end. */
+static void send_account(struct client *c, bool with_end)
+{
+	static const char *const tags[5] = {"NetLiquidation", "AvailableFunds", "ExcessLiquidity",
+					    "InitMarginReq", "MaintMarginReq"};
+	double v[5] = {G.acct_equity, acct_available(), acct_excess(), acct_init_req(),
+		       acct_maint_req()};
+	for (int i = 0; i < 5; i++) {
+		char val[40];
+		snprintf(val, sizeof(val), "%.2f", v[i]);
+		MSG(c, WI(SLOB_TWS_ACCOUNT_SUMMARY); WI(1); WI(c->acct_req); WS(G.account);
+		    WS(tags[i]); WS(val); WS("USD"));
+	}
+	if (with_end)
+		MSG(c, WI(SLOB_TWS_ACCOUNT_SUMMARY_END); WI(1); WI(c->acct_req));
+	G.acct_sent++;
+}
+
+/* An account change reaches every subscriber as an update (no end), as IB does. */
+static void account_changed(void)
+{
+	if (G.acct_silent)
+		return;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (G.cl[i].fd >= 0 && G.cl[i].state == 2 && G.cl[i].acct_req > 0)
+			send_account(&G.cl[i], false);
+}
+
+/* whatIf=1 (field 84): answer the margin preview in openOrder fields 84..94;
+ * nothing is placed. */
+static void send_what_if(struct client *c, int64_t id, const char *action, int64_t qty)
+{
+	uint8_t m[4096];
+	struct slob_tws_wr w;
+	char before[40], change[40], after[40], mbefore[40], mchange[40], mafter[40], eq[40];
+	double ch = G.acct_margin * (double)qty;
+	snprintf(before, sizeof(before), "%.2f", acct_init_req());
+	snprintf(change, sizeof(change), "%.2f", ch);
+	snprintf(after, sizeof(after), "%.2f", acct_init_req() + ch);
+	snprintf(mbefore, sizeof(mbefore), "%.2f", acct_maint_req());
+	snprintf(mchange, sizeof(mchange), "%.2f", ch * 0.8);
+	snprintf(mafter, sizeof(mafter), "%.2f", acct_maint_req() + ch * 0.8);
+	snprintf(eq, sizeof(eq), "%.2f", G.acct_equity);
+	slob_tws_wr_begin(&w, m, sizeof(m));
+	slob_tws_wr_int(&w, SLOB_TWS_OPEN_ORDER);
+	slob_tws_wr_int(&w, id);                    /* 1 */
+	contract_fields(&w, true);                  /* 2..12 */
+	slob_tws_wr_str(&w, action);                /* 13 */
+	slob_tws_wr_int(&w, qty);                   /* 14 */
+	slob_tws_wr_str(&w, "MKT");                 /* 15 */
+	slob_tws_wr_dbl(&w, 0);                     /* 16 */
+	slob_tws_wr_dbl(&w, 0);                     /* 17 */
+	slob_tws_wr_str(&w, "DAY");                 /* 18 */
+	slob_tws_wr_str(&w, "");                    /* 19 */
+	slob_tws_wr_str(&w, G.account);             /* 20 */
+	slob_tws_wr_str(&w, "");                    /* 21 */
+	slob_tws_wr_int(&w, 0);                     /* 22 */
+	slob_tws_wr_str(&w, "");                    /* 23 orderRef */
+	slob_tws_wr_int(&w, c->client_id);          /* 24 */
+	slob_tws_wr_int(&w, 0);                     /* 25 permId */
+	for (int i = 26; i <= 56; i++)
+		slob_tws_wr_str(&w, "");
+	slob_tws_wr_int(&w, 0);                     /* 57 */
+	for (int i = 58; i <= 83; i++)
+		slob_tws_wr_str(&w, "");
+	slob_tws_wr_str(&w, "1");                   /* 84 whatIf */
+	slob_tws_wr_str(&w, "PreSubmitted");        /* 85 */
+	const char *st[9] = {before, mbefore, eq, change, mchange, "0.0", after, mafter, eq};
+	for (int i = 0; i < 9; i++)                 /* 86..94 */
+		slob_tws_wr_str(&w, st[i]);
+	for (int i = 95; i <= 147; i++)
+		slob_tws_wr_str(&w, "");
+	send_raw(c, m, slob_tws_wr_end(&w));
+	G.whatif_sent++;
+	logf_("what-if order %" PRId64 " %s %" PRId64 ": initial margin change %s", id, action, qty,
+	      change);
+}
+
 /* placeOrder fields (1-based after the id): see TWS_PROTOCOL.md 5.1 */
 static void on_place_order(struct client *c, const struct slob_tws_in *m)
 {
@@ -615,6 +719,14 @@ static void on_place_order(struct client *c, const struct slob_tws_in *m)
 	const char *sym = m->f[3], *local = m->f[12];
 	if (strcmp(sym, "NQ") != 0 && strncmp(local, "NQ", 2) != 0) {
 		send_error(c, id, 200, "No security definition has been found for the request");
+		return;
+	}
+	if (m->nfields >= 84 && strcmp(m->f[84], "1") == 0) {
+		int64_t q = 0;
+		(void)slob_tws_parse_i64(m->f[17], &q);
+		if (id >= G.next_id)
+			G.next_id = id + 1;
+		send_what_if(c, id, m->f[16], q);
 		return;
 	}
 	if (G.reject_code) {
@@ -688,6 +800,28 @@ static void on_place_order(struct client *c, const struct slob_tws_in *m)
 	}
 	/* transmit: activate the whole group (parent first, then children) */
 	int64_t root = parent ? parent : id;
+	{
+		/* the broker's own margin check on the opening order of the group */
+		struct order *ro = find_order(root);
+		double need = ro ? G.acct_margin * (double)ro->qty : 0;
+		if (ro && ro->state == O_UNTRANSMITTED && need > acct_available()) {
+			G.margin_rejects++;
+			char t[200];
+			snprintf(t, sizeof(t),
+				 "Order rejected - reason:Insufficient margin: initial margin %.2f, "
+				 "available funds %.2f",
+				 need, acct_available());
+			logf_("margin reject of group %" PRId64 ": %s", root, t);
+			for (int i = 0; i < G.norders; i++) {
+				struct order *x = &G.orders[i];
+				if (x->state == O_UNTRANSMITTED && (x->id == root || x->parent_id == root))
+					x->state = O_CANCELLED;
+			}
+			send_error(c, root, 201, t);
+			save_state();
+			return;
+		}
+	}
 	for (int i = 0; i < G.norders; i++) {
 		struct order *x = &G.orders[i];
 		if (x->state != O_UNTRANSMITTED || (x->id != root && x->parent_id != root))
@@ -818,6 +952,16 @@ static void on_message(struct client *c, const struct slob_tws_in *m)
 		return;
 	case SLOB_TWS_REQ_MANAGED_ACCTS:
 		MSG(c, WI(SLOB_TWS_MANAGED_ACCTS); WI(1); WS(G.account));
+		return;
+	case SLOB_TWS_REQ_ACCOUNT_SUMMARY:
+		if (m->nfields < 4 || slob_tws_parse_i64(m->f[2], &req) != 0 || req <= 0)
+			return;
+		c->acct_req = req;
+		if (!G.acct_silent)
+			send_account(c, true);
+		return;
+	case SLOB_TWS_CANCEL_ACCOUNT_SUMMARY:
+		c->acct_req = 0;
 		return;
 	case SLOB_TWS_REQ_GLOBAL_CANCEL:
 		for (int i = 0; i < G.norders; i++)
@@ -1023,7 +1167,9 @@ static void ctl_reply(struct ctl *k, const char *fmt, ...)
 static const char HELP[] =
 	"commands: reject <code> [text] | disconnect | delay <ms> | dup <n> | "
 	"seed-position <qty> <avg_px> | seed-order <ref> <BUY|SELL> <LMT|STP> <px> <qty> [client] | "
-	"error <code> <text> | pause | resume | rewind | speed <x> | status | orders | quit";
+	"error <code> <text> | pause | resume | rewind | speed <x> | status | orders | "
+	"account [equity <usd> | available <usd|auto> | excess <usd|auto> | margin <usd> | stop | "
+	"resume] | quit";
 
 static void on_ctl_line(struct ctl *k, char *line)
 {
@@ -1141,6 +1287,35 @@ static void on_ctl_line(struct ctl *k, char *line)
 			  "position=%" PRId64 " next_id=%" PRId64,
 			  clients, G.tick_index, G.last_px, G.eof, G.norders, live, G.nexecs,
 			  G.position, G.next_id);
+	} else if (strcmp(cmd, "account") == 0) {
+		double v = n >= 3 ? strtod(a2, NULL) : NAN;
+		bool autov = n >= 3 && strcmp(a2, "auto") == 0;
+		if (n >= 3 && strcmp(a1, "equity") == 0 && v > 0) {
+			G.acct_equity = v;
+		} else if (n >= 3 && strcmp(a1, "available") == 0) {
+			G.acct_available = autov ? NAN : v;
+		} else if (n >= 3 && strcmp(a1, "excess") == 0) {
+			G.acct_excess = autov ? NAN : v;
+		} else if (n >= 3 && strcmp(a1, "margin") == 0 && v >= 0) {
+			G.acct_margin = v;
+		} else if (n >= 2 && strcmp(a1, "stop") == 0) {
+			G.acct_silent = true;
+		} else if (n >= 2 && strcmp(a1, "resume") == 0) {
+			G.acct_silent = false;
+		} else if (n >= 2) {
+			ctl_reply(k, "ERR account: equity <usd> | available <usd|auto> | excess "
+				     "<usd|auto> | margin <usd> | stop | resume");
+			return;
+		}
+		if (n >= 2)
+			account_changed();
+		ctl_reply(k,
+			  "OK account equity=%.2f available=%.2f excess=%.2f init=%.2f maint=%.2f "
+			  "margin=%.2f silent=%d sent=%" PRIu64 " whatif=%" PRIu64
+			  " margin_rejects=%" PRIu64,
+			  G.acct_equity, acct_available(), acct_excess(), acct_init_req(),
+			  acct_maint_req(), G.acct_margin, G.acct_silent, G.acct_sent, G.whatif_sent,
+			  G.margin_rejects);
 	} else if (strcmp(cmd, "orders") == 0) {
 		for (int i = 0; i < G.norders; i++) {
 			struct order *o = &G.orders[i];
@@ -1187,7 +1362,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: slob-gw [--port N] [--control-port N] [--ticks FILE] [--speed X]\n"
-		"               [--state FILE] [--account ID] [--first-id N] [--wait-sub]\n");
+		"               [--state FILE] [--account ID] [--first-id N] [--wait-sub]\n"
+		"               [--bar-pause-ms N] [--equity USD] [--margin USD]\n");
 }
 
 int main(int argc, char **argv)
@@ -1197,6 +1373,10 @@ int main(int argc, char **argv)
 	G.next_id = 1;
 	G.speed = 1.0;
 	strcpy(G.account, "DU1234567");
+	G.acct_equity = 1000000;
+	G.acct_margin = 20000;
+	G.acct_available = NAN;
+	G.acct_excess = NAN;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -1230,12 +1410,17 @@ int main(int argc, char **argv)
 			G.next_id = atoll(v);
 		else if (strcmp(a, "--bar-pause-ms") == 0)
 			G.bar_pause_ms = atoll(v);
+		else if (strcmp(a, "--equity") == 0)
+			G.acct_equity = strtod(v, NULL);
+		else if (strcmp(a, "--margin") == 0)
+			G.acct_margin = strtod(v, NULL);
 		else {
 			fprintf(stderr, "slob-gw: unknown option %s\n", a);
 			usage();
 			return 2;
 		}
 		if (port < 0 || port > 65535 || cport > 65535 || G.speed < 0 || G.next_id < 1 ||
+		    !(G.acct_equity > 0) || !(G.acct_margin >= 0) ||
 		    G.bar_pause_ms < 0 || G.bar_pause_ms > 60000) {
 			fprintf(stderr, "slob-gw: bad value '%s' for %s\n", v, a);
 			return 2;
@@ -1343,6 +1528,7 @@ int main(int argc, char **argv)
 				c->client_id = -1;
 				c->in.len = c->out.len = 0;
 				c->tbt_req = c->mkt_req = -1;
+				c->acct_req = 0;
 				c->hold_until_ms = 0;
 			} else if (map[k] == -2) {
 				int fd = accept4(G.cfd, NULL, NULL, SOCK_CLOEXEC);

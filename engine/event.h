@@ -196,6 +196,7 @@ struct slob_exec_account {
 	int64_t maint_margin_cents; /* MaintMarginReq */
 	int64_t margin_1_cents;     /* initial margin of one contract (what-if), 0 = unknown */
 	int64_t summary_ns;         /* CLOCK_MONOTONIC of the last summary figure, 0 = never */
+	int64_t summary_wall_ns;    /* the same instant, CLOCK_REALTIME (displays) */
 	uint32_t have;              /* enum slob_acct_have */
 	char currency[4];           /* "USD" */
 };

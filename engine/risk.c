@@ -1039,11 +1039,24 @@ static void money_text(char *out, size_t cap, const char *label, int64_t cents)
 	out[k] = '\0';
 }
 
+/* Risk's view of the account for the status block (INFO: the next one replaces it). */
+static void emit_account(struct slob_risk *r)
+{
+	struct slob_cold rec;
+	cold_head(&rec, SLOB_COLD_ACCOUNT, SLOB_CLASS_INFO, r->last_ts);
+	rec.u.account.acct = r->acct;
+	rec.u.account.sizing_equity_cents = sizing_equity(r, &rec.u.account.equity_src);
+	rec.u.account.broker_peak_cents = r->broker_peak;
+	rec.u.account.stale = r->acct_stale_alerted != 0;
+	cold_put(r, &rec);
+}
+
 static void account_stale_alert(struct slob_risk *r)
 {
 	if (r->acct_stale_alerted)
 		return;
 	r->acct_stale_alerted = 1;
+	emit_account(r);
 	alert(r, SLOB_LVL_WARNING, ALERT_OTHER,
 	      broker_equity_known(r) ? "Account data from the broker is stale: new entries held"
 				     : "No account data from the broker: new entries held",
@@ -1073,6 +1086,7 @@ static void on_account(struct slob_risk *r, const struct slob_exec *x)
 		alert(r, SLOB_LVL_INFO, ALERT_OTHER, "Account data current again: entries resume",
 		      NULL);
 	}
+	emit_account(r);
 	if ((r->acct.have & SLOB_ACCT_EXCESS_LIQ) && r->p.excess_liq_alert_cents > 0) {
 		bool low = r->acct.excess_liq_cents < r->p.excess_liq_alert_cents;
 		if (low && !r->excess_alerted && open_positions(r) > 0) {

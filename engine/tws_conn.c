@@ -996,6 +996,7 @@ static void br_account_value(struct slob_tws_broker *b, const struct slob_tws_in
 		memcpy((char *)&b->acct + tags[i].off, &cents, sizeof(cents));
 		b->acct.have |= tags[i].bit;
 		b->acct.summary_ns = mono_ms() * 1000000;
+		b->acct.summary_wall_ns = wall_ns();
 		slob_strlcpy(b->acct.currency, sizeof(b->acct.currency),
 			     m->u.account_summary.currency);
 		if (b->acct_end_seen)

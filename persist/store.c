@@ -282,6 +282,14 @@ static const char *const migrations[SLOB_STORE_VERSION] = {
     " is_complete FROM candles;"
     "DROP TABLE candles;"
     "ALTER TABLE candles_v5 RENAME TO candles;",
+
+    /* 6: where each size came from. Live sizing may use the broker's
+     * NetLiquidation instead of the configured capital + own P&L
+     * (risk.equity_source); the decision keeps the equity it used and its
+     * source ('config' | 'broker'). Earlier rows keep NULL: unknown. */
+    "ALTER TABLE decisions ADD COLUMN equity_source TEXT"
+    " CHECK (equity_source IS NULL OR equity_source = 'config' OR equity_source = 'broker');"
+    "ALTER TABLE decisions ADD COLUMN equity REAL;",
 };
 
 /* ---- helpers ----------------------------------------------------------- */

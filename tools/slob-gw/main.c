@@ -14,7 +14,7 @@
  * Usage: slob-gw [--port N] [--control-port N] [--ticks FILE] [--speed X]
  *                [--state FILE] [--account ID] [--first-id N] [--wait-sub]
  *                [--bar-pause-ms N] [--equity USD] [--margin USD]
- *   --equity / --margin: the simulated account's NetLiquidation (1000000) and
+ *   --equity / --margin: the simulated account's NetLiquidation (10000000) and
  *   initial margin per contract (20000), served as the account summary and
  *   what-if answers; the broker rejects a bracket whose margin does not fit
  *   AvailableFunds ("Insufficient margin", error 201).
@@ -1373,7 +1373,7 @@ int main(int argc, char **argv)
 	G.next_id = 1;
 	G.speed = 1.0;
 	strcpy(G.account, "DU1234567");
-	G.acct_equity = 1000000;
+	G.acct_equity = 10000000;
 	G.acct_margin = 20000;
 	G.acct_available = NAN;
 	G.acct_excess = NAN;

@@ -41,6 +41,7 @@ enum slob_cold_type {
 	SLOB_COLD_ALERT,       /* alert to send (TRADE for >= WARNING) */
 	SLOB_COLD_CONN,        /* connection event (TRADE) */
 	SLOB_COLD_UNKNOWN_BROKER, /* unmatched broker order/position (TRADE) */
+	SLOB_COLD_ACCOUNT,     /* broker account figures as risk sees them (INFO, status only) */
 	SLOB_COLD_TYPE_MAX
 };
 
@@ -52,9 +53,11 @@ struct slob_cold_decision {
 	uint64_t setup_id;
 	int32_t qty;           /* accepted size (0 when rejected) */
 	uint16_t reason;       /* risk reason code (engine/risk.h), 0 = accepted */
-	uint16_t pad_;
+	uint8_t equity_src;    /* enum slob_equity_src of the size (0 config, 1 broker) */
+	uint8_t pad_;
 	int32_t entry, sl, tp;
 	int8_t dir;
+	int64_t equity_cents;  /* the equity the size was computed from (0: not sized) */
 };
 
 struct slob_cold_order {
@@ -124,6 +127,16 @@ struct slob_cold_text {      /* LOG, ALERT, CONN, UNKNOWN_BROKER */
 
 #define SLOB_COLD_SIZE 256
 
+/* Risk's view of the broker account (status block: slobctl, dashboard, metrics). */
+struct slob_cold_account {
+	struct slob_exec_account acct; /* the last figures (acct.have 0: none yet) */
+	int64_t sizing_equity_cents;   /* equity the next size uses */
+	int64_t broker_peak_cents;
+	uint8_t equity_src;            /* enum slob_equity_src (engine/risk.h) */
+	uint8_t stale;                 /* 1: new entries held for stale/missing figures */
+	uint8_t pad_[6];
+};
+
 struct slob_cold {
 	uint16_t type;         /* enum slob_cold_type */
 	uint8_t cls;           /* enum slob_cold_class */
@@ -142,6 +155,7 @@ struct slob_cold {
 		struct slob_cold_risk risk;
 		struct slob_cold_breaker breaker;
 		struct slob_cold_text text;
+		struct slob_cold_account account;
 		unsigned char raw_[SLOB_COLD_SIZE - 24];
 	} u;
 };

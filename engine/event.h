@@ -172,6 +172,35 @@ enum slob_exec_kind {
 	SLOB_EXEC_RECONCILED,    /* reconciliation adopted a position / order */
 	SLOB_EXEC_UNKNOWN,       /* broker has an order/position we cannot match */
 	SLOB_EXEC_CONN,          /* connection state change (code: 1 up, 0 down) */
+	SLOB_EXEC_ACCOUNT,       /* broker account figures (acct), no order */
+};
+
+/* Which figures of a SLOB_EXEC_ACCOUNT report are known (acct.have). */
+enum slob_acct_have {
+	SLOB_ACCT_NET_LIQ      = 1u << 0,
+	SLOB_ACCT_AVAILABLE    = 1u << 1,
+	SLOB_ACCT_EXCESS_LIQ   = 1u << 2,
+	SLOB_ACCT_INIT_MARGIN  = 1u << 3,
+	SLOB_ACCT_MAINT_MARGIN = 1u << 4,
+	SLOB_ACCT_MARGIN_1     = 1u << 5, /* per-contract initial margin (what-if) */
+};
+
+/*
+ * The order session's view of the broker account (its account summary
+ * subscription and the what-if margin of one contract), sent whole on every
+ * change: the receiver replaces its copy. Money in cents of `currency`.
+ */
+struct slob_exec_account {
+	int64_t net_liq_cents;      /* NetLiquidation */
+	int64_t available_cents;    /* AvailableFunds */
+	int64_t excess_liq_cents;   /* ExcessLiquidity */
+	int64_t init_margin_cents;  /* InitMarginReq */
+	int64_t maint_margin_cents; /* MaintMarginReq */
+	int64_t margin_1_cents;     /* initial margin of one contract (what-if), 0 = unknown */
+	int64_t summary_ns;         /* CLOCK_MONOTONIC of the last summary figure, 0 = never */
+	int64_t summary_wall_ns;    /* the same instant, CLOCK_REALTIME (displays) */
+	uint32_t have;              /* enum slob_acct_have */
+	char currency[4];           /* "USD" */
 };
 
 struct slob_exec {
@@ -190,6 +219,7 @@ struct slob_exec {
 	int32_t pad2_;
 	char order_ref[SLOB_ORDER_REF_LEN];
 	char text[64];          /* reject reason, truncated */
+	struct slob_exec_account acct; /* ACCOUNT only */
 };
 
 /* ---- helpers ----------------------------------------------------------- */

@@ -829,6 +829,9 @@ int slob_pipeline_build(slob_pipeline_t **out, const struct slob_pipeline_opts *
 		.cold = &p->coldq[SLOB_PIPE_COLD_RISK],
 		.store_healthy = slob_cold_store_healthy_ptr(p->cold),
 		.instrument = o->instrument,
+		/* the live order session reports the broker account; paper and
+		 * replays have none and size from the configured capital */
+		.account_feed = o->mode == SLOB_PIPE_LIVE,
 	};
 	if ((rc = slob_risk_create(&p->risk, &rp, &io, msg, sizeof(msg))) < 0) {
 		rc = fail(p, err, errlen, rc, "risk: %s", msg);

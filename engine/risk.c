@@ -61,8 +61,15 @@ const char *slob_risk_reason_name(unsigned reason)
 	    [SLOB_RISK_DISCONNECTED] = "disconnected",
 	    [SLOB_RISK_UNKNOWN_BROKER] = "unknown_broker",
 	    [SLOB_RISK_DUPLICATE_LEVELS] = "duplicate_levels",
+	    [SLOB_RISK_ACCOUNT_STALE] = "account_stale",
+	    [SLOB_RISK_MARGIN] = "insufficient_margin",
 	};
 	return reason < SLOB_RISK_REASON_MAX && names[reason] ? names[reason] : "unknown";
+}
+
+const char *slob_equity_src_name(unsigned src)
+{
+	return src == SLOB_EQ_BROKER ? "broker" : "config";
 }
 
 /* ---- parameters ---------------------------------------------------------- */
@@ -89,6 +96,11 @@ void slob_risk_params_default(struct slob_risk_params *p)
 	p->wait_for_clock_ack = 0;
 	p->setup_capacity = 65536;
 	p->halt_on_unknown = 1;
+	p->equity_source = SLOB_EQMODE_MIN;
+	p->account_stale_s = 300;
+	p->margin_headroom_bp = 1000;
+	p->margin_per_contract_cents = 0;
+	p->excess_liq_alert_cents = 500000;
 }
 
 const char *const slob_risk_param_keys[] = {
@@ -113,6 +125,11 @@ const char *const slob_risk_param_keys[] = {
     "wait_for_clock_ack",
     "setup_capacity",
     "halt_on_unknown",
+    "equity_source",
+    "account_stale_s",
+    "margin_headroom_pct",
+    "margin_per_contract",
+    "excess_liquidity_alert",
     NULL,
 };
 
@@ -276,6 +293,43 @@ int slob_risk_param_set(struct slob_risk_params *p, const char *key, const char 
 			p->trading_end_min = m;
 		return 0;
 	}
+	if (strcmp(key, "equity_source") == 0) {
+		if (!strcasecmp(value, "min"))
+			p->equity_source = SLOB_EQMODE_MIN;
+		else if (!strcasecmp(value, "broker"))
+			p->equity_source = SLOB_EQMODE_BROKER;
+		else if (!strcasecmp(value, "config"))
+			p->equity_source = SLOB_EQMODE_CONFIG;
+		else {
+			snprintf(err, errlen,
+				 "[risk] equity_source: '%s' is not broker, config or min", value);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (strcmp(key, "margin_headroom_pct") == 0) {
+		if (parse_fixed(value, 2, 0, 100000, &v) < 0) {
+			snprintf(err, errlen,
+				 "[risk] margin_headroom_pct: '%s' is not a percentage in 0..1000",
+				 value);
+			return -EINVAL;
+		}
+		p->margin_headroom_bp = (int32_t)v;
+		return 0;
+	}
+	if (strcmp(key, "margin_per_contract") == 0 || strcmp(key, "excess_liquidity_alert") == 0) {
+		if (parse_fixed(value, 2, 0, 100000000000LL, &v) < 0) {
+			snprintf(err, errlen,
+				 "[risk] %s: '%s' is not an amount in 0..1000000000.00 USD (0 = off)",
+				 key, value);
+			return -EINVAL;
+		}
+		if (key[0] == 'm')
+			p->margin_per_contract_cents = v;
+		else
+			p->excess_liq_alert_cents = v;
+		return 0;
+	}
 	if (strcmp(key, "news_min_impact") == 0) {
 		if (!strcasecmp(value, "low"))
 			p->news_min_impact = 1;
@@ -304,6 +358,7 @@ int slob_risk_param_set(struct slob_risk_params *p, const char *key, const char 
 	BOOL_KEY("wait_for_clock_ack", wait_for_clock_ack)
 	INT_KEY("setup_capacity", setup_capacity, 16, 1 << 24)
 	BOOL_KEY("halt_on_unknown", halt_on_unknown)
+	INT_KEY("account_stale_s", account_stale_s, 0, 86400)
 #undef INT_KEY
 #undef BOOL_KEY
 #undef STR_KEY
@@ -366,6 +421,18 @@ int slob_risk_params_validate(const struct slob_risk_params *p, char *err, size_
 	}
 	if (p->cancel_after_bars < 0) {
 		snprintf(err, errlen, "[risk] cancel_after_bars must be >= 0 (0 = never)");
+		return -EINVAL;
+	}
+	if (p->equity_source < SLOB_EQMODE_MIN || p->equity_source > SLOB_EQMODE_CONFIG) {
+		snprintf(err, errlen, "[risk] equity_source must be broker, config or min");
+		return -EINVAL;
+	}
+	if (p->account_stale_s < 0 || p->account_stale_s > 86400 || p->margin_headroom_bp < 0 ||
+	    p->margin_headroom_bp > 100000 || p->margin_per_contract_cents < 0 ||
+	    p->excess_liq_alert_cents < 0) {
+		snprintf(err, errlen,
+			 "[risk] account_stale_s must be in 0..86400, margin_headroom_pct in "
+			 "0..1000, margin_per_contract and excess_liquidity_alert >= 0");
 		return -EINVAL;
 	}
 	if (p->setup_capacity < 16 || p->setup_capacity > (1 << 24)) {
@@ -453,6 +520,14 @@ struct slob_risk {
 	int kill;
 	int connected;
 	int daily_alerted;
+
+	/* broker account (SLOB_EXEC_ACCOUNT, live order session only) */
+	struct slob_exec_account acct;
+	int64_t acct_recv_ns;
+	int64_t broker_peak;	/* peak NetLiquidation since start or the last reset */
+	int acct_stale_alerted; /* one alert per stale episode */
+	int excess_alerted;	/* one alert per low-ExcessLiquidity episode */
+	uint64_t n_margin, n_acct_hold;
 
 	/* protocol */
 	uint64_t fwd_clock_seq, acked_clock_seq;
@@ -707,22 +782,100 @@ static void trip(struct slob_risk *r, uint16_t reason, int64_t value, const char
 	emit_risk_state(r);
 }
 
-/* Drawdown in basis points of the peak (0 when the peak is not positive). */
+/*
+ * Equity series (docs/RISK.md "Broker account"). The own series is
+ * initial_capital + realised + unrealised; the broker series is the
+ * NetLiquidation of the last account figures, with its own peak. Sizing and
+ * the drawdown breaker use the series of risk.equity_source: config = own,
+ * broker = the broker's once known, min = the lower one for sizing and
+ * either series' drawdown for the breaker.
+ */
+static bool broker_equity_known(const struct slob_risk *r)
+{
+	return (r->acct.have & SLOB_ACCT_NET_LIQ) != 0;
+}
+
+static bool own_series(const struct slob_risk *r)
+{
+	return r->p.equity_source != SLOB_EQMODE_BROKER || !broker_equity_known(r);
+}
+
+static bool broker_series(const struct slob_risk *r)
+{
+	return r->p.equity_source != SLOB_EQMODE_CONFIG && broker_equity_known(r);
+}
+
+/* The equity the next size uses, and where it came from. */
+static int64_t sizing_equity(const struct slob_risk *r, uint8_t *src)
+{
+	int64_t own = equity(r);
+	*src = SLOB_EQ_CONFIG;
+	if (!broker_series(r))
+		return own;
+	if (r->p.equity_source == SLOB_EQMODE_BROKER || r->acct.net_liq_cents < own) {
+		*src = SLOB_EQ_BROKER;
+		return r->acct.net_liq_cents;
+	}
+	return own;
+}
+
+static int64_t series_dd_bp(int64_t peak, int64_t e)
+{
+	if (peak <= 0 || e >= peak)
+		return 0;
+	return (peak - e) * 10000 / peak;
+}
+
+static bool series_dd_hit(int64_t peak, int64_t e, int32_t bp)
+{
+	/* (peak - equity) / peak >= bp / 10000, exactly, in integers */
+	return bp > 0 && peak > 0 && (peak - e) * 10000 >= (int64_t)bp * peak;
+}
+
+/* Drawdown in basis points of the peak (0 when the peak is not positive);
+ * the larger of the series in use. */
 static int64_t drawdown_bp(const struct slob_risk *r)
 {
-	int64_t e = equity(r);
-	if (r->peak <= 0 || e >= r->peak)
-		return 0;
-	return (r->peak - e) * 10000 / r->peak;
+	int64_t own = own_series(r) ? series_dd_bp(r->peak, equity(r)) : 0;
+	int64_t brk = broker_series(r) ? series_dd_bp(r->broker_peak, r->acct.net_liq_cents) : 0;
+	return own > brk ? own : brk;
 }
 
 static bool drawdown_hit(const struct slob_risk *r)
 {
-	int64_t e = equity(r);
-	if (r->p.max_drawdown_bp <= 0 || r->peak <= 0)
+	return (own_series(r) && series_dd_hit(r->peak, equity(r), r->p.max_drawdown_bp)) ||
+	       (broker_series(r) &&
+		series_dd_hit(r->broker_peak, r->acct.net_liq_cents, r->p.max_drawdown_bp));
+}
+
+/* Initial margin of one contract: the broker's what-if, else the configured one. */
+static int64_t margin_one(const struct slob_risk *r)
+{
+	if ((r->acct.have & SLOB_ACCT_MARGIN_1) && r->acct.margin_1_cents > 0)
+		return r->acct.margin_1_cents;
+	return r->p.margin_per_contract_cents;
+}
+
+/*
+ * Live order session only: true when the figures new entries need are
+ * missing (never received, no per-contract margin) or older than
+ * account_stale_s at monotonic instant now_ns.
+ */
+static bool account_stale(const struct slob_risk *r, int64_t now_ns)
+{
+	const uint32_t need = SLOB_ACCT_NET_LIQ | SLOB_ACCT_AVAILABLE;
+	if (!r->io.account_feed)
 		return false;
-	/* (peak - equity) / peak >= bp / 10000, exactly, in integers */
-	return (r->peak - e) * 10000 >= (int64_t)r->p.max_drawdown_bp * r->peak;
+	if ((r->acct.have & need) != need || r->acct.summary_ns == 0 || margin_one(r) <= 0)
+		return true;
+	return r->p.account_stale_s > 0 &&
+	       now_ns - r->acct.summary_ns > (int64_t)r->p.account_stale_s * SLOB_NS_PER_SEC;
+}
+
+/* Margin the bracket needs with headroom: margin x qty x (1 + headroom). */
+static int64_t margin_needed(const struct slob_risk *r, int32_t qty)
+{
+	return margin_one(r) * qty * (10000 + r->p.margin_headroom_bp) / 10000;
 }
 
 static void revalue(struct slob_risk *r)
@@ -857,6 +1010,100 @@ static void on_fill(struct slob_risk *r, const struct slob_exec *x)
 	emit_risk_state(r);
 }
 
+static int open_positions(const struct slob_risk *r)
+{
+	int open = 0;
+	for (uint32_t k = 0; k < r->nlive; k++)
+		open += r->br[r->live_idx[k]].open_qty > 0;
+	return open;
+}
+
+static void money_text(char *out, size_t cap, const char *label, int64_t cents)
+{
+	/* no snprintf on the risk thread's regular path: alerts are rare, but
+	 * keep it to digits and a fixed label */
+	char d[24];
+	int n = 0;
+	int64_t v = cents < 0 ? -cents : cents;
+	v /= 100;
+	do {
+		d[n++] = (char)('0' + (int)(v % 10));
+		v /= 10;
+	} while (v > 0 && n < 20);
+	size_t k = strnlen(out, cap);
+	for (const char *p = label; *p && k + 1 < cap; p++)
+		out[k++] = *p;
+	if (cents < 0 && k + 1 < cap)
+		out[k++] = '-';
+	while (n > 0 && k + 1 < cap)
+		out[k++] = d[--n];
+	out[k] = '\0';
+}
+
+/* Risk's view of the account for the status block (INFO: the next one replaces it). */
+static void emit_account(struct slob_risk *r)
+{
+	struct slob_cold rec;
+	cold_head(&rec, SLOB_COLD_ACCOUNT, SLOB_CLASS_INFO, r->last_ts);
+	rec.u.account.acct = r->acct;
+	rec.u.account.sizing_equity_cents = sizing_equity(r, &rec.u.account.equity_src);
+	rec.u.account.broker_peak_cents = r->broker_peak;
+	rec.u.account.stale = r->acct_stale_alerted != 0;
+	cold_put(r, &rec);
+}
+
+static void account_stale_alert(struct slob_risk *r)
+{
+	if (r->acct_stale_alerted)
+		return;
+	r->acct_stale_alerted = 1;
+	emit_account(r);
+	alert(r, SLOB_LVL_WARNING, ALERT_OTHER,
+	      broker_equity_known(r) ? "Account data from the broker is stale: new entries held"
+				     : "No account data from the broker: new entries held",
+	      " (exits and protective orders are not affected)");
+}
+
+/*
+ * Broker account figures (the order session's account summary and what-if
+ * margin): replaces risk's copy, follows the broker peak, trips the breaker
+ * on the broker series' drawdown, alerts low ExcessLiquidity while positions
+ * are open and the end of a stale episode.
+ */
+static void on_account(struct slob_risk *r, const struct slob_exec *x)
+{
+	bool was_known = broker_equity_known(r);
+	r->acct = x->acct;
+	r->acct_recv_ns = x->recv_ns;
+	if (broker_equity_known(r)) {
+		if (!was_known || r->acct.net_liq_cents > r->broker_peak)
+			r->broker_peak = r->acct.net_liq_cents;
+		if (!r->breaker && drawdown_hit(r))
+			trip(r, SLOB_RISK_MAX_DRAWDOWN, drawdown_bp(r),
+			     "Trading stopped: max drawdown reached (broker equity)");
+	}
+	if (r->acct_stale_alerted && !account_stale(r, r->acct.summary_ns)) {
+		r->acct_stale_alerted = 0;
+		alert(r, SLOB_LVL_INFO, ALERT_OTHER, "Account data current again: entries resume",
+		      NULL);
+	}
+	emit_account(r);
+	if ((r->acct.have & SLOB_ACCT_EXCESS_LIQ) && r->p.excess_liq_alert_cents > 0) {
+		bool low = r->acct.excess_liq_cents < r->p.excess_liq_alert_cents;
+		if (low && !r->excess_alerted && open_positions(r) > 0) {
+			char m[120] = "";
+			money_text(m, sizeof(m), "Low ExcessLiquidity with positions open: ",
+				   r->acct.excess_liq_cents);
+			money_text(m, sizeof(m), " USD, alert below ", r->p.excess_liq_alert_cents);
+			alert(r, SLOB_LVL_CRITICAL, ALERT_OTHER, m,
+			      " USD: reduce positions before the broker liquidates");
+			r->excess_alerted = 1;
+		} else if (!low) {
+			r->excess_alerted = 0;
+		}
+	}
+}
+
 static void on_exec(struct slob_risk *r, const struct slob_exec *x)
 {
 	struct bracket *b;
@@ -947,6 +1194,9 @@ static void on_exec(struct slob_risk *r, const struct slob_exec *x)
 	case SLOB_EXEC_CONN:
 		r->connected = x->code != 0;
 		break;
+	case SLOB_EXEC_ACCOUNT:
+		on_account(r, x);
+		break;
 	default:
 		stat_add(&r->stats->errors, 1);
 		break;
@@ -1032,7 +1282,7 @@ static bool same_levels_live(const struct slob_risk *r, const struct slob_setup 
 }
 
 static unsigned decide(struct slob_risk *r, const struct slob_sig *sig, const struct slob_local *lt,
-		       int32_t *qty)
+		       int32_t *qty, int64_t *eq, uint8_t *eq_src)
 {
 	const struct slob_setup *s = &sig->setup;
 	int64_t t = sig->ts_ns + BAR_NS;
@@ -1051,6 +1301,8 @@ static unsigned decide(struct slob_risk *r, const struct slob_sig *sig, const st
 		return SLOB_RISK_STORE_UNHEALTHY;
 	if (!r->connected)
 		return SLOB_RISK_DISCONNECTED;
+	if (account_stale(r, sig->recv_ns))
+		return SLOB_RISK_ACCOUNT_STALE;
 	unsigned tr = check_time_local(r, lt, t);
 	if (tr)
 		return tr;
@@ -1077,9 +1329,12 @@ static unsigned decide(struct slob_risk *r, const struct slob_sig *sig, const st
 					 : false;
 	if (!ok)
 		return SLOB_RISK_BAD_SETUP;
-	int32_t n = slob_risk_size(&r->p, &r->io.instrument, equity(r), s->entry - s->sl);
+	*eq = sizing_equity(r, eq_src);
+	int32_t n = slob_risk_size(&r->p, &r->io.instrument, *eq, s->entry - s->sl);
 	if (n <= 0)
 		return SLOB_RISK_SIZE_ZERO;
+	if (r->io.account_feed && margin_needed(r, n) > r->acct.available_cents)
+		return SLOB_RISK_MARGIN;
 	if (r->set_count >= r->set_max)
 		return SLOB_RISK_SETUP_TABLE_FULL;
 	if (r->nfree == 0)
@@ -1108,7 +1363,9 @@ static void on_setup(struct slob_risk *r, const struct slob_sig *sig)
 	struct slob_local lt;
 	slob_tz_local(r->tz, sig->ts_ns + BAR_NS, &lt); /* decision instant: the bar's close */
 	roll_day_local(r, &lt);
-	unsigned reason = decide(r, sig, &lt, &qty);
+	int64_t eq = 0;
+	uint8_t eq_src = SLOB_EQ_CONFIG;
+	unsigned reason = decide(r, sig, &lt, &qty, &eq, &eq_src);
 	stat_add(&r->stats->reasons[reason < SLOB_MAX_REASONS ? reason : 0], 1);
 	if (reason == SLOB_RISK_DUPLICATE) {
 		r->n_dup++;
@@ -1130,9 +1387,27 @@ static void on_setup(struct slob_risk *r, const struct slob_sig *sig)
 			rate_push(r, t);
 	}
 
+	if (reason == SLOB_RISK_MARGIN) {
+		r->n_margin++;
+		if ((r->n_margin & (r->n_margin - 1)) == 0) { /* 1st, 2nd, 4th, ... */
+			char m[120] = "";
+			money_text(m, sizeof(m), "Insufficient margin: setup refused, needs ",
+				   margin_needed(r, slob_risk_size(&r->p, &r->io.instrument, eq,
+								   s->entry - s->sl)));
+			money_text(m, sizeof(m), " USD, AvailableFunds ", r->acct.available_cents);
+			alert(r, SLOB_LVL_WARNING, ALERT_OTHER, m,
+			      " USD: reduce size or add funds");
+		}
+	} else if (reason == SLOB_RISK_ACCOUNT_STALE) {
+		r->n_acct_hold++;
+		account_stale_alert(r);
+	}
+
 	struct slob_cold rec;
 	cold_head(&rec, SLOB_COLD_DECISION, SLOB_CLASS_INFO, sig->ts_ns);
 	rec.u.decision.setup_id = s->id;
+	rec.u.decision.equity_src = eq_src;
+	rec.u.decision.equity_cents = eq;
 	rec.u.decision.qty = qty;
 	rec.u.decision.reason = (uint16_t)reason;
 	rec.u.decision.entry = s->entry;
@@ -1173,6 +1448,8 @@ static void on_setup(struct slob_risk *r, const struct slob_sig *sig)
 static void on_clock(struct slob_risk *r, const struct slob_sig *sig)
 {
 	roll_day(r, sig->ts_ns);
+	if (r->connected && sig->recv_ns != 0 && account_stale(r, sig->recv_ns))
+		account_stale_alert(r); /* also when no setup comes to be held */
 	if (sig->mark_px != 0) {
 		int64_t before = equity(r), peak = r->peak;
 		r->mark_px = sig->mark_px;
@@ -1243,6 +1520,7 @@ static int apply_ctl(struct slob_risk *r)
 			r->breaker = 0;
 			r->breaker_reason = 0;
 			r->peak = equity(r); /* else the old drawdown re-trips at once */
+			r->broker_peak = r->acct.net_liq_cents; /* same for the broker series */
 			r->rate_n = 0;
 			r->rate_head = 0;
 			/* who, when (wall clock of the request), why; alerted by the cold path */
@@ -1591,4 +1869,11 @@ void slob_risk_get_view(const slob_risk_t *r, struct slob_risk_view *v)
 	v->unknown_broker = r->n_unknown;
 	v->duplicates = r->n_dup;
 	v->setups_known = r->set_count;
+	v->acct = r->acct;
+	v->acct_recv_ns = r->acct_recv_ns;
+	v->broker_peak_cents = r->broker_peak;
+	v->sizing_equity_cents = sizing_equity(r, &v->sizing_equity_src);
+	v->account_stale = r->acct_stale_alerted != 0;
+	v->margin_refusals = r->n_margin;
+	v->account_holds = r->n_acct_hold;
 }

@@ -80,8 +80,25 @@ enum slob_risk_reason {
 	SLOB_RISK_DISCONNECTED,	    /* order connection down */
 	SLOB_RISK_UNKNOWN_BROKER,   /* unknown broker order/position (trips breaker) */
 	SLOB_RISK_DUPLICATE_LEVELS, /* a live bracket has the same direction, entry, SL and TP */
+	SLOB_RISK_ACCOUNT_STALE,    /* broker account figures missing or too old (live) */
+	SLOB_RISK_MARGIN,	    /* bracket's initial margin does not fit AvailableFunds */
 	SLOB_RISK_REASON_MAX
 };
+
+/* Where the equity a size was computed from came from (decision record). */
+enum slob_equity_src {
+	SLOB_EQ_CONFIG = 0, /* initial_capital + own realised/unrealised P&L */
+	SLOB_EQ_BROKER = 1, /* the broker's NetLiquidation */
+};
+
+/* risk.equity_source: which equity sizes trades and feeds the drawdown breaker. */
+enum slob_equity_mode {
+	SLOB_EQMODE_MIN = 0,	/* the lower of broker and config (default) */
+	SLOB_EQMODE_BROKER = 1, /* broker NetLiquidation */
+	SLOB_EQMODE_CONFIG = 2, /* configured capital + own P&L only */
+};
+
+const char *slob_equity_src_name(unsigned src);
 
 /* Name of a reason code ("accepted", "duplicate", ...). */
 const char *slob_risk_reason_name(unsigned reason);
@@ -108,6 +125,12 @@ struct slob_risk_params {
 	int32_t wait_for_clock_ack;	  /* 0; the integrator sets 1 for paper replays */
 	int32_t setup_capacity;		  /* 65536 setup ids in the idempotency set */
 	int32_t halt_on_unknown;	  /* 1: SLOB_EXEC_UNKNOWN trips the breaker */
+	/* broker account (live order sessions only; io.account_feed) */
+	int32_t equity_source;		  /* enum slob_equity_mode, default MIN */
+	int32_t account_stale_s;	  /* 300: no figures this long holds entries; 0 = off */
+	int32_t margin_headroom_bp;	  /* 1000 = margin x 1.10 must fit AvailableFunds */
+	int64_t margin_per_contract_cents; /* 0: broker what-if only; else used until it answers */
+	int64_t excess_liq_alert_cents;	  /* 5 000.00 USD: alert below while positions open */
 };
 
 void slob_risk_params_default(struct slob_risk_params *p);
@@ -127,6 +150,8 @@ struct slob_risk_io {
 	const int *store_healthy;	   /* NULL = healthy; read with relaxed loads */
 	struct slob_instrument instrument; /* tick size, point value */
 	struct slob_tz *tz;		   /* NULL: loaded from params.timezone */
+	bool account_feed;		   /* a live broker sends SLOB_EXEC_ACCOUNT: account
+					      figures are required for new entries */
 };
 
 /* Open positions carried across restarts (max per snapshot). */
@@ -183,6 +208,14 @@ struct slob_risk_view {
 	uint64_t acked_clock_seq, fwd_clock_seq;
 	uint64_t brackets, cancels, fills, trades, rejects_by_broker, unknown_broker, duplicates;
 	unsigned setups_known;
+	/* broker account (SLOB_EXEC_ACCOUNT; have = 0: none received) */
+	struct slob_exec_account acct;
+	int64_t acct_recv_ns;	      /* CLOCK_MONOTONIC when risk got the last figures */
+	int64_t broker_peak_cents;    /* peak NetLiquidation (drawdown, broker series) */
+	int64_t sizing_equity_cents;  /* equity the next size would use */
+	uint8_t sizing_equity_src;    /* enum slob_equity_src */
+	bool account_stale;	      /* entries held for stale/missing figures */
+	uint64_t margin_refusals, account_holds;
 };
 
 typedef struct slob_risk slob_risk_t;

@@ -362,7 +362,7 @@ int slob_sender_report(struct slob_sender *s, const struct slob_exec *ex)
 	default:
 		break;
 	}
-	if (e.kind != SLOB_EXEC_CLOCK_ACK && e.kind != SLOB_EXEC_CONN)
+	if (e.kind != SLOB_EXEC_CLOCK_ACK && e.kind != SLOB_EXEC_CONN && e.kind != SLOB_EXEC_ACCOUNT)
 		record_cold(s, &e, 0, e.px,
 			    (int8_t)(e.role == SLOB_ROLE_ENTRY ? e.dir : -e.dir));
 	return 0;

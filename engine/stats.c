@@ -396,6 +396,25 @@ int slob_stats_status_apply_cold(slob_stats_t *s, const struct slob_cold *rec)
 		set_position(st, &rec->u.position);
 		slob_stats_status_end(s);
 		return 1;
+	case SLOB_COLD_ACCOUNT: {
+		const struct slob_cold_account *a = &rec->u.account;
+		slob_stats_status_begin(s);
+		st->acct_have = a->acct.have;
+		st->acct_stale = a->stale;
+		st->acct_net_liq_cents = a->acct.net_liq_cents;
+		st->acct_available_cents = a->acct.available_cents;
+		st->acct_excess_liq_cents = a->acct.excess_liq_cents;
+		st->acct_init_margin_cents = a->acct.init_margin_cents;
+		st->acct_maint_margin_cents = a->acct.maint_margin_cents;
+		st->acct_margin_1_cents = a->acct.margin_1_cents;
+		st->acct_updated_ns = a->acct.summary_wall_ns;
+		st->sizing_equity_cents = a->sizing_equity_cents;
+		st->sizing_equity_src = a->equity_src;
+		memcpy(st->acct_currency, a->acct.currency, sizeof(st->acct_currency));
+		st->acct_currency[sizeof(st->acct_currency) - 1] = '\0';
+		slob_stats_status_end(s);
+		return 1;
+	}
 	default:
 		return 0;
 	}

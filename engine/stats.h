@@ -134,6 +134,16 @@ struct slob_stats_status {
 	uint64_t store_errors;
 	uint32_t alerts_down; /* bit 0 telegram, bit 1 e-mail: channel DOWN */
 	uint32_t pad2_;
+	/* broker account (live order session; acct_have 0 = no figures yet) */
+	uint32_t acct_have;	     /* enum slob_acct_have (engine/event.h) */
+	int32_t acct_stale;	     /* 1: new entries held for stale/missing figures */
+	int64_t acct_net_liq_cents, acct_available_cents, acct_excess_liq_cents;
+	int64_t acct_init_margin_cents, acct_maint_margin_cents;
+	int64_t acct_margin_1_cents; /* initial margin per contract (what-if) */
+	int64_t acct_updated_ns;     /* CLOCK_REALTIME of the last summary figure */
+	int64_t sizing_equity_cents; /* equity the next size uses */
+	int32_t sizing_equity_src;   /* enum slob_equity_src: 0 config, 1 broker */
+	char acct_currency[4];
 };
 
 /* One stage's slot: its counters are written by the stage's thread in place. */

@@ -409,6 +409,12 @@ int slob_tws_enc_place_order(uint8_t *buf, size_t cap, const struct slob_tws_con
 	slob_tws_wr_int(&w, o->oca_type);                 /* 46 */
 	if (!w.err && w.len + sizeof(f47_118) - 1 <= w.cap) {  /* 47..118 */
 		memcpy(w.buf + w.len, f47_118, sizeof(f47_118) - 1);
+		if (o->what_if) { /* field 84 is "0" in the block: same length as "1" */
+			size_t at = w.len;
+			for (int nul = 0; nul < 84 - 47; at++)
+				nul += w.buf[at] == '\0';
+			w.buf[at] = '1';
+		}
 		w.len += sizeof(f47_118) - 1;
 	} else if (!w.err) {
 		w.err = -ENOSPC;
@@ -803,6 +809,15 @@ static double DU(struct dctx *d, unsigned i)
 	return v >= DBL_MAX ? NAN : v;
 }
 
+/* Lenient double for text fields (what-if margins): anything else -> NAN. */
+static double DT(struct dctx *d, unsigned i)
+{
+	double v;
+	if (i > d->m->nfields || S(d, i)[0] == '\0' || slob_tws_parse_dbl(S(d, i), &v) != 0)
+		return NAN;
+	return isfinite(v) && v < DBL_MAX && v > -DBL_MAX ? v : NAN;
+}
+
 static int need(struct dctx *d, unsigned n)
 {
 	if (d->m->nfields < n)
@@ -984,7 +999,17 @@ int slob_tws_decode(const uint8_t *payload, size_t len, struct slob_tws_in *m)
 			o->client_id = I(&d, 24);
 			o->perm_id = I(&d, 25);
 			o->parent_id = I(&d, 57);
+			o->what_if = strcmp(S(&d, 84), "1") == 0;
 			o->status = S(&d, 85);
+			o->init_margin_before = DT(&d, 86);
+			o->maint_margin_before = DT(&d, 87);
+			o->equity_with_loan_before = DT(&d, 88);
+			o->init_margin_change = DT(&d, 89);
+			o->maint_margin_change = DT(&d, 90);
+			o->equity_with_loan_change = DT(&d, 91);
+			o->init_margin_after = DT(&d, 92);
+			o->maint_margin_after = DT(&d, 93);
+			o->equity_with_loan_after = DT(&d, 94);
 		}
 		break;
 	case SLOB_TWS_EXECUTION_DATA:

@@ -122,6 +122,7 @@ struct slob_tws_order {
 	int oca_type;               /* 0 none, 1 cancel with block, ... */
 	bool transmit;
 	bool outside_rth;
+	bool what_if;               /* field 84: margin preview only, never placed */
 };
 
 /* Initialises o with the defaults of ibapi's Order() (lmt/aux unset, DAY). */
@@ -259,6 +260,12 @@ struct slob_tws_in {
 			const char *action, *order_type, *tif, *oca_group, *account, *order_ref, *status;
 			double qty, lmt_price, aux_price; /* NAN when unset */
 			int64_t client_id, perm_id, parent_id;
+			bool what_if;         /* field 84 */
+			/* what-if order state (fields 86..94, text in the message):
+			 * NAN when absent, empty or unset (1.7976931348623157E308) */
+			double init_margin_before, maint_margin_before, equity_with_loan_before;
+			double init_margin_change, maint_margin_change, equity_with_loan_change;
+			double init_margin_after, maint_margin_after, equity_with_loan_after;
 		} open_order;
 		struct {
 			int64_t req_id, order_id;

@@ -55,6 +55,7 @@ void slob_tws_params_default(struct slob_tws_params *p)
 	p->multiplier = 20.0;
 	p->order_sqpoll_cpu = SLOB_USOCK_NO_SQPOLL;
 	p->order_sqpoll_idle_ms = 1000;
+	p->account_refresh_s = 60;
 }
 
 static int set_i64(const char *key, const char *v, int64_t lo, int64_t hi, int64_t *out, char *err,
@@ -95,6 +96,7 @@ int slob_tws_param_set(struct slob_tws_params *p, const char *key, const char *v
 	INT_KEY("max_frame", 1024, 16777215, max_frame)
 	INT_KEY("roll_days", 0, 60, roll_days)
 	INT_KEY("order_sqpoll_idle_ms", 1, 3600000, order_sqpoll_idle_ms)
+	INT_KEY("account_refresh_s", 5, 86400, account_refresh_s)
 #undef INT_KEY
 	if (strcmp(key, "tp_tif") == 0 || strcmp(key, "sl_tif") == 0) {
 		if (strcmp(value, "DAY") != 0 && strcmp(value, "GTC") != 0) {
@@ -1102,6 +1104,172 @@ static bool br_seen_exec(struct slob_tws_broker *b, const char *exec_id)
 	return false;
 }
 
+/* ---- broker account (design note 8) ---- */
+
+#define ACCT_TAGS "NetLiquidation,AvailableFunds,ExcessLiquidity,InitMarginReq,MaintMarginReq"
+#define ACCT_REQ_BASE 9000
+#define WHATIF_REF "SLOB_WHATIF"
+
+static void br_account_report(struct slob_tws_broker *b)
+{
+	struct slob_exec ex;
+	memset(&ex, 0, sizeof(ex));
+	ex.kind = SLOB_EXEC_ACCOUNT;
+	ex.ts_ns = wall_ns();
+	ex.acct = b->acct;
+	if (b->sender == NULL || slob_sender_report(b->sender, &ex) < 0)
+		b->acct_dropped++; /* the next figures replace them anyway */
+	else
+		b->acct_reports++;
+}
+
+/* The account whose figures count: tws.account, else the first managed one. */
+static void br_account_name(const struct slob_tws_broker *b, char out[32])
+{
+	const char *a = b->conn.prm.account[0] ? b->conn.prm.account : b->conn.accounts;
+	size_t n = strcspn(a, ",");
+	if (n > 31)
+		n = 31;
+	memcpy(out, a, n);
+	out[n] = '\0';
+}
+
+static void br_account_request(struct slob_tws_broker *b, int64_t now_ms)
+{
+	uint8_t m[256];
+	if (b->acct_req_id != 0)
+		(void)slob_tws_conn_send(&b->conn, m,
+					 slob_tws_enc_cancel_account_summary(m, sizeof(m), b->acct_req_id));
+	b->acct_req_id = b->acct_req_id >= ACCT_REQ_BASE ? b->acct_req_id + 1 : ACCT_REQ_BASE;
+	b->acct_end_seen = false;
+	(void)slob_tws_conn_send(&b->conn, m,
+				 slob_tws_enc_req_account_summary(m, sizeof(m), b->acct_req_id, "All",
+								  ACCT_TAGS));
+	b->acct_next_ms = now_ms + (int64_t)b->conn.prm.account_refresh_s * 1000;
+}
+
+/* After reconciliation: subscribe, and ask the margin of one contract both
+ * ways with what-if orders (ids taken before the sender's first order). */
+static void br_account_start(struct slob_tws_broker *b)
+{
+	br_account_request(b, mono_ms());
+	if (b->whatif_sent)
+		return;
+	b->whatif_sent = true;
+	for (int i = 0; i < 2; i++) {
+		struct slob_tws_order o;
+		uint8_t m[1024];
+		slob_tws_order_init(&o);
+		o.order_id = b->conn.next_valid_id++;
+		strcpy(o.action, i == 0 ? "BUY" : "SELL");
+		o.qty = 1;
+		strcpy(o.order_type, "MKT");
+		slob_strlcpy(o.tif, sizeof(o.tif), b->conn.prm.tif);
+		slob_strlcpy(o.account, sizeof(o.account), b->conn.prm.account);
+		strcpy(o.order_ref, WHATIF_REF);
+		o.transmit = true;
+		o.what_if = true;
+		b->whatif_id[i] = o.order_id;
+		b->whatif_margin[i] = NAN;
+		int n = slob_tws_enc_place_order(m, sizeof(m), &b->contract, &o);
+		if (n > 0)
+			(void)slob_tws_conn_send(&b->conn, m, n);
+	}
+}
+
+static bool br_is_whatif(const struct slob_tws_broker *b, int64_t id)
+{
+	return id != 0 && (id == b->whatif_id[0] || id == b->whatif_id[1]);
+}
+
+static void br_whatif_answer(struct slob_tws_broker *b, const struct slob_tws_in *m)
+{
+	int i = m->u.open_order.order_id == b->whatif_id[1];
+	double v = m->u.open_order.init_margin_change;
+	b->whatif_answers++;
+	if (!br_is_whatif(b, m->u.open_order.order_id))
+		return; /* an earlier session's answer */
+	b->whatif_margin[i] = isfinite(v) ? fabs(v) : NAN;
+	double best = NAN;
+	for (int k = 0; k < 2; k++)
+		if (isfinite(b->whatif_margin[k]) && !(b->whatif_margin[k] <= best))
+			best = b->whatif_margin[k];
+	char t[160];
+	if (!isfinite(best) || best <= 0) {
+		snprintf(t, sizeof(t), "what-if order %" PRId64 " answered without an initial margin",
+			 m->u.open_order.order_id);
+		cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_WARNING, "tws-order", 0, t);
+		return;
+	}
+	b->acct.margin_1_cents = llround(best * 100.0);
+	b->acct.have |= SLOB_ACCT_MARGIN_1;
+	snprintf(t, sizeof(t), "initial margin per contract (what-if): %.2f", best);
+	cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_INFO, "tws-order", 0, t);
+	br_account_report(b);
+}
+
+static void br_account_value(struct slob_tws_broker *b, const struct slob_tws_in *m)
+{
+	char want[32];
+	if (m->u.account_summary.req_id != b->acct_req_id)
+		return;
+	br_account_name(b, want);
+	if (want[0] && strcmp(m->u.account_summary.account, want) != 0)
+		return;
+	static const struct {
+		const char *tag;
+		uint32_t bit;
+		size_t off;
+	} tags[] = {
+	    {"NetLiquidation", SLOB_ACCT_NET_LIQ, offsetof(struct slob_exec_account, net_liq_cents)},
+	    {"AvailableFunds", SLOB_ACCT_AVAILABLE,
+	     offsetof(struct slob_exec_account, available_cents)},
+	    {"ExcessLiquidity", SLOB_ACCT_EXCESS_LIQ,
+	     offsetof(struct slob_exec_account, excess_liq_cents)},
+	    {"InitMarginReq", SLOB_ACCT_INIT_MARGIN,
+	     offsetof(struct slob_exec_account, init_margin_cents)},
+	    {"MaintMarginReq", SLOB_ACCT_MAINT_MARGIN,
+	     offsetof(struct slob_exec_account, maint_margin_cents)},
+	};
+	double v;
+	for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+		if (strcmp(m->u.account_summary.tag, tags[i].tag) != 0)
+			continue;
+		if (slob_tws_parse_dbl(m->u.account_summary.value, &v) != 0 || !isfinite(v) ||
+		    fabs(v) > 9e15) {
+			char t[160];
+			snprintf(t, sizeof(t), "account summary %s: '%.40s' is not an amount",
+				 tags[i].tag, m->u.account_summary.value);
+			cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_WARNING, "tws-order", 0, t);
+			return;
+		}
+		int64_t cents = llround(v * 100.0);
+		memcpy((char *)&b->acct + tags[i].off, &cents, sizeof(cents));
+		b->acct.have |= tags[i].bit;
+		b->acct.summary_ns = mono_ms() * 1000000;
+		b->acct.summary_wall_ns = wall_ns();
+		slob_strlcpy(b->acct.currency, sizeof(b->acct.currency),
+			     m->u.account_summary.currency);
+		if (b->acct_end_seen)
+			br_account_report(b); /* an update between full sets */
+		return;
+	}
+}
+
+static void br_account_end(struct slob_tws_broker *b, const struct slob_tws_in *m)
+{
+	if (m->u.end.req_id != b->acct_req_id)
+		return;
+	b->acct_end_seen = true;
+	if (!(b->acct.have & SLOB_ACCT_NET_LIQ)) {
+		char want[32], t[160];
+		br_account_name(b, want);
+		snprintf(t, sizeof(t), "account summary has no NetLiquidation for account '%s'", want);
+		cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_WARNING, "tws-order", 0, t);
+	}
+	br_account_report(b);
+}
+
 static void br_check_reconciled(struct slob_tws_broker *b)
 {
 	if (b->rec_done || !b->rec_pos || !b->rec_orders || !b->rec_execs)
@@ -1125,6 +1293,7 @@ static void br_check_reconciled(struct slob_tws_broker *b)
 		br_report(b, SLOB_EXEC_RECONCILED, NULL, 0, "position matches store", b->broker_position,
 			  0, NULL);
 	}
+	br_account_start(b); /* takes the what-if ids before the sender's first order */
 	if (b->sender != NULL) {
 		slob_sender_set_next_id(b->sender, b->conn.next_valid_id);
 		slob_sender_set_reconciled(b->sender, true);
@@ -1295,9 +1464,19 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 		b->rec_pos = true;
 		br_check_reconciled(b); /* compares the position */
 		break;
+	case SLOB_TWS_ACCOUNT_SUMMARY:
+		br_account_value(b, m);
+		break;
+	case SLOB_TWS_ACCOUNT_SUMMARY_END:
+		br_account_end(b, m);
+		break;
 	case SLOB_TWS_OPEN_ORDER: {
 		const char *ref = m->u.open_order.order_ref;
 		int64_t id = m->u.open_order.order_id;
+		if (m->u.open_order.what_if || br_is_whatif(b, id)) {
+			br_whatif_answer(b, m); /* a margin preview, never an order */
+			break;
+		}
 		if (!ct_ours(&b->contract, &m->u.open_order.c)) {
 			br_foreign(b, "open order", &m->u.open_order.c, m->u.open_order.qty, id, ref);
 			break;
@@ -1425,6 +1604,16 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 			break;
 		}
 		struct slob_tws_tracked *t = br_find(b, m->u.error.req_id);
+		if (t == NULL && (br_is_whatif(b, m->u.error.req_id) ||
+				  m->u.error.req_id == b->acct_req_id)) {
+			char w[200];
+			snprintf(w, sizeof(w), "%s refused: %.150s",
+				 m->u.error.req_id == b->acct_req_id ? "account summary"
+								     : "what-if margin order",
+				 m->u.error.text);
+			cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_WARNING, "tws-order", code, w);
+			break;
+		}
 		if (t == NULL) {
 			if (m->u.error.req_id == -1)
 				cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_WARNING, "tws-order", code,
@@ -1460,6 +1649,8 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 		b->rec_pos = b->rec_orders = b->rec_execs = b->rec_done = false;
 		b->broker_position = 0;
 		b->pass_adopted = b->pass_unknown = b->pass_booked = 0;
+		b->acct_req_id = 0; /* subscriptions end with the session */
+		b->whatif_sent = false;
 		if (b->sender != NULL) {
 			slob_sender_set_reconciled(b->sender, false);
 			slob_sender_set_next_id(b->sender, c->next_valid_id);
@@ -1593,7 +1784,14 @@ static int br_pump(void *ctx, struct slob_sender *s)
 {
 	struct slob_tws_broker *b = ctx;
 	(void)s;
-	return slob_tws_conn_poll(&b->conn, mono_ms());
+	int64_t now = mono_ms();
+	int w = slob_tws_conn_poll(&b->conn, now);
+	if (b->acct_req_id != 0 && b->rec_done && slob_tws_conn_ready(&b->conn) &&
+	    now >= b->acct_next_ms) {
+		br_account_request(b, now); /* a fresh complete set (design note 8) */
+		w++;
+	}
+	return w;
 }
 
 int slob_tws_broker_init(struct slob_tws_broker *b, const struct slob_tws_params *p,

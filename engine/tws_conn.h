@@ -65,6 +65,16 @@
  *     the session refuses (CRITICAL alert naming both values), subscribes
  *     nothing and places nothing until the next connection. Market data and
  *     orders then carry the resolved contract (conId filled in).
+ *  8. Broker account: after each reconciliation the order session subscribes
+ *     to the account summary (NetLiquidation, AvailableFunds,
+ *     ExcessLiquidity, InitMarginReq, MaintMarginReq) of tws.account (or
+ *     the first managed account) and re-requests it every
+ *     account_refresh_s, so a complete set arrives even when nothing
+ *     changed; it also sends two what-if orders (BUY 1, SELL 1; never
+ *     placed by the broker) and keeps the larger initial-margin change as
+ *     the per-contract margin. Every change goes to risk as one
+ *     SLOB_EXEC_ACCOUNT report on the exec ring (the path of executions):
+ *     the hot path never asks the broker anything.
  */
 #ifndef SLOB_TWS_CONN_H
 #define SLOB_TWS_CONN_H
@@ -124,6 +134,8 @@ struct slob_tws_params {
 				     * thread submits the order connection's sends */
 	int order_sqpoll_idle_ms;   /* the thread sleeps after this long without a
 				     * send; the next one wakes it (a system call) */
+	int account_refresh_s;      /* 60: the order session re-requests the account
+				     * summary this often (design note 8) */
 };
 
 void slob_tws_params_default(struct slob_tws_params *p);
@@ -132,7 +144,7 @@ void slob_tws_params_default(struct slob_tws_params *p);
  * max_frame, md_mode (tick_by_tick|mkt_data), contract_month, roll_days,
  * account, tif (entry), tp_tif, sl_tif (DAY|GTC), entry_outside_rth,
  * tp_outside_rth, sl_outside_rth, allow_unprotected_stop, io (uring|syscalls),
- * order_sqpoll (off|any|CPU), order_sqpoll_idle_ms.
+ * order_sqpoll (off|any|CPU), order_sqpoll_idle_ms, account_refresh_s.
  * 0, -ENOENT, -EINVAL (message names key and range). */
 int slob_tws_param_set(struct slob_tws_params *p, const char *key, const char *value, char *err,
 		       size_t errlen);
@@ -330,6 +342,15 @@ struct slob_tws_broker {
 	const uint64_t *store_execs;              /* sorted xxh3 of the store's exec ids */
 	size_t nstore_execs;
 	uint64_t foreign_found;                  /* positions/orders/executions in other contracts */
+	/* broker account (design note 8) */
+	struct slob_exec_account acct; /* figures as last reported to risk */
+	int64_t acct_req_id;        /* live reqAccountSummary id, 0 = none */
+	int64_t acct_next_ms;       /* next re-request (monotonic ms) */
+	bool acct_end_seen;         /* accountSummaryEnd of acct_req_id arrived */
+	bool whatif_sent;           /* this session's what-if orders are out */
+	int64_t whatif_id[2];       /* BUY 1 / SELL 1 what-if order ids */
+	double whatif_margin[2];    /* their initMarginChange (NAN until answered) */
+	uint64_t acct_reports, acct_dropped, whatif_answers;
 };
 
 /*

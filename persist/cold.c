@@ -132,7 +132,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	"breaker_code=excluded.breaker_code,"
 	"breaker_since=excluded.breaker_since,updated_at=excluded.updated_at",
     [ST_DECISION] = "INSERT INTO decisions (ts, setup_id, accepted, qty, reason_code, direction,"
-		    " entry_price, sl_price, tp_price) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+		    " entry_price, sl_price, tp_price, equity_source, equity)"
+		    " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
     [ST_CANDLE] = "INSERT OR REPLACE INTO candles (timestamp, open, high, low, close, volume,"
 		  " ticks, flags, is_complete) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,1)",
     [ST_ALERT] = "INSERT INTO alerts_sent (ts, level, kind, component, text, ref)"
@@ -565,6 +566,14 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 		bind_px(w, st, 7, d->entry);
 		bind_px(w, st, 8, d->sl);
 		bind_px(w, st, 9, d->tp);
+		if (d->equity_cents != 0) { /* 0: not sized (rejected before sizing) */
+			sqlite3_bind_text(st, 10, d->equity_src == 1 ? "broker" : "config", -1,
+					  SQLITE_STATIC);
+			sqlite3_bind_double(st, 11, (double)d->equity_cents / 100.0);
+		} else {
+			sqlite3_bind_null(st, 10);
+			sqlite3_bind_null(st, 11);
+		}
 		rc = run(st);
 		break;
 	}

@@ -666,6 +666,14 @@ static void px(char *b, size_t n, int32_t ticks)
 		 (q < 0 ? -q : q) % 100);
 }
 
+/* Cents rendered as dollars with two decimals. */
+static void money(char *b, size_t n, int64_t cents)
+{
+	long long q = (long long)cents;
+	snprintf(b, n, "%s%lld.%02lld", q < 0 ? "-" : "", (q < 0 ? -q : q) / 100,
+		 (q < 0 ? -q : q) % 100);
+}
+
 int slob_log_format_cold(const struct slob_cold *rec, char *buf, size_t len, const char **component)
 {
 	char a[24], b[24], c[24];
@@ -766,7 +774,12 @@ int slob_log_format_cold(const struct slob_cold *rec, char *buf, size_t len, con
 			snprintf(buf, len, "setup %016llx rejected by risk gate: %s (reason %u)",
 				 (unsigned long long)d->setup_id, slob_risk_reason_name(d->reason),
 				 d->reason);
-		else
+		else if (d->equity_cents != 0) {
+			money(a, sizeof(a), d->equity_cents);
+			snprintf(buf, len, "setup %016llx accepted: %d contracts (sized on %s equity %s)",
+				 (unsigned long long)d->setup_id, d->qty,
+				 d->equity_src == 1 ? "broker" : "config", a);
+		} else
 			snprintf(buf, len, "setup %016llx accepted: %d contracts",
 				 (unsigned long long)d->setup_id, d->qty);
 		return SLOB_LVL_INFO;

@@ -292,6 +292,13 @@ static const char *const migrations[SLOB_STORE_VERSION] = {
     "ALTER TABLE alerts_sent ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE alerts_sent ADD COLUMN ref INTEGER;"
     "CREATE INDEX idx_alerts_sent_ref ON alerts_sent(ref);",
+    /* 7: where each size came from. Live sizing may use the broker's
+     * NetLiquidation instead of the configured capital + own P&L
+     * (risk.equity_source); the decision keeps the equity it used and its
+     * source ('config' | 'broker'). Earlier rows keep NULL: unknown. */
+    "ALTER TABLE decisions ADD COLUMN equity_source TEXT"
+    " CHECK (equity_source IS NULL OR equity_source = 'config' OR equity_source = 'broker');"
+    "ALTER TABLE decisions ADD COLUMN equity REAL;",
 };
 
 /* ---- helpers ----------------------------------------------------------- */

@@ -31,7 +31,7 @@
 
 #include <sqlite3.h>
 
-#define SLOB_STORE_VERSION 6	      /* user_version of a current store */
+#define SLOB_STORE_VERSION 7	      /* user_version of a current store */
 #define SLOB_STORE_DEFAULT_DIR "data" /* relative to the config file's dir */
 #define SLOB_STORE_DEFAULT_FILE "slob_state.db"
 #define SLOB_STORE_TIME_LEN 24 /* "YYYY-MM-DD HH:MM:SS.SSS" + NUL */

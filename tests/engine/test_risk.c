@@ -1612,6 +1612,292 @@ static void test_control_from_other_thread(void **state)
 
 /* ---- parameters ------------------------------------------------------------------ */
 
+
+/* ---- broker account (live order session) ------------------------------------------ */
+
+#define ACCT_T0 (1000 * SLOB_NS_PER_SEC) /* monotonic time of the first figures */
+
+/* A gate fed by a live order session (account figures required). */
+static void h_open_acct(struct h *h, const struct slob_risk_params *p)
+{
+	char err[256];
+	h_open(h, p, 1024, 4096);
+	slob_risk_free(h->r);
+	h->io.account_feed = true;
+	assert_int_equal(slob_risk_create(&h->r, &h->p, &h->io, err, sizeof(err)), 0);
+	slob_risk_stage_init(h->r, &h->st);
+}
+
+/* Account figures in USD (margin_1 < 0: no what-if answer yet). */
+static void h_account(struct h *h, double net_liq, double available, double excess,
+		      double margin_1, int64_t summary_ns)
+{
+	struct slob_exec x = {.kind = SLOB_EXEC_ACCOUNT, .recv_ns = summary_ns};
+	x.acct.net_liq_cents = (int64_t)(net_liq * 100);
+	x.acct.available_cents = (int64_t)(available * 100);
+	x.acct.excess_liq_cents = (int64_t)(excess * 100);
+	x.acct.have = SLOB_ACCT_NET_LIQ | SLOB_ACCT_AVAILABLE | SLOB_ACCT_EXCESS_LIQ;
+	if (margin_1 >= 0) {
+		x.acct.margin_1_cents = (int64_t)(margin_1 * 100);
+		x.acct.have |= SLOB_ACCT_MARGIN_1;
+	}
+	x.acct.summary_ns = summary_ns;
+	memcpy(x.acct.currency, "USD", 4);
+	assert_true(slob_ring_push_spsc(&h->exec, &x));
+}
+
+/* The long 10-point setup of h_long, decided at monotonic instant now_ns. */
+static void h_long_at(struct h *h, uint64_t id, int64_t ts, int64_t now_ns)
+{
+	struct slob_sig s = {.kind = SLOB_SIG_SETUP, .ts_ns = ts, .recv_ns = now_ns};
+	s.setup.id = id;
+	s.setup.dir = SLOB_LONG;
+	s.setup.entry = 80000;
+	s.setup.sl = 79960;
+	s.setup.tp = 80080;
+	assert_true(slob_ring_push_spsc(&h->sig, &s));
+}
+
+static unsigned h_alerts_with(struct h *h, const char *text)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < h->ncold; i++)
+		n += h->cold[i].type == SLOB_COLD_ALERT && strstr(h->cold[i].u.text.text, text);
+	return n;
+}
+
+/* Sizes follow risk.equity_source; the decision records the equity and its source. */
+static void test_account_equity_source(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *mode;
+		double broker;
+		int32_t qty;
+		uint8_t src;
+		int64_t eq;
+	} rows[] = {
+	    /* 10-point stop = 200 USD per contract at 1 % */
+	    {"min", 100000, 2, SLOB_EQ_CONFIG, 5000000},   /* config 50 000 is lower */
+	    {"min", 30000, 1, SLOB_EQ_BROKER, 3000000},    /* a withdrawal: broker lower */
+	    {"broker", 100000, 5, SLOB_EQ_BROKER, 10000000},
+	    {"broker", 30000, 1, SLOB_EQ_BROKER, 3000000},
+	    {"config", 30000, 2, SLOB_EQ_CONFIG, 5000000}, /* broker ignored */
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct slob_risk_params p;
+		struct h h;
+		char err[128];
+		struct slob_intent it[4];
+		slob_risk_params_default(&p);
+		assert_int_equal(slob_risk_param_set(&p, "equity_source", rows[i].mode, err,
+						     sizeof(err)), 0);
+		h_open_acct(&h, &p);
+		h_account(&h, rows[i].broker, rows[i].broker, rows[i].broker, 1000, ACCT_T0);
+		h_long_at(&h, 1, T(0), ACCT_T0 + SLOB_NS_PER_SEC);
+		h_pump(&h);
+		const struct slob_cold *d = h_last_cold(&h, SLOB_COLD_DECISION);
+		assert_non_null(d);
+		if (d->u.decision.reason != SLOB_RISK_ACCEPTED || d->u.decision.qty != rows[i].qty ||
+		    d->u.decision.equity_src != rows[i].src ||
+		    d->u.decision.equity_cents != rows[i].eq)
+			fail_msg("row %zu: reason %u qty %d src %u equity %lld", i,
+				 d->u.decision.reason, d->u.decision.qty, d->u.decision.equity_src,
+				 (long long)d->u.decision.equity_cents);
+		assert_int_equal(h_intents(&h, it, 4), 1);
+		assert_int_equal(it[0].qty, rows[i].qty);
+		h_close(&h);
+	}
+	/* paper / replay: no account feed, figures (if any) never size */
+	struct slob_risk_params p;
+	struct h h;
+	char err[128];
+	slob_risk_params_default(&p);
+	assert_int_equal(slob_risk_param_set(&p, "equity_source", "broker", err, sizeof(err)), 0);
+	h_open(&h, &p, 1024, 4096);
+	h_long(&h, 1, T(0));
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_ACCEPTED);
+	assert_int_equal(h_last_cold(&h, SLOB_COLD_DECISION)->u.decision.equity_src,
+			 SLOB_EQ_CONFIG);
+	h_close(&h);
+}
+
+/* Missing or stale figures hold entries (one alert per episode); exits and
+ * the fills of protective orders still go through. */
+static void test_account_stale_holds_entries_only(void **state)
+{
+	(void)state;
+	struct slob_risk_params p;
+	struct h h;
+	slob_risk_params_default(&p);
+	p.account_stale_s = 300;
+	p.max_concurrent_positions = 4;
+	h_open_acct(&h, &p);
+	/* never received */
+	h_long_at(&h, 1, T(0), ACCT_T0);
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_ACCOUNT_STALE);
+	assert_int_equal(h_count_intents(&h, SLOB_INTENT_BRACKET), 0);
+	assert_int_equal(h_alerts_with(&h, "No account data from the broker"), 1);
+	/* figures without the per-contract margin (no what-if answer, none configured) */
+	h_account(&h, 100000, 100000, 100000, -1, ACCT_T0);
+	h_long_at(&h, 2, T(1), ACCT_T0 + SLOB_NS_PER_SEC);
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_ACCOUNT_STALE);
+	/* complete: accepted up to account_stale_s after the last figures */
+	h_account(&h, 100000, 100000, 100000, 20000, ACCT_T0);
+	h_long_at(&h, 3, T(2), ACCT_T0 + 300 * SLOB_NS_PER_SEC);
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_ACCEPTED);
+	assert_int_equal(h_alerts_with(&h, "Account data current again"), 1);
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, 3, 2, 80000, T(3));
+	h_pump(&h);
+	/* one nanosecond later than the limit: held, alerted once */
+	h_long_at(&h, 4, T(4), ACCT_T0 + 300 * SLOB_NS_PER_SEC + 1);
+	h_long_at(&h, 5, T(5), ACCT_T0 + 400 * SLOB_NS_PER_SEC);
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_ACCOUNT_STALE);
+	assert_int_equal(h.st.stats->reasons[SLOB_RISK_ACCOUNT_STALE], 4);
+	assert_int_equal(h_alerts_with(&h, "Account data from the broker is stale"), 1);
+	assert_int_equal(h_count_intents(&h, SLOB_INTENT_BRACKET), 1);
+	/* the open position's take-profit fills while the figures are stale */
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_TP, 3, 2, 80080, T(6));
+	h_pump(&h);
+	struct slob_risk_view v = h_view(&h);
+	assert_int_equal(v.open_positions, 0);
+	assert_int_equal(v.trades, 1);
+	assert_true(v.realised_cents == 2 * 80 * 500);
+	assert_true(v.account_stale);
+	assert_int_equal(v.account_holds, 4);
+	/* account_stale_s = 0: no age limit (missing figures still hold) */
+	h_close(&h);
+	p.account_stale_s = 0;
+	h_open_acct(&h, &p);
+	h_account(&h, 100000, 100000, 100000, 20000, ACCT_T0);
+	h_long_at(&h, 1, T(0), ACCT_T0 + 86400 * SLOB_NS_PER_SEC);
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_ACCEPTED);
+	h_close(&h);
+}
+
+/* margin x qty x (1 + headroom) must fit AvailableFunds, else refused with its
+ * own reason and an alert, before any intent. */
+static void test_account_margin_check(void **state)
+{
+	(void)state;
+	struct slob_risk_params p;
+	struct h h;
+	char err[128];
+	slob_risk_params_default(&p);
+	assert_int_equal(slob_risk_param_set(&p, "margin_headroom_pct", "10", err, sizeof(err)), 0);
+	assert_int_equal(p.margin_headroom_bp, 1000);
+	p.max_concurrent_positions = 8;
+	h_open_acct(&h, &p);
+	/* 2 contracts x 20 000 x 1.10 = 44 000 */
+	h_account(&h, 100000, 44000, 100000, 20000, ACCT_T0);
+	h_long_at(&h, 1, T(0), ACCT_T0);
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_ACCEPTED);
+	assert_int_equal(h_count_intents(&h, SLOB_INTENT_BRACKET), 1);
+	h_account(&h, 100000, 43999.99, 100000, 20000, ACCT_T0);
+	h_long_at(&h, 2, T(1), ACCT_T0);
+	h_long_at(&h, 3, T(2), ACCT_T0);
+	h_long_at(&h, 4, T(3), ACCT_T0);
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_MARGIN);
+	assert_string_equal(slob_risk_reason_name(SLOB_RISK_MARGIN), "insufficient_margin");
+	assert_int_equal(h.st.stats->reasons[SLOB_RISK_MARGIN], 3);
+	assert_int_equal(h_count_intents(&h, SLOB_INTENT_BRACKET), 0);
+	/* alerts 1st and 2nd, not the 3rd (no storm) */
+	assert_int_equal(h_alerts_with(&h, "Insufficient margin"), 2);
+	const struct slob_cold *a = h_last_cold(&h, SLOB_COLD_ALERT);
+	assert_non_null(strstr(a->u.text.text, "needs 44000 USD, AvailableFunds 43999 USD"));
+	assert_int_equal(h_view(&h).margin_refusals, 3);
+	/* the configured margin stands in until the broker's what-if answers */
+	h_close(&h);
+	assert_int_equal(slob_risk_param_set(&p, "margin_per_contract", "30000", err, sizeof(err)),
+			 0);
+	h_open_acct(&h, &p);
+	h_account(&h, 100000, 60000, 100000, -1, ACCT_T0); /* 2 x 30 000 x 1.1 = 66 000 */
+	h_long_at(&h, 1, T(0), ACCT_T0);
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_MARGIN);
+	h_account(&h, 100000, 60000, 100000, 20000, ACCT_T0); /* broker: 44 000 */
+	h_long_at(&h, 2, T(1), ACCT_T0);
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_ACCEPTED);
+	h_close(&h);
+}
+
+/* The drawdown breaker runs on the equity that sizes: the broker's series
+ * in broker and min mode (own peak), never in config mode. */
+static void test_account_drawdown_on_broker_equity(void **state)
+{
+	(void)state;
+	static const char *const modes[3] = {"broker", "min", "config"};
+	for (int i = 0; i < 3; i++) {
+		struct slob_risk_params p;
+		struct h h;
+		char err[128];
+		slob_risk_params_default(&p);
+		assert_int_equal(slob_risk_param_set(&p, "equity_source", modes[i], err, sizeof(err)),
+				 0);
+		h_open_acct(&h, &p);
+		h_account(&h, 100000, 100000, 100000, 20000, ACCT_T0);
+		h_account(&h, 120000, 100000, 100000, 20000, ACCT_T0); /* broker peak 120 000 */
+		h_account(&h, 90000.01, 90000, 90000, 20000, ACCT_T0); /* 24.99 % */
+		h_pump(&h);
+		assert_false(h_view(&h).breaker_tripped);
+		assert_true(h_view(&h).broker_peak_cents == 12000000);
+		h_account(&h, 90000, 90000, 90000, 20000, ACCT_T0); /* exactly 25 % */
+		h_pump(&h);
+		struct slob_risk_view v = h_view(&h);
+		if (i < 2) {
+			assert_true(v.breaker_tripped);
+			assert_int_equal(v.breaker_reason, SLOB_RISK_MAX_DRAWDOWN);
+			assert_int_equal(h_last_cold(&h, SLOB_COLD_BREAKER)->u.breaker.value, 2500);
+			/* reset: the broker peak restarts at the current NetLiquidation */
+			assert_int_equal(slob_risk_request_reset(h.r, "op", "withdrawal"), 0);
+			h_pump(&h);
+			v = h_view(&h);
+			assert_false(v.breaker_tripped);
+			assert_true(v.broker_peak_cents == 9000000);
+		} else {
+			assert_false(v.breaker_tripped);
+		}
+		h_close(&h);
+	}
+}
+
+/* Low ExcessLiquidity alerts (CRITICAL, once per episode) only with positions open. */
+static void test_account_excess_liquidity_alert(void **state)
+{
+	(void)state;
+	struct slob_risk_params p;
+	struct h h;
+	slob_risk_params_default(&p);
+	h_open_acct(&h, &p);
+	h_account(&h, 100000, 100000, 4000, 20000, ACCT_T0); /* below 5 000, flat */
+	h_pump(&h);
+	assert_int_equal(h_alerts_with(&h, "Low ExcessLiquidity"), 0);
+	h_account(&h, 100000, 100000, 100000, 20000, ACCT_T0);
+	h_long_at(&h, 1, T(0), ACCT_T0);
+	h_pump(&h);
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, 1, 2, 80000, T(1));
+	h_account(&h, 100000, 100000, 4999.99, 20000, ACCT_T0);
+	h_account(&h, 100000, 100000, 3000, 20000, ACCT_T0);
+	h_pump(&h);
+	assert_int_equal(h_alerts_with(&h, "Low ExcessLiquidity"), 1);
+	const struct slob_cold *a = h_last_cold(&h, SLOB_COLD_ALERT);
+	assert_int_equal(a->u.text.level, SLOB_LVL_CRITICAL);
+	h_account(&h, 100000, 100000, 6000, 20000, ACCT_T0);
+	h_account(&h, 100000, 100000, 3000, 20000, ACCT_T0);
+	h_pump(&h);
+	assert_int_equal(h_alerts_with(&h, "Low ExcessLiquidity"), 2);
+	h_close(&h);
+}
+
 static void test_params(void **state)
 {
 	(void)state;
@@ -1748,6 +2034,11 @@ int main(void)
 	    cmocka_unit_test(test_control_from_other_thread),
 	    cmocka_unit_test(test_params),
 	    cmocka_unit_test(test_params_match_config_table),
+	    cmocka_unit_test(test_account_equity_source),
+	    cmocka_unit_test(test_account_stale_holds_entries_only),
+	    cmocka_unit_test(test_account_margin_check),
+	    cmocka_unit_test(test_account_drawdown_on_broker_equity),
+	    cmocka_unit_test(test_account_excess_liquidity_alert),
 	};
 	int rc = cmocka_run_group_tests(tests, group_setup, NULL);
 	char cmd[600];

@@ -437,6 +437,76 @@ static void test_garbage(void **state)
 	}
 }
 
+
+/* A what-if placeOrder is the golden bracket order with field 84 (whatIf) set
+ * and nothing else changed; the openOrder answer carries the margin preview
+ * in fields 86..94 (text), absent or unset fields decode as NAN. */
+static void test_what_if(void **state)
+{
+	(void)state;
+	struct slob_tws_contract nq;
+	slob_tws_contract_nq(&nq, "202603");
+	struct slob_tws_order o;
+	slob_tws_order_init(&o);
+	o.order_id = 1002;
+	o.parent_id = 1000;
+	strcpy(o.action, "SELL");
+	o.qty = 1;
+	strcpy(o.order_type, "STP");
+	o.aux_price = 20950.5;
+	strcpy(o.tif, "GTC");
+	strcpy(o.oca_group, "OCA_1000");
+	strcpy(o.account, "DU1234567");
+	strcpy(o.order_ref, "strat1-sl");
+	o.transmit = true;
+	o.what_if = true;
+	uint8_t buf[2048];
+	int n = slob_tws_enc_place_order(buf, sizeof(buf), &nq, &o);
+	const struct vec *v = find(client_v, n_client, "placeOrder_bracket_sl_STP_SELL");
+	assert_int_equal(n, (int)v->len);
+	const char *got[SLOB_TWS_MAX_FIELDS], *want[SLOB_TWS_MAX_FIELDS];
+	int ng = slob_tws_split(buf + 4, (size_t)n - 4, got, SLOB_TWS_MAX_FIELDS);
+	int nw = slob_tws_split(v->bytes + 4, v->len - 4, want, SLOB_TWS_MAX_FIELDS);
+	assert_int_equal(ng, 119);
+	assert_int_equal(ng, nw);
+	for (int i = 0; i < ng; i++)
+		if (i == 84) {
+			assert_string_equal(want[i], "0");
+			assert_string_equal(got[i], "1");
+		} else {
+			assert_string_equal(got[i], want[i]);
+		}
+
+	/* openOrder: the golden plain order has whatIf "" and no margins */
+	const struct vec *oo = find(server_v, n_server, "openOrder_tp_child");
+	struct slob_tws_in m;
+	assert_int_equal(slob_tws_decode(oo->bytes + 4, oo->len - 4, &m), 0);
+	assert_false(m.u.open_order.what_if);
+	assert_true(isnan(m.u.open_order.init_margin_change));
+	/* the same message as a what-if answer */
+	const char *f[SLOB_TWS_MAX_FIELDS];
+	int nf = slob_tws_split(oo->bytes + 4, oo->len - 4, f, SLOB_TWS_MAX_FIELDS);
+	assert_int_equal(nf, 148);
+	f[84] = "1";
+	f[86] = "1000.5";
+	f[89] = "33000.25";
+	f[92] = "1.7976931348623157E308";
+	struct slob_tws_wr w;
+	uint8_t out[4096];
+	slob_tws_wr_begin(&w, out, sizeof(out));
+	for (int i = 0; i < nf; i++)
+		slob_tws_wr_str(&w, f[i]);
+	int len = slob_tws_wr_end(&w);
+	assert_true(len > 0);
+	assert_int_equal(slob_tws_decode(out + 4, (size_t)len - 4, &m), 0);
+	assert_true(m.u.open_order.what_if);
+	assert_true(m.u.open_order.init_margin_before == 1000.5);
+	assert_true(m.u.open_order.init_margin_change == 33000.25);
+	assert_true(isnan(m.u.open_order.init_margin_after));
+	assert_true(isnan(m.u.open_order.maint_margin_change));
+	assert_string_equal(m.u.open_order.status, "PreSubmitted");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_server_vectors),
 		cmocka_unit_test(test_handshakes),
 		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_what_if),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

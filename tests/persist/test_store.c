@@ -234,6 +234,21 @@ static void test_migrates_from_every_earlier_version(void **state)
 				 v >= 1 ? 1 : 0);
 		assert_int_not_equal(
 		    sqlite3_exec(db, "SELECT rowid FROM candles", NULL, NULL, NULL), SQLITE_OK);
+		/* migration 6: decisions keep the equity of their size and its source */
+		assert_int_equal(sqlite3_exec(db,
+					      "INSERT INTO decisions (ts, accepted, equity_source,"
+					      " equity) VALUES ('2025-01-03 00:00:00.000', 1,"
+					      " 'broker', 98000.5)",
+					      NULL, NULL, NULL),
+				 SQLITE_OK);
+		assert_int_equal(ptest_i64(db, "SELECT count(*) FROM decisions WHERE"
+					       " equity_source = 'broker' AND equity = 98000.5"),
+				 1);
+		assert_int_not_equal(sqlite3_exec(db,
+						  "INSERT INTO decisions (ts, accepted,"
+						  " equity_source) VALUES ('x', 1, 'guess')",
+						  NULL, NULL, NULL),
+				     SQLITE_OK);
 		assert_int_equal(slob_store_check(s, true), 0);
 		slob_store_close(s);
 		ptest_rm_rf(dir);

@@ -428,6 +428,37 @@ json_t *slob_dash_api_status(struct slob_dash *d, int *http)
 				    json_real((double)snap.st.daily_pnl_cents / 100));
 		json_object_set_new(eng, "open_positions", json_integer(snap.st.open_positions));
 		json_object_set_new(eng, "breaker", json_boolean(snap.st.breaker));
+		/* broker account figures (live); null until the order session sent them */
+		if (snap.st.acct_have != 0) {
+			json_t *a = json_object();
+			json_object_set_new(a, "net_liquidation",
+					    json_real((double)snap.st.acct_net_liq_cents / 100));
+			json_object_set_new(a, "available_funds",
+					    json_real((double)snap.st.acct_available_cents / 100));
+			json_object_set_new(a, "excess_liquidity",
+					    json_real((double)snap.st.acct_excess_liq_cents / 100));
+			json_object_set_new(a, "init_margin_req",
+					    json_real((double)snap.st.acct_init_margin_cents / 100));
+			json_object_set_new(a, "maint_margin_req",
+					    json_real((double)snap.st.acct_maint_margin_cents / 100));
+			json_object_set_new(a, "margin_per_contract",
+					    snap.st.acct_have & (1u << 5) /* SLOB_ACCT_MARGIN_1 */
+						? json_real((double)snap.st.acct_margin_1_cents / 100)
+						: json_null());
+			json_object_set_new(a, "age_s",
+					    snap.st.acct_updated_ns
+						? json_real((double)(now - snap.st.acct_updated_ns) / 1e9)
+						: json_null());
+			json_object_set_new(a, "stale", json_boolean(snap.st.acct_stale));
+			json_object_set_new(a, "sizing_equity",
+					    json_real((double)snap.st.sizing_equity_cents / 100));
+			json_object_set_new(a, "sizing_source",
+					    json_string(snap.st.sizing_equity_src == 1 ? "broker"
+										      : "config"));
+			json_object_set_new(eng, "account_figures", a);
+		} else {
+			json_object_set_new(eng, "account_figures", json_null());
+		}
 	} else {
 		json_object_set_new(eng, "error", json_string(d->stats_err[0] ? d->stats_err
 									     : "stats file not readable"));

@@ -139,6 +139,28 @@ char *slob_dash_metrics(struct slob_dash *d, size_t *len)
 		gauge(&b, "slob_daily_pnl_dollars", "P&L of the trading day",
 		      (double)snap.st.daily_pnl_cents / 100);
 		gauge(&b, "slob_open_positions", "open positions", snap.st.open_positions);
+		if (snap.st.acct_have != 0) {
+			gauge(&b, "slob_account_net_liquidation_dollars",
+			      "broker NetLiquidation (account summary)",
+			      (double)snap.st.acct_net_liq_cents / 100);
+			gauge(&b, "slob_account_available_funds_dollars", "broker AvailableFunds",
+			      (double)snap.st.acct_available_cents / 100);
+			gauge(&b, "slob_account_excess_liquidity_dollars", "broker ExcessLiquidity",
+			      (double)snap.st.acct_excess_liq_cents / 100);
+			gauge(&b, "slob_account_init_margin_dollars", "broker InitMarginReq",
+			      (double)snap.st.acct_init_margin_cents / 100);
+			gauge(&b, "slob_account_margin_per_contract_dollars",
+			      "initial margin of one contract (what-if), 0 = unknown",
+			      (double)snap.st.acct_margin_1_cents / 100);
+			gauge(&b, "slob_account_age_seconds", "age of the last account summary figure",
+			      snap.st.acct_updated_ns ? (double)(now - snap.st.acct_updated_ns) / 1e9
+						      : -1);
+			gauge(&b, "slob_account_stale", "1 when new entries are held for stale account data",
+			      snap.st.acct_stale);
+		}
+		gauge(&b, "slob_sizing_equity_dollars", "equity the next size uses",
+		      (double)(snap.st.sizing_equity_cents ? snap.st.sizing_equity_cents
+							   : snap.st.equity_cents) / 100);
 		gauge(&b, "slob_cold_backlog", "records waiting for the cold thread",
 		      (double)snap.st.cold_backlog);
 		put(&b, "# HELP slob_alerts_total alerts by result\n# TYPE slob_alerts_total counter\n"

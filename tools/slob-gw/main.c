@@ -20,6 +20,10 @@
  *   --live-time stamps streamed ticks (and fills) with the current time, so
  *   `slobd live` against a replay builds bars on the wall clock.
  *   --log-requests FILE appends every client message as one line.
+ *   --equity USD / --margin USD: the simulated account's NetLiquidation
+ *   (10000000) and initial margin per contract (20000), served as the account
+ *   summary and what-if answers; the broker rejects a bracket whose margin does
+ *   not fit AvailableFunds ("Insufficient margin", error 201).
  *   --port 0 / --control-port 0 pick free ports; the chosen ports are printed
  *   on stdout as "PORT <n>" and "CONTROL <n>" (one line each, flushed).
  *   --speed X: replay at X times real time; 0 = as fast as clients read.
@@ -137,6 +141,7 @@ struct client {
 	int client_id;
 	struct buf in, out;
 	int64_t tbt_req, mkt_req; /* -1: not subscribed */
+	int64_t acct_req;        /* reqAccountSummary id, 0: not subscribed */
 	int64_t hold_until_ms;   /* control "delay": output held until then */
 };
 
@@ -183,6 +188,13 @@ static struct {
 	int dup_left;
 	int64_t delay_ms;
 	bool quit;
+	/* simulated account (account summary, what-if margin) */
+	double acct_equity;      /* NetLiquidation, USD */
+	double acct_margin;      /* initial margin per contract, USD */
+	double acct_available;   /* AvailableFunds override, NAN = equity - margin in use */
+	double acct_excess;      /* ExcessLiquidity override, NAN = equity - maintenance */
+	bool acct_silent;        /* account summary requests go unanswered */
+	uint64_t acct_sent, whatif_sent, margin_rejects;
 } G;
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -259,6 +271,7 @@ static void close_client(struct client *c, const char *why)
 	c->fd = -1;
 	c->in.len = c->out.len = 0;
 	c->tbt_req = c->mkt_req = -1;
+	c->acct_req = 0;
 }
 
 static void fmt_time(char *out, size_t cap, int64_t ts_ns)
@@ -964,6 +977,98 @@ static void match_tick(double px)
 		save_state();
 }
 
+/* ---- simulated account ------------------------------------------------------ */
+
+static double acct_init_req(void) { return (double)llabs(pos_total()) * G.acct_margin; }
+static double acct_maint_req(void) { return acct_init_req() * 0.8; }
+static double acct_available(void)
+{
+	return isnan(G.acct_available) ? G.acct_equity - acct_init_req() : G.acct_available;
+}
+static double acct_excess(void)
+{
+	return isnan(G.acct_excess) ? G.acct_equity - acct_maint_req() : G.acct_excess;
+}
+
+/* The five figures the order session asks for, then (first answer only) the end. */
+static void send_account(struct client *c, bool with_end)
+{
+	static const char *const tags[5] = {"NetLiquidation", "AvailableFunds", "ExcessLiquidity",
+					    "InitMarginReq", "MaintMarginReq"};
+	double v[5] = {G.acct_equity, acct_available(), acct_excess(), acct_init_req(),
+		       acct_maint_req()};
+	for (int i = 0; i < 5; i++) {
+		char val[40];
+		snprintf(val, sizeof(val), "%.2f", v[i]);
+		MSG(c, WI(SLOB_TWS_ACCOUNT_SUMMARY); WI(1); WI(c->acct_req); WS(G.account);
+		    WS(tags[i]); WS(val); WS("USD"));
+	}
+	if (with_end)
+		MSG(c, WI(SLOB_TWS_ACCOUNT_SUMMARY_END); WI(1); WI(c->acct_req));
+	G.acct_sent++;
+}
+
+/* An account change reaches every subscriber as an update (no end), as IB does. */
+static void account_changed(void)
+{
+	if (G.acct_silent)
+		return;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (G.cl[i].fd >= 0 && G.cl[i].state == 2 && G.cl[i].acct_req > 0)
+			send_account(&G.cl[i], false);
+}
+
+/* whatIf=1 (field 84): answer the margin preview in openOrder fields 84..94;
+ * nothing is placed. */
+static void send_what_if(struct client *c, int64_t id, const struct inst *k, const char *action,
+			 int64_t qty)
+{
+	uint8_t m[4096];
+	struct slob_tws_wr w;
+	char before[40], change[40], after[40], mbefore[40], mchange[40], mafter[40], eq[40];
+	double ch = G.acct_margin * (double)qty;
+	snprintf(before, sizeof(before), "%.2f", acct_init_req());
+	snprintf(change, sizeof(change), "%.2f", ch);
+	snprintf(after, sizeof(after), "%.2f", acct_init_req() + ch);
+	snprintf(mbefore, sizeof(mbefore), "%.2f", acct_maint_req());
+	snprintf(mchange, sizeof(mchange), "%.2f", ch * 0.8);
+	snprintf(mafter, sizeof(mafter), "%.2f", acct_maint_req() + ch * 0.8);
+	snprintf(eq, sizeof(eq), "%.2f", G.acct_equity);
+	slob_tws_wr_begin(&w, m, sizeof(m));
+	slob_tws_wr_int(&w, SLOB_TWS_OPEN_ORDER);
+	slob_tws_wr_int(&w, id);                    /* 1 */
+	contract_fields(&w, k->prod, k->ym, true); /* 2..12 */
+	slob_tws_wr_str(&w, action);                /* 13 */
+	slob_tws_wr_int(&w, qty);                   /* 14 */
+	slob_tws_wr_str(&w, "MKT");                 /* 15 */
+	slob_tws_wr_dbl(&w, 0);                     /* 16 */
+	slob_tws_wr_dbl(&w, 0);                     /* 17 */
+	slob_tws_wr_str(&w, "DAY");                 /* 18 */
+	slob_tws_wr_str(&w, "");                    /* 19 */
+	slob_tws_wr_str(&w, G.account);             /* 20 */
+	slob_tws_wr_str(&w, "");                    /* 21 */
+	slob_tws_wr_int(&w, 0);                     /* 22 */
+	slob_tws_wr_str(&w, "");                    /* 23 orderRef */
+	slob_tws_wr_int(&w, c->client_id);          /* 24 */
+	slob_tws_wr_int(&w, 0);                     /* 25 permId */
+	for (int i = 26; i <= 56; i++)
+		slob_tws_wr_str(&w, "");
+	slob_tws_wr_int(&w, 0);                     /* 57 */
+	for (int i = 58; i <= 83; i++)
+		slob_tws_wr_str(&w, "");
+	slob_tws_wr_str(&w, "1");                   /* 84 whatIf */
+	slob_tws_wr_str(&w, "PreSubmitted");        /* 85 */
+	const char *st[9] = {before, mbefore, eq, change, mchange, "0.0", after, mafter, eq};
+	for (int i = 0; i < 9; i++)                 /* 86..94 */
+		slob_tws_wr_str(&w, st[i]);
+	for (int i = 95; i <= 147; i++)
+		slob_tws_wr_str(&w, "");
+	send_raw(c, m, slob_tws_wr_end(&w));
+	G.whatif_sent++;
+	logf_("what-if order %" PRId64 " %s %" PRId64 ": initial margin change %s", id, action, qty,
+	      change);
+}
+
 /* placeOrder fields (1-based after the id): see TWS_PROTOCOL.md 5.1 */
 static void on_place_order(struct client *c, const struct slob_tws_in *m)
 {
@@ -981,6 +1086,14 @@ static void on_place_order(struct client *c, const struct slob_tws_in *m)
 		logf_("order %" PRId64 " for %s %s %s (conId %s) refused: not served", id, m->f[3],
 		      m->f[5], m->f[12], m->f[2]);
 		send_error(c, id, 200, "No security definition has been found for the request");
+		return;
+	}
+	if (m->nfields >= 84 && strcmp(m->f[84], "1") == 0) {
+		int64_t q = 0;
+		(void)slob_tws_parse_i64(m->f[17], &q);
+		if (id >= G.next_id)
+			G.next_id = id + 1;
+		send_what_if(c, id, &k, m->f[16], q);
 		return;
 	}
 	if (G.reject_code) {
@@ -1056,6 +1169,28 @@ static void on_place_order(struct client *c, const struct slob_tws_in *m)
 	}
 	/* transmit: activate the whole group (parent first, then children) */
 	int64_t root = parent ? parent : id;
+	{
+		/* the broker's own margin check on the opening order of the group */
+		struct order *ro = find_order(root);
+		double need = ro ? G.acct_margin * (double)ro->qty : 0;
+		if (ro && ro->state == O_UNTRANSMITTED && need > acct_available()) {
+			G.margin_rejects++;
+			char t[200];
+			snprintf(t, sizeof(t),
+				 "Order rejected - reason:Insufficient margin: initial margin %.2f, "
+				 "available funds %.2f",
+				 need, acct_available());
+			logf_("margin reject of group %" PRId64 ": %s", root, t);
+			for (int i = 0; i < G.norders; i++) {
+				struct order *x = &G.orders[i];
+				if (x->state == O_UNTRANSMITTED && (x->id == root || x->parent_id == root))
+					x->state = O_CANCELLED;
+			}
+			send_error(c, root, 201, t);
+			save_state();
+			return;
+		}
+	}
 	for (int i = 0; i < G.norders; i++) {
 		struct order *x = &G.orders[i];
 		if (x->state != O_UNTRANSMITTED || (x->id != root && x->parent_id != root))
@@ -1205,6 +1340,16 @@ static void on_message(struct client *c, const struct slob_tws_in *m)
 		return;
 	case SLOB_TWS_REQ_MANAGED_ACCTS:
 		MSG(c, WI(SLOB_TWS_MANAGED_ACCTS); WI(1); WS(G.account));
+		return;
+	case SLOB_TWS_REQ_ACCOUNT_SUMMARY:
+		if (m->nfields < 4 || slob_tws_parse_i64(m->f[2], &req) != 0 || req <= 0)
+			return;
+		c->acct_req = req;
+		if (!G.acct_silent)
+			send_account(c, true);
+		return;
+	case SLOB_TWS_CANCEL_ACCOUNT_SUMMARY:
+		c->acct_req = 0;
 		return;
 	case SLOB_TWS_REQ_GLOBAL_CANCEL:
 		for (int i = 0; i < G.norders; i++)
@@ -1419,7 +1564,9 @@ static void ctl_reply(struct ctl *k, const char *fmt, ...)
 static const char HELP[] =
 	"commands: reject <code> [text] | disconnect | delay <ms> | dup <n> | "
 	"seed-position <qty> <avg_px> [SYMBOL [YYYYMM]] | seed-order <ref> <BUY|SELL> <LMT|STP> <px> <qty> [client] | "
-	"error <code> <text> | pause | resume | rewind | speed <x> | status | orders | quit";
+	"error <code> <text> | pause | resume | rewind | speed <x> | status | orders | "
+	"account [equity <usd> | available <usd|auto> | excess <usd|auto> | margin <usd> | stop | "
+	"resume] | quit";
 
 static void on_ctl_line(struct ctl *k, char *line)
 {
@@ -1566,6 +1713,35 @@ static void on_ctl_line(struct ctl *k, char *line)
 			  "position=%" PRId64 " next_id=%" PRId64,
 			  clients, G.tick_index, G.last_px, G.eof, G.norders, live, G.nexecs,
 			  pos_total(), G.next_id);
+	} else if (strcmp(cmd, "account") == 0) {
+		double v = n >= 3 ? strtod(a2, NULL) : NAN;
+		bool autov = n >= 3 && strcmp(a2, "auto") == 0;
+		if (n >= 3 && strcmp(a1, "equity") == 0 && v > 0) {
+			G.acct_equity = v;
+		} else if (n >= 3 && strcmp(a1, "available") == 0) {
+			G.acct_available = autov ? NAN : v;
+		} else if (n >= 3 && strcmp(a1, "excess") == 0) {
+			G.acct_excess = autov ? NAN : v;
+		} else if (n >= 3 && strcmp(a1, "margin") == 0 && v >= 0) {
+			G.acct_margin = v;
+		} else if (n >= 2 && strcmp(a1, "stop") == 0) {
+			G.acct_silent = true;
+		} else if (n >= 2 && strcmp(a1, "resume") == 0) {
+			G.acct_silent = false;
+		} else if (n >= 2) {
+			ctl_reply(k, "ERR account: equity <usd> | available <usd|auto> | excess "
+				     "<usd|auto> | margin <usd> | stop | resume");
+			return;
+		}
+		if (n >= 2)
+			account_changed();
+		ctl_reply(k,
+			  "OK account equity=%.2f available=%.2f excess=%.2f init=%.2f maint=%.2f "
+			  "margin=%.2f silent=%d sent=%" PRIu64 " whatif=%" PRIu64
+			  " margin_rejects=%" PRIu64,
+			  G.acct_equity, acct_available(), acct_excess(), acct_init_req(),
+			  acct_maint_req(), G.acct_margin, G.acct_silent, G.acct_sent, G.whatif_sent,
+			  G.margin_rejects);
 	} else if (strcmp(cmd, "orders") == 0) {
 		for (int i = 0; i < G.norders; i++) {
 			struct order *o = &G.orders[i];
@@ -1629,6 +1805,8 @@ static void usage(FILE *out)
 		"  --account ID         account reported to clients (default DU1234567)\n"
 		"  --first-id N         first nextValidId (default 1)\n"
 		"  --log-requests FILE  append every client message, one line each (fields '|')\n"
+		"  --equity USD         simulated NetLiquidation (default 10000000)\n"
+		"  --margin USD         simulated initial margin per contract (default 20000)\n"
 		"  -h, --help           this text\n"
 		"Control commands: send \"help\" on the control port.\n");
 }
@@ -1643,8 +1821,12 @@ int main(int argc, char **argv)
 	static const char *const flags[] = {"--wait-sub", "--live-time", "-h", "--help"};
 	static const char *const valued[] = {"--port", "--control-port", "--ticks", "--speed",
 					     "--state", "--account", "--first-id", "--bar-pause-ms",
-					     "--contract", "--log-requests"};
+					     "--contract", "--log-requests", "--equity", "--margin"};
 	const char *reqlog = NULL;
+	G.acct_equity = 10000000;
+	G.acct_margin = 20000;
+	G.acct_available = NAN;
+	G.acct_excess = NAN;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		bool is_flag = false, is_valued = false;
@@ -1690,6 +1872,10 @@ int main(int argc, char **argv)
 			G.next_id = atoll(v);
 		else if (strcmp(a, "--bar-pause-ms") == 0)
 			G.bar_pause_ms = atoll(v);
+		else if (strcmp(a, "--equity") == 0)
+			G.acct_equity = strtod(v, NULL);
+		else if (strcmp(a, "--margin") == 0)
+			G.acct_margin = strtod(v, NULL);
 		else if (strcmp(a, "--log-requests") == 0)
 			reqlog = v;
 		else if (strcmp(a, "--contract") == 0 && add_product(v) != 0) {
@@ -1699,6 +1885,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		if (port < 0 || port > 65535 || cport > 65535 || G.speed < 0 || G.next_id < 1 ||
+		    !(G.acct_equity > 0) || !(G.acct_margin >= 0) ||
 		    G.bar_pause_ms < 0 || G.bar_pause_ms > 60000) {
 			fprintf(stderr, "slob-gw: bad value '%s' for %s\n", v, a);
 			return 2;
@@ -1816,6 +2003,7 @@ int main(int argc, char **argv)
 				c->client_id = -1;
 				c->in.len = c->out.len = 0;
 				c->tbt_req = c->mkt_req = -1;
+				c->acct_req = 0;
 				c->hold_until_ms = 0;
 			} else if (map[k] == -2) {
 				int fd = accept4(G.cfd, NULL, NULL, SOCK_CLOEXEC);

@@ -135,6 +135,38 @@ static json_t *conns_json(const struct slob_stats_status *st, bool alive)
 	return conns;
 }
 
+/* The broker account figures (live order session), null when none arrived. */
+static json_t *account_json(const struct slob_stats_status *st, int64_t now)
+{
+	if (st->acct_have == 0)
+		return json_null();
+	json_t *a = json_object();
+	static const struct {
+		const char *key;
+		uint32_t bit;
+	} f[] = {{"net_liquidation", 1u << 0}, {"available_funds", 1u << 1},
+		 {"excess_liquidity", 1u << 2}, {"init_margin_req", 1u << 3},
+		 {"maint_margin_req", 1u << 4}, {"margin_per_contract", 1u << 5}};
+	const int64_t v[6] = {st->acct_net_liq_cents,     st->acct_available_cents,
+			      st->acct_excess_liq_cents,  st->acct_init_margin_cents,
+			      st->acct_maint_margin_cents, st->acct_margin_1_cents};
+	for (int i = 0; i < 6; i++)
+		json_object_set_new(a, f[i].key,
+				    st->acct_have & f[i].bit ? json_real((double)v[i] / 100.0)
+							     : json_null());
+	char cur[sizeof(st->acct_currency) + 1];
+	snprintf(cur, sizeof(cur), "%.*s", (int)sizeof(st->acct_currency), st->acct_currency);
+	json_object_set_new(a, "currency", json_string(cur));
+	json_object_set_new(a, "age_s", st->acct_updated_ns
+					    ? json_real((double)(now - st->acct_updated_ns) / 1e9)
+					    : json_null());
+	json_object_set_new(a, "stale", json_boolean(st->acct_stale));
+	json_object_set_new(a, "sizing_equity", json_real((double)st->sizing_equity_cents / 100.0));
+	json_object_set_new(a, "sizing_source",
+			    json_string(st->sizing_equity_src == 1 ? "broker" : "config"));
+	return a;
+}
+
 static json_t *status_json(struct ctl *c, struct status_data *d)
 {
 	json_t *o = json_object();
@@ -167,6 +199,7 @@ static json_t *status_json(struct ctl *c, struct status_data *d)
 	json_object_set_new(o, "peak_equity", json_real((double)st->peak_cents / 100.0));
 	json_object_set_new(o, "daily_pnl", json_real((double)st->daily_pnl_cents / 100.0));
 	json_object_set_new(o, "open_positions", json_integer(st->open_positions));
+	json_object_set_new(o, "account_figures", account_json(st, d->now));
 	json_t *pos = json_array();
 	for (unsigned i = 0; i < st->npositions && i < SLOB_STATS_MAX_POSITIONS; i++) {
 		const struct slob_stats_position *p = &st->positions[i];
@@ -275,6 +308,25 @@ static void print_status(struct ctl *c, struct status_data *d, FILE *out)
 	fmt_money(b, sizeof(b), st->daily_pnl_cents);
 	fmt_money(e, sizeof(e), st->peak_cents);
 	fprintf(out, "equity       %s  daily P&L %s  peak %s\n", a, b, e);
+	if (st->acct_have != 0) {
+		char nl[32], av[32], ex[32], im[32], m1[32], se[32], age[32] = "never";
+		fmt_money(nl, sizeof(nl), st->acct_net_liq_cents);
+		fmt_money(av, sizeof(av), st->acct_available_cents);
+		fmt_money(ex, sizeof(ex), st->acct_excess_liq_cents);
+		fmt_money(im, sizeof(im), st->acct_init_margin_cents);
+		fmt_money(m1, sizeof(m1), st->acct_margin_1_cents);
+		fmt_money(se, sizeof(se), st->sizing_equity_cents);
+		if (st->acct_updated_ns)
+			fmt_dur(age, sizeof(age), d->now - st->acct_updated_ns);
+		fprintf(out, "account      net liq %s  available %s  excess %s  (%.*s, %s ago)%s\n",
+			nl, av, ex, (int)sizeof(st->acct_currency), st->acct_currency, age,
+			st->acct_stale ? "  STALE: new entries held" : "");
+		fprintf(out, "             init margin %s  per contract %s  sizing on %s %s\n", im,
+			st->acct_have & (1u << 5) ? m1 : "unknown", se,
+			st->sizing_equity_src == 1 ? "(broker)" : "(config)");
+	} else if (st->mode == SLOB_STATS_MODE_LIVE) {
+		fprintf(out, "account      no figures from the broker yet: new entries held\n");
+	}
 	fprintf(out, "positions    %d open\n", st->open_positions);
 	for (unsigned i = 0; i < st->npositions && i < SLOB_STATS_MAX_POSITIONS; i++) {
 		const struct slob_stats_position *p = &st->positions[i];

@@ -1652,9 +1652,10 @@ static void h_long_at(struct h *h, uint64_t id, int64_t ts, int64_t now_ns)
 	struct slob_sig s = {.kind = SLOB_SIG_SETUP, .ts_ns = ts, .recv_ns = now_ns};
 	s.setup.id = id;
 	s.setup.dir = SLOB_LONG;
-	s.setup.entry = 80000;
-	s.setup.sl = 79960;
-	s.setup.tp = 80080;
+	/* levels apart per setup: equal levels would be refused as duplicate_levels */
+	s.setup.entry = 80000 + 8 * (int32_t)id;
+	s.setup.sl = s.setup.entry - 40;
+	s.setup.tp = s.setup.entry + 80;
 	assert_true(slob_ring_push_spsc(&h->sig, &s));
 }
 

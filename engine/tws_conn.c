@@ -790,6 +790,7 @@ static int ct_on_msg(struct slob_tws_resolve *r, const struct slob_tws_params *p
 	r->refusals++;
 	snprintf(t, sizeof(t), "contract refused, not trading: %s", r->why);
 	cold_text(cold, SLOB_COLD_ALERT, SLOB_LVL_CRITICAL, comp, 0, t);
+	cold_text(cold, SLOB_COLD_LOG, SLOB_LVL_ERROR, comp, 0, t); /* trading.log + errors.log */
 	return -1;
 }
 
@@ -1359,6 +1360,7 @@ static void br_foreign(struct slob_tws_broker *b, const char *what,
 	(void)id;
 	b->foreign_found++;
 	cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order", 0, t);
+	cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_WARNING, "tws-order", 0, t);
 }
 
 bool slob_tws_own_ref(const char *ref, uint64_t *base_id, uint8_t *role)

@@ -161,6 +161,57 @@ static void test_file_paths_relative_to_the_file(void **state)
 	unlink(p);
 }
 
+/* [instrument] names the contract the sessions put on the wire: symbol,
+ * multiplier (= point_value), tick, month or roll rule; the older [tws]
+ * spellings still work, and contradictions are refused. */
+static void test_instrument_contract(void **state)
+{
+	(void)state;
+	struct slob_config cfg;
+	struct slob_pipeline_opts o;
+	char err[512];
+	slob_config_init(&cfg);
+	assert_int_equal(slob_pipeline_opts_from_config(&o, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(o.tws.symbol, "NQ");
+	assert_true(o.tws.multiplier == 20.0);
+	assert_string_equal(o.tws.contract_month, "auto");
+	assert_int_equal(o.tws.roll_days, 8);
+	/* MNQ: what the sessions request is MNQ at 2 USD a point */
+	assert_int_equal(slob_config_set(&cfg, "instrument.symbol=MNQ", err, sizeof(err)), 0);
+	assert_int_equal(slob_config_set(&cfg, "instrument.multiplier=2", err, sizeof(err)), 0);
+	assert_int_equal(slob_config_set(&cfg, "instrument.trading_class=MNQ", err, sizeof(err)), 0);
+	assert_int_equal(slob_config_set(&cfg, "instrument.contract_month=202609", err, sizeof(err)), 0);
+	assert_int_equal(slob_pipeline_opts_from_config(&o, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(o.tws.symbol, "MNQ");
+	assert_string_equal(o.tws.trading_class, "MNQ");
+	assert_true(o.tws.multiplier == 2.0);
+	assert_true(o.instrument.point_value == 2.0); /* risk sizes with the same number */
+	assert_int_equal(o.instrument.tick_value_cents, 50);
+	assert_string_equal(o.tws.contract_month, "202609");
+	/* both given and different: refused, naming both */
+	assert_int_equal(slob_config_set(&cfg, "instrument.point_value=20", err, sizeof(err)), 0);
+	assert_true(slob_pipeline_opts_from_config(&o, &cfg, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "multiplier 2"));
+	assert_non_null(strstr(err, "point_value 20"));
+	assert_int_equal(slob_config_set(&cfg, "instrument.point_value=2", err, sizeof(err)), 0);
+	/* the older spelling applies when [instrument] does not name a month */
+	slob_config_free(&cfg);
+	slob_config_init(&cfg);
+	assert_int_equal(slob_config_set(&cfg, "tws.contract_month=202612", err, sizeof(err)), 0);
+	assert_int_equal(slob_config_set(&cfg, "tws.roll_days=5", err, sizeof(err)), 0);
+	assert_int_equal(slob_pipeline_opts_from_config(&o, &cfg, err, sizeof(err)), 0);
+	assert_string_equal(o.tws.contract_month, "202612");
+	assert_string_equal(o.instrument.contract_month, "202612");
+	assert_int_equal(o.tws.roll_days, 5);
+	assert_int_equal(slob_config_set(&cfg, "instrument.contract_month=202603", err, sizeof(err)), 0);
+	assert_true(slob_pipeline_opts_from_config(&o, &cfg, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "instrument.contract_month '202603' and tws.contract_month '202612'"));
+	assert_int_equal(slob_config_set(&cfg, "instrument.contract_month=2026", err, sizeof(err)), 0);
+	assert_true(slob_pipeline_opts_from_config(&o, &cfg, err, sizeof(err)) < 0);
+	assert_non_null(strstr(err, "contract_month"));
+	slob_config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -168,6 +219,7 @@ int main(void)
 		cmocka_unit_test(test_ini_errors_name_file_and_line),
 		cmocka_unit_test(test_precedence_and_redaction),
 		cmocka_unit_test(test_file_paths_relative_to_the_file),
+		cmocka_unit_test(test_instrument_contract),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -352,6 +352,68 @@ static void test_server_vectors(void **state)
 	assert_int_equal(seen, n_server);
 }
 
+/* reqContractDetails as ibapi's client writes it at v200 (version 8, 18
+ * fields after the id) and contractDetails decoded field by field as ibapi's
+ * processContractDataMsg reads it (no version at 164+, lastTradeDate at 182+,
+ * no mdSizeMultiplier): what slob-gw writes, slob reads back. */
+static void test_contract_details(void **state)
+{
+	(void)state;
+	uint8_t buf[4096];
+	const char *f[64];
+	struct slob_tws_contract c;
+	slob_tws_contract_nq(&c, "202603");
+	strcpy(c.symbol, "MNQ");
+	int n = slob_tws_enc_req_contract_details(buf, sizeof(buf), 500001, &c);
+	assert_true(n > 0);
+	int nf = slob_tws_split(buf + 4, (size_t)n - 4, f, 64);
+	assert_int_equal(nf, 19);
+	const char *want[19] = {"9", "8", "500001", "0", "MNQ", "FUT", "202603", "0.0", "", "",
+				"CME", "", "USD", "", "", "0", "", "", ""};
+	for (int i = 0; i < 19; i++)
+		assert_string_equal(f[i], want[i]);
+
+	struct slob_tws_contract_details d;
+	memset(&d, 0, sizeof(d));
+	d.c = c;
+	d.c.con_id = 730283097;
+	strcpy(d.c.multiplier, "2");
+	strcpy(d.c.local_symbol, "MNQH6");
+	strcpy(d.c.trading_class, "MNQ");
+	strcpy(d.last_trade_date, "20260320");
+	strcpy(d.time_zone, "US/Central");
+	strcpy(d.trading_hours, "20260105:1700-20260106:1600");
+	d.min_tick = 0.25;
+	n = slob_tws_enc_contract_details(buf, sizeof(buf), 500001, &d);
+	assert_true(n > 0);
+	nf = slob_tws_split(buf + 4, (size_t)n - 4, f, 64);
+	assert_int_equal(nf, 42); /* id + 41 with no secIds and no ineligibility reasons */
+	static struct slob_tws_in m;
+	assert_int_equal(slob_tws_decode(buf + 4, (size_t)n - 4, &m), 0);
+	assert_int_equal(m.kind, SLOB_TWS_CONTRACT_DATA);
+	assert_true(slob_tws_known(m.kind));
+	assert_int_equal(m.u.contract_data.req_id, 500001);
+	assert_string_equal(m.u.contract_data.c.symbol, "MNQ");
+	assert_string_equal(m.u.contract_data.c.sec_type, "FUT");
+	assert_string_equal(m.u.contract_data.last_trade_date, "20260320");
+	assert_string_equal(m.u.contract_data.c.exchange, "CME");
+	assert_string_equal(m.u.contract_data.c.local_symbol, "MNQH6");
+	assert_string_equal(m.u.contract_data.c.trading_class, "MNQ");
+	assert_int_equal(m.u.contract_data.c.con_id, 730283097);
+	assert_true(m.u.contract_data.min_tick == 0.25);
+	assert_string_equal(m.u.contract_data.c.multiplier, "2");
+	assert_string_equal(m.u.contract_data.contract_month, "202603");
+	assert_string_equal(m.u.contract_data.time_zone, "US/Central");
+	assert_string_equal(m.u.contract_data.trading_hours, "20260105:1700-20260106:1600");
+	n = slob_tws_enc_contract_details_end(buf, sizeof(buf), 500001);
+	assert_int_equal(slob_tws_decode(buf + 4, (size_t)n - 4, &m), 0);
+	assert_int_equal(m.kind, SLOB_TWS_CONTRACT_DATA_END);
+	assert_int_equal(m.u.end.req_id, 500001);
+	/* too short: refused, never read past the fields */
+	assert_int_equal(slob_tws_decode((const uint8_t *)"10\0" "1\0" "MNQ\0", 9, &m), -EBADMSG);
+	assert_non_null(strstr(slob_tws_strerror(), "contractDetails"));
+}
+
 static void test_handshakes(void **state)
 {
 	(void)state;
@@ -514,6 +576,7 @@ int main(void)
 		cmocka_unit_test(test_encoder_limits),
 		cmocka_unit_test(test_server_vectors),
 		cmocka_unit_test(test_handshakes),
+		cmocka_unit_test(test_contract_details),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_what_if),
 	};

@@ -43,7 +43,7 @@ say "paper-broker replay"
 "$B/slobd" "${common[@]}" --data-dir "$T/paper" replay "$T/gen/sample.ticks" -q
 
 say "slob-gw streams the same file into slobd replay-gw"
-"$B/slob-gw" --port 0 --control-port 0 --ticks "$T/gen/sample.ticks" --speed "${GW_SPEED:-10000}" --bar-pause-ms "${GW_BAR_PAUSE_MS:-5}" --wait-sub \
+"$B/slob-gw" --port 0 --control-port 0 --contract MNQ --ticks "$T/gen/sample.ticks" --speed "${GW_SPEED:-10000}" --bar-pause-ms "${GW_BAR_PAUSE_MS:-5}" --wait-sub \
 	--account DU1234567 --state "$T/gw.state" > "$T/gw.out" 2>&1 &
 pids+=($!)
 for _ in $(seq 50); do grep -q '^CONTROL' "$T/gw.out" && break; sleep 0.1; done

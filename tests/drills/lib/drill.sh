@@ -168,19 +168,35 @@ drill_sample() {
 }
 
 # ---- slob-gw -----------------------------------------------------------
+# drill_gw_contract: the --contract spec of the instrument DRILL_COMMON
+# configures (symbol and point value), so slob-gw serves exactly what slobd
+# trades and confirms its multiplier.
+drill_gw_contract() {
+	local a sym=NQ mult=20
+	for a in "${DRILL_COMMON[@]}"; do
+		case "$a" in
+		instrument.symbol=*) sym=${a#*=} ;;
+		instrument.point_value=*) mult=${a#*=} ;;
+		esac
+	done
+	echo "$sym,mult=$mult"
+}
+
 # drill_gw_start [slob-gw args...]: starts slob-gw on free ports (unless the
-# args give --port / --control-port) with --state $DT/gw.state and the
-# paper account; sets GW_PID, GW_PORT, GW_CTL. Output in $DT/gw<N>.out.
+# args give --port / --control-port) with --state $DT/gw.state, the paper
+# account and the drill's instrument (unless the args give --contract); sets
+# GW_PID, GW_PORT, GW_CTL. Output in $DT/gw<N>.out.
 DRILL_GW_N=0
 drill_gw_start() {
 	DRILL_GW_N=$((DRILL_GW_N + 1))
-	local out="$DT/gw$DRILL_GW_N.out" a has_port=0 has_ctl=0
+	local out="$DT/gw$DRILL_GW_N.out" a has_port=0 has_ctl=0 has_contract=0
 	for a in "$@"; do
-		case "$a" in --port) has_port=1 ;; --control-port) has_ctl=1 ;; esac
+		case "$a" in --port) has_port=1 ;; --control-port) has_ctl=1 ;; --contract) has_contract=1 ;; esac
 	done
 	local extra=()
 	[ $has_port = 1 ] || extra+=(--port 0)
 	[ $has_ctl = 1 ] || extra+=(--control-port 0)
+	[ $has_contract = 1 ] || extra+=(--contract "$(drill_gw_contract)")
 	"$B/slob-gw" "${extra[@]}" --account DU1234567 --state "$DT/gw.state" "$@" > "$out" 2>&1 &
 	GW_PID=$!
 	DRILL_PIDS+=("$GW_PID")

@@ -156,6 +156,10 @@ const struct slob_config_key slob_config_keys[] = {
 	{"tws", "io", "uring", NULL, false, "socket I/O: uring (falls back to syscalls by itself where io_uring is missing) or syscalls"},
 	{"tws", "order_sqpoll", "off", NULL, false, "off, any or a CPU: a kernel thread (io_uring SQPOLL, on that CPU) submits the order connection's sends, so placing a bracket makes no system call; falls back to a plain ring if the kernel refuses"},
 	{"tws", "order_sqpoll_idle_ms", "1000", NULL, false, "with order_sqpoll: the kernel thread spins this long after a send, then sleeps (the next send wakes it with a system call); orders minutes apart need a value that long to never make one, at the price of a busy CPU"},
+	{"tws", "silence_ms", "15000", NULL, false, "a connected session that receives nothing this long (market data: while subscribed and the market is open) is probed with reqCurrentTime; 0 = off"},
+	{"tws", "probe_timeout_ms", "10000", NULL, false, "no byte within this after the probe: the session is stale (alert, reconnect)"},
+	{"tws", "md_silence_check", "market_hours", NULL, false, "when market-data silence counts: market_hours (CME Globex hours and risk.holiday_file) or always"},
+	{"tws", "reconcile_timeout_ms", "30000", NULL, false, "reconciliation (positionEnd, openOrderEnd, execDetailsEnd) not complete this long after connecting: alert and reconnect, orders held; 0 = off"},
 	/* [stats] */
 	{"stats", "file", "slob.stats", NULL, false, "memory-mapped stats file inside the data directory"},
 	/* [pipeline] */

@@ -1016,7 +1016,14 @@ static void br_check_reconciled(struct slob_tws_broker *b)
 		slob_sender_set_reconciled(b->sender, true);
 	}
 	b->rec_start_ms = 0;
-	b->rec_timeouts = 0;
+	if (b->rec_timeouts > 0) {
+		char r[120];
+		snprintf(r, sizeof(r), "reconciliation completed after %u timeouts: trading allowed",
+			 b->rec_timeouts);
+		cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-order",
+			  TWS_ALERT_CONN_RESTORED, r);
+		b->rec_timeouts = 0;
+	}
 	char t[160];
 	snprintf(t, sizeof(t), "reconciliation done: adopted %" PRIu64 ", unknown %" PRIu64
 		 ", broker position %d", b->adopted, b->unknown_found, b->broker_position);
@@ -1207,7 +1214,7 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 			 c->client_id, c->next_valid_id, sq);
 		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order",
 			  slob_conn_code(SLOB_CONN_ORDERS, SLOB_CONN_UP), t);
-		if (c->disconnects > 0)
+		if (c->disconnects > 0 && b->rec_timeouts == 0)
 			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-order",
 				  TWS_ALERT_CONN_RESTORED, "order connection recovered");
 		br_report(b, SLOB_EXEC_CONN, NULL, 1, "order connection up", 0, 0, NULL);
@@ -1228,8 +1235,9 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_ERROR, "tws-order",
 				  TWS_ALERT_CONN_LOST, t); /* refused from the start (P1-1) */
 		if (old == SLOB_TWS_READY) {
-			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order",
-				  TWS_ALERT_CONN_LOST, t);
+			if (b->rec_timeouts == 0) /* a timeout streak alerts by itself */
+				cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order",
+					  TWS_ALERT_CONN_LOST, t);
 			br_report(b, SLOB_EXEC_CONN, NULL, 0, "order connection lost", 0, 0, NULL);
 		}
 	}
@@ -1324,12 +1332,12 @@ static int br_reconcile_timeout(struct slob_tws_broker *b, int64_t now)
 		 now - b->rec_start_ms, b->rec_pos ? "in" : "missing", b->rec_orders ? "in" : "missing",
 		 b->rec_execs ? "in" : "missing", b->rec_timeouts);
 	b->rec_start_ms = 0;
-	/* first of a streak, then every doubling: no alert storm while it lasts */
+	cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_ERROR, "tws-order", 0, t);
+	/* first of a streak, then every doubling: no alert storm while it lasts
+	 * (the reconnects of a streak raise no lost/restored alerts, br_on_state) */
 	if ((b->rec_timeouts & (b->rec_timeouts - 1)) == 0)
 		cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_ERROR, "tws-order", TWS_ALERT_CONN_LOST,
 			  t);
-	else
-		cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_ERROR, "tws-order", 0, t);
 	slob_tws_conn_drop(&b->conn, "reconciliation timed out");
 	return 1;
 }

@@ -39,7 +39,10 @@ lost_alert() { alert_has '"channel": "telegram".*Connection lost.*order connecti
 drill_check "its reconnects raise no separate lost alerts" eval '! lost_alert' 
 drill_wait 20 timeouts 3 || drill_fail "no retry after the timeout"
 drill_check "retried: a reconnect asks again" timeouts 3
-drill_check "status shows the order session up, not reconciled" test "$(orders_state)" = up -o "$(orders_state)" = connecting -o "$(orders_state)" = down
+st=$(orders_state)
+observe "order session state: $st"
+drill_check "status shows the order session not reconciled (up, or between attempts)" \
+	test -n "$st" -a "$st" != reconciled -a "$st" != unknown
 drill_wait 120 accepted || drill_fail "no setup accepted while held: $(gw status)"
 sleep 1
 drill_expect_eq "orders held: a setup was accepted, nothing reached the gateway" "$(gw_field orders)" 0

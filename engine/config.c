@@ -181,6 +181,10 @@ const struct slob_config_key slob_config_keys[] = {
 	{"ticks", "max_skew_s", "60", NULL, false, "live: reject a tick stamped further than this from the receive clock; 0 = off (replay-gw: off)"},
 	{"ticks", "confirm", "5", NULL, false, "rejected ticks that agree with each other before they become the new reference (a real gap)"},
 	{"ticks", "alert_run", "50", NULL, false, "alert after this many rejected ticks in a row, or in one block of 4096 ticks"},
+	{"tws", "silence_ms", "15000", NULL, false, "a connected session that receives nothing this long (market data: while subscribed and the market is open) is probed with reqCurrentTime; 0 = off"},
+	{"tws", "probe_timeout_ms", "10000", NULL, false, "no byte within this after the probe: the session is stale (alert, reconnect)"},
+	{"tws", "md_silence_check", "market_hours", NULL, false, "when market-data silence counts: market_hours (CME Globex hours and risk.holiday_file) or always"},
+	{"tws", "reconcile_timeout_ms", "30000", NULL, false, "reconciliation (positionEnd, openOrderEnd, execDetailsEnd) not complete this long after connecting: alert and reconnect, orders held; 0 = off"},
 	/* [stats] */
 	{"stats", "file", "slob.stats", NULL, false, "memory-mapped stats file inside the data directory"},
 	/* [pipeline] */

@@ -778,6 +778,12 @@ int slob_pipeline_build(slob_pipeline_t **out, const struct slob_pipeline_opts *
 		if (!o->wall_clock_bars)
 			tc.max_skew_ns = 0;
 		slob_tws_md_set_check(p->md, &tc);
+		/* its silence watch follows the exchange's hours and holidays */
+		if ((rc = slob_tws_md_set_calendar(p->md, "America/New_York", o->risk.holiday_file,
+						   msg, sizeof(msg))) < 0) {
+			rc = fail(p, err, errlen, rc, "market-data session: %s", msg);
+			goto out_free;
+		}
 		/* a quiet minute must not delay the detector; not against a
 		 * simulator replaying history faster than the clock */
 		if (o->wall_clock_bars)

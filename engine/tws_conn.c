@@ -56,6 +56,10 @@ void slob_tws_params_default(struct slob_tws_params *p)
 	p->order_sqpoll_cpu = SLOB_USOCK_NO_SQPOLL;
 	p->order_sqpoll_idle_ms = 1000;
 	p->account_refresh_s = 60;
+	p->silence_ms = 15000;
+	p->probe_timeout_ms = 10000;
+	p->md_silence_always = false;
+	p->reconcile_timeout_ms = 30000;
 }
 
 static int set_i64(const char *key, const char *v, int64_t lo, int64_t hi, int64_t *out, char *err,
@@ -97,6 +101,9 @@ int slob_tws_param_set(struct slob_tws_params *p, const char *key, const char *v
 	INT_KEY("roll_days", 0, 60, roll_days)
 	INT_KEY("order_sqpoll_idle_ms", 1, 3600000, order_sqpoll_idle_ms)
 	INT_KEY("account_refresh_s", 5, 86400, account_refresh_s)
+	INT_KEY("silence_ms", 0, 3600000, silence_ms)
+	INT_KEY("probe_timeout_ms", 100, 600000, probe_timeout_ms)
+	INT_KEY("reconcile_timeout_ms", 0, 3600000, reconcile_timeout_ms)
 #undef INT_KEY
 	if (strcmp(key, "tp_tif") == 0 || strcmp(key, "sl_tif") == 0) {
 		if (strcmp(value, "DAY") != 0 && strcmp(value, "GTC") != 0) {
@@ -118,6 +125,18 @@ int slob_tws_param_set(struct slob_tws_params *p, const char *key, const char *v
 			snprintf(k, sizeof(k), "tws.%s", key);
 			return slob_parse_bool(k, value, bdst[i], err, errlen);
 		}
+	}
+	if (strcmp(key, "md_silence_check") == 0) {
+		if (strcmp(value, "market_hours") == 0)
+			p->md_silence_always = false;
+		else if (strcmp(value, "always") == 0)
+			p->md_silence_always = true;
+		else {
+			snprintf(err, errlen,
+				 "tws.md_silence_check: '%s' is not one of market_hours, always", value);
+			return -EINVAL;
+		}
+		return 0;
 	}
 	if (strcmp(key, "host") == 0 || strcmp(key, "account") == 0 || strcmp(key, "tif") == 0) {
 		char *dst = key[0] == 'h' ? p->host : key[0] == 'a' ? p->account : p->tif;
@@ -217,6 +236,11 @@ int slob_tws_params_validate(const struct slob_tws_params *p, char *err, size_t 
 	}
 	if (!(p->multiplier > 0) || p->symbol[0] == '\0' || p->sec_type[0] == '\0') {
 		snprintf(err, errlen, "instrument: symbol, sec_type and a point value > 0 are needed");
+		return -EINVAL;
+	}
+	if (p->silence_ms < 0 || p->probe_timeout_ms < 1 || p->reconcile_timeout_ms < 0) {
+		snprintf(err, errlen, "tws: silence_ms and reconcile_timeout_ms must be >= 0, "
+			 "probe_timeout_ms > 0");
 		return -EINVAL;
 	}
 	if (p->max_frame < 1024 || p->max_frame > SLOB_TWS_MAX_FRAME) {
@@ -405,6 +429,7 @@ void slob_tws_conn_drop(struct slob_tws_conn *c, const char *why)
 	snprintf(c->why, sizeof(c->why), "%s", why);
 	c->failures++;
 	c->disconnects++;
+	c->last_rx_ms = c->probe_ms = 0;
 	int64_t d = slob_tws_backoff_ms(&c->prm, c->failures);
 	if (c->prm.backoff_jitter_pct > 0) {
 		c->rng ^= c->rng << 13;
@@ -580,6 +605,47 @@ static int flush_tx(struct slob_tws_conn *c)
 	return 1;
 }
 
+/*
+ * Silence watch of a READY session (design note 8): any received byte
+ * proves the peer writes; after silence_ms without one, one reqCurrentTime;
+ * no byte within probe_timeout_ms after it: stale, dropped (reconnect with
+ * backoff). Returns work done.
+ */
+static int watch_silence(struct slob_tws_conn *c, int64_t now, bool rx)
+{
+	if (rx || c->last_rx_ms == 0) {
+		c->last_rx_ms = now;
+		c->probe_ms = 0;
+		return 0;
+	}
+	if (c->prm.silence_ms <= 0)
+		return 0;
+	if (c->probe_ms != 0) {
+		if (now - c->probe_ms < c->prm.probe_timeout_ms)
+			return 0;
+		char why[160];
+		snprintf(why, sizeof(why),
+			 "stale: nothing received for %" PRId64 " ms, reqCurrentTime unanswered for %"
+			 PRId64 " ms", now - c->last_rx_ms, now - c->probe_ms);
+		c->stale++;
+		slob_tws_conn_drop(c, why);
+		return 1;
+	}
+	if (now - c->last_rx_ms < c->prm.silence_ms)
+		return 0;
+	if (c->quiet_ok != NULL && c->quiet_ok(c->ctx, c)) {
+		c->last_rx_ms = now; /* quiet is expected now: look again in silence_ms */
+		return 0;
+	}
+	uint8_t m[16];
+	if (slob_tws_conn_send(c, m, slob_tws_enc_req_current_time(m, sizeof(m))) != 0)
+		return 1; /* the send failed: the session is closing anyway */
+	c->probe_ms = now;
+	c->probes++;
+	(void)flush_tx(c);
+	return 1;
+}
+
 int slob_tws_conn_poll(struct slob_tws_conn *c, int64_t now)
 {
 	int work = 0;
@@ -592,7 +658,8 @@ int slob_tws_conn_poll(struct slob_tws_conn *c, int64_t now)
 		slob_tws_conn_drop(c, "timeout before the session was ready");
 		return 1;
 	}
-	work += pump(c);
+	int rx = pump(c);
+	work += rx;
 	if (c->state == SLOB_TWS_DOWN)
 		return work + 1;
 	enum slob_usock_state us = slob_usock_state(&c->sock);
@@ -623,6 +690,8 @@ int slob_tws_conn_poll(struct slob_tws_conn *c, int64_t now)
 		slob_tws_conn_drop(c, "connection closed by peer (IB 504 not connected)");
 		return work + 1;
 	}
+	if (c->state == SLOB_TWS_READY)
+		work += watch_silence(c, now, rx > 0);
 	c->rx_len = c->sock.rx_len;
 	c->tx_len = slob_usock_pending(&c->sock);
 	return work;
@@ -955,6 +1024,62 @@ static void md_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 	}
 }
 
+/* ---- market hours (design note 8) ------------------------------------------------------ */
+
+bool slob_tws_market_open(struct slob_tz *tz, const struct slob_calendar *cal, int64_t utc_ns)
+{
+	if (tz == NULL)
+		return true;
+	struct slob_local lt;
+	slob_tz_local(tz, utc_ns, &lt);
+	const int32_t open_min = 18 * 60, close_min = 17 * 60;
+	if (lt.wday == 6)
+		return false; /* Saturday */
+	if (lt.wday == 0 && lt.minute < open_min)
+		return false; /* Sunday before the open */
+	if (lt.wday == 5 && lt.minute >= close_min)
+		return false; /* Friday after the close */
+	if (lt.minute >= close_min && lt.minute < open_min)
+		return false; /* daily break */
+	const struct slob_holiday *h = cal != NULL ? slob_calendar_holiday(cal, lt.ymd) : NULL;
+	if (h != NULL && (h->close_minute < 0 || lt.minute >= h->close_minute))
+		return false;
+	return true;
+}
+
+/* quiet_ok of the market-data session: nothing is due while unsubscribed or
+ * outside market hours (unless md_silence_check = always). Cold: runs once
+ * per silence_ms of silence. */
+static bool md_quiet_ok(void *ctx, struct slob_tws_conn *c)
+{
+	struct slob_tws_md *md = ctx;
+	if (!md->subscribed)
+		return true;
+	if (c->prm.md_silence_always)
+		return false;
+	return !slob_tws_market_open(md->tz, &md->cal, wall_ns());
+}
+
+int slob_tws_md_set_calendar(struct slob_tws_md *md, const char *zone, const char *holiday_file,
+			     char *err, size_t errlen)
+{
+	if (md->tz == NULL && (md->tz = calloc(1, sizeof(*md->tz))) == NULL) {
+		snprintf(err, errlen, "market hours: out of memory");
+		return -ENOMEM;
+	}
+	int rc = slob_tz_load(md->tz, zone, 2000, 2100);
+	if (rc < 0) {
+		snprintf(err, errlen, "market hours: time zone %s: %s", zone, slob_tz_strerror());
+		free(md->tz);
+		md->tz = NULL;
+		return rc;
+	}
+	if (holiday_file != NULL && holiday_file[0] != '\0' &&
+	    (rc = slob_calendar_load_holidays(&md->cal, holiday_file, err, errlen)) < 0)
+		return rc;
+	return 0;
+}
+
 static void pick_contract(const struct slob_tws_params *p, struct slob_tws_contract *k,
 			  int64_t now_ns)
 {
@@ -977,7 +1102,10 @@ int slob_tws_md_init(struct slob_tws_md *md, const struct slob_tws_params *p, sl
 	slob_tickcheck_init_params(&md->chk, &cp);
 	pick_contract(p, &md->contract, now_ns);
 	md->want = md->contract;
-	return slob_tws_conn_init(&md->conn, p, p->md_client_id, md_on_msg, md_on_state, md);
+	slob_calendar_init(&md->cal);
+	int rc = slob_tws_conn_init(&md->conn, p, p->md_client_id, md_on_msg, md_on_state, md);
+	md->conn.quiet_ok = md_quiet_ok;
+	return rc;
 }
 
 void slob_tws_md_set_check(struct slob_tws_md *md, const struct slob_tickcheck_params *p)
@@ -987,8 +1115,12 @@ void slob_tws_md_set_check(struct slob_tws_md *md, const struct slob_tickcheck_p
 
 void slob_tws_md_destroy(struct slob_tws_md *md)
 {
-	if (md != NULL)
-		slob_tws_conn_destroy(&md->conn);
+	if (md == NULL)
+		return;
+	slob_tws_conn_destroy(&md->conn);
+	free(md->tz);
+	md->tz = NULL;
+	slob_calendar_destroy(&md->cal);
 }
 
 int slob_tws_md_poll(struct slob_tws_md *md, int64_t now_ms)
@@ -1105,7 +1237,7 @@ static bool br_seen_exec(struct slob_tws_broker *b, const char *exec_id)
 	return false;
 }
 
-/* ---- broker account (design note 8) ---- */
+/* ---- broker account (design note 10) ---- */
 
 #define ACCT_TAGS "NetLiquidation,AvailableFunds,ExcessLiquidity,InitMarginReq,MaintMarginReq"
 #define ACCT_REQ_BASE 9000
@@ -1298,6 +1430,15 @@ static void br_check_reconciled(struct slob_tws_broker *b)
 	if (b->sender != NULL) {
 		slob_sender_set_next_id(b->sender, b->conn.next_valid_id);
 		slob_sender_set_reconciled(b->sender, true);
+	}
+	b->rec_start_ms = 0;
+	if (b->rec_timeouts > 0) {
+		char r[120];
+		snprintf(r, sizeof(r), "reconciliation completed after %u timeouts: trading allowed",
+			 b->rec_timeouts);
+		cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-order",
+			  TWS_ALERT_CONN_RESTORED, r);
+		b->rec_timeouts = 0;
 	}
 	char t[160];
 	/* counts of this pass only: a reconnect's line says what that pass found */
@@ -1653,6 +1794,7 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 		b->pass_adopted = b->pass_unknown = b->pass_booked = 0;
 		b->acct_req_id = 0; /* subscriptions end with the session */
 		b->whatif_sent = false;
+		b->rec_start_ms = mono_ms(); /* design note 9 */
 		if (b->sender != NULL) {
 			slob_sender_set_reconciled(b->sender, false);
 			slob_sender_set_next_id(b->sender, c->next_valid_id);
@@ -1671,7 +1813,7 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 			 b->want.symbol, b->want.expiry);
 		cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order",
 			  slob_conn_code(SLOB_CONN_ORDERS, SLOB_CONN_UP), t);
-		if (c->disconnects > 0)
+		if (c->disconnects > 0 && b->rec_timeouts == 0)
 			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, "tws-order",
 				  TWS_ALERT_CONN_RESTORED, "order connection recovered");
 		br_report(b, SLOB_EXEC_CONN, NULL, 1, "order connection up", 0, 0, NULL);
@@ -1693,8 +1835,9 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_ERROR, "tws-order",
 				  TWS_ALERT_CONN_LOST, t); /* refused from the start (P1-1) */
 		if (old == SLOB_TWS_READY) {
-			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order",
-				  TWS_ALERT_CONN_LOST, t);
+			if (b->rec_timeouts == 0) /* a timeout streak alerts by itself */
+				cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order",
+					  TWS_ALERT_CONN_LOST, t);
 			br_report(b, SLOB_EXEC_CONN, NULL, 0, "order connection lost", 0, 0, NULL);
 		}
 	}
@@ -1782,6 +1925,29 @@ static int br_cancel(void *ctx, uint64_t setup_id)
 	return -ENOENT;
 }
 
+/* Design note 9: a reconciliation that does not complete in time alerts and
+ * reconnects (a fresh session asks for all three lists again); the sender
+ * stays held meanwhile. */
+static int br_reconcile_timeout(struct slob_tws_broker *b, int64_t now)
+{
+	char t[200];
+	b->rec_timeouts++;
+	snprintf(t, sizeof(t),
+		 "reconciliation timed out after %" PRId64 " ms (positionEnd %s, openOrderEnd %s, "
+		 "execDetailsEnd %s; attempt %u): orders held, reconnecting",
+		 now - b->rec_start_ms, b->rec_pos ? "in" : "missing", b->rec_orders ? "in" : "missing",
+		 b->rec_execs ? "in" : "missing", b->rec_timeouts);
+	b->rec_start_ms = 0;
+	cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_ERROR, "tws-order", 0, t);
+	/* first of a streak, then every doubling: no alert storm while it lasts
+	 * (the reconnects of a streak raise no lost/restored alerts, br_on_state) */
+	if ((b->rec_timeouts & (b->rec_timeouts - 1)) == 0)
+		cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_ERROR, "tws-order", TWS_ALERT_CONN_LOST,
+			  t);
+	slob_tws_conn_drop(&b->conn, "reconciliation timed out");
+	return 1;
+}
+
 static int br_pump(void *ctx, struct slob_sender *s)
 {
 	struct slob_tws_broker *b = ctx;
@@ -1790,9 +1956,13 @@ static int br_pump(void *ctx, struct slob_sender *s)
 	int w = slob_tws_conn_poll(&b->conn, now);
 	if (b->acct_req_id != 0 && b->rec_done && slob_tws_conn_ready(&b->conn) &&
 	    now >= b->acct_next_ms) {
-		br_account_request(b, now); /* a fresh complete set (design note 8) */
+		br_account_request(b, now); /* a fresh complete set (design note 10) */
 		w++;
 	}
+	if (b->rec_start_ms != 0 && !b->rec_done && b->conn.prm.reconcile_timeout_ms > 0 &&
+	    now - b->rec_start_ms >= b->conn.prm.reconcile_timeout_ms &&
+	    b->conn.state == SLOB_TWS_READY)
+		w += br_reconcile_timeout(b, now);
 	return w;
 }
 

@@ -65,7 +65,23 @@
  *     the session refuses (CRITICAL alert naming both values), subscribes
  *     nothing and places nothing until the next connection. Market data and
  *     orders then carry the resolved contract (conId filled in).
- *  8. Broker account: after each reconciliation the order session subscribes
+ *  8. Silence: a READY session that has received nothing for silence_ms
+ *     while it should hear something is probed with reqCurrentTime; if no
+ *     byte arrives within probe_timeout_ms after that, the session is stale:
+ *     dropped with a reason starting "stale:" (so its DOWN record and the
+ *     loss alert say so) and reconnected with backoff. The order session
+ *     always expects an answer; market data only while subscribed and the
+ *     market is open by the engine's calendar (slob_tws_market_open), or
+ *     always with md_silence_check = always. The timer is two comparisons
+ *     per poll on the clock the poll already reads; the calendar is looked
+ *     at only once silence_ms has passed.
+ *  9. Reconciliation timeout: the broker's poll checks that positionEnd,
+ *     openOrderEnd and execDetailsEnd all arrived within
+ *     reconcile_timeout_ms of READY; if not, an alert (ERROR, first of a
+ *     streak then every doubling) and a reconnect, which requests all three
+ *     again on a fresh session. Orders stay held (sender not reconciled)
+ *     until a reconciliation completes.
+ * 10. Broker account: after each reconciliation the order session subscribes
  *     to the account summary (NetLiquidation, AvailableFunds,
  *     ExcessLiquidity, InitMarginReq, MaintMarginReq) of tws.account (or
  *     the first managed account) and re-requests it every
@@ -83,6 +99,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/calendar.h"
 #include "engine/coldrec.h"
 #include "engine/connstate.h"
 #include "engine/sender.h"
@@ -135,7 +152,14 @@ struct slob_tws_params {
 	int order_sqpoll_idle_ms;   /* the thread sleeps after this long without a
 				     * send; the next one wakes it (a system call) */
 	int account_refresh_s;      /* 60: the order session re-requests the account
-				     * summary this often (design note 8) */
+				     * summary this often (design note 10) */
+	int64_t silence_ms;         /* 15000: a ready session silent this long is
+				     * probed (reqCurrentTime); 0 = off (note 8) */
+	int64_t probe_timeout_ms;   /* 10000: probe unanswered this long = stale */
+	bool md_silence_always;     /* key md_silence_check: market_hours (false,
+				     * default) | always (true) */
+	int64_t reconcile_timeout_ms; /* 30000: reconciliation not complete this long
+				       * after READY: alert, reconnect; 0 = off (note 9) */
 };
 
 void slob_tws_params_default(struct slob_tws_params *p);
@@ -144,7 +168,8 @@ void slob_tws_params_default(struct slob_tws_params *p);
  * max_frame, md_mode (tick_by_tick|mkt_data), contract_month, roll_days,
  * account, tif (entry), tp_tif, sl_tif (DAY|GTC), entry_outside_rth,
  * tp_outside_rth, sl_outside_rth, allow_unprotected_stop, io (uring|syscalls),
- * order_sqpoll (off|any|CPU), order_sqpoll_idle_ms, account_refresh_s.
+ * order_sqpoll (off|any|CPU), order_sqpoll_idle_ms, account_refresh_s, silence_ms,
+ * probe_timeout_ms, md_silence_check (market_hours|always), reconcile_timeout_ms.
  * 0, -ENOENT, -EINVAL (message names key and range). */
 int slob_tws_param_set(struct slob_tws_params *p, const char *key, const char *value, char *err,
 		       size_t errlen);
@@ -186,6 +211,9 @@ enum slob_tws_state {
 };
 
 struct slob_tws_conn;
+/* Owner's view of silence (design note 8): true when nothing needs to arrive
+ * now (the session is then not probed). NULL: silence is never expected. */
+typedef bool (*slob_tws_quiet_fn)(void *ctx, struct slob_tws_conn *c);
 typedef void (*slob_tws_msg_fn)(void *ctx, struct slob_tws_conn *c, const struct slob_tws_in *m);
 typedef void (*slob_tws_state_fn)(void *ctx, struct slob_tws_conn *c, int old_state,
 				  const char *why);
@@ -217,6 +245,11 @@ struct slob_tws_conn {
 	bool in_rx;                 /* inside the decoder (slob_usock_poll) */
 	int64_t frame_rx_ns;        /* when the frame being handled was received */
 	bool close_pending;         /* dropped inside the decoder: close after the poll */
+	/* silence watch (design note 8), CLOCK_MONOTONIC ms */
+	slob_tws_quiet_fn quiet_ok; /* set by the owner after init; NULL = always watch */
+	int64_t last_rx_ms;         /* READY: when bytes last arrived (0: not yet) */
+	int64_t probe_ms;           /* reqCurrentTime outstanding since (0: none) */
+	uint64_t probes, stale;     /* probes sent; sessions declared stale */
 };
 
 /* Sets up a session (allocates buffers; no connection yet). 0, -EINVAL, -ENOMEM. */
@@ -274,6 +307,8 @@ struct slob_tws_md {
 	uint64_t seq;
 	bool gap_next;              /* mark the next tick GAP_BEFORE */
 	bool subscribed;
+	struct slob_tz *tz;         /* market hours (note 8); NULL = always open */
+	struct slob_calendar cal;   /* holidays of the engine's calendar */
 	uint64_t ticks_in, ticks_dropped, subscribe_errors;
 	struct slob_tickcheck chk;  /* every tick passes it (engine/tickcheck.h) */
 	slob_stage_t stage;         /* "tws-md": poll = slob_tws_md_poll(now) */
@@ -288,6 +323,16 @@ void slob_tws_md_set_check(struct slob_tws_md *md, const struct slob_tickcheck_p
 int slob_tws_md_init(struct slob_tws_md *md, const struct slob_tws_params *p, slob_ring_t *ticks,
 		     struct slob_coldq *cold, int64_t now_ns);
 void slob_tws_md_destroy(struct slob_tws_md *md);
+/* Gives the session the engine's calendar for its silence watch (design
+ * note 8): time zone `zone` (e.g. "America/New_York") and the holiday file
+ * (NULL or "" = none). Start-up only. 0 or -errno (message in err). */
+int slob_tws_md_set_calendar(struct slob_tws_md *md, const char *zone, const char *holiday_file,
+			     char *err, size_t errlen);
+/* CME Globex hours of the equity index futures in New York time (tz must
+ * be America/New_York): open Sunday 18:00 to Friday 17:00 except the daily
+ * 17:00-18:00 break; a holiday of cal closes its whole date, an early close
+ * from its time. tz NULL: always open. */
+bool slob_tws_market_open(struct slob_tz *tz, const struct slob_calendar *cal, int64_t utc_ns);
 /* Poll from the ingest thread. Returns work done. */
 int slob_tws_md_poll(struct slob_tws_md *md, int64_t now_ms);
 /* The market-data session as a stage (replaces ingest in live mode; never
@@ -342,7 +387,7 @@ struct slob_tws_broker {
 	const uint64_t *store_execs;              /* sorted xxh3 of the store's exec ids */
 	size_t nstore_execs;
 	uint64_t foreign_found;                  /* positions/orders/executions in other contracts */
-	/* broker account (design note 8) */
+	/* broker account (design note 10) */
 	struct slob_exec_account acct; /* figures as last reported to risk */
 	int64_t acct_req_id;        /* live reqAccountSummary id, 0 = none */
 	int64_t acct_next_ms;       /* next re-request (monotonic ms) */
@@ -351,6 +396,8 @@ struct slob_tws_broker {
 	int64_t whatif_id[2];       /* BUY 1 / SELL 1 what-if order ids */
 	double whatif_margin[2];    /* their initMarginChange (NAN until answered) */
 	uint64_t acct_reports, acct_dropped, whatif_answers;
+	int64_t rec_start_ms;       /* CLOCK_MONOTONIC ms of READY (note 9), 0 = none */
+	uint32_t rec_timeouts;      /* consecutive reconciliation timeouts */
 };
 
 /*

@@ -81,6 +81,15 @@ static void test_params(void **state)
 		assert_int_equal(slob_tws_params_validate(&d, err, sizeof(err)), 0);
 	}
 	assert_int_equal(slob_tws_param_set(&p, "bogus", "1", err, sizeof(err)), -ENOENT);
+	assert_int_equal(p.silence_ms, 15000);
+	assert_int_equal(p.probe_timeout_ms, 10000);
+	assert_int_equal(p.reconcile_timeout_ms, 30000);
+	assert_false(p.md_silence_always);
+	assert_int_equal(slob_tws_param_set(&p, "md_silence_check", "sometimes", err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "market_hours, always"));
+	assert_int_equal(slob_tws_param_set(&p, "probe_timeout_ms", "0", err, sizeof(err)), -EINVAL);
+	assert_int_equal(slob_tws_param_set(&p, "silence_ms", "0", err, sizeof(err)), 0);
 	p.md_client_id = p.order_client_id;
 	assert_int_equal(slob_tws_params_validate(&p, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "must differ"));
@@ -124,7 +133,7 @@ static void test_front_month(void **state)
 
 /* ---- fake server ---------------------------------------------------------- */
 
-enum { SRV_OK = 0, SRV_BAD_VERSION, SRV_OVERSIZE };
+enum { SRV_OK = 0, SRV_BAD_VERSION, SRV_OVERSIZE, SRV_SILENT, SRV_ANSWERS };
 
 struct srv {
 	int lfd, port, mode;
@@ -136,6 +145,7 @@ struct srv {
 	char got_ct[64];          /* symbol|expiry of the reqContractDetails */
 	char got_sub_sym[16];     /* symbol in the subscription */
 	int64_t got_sub_conid;
+	int probes;                 /* reqCurrentTime seen (SRV_SILENT / SRV_ANSWERS) */
 };
 
 static int read_n(int fd, void *buf, size_t n)
@@ -246,6 +256,23 @@ static void *srv_main(void *arg)
 	if (s->mode == SRV_OVERSIZE) {
 		const uint8_t big[8] = {0x10, 0, 0, 0, '9', 0, '1', 0};
 		(void)!write(fd, big, sizeof(big));
+	}
+	if (s->mode == SRV_SILENT || s->mode == SRV_ANSWERS) {
+		/* the socket stays open; probes are read and (ANSWERS) answered
+		 * until the client closes or 3 probes were answered */
+		while (s->probes < 3 && (r = read_frame(fd, buf, sizeof(buf))) > 0) {
+			if (strcmp((char *)buf, "49") != 0)
+				continue;
+			s->probes++;
+			if (s->mode == SRV_SILENT)
+				continue;
+			slob_tws_wr_begin(&w, buf, sizeof(buf));
+			slob_tws_wr_int(&w, 49);
+			slob_tws_wr_int(&w, 1);
+			slob_tws_wr_int(&w, 1767627001);
+			k = slob_tws_wr_end(&w);
+			(void)!write(fd, buf, (size_t)k);
+		}
 	}
 	usleep(300000);
 out:
@@ -502,6 +529,98 @@ static void test_md_conn_records(void **state)
 	unlink(path);
 }
 
+/* Silence (design note 7): a server that keeps the socket open and stops
+ * writing is probed once, then declared stale and dropped; one that answers
+ * the probes is never stale. */
+static void run_silence(int mode, struct slob_tws_md *md, slob_ring_t *ring, struct srv *s)
+{
+	struct slob_tws_params p;
+	char err[100];
+	srv_start(s, mode);
+	slob_tws_params_default(&p);
+	p.port = s->port;
+	p.backoff_initial_ms = 60000;
+	p.backoff_cap_ms = 60000;
+	assert_int_equal(slob_tws_param_set(&p, "silence_ms", "150", err, sizeof(err)), 0);
+	assert_int_equal(slob_tws_param_set(&p, "probe_timeout_ms", "150", err, sizeof(err)), 0);
+	assert_int_equal(slob_tws_param_set(&p, "md_silence_check", "always", err, sizeof(err)), 0);
+	assert_int_equal(slob_ring_init(ring, "ticks", 64, sizeof(struct slob_tick)), 0);
+	assert_int_equal(slob_tws_md_init(md, &p, ring, NULL, 0), 0);
+	POLL_UNTIL(md, md->ticks_in == 1, 3000);
+	assert_int_equal(md->ticks_in, 1);
+}
+
+static void test_silence_stale(void **state)
+{
+	(void)state;
+	struct srv s;
+	static struct slob_tws_md md;
+	slob_ring_t ring;
+	run_silence(SRV_SILENT, &md, &ring, &s);
+	POLL_UNTIL(&md, md.conn.state == SLOB_TWS_DOWN, 3000);
+	assert_int_equal(md.conn.state, SLOB_TWS_DOWN);
+	assert_int_equal(md.conn.probes, 1);
+	assert_int_equal(md.conn.stale, 1);
+	assert_int_equal(s.probes, 1);
+	assert_non_null(strstr(md.conn.why, "stale: nothing received for"));
+	assert_non_null(strstr(md.conn.why, "reqCurrentTime unanswered"));
+	assert_true(md.conn.next_attempt_ms > now_ms() + 50000); /* reconnect scheduled */
+	srv_stop(&s);
+	slob_tws_md_destroy(&md);
+	slob_ring_destroy(&ring);
+}
+
+static void test_silence_answered(void **state)
+{
+	(void)state;
+	struct srv s;
+	static struct slob_tws_md md;
+	slob_ring_t ring;
+	run_silence(SRV_ANSWERS, &md, &ring, &s);
+	POLL_UNTIL(&md, s.probes >= 3 || md.conn.state == SLOB_TWS_DOWN, 5000);
+	assert_int_equal(s.probes, 3);
+	assert_true(md.conn.probes >= 3);
+	assert_int_equal(md.conn.stale, 0);
+	/* the server then closes: an ordinary loss, not staleness */
+	POLL_UNTIL(&md, md.conn.state == SLOB_TWS_DOWN, 3000);
+	assert_int_equal(md.conn.stale, 0);
+	assert_null(strstr(md.conn.why, "stale"));
+	srv_stop(&s);
+	slob_tws_md_destroy(&md);
+	slob_ring_destroy(&ring);
+}
+
+/* CME Globex hours in New York time, with the holiday calendar. */
+static void test_market_open(void **state)
+{
+	(void)state;
+	static struct slob_tz tz;
+	if (slob_tz_load(&tz, "America/New_York", 2020, 2030) != 0)
+		skip();
+	struct slob_calendar cal;
+	slob_calendar_init(&cal);
+	char err[200];
+	assert_int_equal(slob_calendar_parse_holidays(&cal, "2026-12-25 Christmas\n2026-11-27 13:15 Thanksgiving Fri\n",
+						      "test", err, sizeof(err)), 2);
+	/* UTC instants (New York is UTC-5 in winter, UTC-4 in summer) */
+#define AT(y, mo, d, h, mi) ((int64_t)timegm(&(struct tm){.tm_year = (y)-1900, .tm_mon = (mo)-1, .tm_mday = (d), .tm_hour = (h), .tm_min = (mi)}) * 1000000000LL)
+	assert_true(slob_tws_market_open(&tz, &cal, AT(2026, 12, 7, 15, 0)));   /* Mon 10:00 */
+	assert_false(slob_tws_market_open(&tz, &cal, AT(2026, 12, 7, 22, 30))); /* Mon 17:30 break */
+	assert_true(slob_tws_market_open(&tz, &cal, AT(2026, 12, 7, 23, 0)));   /* Mon 18:00 */
+	assert_false(slob_tws_market_open(&tz, &cal, AT(2026, 12, 11, 22, 0))); /* Fri 17:00 */
+	assert_false(slob_tws_market_open(&tz, &cal, AT(2026, 12, 12, 15, 0))); /* Saturday */
+	assert_false(slob_tws_market_open(&tz, &cal, AT(2026, 12, 13, 22, 59))); /* Sun 17:59 */
+	assert_true(slob_tws_market_open(&tz, &cal, AT(2026, 12, 13, 23, 0)));  /* Sun 18:00 */
+	assert_false(slob_tws_market_open(&tz, &cal, AT(2026, 12, 25, 15, 0))); /* Christmas */
+	assert_true(slob_tws_market_open(&tz, &cal, AT(2026, 11, 27, 18, 0)));  /* 13:00 early-close day */
+	assert_false(slob_tws_market_open(&tz, &cal, AT(2026, 11, 27, 18, 30))); /* 13:30 */
+	assert_true(slob_tws_market_open(&tz, &cal, AT(2026, 7, 6, 14, 0)));    /* summer Mon 10:00 */
+	assert_false(slob_tws_market_open(&tz, &cal, AT(2026, 7, 6, 21, 30)));  /* summer 17:30 */
+	assert_true(slob_tws_market_open(NULL, NULL, AT(2026, 12, 12, 15, 0))); /* no calendar: open */
+#undef AT
+	slob_calendar_destroy(&cal);
+}
+
 static void test_wrong_version(void **state)
 {
 	(void)state;
@@ -561,6 +680,9 @@ int main(void)
 		cmocka_unit_test(test_md_multiplier_mismatch),
 		cmocka_unit_test(test_check_details),
 		cmocka_unit_test(test_md_conn_records),
+		cmocka_unit_test(test_silence_stale),
+		cmocka_unit_test(test_silence_answered),
+		cmocka_unit_test(test_market_open),
 		cmocka_unit_test(test_wrong_version),
 		cmocka_unit_test(test_refused),
 	};

@@ -187,6 +187,8 @@ static struct {
 	char reject_text[128];
 	int dup_left;
 	int64_t delay_ms;
+	int64_t stall_until_ms;  /* control "stall": no byte to any client until then */
+	bool withhold_ends;      /* control "withhold-ends": no positionEnd/openOrderEnd/execDetailsEnd */
 	bool quit;
 	/* simulated account (account summary, what-if margin) */
 	double acct_equity;      /* NetLiquidation, USD */
@@ -196,6 +198,13 @@ static struct {
 	bool acct_silent;        /* account summary requests go unanswered */
 	uint64_t acct_sent, whatif_sent, margin_rejects;
 } G;
+
+/* A stalled gateway writes nothing (a hung IB Gateway keeps its sockets open
+ * and goes quiet); returns ms left, 0 when not stalled. */
+static int64_t stall_left(int64_t now)
+{
+	return G.stall_until_ms > now ? G.stall_until_ms - now : 0;
+}
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -1305,7 +1314,8 @@ static void on_message(struct client *c, const struct slob_tws_in *m)
 			send_open_order(c, o);
 			send_order_status(c, o);
 		}
-		MSG(c, WI(SLOB_TWS_OPEN_ORDER_END); WI(1));
+		if (!G.withhold_ends)
+			MSG(c, WI(SLOB_TWS_OPEN_ORDER_END); WI(1));
 		return;
 	case SLOB_TWS_REQ_EXECUTIONS: {
 		int64_t cid = 0;
@@ -1316,14 +1326,16 @@ static void on_message(struct client *c, const struct slob_tws_in *m)
 		for (int i = 0; i < G.nexecs; i++)
 			if (cid == 0 || G.execs[i].client_id == cid)
 				send_exec(c, req, &G.execs[i]);
-		MSG(c, WI(SLOB_TWS_EXECUTION_DATA_END); WI(1); WI(req));
+		if (!G.withhold_ends)
+			MSG(c, WI(SLOB_TWS_EXECUTION_DATA_END); WI(1); WI(req));
 		return;
 	}
 	case SLOB_TWS_REQ_POSITIONS:
 		for (int i = 0; i < G.npos; i++)
 			if (G.pos[i].qty != 0)
 				send_position(c, &G.pos[i]);
-		MSG(c, WI(SLOB_TWS_POSITION_END); WI(1));
+		if (!G.withhold_ends)
+			MSG(c, WI(SLOB_TWS_POSITION_END); WI(1));
 		return;
 	case SLOB_TWS_REQ_CONTRACT_DATA:
 		/* version, reqId, conId, symbol, secType, expiry, strike, right, multiplier,
@@ -1487,6 +1499,9 @@ static int pump_ticks(void)
 {
 	if (G.rd == NULL || G.paused || (G.wait_sub && !any_subscriber()))
 		return -1;
+	int64_t stalled = stall_left(now_ms());
+	if (stalled > 0)
+		return (int)(stalled > 1000 ? 1000 : stalled); /* the stream waits too */
 	if (G.hold_until_ms) {
 		int64_t now = now_ms();
 		if (now < G.hold_until_ms)
@@ -1564,7 +1579,7 @@ static void ctl_reply(struct ctl *k, const char *fmt, ...)
 static const char HELP[] =
 	"commands: reject <code> [text] | disconnect | delay <ms> | dup <n> | "
 	"seed-position <qty> <avg_px> [SYMBOL [YYYYMM]] | seed-order <ref> <BUY|SELL> <LMT|STP> <px> <qty> [client] | "
-	"error <code> <text> | pause | resume | rewind | speed <x> | status | orders | "
+	"error <code> <text> | stall <seconds>|off | withhold-ends on|off | pause | resume | rewind | speed <x> | status | orders | "
 	"account [equity <usd> | available <usd|auto> | excess <usd|auto> | margin <usd> | stop | "
 	"resume] | quit";
 
@@ -1605,6 +1620,30 @@ static void on_ctl_line(struct ctl *k, char *line)
 		for (int i = 0; i < MAX_CLIENTS; i++)
 			G.cl[i].hold_until_ms = now_ms() + G.delay_ms;
 		ctl_reply(k, "OK output held %" PRId64 " ms", G.delay_ms);
+	} else if (strcmp(cmd, "stall") == 0 && n >= 2) {
+		/* output stall: sockets stay open, nothing is written, the tick
+		 * stream waits; input is still read (and answered after the stall) */
+		if (strcmp(a1, "off") == 0) {
+			G.stall_until_ms = 0;
+			G.wall0_ms = 0; /* re-anchor pacing */
+			logf_("control: stall off");
+			ctl_reply(k, "OK stall off");
+		} else {
+			char *end;
+			double sec = strtod(a1, &end);
+			if (end == a1 || *end != '\0' || !(sec > 0) || sec > 86400) {
+				ctl_reply(k, "ERR stall: '%s' is not off or seconds in (0, 86400]", a1);
+				return;
+			}
+			G.stall_until_ms = now_ms() + (int64_t)(sec * 1000);
+			G.wall0_ms = 0;
+			logf_("control: output stalled for %g s", sec);
+			ctl_reply(k, "OK output stalled %g s", sec);
+		}
+	} else if (strcmp(cmd, "withhold-ends") == 0 && n >= 2 &&
+		   (strcmp(a1, "on") == 0 || strcmp(a1, "off") == 0)) {
+		G.withhold_ends = strcmp(a1, "on") == 0;
+		ctl_reply(k, "OK end markers %s", G.withhold_ends ? "withheld" : "sent");
 	} else if (strcmp(cmd, "dup") == 0 && n >= 2) {
 		G.dup_left = atoi(a1);
 		ctl_reply(k, "OK next %d order reports duplicated", G.dup_left);
@@ -1710,9 +1749,9 @@ static void on_ctl_line(struct ctl *k, char *line)
 			clients += G.cl[i].fd >= 0;
 		ctl_reply(k,
 			  "OK clients=%d ticks=%" PRIu64 " last=%.2f eof=%d orders=%d live=%d execs=%d "
-			  "position=%" PRId64 " next_id=%" PRId64,
+			  "position=%" PRId64 " next_id=%" PRId64 " stalled=%d withhold_ends=%d",
 			  clients, G.tick_index, G.last_px, G.eof, G.norders, live, G.nexecs,
-			  pos_total(), G.next_id);
+			  pos_total(), G.next_id, stall_left(now_ms()) > 0, G.withhold_ends);
 	} else if (strcmp(cmd, "account") == 0) {
 		double v = n >= 3 ? strtod(a2, NULL) : NAN;
 		bool autov = n >= 3 && strcmp(a2, "auto") == 0;
@@ -1954,8 +1993,12 @@ int main(int argc, char **argv)
 			if (c->fd < 0)
 				continue;
 			short ev = POLLIN;
+			int64_t stalled = stall_left(now);
 			if (c->out.len > 0) {
-				if (c->hold_until_ms > now) {
+				if (stalled > 0) {
+					if (timeout < 0 || stalled < timeout)
+						timeout = (int)(stalled > 1000 ? 1000 : stalled);
+				} else if (c->hold_until_ms > now) {
 					int wait = (int)(c->hold_until_ms - now);
 					if (timeout < 0 || wait < timeout)
 						timeout = wait;

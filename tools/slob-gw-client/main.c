@@ -13,6 +13,7 @@
  *          [--bracket DIR,ENTRY,SL,TP,QTY,SETUP]   (prices in ticks; DIR L or S)
  *          [--known REF ...] [--known-position N] [--backoff-ms N]
  *          [--run-ms N] [--until-fills N] [--until-reconciled]
+ *          [--tws KEY=VALUE ...]   (any [tws] key, e.g. sl_tif=GTC)
  * Exit status 0; 1 on bad arguments or set-up failure.
  */
 #include <errno.h>
@@ -106,7 +107,17 @@ int main(int argc, char **argv)
 			rc = slob_tws_param_set(&tp, "order_client_id", v, err, sizeof(err));
 		else if (strcmp(a, "--backoff-ms") == 0)
 			rc = slob_tws_param_set(&tp, "backoff_initial_ms", v, err, sizeof(err));
-		else if (strcmp(a, "--run-ms") == 0)
+		else if (strcmp(a, "--tws") == 0) {
+			char k[64];
+			const char *eq = strchr(v, '=');
+			if (eq == NULL || eq == v || (size_t)(eq - v) >= sizeof(k)) {
+				fprintf(stderr, "slob-gw-client: --tws wants KEY=VALUE, got '%s'\n", v);
+				return 1;
+			}
+			memcpy(k, v, (size_t)(eq - v));
+			k[eq - v] = '\0';
+			rc = slob_tws_param_set(&tp, k, eq + 1, err, sizeof(err));
+		} else if (strcmp(a, "--run-ms") == 0)
 			run_ms = atoll(v);
 		else if (strcmp(a, "--until-fills") == 0)
 			until_fills = atol(v);
@@ -144,6 +155,10 @@ int main(int argc, char **argv)
 		}
 	}
 	tp.md_client_id = tp.order_client_id + 100;
+	if (slob_tws_params_validate(&tp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "slob-gw-client: %s\n", err);
+		return 1;
+	}
 
 	slob_ring_t rin, rout, rcold, rtick;
 	struct slob_coldq cold;

@@ -131,6 +131,7 @@ const struct slob_config_key slob_config_keys[] = {
 	{"risk", "wait_for_clock_ack", "0", NULL, false, "replays set this themselves (determinism protocol)"},
 	{"risk", "setup_capacity", "65536", NULL, false, "setup ids remembered for idempotency"},
 	{"risk", "halt_on_unknown", "1", NULL, false, "an unknown broker order or position trips the breaker (P1-4)"},
+	{"risk", "flatten_at", "off", NULL, false, "session-end flatten: off, or a local time HH:MM from which entries without a fill are cancelled, each open position is closed at market and no new entry is taken (until midnight)"},
 	/* [sender] (engine/sender.h) */
 	{"sender", "mode", "paper", NULL, false, "set by slobd from the run mode (paper replays, live TWS)"},
 	{"sender", "max_brackets", "64", NULL, false, "live brackets tracked at once"},

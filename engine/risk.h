@@ -108,6 +108,9 @@ struct slob_risk_params {
 	int32_t wait_for_clock_ack;	  /* 0; the integrator sets 1 for paper replays */
 	int32_t setup_capacity;		  /* 65536 setup ids in the idempotency set */
 	int32_t halt_on_unknown;	  /* 1: SLOB_EXEC_UNKNOWN trips the breaker */
+	int32_t flatten_at_min;		  /* -1 = off; local minute from which working
+					   * entries are cancelled and open positions
+					   * closed at market (session-end flatten) */
 };
 
 void slob_risk_params_default(struct slob_risk_params *p);

@@ -6,7 +6,9 @@
 # (New York) every position is closed before 16:00 of its day, the closes are
 # recorded as FLATTEN exits in trade_history, and against slob-gw (the live
 # order path, first day of the sample) the gateway ends the day flat, the
-# stop orders of the flattened positions turned into filled market orders.
+# stop orders of the flattened positions turned into filled market orders;
+# the day's same-level setups (risk reason duplicate_levels) never reach
+# the gateway.
 set -euo pipefail
 B="${SLOB_BIN_DIR:?}"
 T="$(mktemp -d "${SLOB_TEST_TMP:-/tmp}/flatten.XXXXXX")"
@@ -85,4 +87,14 @@ for sid in $(sqlite3 "$db" "SELECT setup_id FROM trade_history WHERE exit_reason
 		fail "the stop $ref of flattened setup $sid is not a filled market order at the gateway: $(grep "$ref" "$T/gw.orders")"
 done
 echo "gateway: $nflat positions flattened, flat at the close"
+# same levels (docs/RISK.md duplicate_levels): refused setups never reach the gateway
+REASON=$(awk '/^enum slob_risk_reason/{on=1; n=0; next} on && /^}/{exit}
+	on && /^[ \t]*SLOB_RISK_[A-Z_]*( = 0)?,/{ if ($1 ~ /^SLOB_RISK_DUPLICATE_LEVELS,?$/) {print n; exit} n++ }' \
+	"$(dirname "$0")/../../engine/risk.h")
+ndup=$(sqlite3 "$db" "SELECT COUNT(*) FROM decisions WHERE accepted = 0 AND reason_code = ${REASON:?}")
+nacc=$(sqlite3 "$db" "SELECT COUNT(*) FROM decisions WHERE accepted = 1")
+nent=$(grep -c '_ENTRY state=' "$T/gw.orders")
+echo "gateway: $nent entries for $nacc accepted setups; $ndup same-level setups refused"
+[ "$ndup" -ge 1 ] || fail "the first day's same-level setups were not refused"
+[ "$nent" -eq "$nacc" ] || fail "$nent entries at the gateway for $nacc accepted setups"
 echo "1 passed, 0 failed"

@@ -141,6 +141,7 @@ const struct slob_config_key slob_config_keys[] = {
 	{"risk", "margin_headroom_pct", "10", NULL, false, "live: the bracket's initial margin plus this % must fit in AvailableFunds, else the setup is refused"},
 	{"risk", "margin_per_contract", "0", NULL, false, "live: initial margin per contract, USD, used until the broker's what-if answer arrives; 0 = broker only"},
 	{"risk", "excess_liquidity_alert", "5000", NULL, false, "live: alert when ExcessLiquidity falls below this with positions open, USD; 0 = off"},
+	{"risk", "flatten_at", "off", NULL, false, "session-end flatten: off, or a local time HH:MM from which entries without a fill are cancelled, each open position is closed at market and no new entry is taken (until midnight)"},
 	/* [sender] (engine/sender.h) */
 	{"sender", "mode", "paper", NULL, false, "set by slobd from the run mode (paper replays, live TWS)"},
 	{"sender", "max_brackets", "64", NULL, false, "live brackets tracked at once"},

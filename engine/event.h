@@ -136,12 +136,18 @@ struct slob_sig {
 /* ---- risk output ------------------------------------------------------- */
 
 enum slob_role { SLOB_ROLE_ENTRY = 0, SLOB_ROLE_TP = 1, SLOB_ROLE_SL = 2 };
+/* TRADE records only (exit_role): closed by the session-end flatten (the
+ * stop order turned into a market order, so the fill itself is role SL). */
+#define SLOB_EXIT_FLATTEN 3
 
 enum slob_intent_kind {
 	SLOB_INTENT_BRACKET = 1, /* place entry LMT + TP LMT + SL STP */
 	SLOB_INTENT_CANCEL,      /* cancel the bracket of setup_id (unfilled entry) */
 	SLOB_INTENT_CLOCK,       /* forwarded SLOB_SIG_CLOCK */
 	SLOB_INTENT_END,
+	SLOB_INTENT_FLATTEN,     /* close the open position of setup_id at market
+				  * (its stop becomes a market order; clock_seq:
+				  * the clock that decided it) */
 };
 
 #define SLOB_ORDER_REF_LEN 40   /* "SLOB_<16 hex>_ENTRY" + NUL fits */

@@ -156,6 +156,18 @@ int slob_paper_cancel_setup(struct slob_paper *p, uint64_t setup_id, int64_t ts_
 	return n;
 }
 
+int slob_paper_flatten(struct slob_paper *p, uint64_t setup_id, uint64_t after_seq)
+{
+	struct slob_paper_bracket *b = (struct slob_paper_bracket *)slob_paper_find(p, setup_id);
+	if (b == NULL)
+		return -ENOENT;
+	struct slob_paper_order *sl = &b->o[SLOB_ROLE_SL];
+	if (sl->state != SLOB_PAPER_WORKING)
+		return -EALREADY;
+	sl->flat_after = after_seq > sl->after_seq ? after_seq : sl->after_seq;
+	return 0;
+}
+
 /* Would this working order execute on a trade at px? */
 static bool crosses(const struct slob_paper_order *o, int32_t px)
 {
@@ -194,12 +206,14 @@ int slob_paper_on_tick(struct slob_paper *p, const struct slob_tick *t, slob_pap
 		static const int order[2] = {SLOB_ROLE_SL, SLOB_ROLE_TP};
 		for (int k = 0; k < 2; k++) {
 			struct slob_paper_order *o = &b->o[order[k]];
-			if (o->state != SLOB_PAPER_WORKING || t->seq <= o->after_seq ||
-			    !crosses(o, t->px))
+			if (o->state != SLOB_PAPER_WORKING || t->seq <= o->after_seq)
+				continue;
+			bool at_stop = crosses(o, t->px);
+			if (!at_stop && !(o->flat_after && t->seq > o->flat_after))
 				continue;
 			o->state = SLOB_PAPER_FILLED;
 			p->fills++;
-			emit(fn, ctx, SLOB_EXEC_FILL, o, o->px, t->ts_ns, t->seq);
+			emit(fn, ctx, SLOB_EXEC_FILL, o, at_stop ? o->px : t->px, t->ts_ns, t->seq);
 			n++;
 			struct slob_paper_order *sib = &b->o[order[1 - k]];
 			if (!terminal(sib)) {

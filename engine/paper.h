@@ -16,6 +16,9 @@
  *    when it was placed (the last tick the decision knew of).
  *  - Bracket children are held until the parent fills and go live on the
  *    ticks after the parent's fill tick (never on the fill tick itself).
+ *  - Session-end flatten: the stop becomes a market order that fills at
+ *    the price of the first tick after the deciding clock's bar (unless the
+ *    stop itself triggers first); the target is cancelled as usual.
  *  - When one child fills, the sibling is cancelled (OCA). If both children
  *    could fill on the same tick (only possible with crossed prices), the
  *    stop-loss is taken first (pessimistic).
@@ -62,6 +65,8 @@ struct slob_paper_order {
 	uint8_t role;          /* enum slob_role */
 	uint8_t state;         /* enum slob_paper_state */
 	uint8_t pad_[7];
+	uint64_t flat_after;   /* stop only, > 0: closes at market on the first
+				* tick with seq > flat_after (session-end flatten) */
 	char order_ref[SLOB_ORDER_REF_LEN];
 };
 
@@ -122,6 +127,15 @@ int slob_paper_place_bracket(struct slob_paper *p, const struct slob_intent *in,
  */
 int slob_paper_cancel_setup(struct slob_paper *p, uint64_t setup_id, int64_t ts_ns,
 			    slob_paper_event_fn fn, void *ctx);
+
+/*
+ * slob_paper_flatten - closes the position of setup_id's bracket at market:
+ * its working stop fills at the first tick with seq > after_seq (at that
+ * tick's price), the target is then cancelled. 0, -ENOENT (no bracket) or
+ * -EALREADY (no working stop: the entry has not filled or the bracket has
+ * exited). Sender thread only.
+ */
+int slob_paper_flatten(struct slob_paper *p, uint64_t setup_id, uint64_t after_seq);
 
 /*
  * slob_paper_on_tick - matches one trade tick against the working orders;

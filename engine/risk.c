@@ -101,6 +101,7 @@ void slob_risk_params_default(struct slob_risk_params *p)
 	p->margin_headroom_bp = 1000;
 	p->margin_per_contract_cents = 0;
 	p->excess_liq_alert_cents = 500000;
+	p->flatten_at_min = -1;
 }
 
 const char *const slob_risk_param_keys[] = {
@@ -130,6 +131,7 @@ const char *const slob_risk_param_keys[] = {
     "margin_headroom_pct",
     "margin_per_contract",
     "excess_liquidity_alert",
+    "flatten_at",
     NULL,
 };
 
@@ -278,6 +280,20 @@ int slob_risk_param_set(struct slob_risk_params *p, const char *key, const char 
 			return -EINVAL;
 		}
 		p->daily_loss_limit_cents = v;
+		return 0;
+	}
+	if (strcmp(key, "flatten_at") == 0) {
+		int32_t m;
+		if (strcmp(value, "off") == 0 || value[0] == '\0') {
+			p->flatten_at_min = -1;
+			return 0;
+		}
+		if (slob_calendar_parse_hhmm(value, &m) < 0 || m >= 24 * 60) {
+			snprintf(err, errlen, "[risk] flatten_at: '%s' is not off or a time HH:MM in "
+					      "00:00..23:59", value);
+			return -EINVAL;
+		}
+		p->flatten_at_min = m;
 		return 0;
 	}
 	if (strcmp(key, "trading_start") == 0 || strcmp(key, "trading_end") == 0) {
@@ -461,6 +477,7 @@ struct bracket {
 	uint8_t entry_done; /* no more entry fills expected */
 	uint8_t cancel_sent;
 	uint8_t exit_role;
+	uint8_t flatten_sent; /* session-end flatten asked for (once) */
 	uint32_t live_pos; /* index in live_idx while not FREE */
 };
 
@@ -539,6 +556,7 @@ struct slob_risk {
 
 	/* counters */
 	uint64_t n_brackets, n_cancels, n_fills, n_trades, n_rejects, n_unknown, n_dup;
+	uint64_t n_flattens;
 };
 
 static inline void stat_add(uint64_t *c, uint64_t n)
@@ -764,6 +782,33 @@ static void send_cancel(struct slob_risk *r, struct bracket *b)
 	r->n_cancels++;
 }
 
+static void flatten_all(struct slob_risk *r, uint64_t clock_seq)
+{
+	for (uint32_t k = 0; k < r->nlive; k++) {
+		struct bracket *b = &r->br[r->live_idx[k]];
+		if (b->entry_filled == 0) {
+			send_cancel(r, b);
+			continue;
+		}
+		if (b->open_qty <= 0 || b->flatten_sent)
+			continue;
+		struct slob_intent *it = outq_push(r);
+		it->kind = SLOB_INTENT_FLATTEN;
+		it->qty = b->open_qty;
+		it->dir = b->dir;
+		it->setup_id = b->setup_id;
+		it->ref_hash = slob_risk_ref_hash(b->setup_id);
+		slob_risk_order_ref(it->ref_hash, it->order_ref);
+		it->ts_ns = r->last_ts;
+		it->clock_seq = clock_seq;
+		it->entry = b->entry;
+		it->sl = b->sl;
+		it->tp = b->tp;
+		b->flatten_sent = 1;
+		r->n_flattens++;
+	}
+}
+
 static void cancel_pending(struct slob_risk *r)
 {
 	for (uint32_t k = 0; k < r->nlive; k++)
@@ -925,7 +970,8 @@ static void close_trade(struct slob_risk *r, struct bracket *b, int64_t exit_ns)
 	rec.u.trade.tp = b->tp;
 	rec.u.trade.qty = b->exit_filled;
 	rec.u.trade.dir = b->dir;
-	rec.u.trade.exit_role = b->exit_role;
+	rec.u.trade.exit_role = b->flatten_sent && b->exit_role == SLOB_ROLE_SL ? SLOB_EXIT_FLATTEN
+										: b->exit_role;
 	rec.u.trade.pnl_cents = b->realised;
 	cold_put(r, &rec);
 	r->n_trades++;
@@ -1233,6 +1279,8 @@ static unsigned check_time_local(const struct slob_risk *r, const struct slob_lo
 		return SLOB_RISK_HOLIDAY;
 	if (lt->second < r->p.trading_start_min * 60 || lt->second >= r->p.trading_end_min * 60)
 		return SLOB_RISK_OUTSIDE_HOURS;
+	if (r->p.flatten_at_min >= 0 && lt->second >= r->p.flatten_at_min * 60)
+		return SLOB_RISK_OUTSIDE_HOURS; /* nothing new once the day is being flattened */
 	if (slob_calendar_news_at(&r->cal, utc_ns))
 		return SLOB_RISK_NEWS_BLACKOUT;
 	return 0;
@@ -1472,6 +1520,19 @@ static void on_clock(struct slob_risk *r, const struct slob_sig *sig)
 			continue; /* a partly filled entry runs on under its SL/TP */
 		if (++b->bars >= r->p.cancel_after_bars && r->p.cancel_after_bars > 0)
 			send_cancel(r, b);
+	}
+	/*
+	 * Session-end flatten (flatten_at, off by default): from that local time
+	 * until midnight every clock cancels entries without a fill and closes
+	 * each open position once, at market. At most one intent per bracket
+	 * (a partly filled entry is not cancelled here: its rest is cancelled
+	 * when the position is flat), so the room check of the poll holds.
+	 */
+	if (r->p.flatten_at_min >= 0) {
+		struct slob_local lt;
+		slob_tz_local(r->tz, sig->ts_ns + BAR_NS, &lt);
+		if (lt.second >= r->p.flatten_at_min * 60)
+			flatten_all(r, sig->clock_seq);
 	}
 	struct slob_intent *it = outq_push(r);
 	it->kind = SLOB_INTENT_CLOCK;

@@ -131,6 +131,9 @@ struct slob_risk_params {
 	int32_t margin_headroom_bp;	  /* 1000 = margin x 1.10 must fit AvailableFunds */
 	int64_t margin_per_contract_cents; /* 0: broker what-if only; else used until it answers */
 	int64_t excess_liq_alert_cents;	  /* 5 000.00 USD: alert below while positions open */
+	int32_t flatten_at_min;		  /* -1 = off; local minute from which working
+					   * entries are cancelled and open positions
+					   * closed at market (session-end flatten) */
 };
 
 void slob_risk_params_default(struct slob_risk_params *p);

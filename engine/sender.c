@@ -520,6 +520,16 @@ static void cancel(struct slob_sender *s, const struct slob_intent *in)
 		(void)s->be.cancel(s->be.ctx, in->setup_id);
 }
 
+static void flatten(struct slob_sender *s, const struct slob_intent *in)
+{
+	/* paper: the market order trades on the ticks after the deciding bar */
+	if (s->prm.mode == SLOB_SENDER_PAPER)
+		(void)slob_paper_flatten(&s->paper, in->setup_id,
+					 in->clock_seq ? in->clock_seq + 1 : s->clock_seq + 1);
+	else if (s->be.flatten != NULL)
+		(void)s->be.flatten(s->be.ctx, in);
+}
+
 static void ack(struct slob_sender *s, uint64_t seq, int64_t ts_ns)
 {
 	struct slob_exec ex;
@@ -647,6 +657,9 @@ int slob_sender_poll(struct slob_sender *s)
 			break;
 		case SLOB_INTENT_CANCEL:
 			cancel(s, in);
+			break;
+		case SLOB_INTENT_FLATTEN:
+			flatten(s, in);
 			break;
 		case SLOB_INTENT_CLOCK:
 			if (!drain_tap(s, in->clock_seq, &work))

@@ -93,6 +93,10 @@ struct slob_sender_backend {
 	int (*place)(void *ctx, const struct slob_intent *in, int64_t first_id);
 	int (*cancel)(void *ctx, uint64_t setup_id);
 	int (*pump)(void *ctx, struct slob_sender *s);
+	/* session-end flatten: close the position of in->setup_id (in->qty
+	 * contracts) at market; NULL: not supported (the position keeps its
+	 * stop and target) */
+	int (*flatten)(void *ctx, const struct slob_intent *in);
 };
 
 struct slob_sender {

@@ -1948,6 +1948,57 @@ static int br_reconcile_timeout(struct slob_tws_broker *b, int64_t now)
 	return 1;
 }
 
+/*
+ * Session-end flatten: the bracket's stop is modified into a market order
+ * (same order id, parent and orderRef), so it closes the position at once
+ * and its fill is reported like any stop fill; the OCA target is cancelled
+ * by the broker as after a stop. Without a connection nothing is sent and
+ * the position keeps its stop and target.
+ */
+static int br_flatten(void *ctx, const struct slob_intent *in)
+{
+	struct slob_tws_broker *b = ctx;
+	if (!slob_tws_conn_ready(&b->conn) || !b->rec_done)
+		return -ENOTCONN;
+	if (in->qty <= 0 || (in->dir != SLOB_LONG && in->dir != SLOB_SHORT))
+		return -EINVAL;
+	const struct slob_tws_tracked *sl = NULL;
+	int64_t parent = 0;
+	for (uint32_t i = 0; i < b->ntr; i++) {
+		const struct slob_tws_tracked *t = &b->tr[i];
+		if (t->setup_id != in->setup_id)
+			continue;
+		if (t->role == SLOB_ROLE_ENTRY)
+			parent = t->order_id;
+		else if (t->role == SLOB_ROLE_SL)
+			sl = t;
+	}
+	if (sl == NULL)
+		return -ENOENT;
+	if (sl->last_kind == SLOB_EXEC_FILL || sl->last_kind == SLOB_EXEC_CANCELLED ||
+	    sl->last_kind == SLOB_EXEC_REJECTED)
+		return 0;
+	struct slob_tws_order o;
+	slob_tws_order_init(&o);
+	o.order_id = sl->order_id;
+	o.parent_id = parent;
+	strcpy(o.action, in->dir == SLOB_LONG ? "SELL" : "BUY");
+	o.qty = in->qty;
+	strcpy(o.order_type, "MKT");
+	slob_strlcpy(o.tif, sizeof(o.tif), b->conn.prm.sl_tif);
+	o.outside_rth = true; /* the close must go out whatever the hour */
+	slob_strlcpy(o.account, sizeof(o.account), b->conn.prm.account);
+	slob_strlcpy(o.order_ref, sizeof(o.order_ref), sl->order_ref);
+	uint8_t m[1024];
+	int n = slob_tws_enc_place_order(m, sizeof(m), &b->contract, &o);
+	if (n < 0)
+		return n;
+	int rc = slob_tws_conn_send(&b->conn, m, n);
+	if (rc == 0)
+		(void)flush_tx(&b->conn);
+	return rc;
+}
+
 static int br_pump(void *ctx, struct slob_sender *s)
 {
 	struct slob_tws_broker *b = ctx;
@@ -1998,6 +2049,7 @@ void slob_tws_broker_attach(struct slob_tws_broker *b, struct slob_sender *s)
 	b->sender = s;
 	struct slob_sender_backend be = {
 		.ctx = b, .place = br_place, .cancel = br_cancel, .pump = br_pump,
+		.flatten = br_flatten,
 	};
 	slob_sender_set_backend(s, &be);
 	slob_sender_set_reconciled(s, false);

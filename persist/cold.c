@@ -479,9 +479,10 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 		sqlite3_bind_double(st, 12, (double)t->pnl_cents / 100.0);
 		sqlite3_bind_int64(st, 13, t->pnl_cents);
 		sqlite3_bind_text(st, 14,
-				  t->exit_role == SLOB_ROLE_TP	 ? "TP"
-				  : t->exit_role == SLOB_ROLE_SL ? "SL"
-								 : "MANUAL",
+				  t->exit_role == SLOB_ROLE_TP	       ? "TP"
+				  : t->exit_role == SLOB_ROLE_SL       ? "SL"
+				  : t->exit_role == SLOB_EXIT_FLATTEN ? "FLATTEN"
+								       : "MANUAL",
 				  -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 15, w->now_text, -1, SQLITE_STATIC);
 		rc = run(st);

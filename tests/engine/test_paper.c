@@ -87,6 +87,40 @@ static void test_short_bracket_tp(void **state)
 	slob_paper_destroy(&p);
 }
 
+/* Session-end flatten: the stop closes at market on the first tick after
+ * the deciding seq, at that tick's price; the target is cancelled. */
+static void test_flatten_at_market(void **state)
+{
+	(void)state;
+	struct slob_paper p;
+	struct log l = {0};
+	assert_int_equal(slob_paper_init(&p, 4), 0);
+	struct slob_intent in = bracket(9, SLOB_LONG, 1000, 990, 1030);
+	assert_int_equal(slob_paper_place_bracket(&p, &in, 1, 0), 0);
+	assert_int_equal(slob_paper_flatten(&p, 9, 1), -EALREADY); /* no position yet */
+	assert_int_equal(slob_paper_flatten(&p, 99, 1), -ENOENT);
+	assert_int_equal(tick(&p, &l, 2, 1000), 1); /* entry fills */
+	assert_int_equal(slob_paper_flatten(&p, 9, 4), 0);
+	assert_int_equal(tick(&p, &l, 3, 1005), 0);  /* seq 3, 4: not after the decision */
+	assert_int_equal(tick(&p, &l, 4, 1006), 0);
+	assert_int_equal(tick(&p, &l, 5, 1007), 2);  /* market: at this tick's price */
+	assert_int_equal(l.ev[1].kind, SLOB_EXEC_FILL);
+	assert_int_equal(l.ev[1].role, SLOB_ROLE_SL);
+	assert_int_equal(l.ev[1].px, 1007);
+	assert_int_equal(l.ev[2].kind, SLOB_EXEC_CANCELLED);
+	assert_int_equal(l.ev[2].role, SLOB_ROLE_TP);
+	assert_int_equal(slob_paper_live_brackets(&p), 0);
+	/* the stop still triggers at its price before the market fill is due */
+	struct log l2 = {0};
+	in = bracket(10, SLOB_LONG, 1000, 990, 1030);
+	assert_int_equal(slob_paper_place_bracket(&p, &in, 10, 0), 0);
+	assert_int_equal(tick(&p, &l2, 6, 1000), 1);
+	assert_int_equal(slob_paper_flatten(&p, 10, 9), 0);
+	assert_int_equal(tick(&p, &l2, 7, 985), 2); /* through the stop: at the stop */
+	assert_int_equal(l2.ev[1].px, 990);
+	slob_paper_destroy(&p);
+}
+
 static void test_long_bracket_stop(void **state)
 {
 	(void)state;
@@ -181,6 +215,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_short_bracket_tp),
 		cmocka_unit_test(test_long_bracket_stop),
+		cmocka_unit_test(test_flatten_at_market),
 		cmocka_unit_test(test_children_wait_for_next_tick),
 		cmocka_unit_test(test_cancel_and_errors),
 		cmocka_unit_test(test_long_ref_truncated),

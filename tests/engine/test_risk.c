@@ -734,6 +734,75 @@ static void test_duplicate_levels(void **state)
 	h_close(&h);
 }
 
+/*
+ * Session-end flatten (flatten_at, off by default): the clock of the bar
+ * closing at flatten_at cancels entries without a fill and closes each open
+ * position once; no entry is accepted after it; the closing stop fill is
+ * recorded as a FLATTEN exit.
+ */
+static void test_session_end_flatten(void **state)
+{
+	(void)state;
+	char err[128];
+	struct slob_risk_params p;
+	struct h h;
+	slob_risk_params_default(&p);
+	assert_int_equal(p.flatten_at_min, -1);
+	assert_int_equal(slob_risk_param_set(&p, "flatten_at", "25:00", err, sizeof(err)), -EINVAL);
+	assert_int_equal(slob_risk_param_set(&p, "flatten_at", "15:50", err, sizeof(err)), 0);
+	assert_int_equal(p.flatten_at_min, 15 * 60 + 50);
+	p.max_concurrent_positions = 4;
+	h_open(&h, &p, 1024, 4096);
+	int32_t day = 20260113;
+	h_long(&h, 1, nyt(day, 15, 0, 0));
+	h_long(&h, 2, nyt(day, 15, 0, 0));
+	h_pump(&h);
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_ENTRY, 1, 2, 80000, nyt(day, 15, 2, 0));
+	h_clock(&h, 1, nyt(day, 15, 48, 0), 80010); /* closes 15:49: nothing yet */
+	h_pump(&h);
+	struct slob_intent out[16];
+	unsigned n = h_intents(&h, out, 16), nf = 0, nc = 0;
+	for (unsigned i = 0; i < n; i++) {
+		nf += out[i].kind == SLOB_INTENT_FLATTEN;
+		nc += out[i].kind == SLOB_INTENT_CANCEL;
+	}
+	assert_int_equal(nf, 0);
+	assert_int_equal(nc, 0);
+	h_clock(&h, 2, nyt(day, 15, 49, 0), 80010); /* closes 15:50: flatten */
+	h_clock(&h, 3, nyt(day, 15, 50, 0), 80010); /* once per position */
+	h_pump(&h);
+	n = h_intents(&h, out, 16);
+	nf = nc = 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (out[i].kind == SLOB_INTENT_FLATTEN) {
+			nf++;
+			assert_true(out[i].setup_id == 1);
+			assert_int_equal(out[i].qty, 2);
+			assert_int_equal(out[i].dir, SLOB_LONG);
+			assert_true(out[i].clock_seq == 2);
+		}
+		if (out[i].kind == SLOB_INTENT_CANCEL) {
+			nc++;
+			assert_true(out[i].setup_id == 2);
+		}
+	}
+	assert_int_equal(nf, 1);
+	assert_int_equal(nc, 1);
+	/* no new entry after flatten_at, though trading_end is 16:00 */
+	h_long(&h, 3, nyt(day, 15, 51, 0));
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_OUTSIDE_HOURS);
+	/* the stop, now a market order, fills: a FLATTEN exit */
+	h_exec(&h, SLOB_EXEC_FILL, SLOB_ROLE_SL, 1, 2, 80008, nyt(day, 15, 51, 1));
+	h_pump(&h);
+	const struct slob_cold *t = h_last_cold(&h, SLOB_COLD_TRADE);
+	assert_non_null(t);
+	assert_true(t->u.trade.setup_id == 1);
+	assert_int_equal(t->u.trade.exit_role, SLOB_EXIT_FLATTEN);
+	assert_int_equal(t->u.trade.exit_px, 80008);
+	h_close(&h);
+}
+
 static void test_kill_switch_and_reset(void **state)
 {
 	(void)state;
@@ -2019,6 +2088,7 @@ int main(void)
 	    cmocka_unit_test(test_daily_loss_boundary),
 	    cmocka_unit_test(test_max_concurrent_and_cancel),
 	    cmocka_unit_test(test_duplicate_levels),
+	    cmocka_unit_test(test_session_end_flatten),
 	    cmocka_unit_test(test_kill_switch_and_reset),
 	    cmocka_unit_test(test_order_rate_breaker),
 	    cmocka_unit_test(test_backpressure_and_health),

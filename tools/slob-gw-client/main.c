@@ -66,6 +66,7 @@ static void usage(FILE *out)
 		"  --backoff-ms N           first reconnect delay\n"
 		"  --max-attempts N         give up (exit 3) after N failed connection attempts\n"
 		"                           in a row without ever being ready (default 5)\n"
+		"  --tws KEY=VALUE          any [tws] key, e.g. sl_tif=GTC (repeatable)\n"
 		"  --run-ms N               run this long at most (default 5000)\n"
 		"  --until-fills N          stop after N fills\n"
 		"  --until-reconciled       stop once reconciliation is done\n"
@@ -143,7 +144,17 @@ int main(int argc, char **argv)
 			tp.multiplier = strtod(v, NULL);
 		else if (strcmp(a, "--max-attempts") == 0 && atol(v) > 0)
 			max_attempts = atol(v);
-		else if (strcmp(a, "--run-ms") == 0)
+		else if (strcmp(a, "--tws") == 0) {
+			char k[64];
+			const char *eq = strchr(v, '=');
+			if (eq == NULL || eq == v || (size_t)(eq - v) >= sizeof(k)) {
+				fprintf(stderr, "slob-gw-client: --tws wants KEY=VALUE, got '%s'\n", v);
+				return 1;
+			}
+			memcpy(k, v, (size_t)(eq - v));
+			k[eq - v] = '\0';
+			rc = slob_tws_param_set(&tp, k, eq + 1, err, sizeof(err));
+		} else if (strcmp(a, "--run-ms") == 0)
 			run_ms = atoll(v);
 		else if (strcmp(a, "--until-fills") == 0)
 			until_fills = atol(v);
@@ -182,6 +193,10 @@ int main(int argc, char **argv)
 		}
 	}
 	tp.md_client_id = tp.order_client_id + 100;
+	if (slob_tws_params_validate(&tp, err, sizeof(err)) != 0) {
+		fprintf(stderr, "slob-gw-client: %s\n", err);
+		return 1;
+	}
 
 	slob_ring_t rin, rout, rcold, rtick;
 	struct slob_coldq cold;

@@ -30,6 +30,13 @@
  *   --bar-pause-ms N: after the first tick of each minute (the tick that
  *   closes the client's M1 bar) hold the stream N ms, so decisions reach the
  *   gateway before the next tick, as in a paper replay (fast replays).
+ *   --session-close HH:MM (New York time, default 17:00, "off": never): the
+ *   first tick at or after the close of a session expires every DAY order
+ *   still working (orderStatus Cancelled; an unfilled parent takes its
+ *   children with it), as IB does; GTC orders persist.
+ *   --rth HH:MM-HH:MM (New York time, weekdays; default: every hour is
+ *   regular): an order without outsideRth does not fill or trigger outside
+ *   these hours.
  * Control commands (one per line, answer "OK ..." or "ERR ..."): see
  * docs/TWS.md, "slob-gw control channel", or send "help".
  *
@@ -58,6 +65,7 @@
 #include "engine/tickfile.h"
 #include "engine/tws_codec.h"
 #include "engine/tws_conn.h" /* slob_tws_front_month: the same roll rule as slobd */
+#include "engine/tz.h"
 
 #define MAX_CLIENTS 16
 #define MAX_CTL 4
@@ -95,6 +103,7 @@ struct order {
 	double fill_px;
 	uint64_t after_tick;     /* only ticks with index > after_tick can fill it */
 	int prod, ym;            /* the contract ordered (struct inst) */
+	bool outside_rth;        /* may fill outside --rth hours */
 };
 
 struct exec {
@@ -197,6 +206,11 @@ static struct {
 	double acct_excess;      /* ExcessLiquidity override, NAN = equity - maintenance */
 	bool acct_silent;        /* account summary requests go unanswered */
 	uint64_t acct_sent, whatif_sent, margin_rejects;
+	/* session model (New York time): DAY expiry, regular hours */
+	struct slob_tz ny;
+	int close_min;           /* session close, minute of day; -1: never */
+	int rth_start, rth_end;  /* regular hours [start, end) minutes; -1: always */
+	int64_t last_session;    /* session number of the previous tick */
 } G;
 
 /* A stalled gateway writes nothing (a hung IB Gateway keeps its sockets open
@@ -564,10 +578,11 @@ static void save_state(void)
 		struct order *o = &G.orders[i];
 		fprintf(f,
 			"order %" PRId64 " %" PRId64 " %" PRId64 " %d %s %" PRId64
-			" %s %.17g %.17g %s %s %s %s %d %.17g %" PRIu64 " %s %d\n",
+			" %s %.17g %.17g %s %s %s %s %d %.17g %" PRIu64 " %s %d %d\n",
 			o->id, o->parent_id, o->perm_id, o->client_id, o->action, o->qty, o->type,
 			o->lmt, o->aux, dash(o->tif), dash(o->oca), dash(o->account), dash(o->ref),
-			o->state, o->fill_px, o->after_tick, G.prod[o->prod].symbol, o->ym);
+			o->state, o->fill_px, o->after_tick, G.prod[o->prod].symbol, o->ym,
+			o->outside_rth);
 	}
 	for (int i = 0; i < G.nexecs; i++) {
 		struct exec *e = &G.execs[i];
@@ -618,13 +633,14 @@ static int load_state(void)
 			struct order *o = &G.orders[G.norders];
 			memset(o, 0, sizeof(*o));
 			char sym[16] = "";
+			int rth = 1; /* files without the field: as before, any hour */
 			int nf = sscanf(line,
 				    "order %" SCNd64 " %" SCNd64 " %" SCNd64 " %d %7s %" SCNd64
-				    " %7s %lg %lg %7s %31s %31s %63s %d %lg %" SCNu64 " %15s %d",
+				    " %7s %lg %lg %7s %31s %31s %63s %d %lg %" SCNu64 " %15s %d %d",
 				    &o->id, &o->parent_id, &o->perm_id, &o->client_id, o->action, &o->qty,
 				    o->type, &o->lmt, &o->aux, o->tif, o->oca, o->account, o->ref,
-				    &o->state, &o->fill_px, &o->after_tick, sym, &o->ym);
-			ok = nf == 16 || nf == 18;
+				    &o->state, &o->fill_px, &o->after_tick, sym, &o->ym, &rth);
+			ok = nf == 16 || nf == 18 || nf == 19;
 			struct inst k = front_inst(0);
 			o->prod = k.prod;
 			if (nf == 16)
@@ -633,6 +649,7 @@ static int load_state(void)
 				if (strcmp(G.prod[i].symbol, sym) == 0)
 					o->prod = i;
 			if (ok) {
+				o->outside_rth = rth != 0;
 				undash(o->tif);
 				undash(o->oca);
 				undash(o->account);
@@ -971,14 +988,64 @@ static bool crosses(const struct order *o, double px, double *fill)
 	return false;
 }
 
+/* True if a tick at ts_ns falls in the --rth regular hours (always without it). */
+static bool in_rth(int64_t ts_ns)
+{
+	if (G.rth_start < 0)
+		return true;
+	struct slob_local lt;
+	slob_tz_local(&G.ny, ts_ns, &lt);
+	return lt.wday >= 1 && lt.wday <= 5 && lt.minute >= G.rth_start && lt.minute < G.rth_end;
+}
+
+/*
+ * --session-close: a session runs from one close to the next (New York
+ * time). The first tick of a new session expires the DAY orders still
+ * working or waiting for their parent, as IB does at the close; an unfilled
+ * DAY parent takes its children along. GTC orders are untouched.
+ */
+static void session_tick(int64_t ts_ns)
+{
+	if (G.close_min < 0)
+		return;
+	struct slob_local lt;
+	slob_tz_local(&G.ny, ts_ns, &lt);
+	int64_t session = lt.day + (lt.minute >= G.close_min);
+	int64_t prev = G.last_session;
+	G.last_session = session;
+	if (prev == 0 || session == prev)
+		return;
+	bool changed = false;
+	for (int i = 0; i < G.norders; i++) {
+		struct order *o = &G.orders[i];
+		if (terminal(o) || o->state == O_UNTRANSMITTED || strcmp(o->tif, "DAY") != 0)
+			continue;
+		logf_("session close: DAY order %" PRId64 " ref=%s expired", o->id, o->ref);
+		cancel_order(o, false);
+		changed = true;
+		if (o->parent_id == 0)
+			for (int j = 0; j < G.norders; j++)
+				if (G.orders[j].parent_id == o->id && !terminal(&G.orders[j])) {
+					logf_("session close: child %" PRId64 " of expired order %" PRId64
+					      " cancelled", G.orders[j].id, o->id);
+					cancel_order(&G.orders[j], false);
+				}
+	}
+	if (changed)
+		save_state();
+}
+
 static void match_tick(double px)
 {
 	bool changed = false;
+	bool rth = in_rth(G.tick.ts_ns);
 	for (int i = 0; i < G.norders; i++) {
 		struct order *o = &G.orders[i];
 		double fpx;
 		if (o->state != O_WORKING || G.tick_index <= o->after_tick || !crosses(o, px, &fpx))
 			continue;
+		if (!rth && !o->outside_rth)
+			continue; /* regular hours only: it waits for the next session */
 		fill_order(o, fpx);
 		changed = true;
 	}
@@ -1152,6 +1219,7 @@ static void on_place_order(struct client *c, const struct slob_tws_in *m)
 	o->lmt = m->f[19][0] ? strtod(m->f[19], NULL) : NAN;
 	o->aux = m->f[20][0] ? strtod(m->f[20], NULL) : NAN;
 	snprintf(o->tif, sizeof(o->tif), "%s", m->f[21]);
+	o->outside_rth = m->nfields >= 33 && strcmp(m->f[33], "1") == 0;
 	snprintf(o->oca, sizeof(o->oca), "%s", m->f[22]);
 	snprintf(o->account, sizeof(o->account), "%s", m->f[23]);
 	snprintf(o->ref, sizeof(o->ref), "%s", m->f[26]);
@@ -1541,6 +1609,7 @@ static int pump_ticks(void)
 				MSG(c, WI(SLOB_TWS_TICK_PRICE); WI(6); WI(c->mkt_req); WI(4); WD(px);
 				    WI(G.tick.size); WI(0));
 		}
+		session_tick(G.tick.ts_ns);
 		match_tick(px);
 		G.have_tick = false;
 		/* --bar-pause-ms: the first tick of a minute closes the client's bar;
@@ -1784,9 +1853,9 @@ static void on_ctl_line(struct ctl *k, char *line)
 	} else if (strcmp(cmd, "orders") == 0) {
 		for (int i = 0; i < G.norders; i++) {
 			struct order *o = &G.orders[i];
-			ctl_reply(k, "order %" PRId64 " parent=%" PRId64 " %s %s %" PRId64 " lmt=%g aux=%g ref=%s state=%s",
+			ctl_reply(k, "order %" PRId64 " parent=%" PRId64 " %s %s %" PRId64 " lmt=%g aux=%g ref=%s state=%s tif=%s rth=%d",
 				  o->id, o->parent_id, o->action, o->type, o->qty, o->lmt, o->aux,
-				  o->ref, ostate_name(o->state));
+				  o->ref, ostate_name(o->state), dash(o->tif), !o->outside_rth);
 		}
 		ctl_reply(k, "OK %d orders", G.norders);
 	} else if (strcmp(cmd, "quit") == 0) {
@@ -1844,6 +1913,8 @@ static void usage(FILE *out)
 		"  --account ID         account reported to clients (default DU1234567)\n"
 		"  --first-id N         first nextValidId (default 1)\n"
 		"  --log-requests FILE  append every client message, one line each (fields '|')\n"
+		"  --session-close HH:MM|off  New York time DAY orders expire (default 17:00)\n"
+		"  --rth HH:MM-HH:MM    regular hours (New York, weekdays); default: every hour\n"
 		"  --equity USD         simulated NetLiquidation (default 10000000)\n"
 		"  --margin USD         simulated initial margin per contract (default 20000)\n"
 		"  -h, --help           this text\n"
@@ -1860,12 +1931,15 @@ int main(int argc, char **argv)
 	static const char *const flags[] = {"--wait-sub", "--live-time", "-h", "--help"};
 	static const char *const valued[] = {"--port", "--control-port", "--ticks", "--speed",
 					     "--state", "--account", "--first-id", "--bar-pause-ms",
-					     "--contract", "--log-requests", "--equity", "--margin"};
+					     "--contract", "--log-requests", "--equity", "--margin",
+					     "--session-close", "--rth"};
 	const char *reqlog = NULL;
 	G.acct_equity = 10000000;
 	G.acct_margin = 20000;
 	G.acct_available = NAN;
 	G.acct_excess = NAN;
+	G.close_min = 17 * 60;
+	G.rth_start = G.rth_end = -1;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		bool is_flag = false, is_valued = false;
@@ -1915,7 +1989,25 @@ int main(int argc, char **argv)
 			G.acct_equity = strtod(v, NULL);
 		else if (strcmp(a, "--margin") == 0)
 			G.acct_margin = strtod(v, NULL);
-		else if (strcmp(a, "--log-requests") == 0)
+		else if (strcmp(a, "--session-close") == 0) {
+			int h, m;
+			if (strcmp(v, "off") == 0)
+				G.close_min = -1;
+			else if (sscanf(v, "%d:%d", &h, &m) == 2 && h >= 0 && h < 24 && m >= 0 && m < 60)
+				G.close_min = h * 60 + m;
+			else
+				G.close_min = -2;
+		} else if (strcmp(a, "--rth") == 0) {
+			int h1, m1, h2, m2;
+			if (sscanf(v, "%d:%d-%d:%d", &h1, &m1, &h2, &m2) == 4 && h1 >= 0 && h1 < 24 &&
+			    m1 >= 0 && m1 < 60 && h2 >= 0 && h2 < 24 && m2 >= 0 && m2 < 60 &&
+			    h1 * 60 + m1 < h2 * 60 + m2) {
+				G.rth_start = h1 * 60 + m1;
+				G.rth_end = h2 * 60 + m2;
+			} else {
+				G.rth_start = -2;
+			}
+		} else if (strcmp(a, "--log-requests") == 0)
 			reqlog = v;
 		else if (strcmp(a, "--contract") == 0 && add_product(v) != 0) {
 			fprintf(stderr, "slob-gw: bad --contract '%s': SYMBOL[,mult=M][,tick=T][,conid=N]"
@@ -1925,7 +2017,8 @@ int main(int argc, char **argv)
 		}
 		if (port < 0 || port > 65535 || cport > 65535 || G.speed < 0 || G.next_id < 1 ||
 		    !(G.acct_equity > 0) || !(G.acct_margin >= 0) ||
-		    G.bar_pause_ms < 0 || G.bar_pause_ms > 60000) {
+		    G.bar_pause_ms < 0 || G.bar_pause_ms > 60000 || G.close_min < -1 ||
+		    G.rth_start < -1) {
 			fprintf(stderr, "slob-gw: bad value '%s' for %s\n", v, a);
 			return 2;
 		}
@@ -1941,6 +2034,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if ((G.close_min >= 0 || G.rth_start >= 0) &&
+	    slob_tz_load(&G.ny, "America/New_York", 1970, 2100) != 0) {
+		fprintf(stderr, "slob-gw: America/New_York: %s\n", slob_tz_strerror());
+		return 1;
+	}
 	if (G.state_path && load_state() != 0) {
 		fprintf(stderr, "slob-gw: cannot load state %s\n", G.state_path);
 		return 1;

@@ -104,7 +104,7 @@ struct slob_pipeline_summary {
 	uint64_t rejected;                  /* ticks rejected, all reasons */
 	uint64_t rejected_by[SLOB_TICKREJ_N];
 	uint64_t reanchors;
-	char first_rejected[320];           /* "file:line: reason (time, price)", "" if none */
+	char first_rejected[448];           /* "file:line: reason (time, price)", "" if none */
 };
 
 struct slob_pipeline;

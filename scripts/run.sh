@@ -5,7 +5,9 @@
 # random walk with SLOB setups injected) and replays it through the whole
 # engine (ingest -> candles -> detector -> risk -> sender's paper broker ->
 # cold SQLite store, examples/sample.ini) into out/sample/data, then prints
-# the summary. Extra arguments go to `slobd replay` (e.g. --json, --layout single).
+# the summary, including `rejected ticks` (ticks the market-data checks
+# refused, by reason; 0 on this clean sample). Extra arguments go to
+# `slobd replay` (e.g. --json, --layout single, --strict).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

@@ -4,7 +4,9 @@
  * recv_ns, the corrected gap-filling rule (one missing minute filled flat at
  * the previous close, more left as a gap, never a duplicate timestamp),
  * out-of-order / duplicate / late ticks, END handling, the live timer close,
- * backpressure on a tiny output ring, and parameters.
+ * backpressure on a tiny output ring, parameters, and a far-future tick
+ * (behind the validator it is one rejection and the bars go on; a lone
+ * far-future first tick's open bar is dropped on the validator's re-anchor).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,6 +19,7 @@
 #include <cmocka.h>
 
 #include "engine/candles.h"
+#include "engine/tickcheck.h"
 #include "engine/tz.h"
 
 #define M0 (1767709800LL * SLOB_NS_PER_SEC) /* 2026-01-06 14:30:00Z */
@@ -203,6 +206,83 @@ static void test_timer_close_and_late(void **state)
 	fx_destroy(&f);
 }
 
+/* Through the validator, as ingest and the live session feed the candles. */
+static void vtick(struct fx *f, struct slob_tickcheck *k, int64_t ts, int32_t px)
+{
+	if (!slob_tickcheck_ok(k, ts, px, 1))
+		return;
+	struct slob_tick t = {.ts_ns = ts,
+			      .recv_ns = 1000 + (int64_t)f->seq,
+			      .seq = ++f->seq,
+			      .px = px,
+			      .size = 1,
+			      .flags = k->tick_flags};
+	assert_true(slob_ring_push_spsc(&f->in, &t));
+}
+
+/* The reported defect: a tick stamped in 2090 among valid ones made every
+ * later tick "out of order" (27 538 of them). Now: one rejected tick, and
+ * the ten minutes of ticks around it build ten normal bars. */
+static void test_far_future_tick(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct slob_bar b[32];
+	struct slob_tickcheck k;
+	struct slob_tickcheck_params p;
+	slob_tickcheck_params_default(&p);
+	p.ts_max_ns = 4102444800LL * SLOB_NS_PER_SEC; /* 2100: the jump rule alone must do it */
+	slob_tickcheck_init_params(&k, &p);
+	fx_init(&f, 64, NULL);
+	for (int i = 0; i < 60; i++) {
+		vtick(&f, &k, M0 + S(10 * i), 100 + i % 4);
+		if (i == 3)
+			vtick(&f, &k, 3786912000LL * SLOB_NS_PER_SEC, 100); /* 2090-01-01 */
+	}
+	end(&f);
+	unsigned n = drain(&f, b, 32);
+	assert_int_equal(n, 10 + 1);
+	for (unsigned i = 0; i < 10; i++) {
+		assert_true(b[i].ts_ns == M0 + S(60 * i));
+		assert_int_equal(b[i].ticks, 6);
+		assert_int_equal(b[i].flags, 0);
+	}
+	assert_int_equal(b[10].flags, SLOB_BAR_END);
+	assert_int_equal(f.c.out_of_order, 0);
+	assert_int_equal(k.rej[SLOB_TICKREJ_TS_FORWARD], 1);
+	fx_destroy(&f);
+}
+
+/* A lone far-future FIRST tick has nothing to be compared with and opens a
+ * bar; the validator re-anchors on the real timeline and flags that tick,
+ * and the candles drop the outlier's bar (never emitted) and go on. */
+static void test_reanchor_drops_outlier_bar(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct slob_bar b[32];
+	struct slob_tickcheck k;
+	slob_tickcheck_init(&k, S(1));
+	fx_init(&f, 64, NULL);
+	vtick(&f, &k, M0 + 3000LL * SLOB_NS_PER_DAY, 100); /* 2034, first */
+	for (int i = 0; i < 60; i++)
+		vtick(&f, &k, M0 + S(10 * i), 100 + i % 4);
+	end(&f);
+	unsigned n = drain(&f, b, 32);
+	assert_int_equal(k.reanchors, 1);
+	assert_int_equal(f.c.discarded, 1);
+	assert_true(n >= 2);
+	for (unsigned i = 0; i + 1 < n; i++) {
+		assert_true(b[i].ts_ns < M0 + S(600)); /* nothing from 2034 */
+		assert_true(b[i].ts_ns >= M0);
+	}
+	assert_true(b[n - 2].ts_ns == M0 + S(540));
+	assert_int_equal(b[n - 1].flags, SLOB_BAR_END);
+	assert_int_equal(f.c.out_of_order, 0);
+	assert_int_equal(f.c.stage.stats->reasons[SLOB_CANDLES_R_DISCARDED], 1);
+	fx_destroy(&f);
+}
+
 static void test_backpressure(void **state)
 {
 	(void)state;
@@ -287,6 +367,8 @@ int main(void)
 	    cmocka_unit_test(test_gap_fill_rule),
 	    cmocka_unit_test(test_out_of_order_and_duplicates),
 	    cmocka_unit_test(test_timer_close_and_late),
+	    cmocka_unit_test(test_far_future_tick),
+	    cmocka_unit_test(test_reanchor_drops_outlier_bar),
 	    cmocka_unit_test(test_backpressure),
 	    cmocka_unit_test(test_cold_bars),
 	    cmocka_unit_test(test_params),

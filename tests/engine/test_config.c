@@ -61,6 +61,8 @@ static void test_table_matches_modules(void **state)
 	CHECK_SECTION("alert", struct slob_alert_params, slob_alert_params_default,
 		      slob_alert_param_set);
 	CHECK_SECTION("tws", struct slob_tws_params, slob_tws_params_default, slob_tws_param_set);
+	CHECK_SECTION("ticks", struct slob_tickcheck_params, slob_tickcheck_params_default,
+		      slob_tickcheck_param_set);
 	struct slob_pipeline_opts o;
 	char err[256];
 	assert_int_equal(slob_pipeline_opts_from_config(&o, &cfg, err, sizeof(err)), 0);

@@ -358,6 +358,77 @@ static void test_ingest_plus_candles(void **state)
 	slob_ring_destroy(&bars);
 }
 
+/*
+ * Rejected ticks in a binary file: one record stamped in 2090 and a run of
+ * 100 zero prices. Counted by reason in the stage's slots, the first one
+ * named by record index, the run alerted through the cold queue (not once
+ * per tick), and the ticks around them published; with strict the first
+ * rejection stops the stage with -ERANGE and says where and why.
+ */
+static void test_rejects_strict_alert(void **state)
+{
+	(void)state;
+	const char *bin = tpath("rej.bin");
+	struct slob_tickbin_writer *w;
+	assert_int_equal(slob_tickbin_writer_open(&w, bin, "NQ", 0.25), 0);
+	for (int i = 0; i < 2000; i++) {
+		int64_t ts = i == 499 ? 3786912000LL * SLOB_NS_PER_SEC : T0 + i * SLOB_NS_PER_SEC;
+		int32_t px = i >= 999 && i < 1099 ? 0 : 80000 + i % 7;
+		assert_int_equal(slob_tickbin_writer_append(w, ts, px, 1), 0);
+	}
+	assert_int_equal(slob_tickbin_writer_close(w), 0);
+	for (int strict = 0; strict <= 1; strict++) {
+		struct slob_ingest_params p;
+		slob_ingest_params_default(&p);
+		snprintf(p.path, sizeof(p.path), "%s", bin);
+		p.strict = strict;
+		slob_ring_t out, cring;
+		struct slob_coldq q;
+		struct slob_ingest ing;
+		assert_int_equal(slob_ring_init(&out, "out", 4096, sizeof(struct slob_tick)), 0);
+		assert_int_equal(slob_ring_init(&cring, "cold", 64, sizeof(struct slob_cold)), 0);
+		assert_int_equal(slob_coldq_init(&q, &cring, 0), 0);
+		assert_int_equal(slob_ingest_init(&ing, &p, &out, NULL), 0);
+		ing.cold = &q;
+		int rc = 0;
+		unsigned n = 0, alerts = 0;
+		struct slob_tick t;
+		struct slob_cold c;
+		for (long i = 0; i < 1000000 && !slob_ingest_done(&ing); i++) {
+			if ((rc = slob_ingest_poll(&ing)) < 0)
+				break;
+			while (slob_ring_pop_spsc(&out, &t))
+				n += !(t.flags & SLOB_TICK_END);
+			while (slob_ring_pop_spsc(&cring, &c)) {
+				assert_int_equal(c.type, SLOB_COLD_ALERT);
+				assert_non_null(strstr(c.u.text.text, "ticks rejected"));
+				alerts++;
+			}
+		}
+		const struct slob_tickcheck *k = slob_ingest_check(&ing);
+		if (strict) {
+			assert_int_equal(rc, -ERANGE);
+			assert_non_null(strstr(slob_ingest_error(&ing),
+					       "rej.bin: record 500: tick rejected (strict): ts_range "
+					       "(time 2090-01-01T00:00:00.000000000Z"));
+		} else {
+			assert_true(rc >= 0);
+			assert_int_equal(n, 2000 - 1 - 100);
+			assert_int_equal(ing.stage.stats->reasons[SLOB_INGEST_R_TS_RANGE], 1);
+			assert_int_equal(ing.stage.stats->reasons[SLOB_INGEST_R_BAD_PX], 100);
+			assert_int_equal(k->first_where, 500);
+			assert_int_equal(k->first_reason, SLOB_TICKREJ_TS_RANGE);
+			assert_true(alerts >= 1 && alerts <= 2);
+			assert_string_equal(slob_ingest_reason_name(SLOB_INGEST_R_PX_RANGE),
+					    "price_range");
+		}
+		slob_ingest_destroy(&ing);
+		slob_coldq_destroy(&q);
+		slob_ring_destroy(&cring);
+		slob_ring_destroy(&out);
+	}
+}
+
 static void test_destroy_zeroed(void **state)
 {
 	(void)state;
@@ -426,6 +497,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_binary_fails_init),
 	    cmocka_unit_test(test_pacing),
 	    cmocka_unit_test(test_ingest_plus_candles),
+	    cmocka_unit_test(test_rejects_strict_alert),
 	    cmocka_unit_test(test_destroy_zeroed),
 	    cmocka_unit_test(test_barsrc),
 	};

@@ -143,6 +143,26 @@ static void test_tickcsv_lines(void **state)
 	assert_int_equal(c.chk.rej[SLOB_TICKREJ_BAD_PRICE], 1);
 	assert_int_equal(c.chk.rej[SLOB_TICKREJ_BAD_SIZE], 1);
 	assert_int_equal(c.chk.rej[SLOB_TICKREJ_TS_BACKWARDS], 1);
+	/* well-formed numbers no tick can hold: rejected by reason, not malformed */
+	struct slob_tickcheck before = c.chk;
+	const char *huge[] = {"2026-01-06T14:30:02Z,1000000000000.00,1", "2026-01-06T14:30:02Z,1e12,1",
+			      "2026-01-06T14:30:02Z,inf,1",		 "2026-01-06T14:30:02Z,999999999.75,1",
+			      "1767709802000000000,999999999.75,1"};
+	for (unsigned i = 0; i < sizeof(huge) / sizeof(huge[0]); i++)
+		assert_int_equal(slob_tickcsv_line(&c, huge[i], strlen(huge[i]), &t), 0);
+	assert_int_equal(c.chk.rej[SLOB_TICKREJ_PRICE_RANGE] - before.rej[SLOB_TICKREJ_PRICE_RANGE], 5);
+	l = "2026-01-06T14:30:02Z,nan,1";
+	assert_int_equal(slob_tickcsv_line(&c, l, strlen(l), &t), 0);
+	l = "2026-01-06T14:30:02Z,-1e12,1";
+	assert_int_equal(slob_tickcsv_line(&c, l, strlen(l), &t), 0);
+	assert_int_equal(c.chk.rej[SLOB_TICKREJ_BAD_PRICE] - before.rej[SLOB_TICKREJ_BAD_PRICE], 2);
+	l = "2026-01-06T14:30:02Z,20000,1e12";
+	assert_int_equal(slob_tickcsv_line(&c, l, strlen(l), &t), 0);
+	l = "2026-01-06T14:30:02Z,20000,99999999999";
+	assert_int_equal(slob_tickcsv_line(&c, l, strlen(l), &t), 0);
+	assert_int_equal(c.chk.rej[SLOB_TICKREJ_BAD_SIZE] - before.rej[SLOB_TICKREJ_BAD_SIZE], 2);
+	assert_int_equal(c.chk.first_where, 5); /* the first rejection: "...,0,3" on line 5 */
+	c.line -= 9; /* the line numbers the checks below expect */
 	/* malformed: stops with file:line */
 	l = "2026-01-06T14:30:02Z,abc,1";
 	assert_int_equal(slob_tickcsv_line(&c, l, strlen(l), &t), -EINVAL);

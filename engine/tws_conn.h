@@ -216,9 +216,20 @@ struct slob_tws_known_order {
 	int64_t order_id;           /* broker id if known, else 0 */
 	uint8_t role;               /* enum slob_role */
 	int8_t dir;                 /* position direction */
+	bool open;                  /* working per the store (PENDING, SUBMITTED, ...) */
 };
 
 #define SLOB_TWS_MAX_TRACKED 1024
+#define SLOB_TWS_MAX_DEFERRED 256
+
+/* An execution of slob's own order not yet booked, held while reconciling. */
+struct slob_tws_deferred_exec {
+	int64_t order_id;
+	int32_t qty, px;
+	bool bot;
+	char order_ref[SLOB_ORDER_REF_LEN];
+	char exec_id[64];
+};
 
 struct slob_tws_tracked {
 	int64_t order_id;
@@ -252,6 +263,9 @@ struct slob_tws_broker {
 	uint64_t pass_booked;                     /* fills booked from the executions replay */
 	const uint64_t *store_execs;              /* sorted xxh3 of the store's exec ids */
 	size_t nstore_execs;
+	struct slob_tws_deferred_exec deferred[SLOB_TWS_MAX_DEFERRED]; /* booked at rec_done */
+	uint32_t ndeferred;
+	bool settled;                             /* store's missing orders closed (once) */
 };
 
 /*

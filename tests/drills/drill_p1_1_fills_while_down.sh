@@ -15,8 +15,9 @@
 # breaker trip, nothing placed twice.
 . "$(dirname "$0")/lib/drill.sh"
 drill_init p1_1_fills_while_down
-drill_sample
 drill_alerts_start
+mkdir -p "$DT/gen"
+"$B/slob-gen" --weeks 3 --seed 5 --bin "$DT/gen/market.ticks" -q || drill_fail "slob-gen --weeks 3"
 D="$DT/data"
 common=(--set risk.daily_loss_limit=0 --set risk.max_drawdown_pct=0
 	--set risk.max_concurrent_positions=64 --set risk.order_rate_limit=1000)
@@ -29,6 +30,19 @@ market() {
 	"$B/slob-gw-client" --port "$GW_PORT" --client-id 77 --md --run-ms "$1" > "$DT/market.out" 2>&1
 }
 execs_more() { [ "$(gw_field execs)" -gt "$1" ]; }
+# waits for an open position with its bracket working (after execution
+# count $1) and pauses the market with it still open
+hold_position() {
+	local _
+	for _ in $(seq 10); do
+		drill_wait 60 in_new_position "$1" || return 1
+		gw pause > /dev/null
+		in_position && return 0
+		gw resume > /dev/null
+	done
+	return 1
+}
+in_new_position() { in_position && [ "$(gw_field execs)" -gt "$1" ]; }
 exits_while_away() {
 	# run the market in slices until an execution happened and the position moved
 	local x0=$1 p0=$2 n=0
@@ -40,15 +54,16 @@ exits_while_away() {
 	return 1
 }
 
-drill_gw_start --ticks "$DT/gen/sample.ticks" --speed "${DRILL_GW_SPEED:-5000}" --wait-sub
+drill_gw_start --ticks "$DT/gen/market.ticks" --speed "${DRILL_GW_SPEED:-5000}" --wait-sub
 drill_slobd_start "$D" "${common[@]}" replay-gw -q
 drill_wait 20 recs 1 || drill_fail "slobd did not connect"
 
 # ---- (a) process alive, connection lost
-drill_wait 60 in_position || drill_fail "no open position: $(gw status)"
+hold_position 0 || drill_fail "no open position: $(gw status)"
 inject "(a) freeze slobd (SIGSTOP) and drop its sockets at the gateway: $(gw status | sed 's/^OK //')"
 kill -STOP "$SD_PID"
 gw disconnect > /dev/null
+gw resume > /dev/null
 x0=$(gw_field execs)
 p0=$(gw_field position)
 exits_while_away "$x0" "$p0" || drill_fail "no fill while slobd was away: $(gw status)"
@@ -68,11 +83,11 @@ drill_expect_eq "(a) every execution at the gateway booked exactly once" \
 
 # ---- (b) slobd dead, fills while down, restart
 gw resume > /dev/null
-in_new_position() { in_position && [ "$(gw_field execs)" -gt "$1" ]; }
 x1=$(gw_field execs)
-drill_wait 60 in_new_position "$x1" || drill_fail "no new open position: $(gw status)"
+hold_position "$x1" || drill_fail "no new open position: $(gw status)"
 inject "(b) kill -9 slobd (pid $SD_PID) with position $(gw_field position)"
 drill_slobd_kill9
+gw resume > /dev/null
 x0=$(gw_field execs)
 p0=$(gw_field position)
 exits_while_away "$x0" "$p0" || drill_fail "no fill while slobd was down: $(gw status)"

@@ -69,15 +69,17 @@ int slob_journal_open(struct slob_journal *j, const char *path, char *err, size_
 	h->version = SLOB_JOURNAL_VERSION;
 	h->rec_size = sizeof(struct slob_journal_rec);
 	h->cap = SLOB_JOURNAL_CAP;
-	/* pre-fault: every page mapped and dirty before the hot path runs */
-	slob_prefault(m, len);
-	if (msync(m, len, MS_SYNC) < 0 || fsync(fd) < 0) {
+	/* the header and the new size on disk; the zeroed records need not be:
+	 * old records that reappear after a power cut are folded again, which
+	 * adds nothing (the fold only inserts what the store lacks) */
+	if (msync(m, JOURNAL_HDR, MS_SYNC) < 0 || fsync(fd) < 0) {
 		e = errno;
 		snprintf(err, errlen, "order journal %s: cannot sync: %s", path, strerror(e));
 		munmap(m, len);
 		close(fd);
 		return -e;
 	}
+	/* pre-fault: every page mapped and dirty before the hot path runs */
 	slob_prefault(m, len);
 	j->fd = fd;
 	j->map = m;

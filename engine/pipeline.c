@@ -690,6 +690,7 @@ static int attach_broker(struct slob_pipeline *p, char *err, size_t errlen)
 		k->setup_id = ro->setup_id;
 		k->order_id = ro->order_id;
 		k->role = ro->role;
+		k->open = ro->open;
 		/* an entry BUY opens a LONG position; exits act against it */
 		k->dir = (int8_t)(ro->role == SLOB_ROLE_ENTRY ? ro->dir : -ro->dir);
 	}

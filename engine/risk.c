@@ -1890,6 +1890,11 @@ int slob_risk_restore(slob_risk_t *r, const struct slob_risk_snapshot *s)
 			return -ENOSPC;
 		}
 	}
+	/* the store and the stats file show what risk now manages: engine
+	 * positions as they were, and manual ones (slobctl add-position) with
+	 * their stop and target from now on */
+	for (uint32_t k = 0; k < r->nlive; k++)
+		emit_position(r, &r->br[r->live_idx[k]]);
 	if (s->npositions)
 		r->mark_px = 0; /* unknown until the first clock: unrealised stays 0 */
 	/* revalue with mark 0 would be wrong: leave unrealised at 0 until a clock */

@@ -1403,11 +1403,40 @@ static void br_account_end(struct slob_tws_broker *b, const struct slob_tws_in *
 	br_account_report(b);
 }
 
+static void br_flush_deferred(struct slob_tws_broker *b);
+
+/*
+ * First reconciliation after start: an order the store holds as working
+ * that the broker neither lists as open nor executed (a sibling cancelled by
+ * its bracket while slobd was down, or a journaled order that never reached
+ * the wire) is closed in the store as CANCELLED, so the store's history
+ * says what the broker says and the next start does not count it open.
+ */
+static void br_settle_missing(struct slob_tws_broker *b)
+{
+	if (b->settled)
+		return;
+	b->settled = true;
+	for (size_t i = 0; i < b->nknown; i++) {
+		const struct slob_tws_known_order *k = &b->known[i];
+		if (!k->open || k->order_ref[0] == '\0' || br_find_ref(b, k->order_ref) != NULL ||
+		    (k->order_id != 0 && br_find(b, k->order_id) != NULL))
+			continue;
+		struct slob_tws_tracked tmp = {.order_id = k->order_id, .setup_id = k->setup_id,
+					       .role = k->role, .dir = k->dir};
+		snprintf(tmp.order_ref, sizeof(tmp.order_ref), "%s", k->order_ref);
+		br_report(b, SLOB_EXEC_CANCELLED, &tmp, 0, "not working at the broker after restart",
+			  0, 0, NULL);
+	}
+}
+
 static void br_check_reconciled(struct slob_tws_broker *b)
 {
 	if (b->rec_done || !b->rec_pos || !b->rec_orders || !b->rec_execs)
 		return;
 	b->rec_done = true;
+	br_flush_deferred(b); /* fills that happened while down move known_position */
+	br_settle_missing(b);
 	/* the position is compared once the executions reply is in too: fills of
 	 * this process's orders (live, or reported while the socket was down)
 	 * have moved known_position since start-up (drill P1-1: a reconnect
@@ -1442,7 +1471,8 @@ static void br_check_reconciled(struct slob_tws_broker *b)
 	}
 	char t[160];
 	/* counts of this pass only: a reconnect's line says what that pass found */
-	snprintf(t, sizeof(t), "reconciliation done: adopted %" PRIu64 ", unknown %" PRIu64
+	/* "Position reconciliation": the incident guide's grep (P0-2) */
+	snprintf(t, sizeof(t), "Position reconciliation done: adopted %" PRIu64 ", unknown %" PRIu64
 		 ", broker position %d, fills booked %" PRIu64, b->pass_adopted, b->pass_unknown,
 		 b->broker_position, b->pass_booked);
 	cold_text(b->cold, SLOB_COLD_CONN, SLOB_LVL_WARNING, "tws-order",
@@ -1586,6 +1616,63 @@ static struct slob_tws_tracked *br_adopt(struct slob_tws_broker *b, int64_t id, 
 	return t;
 }
 
+/* Books one execution of slob's own order as a FILL (risk moves money and
+ * the position; the sender records it with the broker's exec id). */
+static void br_book_exec(struct slob_tws_broker *b, int64_t order_id, const char *ref, bool bot,
+			 int32_t qty, int32_t px, const char *eid, bool replayed)
+{
+	struct slob_tws_tracked *t = br_find(b, order_id);
+	if (t == NULL)
+		t = br_find_ref(b, ref);
+	if (t == NULL)
+		t = br_adopt(b, order_id, ref, bot, qty, px, "execution");
+	if (t == NULL) {
+		br_unknown(b, "execution of order (no room to track)", order_id, ref);
+		return;
+	}
+	t->last_kind = SLOB_EXEC_FILL;
+	if (replayed)
+		b->pass_booked++; /* from the executions reply, not live */
+	/* net position of slob's own orders, for the next reconciliation */
+	b->known_position += bot ? qty : -qty;
+	br_report(b, SLOB_EXEC_FILL, t, 0, eid, qty, px, NULL);
+}
+
+static bool br_defer_exec(struct slob_tws_broker *b, int64_t order_id, const char *ref, bool bot,
+			  int32_t qty, int32_t px, const char *eid)
+{
+	if (b->ndeferred >= SLOB_TWS_MAX_DEFERRED)
+		return false; /* booked at once: better early than lost */
+	struct slob_tws_deferred_exec *d = &b->deferred[b->ndeferred++];
+	d->order_id = order_id;
+	d->qty = qty;
+	d->px = px;
+	d->bot = bot;
+	snprintf(d->order_ref, sizeof(d->order_ref), "%s", ref);
+	snprintf(d->exec_id, sizeof(d->exec_id), "%s", eid);
+	return true;
+}
+
+/* Reconciliation complete: the held executions, entries first. */
+static void br_flush_deferred(struct slob_tws_broker *b)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t i = 0; i < b->ndeferred; i++) {
+			struct slob_tws_deferred_exec *d = &b->deferred[i];
+			uint8_t role = SLOB_ROLE_ENTRY;
+			const struct slob_tws_known_order *k = br_known(b, d->order_ref);
+			if (k != NULL)
+				role = k->role;
+			else
+				(void)slob_tws_own_ref(d->order_ref, NULL, &role);
+			if ((pass == 0) != (role == SLOB_ROLE_ENTRY))
+				continue;
+			br_book_exec(b, d->order_id, d->order_ref, d->bot, d->qty, d->px, d->exec_id,
+				     true);
+		}
+	b->ndeferred = 0;
+}
+
 static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_in *m)
 {
 	struct slob_tws_broker *b = ctx;
@@ -1673,46 +1760,45 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 		}
 		if (br_seen_exec(b, eid))
 			break; /* duplicate report */
+		const char *xref = m->u.exec.order_ref;
 		struct slob_tws_tracked *t = br_find(b, m->u.exec.order_id);
 		if (t == NULL)
-			t = br_find_ref(b, m->u.exec.order_ref);
+			t = br_find_ref(b, xref);
 		int32_t qty = to_qty(m->u.exec.shares);
 		int32_t px = to_ticks(b, m->u.exec.price);
-		const char *xref = m->u.exec.order_ref;
 		bool bot = strcmp(m->u.exec.side, "BOT") == 0;
-		bool in_store = br_exec_in_store(b, eid);
-		/* slob's own order (tracked, in the store, or by its orderRef) whose
-		 * execution the store has not booked: a fill that happened while this
-		 * process was down or disconnected (the restart's replay, P0-2/P1-1):
-		 * booked now, exactly once (seen_exec above, the store's ids here) */
-		if (t == NULL && !in_store &&
-		    (br_known(b, xref) != NULL || slob_tws_own_ref(xref, NULL, NULL)))
-			t = br_adopt(b, m->u.exec.order_id, xref, bot, qty, px, "execution");
-		/* ours, or adopted and now filling live (reqId -1): a fill for risk;
-		 * an execution the store already booked: adopted, nothing moves */
-		if (t != NULL && !in_store) {
-			t->last_kind = SLOB_EXEC_FILL;
-			if (m->u.exec.req_id != -1)
-				b->pass_booked++; /* from the executions reply, not live */
-			/* net position of slob's own orders, for the next reconciliation */
-			b->known_position += bot ? qty : -qty;
-			br_report(b, SLOB_EXEC_FILL, t, 0, eid, qty, px, NULL);
-		} else if (t != NULL || br_known(b, xref) != NULL ||
-			   slob_tws_own_ref(xref, NULL, NULL)) {
+		if (t == NULL && br_known(b, xref) == NULL && !slob_tws_own_ref(xref, NULL, NULL)) {
+			br_unknown(b, "execution of order", m->u.exec.order_id, xref);
+			break;
+		}
+		if (br_exec_in_store(b, eid)) {
+			/* booked before the restart: adopted, nothing moves */
 			struct slob_tws_tracked tmp = {.order_id = m->u.exec.order_id};
-			snprintf(tmp.order_ref, sizeof(tmp.order_ref), "%s", m->u.exec.order_ref);
-			const struct slob_tws_known_order *k = br_known(b, m->u.exec.order_ref);
+			snprintf(tmp.order_ref, sizeof(tmp.order_ref), "%s", xref);
+			const struct slob_tws_known_order *k = br_known(b, xref);
 			if (k != NULL) {
 				tmp.setup_id = k->setup_id;
 				tmp.role = k->role;
 				tmp.dir = k->dir;
+			} else if (t != NULL) {
+				tmp.setup_id = t->setup_id;
+				tmp.role = t->role;
+				tmp.dir = t->dir;
 			}
 			b->adopted++;
 			b->pass_adopted++;
 			br_report(b, SLOB_EXEC_RECONCILED, &tmp, 0, eid, qty, px, NULL);
-		} else {
-			br_unknown(b, "execution of order", m->u.exec.order_id, m->u.exec.order_ref);
+			break;
 		}
+		/* slob's own execution the store has not booked: live, or one that
+		 * happened while this process was down or disconnected (P0-2, P1-1).
+		 * Booked exactly once (seen_exec above, the store's ids here); while
+		 * reconciling, held until the pass is complete and then booked
+		 * entries first (a live exit fill may overtake the replay of its
+		 * entry) */
+		if (!b->rec_done && br_defer_exec(b, m->u.exec.order_id, xref, bot, qty, px, eid))
+			break;
+		br_book_exec(b, m->u.exec.order_id, xref, bot, qty, px, eid, m->u.exec.req_id != -1);
 		break;
 	}
 	case SLOB_TWS_EXECUTION_DATA_END:

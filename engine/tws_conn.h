@@ -348,9 +348,20 @@ struct slob_tws_known_order {
 	int64_t order_id;           /* broker id if known, else 0 */
 	uint8_t role;               /* enum slob_role */
 	int8_t dir;                 /* position direction */
+	bool open;                  /* working per the store (PENDING, SUBMITTED, ...) */
 };
 
 #define SLOB_TWS_MAX_TRACKED 1024
+#define SLOB_TWS_MAX_DEFERRED 256
+
+/* An execution of slob's own order not yet booked, held while reconciling. */
+struct slob_tws_deferred_exec {
+	int64_t order_id;
+	int32_t qty, px;
+	bool bot;
+	char order_ref[SLOB_ORDER_REF_LEN];
+	char exec_id[64];
+};
 
 struct slob_tws_tracked {
 	int64_t order_id;
@@ -398,6 +409,9 @@ struct slob_tws_broker {
 	uint64_t acct_reports, acct_dropped, whatif_answers;
 	int64_t rec_start_ms;       /* CLOCK_MONOTONIC ms of READY (note 9), 0 = none */
 	uint32_t rec_timeouts;      /* consecutive reconciliation timeouts */
+	struct slob_tws_deferred_exec deferred[SLOB_TWS_MAX_DEFERRED]; /* booked at rec_done */
+	uint32_t ndeferred;
+	bool settled;                             /* store's missing orders closed (once) */
 };
 
 /*

@@ -21,6 +21,7 @@
 
 #include "engine/journal.h"
 #include "engine/sender.h"
+#include "engine/tws_conn.h"
 #include "persist/cold.h"
 #include "persist/recover.h"
 #include "ptest.h"
@@ -354,6 +355,28 @@ static void test_manual_position_and_exec_ids(void **state)
 	ptest_rm_rf(dir);
 }
 
+/* own orders are recognisable from their orderRef alone */
+static void test_own_ref(void **state)
+{
+	(void)state;
+	uint64_t id = 0;
+	uint8_t role = 9;
+	assert_true(slob_tws_own_ref("SLOB_76936bf86406e314_TP", &id, &role));
+	assert_int_equal(id, 0x76936bf86406e314ull);
+	assert_int_equal(role, SLOB_ROLE_TP);
+	assert_true(slob_tws_own_ref("SLOB_00000000000000a1_ENTRY", &id, &role));
+	assert_int_equal(role, SLOB_ROLE_ENTRY);
+	assert_true(slob_tws_own_ref("SLOB_00000000000000a1_SL", NULL, NULL));
+	assert_false(slob_tws_own_ref("SLOB_00000000000000a1", NULL, NULL));	  /* no leg */
+	assert_false(slob_tws_own_ref("SLOB_00000000000000a1_XX", NULL, NULL));	  /* bad leg */
+	assert_false(slob_tws_own_ref("SLOB_00000000000000A1_TP", NULL, NULL));	  /* upper case */
+	assert_false(slob_tws_own_ref("SLOB_0000000000000a1_TP", NULL, NULL));	  /* 15 digits */
+	assert_false(slob_tws_own_ref("SLOB_0000000000000000_TP", NULL, NULL));	  /* id 0 */
+	assert_false(slob_tws_own_ref("MANUAL_HEDGE_1", NULL, NULL));
+	assert_false(slob_tws_own_ref("", NULL, NULL));
+	assert_false(slob_tws_own_ref(NULL, NULL, NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +384,7 @@ int main(void)
 	    cmocka_unit_test(test_sender_journals_before_place),
 	    cmocka_unit_test(test_fold_and_history),
 	    cmocka_unit_test(test_manual_position_and_exec_ids),
+	    cmocka_unit_test(test_own_ref),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -365,6 +365,7 @@ static void sink_record(void *ctx, const struct slob_cold *rec)
 	case SLOB_COLD_BREAKER:
 	case SLOB_COLD_CONN:
 	case SLOB_COLD_POSITION:
+	case SLOB_COLD_ACCOUNT: /* broker account figures (slobctl status, dashboard) */
 		slob_stats_status_begin(p->o.stats);
 		slob_stats_status_apply_cold(p->o.stats, rec);
 		slob_stats_status_end(p->o.stats);

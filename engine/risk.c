@@ -1496,8 +1496,11 @@ static void on_setup(struct slob_risk *r, const struct slob_sig *sig)
 static void on_clock(struct slob_risk *r, const struct slob_sig *sig)
 {
 	roll_day(r, sig->ts_ns);
-	if (r->connected && sig->recv_ns != 0 && account_stale(r, sig->recv_ns))
-		account_stale_alert(r); /* also when no setup comes to be held */
+	/* figures that went stale alert even when no setup comes to be held;
+	 * never-received ones only when a setup is (no noise at start-up) */
+	if (r->connected && sig->recv_ns != 0 && broker_equity_known(r) &&
+	    account_stale(r, sig->recv_ns))
+		account_stale_alert(r);
 	if (sig->mark_px != 0) {
 		int64_t before = equity(r), peak = r->peak;
 		r->mark_px = sig->mark_px;

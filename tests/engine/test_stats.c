@@ -257,6 +257,29 @@ static void test_apply_cold(void **state)
 	assert_int_equal(slob_stats_status_apply_cold(&w, &rec), 1);
 	assert_int_equal(w.status->npositions, 0);
 
+	/* broker account figures as risk sees them */
+	memset(&rec, 0, sizeof(rec));
+	rec.type = SLOB_COLD_ACCOUNT;
+	rec.u.account.acct.have = SLOB_ACCT_NET_LIQ | SLOB_ACCT_AVAILABLE | SLOB_ACCT_MARGIN_1;
+	rec.u.account.acct.net_liq_cents = 80000000;
+	rec.u.account.acct.available_cents = 100000;
+	rec.u.account.acct.margin_1_cents = 2000000;
+	rec.u.account.acct.summary_wall_ns = 123456789;
+	memcpy(rec.u.account.acct.currency, "USD", 4);
+	rec.u.account.sizing_equity_cents = 80000000;
+	rec.u.account.equity_src = 1;
+	rec.u.account.stale = 1;
+	assert_int_equal(slob_stats_status_apply_cold(&w, &rec), 1);
+	assert_int_equal(w.status->acct_have, rec.u.account.acct.have);
+	assert_true(w.status->acct_net_liq_cents == 80000000);
+	assert_true(w.status->acct_available_cents == 100000);
+	assert_true(w.status->acct_margin_1_cents == 2000000);
+	assert_true(w.status->acct_updated_ns == 123456789);
+	assert_true(w.status->sizing_equity_cents == 80000000);
+	assert_int_equal(w.status->sizing_equity_src, 1);
+	assert_int_equal(w.status->acct_stale, 1);
+	assert_string_equal(w.status->acct_currency, "USD");
+
 	rec.type = SLOB_COLD_BAR;
 	assert_int_equal(slob_stats_status_apply_cold(&w, &rec), 0);
 

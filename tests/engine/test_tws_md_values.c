@@ -129,6 +129,24 @@ static void *srv_main(void *arg)
 	slob_tws_wr_int(&w, 77);
 	k = slob_tws_wr_end(&w);
 	(void)!write(fd, buf, (size_t)k);
+	/* the session confirms its contract before it subscribes */
+	int r = read_frame(fd, buf, sizeof(buf));
+	const char *f[64];
+	int nf = r > 0 ? slob_tws_split(buf, (size_t)r, f, 64) : 0;
+	if (nf < 3 || strcmp(f[0], "9") != 0)
+		goto out;
+	struct slob_tws_contract_details d;
+	memset(&d, 0, sizeof(d));
+	slob_tws_contract_nq(&d.c, "202603");
+	strcpy(d.c.multiplier, "20");
+	strcpy(d.c.local_symbol, "NQH6");
+	d.c.con_id = 620730920;
+	d.min_tick = 0.25;
+	int64_t rq = atoll(f[2]);
+	k = slob_tws_enc_contract_details(buf + 2048, 2048, rq, &d);
+	(void)!write(fd, buf + 2048, (size_t)k);
+	k = slob_tws_enc_contract_details_end(buf + 2048, 2048, rq);
+	(void)!write(fd, buf + 2048, (size_t)k);
 	if (read_frame(fd, buf, sizeof(buf)) < 0) /* the subscription */
 		goto out;
 	send_last(fd, NULL, "21000.5", "2");

@@ -65,7 +65,7 @@ client() { timeout 30 "$BIN/slob-gw-client" --port "$PORT" "$@"; }
 # 1. bracket: long entry 20995.00 (83980 ticks), SL 20985, TP 21005
 start_gw --speed 200 --wait-sub
 client --md --bracket L,83980,83940,84020,1,1 --until-fills 2 --run-ms 15000 >"$TMP/c1.out"
-grep -q 'type=CONN level=[0-9]* code=260 comp=tws-order text=reconciliation done' "$TMP/c1.out" || fail "no reconciliation"
+grep -q 'type=CONN level=[0-9]* code=260 comp=tws-order text=Position reconciliation done' "$TMP/c1.out" || fail "no reconciliation"
 # reconciliation is reported before the first order goes out
 rec_line=$(grep -n 'reconciliation done' "$TMP/c1.out" | head -1 | cut -d: -f1)
 sub_line=$(grep -n 'EXEC kind=SUBMITTED' "$TMP/c1.out" | head -1 | cut -d: -f1)
@@ -157,5 +157,26 @@ client --known MANUAL_HEDGE --known ADOPT_ME --known-position 3 --until-reconcil
 grep -q 'EXEC kind=RECONCILED .*ref=MANUAL_HEDGE' "$TMP/c6.out" || fail "order not adopted after gateway restart"
 grep -q 'EXEC kind=RECONCILED .*text=position matches store' "$TMP/c6.out" || fail "position lost across restart"
 [ "$(grep -c 'EXEC kind=FILL .*ref=ADOPT_ME' "$TMP/c6.out")" = 1 ] || fail "unbooked execution not booked exactly once"
+
+# 6. broker account: after reconciliation the order session gets the account
+# summary of its account and the what-if margin of one contract (both
+# directions; nothing placed) and reports them as ACCOUNT execs; a later
+# change at the broker arrives as an update. Position 2 x 20 000 margin in use.
+o_before=$(ctl status | sed -n 's/.*orders=\([0-9]*\).*/\1/p')
+w_before=$(ctl account | sed -n 's/.*whatif=\([0-9]*\).*/\1/p')
+client --known MANUAL_HEDGE --known ADOPT_ME --known-position 2 --run-ms 2500 >"$TMP/c7.out" &
+CPID=$!
+sleep 1.5
+ctl account equity 750000.5 | grep -q '^OK account equity=750000.50' || fail "control account equity"
+wait $CPID
+grep -q 'ACCOUNT have=31 net_liq=1000000000 available=996000000 excess=996800000 init=4000000 maint=3200000 margin1=0 currency=USD fresh=1' "$TMP/c7.out" ||
+	fail "account summary not reported: $(grep ACCOUNT "$TMP/c7.out" | head -3)"
+grep -q 'ACCOUNT have=63 net_liq=1000000000 .*margin1=2000000 ' "$TMP/c7.out" || fail "what-if margin not reported"
+grep -q 'ACCOUNT have=63 net_liq=75000050 available=71000050 ' "$TMP/c7.out" || fail "account update not reported"
+grep -q "kind=UNKNOWN .*WHATIF" "$TMP/c7.out" && fail "what-if answer taken for an unknown order: $(grep kind=UNKNOWN "$TMP/c7.out")"
+o_after=$(ctl status | sed -n 's/.*orders=\([0-9]*\).*/\1/p')
+[ "$o_before" = "$o_after" ] || fail "what-if orders were placed ($o_before -> $o_after)"
+w_after=$(ctl account | sed -n 's/.*whatif=\([0-9]*\).*/\1/p')
+[ "$w_after" = $((w_before + 2)) ] || fail "gateway did not see two what-if orders ($w_before -> $w_after)"
 echo "PASS test_gw_bracket"
 exit 0

@@ -32,7 +32,7 @@ SLOB_RING_TYPED(cli_tick, struct slob_tick)
 static const char *kind_name(unsigned k)
 {
 	static const char *const n[] = {"?", "SUBMITTED", "FILL", "CANCELLED", "REJECTED",
-					"CLOCK_ACK", "RECONCILED", "UNKNOWN", "CONN"};
+					"CLOCK_ACK", "RECONCILED", "UNKNOWN", "CONN", "ACCOUNT"};
 	return k < sizeof(n) / sizeof(n[0]) ? n[k] : "?";
 }
 
@@ -252,6 +252,14 @@ int main(int argc, char **argv)
 			       kind_name(ex.kind), slob_role_name(ex.role), ex.setup_id, ex.order_id,
 			       ex.qty, ex.px, ex.code, ex.order_ref, ex.text);
 			fills += ex.kind == SLOB_EXEC_FILL;
+			if (ex.kind == SLOB_EXEC_ACCOUNT)
+				printf("ACCOUNT have=%u net_liq=%" PRId64 " available=%" PRId64
+				       " excess=%" PRId64 " init=%" PRId64 " maint=%" PRId64
+				       " margin1=%" PRId64 " currency=%.4s fresh=%d\n",
+				       ex.acct.have, ex.acct.net_liq_cents, ex.acct.available_cents,
+				       ex.acct.excess_liq_cents, ex.acct.init_margin_cents,
+				       ex.acct.maint_margin_cents, ex.acct.margin_1_cents,
+				       ex.acct.currency, ex.acct.summary_ns != 0);
 		}
 		struct slob_cold c;
 		for (slob_ring_t *cr = &rcold; cr != NULL; cr = cr == &rcold && md_on ? &rmdcold : NULL) {

@@ -318,14 +318,14 @@ static void print_status(struct ctl *c, struct status_data *d, FILE *out)
 		fmt_money(se, sizeof(se), st->sizing_equity_cents);
 		if (st->acct_updated_ns)
 			fmt_dur(age, sizeof(age), d->now - st->acct_updated_ns);
-		fprintf(out, "account      net liq %s  available %s  excess %s  (%.*s, %s ago)%s\n",
+		fprintf(out, "funds        net liq %s  available %s  excess %s  (%.*s, %s ago)%s\n",
 			nl, av, ex, (int)sizeof(st->acct_currency), st->acct_currency, age,
 			st->acct_stale ? "  STALE: new entries held" : "");
 		fprintf(out, "             init margin %s  per contract %s  sizing on %s %s\n", im,
 			st->acct_have & (1u << 5) ? m1 : "unknown", se,
 			st->sizing_equity_src == 1 ? "(broker)" : "(config)");
 	} else if (st->mode == SLOB_STATS_MODE_LIVE) {
-		fprintf(out, "account      no figures from the broker yet: new entries held\n");
+		fprintf(out, "funds        no account figures from the broker yet: new entries held\n");
 	}
 	fprintf(out, "positions    %d open\n", st->open_positions);
 	for (unsigned i = 0; i < st->npositions && i < SLOB_STATS_MAX_POSITIONS; i++) {

@@ -63,6 +63,10 @@ static void usage(FILE *out)
 		"  -f, --format F         replay input: auto, ticks, bars (M1 bar CSV)\n"
 		"      --auto-restore     restore the newest verified backup if the store is corrupt,\n"
 		"                         empty or lost (docs/STORE.md)\n"
+		"      --append           replay into a store that already holds runs, continuing\n"
+		"                         it (order ids continue after the store's highest)\n"
+		"      --fresh            replay into a new store; an existing one is moved aside\n"
+		"                         (<store>.replaced_<UTC stamp>), never deleted\n"
 		"      --json             print the summary as one JSON object\n"
 		"  -q, --quiet            no summary\n"
 		"exit codes: 0 ok, 1 runtime error, 2 usage or configuration error,\n"
@@ -288,6 +292,112 @@ static void heartbeat(void *ctx)
 /* A restore from backup is an incident of its own: journaled in events and
  * alerts_sent before anything else touches the restored store (the alert
  * itself goes out once the alert channels exist). */
+/* One text value of a query on the open store ("" when none). */
+static void query_text(struct daemon *d, const char *sql, char *out, size_t len)
+{
+	sqlite3_stmt *st;
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(slob_store_db(d->st.store), sql, -1, &st, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/*
+ * A replay into a data directory whose store already holds runs would mix two
+ * histories (and, before ids continued across runs, collided on paper order
+ * and exec ids). Refused unless the user chose: --append continues the store,
+ * --fresh moves it aside (never deletes it) and starts a new one. Runs with
+ * the lock held, before anything is loaded. Returns 0 or an exit code.
+ */
+static int replay_guard(struct daemon *d)
+{
+	int64_t runs = slob_store_query_i64(d->st.store, "SELECT count(*) FROM runs");
+	if (runs <= 0 || d->a.append)
+		return 0;
+	char last[200];
+	query_text(d,
+		   "SELECT 'run ' || id || ' (' || coalesce(mode,'?') || ', started ' || started_at"
+		   " || ', ' || coalesce('exit ' || exit_status, 'did not stop cleanly') || ')'"
+		   " FROM runs ORDER BY id DESC LIMIT 1",
+		   last, sizeof(last));
+	if (!d->a.fresh) {
+		fprintf(stderr,
+			"slobd: the store %s already holds %lld run%s (last: %s). A replay into it "
+			"would mix two histories: add --append to continue this store (order ids "
+			"continue after its highest), or --fresh to move it aside and start a "
+			"new one\n",
+			d->db_path, (long long)runs, runs == 1 ? "" : "s", last);
+		return SLOBD_EXIT_USAGE;
+	}
+	char stamp[32], aside[PATH_MAX + 64];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d_%H%M%S", &tm);
+	snprintf(aside, sizeof(aside), "%s.replaced_%s", d->db_path, stamp);
+	slob_store_close(d->st.store); /* checkpoints the WAL into the file */
+	d->st.store = NULL;
+	if (rename(d->db_path, aside) < 0) {
+		fprintf(stderr, "slobd: --fresh: cannot move %s aside to %s: %s\n", d->db_path,
+			aside, strerror(errno));
+		return SLOBD_EXIT_RUNTIME;
+	}
+	for (int i = 0; i < 2; i++) {
+		char a[PATH_MAX + 8], b[PATH_MAX + 72];
+		snprintf(a, sizeof(a), "%s%s", d->db_path, i ? "-shm" : "-wal");
+		snprintf(b, sizeof(b), "%s%s", aside, i ? "-shm" : "-wal");
+		if (rename(a, b) < 0 && errno != ENOENT)
+			fprintf(stderr, "slobd: --fresh: moving %s: %s\n", a, strerror(errno));
+	}
+	if (slob_store_open(d->db_path, SLOB_STORE_WRITER, &d->st.store) < 0) {
+		fprintf(stderr, "slobd: --fresh: %s\n", slob_store_strerror());
+		return SLOBD_EXIT_RUNTIME;
+	}
+	fprintf(stderr, "slobd: --fresh: previous store (%lld run%s) kept as %s\n",
+		(long long)runs, runs == 1 ? "" : "s", aside);
+	return 0;
+}
+
+/*
+ * A replay appended to a store left with open positions or working orders
+ * (a run that crashed) cannot manage them: its paper broker starts flat, so
+ * they would sit in the risk gate forever (max positions) while every setup
+ * is refused. Refused with the positions named. Returns 0 or an exit code.
+ */
+static int replay_open_check(struct daemon *d)
+{
+	char list[512] = "";
+	unsigned npos = 0;
+	for (unsigned i = 0; i < d->rec.npositions; i++) {
+		const struct slob_rec_position *p = &d->rec.positions[i];
+		if (p->setup_id == 0 || p->qty == 0)
+			continue;
+		npos++;
+		size_t l = strlen(list);
+		if (l < sizeof(list) - 64)
+			snprintf(list + l, sizeof(list) - l, "%s%016llx qty %d", l ? ", " : "",
+				 (unsigned long long)p->setup_id, (int)p->qty);
+	}
+	if (npos == 0 && d->rec.nopen_orders == 0)
+		return 0;
+	char last[200];
+	query_text(d,
+		   "SELECT 'run ' || id || ' (started ' || started_at || ', '"
+		   " || coalesce('exit ' || exit_status, 'did not stop cleanly') || ')'"
+		   " FROM runs ORDER BY id DESC LIMIT 1",
+		   last, sizeof(last));
+	fprintf(stderr,
+		"slobd: the store %s holds %u open position%s (%s) and %u working order%s left by "
+		"%s. A replay's paper broker starts flat and cannot manage them: replay with "
+		"--fresh (the store is moved aside), or close them in the store first "
+		"(docs/RUNBOOK.md, replays)\n",
+		d->db_path, npos, npos == 1 ? "" : "s", list[0] ? list : "none",
+		d->rec.nopen_orders, d->rec.nopen_orders == 1 ? "" : "s", last);
+	return SLOBD_EXIT_USAGE;
+}
+
 /* An alert the daemon thread raises itself (the cold writer is not running):
  * its alerts_sent row is written now, its delivery state once it went out
  * (slob_alert_journal). Returns the row's ref, 0 when it could not be written. */
@@ -410,6 +520,8 @@ static int run_engine(struct daemon *d, bool live)
 		return rc == -EBUSY ? SLOBD_EXIT_LOCKED : rc == -EIO ? SLOBD_EXIT_CORRUPT
 								     : SLOBD_EXIT_RUNTIME;
 	}
+	if (!live && (rc = replay_guard(d)) != 0)
+		return rc;
 	/* from now on this directory has held a store: an empty or missing
 	 * store here is a lost one (P0-1), never a new one */
 	if (slob_store_mark(d->db_path) < 0)
@@ -422,6 +534,16 @@ static int run_engine(struct daemon *d, bool live)
 		return SLOBD_EXIT_RUNTIME;
 	}
 	d->rec_loaded = true;
+	if (!live) {
+		if ((rc = replay_open_check(d)) != 0)
+			return rc;
+		/* paper order ids (and the exec ids P<order id> made from them)
+		 * continue after every id the store holds: unique across runs */
+		int64_t maxid = slob_store_query_i64(
+		    d->st.store, "SELECT coalesce(max(order_id), 0) FROM orders");
+		if (maxid >= d->po.sender.first_order_id)
+			d->po.sender.first_order_id = maxid + 1;
+	}
 	if ((rc = slob_log_create(&d->lp, true, &d->log, err, sizeof(err))) < 0) {
 		fprintf(stderr, "slobd: logs: %s\n", err);
 		return SLOBD_EXIT_RUNTIME;

@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -458,6 +459,33 @@ static void record_restore(struct daemon *d)
 	    journal_alert_row(d, SLOB_ALERT_STORE_RESTORED, "CRITICAL", "store", d->st.report);
 }
 
+/* Space for the spill file, taken while the disk has it (cold.h note 6):
+ * pending_max records, at most 16384 (4 MiB; a longer spill still goes out
+ * if the disk takes it). Best effort: without it a spill on a full disk fails
+ * and says so. */
+static void spill_reserve(struct daemon *d)
+{
+	char path[PATH_MAX + 32];
+	if (slob_cold_spill_path(d->db_path, path, sizeof(path), "-reserve") < 0)
+		return;
+	off_t recs = d->po.cold.pending_max < 16384 ? d->po.cold.pending_max : 16384;
+	off_t want = recs * (off_t)sizeof(struct slob_cold) + 4096;
+	struct stat sb;
+	if (stat(path, &sb) == 0 && sb.st_size >= want)
+		return;
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+	int e = fd < 0 ? errno : posix_fallocate(fd, 0, want);
+	if (fd >= 0)
+		close(fd);
+	if (e != 0) {
+		unlink(path);
+		slob_log_printf(d->log, SLOB_LVL_WARNING, "store",
+				"cannot reserve %lld bytes for a spill file at %s: %s; a stop "
+				"while the disk is full may lose held records",
+				(long long)want, path, strerror(e));
+	}
+}
+
 static void cleanup(struct daemon *d)
 {
 	slob_pipeline_free(d->pipe);
@@ -520,6 +548,18 @@ static int run_engine(struct daemon *d, bool live)
 		return rc == -EBUSY ? SLOBD_EXIT_LOCKED : rc == -EIO ? SLOBD_EXIT_CORRUPT
 								     : SLOBD_EXIT_RUNTIME;
 	}
+	/* records a stop could not commit come first (cold.h note 6) */
+	char spill_msg[400] = "";
+	if ((rc = slob_cold_spill_replay(d->st.store, &d->po.instrument, spill_msg,
+					 sizeof(spill_msg))) < 0) {
+		fprintf(stderr,
+			"slobd: %s. The spill file holds records of the last stop that are in no "
+			"other place: slobd starts only once they are committed\n",
+			slob_store_strerror());
+		return rc == -EBADMSG ? SLOBD_EXIT_CORRUPT : SLOBD_EXIT_RUNTIME;
+	}
+	if (spill_msg[0])
+		fprintf(stderr, "slobd: %s\n", spill_msg);
 	if (!live && (rc = replay_guard(d)) != 0)
 		return rc;
 	/* from now on this directory has held a store: an empty or missing
@@ -557,6 +597,9 @@ static int run_engine(struct daemon *d, bool live)
 		return SLOBD_EXIT_RUNTIME;
 	}
 	d->stats_open = true;
+	if (spill_msg[0])
+		slob_log_printf(d->log, SLOB_LVL_WARNING, "store", "%s", spill_msg);
+	spill_reserve(d);
 	if (d->st.restored) {
 		slob_log_printf(d->log, SLOB_LVL_CRITICAL, "store", "%s", d->st.report);
 		slob_alert_track(d->alert, d->restore_ref);

@@ -561,6 +561,11 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 		}
 		bind_time(st, 4, ts);
 		rc = run(st);
+		if (rc == SQLITE_DONE) {
+			char why[sizeof(b->why) + 1];
+			snprintf(why, sizeof(why), "%.*s", (int)sizeof(b->why), b->why);
+			slob_cold_latch_write(slob_store_path(w->store), b->tripped, b->reason, why);
+		}
 		break;
 	}
 	case SLOB_COLD_DECISION: {
@@ -625,6 +630,50 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 		break; /* log lines go to the log sink only */
 	}
 	return rc;
+}
+
+/* ---- breaker latch file --------------------------------------------------- */
+
+static int write_all(int fd, const void *buf, size_t len, int64_t off);
+
+int slob_cold_latch_write(const char *db_path, bool tripped, int code, const char *why)
+{
+	char path[PATH_MAX + 16];
+	if (slob_cold_spill_path(db_path, path, sizeof(path), NULL) < 0)
+		return -ENAMETOOLONG;
+	snprintf(path, sizeof(path), "%s.breaker", db_path);
+	if (!tripped)
+		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	char line[256];
+	int n = snprintf(line, sizeof(line), "%d %.200s\n", code, why ? why : "");
+	int e = write_all(fd, line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1), 0);
+	if (e == 0 && fsync(fd) < 0)
+		e = -errno;
+	close(fd);
+	return e;
+}
+
+int slob_cold_latch_read(const char *db_path, int *code, char *why, size_t len)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s.breaker", db_path);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	char line[256] = "";
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	char *end;
+	*code = (int)strtol(line, &end, 10);
+	while (*end == ' ')
+		end++;
+	end[strcspn(end, "\n")] = 0;
+	snprintf(why, len, "%s", end);
+	return 1;
 }
 
 /* A failure that a retry can cure (disk, lock, memory), as opposed to a record

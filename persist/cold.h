@@ -215,6 +215,18 @@ int slob_cold_spill_path(const char *db_path, char *out, size_t len, const char 
 int slob_cold_spill_replay(slob_store_t *store, const struct slob_instrument *ins, char *msg,
 			   size_t len);
 
+/*
+ * The breaker latch outside the store: "<db_path>.breaker" exists while the
+ * breaker is tripped (written with fsync by the cold writer when it commits a
+ * trip, removed when it commits a reset). A store replaced by an older backup
+ * (or recreated) cannot release a latch that way: slobd re-latches at start
+ * while the file exists. slob_cold_latch_write returns 0 or -errno;
+ * slob_cold_latch_read returns 1 (latched: code and reason filled), 0 (no
+ * file) or -errno.
+ */
+int slob_cold_latch_write(const char *db_path, bool tripped, int code, const char *why);
+int slob_cold_latch_read(const char *db_path, int *code, char *why, size_t len);
+
 /* Highest committed sequence of producer p (acquire). Any thread. */
 uint64_t slob_cold_durable_seq(const slob_cold_writer_t *w, unsigned producer);
 

@@ -399,6 +399,65 @@ static int replay_open_check(struct daemon *d)
 	return SLOBD_EXIT_USAGE;
 }
 
+/*
+ * Only an operator releases a latched breaker (slobctl reset-breaker). While
+ * the latch file says the breaker is tripped, a store that says otherwise (a
+ * backup older than the trip, a store recreated by hand) is latched again,
+ * with a breaker_events row saying why; a latched store without the file
+ * (written by an older build) gets the file.
+ */
+static void keep_breaker_latch(struct daemon *d)
+{
+	int code = 0;
+	char why[200] = "";
+	int latched = slob_cold_latch_read(d->db_path, &code, why, sizeof(why));
+	int64_t tripped = slob_store_query_i64(
+	    d->st.store, "SELECT coalesce(max(breaker_tripped), 0) FROM risk_state");
+	if (latched <= 0) {
+		if (tripped > 0) {
+			char reason[128];
+			query_text(d, "SELECT coalesce(breaker_reason, '') FROM risk_state WHERE id=1",
+				   reason, sizeof(reason));
+			int64_t c = slob_store_query_i64(
+			    d->st.store, "SELECT coalesce(breaker_code, 0) FROM risk_state WHERE id=1");
+			slob_cold_latch_write(d->db_path, true, (int)(c > 0 ? c : 0), reason);
+		}
+		return;
+	}
+	if (tripped > 0)
+		return;
+	char text[300];
+	snprintf(text, sizeof(text),
+		 "latched before this store was restored or replaced (%.150s); release with "
+		 "slobctl reset-breaker",
+		 why[0] ? why : "no reason recorded");
+	char ts[SLOB_STORE_TIME_LEN];
+	slob_store_time_fmt(wall_ns(), ts, sizeof(ts));
+	sqlite3 *db = slob_store_db(d->st.store);
+	static const char *const sql[2] = {
+	    "INSERT INTO risk_state (id, breaker_tripped, breaker_reason, breaker_code,"
+	    " breaker_since, updated_at) VALUES (1, 1, ?2, ?3, ?1, ?1) ON CONFLICT(id) DO UPDATE"
+	    " SET breaker_tripped=1, breaker_reason=?2, breaker_code=?3, breaker_since=?1,"
+	    " updated_at=?1",
+	    "INSERT INTO breaker_events (ts, action, reason_code, value, who, why)"
+	    " VALUES (?1, 'tripped', ?3, 0, 'slobd', ?2)"};
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *st;
+		int rc = sqlite3_prepare_v2(db, sql[i], -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+			sqlite3_bind_int(st, 3, code);
+			rc = sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+		if (rc != SQLITE_DONE)
+			fprintf(stderr, "slobd: warning: re-latching the breaker in %s: %s\n",
+				d->db_path, sqlite3_errmsg(db));
+	}
+	fprintf(stderr, "slobd: circuit breaker %s\n", text);
+}
+
 /* An alert the daemon thread raises itself (the cold writer is not running):
  * its alerts_sent row is written now, its delivery state once it went out
  * (slob_alert_journal). Returns the row's ref, 0 when it could not be written. */
@@ -562,6 +621,7 @@ static int run_engine(struct daemon *d, bool live)
 		fprintf(stderr, "slobd: %s\n", spill_msg);
 	if (!live && (rc = replay_guard(d)) != 0)
 		return rc;
+	keep_breaker_latch(d);
 	/* from now on this directory has held a store: an empty or missing
 	 * store here is a lost one (P0-1), never a new one */
 	if (slob_store_mark(d->db_path) < 0)

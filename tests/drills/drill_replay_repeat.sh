@@ -49,6 +49,8 @@ drill_expect_eq "every fill of both runs in the store" "$(q "$D" "SELECT count(*
 drill_expect_eq "every trade has its entry and exit fills" \
 	"$(q "$D" "SELECT count(*) FROM trade_history t WHERE (SELECT count(*) FROM fills f WHERE f.setup_id = t.setup_id) < 2")" 0
 drill_expect_eq "two runs recorded" "$(q "$D" "SELECT count(*) FROM runs")" 2
+drill_expect_eq "the appended run's exec ids carry its run id (P2-<order id>)" \
+	"$(q "$D" "SELECT count(*) FROM fills WHERE exec_id LIKE 'P2-%'")" "$f3"
 
 inject "--fresh"
 before=$(q "$D" "SELECT count(*) FROM orders")

@@ -704,6 +704,8 @@ static int run_engine(struct daemon *d, bool live)
 		 (unsigned long long)slobd_config_digest(&d->cfg));
 	d->run_id = slob_cold_run_begin(d->st.store, live ? "live" : "replay", SLOBD_VERSION,
 					d->cfg.path[0] ? d->cfg.path : "", cfgdigest);
+	if (!live && d->run_id > 0)
+		d->po.sender.run_id = d->run_id; /* paper exec ids unique across runs */
 
 	if ((rc = slob_pipeline_build(&d->pipe, &d->po, err, sizeof(err))) < 0) {
 		fprintf(stderr, "slobd: %s\n", err);

@@ -183,6 +183,7 @@ struct slob_cold_writer {
 	uint64_t spilled; /* records written to the spill file */
 	uint64_t spill_lost; /* records the spill file could not take */
 	int spill_named;     /* renamed to its final name */
+	int spill_alerted;   /* the first spill was alerted */
 
 	slob_stage_t stage;
 };
@@ -1111,6 +1112,12 @@ static void spill_all(slob_cold_writer_t *w)
 				 "stop with store unwritable (%.30s): %llu held records spilled to "
 				 "<store>.spill, committed at the next start before anything else",
 				 strerror(-w->last_err), (unsigned long long)w->spilled);
+		if (w->spill_alerted && e == 0) {
+			/* records the producers flushed after the first spill */
+			log_text(w, SLOB_LVL_WARNING, 0, msg);
+			return;
+		}
+		w->spill_alerted = 1;
 		log_text(w, SLOB_LVL_CRITICAL, 0, msg);
 		struct slob_cold rec;
 		own_text(&rec, SLOB_COLD_ALERT, SLOB_LVL_CRITICAL, SLOB_ALERT_STORE_ERROR, msg);

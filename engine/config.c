@@ -45,6 +45,7 @@ const struct slob_config_key slob_config_keys[] = {
 	{"cold", "retry_min_ms", "10", NULL, false, "first retry delay after a failed commit"},
 	{"cold", "retry_max_ms", "1000", NULL, false, "retry delay cap"},
 	{"cold", "cmd_poll_ms", "250", NULL, false, "how often operator_commands (slobctl) are polled; 0 = never"},
+	{"cold", "spill_after_ms", "2000", NULL, false, "on stop, wait this long for a failing store before spilling held records to <store>.spill"},
 	/* [log] (persist/log.h) */
 	{"log", "trading_file", "logs/trading.log", NULL, false, "main log file (relative: to the working directory)"},
 	{"log", "errors_file", "logs/errors.log", NULL, false, "error log file"},

@@ -1000,6 +1000,8 @@ int slob_pipeline_start(slob_pipeline_t *p, char *err, size_t errlen)
 void slob_pipeline_request_stop(slob_pipeline_t *p)
 {
 	__atomic_store_n(&p->stop_requested, 1, __ATOMIC_RELAXED);
+	/* a store that cannot write must not hold the stop: spill (cold.h note 6) */
+	slob_cold_writer_stop_requested(p->cold);
 }
 
 /*

@@ -248,6 +248,21 @@ static void cold_put(struct slob_sender *s, struct slob_cold *rec)
 		s->fatal = true; /* TRADE overflow full: never silently lost (coldrec.h) */
 }
 
+/* Appends v in decimal at dst[k] (leaving room for a NUL in cap); returns the
+ * new length. No printf on the hot path. */
+static int put_dec(char *dst, int k, int cap, int64_t v)
+{
+	char digits[20];
+	int nd = 0;
+	do {
+		digits[nd++] = (char)('0' + (int)(v % 10));
+		v /= 10;
+	} while (v > 0 && nd < 20);
+	while (nd > 0 && k < cap - 2)
+		dst[k++] = digits[--nd];
+	return k;
+}
+
 /* SLOB_COLD_ORDER for a status change, SLOB_COLD_FILL for a fill. */
 static void record_cold(struct slob_sender *s, const struct slob_exec *ex, int64_t parent_id,
 			int32_t order_px, int8_t action)
@@ -265,20 +280,20 @@ static void record_cold(struct slob_sender *s, const struct slob_exec *ex, int64
 		rec.u.fill.dir = action;
 		rec.u.fill.role = ex->role;
 		slob_strlcpy(rec.u.fill.order_ref, sizeof(rec.u.fill.order_ref), ex->order_ref);
-		/* exec id: from the broker (live) or "P<order id>" (paper) */
+		/* exec id: from the broker (live) or "P<run>-<order id>" (paper;
+		 * the run id keeps it unique across runs into one store) */
 		if (ex->text[0] != '\0')
 			slob_strlcpy(rec.u.fill.exec_id, sizeof(rec.u.fill.exec_id), ex->text);
 		else {
-			char digits[20];
-			int nd = 0, k = 0;
-			int64_t v = ex->order_id < 0 ? 0 : ex->order_id;
-			do {
-				digits[nd++] = (char)('0' + (int)(v % 10));
-				v /= 10;
-			} while (v > 0 && nd < 20);
+			int k = 0;
 			rec.u.fill.exec_id[k++] = 'P';
-			while (nd > 0 && k < (int)sizeof(rec.u.fill.exec_id) - 1)
-				rec.u.fill.exec_id[k++] = digits[--nd];
+			if (s->prm.run_id > 0) {
+				k = put_dec(rec.u.fill.exec_id, k, (int)sizeof(rec.u.fill.exec_id),
+					    s->prm.run_id);
+				rec.u.fill.exec_id[k++] = '-';
+			}
+			k = put_dec(rec.u.fill.exec_id, k, (int)sizeof(rec.u.fill.exec_id),
+				    ex->order_id < 0 ? 0 : ex->order_id);
 			rec.u.fill.exec_id[k] = '\0';
 		}
 		cold_put(s, &rec);

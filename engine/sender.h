@@ -68,6 +68,8 @@ struct slob_sender_params {
 	uint32_t pending_max;       /* intents held before reconciliation, 1..1024 (16) */
 	uint32_t batch;             /* input records per poll, 1..4096 (64) */
 	int64_t first_order_id;     /* paper order ids start here, >= 1 (1) */
+	int64_t run_id;             /* paper exec ids "P<run>-<order id>" (runs.id);
+				     * 0: "P<order id>" */
 };
 
 void slob_sender_params_default(struct slob_sender_params *p);

@@ -5,6 +5,8 @@
  * the rings straight into the pending array, which is the batch.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,8 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <xxhash.h>
 
 #include "persist/alert.h"
 #include "persist/cold.h"
@@ -177,6 +181,15 @@ struct slob_cold_writer {
 	uint64_t durable[SLOB_COLD_MAX_PRODUCERS]; /* atomic */
 	struct slob_cold_counters cnt;		   /* relaxed atomic stores */
 
+	/* spill (cold.h note 6) */
+	int64_t stop_ns; /* atomic: monotonic time a stop was requested, 0 = none */
+	int spill_fd;	 /* open spill file, -1 = none */
+	int64_t spill_off;
+	uint64_t spilled; /* records written to the spill file */
+	uint64_t spill_lost; /* records the spill file could not take */
+	int spill_named;     /* renamed to its final name */
+	int spill_alerted;   /* the first spill was alerted */
+
 	slob_stage_t stage;
 };
 
@@ -200,6 +213,7 @@ void slob_cold_params_default(struct slob_cold_params *p)
 	p->retry_max_ms = 1000;
 	p->cmd_poll_ms = 250;
 	p->busy_grace_ms = 2000;
+	p->spill_after_ms = 2000;
 }
 
 int slob_cold_param_set(struct slob_cold_params *p, const char *key, const char *value, char *err,
@@ -217,6 +231,7 @@ int slob_cold_param_set(struct slob_cold_params *p, const char *key, const char 
 	    {"retry_max_ms", offsetof(struct slob_cold_params, retry_max_ms), 1, 600000},
 	    {"cmd_poll_ms", offsetof(struct slob_cold_params, cmd_poll_ms), 0, 600000},
 	    {"busy_grace_ms", offsetof(struct slob_cold_params, busy_grace_ms), 0, 600000},
+	    {"spill_after_ms", offsetof(struct slob_cold_params, spill_after_ms), 0, 60000},
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		if (strcmp(key, keys[i].key))
@@ -553,6 +568,11 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 		}
 		bind_time(st, 4, ts);
 		rc = run(st);
+		if (rc == SQLITE_DONE) {
+			char why[sizeof(b->why) + 1];
+			snprintf(why, sizeof(why), "%.*s", (int)sizeof(b->why), b->why);
+			slob_cold_latch_write(slob_store_path(w->store), b->tripped, b->reason, why);
+		}
 		break;
 	}
 	case SLOB_COLD_DECISION: {
@@ -625,6 +645,50 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 		break; /* log lines go to the log sink only */
 	}
 	return rc;
+}
+
+/* ---- breaker latch file --------------------------------------------------- */
+
+static int write_all(int fd, const void *buf, size_t len, int64_t off);
+
+int slob_cold_latch_write(const char *db_path, bool tripped, int code, const char *why)
+{
+	char path[PATH_MAX + 16];
+	if (slob_cold_spill_path(db_path, path, sizeof(path), NULL) < 0)
+		return -ENAMETOOLONG;
+	snprintf(path, sizeof(path), "%s.breaker", db_path);
+	if (!tripped)
+		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	char line[256];
+	int n = snprintf(line, sizeof(line), "%d %.200s\n", code, why ? why : "");
+	int e = write_all(fd, line, (size_t)(n < (int)sizeof(line) ? n : (int)sizeof(line) - 1), 0);
+	if (e == 0 && fsync(fd) < 0)
+		e = -errno;
+	close(fd);
+	return e;
+}
+
+int slob_cold_latch_read(const char *db_path, int *code, char *why, size_t len)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s.breaker", db_path);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	char line[256] = "";
+	if (!fgets(line, sizeof(line), f))
+		line[0] = 0;
+	fclose(f);
+	char *end;
+	*code = (int)strtol(line, &end, 10);
+	while (*end == ' ')
+		end++;
+	end[strcspn(end, "\n")] = 0;
+	snprintf(why, len, "%s", end);
+	return 1;
 }
 
 /* A failure that a retry can cure (disk, lock, memory), as opposed to a record
@@ -908,6 +972,174 @@ static void stage_stats(slob_cold_writer_t *w, unsigned got, int committed)
 		__atomic_store_n(&w->cnt.pending_peak, w->npending, __ATOMIC_RELAXED);
 }
 
+/* ---- spill ------------------------------------------------------------- */
+
+struct spill_head {
+	char magic[8]; /* SLOB_SPILL_MAGIC */
+	uint32_t version, rec_size;
+	uint8_t zero[48];
+};
+struct spill_chunk {
+	uint32_t magic; /* SPILL_CHUNK */
+	uint32_t count;
+	uint64_t sum; /* xxh3 of the count records */
+};
+#define SPILL_CHUNK 0x4b434c53u /* "SLCK" */
+
+int slob_cold_spill_path(const char *db_path, char *out, size_t len, const char *suffix)
+{
+	int n = snprintf(out, len, "%s.spill%s", db_path, suffix ? suffix : "");
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len, int64_t off)
+{
+	const char *b = buf;
+	while (len) {
+		ssize_t k = pwrite(fd, b, len, (off_t)off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k < 0 ? -errno : -EIO;
+		b += k;
+		len -= (size_t)k;
+		off += k;
+	}
+	return 0;
+}
+
+static void fsync_dir_of(const char *path)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+/* Opens the spill file: the space slobd reserved at start (<db>.spill-reserve,
+ * so a full disk can still take it), else a new file. */
+static int spill_open(slob_cold_writer_t *w)
+{
+	char tmp[PATH_MAX + 32], res[PATH_MAX + 32];
+	const char *db = slob_store_path(w->store);
+	if (slob_cold_spill_path(db, tmp, sizeof(tmp), ".tmp") < 0 ||
+	    slob_cold_spill_path(db, res, sizeof(res), "-reserve") < 0)
+		return -ENAMETOOLONG;
+	if (rename(res, tmp) < 0 && errno != ENOENT)
+		unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	struct spill_head h;
+	memset(&h, 0, sizeof(h));
+	memcpy(h.magic, SLOB_SPILL_MAGIC, 8);
+	h.version = 1;
+	h.rec_size = sizeof(struct slob_cold);
+	int e = write_all(fd, &h, sizeof(h), 0);
+	if (e < 0) {
+		close(fd);
+		unlink(tmp);
+		return e;
+	}
+	w->spill_fd = fd;
+	w->spill_off = sizeof(h);
+	return 0;
+}
+
+/*
+ * Moves every pending record into the spill file (one checksummed chunk,
+ * fdatasync'd; the file gets its final name after the first chunk, so the
+ * next start finds it even if this process dies now). Returns 0 or -errno
+ * (then the records stay pending and are counted as lost at the end).
+ */
+static int spill_pending(slob_cold_writer_t *w)
+{
+	if (w->npending == 0)
+		return 0;
+	int e = 0;
+	if (w->spill_fd < 0 && (e = spill_open(w)) < 0)
+		return e;
+	struct spill_chunk c = {SPILL_CHUNK, w->npending,
+				XXH3_64bits(w->pending, (size_t)w->npending * sizeof(*w->pending))};
+	if ((e = write_all(w->spill_fd, &c, sizeof(c), w->spill_off + 0)) < 0 ||
+	    (e = write_all(w->spill_fd, w->pending, (size_t)w->npending * sizeof(*w->pending),
+			   w->spill_off + (int64_t)sizeof(c))) < 0 ||
+	    (fdatasync(w->spill_fd) < 0 && (e = -errno) < 0))
+		return e;
+	/* the end marker: a zero chunk header after the data (a reserve's zeros
+	 * or a fresh file's end both read as "no more chunks") */
+	w->spill_off += (int64_t)sizeof(c) + (int64_t)w->npending * (int64_t)sizeof(*w->pending);
+	if (!w->spill_named) {
+		char tmp[PATH_MAX + 32], fin[PATH_MAX + 32];
+		const char *db = slob_store_path(w->store);
+		slob_cold_spill_path(db, tmp, sizeof(tmp), ".tmp");
+		slob_cold_spill_path(db, fin, sizeof(fin), NULL);
+		if (rename(tmp, fin) < 0)
+			return -errno;
+		fsync_dir_of(fin);
+		w->spill_named = 1;
+	}
+	w->spilled += w->npending;
+	w->npending = 0;
+	w->ntrade = 0;
+	return 0;
+}
+
+/* The stop's last step while the store cannot write: spill everything held
+ * and everything still in the rings, so the stage can finish. */
+static void spill_all(slob_cold_writer_t *w)
+{
+	uint64_t before = w->spilled;
+	int e = 0;
+	do {
+		if ((e = spill_pending(w)) < 0)
+			break;
+		drain(w, (unsigned)w->p.pending_max);
+	} while (w->npending);
+	if (e < 0) {
+		/* the spill file failed too: nothing more can be kept */
+		w->spill_lost += w->npending;
+		for (unsigned i = 0; i < w->nrings; i++)
+			while (slob_ring_size(w->rings[i]))
+				w->spill_lost += slob_ring_pop_batch_spsc(w->rings[i], w->pending,
+									  (unsigned)w->p.pending_max);
+		w->npending = 0;
+	}
+	if (w->spilled != before || e < 0) {
+		char msg[160]; /* fits a cold text record */
+		if (e < 0)
+			snprintf(msg, sizeof(msg),
+				 "stop with store unwritable: spill file failed (%.40s): %llu records "
+				 "LOST, %llu spilled",
+				 strerror(-e), (unsigned long long)w->spill_lost,
+				 (unsigned long long)w->spilled);
+		else
+			snprintf(msg, sizeof(msg),
+				 "stop with store unwritable (%.30s): %llu held records spilled to "
+				 "<store>.spill, committed at the next start before anything else",
+				 strerror(-w->last_err), (unsigned long long)w->spilled);
+		if (w->spill_alerted && e == 0) {
+			/* records the producers flushed after the first spill */
+			log_text(w, SLOB_LVL_WARNING, 0, msg);
+			return;
+		}
+		w->spill_alerted = 1;
+		log_text(w, SLOB_LVL_CRITICAL, 0, msg);
+		struct slob_cold rec;
+		own_text(&rec, SLOB_COLD_ALERT, SLOB_LVL_CRITICAL, SLOB_ALERT_STORE_ERROR, msg);
+		if (w->sinks.alert)
+			w->sinks.alert(w->sinks.ctx, &rec);
+	}
+}
+
 static int poll_impl(slob_cold_writer_t *w, bool force)
 {
 	int64_t now = slob_mono_ns();
@@ -919,6 +1151,9 @@ static int poll_impl(slob_cold_writer_t *w, bool force)
 		got = drain(w, (unsigned)w->p.pending_max);
 		if (now >= w->retry_at_ns)
 			committed = attempt(w, now);
+		int64_t stop = __atomic_load_n(&w->stop_ns, __ATOMIC_ACQUIRE);
+		if (w->failing && stop && now - stop >= (int64_t)w->p.spill_after_ms * 1000000)
+			spill_all(w);
 		stage_stats(w, got, committed);
 		return (int)got + committed;
 	}
@@ -971,6 +1206,22 @@ static bool stage_done(slob_stage_t *st)
 slob_stage_t *slob_cold_stage(slob_cold_writer_t *w)
 {
 	return &w->stage;
+}
+
+void slob_cold_writer_stop_requested(slob_cold_writer_t *w)
+{
+	if (!w)
+		return;
+	int64_t zero = 0, now = slob_mono_ns();
+	/* release: partner acquire in poll_impl */
+	__atomic_compare_exchange_n(&w->stop_ns, &zero, now ? now : 1, false, __ATOMIC_RELEASE,
+				    __ATOMIC_RELAXED);
+}
+
+void slob_cold_writer_spill_stats(const slob_cold_writer_t *w, uint64_t *spilled, uint64_t *lost)
+{
+	*spilled = w->spilled;
+	*lost = w->spill_lost;
 }
 
 void slob_cold_writer_producers_finished(slob_cold_writer_t *w)
@@ -1081,6 +1332,7 @@ int slob_cold_writer_create(slob_store_t *store, slob_ring_t *const *rings, unsi
 		}
 	}
 	w->sync_full = -1;
+	w->spill_fd = -1;
 	w->healthy = 1;
 	w->retry_ms = w->p.retry_min_ms;
 	w->stage.name = "cold";
@@ -1098,6 +1350,15 @@ void slob_cold_writer_free(slob_cold_writer_t *w)
 		return;
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(w->st[i]);
+	if (w->spill_fd >= 0) {
+		/* cut a reserve's unused tail; the zero chunk header after the
+		 * data ends the file for the reader either way */
+		struct spill_chunk end = {0, 0, 0};
+		if (write_all(w->spill_fd, &end, sizeof(end), w->spill_off) == 0 &&
+		    ftruncate(w->spill_fd, (off_t)(w->spill_off + (int64_t)sizeof(end))) == 0)
+			fdatasync(w->spill_fd);
+		close(w->spill_fd);
+	}
 	free(w->pending);
 	free(w);
 }
@@ -1150,4 +1411,132 @@ int slob_cold_run_end(slob_store_t *s, int64_t run_id, const char *decision_dige
 	return sqlite3_changes(db) == 1
 		   ? 0
 		   : slob_store_seterr_(ENOENT, "runs: no run %lld", (long long)run_id);
+}
+
+/* ---- spill replay (start-up) -------------------------------------------- */
+
+int slob_cold_spill_replay(slob_store_t *store, const struct slob_instrument *ins, char *msg,
+			   size_t len)
+{
+	char path[PATH_MAX + 16];
+	const char *db = slob_store_path(store);
+	msg[0] = '\0';
+	if (slob_cold_spill_path(db, path, sizeof(path), NULL) < 0)
+		return slob_store_seterr_(ENAMETOOLONG, "spill: path too long");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return slob_store_seterr_(errno, "spill file %s: %s", path, strerror(errno));
+	}
+	struct spill_head h;
+	if (read(fd, &h, sizeof(h)) != (ssize_t)sizeof(h) ||
+	    memcmp(h.magic, SLOB_SPILL_MAGIC, 8) != 0 || h.version != 1 ||
+	    h.rec_size != sizeof(struct slob_cold)) {
+		close(fd);
+		return slob_store_seterr_(EBADMSG,
+					  "spill file %s is not a spill of this build (bad header): "
+					  "move it aside to start",
+					  path);
+	}
+	slob_cold_writer_t *w = NULL;
+	struct slob_cold_params prm;
+	slob_cold_params_default(&prm);
+	prm.pending_max = prm.batch_max;
+	int e = slob_cold_writer_create(store, NULL, 0, &prm, NULL, ins, &w);
+	if (e < 0) {
+		close(fd);
+		return e;
+	}
+	sqlite3 *sdb = slob_store_db(store);
+	e = sqlite3_exec(sdb, "PRAGMA synchronous=FULL", NULL, NULL, NULL) == SQLITE_OK &&
+		    sqlite3_exec(sdb, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK
+		? 0
+		: slob_store_seterr_(-slob_store_errno_(sqlite3_errcode(sdb)),
+				     "spill replay into %s: %s", db, sqlite3_errmsg(sdb));
+	uint64_t n = 0, refused = 0, torn = 0;
+	int64_t off = sizeof(h);
+	struct slob_cold *buf = w ? w->pending : NULL;
+	while (e == 0) {
+		struct spill_chunk c;
+		ssize_t k = pread(fd, &c, sizeof(c), off);
+		if (k != (ssize_t)sizeof(c) || c.magic != SPILL_CHUNK)
+			break; /* end (zero header, or end of file) */
+		off += (int64_t)sizeof(c);
+		uint64_t sum;
+		XXH3_state_t *xs = XXH3_createState();
+		if (!xs) {
+			e = slob_store_seterr_(ENOMEM, "spill replay: out of memory");
+			break;
+		}
+		XXH3_64bits_reset(xs);
+		uint32_t left = c.count;
+		int64_t start = off;
+		bool ok = true;
+		/* checksum first, then apply: a torn chunk (crash mid-write) is skipped */
+		while (left && ok) {
+			uint32_t take = left < (uint32_t)prm.pending_max ? left : (uint32_t)prm.pending_max;
+			size_t bytes = (size_t)take * sizeof(*buf);
+			ok = pread(fd, buf, bytes, off) == (ssize_t)bytes;
+			if (ok)
+				XXH3_64bits_update(xs, buf, bytes);
+			off += (int64_t)bytes;
+			left -= take;
+		}
+		sum = XXH3_64bits_digest(xs);
+		XXH3_freeState(xs);
+		if (!ok || sum != c.sum) {
+			torn += c.count;
+			break;
+		}
+		off = start;
+		left = c.count;
+		while (left && e == 0) {
+			uint32_t take = left < (uint32_t)prm.pending_max ? left : (uint32_t)prm.pending_max;
+			size_t bytes = (size_t)take * sizeof(*buf);
+			if (pread(fd, buf, bytes, off) != (ssize_t)bytes) {
+				e = slob_store_seterr_(EIO, "spill file %s: short read", path);
+				break;
+			}
+			slob_store_time_fmt(wall_ns(), w->now_text, sizeof(w->now_text));
+			for (uint32_t i = 0; i < take && e == 0; i++) {
+				int rc = apply(w, &buf[i]);
+				if (rc == SQLITE_DONE || rc == SQLITE_OK)
+					n++;
+				else if (transient(rc))
+					e = slob_store_seterr_(-slob_store_errno_(rc),
+							       "spill replay into %s: %s", db,
+							       sqlite3_errmsg(sdb));
+				else
+					refused++;
+			}
+			off += (int64_t)bytes;
+			left -= take;
+		}
+	}
+	if (e == 0 && sqlite3_exec(sdb, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		e = slob_store_seterr_(-slob_store_errno_(sqlite3_errcode(sdb)),
+				       "spill replay into %s: commit: %s", db, sqlite3_errmsg(sdb));
+	if (e < 0 && !sqlite3_get_autocommit(sdb))
+		sqlite3_exec(sdb, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(sdb, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+	slob_cold_writer_free(w);
+	close(fd);
+	if (e < 0)
+		return e; /* the spill file stays for the next attempt */
+	/* committed: only now may the file go (kept aside if it was torn) */
+	if (torn) {
+		char aside[PATH_MAX + 48];
+		snprintf(aside, sizeof(aside), "%s.torn", path);
+		rename(path, aside);
+	} else {
+		unlink(path);
+	}
+	fsync_dir_of(path);
+	snprintf(msg, len,
+		 "spill file %.200s from the last stop replayed: %llu records committed, %llu "
+		 "refused by the schema%s%llu torn at its end%s",
+		 path, (unsigned long long)n, (unsigned long long)refused, torn ? ", " : " (",
+		 (unsigned long long)torn, torn ? " (kept as .torn)" : ")");
+	return (int)(n > 0x7fffffff ? 0x7fffffff : n);
 }

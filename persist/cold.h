@@ -28,11 +28,25 @@
  *     quietly for busy_grace_ms before it clears the flag and alerts.
  *  5. A record that fails for a non-transient reason (constraint, bad value)
  *     is counted in `rejected` and logged; it never blocks the batch.
+ *  6. Stops finish. Once a stop was requested (slob_cold_writer_stop_requested)
+ *     and the store still cannot commit spill_after_ms later, every held
+ *     record and everything left in the rings goes to the spill file
+ *     <store>.spill (checksummed chunks, fdatasync'd, renamed to its final
+ *     name after the first chunk), so the stage finishes and the process
+ *     exits well inside a systemd stop timeout. slobd reserves the file's
+ *     space at start (<store>.spill-reserve) so a full disk can still take
+ *     it. The next start commits the spill file in one transaction
+ *     (slob_cold_spill_replay) before anything else and removes it only
+ *     after that commit. Records are lost only if the spill file itself
+ *     cannot be written: they are counted and logged at CRITICAL.
  *
  *   states:  IDLE --record--> FILLING --count|age--> COMMIT --ok--> IDLE
  *                                                      |fail
  *                                                      v
  *                               RETRY_WAIT <--fail-- RETRY --ok--> IDLE (healthy)
+ *                                   |stop requested, spill_after_ms
+ *                                   v
+ *                                 SPILL --> done (records in <store>.spill)
  */
 #ifndef SLOB_COLD_H
 #define SLOB_COLD_H
@@ -116,7 +130,11 @@ struct slob_cold_params {
 	int cmd_poll_ms;   /* operator_commands poll period, default 250; 0 = off */
 	int busy_grace_ms; /* SQLITE_BUSY (an operator tool holds the lock) retried
 			    * quietly this long before it counts as a failure; 2000 */
+	int spill_after_ms; /* after a stop request, a failing store is waited for
+			     * this long before the held records are spilled; 2000 */
 };
+
+#define SLOB_SPILL_MAGIC "SLOBSPL1"
 
 void slob_cold_params_default(struct slob_cold_params *p);
 int slob_cold_param_set(struct slob_cold_params *p, const char *key, const char *value, char *err,
@@ -173,6 +191,41 @@ slob_stage_t *slob_cold_stage(slob_cold_writer_t *w);
 
 /* Pipeline: every producer has stopped (no more records will be pushed). Any thread. */
 void slob_cold_writer_producers_finished(slob_cold_writer_t *w);
+
+/* A stop was requested (SIGTERM): starts the spill_after_ms clock (note 6).
+ * Any thread; idempotent; accepts NULL. */
+void slob_cold_writer_stop_requested(slob_cold_writer_t *w);
+
+/* Records written to the spill file, and records lost because it could not
+ * be written. Cold thread, or any thread once the cold thread stopped. */
+void slob_cold_writer_spill_stats(const slob_cold_writer_t *w, uint64_t *spilled, uint64_t *lost);
+
+/* "<db_path>.spill<suffix>" (suffix NULL: the spill file itself). */
+int slob_cold_spill_path(const char *db_path, char *out, size_t len, const char *suffix);
+
+/*
+ * slob_cold_spill_replay - commits the spill file of `store`, if any, in one
+ * transaction (synchronous=FULL) and then removes it (a chunk torn by a
+ * crash mid-spill is skipped and the file kept as .spill.torn). Returns the
+ * number of records committed (0: no spill file), or -errno with the file
+ * left in place (-EBADMSG: not a spill file; others: the store cannot take
+ * it yet). msg gets one line for the log. Start-up, before anything else
+ * writes the store.
+ */
+int slob_cold_spill_replay(slob_store_t *store, const struct slob_instrument *ins, char *msg,
+			   size_t len);
+
+/*
+ * The breaker latch outside the store: "<db_path>.breaker" exists while the
+ * breaker is tripped (written with fsync by the cold writer when it commits a
+ * trip, removed when it commits a reset). A store replaced by an older backup
+ * (or recreated) cannot release a latch that way: slobd re-latches at start
+ * while the file exists. slob_cold_latch_write returns 0 or -errno;
+ * slob_cold_latch_read returns 1 (latched: code and reason filled), 0 (no
+ * file) or -errno.
+ */
+int slob_cold_latch_write(const char *db_path, bool tripped, int code, const char *why);
+int slob_cold_latch_read(const char *db_path, int *code, char *why, size_t len);
 
 /* Highest committed sequence of producer p (acquire). Any thread. */
 uint64_t slob_cold_durable_seq(const slob_cold_writer_t *w, unsigned producer);

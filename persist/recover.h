@@ -15,7 +15,9 @@
  *  3. A corrupt store never starts silently: without auto_restore start-up
  *     fails with the newest verified backup and the restore command in the
  *     message; with it, the corrupt file is kept aside and the report says
- *     so (the caller sends it as an alert).
+ *     so (the caller sends it as an alert). An empty, table-less or missing
+ *     store where a store has lived (slob_store_check_startup) is treated
+ *     the same way: a lost store is never taken for a new one.
  */
 #ifndef SLOB_RECOVER_H
 #define SLOB_RECOVER_H

@@ -587,6 +587,13 @@ static int schema_shape(sqlite3 *db, const char *path)
 				   path, (long long)ver);
 		return SHAPE_EMPTY;
 	}
+	if (ver == 0 && has_table(db, "active_setups") && has_table(db, "runs")) {
+		slob_store_seterr_(EIO,
+				   "store %s: schema version 0 but it holds slob's tables: its "
+				   "version was lost (a damaged store)",
+				   path);
+		return SHAPE_MISMATCHED;
+	}
 	if (ver == 0 || ver > SLOB_STORE_VERSION)
 		return SHAPE_OK; /* foreign or newer: slob_store_open names it (-EPROTO) */
 	for (int m = 0; m < ver; m++) {

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/mount.h>
 #include <time.h>
+#include <unistd.h>
 
 /* cmocka.h needs the headers above */
 #include <cmocka.h>
@@ -427,6 +428,66 @@ static void test_real_full_disk_tmpfs(void **state)
 	ptest_rm_rf(mnt);
 }
 
+/* A stop while the store cannot write: after spill_after_ms the held records
+ * and the rings' contents go to <store>.spill and the stage is done; the next
+ * start commits the file in one transaction and removes it (cold.h note 6). */
+static void test_stop_spills_and_replays(void **state)
+{
+	(void)state;
+	struct fx f;
+	memset(&f, 0, sizeof(f));
+	slob_cold_params_default(&f.p);
+	f.p.batch_ms = 0;
+	f.p.retry_min_ms = 1;
+	f.p.retry_max_ms = 4;
+	f.p.pending_max = 64;
+	f.p.batch_max = 16;
+	f.p.spill_after_ms = 50;
+	fx_open(&f, "spill", 256);
+	fx_writer(&f);
+	slob_vfs_fault_set(0, 0, SQLITE_FULL);
+	struct slob_cold r;
+	const int n = 200; /* more than pending_max: the rest waits in the ring */
+	for (int i = 1; i <= n; i++) {
+		ptest_trade(&r, (uint64_t)i, i);
+		put(&f, 0, &r);
+		if (i % 16 == 0)
+			slob_cold_writer_poll(f.w);
+	}
+	slob_coldq_flush(&f.q[0]);
+	assert_false(slob_cold_store_healthy(f.w));
+	slob_cold_writer_producers_finished(f.w);
+	slob_stage_t *st = slob_cold_stage(f.w);
+	for (int i = 0; i < 20; i++)
+		slob_cold_writer_poll(f.w);
+	assert_false(st->done(st)); /* no stop requested: it waits for the store */
+	slob_cold_writer_stop_requested(f.w);
+	int64_t end = mono() + 5000000000LL;
+	while (!st->done(st) && mono() < end)
+		slob_cold_writer_poll(f.w);
+	assert_true(st->done(st));
+	uint64_t spilled, lost;
+	slob_cold_writer_spill_stats(f.w, &spilled, &lost);
+	assert_int_equal(lost, 0);
+	assert_true(spilled >= (uint64_t)n); /* + the writer's own alert */
+	char sp[PATH_MAX + 64];
+	assert_int_equal(slob_cold_spill_path(f.path, sp, sizeof(sp), NULL), 0);
+	assert_int_equal(access(sp, R_OK), 0);
+	slob_cold_writer_free(f.w);
+	f.w = NULL;
+	slob_vfs_fault_set(0, 0, 0);
+	assert_int_equal(ptest_i64(db(&f), "SELECT count(*) FROM trade_history"), 0);
+	char msg[400];
+	assert_true(slob_cold_spill_replay(f.store, NULL, msg, sizeof(msg)) >= n);
+	assert_non_null(strstr(msg, "replayed"));
+	assert_int_equal(ptest_i64(db(&f), "SELECT count(*) FROM trade_history"), n);
+	assert_int_equal(ptest_i64(db(&f), "SELECT sum(pnl_cents) FROM trade_history"),
+			 (long long)n * (n + 1) / 2);
+	assert_int_not_equal(access(sp, F_OK), 0); /* removed after the commit */
+	assert_int_equal(slob_cold_spill_replay(f.store, NULL, msg, sizeof(msg)), 0);
+	fx_close(&f);
+}
+
 /* An operator tool holding the write lock (VACUUM, archive) is waited out
  * quietly for busy_grace_ms; with no grace it is an incident like a full disk. */
 static void test_busy_lock_grace(void **state)
@@ -715,6 +776,7 @@ int main(void)
 	    cmocka_unit_test(test_full_disk_holds_and_recovers),
 	    cmocka_unit_test(test_real_full_disk_tmpfs),
 	    cmocka_unit_test(test_busy_lock_grace),
+	    cmocka_unit_test(test_stop_spills_and_replays),
 	    cmocka_unit_test(test_cross_producer_order),
 	    cmocka_unit_test(test_slow_disk_never_blocks_producer),
 	    cmocka_unit_test(test_refused_put_takes_no_seq),

@@ -96,6 +96,14 @@ static void test_lost_store_is_not_new(void **state)
 	slob_store_close(s);
 	assert_int_equal(slob_store_check_path(path, true), -EIO);
 	assert_non_null(strstr(slob_store_strerror(), "fills"));
+	/* its version lost: slob's tables at user_version 0 */
+	assert_int_equal(slob_store_open(path, 0, &s), 0);
+	slob_store_close(s);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version=0", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(slob_store_check_startup(path, false), -EIO);
+	assert_non_null(strstr(slob_store_strerror(), "version was lost"));
 	/* truncated to 0 bytes with the marker beside it */
 	assert_int_equal(truncate(path, 0), 0);
 	char wal[PATH_MAX + 40];

@@ -30,6 +30,7 @@ static const struct option opts[] = {
 	{"shard", required_argument, 0, 'S'},    {"csv", required_argument, 0, 'o'},
 	{"jobs", required_argument, 0, 'j'},     {"help", no_argument, 0, 'h'},
 	{"strict", no_argument, 0, 'T'},
+	{"append", no_argument, 0, 'A'},         {"fresh", no_argument, 0, 'F'},
 	{0, 0, 0, 0},
 };
 
@@ -50,6 +51,8 @@ static int one_option(struct slobd_args *a, int c)
 		return add_set(a, a->set_speed);
 	case 'f': a->format = optarg; return 0;
 	case 'R': a->auto_restore = true; return 0;
+	case 'A': a->append = true; return 0;
+	case 'F': a->fresh = true; return 0;
 	case 'J': a->json = true; return 0;
 	case 'q': a->quiet = true; return 0;
 	case 'T': a->strict = true; return 0;
@@ -116,6 +119,14 @@ int slobd_parse_args(struct slobd_args *a, int argc, char **argv)
 	}
 	if (!a->command && !a->check_config && !a->config_doc) {
 		fprintf(stderr, "slobd: missing command (replay FILE, live, replay-gw, sweep FILE)\n");
+		return -1;
+	}
+	if (a->append && a->fresh) {
+		fprintf(stderr, "slobd: --append and --fresh exclude each other\n");
+		return -1;
+	}
+	if ((a->append || a->fresh) && (!a->command || strcmp(a->command, "replay") != 0)) {
+		fprintf(stderr, "slobd: --append and --fresh apply to `slobd replay` only\n");
 		return -1;
 	}
 	if (a->command && !strcmp(a->command, "sweep") && a->ngrid == 0) {

@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -63,6 +64,10 @@ static void usage(FILE *out)
 		"  -f, --format F         replay input: auto, ticks, bars (M1 bar CSV)\n"
 		"      --auto-restore     restore the newest verified backup if the store is corrupt,\n"
 		"                         empty or lost (docs/STORE.md)\n"
+		"      --append           replay into a store that already holds runs, continuing\n"
+		"                         it (order ids continue after the store's highest)\n"
+		"      --fresh            replay into a new store; an existing one is moved aside\n"
+		"                         (<store>.replaced_<UTC stamp>), never deleted\n"
 		"      --json             print the summary as one JSON object\n"
 		"  -q, --quiet            no summary\n"
 		"      --strict           replay: stop at the first rejected tick (exit 6); without\n"
@@ -294,6 +299,171 @@ static void heartbeat(void *ctx)
 /* A restore from backup is an incident of its own: journaled in events and
  * alerts_sent before anything else touches the restored store (the alert
  * itself goes out once the alert channels exist). */
+/* One text value of a query on the open store ("" when none). */
+static void query_text(struct daemon *d, const char *sql, char *out, size_t len)
+{
+	sqlite3_stmt *st;
+	out[0] = '\0';
+	if (sqlite3_prepare_v2(slob_store_db(d->st.store), sql, -1, &st, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+/*
+ * A replay into a data directory whose store already holds runs would mix two
+ * histories (and, before ids continued across runs, collided on paper order
+ * and exec ids). Refused unless the user chose: --append continues the store,
+ * --fresh moves it aside (never deletes it) and starts a new one. Runs with
+ * the lock held, before anything is loaded. Returns 0 or an exit code.
+ */
+static int replay_guard(struct daemon *d)
+{
+	int64_t runs = slob_store_query_i64(d->st.store, "SELECT count(*) FROM runs");
+	if (runs <= 0 || d->a.append)
+		return 0;
+	char last[200];
+	query_text(d,
+		   "SELECT 'run ' || id || ' (' || coalesce(mode,'?') || ', started ' || started_at"
+		   " || ', ' || coalesce('exit ' || exit_status, 'did not stop cleanly') || ')'"
+		   " FROM runs ORDER BY id DESC LIMIT 1",
+		   last, sizeof(last));
+	if (!d->a.fresh) {
+		fprintf(stderr,
+			"slobd: the store %s already holds %lld run%s (last: %s). A replay into it "
+			"would mix two histories: add --append to continue this store (order ids "
+			"continue after its highest), or --fresh to move it aside and start a "
+			"new one\n",
+			d->db_path, (long long)runs, runs == 1 ? "" : "s", last);
+		return SLOBD_EXIT_USAGE;
+	}
+	char stamp[32], aside[PATH_MAX + 64];
+	time_t t = time(NULL);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof(stamp), "%Y%m%d_%H%M%S", &tm);
+	snprintf(aside, sizeof(aside), "%s.replaced_%s", d->db_path, stamp);
+	slob_store_close(d->st.store); /* checkpoints the WAL into the file */
+	d->st.store = NULL;
+	if (rename(d->db_path, aside) < 0) {
+		fprintf(stderr, "slobd: --fresh: cannot move %s aside to %s: %s\n", d->db_path,
+			aside, strerror(errno));
+		return SLOBD_EXIT_RUNTIME;
+	}
+	for (int i = 0; i < 2; i++) {
+		char a[PATH_MAX + 8], b[PATH_MAX + 72];
+		snprintf(a, sizeof(a), "%s%s", d->db_path, i ? "-shm" : "-wal");
+		snprintf(b, sizeof(b), "%s%s", aside, i ? "-shm" : "-wal");
+		if (rename(a, b) < 0 && errno != ENOENT)
+			fprintf(stderr, "slobd: --fresh: moving %s: %s\n", a, strerror(errno));
+	}
+	if (slob_store_open(d->db_path, SLOB_STORE_WRITER, &d->st.store) < 0) {
+		fprintf(stderr, "slobd: --fresh: %s\n", slob_store_strerror());
+		return SLOBD_EXIT_RUNTIME;
+	}
+	fprintf(stderr, "slobd: --fresh: previous store (%lld run%s) kept as %s\n",
+		(long long)runs, runs == 1 ? "" : "s", aside);
+	return 0;
+}
+
+/*
+ * A replay appended to a store left with open positions or working orders
+ * (a run that crashed) cannot manage them: its paper broker starts flat, so
+ * they would sit in the risk gate forever (max positions) while every setup
+ * is refused. Refused with the positions named. Returns 0 or an exit code.
+ */
+static int replay_open_check(struct daemon *d)
+{
+	char list[512] = "";
+	unsigned npos = 0;
+	for (unsigned i = 0; i < d->rec.npositions; i++) {
+		const struct slob_rec_position *p = &d->rec.positions[i];
+		if (p->setup_id == 0 || p->qty == 0)
+			continue;
+		npos++;
+		size_t l = strlen(list);
+		if (l < sizeof(list) - 64)
+			snprintf(list + l, sizeof(list) - l, "%s%016llx qty %d", l ? ", " : "",
+				 (unsigned long long)p->setup_id, (int)p->qty);
+	}
+	if (npos == 0 && d->rec.nopen_orders == 0)
+		return 0;
+	char last[200];
+	query_text(d,
+		   "SELECT 'run ' || id || ' (started ' || started_at || ', '"
+		   " || coalesce('exit ' || exit_status, 'did not stop cleanly') || ')'"
+		   " FROM runs ORDER BY id DESC LIMIT 1",
+		   last, sizeof(last));
+	fprintf(stderr,
+		"slobd: the store %s holds %u open position%s (%s) and %u working order%s left by "
+		"%s. A replay's paper broker starts flat and cannot manage them: replay with "
+		"--fresh (the store is moved aside), or close them in the store first "
+		"(docs/RUNBOOK.md, replays)\n",
+		d->db_path, npos, npos == 1 ? "" : "s", list[0] ? list : "none",
+		d->rec.nopen_orders, d->rec.nopen_orders == 1 ? "" : "s", last);
+	return SLOBD_EXIT_USAGE;
+}
+
+/*
+ * Only an operator releases a latched breaker (slobctl reset-breaker). While
+ * the latch file says the breaker is tripped, a store that says otherwise (a
+ * backup older than the trip, a store recreated by hand) is latched again,
+ * with a breaker_events row saying why; a latched store without the file
+ * (written by an older build) gets the file.
+ */
+static void keep_breaker_latch(struct daemon *d)
+{
+	int code = 0;
+	char why[200] = "";
+	int latched = slob_cold_latch_read(d->db_path, &code, why, sizeof(why));
+	int64_t tripped = slob_store_query_i64(
+	    d->st.store, "SELECT coalesce(max(breaker_tripped), 0) FROM risk_state");
+	if (latched <= 0) {
+		if (tripped > 0) {
+			char reason[128];
+			query_text(d, "SELECT coalesce(breaker_reason, '') FROM risk_state WHERE id=1",
+				   reason, sizeof(reason));
+			int64_t c = slob_store_query_i64(
+			    d->st.store, "SELECT coalesce(breaker_code, 0) FROM risk_state WHERE id=1");
+			slob_cold_latch_write(d->db_path, true, (int)(c > 0 ? c : 0), reason);
+		}
+		return;
+	}
+	if (tripped > 0)
+		return;
+	char text[300];
+	snprintf(text, sizeof(text),
+		 "latched before this store was restored or replaced (%.150s); release with "
+		 "slobctl reset-breaker",
+		 why[0] ? why : "no reason recorded");
+	char ts[SLOB_STORE_TIME_LEN];
+	slob_store_time_fmt(wall_ns(), ts, sizeof(ts));
+	sqlite3 *db = slob_store_db(d->st.store);
+	static const char *const sql[2] = {
+	    "INSERT INTO risk_state (id, breaker_tripped, breaker_reason, breaker_code,"
+	    " breaker_since, updated_at) VALUES (1, 1, ?2, ?3, ?1, ?1) ON CONFLICT(id) DO UPDATE"
+	    " SET breaker_tripped=1, breaker_reason=?2, breaker_code=?3, breaker_since=?1,"
+	    " updated_at=?1",
+	    "INSERT INTO breaker_events (ts, action, reason_code, value, who, why)"
+	    " VALUES (?1, 'tripped', ?3, 0, 'slobd', ?2)"};
+	for (int i = 0; i < 2; i++) {
+		sqlite3_stmt *st;
+		int rc = sqlite3_prepare_v2(db, sql[i], -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			sqlite3_bind_text(st, 1, ts, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+			sqlite3_bind_int(st, 3, code);
+			rc = sqlite3_step(st);
+			sqlite3_finalize(st);
+		}
+		if (rc != SQLITE_DONE)
+			fprintf(stderr, "slobd: warning: re-latching the breaker in %s: %s\n",
+				d->db_path, sqlite3_errmsg(db));
+	}
+	fprintf(stderr, "slobd: circuit breaker %s\n", text);
+}
+
 /* An alert the daemon thread raises itself (the cold writer is not running):
  * its alerts_sent row is written now, its delivery state once it went out
  * (slob_alert_journal). Returns the row's ref, 0 when it could not be written. */
@@ -352,6 +522,33 @@ static void record_restore(struct daemon *d)
 			sqlite3_errmsg(db));
 	d->restore_ref =
 	    journal_alert_row(d, SLOB_ALERT_STORE_RESTORED, "CRITICAL", "store", d->st.report);
+}
+
+/* Space for the spill file, taken while the disk has it (cold.h note 6):
+ * pending_max records, at most 16384 (4 MiB; a longer spill still goes out
+ * if the disk takes it). Best effort: without it a spill on a full disk fails
+ * and says so. */
+static void spill_reserve(struct daemon *d)
+{
+	char path[PATH_MAX + 32];
+	if (slob_cold_spill_path(d->db_path, path, sizeof(path), "-reserve") < 0)
+		return;
+	off_t recs = d->po.cold.pending_max < 16384 ? d->po.cold.pending_max : 16384;
+	off_t want = recs * (off_t)sizeof(struct slob_cold) + 4096;
+	struct stat sb;
+	if (stat(path, &sb) == 0 && sb.st_size >= want)
+		return;
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+	int e = fd < 0 ? errno : posix_fallocate(fd, 0, want);
+	if (fd >= 0)
+		close(fd);
+	if (e != 0) {
+		unlink(path);
+		slob_log_printf(d->log, SLOB_LVL_WARNING, "store",
+				"cannot reserve %lld bytes for a spill file at %s: %s; a stop "
+				"while the disk is full may lose held records",
+				(long long)want, path, strerror(e));
+	}
 }
 
 static void cleanup(struct daemon *d)
@@ -417,6 +614,21 @@ static int run_engine(struct daemon *d, bool live)
 		return rc == -EBUSY ? SLOBD_EXIT_LOCKED : rc == -EIO ? SLOBD_EXIT_CORRUPT
 								     : SLOBD_EXIT_RUNTIME;
 	}
+	/* records a stop could not commit come first (cold.h note 6) */
+	char spill_msg[400] = "";
+	if ((rc = slob_cold_spill_replay(d->st.store, &d->po.instrument, spill_msg,
+					 sizeof(spill_msg))) < 0) {
+		fprintf(stderr,
+			"slobd: %s. The spill file holds records of the last stop that are in no "
+			"other place: slobd starts only once they are committed\n",
+			slob_store_strerror());
+		return rc == -EBADMSG ? SLOBD_EXIT_CORRUPT : SLOBD_EXIT_RUNTIME;
+	}
+	if (spill_msg[0])
+		fprintf(stderr, "slobd: %s\n", spill_msg);
+	if (!live && (rc = replay_guard(d)) != 0)
+		return rc;
+	keep_breaker_latch(d);
 	/* from now on this directory has held a store: an empty or missing
 	 * store here is a lost one (P0-1), never a new one */
 	if (slob_store_mark(d->db_path) < 0)
@@ -440,6 +652,16 @@ static int run_engine(struct daemon *d, bool live)
 		return SLOBD_EXIT_RUNTIME;
 	}
 	d->rec_loaded = true;
+	if (!live) {
+		if ((rc = replay_open_check(d)) != 0)
+			return rc;
+		/* paper order ids (and the exec ids P<order id> made from them)
+		 * continue after every id the store holds: unique across runs */
+		int64_t maxid = slob_store_query_i64(
+		    d->st.store, "SELECT coalesce(max(order_id), 0) FROM orders");
+		if (maxid >= d->po.sender.first_order_id)
+			d->po.sender.first_order_id = maxid + 1;
+	}
 	if ((rc = slob_log_create(&d->lp, true, &d->log, err, sizeof(err))) < 0) {
 		fprintf(stderr, "slobd: logs: %s\n", err);
 		return SLOBD_EXIT_RUNTIME;
@@ -453,6 +675,9 @@ static int run_engine(struct daemon *d, bool live)
 		return SLOBD_EXIT_RUNTIME;
 	}
 	d->stats_open = true;
+	if (spill_msg[0])
+		slob_log_printf(d->log, SLOB_LVL_WARNING, "store", "%s", spill_msg);
+	spill_reserve(d);
 	if (d->st.restored) {
 		slob_log_printf(d->log, SLOB_LVL_CRITICAL, "store", "%s", d->st.report);
 		slob_alert_track(d->alert, d->restore_ref);
@@ -505,6 +730,8 @@ static int run_engine(struct daemon *d, bool live)
 		 (unsigned long long)slobd_config_digest(&d->cfg));
 	d->run_id = slob_cold_run_begin(d->st.store, live ? "live" : "replay", SLOBD_VERSION,
 					d->cfg.path[0] ? d->cfg.path : "", cfgdigest);
+	if (!live && d->run_id > 0)
+		d->po.sender.run_id = d->run_id; /* paper exec ids unique across runs */
 
 	if ((rc = slob_pipeline_build(&d->pipe, &d->po, err, sizeof(err))) < 0) {
 		fprintf(stderr, "slobd: %s\n", err);

@@ -35,6 +35,7 @@ struct slobd_args {
 	const char *format;         /* auto, ticks, bars */
 	bool auto_restore, json, quiet, check_config, config_doc;
 	bool strict;                /* replay: any rejected tick is fatal (exit 6) */
+	bool append, fresh; /* replay into a store that holds runs: continue it / move it aside */
 	/* sweep */
 	const char *grid[SLOBD_MAX_GRID];
 	unsigned ngrid;

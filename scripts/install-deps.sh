@@ -8,7 +8,8 @@ pkgs=(build-essential cmake pkg-config git ca-certificates
       libxxhash-dev libmicrohttpd-dev libjansson-dev libsodium-dev
       libinih-dev libcmocka-dev libsystemd-dev tzdata)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(clang python3 python3-aiosmtpd chromium curl procps psmisc)
+  # clang + libclang-rt-dev: the fuzz preset (libFuzzer and the sanitizer runtimes)
+  pkgs+=(clang libclang-rt-dev python3 python3-aiosmtpd chromium curl procps psmisc)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -198,7 +198,7 @@ def start_gw(tmp, port, ctl_port):
     out = open(os.path.join(tmp, "gw.out"), "a")
     p = subprocess.Popen([tool("slob-gw"), "--port", str(port), "--control-port", str(ctl_port),
                           "--ticks", os.path.join(tmp, "gen", "sample.ticks"), "--speed", "20",
-                          "--wait-sub", "--account", "DU1234567", "--state",
+                          "--wait-sub", "--account", "DU1234567", "--contract", "MNQ", "--state",
                           os.path.join(tmp, "gw.state")], stdout=out, stderr=out)
     procs.append(p)
     end = time.time() + 10

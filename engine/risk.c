@@ -388,6 +388,13 @@ int slob_risk_params_validate(const struct slob_risk_params *p, char *err, size_
 		snprintf(err, errlen, "[risk] initial_capital must be > 0");
 		return -EINVAL;
 	}
+	if (p->flatten_at_min >= 0 && p->flatten_at_min <= p->trading_start_min) {
+		snprintf(err, errlen,
+			 "[risk] flatten_at (%02d:%02d) must be after trading_start: nothing could "
+			 "ever be traded",
+			 p->flatten_at_min / 60, p->flatten_at_min % 60);
+		return -EINVAL;
+	}
 	if (p->risk_per_trade_ppm <= 0 || p->risk_per_trade_ppm > 100000) {
 		snprintf(err, errlen, "[risk] risk_per_trade must be in 0.000001..0.1");
 		return -EINVAL;

@@ -537,12 +537,33 @@ static void cancel(struct slob_sender *s, const struct slob_intent *in)
 
 static void flatten(struct slob_sender *s, const struct slob_intent *in)
 {
+	int rc = 0;
 	/* paper: the market order trades on the ticks after the deciding bar */
 	if (s->prm.mode == SLOB_SENDER_PAPER)
 		(void)slob_paper_flatten(&s->paper, in->setup_id,
 					 in->clock_seq ? in->clock_seq + 1 : s->clock_seq + 1);
 	else if (s->be.flatten != NULL)
-		(void)s->be.flatten(s->be.ctx, in);
+		rc = s->be.flatten(s->be.ctx, in);
+	else
+		rc = -ENOTSUP;
+	if (rc < 0) {
+		/* not retried: the position keeps its stop and target; say so */
+		struct slob_cold rec;
+		char msg[160];
+		size_t n = 0;
+		const char *parts[4] = {"session-end flatten not sent for ", in->order_ref,
+					rc == -ENOTCONN ? " (no broker connection)" : " (broker refused)",
+					": the position keeps its stop and target"};
+		for (int i = 0; i < 4; i++) { /* no printf on the sender thread */
+			size_t l = strnlen(parts[i], sizeof(msg) - 1 - n);
+			memcpy(msg + n, parts[i], l);
+			n += l;
+		}
+		msg[n] = '\0';
+		slob_cold_text_init(&rec, SLOB_COLD_ALERT, SLOB_LVL_ERROR, in->ts_ns, "sender", 0,
+				    msg);
+		cold_put(s, &rec);
+	}
 }
 
 static void ack(struct slob_sender *s, uint64_t seq, int64_t ts_ns)

@@ -751,6 +751,14 @@ static void test_session_end_flatten(void **state)
 	assert_int_equal(slob_risk_param_set(&p, "flatten_at", "25:00", err, sizeof(err)), -EINVAL);
 	assert_int_equal(slob_risk_param_set(&p, "flatten_at", "15:50", err, sizeof(err)), 0);
 	assert_int_equal(p.flatten_at_min, 15 * 60 + 50);
+	{
+		struct slob_risk_params q = p;
+		assert_int_equal(slob_risk_param_set(&q, "flatten_at", "09:00", err, sizeof(err)), 0);
+		assert_int_equal(slob_risk_params_validate(&q, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "flatten_at"));
+		assert_int_equal(slob_risk_param_set(&q, "flatten_at", "off", err, sizeof(err)), 0);
+		assert_int_equal(q.flatten_at_min, -1);
+	}
 	p.max_concurrent_positions = 4;
 	h_open(&h, &p, 1024, 4096);
 	int32_t day = 20260113;

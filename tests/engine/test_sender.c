@@ -354,6 +354,69 @@ static void test_live_waits_for_reconciliation(void **state)
 	fx_fini(&f);
 }
 
+static int fb_flatten_down(void *ctx, const struct slob_intent *in)
+{
+	(void)in;
+	((struct fake_be *)ctx)->placed += 100;
+	return -ENOTCONN;
+}
+
+/* Session-end flatten: handed to the backend; one it cannot send is alerted
+ * (the position keeps its stop and target). Paper: the stop closes at market. */
+static void test_flatten(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct slob_exec ex[16];
+	struct fake_be fb = {0};
+	fx_init(&f, SLOB_SENDER_LIVE, 64, 64);
+	struct slob_sender_backend be = {
+	    .ctx = &fb, .place = fb_place, .cancel = fb_cancel, .flatten = fb_flatten_down};
+	slob_sender_set_backend(&f.s, &be);
+	slob_sender_set_reconciled(&f.s, true);
+	struct slob_intent in = br(1, SLOB_LONG, 1000, 990, 1010);
+	in.kind = SLOB_INTENT_FLATTEN;
+	put_intent(&f, &in);
+	(void)drain(&f, ex, 16);
+	assert_int_equal(fb.placed, 100);
+	struct slob_cold c;
+	bool alerted = false;
+	while (t_cold_pop(&f.cold_ring, &c))
+		alerted |= c.type == SLOB_COLD_ALERT &&
+			   strstr(c.u.text.text, "session-end flatten not sent for SLOB_0000000000000001 "
+						 "(no broker connection)") != NULL;
+	assert_true(alerted);
+	fx_fini(&f);
+
+	fx_init(&f, SLOB_SENDER_PAPER, 64, 64);
+	struct slob_intent b = br(2, SLOB_LONG, 1000, 990, 1010);
+	put_intent(&f, &b);
+	put_tick(&f, 1, 1000); /* the entry fills */
+	put_tick(&f, 2, 1001);
+	put_clock(&f, 2);
+	int n = drain(&f, ex, 16);
+	assert_true(n >= 4 && ex[3].kind == SLOB_EXEC_FILL && ex[3].role == SLOB_ROLE_ENTRY);
+	struct slob_intent fl = br(2, SLOB_LONG, 1000, 990, 1010);
+	fl.kind = SLOB_INTENT_FLATTEN;
+	fl.clock_seq = 2;
+	put_intent(&f, &fl);
+	put_tick(&f, 3, 1003); /* closes the deciding bar: before the decision */
+	put_tick(&f, 4, 1004); /* the first tick after it: market fill here */
+	put_clock(&f, 4);
+	n = drain(&f, ex, 16);
+	bool sl_fill = false, tp_cancel = false;
+	for (int i = 0; i < n; i++) {
+		if (ex[i].kind == SLOB_EXEC_FILL && ex[i].role == SLOB_ROLE_SL) {
+			sl_fill = true;
+			assert_int_equal(ex[i].px, 1004);
+		}
+		tp_cancel |= ex[i].kind == SLOB_EXEC_CANCELLED && ex[i].role == SLOB_ROLE_TP;
+	}
+	assert_true(sl_fill);
+	assert_true(tp_cancel);
+	fx_fini(&f);
+}
+
 /* live mode: a tap ring is drained, clocks are acked at once */
 static void test_live_drains_tap(void **state)
 {
@@ -417,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_cancel_and_reject),
 		cmocka_unit_test(test_live_waits_for_reconciliation),
 		cmocka_unit_test(test_live_drains_tap),
+		cmocka_unit_test(test_flatten),
 		cmocka_unit_test(test_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,7 +34,7 @@ common=(--set instrument.symbol=MNQ --set instrument.point_value=2 --set tws.acc
 	--set risk.cancel_after_bars=1 --set risk.daily_loss_limit=0 --set risk.max_drawdown_pct=0
 	--set risk.max_concurrent_positions=64 --set risk.order_rate_limit=1000
 	--set log.trading_file="$T/logs/trading.log" --set log.errors_file="$T/logs/errors.log")
-"$B/slob-gw" --port 0 --control-port 0 --ticks "$T/day1.csv" --speed "${GW_SPEED:-10000}" \
+"$B/slob-gw" --port 0 --control-port 0 --contract MNQ --ticks "$T/day1.csv" --speed "${GW_SPEED:-10000}" \
 	--bar-pause-ms "${GW_BAR_PAUSE_MS:-5}" --wait-sub --account DU1234567 > "$T/gw.out" 2> "$T/gw.err" &
 pids+=($!)
 for _ in $(seq 50); do grep -q '^CONTROL' "$T/gw.out" && break; sleep 0.1; done

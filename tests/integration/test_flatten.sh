@@ -54,7 +54,7 @@ echo "held past 16:00 without flatten: $held; flattened: $nflat"
 
 echo "-- slobd replay-gw against slob-gw, first day, flatten_at = 15:55"
 awk -F, 'NR == 1 || $1 < 1768262400000000000' "$T/gen/sample.ticks.csv" > "$T/day1.csv"
-"$B/slob-gw" --port 0 --control-port 0 --ticks "$T/day1.csv" --speed "${GW_SPEED:-10000}" \
+"$B/slob-gw" --port 0 --control-port 0 --contract MNQ --ticks "$T/day1.csv" --speed "${GW_SPEED:-10000}" \
 	--bar-pause-ms "${GW_BAR_PAUSE_MS:-20}" --wait-sub --account DU1234567 > "$T/gw.out" 2> "$T/gw.err" &
 pids+=($!)
 for _ in $(seq 50); do grep -q '^CONTROL' "$T/gw.out" && break; sleep 0.1; done

@@ -54,8 +54,12 @@ inject "operator: slobctl reset-breaker --reason 'drill P1-2 reviewed' --who dri
 rc=$?
 sed 's/^/   slobctl: /' "$DT/reset.out"
 drill_expect_eq "reset-breaker applied" "$rc" 0
-drill_expect_eq "reset recorded with who and why" \
-	"$(q "$D" "SELECT who || '|' || why FROM breaker_events WHERE action='reset' ORDER BY id DESC LIMIT 1")" "drill|drill P1-2 reviewed"
+# "applied" means the cold thread handed the request to risk; the reset row
+# follows once risk has run it (asynchronous): wait for it, do not race it
+reset_row() { q "$D" "SELECT who || '|' || why FROM breaker_events WHERE action='reset' ORDER BY id DESC LIMIT 1"; }
+has_reset_row() { [ -n "$(reset_row)" ]; }
+drill_wait 10 has_reset_row
+drill_expect_eq "reset recorded with who and why" "$(reset_row)" "drill|drill P1-2 reviewed"
 reset_alert() { alert_has '"channel": "telegram".*Circuit breaker reset.*drill P1-2 reviewed'; }
 drill_wait 10 reset_alert
 drill_check "reset alerted with who and why" reset_alert

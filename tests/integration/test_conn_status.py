@@ -11,7 +11,8 @@
 # Steps: a port that accepts and never answers (connecting) -> the port
 # refused (down) -> slob-gw appears (market data up, orders reconciled) ->
 # slob-gw drops both sockets (one drop each, back up and reconciled) ->
-# slob-gw killed (down, two drops) -> slob-gw restarted (up, reconciled).
+# slob-gw killed (down, two drops) -> slob-gw restarted (up, reconciled) ->
+# slob-gw stalls its output (stale: connecting again, three drops) -> back.
 import http.client
 import json
 import os
@@ -247,6 +248,8 @@ def main():
                            "--set", "tws.backoff_initial_ms=1500", "--set", "tws.backoff_cap_ms=3000",
                            "--set", "tws.backoff_jitter_pct=0",
                            "--set", "tws.connect_timeout_ms=60000",
+                           "--set", "tws.silence_ms=1000", "--set", "tws.probe_timeout_ms=1000",
+                           "--set", "tws.md_silence_check=always",
                            "--set", "risk.daily_loss_limit=0", "--set", "risk.max_drawdown_pct=0",
                            "--set", "risk.max_concurrent_positions=64",
                            "--set", "risk.order_rate_limit=1000",
@@ -302,6 +305,15 @@ def main():
     start_gw(tmp, port, ctl_port)
     step(views, "gateway restarted: market data up, orders reconciled, two drops each",
          {"market_data": ("up", 2), "orders": ("reconciled", 2)})
+    # 7. the gateway stalls with its sockets open: stale, reconnecting, back
+    gw(ctl_port, "stall 8")
+    step(views, "gateway stalled: both sessions stale, reconnecting, three drops each",
+         {"market_data": ("connecting", 3), "orders": ("connecting", 3)}, timeout=8)
+    log = open(os.path.join(tmp, "logs", "trading.log")).read()
+    check("market data connection lost: stale:" in log and "order connection lost: stale:" in log,
+          "the drops say stale (trading.log)")
+    step(views, "stall over: market data up, orders reconciled, three drops each",
+         {"market_data": ("up", 3), "orders": ("reconciled", 3)})
 
     # a stopped engine: the views do not claim the last states as current
     sd.send_signal(signal.SIGTERM)

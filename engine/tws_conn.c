@@ -938,8 +938,11 @@ static void md_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 {
 	struct slob_tws_md *md = ctx;
 	(void)c;
-	if (ct_on_msg(&md->res, &md->conn.prm, &md->want, m, md->cold, "tws-md", &md->contract) > 0)
+	int ct = ct_on_msg(&md->res, &md->conn.prm, &md->want, m, md->cold, "tws-md", &md->contract);
+	if (ct > 0)
 		md_subscribe(md);
+	if (ct != 0)
+		return;
 	switch (m->kind) {
 	case SLOB_TWS_TICK_BY_TICK:
 		if (m->u.tick_by_tick.req_id == md->req_id &&
@@ -1095,7 +1098,7 @@ int slob_tws_md_init(struct slob_tws_md *md, const struct slob_tws_params *p, sl
 	md->ticks = ticks;
 	md->cold = cold;
 	md->req_id = 1000;
-	md->res.req_id = 500000; /* apart from the subscription ids */
+	md->res.req_id = 1900000000; /* far from subscription and order ids (errors share them) */
 	struct slob_tickcheck_params cp;
 	slob_tickcheck_params_default(&cp);
 	cp.max_skew_ns = 0; /* the pipeline sets the configured checks */
@@ -1676,8 +1679,11 @@ static void br_flush_deferred(struct slob_tws_broker *b)
 static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_in *m)
 {
 	struct slob_tws_broker *b = ctx;
-	if (ct_on_msg(&b->res, &c->prm, &b->want, m, b->cold, "tws-order", &b->contract) > 0)
+	int ct = ct_on_msg(&b->res, &c->prm, &b->want, m, b->cold, "tws-order", &b->contract);
+	if (ct > 0)
 		br_reconcile_start(b);
+	if (ct != 0)
+		return; /* the contract request's answer, not an order's */
 	switch (m->kind) {
 	case SLOB_TWS_POSITION_DATA:
 		if (!ct_ours(&b->contract, &m->u.position.c)) {
@@ -2113,7 +2119,7 @@ int slob_tws_broker_init(struct slob_tws_broker *b, const struct slob_tws_params
 	b->known_position = known_position;
 	b->cold = cold;
 	b->exec_req_id = 5000;
-	b->res.req_id = 600000;
+	b->res.req_id = 1950000000; /* far from order ids: errors carry either */
 	pick_contract(p, &b->contract, now_ns);
 	b->want = b->contract;
 	int rc = slob_tws_conn_init(&b->conn, p, p->order_client_id, br_on_msg, br_on_state, b);

@@ -6,9 +6,10 @@
  *    framing and decoding (engine/tws_codec.h); reconnect with exponential
  *    backoff and jitter.
  *  - slob_tws_md: the market-data session: subscribes tick-by-tick Last (or
- *    reqMktData streaming quotes) for the NQ front month and pushes struct
- *    slob_tick records into the tick ring as ingest would (SLOB_TICK_LIVE,
- *    SLOB_TICK_GAP_BEFORE on the first tick after a reconnect).
+ *    reqMktData streaming quotes) for the configured contract, once the
+ *    broker confirmed it (note 7), and pushes struct slob_tick records
+ *    into the tick ring as ingest would (SLOB_TICK_LIVE, SLOB_TICK_GAP_BEFORE
+ *    on the first tick after a reconnect).
  *  - slob_tws_broker: the order session, a struct slob_sender_backend:
  *    brackets out, orderStatus/execDetails/errors back as slob_exec reports,
  *    and reconciliation against the store's known orders before any order.
@@ -181,9 +182,10 @@ int slob_tws_params_validate(const struct slob_tws_params *p, char *err, size_t 
  * setting (into out), 1; 0 when the stop leg is safe. */
 int slob_tws_params_stop_warning(const struct slob_tws_params *p, char *out, size_t len);
 
-/* NQ front month (YYYYMM into out[7]) for a UTC time: the first quarterly
- * contract (H M U Z) whose last trade day (third Friday) is more than
- * roll_days calendar days ahead. Returns 0. */
+/* Front quarterly month of an equity index future (NQ, MNQ), YYYYMM into
+ * out[7], for a UTC time: the first quarterly contract (H M U Z) whose last
+ * trade day (third Friday) is more than roll_days calendar days ahead.
+ * Returns 0. */
 int slob_tws_front_month(int64_t now_ns, int roll_days, char out[7]);
 
 /* The configured contract (symbol, secType, month by contract_month or the

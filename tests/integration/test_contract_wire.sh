@@ -63,12 +63,11 @@ gw_start() { # gw_start NAME slob-gw-args...
 	CTL=$(awk '/^CONTROL/{print $2}' "$T/$name.gw")
 }
 wait_for() { # wait_for SECONDS command...
-	local n=$(($1 * 10))
+	local end=$(($(date +%s) + $1))
 	shift
-	while [ $n -gt 0 ]; do
+	while [ "$(date +%s)" -lt $end ]; do
 		"$@" && return 0
 		sleep 0.1
-		n=$((n - 1))
 	done
 	return 1
 }
@@ -90,10 +89,9 @@ run_slobd() {
 		--data-dir "$T/$name" --set tws.port="$PORT" replay-gw -q > "$T/$name.out" 2>&1 &
 	pids+=($!)
 	SD=$!
-	local n=1200
-	while [ $n -gt 0 ] && ! have_orders && ! eof; do
-		sleep 0.1
-		n=$((n - 1))
+	local end=$(($(date +%s) + ${CONTRACT_WIRE_WAIT_S:-120}))
+	while [ "$(date +%s)" -lt $end ] && ! have_orders && ! eof; do
+		sleep 0.2
 	done
 	kill -TERM "$SD" 2> /dev/null
 	wait "$SD" 2> /dev/null

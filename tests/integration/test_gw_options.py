@@ -3,7 +3,8 @@
 # test_gw_options.py: slob-gw behaves like IB Gateway for what it is told to
 # serve, and both simulator tools explain themselves (issue 16).
 #  - `slob-gw --help` lists every option; an unknown option is named as
-#    unknown (not "needs a value"); `slob-gw-client --help` works.
+#    unknown (not "needs a value"); `slob-gw-client --help` works, and the
+#    client stops retrying an unreachable gateway after --max-attempts.
 #  - --contract MNQ: reqContractDetails answered for MNQ (multiplier 2, tick
 #    0.25, conId, contract month); NQ is not served (IB 200); an order for NQ
 #    is refused with IB 200, an order for MNQ accepted and reported with the
@@ -48,6 +49,21 @@ check("slob-gw --contract with a bad value: refused", b.returncode == 2 and "--c
 c = subprocess.run([os.path.join(BIN, "slob-gw-client"), "--help"], capture_output=True, text=True)
 check("slob-gw-client --help exits 0 and lists --max-attempts",
       c.returncode == 0 and "--max-attempts" in c.stdout and "needs a value" not in c.stderr)
+
+# slob-gw-client against a port nobody listens on: gives up after --max-attempts
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+dead_port = ls.getsockname()[1]
+ls.close()
+t0 = time.time()
+try:
+    r = subprocess.run([os.path.join(BIN, "slob-gw-client"), "--port", str(dead_port),
+                        "--backoff-ms", "50", "--max-attempts", "3", "--run-ms", "60000"],
+                       capture_output=True, text=True, timeout=30)
+    check("slob-gw-client stops retrying after --max-attempts (exit 3, %.1f s)" % (time.time() - t0),
+          r.returncode == 3 and "not reachable after 3 attempts" in r.stderr)
+except subprocess.TimeoutExpired:
+    check("slob-gw-client stops retrying after --max-attempts (still retrying after 30 s)", False)
 
 # ---- a gateway serving MNQ, streaming a small file ------------------------------
 ticks = os.path.join(TMP, "gw_options_%d.csv" % os.getpid())

@@ -15,10 +15,10 @@
 #include "engine/tz.h"
 
 static const char *const names[SLOB_TICKREJ_N] = {
-    [SLOB_TICKREJ_BAD_PRICE] = "bad_price",	[SLOB_TICKREJ_PRICE_RANGE] = "price_range",
-    [SLOB_TICKREJ_BAD_SIZE] = "bad_size",	[SLOB_TICKREJ_TS_RANGE] = "ts_range",
-    [SLOB_TICKREJ_TS_SKEW] = "ts_skew",		[SLOB_TICKREJ_TS_BACKWARDS] = "ts_backwards",
-    [SLOB_TICKREJ_TS_FORWARD] = "ts_forward",	[SLOB_TICKREJ_PRICE_JUMP] = "price_jump",
+    [SLOB_TICKREJ_BAD_PRICE] = "bad_price",   [SLOB_TICKREJ_PRICE_RANGE] = "price_range",
+    [SLOB_TICKREJ_BAD_SIZE] = "bad_size",     [SLOB_TICKREJ_TS_RANGE] = "ts_range",
+    [SLOB_TICKREJ_TS_SKEW] = "ts_skew",	      [SLOB_TICKREJ_TS_BACKWARDS] = "ts_backwards",
+    [SLOB_TICKREJ_TS_FORWARD] = "ts_forward", [SLOB_TICKREJ_PRICE_JUMP] = "price_jump",
 };
 
 const char *slob_tickrej_name(unsigned reason)
@@ -223,7 +223,8 @@ static int check_ref(struct slob_tickcheck *c, int64_t ts, int64_t px, bool orde
 			if (c->cand_ts_n && ts >= c->cand_ts - tol &&
 			    (fwd == 0 || ts - c->cand_ts <= fwd)) {
 				if (c->cand_ts_n >= c->p.confirm &&
-				    (why == SLOB_TICKREJ_TS_FORWARD || c->at_anchor < c->p.confirm)) {
+				    (why == SLOB_TICKREJ_TS_FORWARD ||
+				     c->at_anchor < c->p.confirm)) {
 					/* a new timeline: the price reference goes with it */
 					c->reanchors++;
 					c->alert = 1;
@@ -231,8 +232,9 @@ static int check_ref(struct slob_tickcheck *c, int64_t ts, int64_t px, bool orde
 					c->last_px = 0;
 					c->jump_lim = INT64_MAX;
 					return accept(c, ts, px,
-						      why == SLOB_TICKREJ_TS_BACKWARDS ? SLOB_TICK_REANCHOR
-										: 0);
+						      why == SLOB_TICKREJ_TS_BACKWARDS
+							  ? SLOB_TICK_REANCHOR
+							  : 0);
 				}
 				c->cand_ts_n++;
 				if (ts > c->cand_ts)
@@ -304,8 +306,8 @@ int slob_dbl_to_ticks(double price, double tick_size, int32_t *out)
 }
 
 int slob_tickcheck_live(struct slob_tickcheck *c, int64_t epoch_s, double price, double size,
-			bool size_opt, double tick_size, int64_t now_ns, int64_t *ts_ns, int32_t *px,
-			uint32_t *sz)
+			bool size_opt, double tick_size, int64_t now_ns, int64_t *ts_ns,
+			int32_t *px, uint32_t *sz)
 {
 	count_seen(c);
 	c->tick_flags = 0;

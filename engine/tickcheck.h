@@ -69,19 +69,19 @@ enum slob_tickrej {
 /* "bad_price", "price_range", ... (the names in summaries, stats and docs). */
 const char *slob_tickrej_name(unsigned reason);
 
-#define SLOB_TICKCHECK_BLOCK 4096 /* ticks per block of the rate alert */
+#define SLOB_TICKCHECK_BLOCK 4096   /* ticks per block of the rate alert */
 #define SLOB_TICKCHECK_ALERT_CODE 0 /* alert kind of validator alerts (SLOB_ALERT_OTHER) */
 
 struct slob_tickcheck_params {
-	double max_jump_pct;	 /* 0 = off; default 10 */
-	int64_t max_size;	 /* contracts; default 100000 */
+	double max_jump_pct;	  /* 0 = off; default 10 */
+	int64_t max_size;	  /* contracts; default 100000 */
 	int64_t backwards_tol_ns; /* replay; default 1 s */
-	int64_t max_forward_ns;	 /* replay; 0 = off; default 7 days */
-	int64_t max_skew_ns;	 /* live; 0 = off; default 300 s */
-	int64_t ts_min_ns;	 /* default 2000-01-01 */
-	int64_t ts_max_ns;	 /* default 2061-01-01 (exclusive) */
-	uint32_t confirm;	 /* agreeing rejects before a re-anchor; default 5 */
-	uint32_t alert_run;	 /* rejects in a row (or per block) that alert; default 50 */
+	int64_t max_forward_ns;	  /* replay; 0 = off; default 7 days */
+	int64_t max_skew_ns;	  /* live; 0 = off; default 60 s */
+	int64_t ts_min_ns;	  /* default 2000-01-01 */
+	int64_t ts_max_ns;	  /* default 2061-01-01 (exclusive) */
+	uint32_t confirm;	  /* agreeing rejects before a re-anchor; default 5 */
+	uint32_t alert_run;	  /* rejects in a row (or per block) that alert; default 50 */
 };
 
 void slob_tickcheck_params_default(struct slob_tickcheck_params *p);
@@ -90,24 +90,23 @@ void slob_tickcheck_params_default(struct slob_tickcheck_params *p);
  * (0..86400), confirm (1..1000), alert_run (1..1000000). */
 int slob_tickcheck_param_set(struct slob_tickcheck_params *p, const char *key, const char *value,
 			     char *err, size_t errlen);
-int slob_tickcheck_params_validate(const struct slob_tickcheck_params *p, char *err,
-				   size_t errlen);
+int slob_tickcheck_params_validate(const struct slob_tickcheck_params *p, char *err, size_t errlen);
 
 struct slob_tickcheck {
 	struct slob_tickcheck_params p;
-	int64_t last_ts;     /* last accepted timestamp (INT64_MIN: none yet) */
-	int64_t last_px;     /* last accepted price (0: none yet) */
-	int64_t jump_lim;    /* max |px - last_px| in ticks (INT64_MAX: off) */
-	uint64_t at_anchor;  /* ticks accepted since the time reference was set */
+	int64_t last_ts;	  /* last accepted timestamp (INT64_MIN: none yet) */
+	int64_t last_px;	  /* last accepted price (0: none yet) */
+	int64_t jump_lim;	  /* max |px - last_px| in ticks (INT64_MAX: off) */
+	uint64_t at_anchor;	  /* ticks accepted since the time reference was set */
 	int64_t cand_ts, cand_px; /* candidate new references (note 2) */
 	uint32_t cand_ts_n, cand_px_n;
-	uint64_t seen;	     /* ticks checked */
+	uint64_t seen; /* ticks checked */
 	uint64_t accepted;
-	uint64_t run;	     /* rejections in a row */
-	uint64_t block_rej;  /* rejections in the current block */
+	uint64_t run;	    /* rejections in a row */
+	uint64_t block_rej; /* rejections in the current block */
 	uint64_t rej[SLOB_TICKREJ_N];
 	uint64_t reanchors;
-	uint64_t where;	     /* caller's position of the tick being checked (0: seen) */
+	uint64_t where; /* caller's position of the tick being checked (0: seen) */
 	/* the first rejection (note 4) */
 	uint64_t first_where;
 	int64_t first_ts, first_px;
@@ -169,8 +168,8 @@ static inline int slob_tickcheck_ok(struct slob_tickcheck *c, int64_t ts, int64_
  * *px, *size and returns 1; otherwise 0 (counted). Hot path.
  */
 int slob_tickcheck_live(struct slob_tickcheck *c, int64_t epoch_s, double price, double size,
-			bool size_opt, double tick_size, int64_t now_ns, int64_t *ts_ns, int32_t *px,
-			uint32_t *sz);
+			bool size_opt, double tick_size, int64_t now_ns, int64_t *ts_ns,
+			int32_t *px, uint32_t *sz);
 
 /*
  * slob_dbl_to_ticks - price / tick_size rounded to the nearest tick, when it

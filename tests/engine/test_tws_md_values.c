@@ -23,6 +23,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* cmocka needs the headers above first */
 #include <cmocka.h>
 
 #include "engine/tws_conn.h"
@@ -50,7 +52,7 @@ static const struct bad bads[] = {
     {"9223372036854775807", "21000.5", "1", SLOB_TICKREJ_TS_RANGE},
     {"-9223372036854775808", "21000.5", "1", SLOB_TICKREJ_TS_RANGE},
     {"+3600", "21000.5", "1", SLOB_TICKREJ_TS_SKEW}, /* an hour ahead of the clock */
-    {NULL, "30000", "1", SLOB_TICKREJ_PRICE_JUMP},    /* +43 % */
+    {NULL, "30000", "1", SLOB_TICKREJ_PRICE_JUMP},   /* +43 % */
 };
 #define NBAD (sizeof(bads) / sizeof(bads[0]))
 
@@ -115,7 +117,8 @@ static void *srv_main(void *arg)
 	uint8_t buf[4096];
 	if (read_n(fd, buf, 8) || memcmp(buf, "API\0", 4) != 0)
 		goto out;
-	uint32_t n = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
+	uint32_t n =
+	    (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
 	if (n > 64 || read_n(fd, buf, n))
 		goto out;
 	int k = slob_tws_enc_server_hello(buf, sizeof(buf), 200, "20260105 09:30:00 UTC");

@@ -177,8 +177,13 @@ static int reject(struct slob_tickcheck *c, unsigned reason, int64_t ts, int64_t
 		c->first_px = px;
 		c->first_reason = (uint8_t)reason;
 	}
-	if (c->run == c->p.alert_run || c->block_rej == c->p.alert_run)
+	/* at most one per block: a run inside a block of many rejects is one alert */
+	uint64_t block = c->seen / SLOB_TICKCHECK_BLOCK + 1;
+	if ((c->run == c->p.alert_run || c->block_rej == c->p.alert_run) &&
+	    c->alerted_block != block) {
 		c->alert = 1;
+		c->alerted_block = block;
+	}
 	return 0;
 }
 

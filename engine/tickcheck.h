@@ -41,8 +41,9 @@
  *     CSV line, binary record index, or live tick number) for the replay's
  *     summary and `--strict`.
  *  5. Alerts: `alert` is raised (for the owner to send through the cold
- *     queue and clear) when `alert_run` ticks in a row were rejected, when
- *     `alert_run` rejections fall in one block of 4096 ticks, and on a
+ *     queue and clear) when `alert_run` ticks in a row were rejected or
+ *     `alert_run` rejections fall in one block of 4096 ticks (at most once
+ *     per block, so a long bad stretch reminds every 4096 ticks), and on a
  *     re-anchor: a persistent problem alerts, a stray tick only counts.
  */
 #ifndef SLOB_TICKCHECK_H
@@ -112,8 +113,9 @@ struct slob_tickcheck {
 	int64_t first_ts, first_px;
 	uint8_t first_reason, last_reason;
 	uint8_t have_first;
-	uint8_t alert;	     /* note 5: owner sends one alert and clears it */
-	uint32_t tick_flags; /* flags for the tick just accepted (SLOB_TICK_REANCHOR) */
+	uint8_t alert;		/* note 5: owner sends one alert and clears it */
+	uint64_t alerted_block; /* block (from 1) of the last run/rate alert */
+	uint32_t tick_flags;	/* flags for the tick just accepted (SLOB_TICK_REANCHOR) */
 };
 
 /* Defaults with the given backwards tolerance (the readers' historical API). */

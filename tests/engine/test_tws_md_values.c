@@ -7,7 +7,8 @@
  * (beyond uint32), -5 and unset, exchange times in 2090, at INT64_MAX and
  * INT64_MIN seconds (before: a signed overflow) and an hour off the receive
  * clock. Only the good ticks, interleaved, reach the tick ring, with their
- * exact prices; every bad one is counted by reason; the session stays up.
+ * exact prices; every bad one is counted by reason; the session stays up;
+ * a run of 120 bad ticks raises one alert through the cold queue.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,6 +56,7 @@ static const struct bad bads[] = {
     {NULL, "30000", "1", SLOB_TICKREJ_PRICE_JUMP},   /* +43 % */
 };
 #define NBAD (sizeof(bads) / sizeof(bads[0]))
+#define NRUN 120 /* rejected in a row: alerted once (alert_run 50), not 120 times */
 
 struct srv {
 	int lfd, port;
@@ -139,6 +141,9 @@ static void *srv_main(void *arg)
 		send_last(fd, bads[i].time, bads[i].price, bads[i].size);
 		send_last(fd, NULL, "21000.5", "2");
 	}
+	for (int i = 0; i < NRUN; i++) /* a broken feed: a run of zero prices */
+		send_last(fd, NULL, "0", "1");
+	send_last(fd, NULL, "21000.5", "2");
 	usleep(500000);
 out:
 	close(fd);
@@ -176,7 +181,11 @@ static void test_bad_values(void **state)
 	static struct slob_tws_md md;
 	slob_ring_t ring;
 	assert_int_equal(slob_ring_init(&ring, "ticks", 64, sizeof(struct slob_tick)), 0);
-	assert_int_equal(slob_tws_md_init(&md, &p, &ring, NULL, 0), 0);
+	slob_ring_t cring;
+	struct slob_coldq q;
+	assert_int_equal(slob_ring_init(&cring, "cold", 256, sizeof(struct slob_cold)), 0);
+	assert_int_equal(slob_coldq_init(&q, &cring, 0), 0);
+	assert_int_equal(slob_tws_md_init(&md, &p, &ring, &q, 0), 0);
 	struct slob_tickcheck_params cp;
 	slob_tickcheck_params_default(&cp); /* as slobd live: the skew check on */
 	slob_tws_md_set_check(&md, &cp);
@@ -184,13 +193,22 @@ static void test_bad_values(void **state)
 	struct slob_tick t[64];
 	unsigned got = 0;
 	int64_t end = now_ms() + 5000;
-	while (got < NBAD + 1 && now_ms() < end) {
+	unsigned alerts = 0;
+	struct slob_cold rec;
+	while (got < NBAD + 2 && now_ms() < end) {
 		slob_tws_md_poll(&md, now_ms());
 		while (got < 64 && mv_tick_pop(&ring, &t[got]))
 			got++;
+		while (slob_ring_pop_spsc(&cring, &rec))
+			if (rec.type == SLOB_COLD_ALERT &&
+			    strstr(rec.u.text.text, "ticks rejected")) {
+				assert_string_equal(rec.u.text.component, "tws-md");
+				alerts++;
+			}
 		usleep(1000);
 	}
-	assert_int_equal(got, NBAD + 1); /* exactly the good ones */
+	assert_int_equal(got, NBAD + 2); /* exactly the good ones */
+	assert_int_equal(alerts, 1);
 	for (unsigned i = 0; i < got; i++) {
 		assert_int_equal(t[i].px, 84002); /* 21000.5 / 0.25 */
 		assert_int_equal(t[i].size, 2);
@@ -200,6 +218,7 @@ static void test_bad_values(void **state)
 	uint64_t want[SLOB_TICKREJ_N] = {0};
 	for (size_t i = 0; i < NBAD; i++)
 		want[bads[i].reason]++;
+	want[SLOB_TICKREJ_BAD_PRICE] += NRUN;
 	for (unsigned r = 0; r < SLOB_TICKREJ_N; r++) {
 		if (md.chk.rej[r] != want[r])
 			fprintf(stderr, "reason %s: %llu, want %llu\n", slob_tickrej_name(r),
@@ -211,6 +230,8 @@ static void test_bad_values(void **state)
 	pthread_join(s.th, NULL);
 	close(s.lfd);
 	slob_tws_md_destroy(&md);
+	slob_coldq_destroy(&q);
+	slob_ring_destroy(&cring);
 	slob_ring_destroy(&ring);
 }
 

@@ -8,10 +8,10 @@
  *
  * Checks, in order (first failing one is the reason; docs/DATA_FORMATS.md
  * "Tick checks" has the table and the defaults):
- *   bad_price    price <= 0, NaN or infinite (or rounds to 0 ticks)
- *   price_range  price beyond the int32 tick count of the instrument
- *   bad_size     size <= 0 (live: < 0 where the feed carries no size),
- *                NaN, or above max_size
+ *   bad_price    price <= 0 (-0 and -inf included), NaN, or rounds to 0 ticks
+ *   price_range  price beyond the int32 tick count of the instrument, +inf
+ *   bad_size     size <= 0, NaN, or above max_size (live: a message that
+ *                carries no size, tickPrice, may have NaN or 0: size 0)
  *   ts_range     timestamp outside [ts_min, ts_max) (the session calendar's
  *                years; no session rule can place such a tick)
  *   ts_skew      live: timestamp further than max_skew from the receive clock

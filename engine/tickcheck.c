@@ -154,6 +154,8 @@ void slob_tickcheck_init_params(struct slob_tickcheck *c, const struct slob_tick
 		c->p.backwards_tol_ns = 0;
 	c->last_ts = INT64_MIN;
 	c->jump_lim = INT64_MAX;
+	/* <= 2^32 (100 %), times a price <= 2^31: fits 63 bits */
+	c->jump_mul = (uint64_t)llround(c->p.max_jump_pct / 100.0 * 4294967296.0);
 }
 
 void slob_tickcheck_init(struct slob_tickcheck *c, int64_t backwards_tol_ns)
@@ -167,6 +169,7 @@ void slob_tickcheck_init(struct slob_tickcheck *c, int64_t backwards_tol_ns)
 static int reject(struct slob_tickcheck *c, unsigned reason, int64_t ts, int64_t px)
 {
 	c->rej[reason]++;
+	c->rejected++;
 	c->run++;
 	c->block_rej++;
 	c->last_reason = (uint8_t)reason;
@@ -187,10 +190,13 @@ static int reject(struct slob_tickcheck *c, unsigned reason, int64_t ts, int64_t
 	return 0;
 }
 
+static int64_t jump_of(const struct slob_tickcheck *c, int64_t px)
+{
+	return c->jump_mul ? (int64_t)(((uint64_t)px * c->jump_mul) >> 32) : INT64_MAX;
+}
+
 static int accept(struct slob_tickcheck *c, int64_t ts, int64_t px, uint32_t flags)
 {
-	c->accepted++;
-	c->at_anchor++;
 	c->run = 0;
 	c->tick_flags = flags;
 	c->cand_ts_n = c->cand_px_n = 0;
@@ -198,16 +204,9 @@ static int accept(struct slob_tickcheck *c, int64_t ts, int64_t px, uint32_t fla
 		c->last_ts = ts;
 	if (px != c->last_px) {
 		c->last_px = px;
-		c->jump_lim = c->p.max_jump_pct > 0
-				  ? (int64_t)((double)px * c->p.max_jump_pct / 100.0)
-				  : INT64_MAX;
+		c->jump_lim = jump_of(c, px);
 	}
 	return 1;
-}
-
-static int64_t pct_of(const struct slob_tickcheck *c, int64_t px)
-{
-	return (int64_t)((double)px * c->p.max_jump_pct / 100.0);
 }
 
 /*
@@ -227,13 +226,15 @@ static int check_ref(struct slob_tickcheck *c, int64_t ts, int64_t px, bool orde
 		if (why != SLOB_TICKREJ_N) {
 			if (c->cand_ts_n && ts >= c->cand_ts - tol &&
 			    (fwd == 0 || ts - c->cand_ts <= fwd)) {
+				/* ticks accepted since the reference was set (this one is
+				 * counted in seen, not yet in rejected) */
+				uint64_t at_anchor = c->seen - 1 - c->rejected - c->anchor_at;
 				if (c->cand_ts_n >= c->p.confirm &&
-				    (why == SLOB_TICKREJ_TS_FORWARD ||
-				     c->at_anchor < c->p.confirm)) {
+				    (why == SLOB_TICKREJ_TS_FORWARD || at_anchor < c->p.confirm)) {
 					/* a new timeline: the price reference goes with it */
 					c->reanchors++;
 					c->alert = 1;
-					c->at_anchor = 0;
+					c->anchor_at = c->seen - 1 - c->rejected;
 					c->last_px = 0;
 					c->jump_lim = INT64_MAX;
 					return accept(c, ts, px,
@@ -252,7 +253,7 @@ static int check_ref(struct slob_tickcheck *c, int64_t ts, int64_t px, bool orde
 		}
 	}
 	if (c->last_px && (px - c->last_px > c->jump_lim || c->last_px - px > c->jump_lim)) {
-		if (c->cand_px_n && llabs(px - c->cand_px) <= pct_of(c, c->cand_px)) {
+		if (c->cand_px_n && llabs(px - c->cand_px) <= jump_of(c, c->cand_px)) {
 			if (c->cand_px_n >= c->p.confirm) {
 				c->reanchors++;
 				c->alert = 1;

@@ -98,11 +98,12 @@ struct slob_tickcheck {
 	int64_t last_ts;	  /* last accepted timestamp (INT64_MIN: none yet) */
 	int64_t last_px;	  /* last accepted price (0: none yet) */
 	int64_t jump_lim;	  /* max |px - last_px| in ticks (INT64_MAX: off) */
-	uint64_t at_anchor;	  /* ticks accepted since the time reference was set */
+	uint64_t jump_mul;	  /* max_jump_pct / 100 in 32.32 fixed point (0: off) */
+	uint64_t anchor_at;	  /* accepted ticks when the time reference was set */
 	int64_t cand_ts, cand_px; /* candidate new references (note 2) */
 	uint32_t cand_ts_n, cand_px_n;
-	uint64_t seen; /* ticks checked */
-	uint64_t accepted;
+	uint64_t seen;	    /* ticks checked */
+	uint64_t rejected;  /* ticks rejected (all reasons) */
 	uint64_t run;	    /* rejections in a row */
 	uint64_t block_rej; /* rejections in the current block */
 	uint64_t rej[SLOB_TICKREJ_N];
@@ -139,20 +140,18 @@ static inline int slob_tickcheck_ok(struct slob_tickcheck *c, int64_t ts, int64_
 			(d = ts - c->last_ts) >= -c->p.backwards_tol_ns &&
 			(d <= c->p.max_forward_ns || c->p.max_forward_ns == 0) &&
 			px - c->last_px <= c->jump_lim && c->last_px - px <= c->jump_lim &&
-			c->cand_ts_n == 0 && c->cand_px_n == 0 &&
+			(c->cand_ts_n | c->cand_px_n) == 0 &&
 			(c->seen + 1) % SLOB_TICKCHECK_BLOCK != 0)) {
 		c->seen++;
-		c->accepted++;
-		c->at_anchor++;
 		c->run = 0;
 		c->tick_flags = 0;
 		if (d > 0)
 			c->last_ts = ts;
 		if (px != c->last_px) {
+			/* fixed point: no division on the hot path */
 			c->last_px = px;
-			c->jump_lim = c->p.max_jump_pct > 0
-					  ? (int64_t)((double)px * c->p.max_jump_pct / 100.0)
-					  : INT64_MAX;
+			c->jump_lim =
+			    c->jump_mul ? (int64_t)(((uint64_t)px * c->jump_mul) >> 32) : INT64_MAX;
 		}
 		return 1;
 	}
@@ -183,10 +182,12 @@ int slob_dbl_to_i32(double v, int32_t *out);
 
 static inline uint64_t slob_tickcheck_rejected(const struct slob_tickcheck *c)
 {
-	uint64_t n = 0;
-	for (unsigned i = 0; i < SLOB_TICKREJ_N; i++)
-		n += c->rej[i];
-	return n;
+	return c->rejected;
+}
+
+static inline uint64_t slob_tickcheck_accepted(const struct slob_tickcheck *c)
+{
+	return c->seen - c->rejected;
 }
 
 #endif /* SLOB_TICKCHECK_H */

@@ -424,7 +424,7 @@ static int ingest_wrap_poll(slob_stage_t *st)
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts); /* vDSO: no syscall */
 			int w = slob_tws_md_poll(p->md, ts.tv_sec * 1000LL + ts.tv_nsec / 1000000);
-			if (slob_unlikely(p->md->chk.accepted != p->md->chk.seen))
+			if (slob_unlikely(p->md->chk.rejected || p->md->chk.reanchors))
 				slob_ingest_count_rejects(&p->md->chk, st->stats->reasons);
 			return w;
 		}

@@ -15,10 +15,10 @@
 #include "engine/tz.h"
 
 static const char *const names[SLOB_TICKREJ_N] = {
-    [SLOB_TICKREJ_BAD_PRICE] = "bad_price",	[SLOB_TICKREJ_PRICE_RANGE] = "price_range",
-    [SLOB_TICKREJ_BAD_SIZE] = "bad_size",	[SLOB_TICKREJ_TS_RANGE] = "ts_range",
-    [SLOB_TICKREJ_TS_SKEW] = "ts_skew",		[SLOB_TICKREJ_TS_BACKWARDS] = "ts_backwards",
-    [SLOB_TICKREJ_TS_FORWARD] = "ts_forward",	[SLOB_TICKREJ_PRICE_JUMP] = "price_jump",
+    [SLOB_TICKREJ_BAD_PRICE] = "bad_price",   [SLOB_TICKREJ_PRICE_RANGE] = "price_range",
+    [SLOB_TICKREJ_BAD_SIZE] = "bad_size",     [SLOB_TICKREJ_TS_RANGE] = "ts_range",
+    [SLOB_TICKREJ_TS_SKEW] = "ts_skew",	      [SLOB_TICKREJ_TS_BACKWARDS] = "ts_backwards",
+    [SLOB_TICKREJ_TS_FORWARD] = "ts_forward", [SLOB_TICKREJ_PRICE_JUMP] = "price_jump",
 };
 
 const char *slob_tickrej_name(unsigned reason)
@@ -154,6 +154,8 @@ void slob_tickcheck_init_params(struct slob_tickcheck *c, const struct slob_tick
 		c->p.backwards_tol_ns = 0;
 	c->last_ts = INT64_MIN;
 	c->jump_lim = INT64_MAX;
+	/* <= 2^32 (100 %), times a price <= 2^31: fits 63 bits */
+	c->jump_mul = (uint64_t)llround(c->p.max_jump_pct / 100.0 * 4294967296.0);
 }
 
 void slob_tickcheck_init(struct slob_tickcheck *c, int64_t backwards_tol_ns)
@@ -167,6 +169,7 @@ void slob_tickcheck_init(struct slob_tickcheck *c, int64_t backwards_tol_ns)
 static int reject(struct slob_tickcheck *c, unsigned reason, int64_t ts, int64_t px)
 {
 	c->rej[reason]++;
+	c->rejected++;
 	c->run++;
 	c->block_rej++;
 	c->last_reason = (uint8_t)reason;
@@ -177,15 +180,23 @@ static int reject(struct slob_tickcheck *c, unsigned reason, int64_t ts, int64_t
 		c->first_px = px;
 		c->first_reason = (uint8_t)reason;
 	}
-	if (c->run == c->p.alert_run || c->block_rej == c->p.alert_run)
+	/* at most one per block: a run inside a block of many rejects is one alert */
+	uint64_t block = c->seen / SLOB_TICKCHECK_BLOCK + 1;
+	if ((c->run == c->p.alert_run || c->block_rej == c->p.alert_run) &&
+	    c->alerted_block != block) {
 		c->alert = 1;
+		c->alerted_block = block;
+	}
 	return 0;
+}
+
+static int64_t jump_of(const struct slob_tickcheck *c, int64_t px)
+{
+	return c->jump_mul ? (int64_t)(((uint64_t)px * c->jump_mul) >> 32) : INT64_MAX;
 }
 
 static int accept(struct slob_tickcheck *c, int64_t ts, int64_t px, uint32_t flags)
 {
-	c->accepted++;
-	c->at_anchor++;
 	c->run = 0;
 	c->tick_flags = flags;
 	c->cand_ts_n = c->cand_px_n = 0;
@@ -193,16 +204,9 @@ static int accept(struct slob_tickcheck *c, int64_t ts, int64_t px, uint32_t fla
 		c->last_ts = ts;
 	if (px != c->last_px) {
 		c->last_px = px;
-		c->jump_lim = c->p.max_jump_pct > 0
-				  ? (int64_t)((double)px * c->p.max_jump_pct / 100.0)
-				  : INT64_MAX;
+		c->jump_lim = jump_of(c, px);
 	}
 	return 1;
-}
-
-static int64_t pct_of(const struct slob_tickcheck *c, int64_t px)
-{
-	return (int64_t)((double)px * c->p.max_jump_pct / 100.0);
 }
 
 /*
@@ -222,17 +226,21 @@ static int check_ref(struct slob_tickcheck *c, int64_t ts, int64_t px, bool orde
 		if (why != SLOB_TICKREJ_N) {
 			if (c->cand_ts_n && ts >= c->cand_ts - tol &&
 			    (fwd == 0 || ts - c->cand_ts <= fwd)) {
+				/* ticks accepted since the reference was set (this one is
+				 * counted in seen, not yet in rejected) */
+				uint64_t at_anchor = c->seen - 1 - c->rejected - c->anchor_at;
 				if (c->cand_ts_n >= c->p.confirm &&
-				    (why == SLOB_TICKREJ_TS_FORWARD || c->at_anchor < c->p.confirm)) {
+				    (why == SLOB_TICKREJ_TS_FORWARD || at_anchor < c->p.confirm)) {
 					/* a new timeline: the price reference goes with it */
 					c->reanchors++;
 					c->alert = 1;
-					c->at_anchor = 0;
+					c->anchor_at = c->seen - 1 - c->rejected;
 					c->last_px = 0;
 					c->jump_lim = INT64_MAX;
 					return accept(c, ts, px,
-						      why == SLOB_TICKREJ_TS_BACKWARDS ? SLOB_TICK_REANCHOR
-										: 0);
+						      why == SLOB_TICKREJ_TS_BACKWARDS
+							  ? SLOB_TICK_REANCHOR
+							  : 0);
 				}
 				c->cand_ts_n++;
 				if (ts > c->cand_ts)
@@ -245,7 +253,7 @@ static int check_ref(struct slob_tickcheck *c, int64_t ts, int64_t px, bool orde
 		}
 	}
 	if (c->last_px && (px - c->last_px > c->jump_lim || c->last_px - px > c->jump_lim)) {
-		if (c->cand_px_n && llabs(px - c->cand_px) <= pct_of(c, c->cand_px)) {
+		if (c->cand_px_n && llabs(px - c->cand_px) <= jump_of(c, c->cand_px)) {
 			if (c->cand_px_n >= c->p.confirm) {
 				c->reanchors++;
 				c->alert = 1;
@@ -304,8 +312,8 @@ int slob_dbl_to_ticks(double price, double tick_size, int32_t *out)
 }
 
 int slob_tickcheck_live(struct slob_tickcheck *c, int64_t epoch_s, double price, double size,
-			bool size_opt, double tick_size, int64_t now_ns, int64_t *ts_ns, int32_t *px,
-			uint32_t *sz)
+			bool size_opt, double tick_size, int64_t now_ns, int64_t *ts_ns,
+			int32_t *px, uint32_t *sz)
 {
 	count_seen(c);
 	c->tick_flags = 0;

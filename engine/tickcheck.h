@@ -8,10 +8,10 @@
  *
  * Checks, in order (first failing one is the reason; docs/DATA_FORMATS.md
  * "Tick checks" has the table and the defaults):
- *   bad_price    price <= 0, NaN or infinite (or rounds to 0 ticks)
- *   price_range  price beyond the int32 tick count of the instrument
- *   bad_size     size <= 0 (live: < 0 where the feed carries no size),
- *                NaN, or above max_size
+ *   bad_price    price <= 0 (-0 and -inf included), NaN, or rounds to 0 ticks
+ *   price_range  price beyond the int32 tick count of the instrument, +inf
+ *   bad_size     size <= 0, NaN, or above max_size (live: a message that
+ *                carries no size, tickPrice, may have NaN or 0: size 0)
  *   ts_range     timestamp outside [ts_min, ts_max) (the session calendar's
  *                years; no session rule can place such a tick)
  *   ts_skew      live: timestamp further than max_skew from the receive clock
@@ -41,8 +41,9 @@
  *     CSV line, binary record index, or live tick number) for the replay's
  *     summary and `--strict`.
  *  5. Alerts: `alert` is raised (for the owner to send through the cold
- *     queue and clear) when `alert_run` ticks in a row were rejected, when
- *     `alert_run` rejections fall in one block of 4096 ticks, and on a
+ *     queue and clear) when `alert_run` ticks in a row were rejected or
+ *     `alert_run` rejections fall in one block of 4096 ticks (at most once
+ *     per block, so a long bad stretch reminds every 4096 ticks), and on a
  *     re-anchor: a persistent problem alerts, a stray tick only counts.
  */
 #ifndef SLOB_TICKCHECK_H
@@ -69,19 +70,19 @@ enum slob_tickrej {
 /* "bad_price", "price_range", ... (the names in summaries, stats and docs). */
 const char *slob_tickrej_name(unsigned reason);
 
-#define SLOB_TICKCHECK_BLOCK 4096 /* ticks per block of the rate alert */
+#define SLOB_TICKCHECK_BLOCK 4096   /* ticks per block of the rate alert */
 #define SLOB_TICKCHECK_ALERT_CODE 0 /* alert kind of validator alerts (SLOB_ALERT_OTHER) */
 
 struct slob_tickcheck_params {
-	double max_jump_pct;	 /* 0 = off; default 10 */
-	int64_t max_size;	 /* contracts; default 100000 */
+	double max_jump_pct;	  /* 0 = off; default 10 */
+	int64_t max_size;	  /* contracts; default 100000 */
 	int64_t backwards_tol_ns; /* replay; default 1 s */
-	int64_t max_forward_ns;	 /* replay; 0 = off; default 7 days */
-	int64_t max_skew_ns;	 /* live; 0 = off; default 300 s */
-	int64_t ts_min_ns;	 /* default 2000-01-01 */
-	int64_t ts_max_ns;	 /* default 2061-01-01 (exclusive) */
-	uint32_t confirm;	 /* agreeing rejects before a re-anchor; default 5 */
-	uint32_t alert_run;	 /* rejects in a row (or per block) that alert; default 50 */
+	int64_t max_forward_ns;	  /* replay; 0 = off; default 7 days */
+	int64_t max_skew_ns;	  /* live; 0 = off; default 60 s */
+	int64_t ts_min_ns;	  /* default 2000-01-01 */
+	int64_t ts_max_ns;	  /* default 2061-01-01 (exclusive) */
+	uint32_t confirm;	  /* agreeing rejects before a re-anchor; default 5 */
+	uint32_t alert_run;	  /* rejects in a row (or per block) that alert; default 50 */
 };
 
 void slob_tickcheck_params_default(struct slob_tickcheck_params *p);
@@ -90,31 +91,32 @@ void slob_tickcheck_params_default(struct slob_tickcheck_params *p);
  * (0..86400), confirm (1..1000), alert_run (1..1000000). */
 int slob_tickcheck_param_set(struct slob_tickcheck_params *p, const char *key, const char *value,
 			     char *err, size_t errlen);
-int slob_tickcheck_params_validate(const struct slob_tickcheck_params *p, char *err,
-				   size_t errlen);
+int slob_tickcheck_params_validate(const struct slob_tickcheck_params *p, char *err, size_t errlen);
 
 struct slob_tickcheck {
 	struct slob_tickcheck_params p;
-	int64_t last_ts;     /* last accepted timestamp (INT64_MIN: none yet) */
-	int64_t last_px;     /* last accepted price (0: none yet) */
-	int64_t jump_lim;    /* max |px - last_px| in ticks (INT64_MAX: off) */
-	uint64_t at_anchor;  /* ticks accepted since the time reference was set */
+	int64_t last_ts;	  /* last accepted timestamp (INT64_MIN: none yet) */
+	int64_t last_px;	  /* last accepted price (0: none yet) */
+	int64_t jump_lim;	  /* max |px - last_px| in ticks (INT64_MAX: off) */
+	uint64_t jump_mul;	  /* max_jump_pct / 100 in 32.32 fixed point (0: off) */
+	uint64_t anchor_at;	  /* accepted ticks when the time reference was set */
 	int64_t cand_ts, cand_px; /* candidate new references (note 2) */
 	uint32_t cand_ts_n, cand_px_n;
-	uint64_t seen;	     /* ticks checked */
-	uint64_t accepted;
-	uint64_t run;	     /* rejections in a row */
-	uint64_t block_rej;  /* rejections in the current block */
+	uint64_t seen;	    /* ticks checked */
+	uint64_t rejected;  /* ticks rejected (all reasons) */
+	uint64_t run;	    /* rejections in a row */
+	uint64_t block_rej; /* rejections in the current block */
 	uint64_t rej[SLOB_TICKREJ_N];
 	uint64_t reanchors;
-	uint64_t where;	     /* caller's position of the tick being checked (0: seen) */
+	uint64_t where; /* caller's position of the tick being checked (0: seen) */
 	/* the first rejection (note 4) */
 	uint64_t first_where;
 	int64_t first_ts, first_px;
 	uint8_t first_reason, last_reason;
 	uint8_t have_first;
-	uint8_t alert;	     /* note 5: owner sends one alert and clears it */
-	uint32_t tick_flags; /* flags for the tick just accepted (SLOB_TICK_REANCHOR) */
+	uint8_t alert;		/* note 5: owner sends one alert and clears it */
+	uint64_t alerted_block; /* block (from 1) of the last run/rate alert */
+	uint32_t tick_flags;	/* flags for the tick just accepted (SLOB_TICK_REANCHOR) */
 };
 
 /* Defaults with the given backwards tolerance (the readers' historical API). */
@@ -138,20 +140,18 @@ static inline int slob_tickcheck_ok(struct slob_tickcheck *c, int64_t ts, int64_
 			(d = ts - c->last_ts) >= -c->p.backwards_tol_ns &&
 			(d <= c->p.max_forward_ns || c->p.max_forward_ns == 0) &&
 			px - c->last_px <= c->jump_lim && c->last_px - px <= c->jump_lim &&
-			c->cand_ts_n == 0 && c->cand_px_n == 0 &&
+			(c->cand_ts_n | c->cand_px_n) == 0 &&
 			(c->seen + 1) % SLOB_TICKCHECK_BLOCK != 0)) {
 		c->seen++;
-		c->accepted++;
-		c->at_anchor++;
 		c->run = 0;
 		c->tick_flags = 0;
 		if (d > 0)
 			c->last_ts = ts;
 		if (px != c->last_px) {
+			/* fixed point: no division on the hot path */
 			c->last_px = px;
-			c->jump_lim = c->p.max_jump_pct > 0
-					  ? (int64_t)((double)px * c->p.max_jump_pct / 100.0)
-					  : INT64_MAX;
+			c->jump_lim =
+			    c->jump_mul ? (int64_t)(((uint64_t)px * c->jump_mul) >> 32) : INT64_MAX;
 		}
 		return 1;
 	}
@@ -169,8 +169,8 @@ static inline int slob_tickcheck_ok(struct slob_tickcheck *c, int64_t ts, int64_
  * *px, *size and returns 1; otherwise 0 (counted). Hot path.
  */
 int slob_tickcheck_live(struct slob_tickcheck *c, int64_t epoch_s, double price, double size,
-			bool size_opt, double tick_size, int64_t now_ns, int64_t *ts_ns, int32_t *px,
-			uint32_t *sz);
+			bool size_opt, double tick_size, int64_t now_ns, int64_t *ts_ns,
+			int32_t *px, uint32_t *sz);
 
 /*
  * slob_dbl_to_ticks - price / tick_size rounded to the nearest tick, when it
@@ -182,10 +182,12 @@ int slob_dbl_to_i32(double v, int32_t *out);
 
 static inline uint64_t slob_tickcheck_rejected(const struct slob_tickcheck *c)
 {
-	uint64_t n = 0;
-	for (unsigned i = 0; i < SLOB_TICKREJ_N; i++)
-		n += c->rej[i];
-	return n;
+	return c->rejected;
+}
+
+static inline uint64_t slob_tickcheck_accepted(const struct slob_tickcheck *c)
+{
+	return c->seen - c->rejected;
 }
 
 #endif /* SLOB_TICKCHECK_H */

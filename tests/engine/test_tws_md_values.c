@@ -7,7 +7,8 @@
  * (beyond uint32), -5 and unset, exchange times in 2090, at INT64_MAX and
  * INT64_MIN seconds (before: a signed overflow) and an hour off the receive
  * clock. Only the good ticks, interleaved, reach the tick ring, with their
- * exact prices; every bad one is counted by reason; the session stays up.
+ * exact prices; every bad one is counted by reason; the session stays up;
+ * a run of 120 bad ticks raises one alert through the cold queue.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +24,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+/* cmocka needs the headers above first */
 #include <cmocka.h>
 
 #include "engine/tws_conn.h"
@@ -50,9 +53,10 @@ static const struct bad bads[] = {
     {"9223372036854775807", "21000.5", "1", SLOB_TICKREJ_TS_RANGE},
     {"-9223372036854775808", "21000.5", "1", SLOB_TICKREJ_TS_RANGE},
     {"+3600", "21000.5", "1", SLOB_TICKREJ_TS_SKEW}, /* an hour ahead of the clock */
-    {NULL, "30000", "1", SLOB_TICKREJ_PRICE_JUMP},    /* +43 % */
+    {NULL, "30000", "1", SLOB_TICKREJ_PRICE_JUMP},   /* +43 % */
 };
 #define NBAD (sizeof(bads) / sizeof(bads[0]))
+#define NRUN 120 /* rejected in a row: alerted once (alert_run 50), not 120 times */
 
 struct srv {
 	int lfd, port;
@@ -115,7 +119,8 @@ static void *srv_main(void *arg)
 	uint8_t buf[4096];
 	if (read_n(fd, buf, 8) || memcmp(buf, "API\0", 4) != 0)
 		goto out;
-	uint32_t n = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
+	uint32_t n =
+	    (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
 	if (n > 64 || read_n(fd, buf, n))
 		goto out;
 	int k = slob_tws_enc_server_hello(buf, sizeof(buf), 200, "20260105 09:30:00 UTC");
@@ -154,6 +159,9 @@ static void *srv_main(void *arg)
 		send_last(fd, bads[i].time, bads[i].price, bads[i].size);
 		send_last(fd, NULL, "21000.5", "2");
 	}
+	for (int i = 0; i < NRUN; i++) /* a broken feed: a run of zero prices */
+		send_last(fd, NULL, "0", "1");
+	send_last(fd, NULL, "21000.5", "2");
 	usleep(500000);
 out:
 	close(fd);
@@ -191,7 +199,11 @@ static void test_bad_values(void **state)
 	static struct slob_tws_md md;
 	slob_ring_t ring;
 	assert_int_equal(slob_ring_init(&ring, "ticks", 64, sizeof(struct slob_tick)), 0);
-	assert_int_equal(slob_tws_md_init(&md, &p, &ring, NULL, 0), 0);
+	slob_ring_t cring;
+	struct slob_coldq q;
+	assert_int_equal(slob_ring_init(&cring, "cold", 256, sizeof(struct slob_cold)), 0);
+	assert_int_equal(slob_coldq_init(&q, &cring, 0), 0);
+	assert_int_equal(slob_tws_md_init(&md, &p, &ring, &q, 0), 0);
 	struct slob_tickcheck_params cp;
 	slob_tickcheck_params_default(&cp); /* as slobd live: the skew check on */
 	slob_tws_md_set_check(&md, &cp);
@@ -199,13 +211,22 @@ static void test_bad_values(void **state)
 	struct slob_tick t[64];
 	unsigned got = 0;
 	int64_t end = now_ms() + 5000;
-	while (got < NBAD + 1 && now_ms() < end) {
+	unsigned alerts = 0;
+	struct slob_cold rec;
+	while (got < NBAD + 2 && now_ms() < end) {
 		slob_tws_md_poll(&md, now_ms());
 		while (got < 64 && mv_tick_pop(&ring, &t[got]))
 			got++;
+		while (slob_ring_pop_spsc(&cring, &rec))
+			if (rec.type == SLOB_COLD_ALERT &&
+			    strstr(rec.u.text.text, "ticks rejected")) {
+				assert_string_equal(rec.u.text.component, "tws-md");
+				alerts++;
+			}
 		usleep(1000);
 	}
-	assert_int_equal(got, NBAD + 1); /* exactly the good ones */
+	assert_int_equal(got, NBAD + 2); /* exactly the good ones */
+	assert_int_equal(alerts, 1);
 	for (unsigned i = 0; i < got; i++) {
 		assert_int_equal(t[i].px, 84002); /* 21000.5 / 0.25 */
 		assert_int_equal(t[i].size, 2);
@@ -215,6 +236,7 @@ static void test_bad_values(void **state)
 	uint64_t want[SLOB_TICKREJ_N] = {0};
 	for (size_t i = 0; i < NBAD; i++)
 		want[bads[i].reason]++;
+	want[SLOB_TICKREJ_BAD_PRICE] += NRUN;
 	for (unsigned r = 0; r < SLOB_TICKREJ_N; r++) {
 		if (md.chk.rej[r] != want[r])
 			fprintf(stderr, "reason %s: %llu, want %llu\n", slob_tickrej_name(r),
@@ -226,6 +248,8 @@ static void test_bad_values(void **state)
 	pthread_join(s.th, NULL);
 	close(s.lfd);
 	slob_tws_md_destroy(&md);
+	slob_coldq_destroy(&q);
+	slob_ring_destroy(&cring);
 	slob_ring_destroy(&ring);
 }
 

@@ -8,8 +8,9 @@
 # candle of 346361856.0). Now both are rejected and counted by reason: the
 # bars, ticks and decision digest equal the clean run's, the summary (text
 # and JSON) and the stats file (slobctl status) name the reasons, the stored
-# candles hold no absurd price, exit 0; with --strict the first rejection is
-# fatal (exit 6, file:line and why) and a clean file still exits 0.
+# candles hold no absurd price, trading.log records them, exit 0; with
+# --strict the first rejection is fatal (exit 6, file:line and why) and a
+# clean file still exits 0.
 set -euo pipefail
 B="${SLOB_BIN_DIR:?}"
 T="$(mktemp -d "${SLOB_TEST_TMP:-/tmp}/replay_rejects.XXXXXX")"
@@ -78,6 +79,9 @@ db="$T/db/slob_state.db"
 cat "$T/b.txt"
 grep -q '^  rejected ticks   2 (price_range 1, ts_range 1; first: .*bad.csv:603: ts_range (time 2090-01-01' \
 	"$T/b.txt" || fail "text summary does not report the rejections and the first one"
+grep -q 'market data: 2 ticks rejected (first: .*bad.csv:603: ts_range' "$T/logs/trading.log" \
+	|| fail "trading.log does not record the rejections"
+grep -q 'System Stopped: 10800 ticks (2 rejected)' "$T/logs/trading.log" || fail "stop line lacks the count"
 "$B/slobctl" --data-dir "$T/dt" status > "$T/st.txt" 2>&1 || true
 grep -Eq '^ +price_range +1$' "$T/st.txt" || fail "stats file: price_range not counted"
 grep -Eq '^ +ts_range +1$' "$T/st.txt" || fail "stats file: ts_range not counted"

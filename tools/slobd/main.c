@@ -796,12 +796,17 @@ static int run_engine(struct daemon *d, bool live)
 	if (d->run_id > 0)
 		slob_cold_run_end(d->st.store, d->run_id, digest, rc == 0 ? "ok" : "error");
 	/* the cold thread has stopped: the daemon thread may use logs/alerts now */
-	snprintf(text, sizeof(text), "System Stopped: %llu ticks, %llu orders, %llu fills, digest %s",
-		 (unsigned long long)sum.ticks, (unsigned long long)sum.brackets,
-		 (unsigned long long)sum.fills, digest);
+	snprintf(text, sizeof(text),
+		 "System Stopped: %llu ticks (%llu rejected), %llu orders, %llu fills, digest %s",
+		 (unsigned long long)sum.ticks, (unsigned long long)sum.rejected,
+		 (unsigned long long)sum.brackets, (unsigned long long)sum.fills, digest);
 	slob_log_printf(d->log, rc == 0 ? SLOB_LVL_INFO : SLOB_LVL_ERROR, "slobd", "%s%s%s", text,
 			rc == 0 ? "" : "; error: ", rc == 0 ? "" : slob_pipeline_error(d->pipe));
 	slob_alert_track(d->alert, journal_alert_row(d, SLOB_ALERT_STOP, "INFO", "slobd", text));
+	if (sum.rejected)
+		slob_log_printf(d->log, SLOB_LVL_WARNING, "slobd",
+				"market data: %llu ticks rejected (first: %s)",
+				(unsigned long long)sum.rejected, sum.first_rejected);
 	slob_alert_send(d->alert, SLOB_ALERT_STOP, SLOB_LVL_INFO, "System Stopped", text);
 	slob_alert_flush(d->alert, 3000);
 	/* delivery states of everything that went out, the stop included */

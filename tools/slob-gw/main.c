@@ -66,7 +66,6 @@
 #include "engine/tws_codec.h"
 #include "engine/tws_conn.h" /* slob_tws_front_month: the same roll rule as slobd */
 #include "engine/tz.h"
-#include "persist/fsutil.h"
 
 #define MAX_CLIENTS 16
 #define MAX_CTL 4
@@ -564,16 +563,11 @@ static void save_state(void)
 {
 	if (G.state_path == NULL)
 		return;
-	/* atomic (persist/fsutil.h): a crash mid-save leaves the previous state */
-	struct slob_fs_out out;
-	char err[PATH_MAX + 128];
-	FILE *f = NULL;
-	if (slob_fs_out_open(&out, G.state_path, 0644, NULL, err, sizeof(err)) < 0 ||
-	    (f = slob_fs_out_stream(&out)) == NULL) {
-		if (out.fd >= 0)
-			snprintf(err, sizeof(err), "%s: out of memory", G.state_path);
-		slob_fs_out_abort(&out);
-		logf_("cannot write state %s", err);
+	char tmp[1024];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", G.state_path);
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL) {
+		logf_("cannot write state %s: %s", tmp, strerror(errno));
 		return;
 	}
 	fprintf(f, "next %" PRId64 " %" PRId64 " %" PRId64 "\n", G.next_id, G.next_perm, G.exec_seq);
@@ -596,8 +590,9 @@ static void save_state(void)
 			e->exec_id, e->order_id, e->perm_id, e->client_id, e->side, e->qty, e->price,
 			dash(e->ref), G.prod[e->prod].symbol, e->ym);
 	}
-	if (slob_fs_out_commit(&out, err, sizeof(err)) < 0)
-		logf_("cannot write state %s", err);
+	fclose(f);
+	if (rename(tmp, G.state_path) != 0)
+		logf_("cannot rename state file: %s", strerror(errno));
 }
 
 static int load_state(void)

@@ -106,6 +106,7 @@ struct slob_cold_risk {
 	int64_t equity_cents, peak_cents, daily_pnl_cents, realised_cents, unrealised_cents;
 	int32_t open_positions;
 	int32_t trading_day;   /* yyyymmdd, New York */
+	int64_t broker_peak_cents; /* peak broker NetLiquidation (drawdown), 0 = none */
 };
 
 struct slob_cold_breaker {

@@ -625,6 +625,7 @@ static int restore_state(struct slob_pipeline *p, char *err, size_t errlen)
 		snap->unrealised_cents = r->risk.equity_cents - (cap + r->risk.realised_cents);
 		snap->breaker_tripped = r->risk.breaker_tripped;
 		snap->breaker_reason = (uint16_t)r->risk.breaker_code;
+		snap->broker_peak_cents = r->risk.broker_peak_cents;
 	} else {
 		snap->equity_cents = cap;
 		snap->peak_cents = cap;

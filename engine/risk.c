@@ -674,6 +674,7 @@ static void emit_risk_state(struct slob_risk *r)
 	rec.u.risk.unrealised_cents = r->unrealised;
 	rec.u.risk.open_positions = open;
 	rec.u.risk.trading_day = r->day;
+	rec.u.risk.broker_peak_cents = r->broker_peak;
 	cold_put(r, &rec);
 }
 
@@ -1129,13 +1130,19 @@ static void on_account(struct slob_risk *r, const struct slob_exec *x)
 	r->acct = x->acct;
 	r->acct_recv_ns = x->recv_ns;
 	if (broker_equity_known(r)) {
-		if (!was_known || r->acct.net_liq_cents > r->broker_peak)
+		/* the first figures keep a restored peak (snapshot) above them */
+		if ((!was_known && r->broker_peak <= 0) || r->acct.net_liq_cents > r->broker_peak) {
 			r->broker_peak = r->acct.net_liq_cents;
+			emit_risk_state(r); /* a new peak must survive a restart */
+		}
 		if (!r->breaker && drawdown_hit(r))
 			trip(r, SLOB_RISK_MAX_DRAWDOWN, drawdown_bp(r),
 			     "Trading stopped: max drawdown reached (broker equity)");
 	}
-	if (r->acct_stale_alerted && !account_stale(r, r->acct.summary_ns)) {
+	/* "now" = when this report was made: a what-if answer alone does not
+	 * make old summary figures current */
+	int64_t now = x->recv_ns ? x->recv_ns : r->acct.summary_ns;
+	if (r->acct_stale_alerted && !account_stale(r, now)) {
 		r->acct_stale_alerted = 0;
 		alert(r, SLOB_LVL_INFO, ALERT_OTHER, "Account data current again: entries resume",
 		      NULL);
@@ -1881,6 +1888,7 @@ int slob_risk_restore(slob_risk_t *r, const struct slob_risk_snapshot *s)
 	r->breaker = s->breaker_tripped != 0;
 	r->breaker_reason = r->breaker ? s->breaker_reason : 0;
 	r->kill = s->kill_switch != 0;
+	r->broker_peak = s->broker_peak_cents > 0 ? s->broker_peak_cents : 0;
 	while (r->nlive > 0)
 		bracket_release(r, &r->br[r->live_idx[r->nlive - 1]]);
 	for (unsigned i = 0; i < s->npositions; i++) {

@@ -188,6 +188,7 @@ struct slob_risk_snapshot {
 	uint8_t kill_switch;
 	uint16_t breaker_reason; /* enum slob_risk_reason */
 	int64_t breaker_value;
+	int64_t broker_peak_cents; /* peak broker NetLiquidation, 0 = none */
 	unsigned npositions;
 	struct slob_risk_pos_snap positions[SLOB_RISK_SNAP_MAX_POS];
 };

@@ -113,8 +113,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_POS_DELETE] = "DELETE FROM positions WHERE setup_id=?1",
     [ST_RISK] = "INSERT INTO risk_state (id, equity, peak_equity, daily_pnl, realised_pnl,"
 		" unrealised_pnl, equity_cents, peak_cents, daily_pnl_cents, realised_cents,"
-		" unrealised_cents, open_positions, trading_day, updated_at)"
-		" VALUES (1,?1/100.0,?2/100.0,?3/100.0,?4/100.0,?5/100.0,?1,?2,?3,?4,?5,?6,?7,?8)"
+		" unrealised_cents, open_positions, trading_day, updated_at, broker_peak_cents)"
+		" VALUES (1,?1/100.0,?2/100.0,?3/100.0,?4/100.0,?5/100.0,?1,?2,?3,?4,?5,?6,?7,?8,?9)"
 		" ON CONFLICT(id) DO UPDATE SET "
 		"equity=excluded.equity,peak_equity=excluded.peak_equity,"
 		"daily_pnl=excluded.daily_pnl,realised_pnl=excluded.realised_pnl,"
@@ -124,7 +124,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		"realised_cents=excluded.realised_cents,"
 		"unrealised_cents=excluded.unrealised_cents,"
 		"open_positions=excluded.open_positions,"
-		"trading_day=excluded.trading_day,updated_at=excluded.updated_at",
+		"trading_day=excluded.trading_day,updated_at=excluded.updated_at,"
+		"broker_peak_cents=excluded.broker_peak_cents",
     [ST_BREAKER_EVENT] = "INSERT INTO breaker_events (ts, action, reason_code, value, who, why)"
 			 " VALUES (?1,?2,?3,?4,?5,?6)",
     [ST_BREAKER_STATE] =
@@ -544,6 +545,10 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 		sqlite3_bind_int(st, 6, k->open_positions);
 		sqlite3_bind_int(st, 7, k->trading_day);
 		bind_time(st, 8, r->ts_ns ? r->ts_ns : wall_ns());
+		if (k->broker_peak_cents > 0)
+			sqlite3_bind_int64(st, 9, k->broker_peak_cents);
+		else
+			sqlite3_bind_null(st, 9);
 		rc = run(st);
 		break;
 	}

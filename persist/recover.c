@@ -220,7 +220,7 @@ int slob_recover_load(slob_store_t *s, const struct slob_instrument *insp,
 	if ((e = prep(db,
 		      "SELECT equity_cents, peak_cents, daily_pnl_cents, realised_cents,"
 		      " open_positions, trading_day, breaker_tripped, breaker_code,"
-		      " breaker_reason FROM risk_state WHERE id=1",
+		      " breaker_reason, broker_peak_cents FROM risk_state WHERE id=1",
 		      &st)) < 0)
 		goto fail;
 	rc = sqlite3_step(st);
@@ -236,6 +236,7 @@ int slob_recover_load(slob_store_t *s, const struct slob_instrument *insp,
 		k->breaker_tripped = sqlite3_column_int(st, 6) != 0;
 		k->breaker_code = sqlite3_column_int(st, 7);
 		text_of(st, 8, k->breaker_reason, sizeof(k->breaker_reason));
+		k->broker_peak_cents = sqlite3_column_int64(st, 9); /* NULL -> 0 */
 		rc = SQLITE_DONE;
 	}
 	if ((e = finish(db, st, rc)) < 0)

@@ -62,6 +62,7 @@ struct slob_rec_position {
 struct slob_rec_risk {
 	bool present; /* a risk_state row exists */
 	int64_t equity_cents, peak_cents, daily_pnl_cents, realised_cents;
+	int64_t broker_peak_cents; /* 0: none (paper, or an older store) */
 	int32_t open_positions, trading_day;
 	bool breaker_tripped;
 	int32_t breaker_code;

@@ -298,7 +298,10 @@ static const char *const migrations[SLOB_STORE_VERSION] = {
      * source ('config' | 'broker'). Earlier rows keep NULL: unknown. */
     "ALTER TABLE decisions ADD COLUMN equity_source TEXT"
     " CHECK (equity_source IS NULL OR equity_source = 'config' OR equity_source = 'broker');"
-    "ALTER TABLE decisions ADD COLUMN equity REAL;",
+    "ALTER TABLE decisions ADD COLUMN equity REAL;"
+    /* and the peak of the broker's NetLiquidation, so its drawdown survives
+     * a restart like the own series' peak does (NULL: none yet) */
+    "ALTER TABLE risk_state ADD COLUMN broker_peak_cents INTEGER;",
 };
 
 /* ---- helpers ----------------------------------------------------------- */

@@ -1948,6 +1948,40 @@ static void test_account_drawdown_on_broker_equity(void **state)
 	}
 }
 
+/* The broker peak is in every risk state record and survives a restart: a
+ * NetLiquidation 25 % under the restored peak trips at the first figures. */
+static void test_account_broker_peak_restored(void **state)
+{
+	(void)state;
+	struct slob_risk_params p;
+	struct h h;
+	char err[128];
+	slob_risk_params_default(&p);
+	assert_int_equal(slob_risk_param_set(&p, "equity_source", "broker", err, sizeof(err)), 0);
+	h_open_acct(&h, &p);
+	h_account(&h, 120000, 100000, 100000, 20000, ACCT_T0);
+	h_pump(&h);
+	const struct slob_cold *rs = h_last_cold(&h, SLOB_COLD_RISK_STATE);
+	assert_non_null(rs);
+	assert_true(rs->u.risk.broker_peak_cents == 12000000);
+	h_close(&h);
+
+	struct slob_risk_snapshot snap;
+	memset(&snap, 0, sizeof(snap));
+	snap.equity_cents = snap.peak_cents = 5000000;
+	snap.broker_peak_cents = 12000000;
+	h_open_acct(&h, &p);
+	assert_int_equal(slob_risk_restore(h.r, &snap), 0);
+	h_account(&h, 90000.01, 90000, 90000, 20000, ACCT_T0);
+	h_pump(&h);
+	assert_false(h_view(&h).breaker_tripped);
+	assert_true(h_view(&h).broker_peak_cents == 12000000);
+	h_account(&h, 90000, 90000, 90000, 20000, ACCT_T0);
+	h_pump(&h);
+	assert_true(h_view(&h).breaker_tripped);
+	h_close(&h);
+}
+
 /* Low ExcessLiquidity alerts (CRITICAL, once per episode) only with positions open. */
 static void test_account_excess_liquidity_alert(void **state)
 {
@@ -2118,6 +2152,7 @@ int main(void)
 	    cmocka_unit_test(test_account_margin_check),
 	    cmocka_unit_test(test_account_drawdown_on_broker_equity),
 	    cmocka_unit_test(test_account_excess_liquidity_alert),
+	    cmocka_unit_test(test_account_broker_peak_restored),
 	};
 	int rc = cmocka_run_group_tests(tests, group_setup, NULL);
 	char cmd[600];

@@ -87,7 +87,8 @@ static void test_load_state(void **state)
 					   .daily_pnl_cents = 1234,
 					   .realised_cents = 1234,
 					   .open_positions = 1,
-					   .trading_day = 20251124};
+					   .trading_day = 20251124,
+					   .broker_peak_cents = 12000000};
 	assert_int_equal(slob_cold_apply(w, &r), 0);
 	memset(&r, 0, sizeof(r));
 	r.type = SLOB_COLD_BREAKER;
@@ -157,6 +158,7 @@ static void test_load_state(void **state)
 	assert_false(slob_recovered_placed(&rec, 0x40));
 	assert_true(rec.risk.present);
 	assert_true(rec.risk.equity_cents == 5001234);
+	assert_true(rec.risk.broker_peak_cents == 12000000); /* the broker series' peak */
 	assert_true(rec.risk.breaker_tripped);
 	assert_int_equal(rec.risk.breaker_code, 9);
 	assert_string_equal(rec.risk.breaker_reason, "drawdown 5%");

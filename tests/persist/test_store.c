@@ -252,6 +252,11 @@ static void test_migrates_from_every_earlier_version(void **state)
 		assert_int_equal(ptest_i64(db, "SELECT count(*) FROM decisions WHERE"
 					       " equity_source = 'broker' AND equity = 98000.5"),
 				 1);
+		assert_int_equal(sqlite3_exec(db,
+					      "INSERT INTO risk_state (id, broker_peak_cents)"
+					      " VALUES (1, 12000000)",
+					      NULL, NULL, NULL),
+				 SQLITE_OK);
 		assert_int_not_equal(sqlite3_exec(db,
 						  "INSERT INTO decisions (ts, accepted,"
 						  " equity_source) VALUES ('x', 1, 'guess')",

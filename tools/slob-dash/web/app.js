@@ -90,6 +90,15 @@ async function renderOverview() {
   const risk = s.risk || {};
   $('equity').textContent = money(eng.alive ? eng.equity : risk.equity);
   $('equity-detail').textContent = risk.peak_equity ? 'peak ' + money(risk.peak_equity) : '';
+  const acct = eng.alive ? eng.account_figures : null;
+  if (acct) {
+    // the broker account (live): what sizes trades and what margin is left
+    $('equity-detail').textContent += (risk.peak_equity ? '; ' : '') +
+      `broker net liq ${money(acct.net_liquidation)}, available ${money(acct.available_funds)}, ` +
+      `excess ${money(acct.excess_liquidity)}; sizing on ${money(acct.sizing_equity)} (${acct.sizing_source}); ` +
+      (acct.age_s !== null ? `figures ${acct.age_s.toFixed(0)} s old` : 'no figures yet') +
+      (acct.stale ? ' — STALE: new entries held' : '');
+  }
   fillTable($('conn-table'), (s.connections || []).map(c => [c.name, c.state, c.since || '', c.drops ?? '']));
   const rows = [
     ['Closed trades', sum.total_trades], ['Win rate', sum.total_trades ? (100 * sum.win_rate).toFixed(1) + ' %' : '–'],

@@ -136,14 +136,15 @@ drill_finish() {
 
 # drill_wait SECONDS CMD...: poll CMD every 0.1 s until it succeeds; 1 on timeout.
 drill_wait() {
-	local n=$(($1 * 10))
+	# bounded by the wall clock, not by turns: a check that itself takes
+	# seconds on a loaded machine must not stretch the wait a hundredfold
+	local end=$((SECONDS + $1))
 	shift
-	while [ "$n" -gt 0 ]; do
+	while :; do
 		"$@" && return 0
+		[ "$SECONDS" -lt "$end" ] || return 1
 		sleep 0.1
-		n=$((n - 1))
 	done
-	return 1
 }
 
 # drill_log_has PATTERN [FILE]: grep -E in trading.log (or FILE).

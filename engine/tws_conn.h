@@ -220,13 +220,13 @@ struct slob_tws_known_order {
 };
 
 #define SLOB_TWS_MAX_TRACKED 1024
-#define SLOB_TWS_MAX_DEFERRED 256
+#define SLOB_TWS_MAX_DEFERRED 1024
 
 /* An execution of slob's own order not yet booked, held while reconciling. */
 struct slob_tws_deferred_exec {
 	int64_t order_id;
 	int32_t qty, px;
-	bool bot;
+	bool bot, done;
 	char order_ref[SLOB_ORDER_REF_LEN];
 	char exec_id[64];
 };
@@ -266,6 +266,7 @@ struct slob_tws_broker {
 	struct slob_tws_deferred_exec deferred[SLOB_TWS_MAX_DEFERRED]; /* booked at rec_done */
 	uint32_t ndeferred;
 	bool settled;                             /* store's missing orders closed (once) */
+	size_t settle_next;                       /* next known order to settle */
 };
 
 /*

@@ -65,7 +65,7 @@ client() { timeout 30 "$BIN/slob-gw-client" --port "$PORT" "$@"; }
 # 1. bracket: long entry 20995.00 (83980 ticks), SL 20985, TP 21005
 start_gw --speed 200 --wait-sub
 client --md --bracket L,83980,83940,84020,1,1 --until-fills 2 --run-ms 15000 >"$TMP/c1.out"
-grep -q 'code=2 comp=tws-order text=reconciliation done' "$TMP/c1.out" || fail "no reconciliation"
+grep -q 'code=2 comp=tws-order text=Position reconciliation done' "$TMP/c1.out" || fail "no reconciliation"
 # reconciliation is reported before the first order goes out
 rec_line=$(grep -n 'reconciliation done' "$TMP/c1.out" | head -1 | cut -d: -f1)
 sub_line=$(grep -n 'EXEC kind=SUBMITTED' "$TMP/c1.out" | head -1 | cut -d: -f1)

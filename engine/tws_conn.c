@@ -844,10 +844,11 @@ static struct slob_tws_tracked *br_track(struct slob_tws_broker *b, int64_t id, 
 static bool br_seen_exec(struct slob_tws_broker *b, const char *exec_id)
 {
 	uint64_t h = XXH3_64bits(exec_id, strlen(exec_id));
-	for (unsigned i = 0; i < 256; i++)
+	/* a linear scan: executions are rare (a few per bracket) */
+	for (unsigned i = 0; i < SLOB_TWS_SEEN_EXECS; i++)
 		if (b->seen_exec[i] == h)
 			return true;
-	b->seen_exec[b->seen_head++ & 255] = h;
+	b->seen_exec[b->seen_head++ & (SLOB_TWS_SEEN_EXECS - 1)] = h;
 	return false;
 }
 

@@ -191,6 +191,13 @@ static inline void slob_sender_set_next_id(struct slob_sender *s, int64_t id)
  */
 int slob_sender_report(struct slob_sender *s, const struct slob_exec *ex);
 
+/* Reports slob_sender_report() can take right now (the private queue's free
+ * slots; it drains into the exec ring at every poll). Sender thread only. */
+static inline uint32_t slob_sender_report_room(const struct slob_sender *s)
+{
+	return s->outq_mask + 1 - (s->outq_tail - s->outq_head);
+}
+
 /* Running xxh3 digest of every fill so far (decision journal). */
 uint64_t slob_sender_digest(const struct slob_sender *s);
 

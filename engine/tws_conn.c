@@ -1233,10 +1233,11 @@ static struct slob_tws_tracked *br_track(struct slob_tws_broker *b, int64_t id, 
 static bool br_seen_exec(struct slob_tws_broker *b, const char *exec_id)
 {
 	uint64_t h = XXH3_64bits(exec_id, strlen(exec_id));
-	for (unsigned i = 0; i < 256; i++)
+	/* a linear scan: executions are rare (a few per bracket) */
+	for (unsigned i = 0; i < SLOB_TWS_SEEN_EXECS; i++)
 		if (b->seen_exec[i] == h)
 			return true;
-	b->seen_exec[b->seen_head++ & 255] = h;
+	b->seen_exec[b->seen_head++ & (SLOB_TWS_SEEN_EXECS - 1)] = h;
 	return false;
 }
 
@@ -1406,7 +1407,14 @@ static void br_account_end(struct slob_tws_broker *b, const struct slob_tws_in *
 	br_account_report(b);
 }
 
-static void br_flush_deferred(struct slob_tws_broker *b);
+static bool br_flush_deferred(struct slob_tws_broker *b);
+
+/* room for one more booking or settlement in the sender's report queue
+ * (adoption + fill + alert); everything else waits for the next pump */
+static bool br_room(const struct slob_tws_broker *b)
+{
+	return b->sender == NULL || slob_sender_report_room(b->sender) >= 8;
+}
 
 /*
  * First reconciliation after start: an order the store holds as working
@@ -1415,12 +1423,13 @@ static void br_flush_deferred(struct slob_tws_broker *b);
  * the wire) is closed in the store as CANCELLED, so the store's history
  * says what the broker says and the next start does not count it open.
  */
-static void br_settle_missing(struct slob_tws_broker *b)
+static bool br_settle_missing(struct slob_tws_broker *b)
 {
 	if (b->settled)
-		return;
-	b->settled = true;
-	for (size_t i = 0; i < b->nknown; i++) {
+		return true;
+	for (size_t i = b->settle_next; i < b->nknown; i++, b->settle_next = i) {
+		if (!br_room(b))
+			return false; /* continued at the next pump */
 		const struct slob_tws_known_order *k = &b->known[i];
 		if (!k->open || k->order_ref[0] == '\0' || br_find_ref(b, k->order_ref) != NULL ||
 		    (k->order_id != 0 && br_find(b, k->order_id) != NULL))
@@ -1431,15 +1440,20 @@ static void br_settle_missing(struct slob_tws_broker *b)
 		br_report(b, SLOB_EXEC_CANCELLED, &tmp, 0, "not working at the broker after restart",
 			  0, 0, NULL);
 	}
+	b->settled = true;
+	return true;
 }
 
 static void br_check_reconciled(struct slob_tws_broker *b)
 {
 	if (b->rec_done || !b->rec_pos || !b->rec_orders || !b->rec_execs)
 		return;
+	/* fills that happened while down move known_position; both steps go
+	 * as far as the sender's report queue allows and continue from
+	 * br_pump: the pass is done (and orders may go out) only after them */
+	if (!br_flush_deferred(b) || !br_settle_missing(b))
+		return;
 	b->rec_done = true;
-	br_flush_deferred(b); /* fills that happened while down move known_position */
-	br_settle_missing(b);
 	/* the position is compared once the executions reply is in too: fills of
 	 * this process's orders (live, or reported while the socket was down)
 	 * have moved known_position since start-up (drill P1-1: a reconnect
@@ -1651,17 +1665,23 @@ static bool br_defer_exec(struct slob_tws_broker *b, int64_t order_id, const cha
 	d->qty = qty;
 	d->px = px;
 	d->bot = bot;
+	d->done = false;
 	snprintf(d->order_ref, sizeof(d->order_ref), "%s", ref);
 	snprintf(d->exec_id, sizeof(d->exec_id), "%s", eid);
 	return true;
 }
 
-/* Reconciliation complete: the held executions, entries first. */
-static void br_flush_deferred(struct slob_tws_broker *b)
+/* Reconciliation complete: the held executions, entries first, as far as
+ * the sender's queue allows; true once all are booked. */
+static bool br_flush_deferred(struct slob_tws_broker *b)
 {
 	for (int pass = 0; pass < 2; pass++)
 		for (uint32_t i = 0; i < b->ndeferred; i++) {
 			struct slob_tws_deferred_exec *d = &b->deferred[i];
+			if (d->done)
+				continue;
+			if (!br_room(b))
+				return false;
 			uint8_t role = SLOB_ROLE_ENTRY;
 			const struct slob_tws_known_order *k = br_known(b, d->order_ref);
 			if (k != NULL)
@@ -1672,8 +1692,10 @@ static void br_flush_deferred(struct slob_tws_broker *b)
 				continue;
 			br_book_exec(b, d->order_id, d->order_ref, d->bot, d->qty, d->px, d->exec_id,
 				     true);
+			d->done = true;
 		}
 	b->ndeferred = 0;
+	return true;
 }
 
 static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_in *m)
@@ -2106,6 +2128,9 @@ static int br_pump(void *ctx, struct slob_sender *s)
 	    now - b->rec_start_ms >= b->conn.prm.reconcile_timeout_ms &&
 	    b->conn.state == SLOB_TWS_READY)
 		w += br_reconcile_timeout(b, now);
+	if (!b->rec_done && b->rec_pos && b->rec_orders && b->rec_execs &&
+	    slob_tws_conn_ready(&b->conn))
+		br_check_reconciled(b); /* a pass waiting for report room */
 	return w;
 }
 

@@ -354,13 +354,14 @@ struct slob_tws_known_order {
 };
 
 #define SLOB_TWS_MAX_TRACKED 1024
-#define SLOB_TWS_MAX_DEFERRED 256
+#define SLOB_TWS_MAX_DEFERRED 1024
+#define SLOB_TWS_SEEN_EXECS 4096 /* power of two */
 
 /* An execution of slob's own order not yet booked, held while reconciling. */
 struct slob_tws_deferred_exec {
 	int64_t order_id;
 	int32_t qty, px;
-	bool bot;
+	bool bot, done;
 	char order_ref[SLOB_ORDER_REF_LEN];
 	char exec_id[64];
 };
@@ -388,7 +389,9 @@ struct slob_tws_broker {
 	int32_t known_position;     /* store's net position (signed contracts) */
 	struct slob_tws_tracked tr[SLOB_TWS_MAX_TRACKED];
 	uint32_t ntr;
-	uint64_t seen_exec[256];    /* xxh3 of recent exec ids (duplicates) */
+	uint64_t seen_exec[SLOB_TWS_SEEN_EXECS]; /* xxh3 of this session's exec ids: a
+				     * reconnect's replay books none twice (executions before
+				     * start: store_execs) */
 	uint32_t seen_head;
 	/* reconciliation of the current session */
 	bool rec_pos, rec_orders, rec_execs, rec_done;
@@ -414,6 +417,7 @@ struct slob_tws_broker {
 	struct slob_tws_deferred_exec deferred[SLOB_TWS_MAX_DEFERRED]; /* booked at rec_done */
 	uint32_t ndeferred;
 	bool settled;                             /* store's missing orders closed (once) */
+	size_t settle_next;                       /* next known order to settle */
 };
 
 /*

@@ -62,8 +62,9 @@ observe "risk_state: $(q "$D" "SELECT open_positions, breaker_tripped FROM risk_
 drill_check "the manual position is counted by the engine (risk_state.open_positions >= 1)" managed
 ctl status > "$DT/status.out" 2>&1
 grep -iE 'positions|19900|breaker' "$DT/status.out" | sed 's/^/   slobctl status: /'
-drill_check "slobctl status shows the position with its stop and target" \
-	grep -Eq '19850(\.0+)?.*20000|sl 19850|19850' "$DT/status.out"
+drill_check "slobctl status counts it" grep -Eq 'positions +[1-9][0-9]* open' "$DT/status.out"
+prow=$(q "$D" "SELECT COUNT(*) FROM positions WHERE qty=2 AND avg_price=19900 AND sl_price=19850 AND tp_price=20000")
+drill_expect_eq "the engine wrote its positions row with size, entry, stop and target" "$prow" 1
 drill_slobd_stop
 drill_expect_eq "slobd exits cleanly" "$SD_RC" 0
 drill_expect_eq "breaker not tripped at the end" "$(q "$D" "SELECT breaker_tripped FROM risk_state WHERE id=1")" 0

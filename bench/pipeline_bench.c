@@ -16,9 +16,12 @@
  *
  * usage: pipeline_bench [--days N] [--runs R] [--paced-days N] [--pace X]
  *                       [--skip-paced] [--layout L] [--set KEY=VALUE]...
- *                       [--cold-flood]
+ *                       [--cold-flood] [--journal]
  *  3. With --cold-flood: the paced replay again with the cold writer
  *     saturated by a flooding producer (issue 8: hot p99 unchanged).
+ *  4. With --journal: every run opens an order journal (engine/journal.h) in
+ *     its data directory, as slobd does, so the sender appends a record
+ *     before every bracket and the cold thread msyncs it.
  * Last line: pipeline_ticks_per_s=... pipeline_p99_ns=... hot_allocs=...
  */
 #define _GNU_SOURCE
@@ -34,6 +37,7 @@
 
 #include "engine/config.h"
 #include "engine/gen.h"
+#include "engine/journal.h"
 #include "engine/pipeline.h"
 #include "engine/tickfile.h"
 #include "persist/recover.h"
@@ -140,6 +144,7 @@ struct run_opts {
 	double pace;
 	bool relaxed;
 	bool flood; /* saturate the cold writer for the whole run */
+	bool journal; /* open an order journal, as slobd does */
 };
 
 /*
@@ -157,6 +162,7 @@ struct flood {
 };
 
 static uint64_t last_flood_put; /* records the last flooded run queued */
+static uint64_t last_journal_recs; /* order journal records of the last run */
 
 static void *flood_main(void *arg)
 {
@@ -224,6 +230,19 @@ static int run_once(const struct run_opts *ro, int idx, struct slob_pipeline_sum
 		fprintf(stderr, "pipeline_bench: %s\n", err);
 		return -1;
 	}
+	struct slob_journal jn;
+	memset(&jn, 0, sizeof(jn));
+	if (ro->journal) {
+		char jpath[720];
+		snprintf(jpath, sizeof(jpath), "%s/run%d/" SLOB_JOURNAL_FILE, ro->dir, idx);
+		if (slob_journal_open(&jn, jpath, err, sizeof(err)) < 0) {
+			fprintf(stderr, "pipeline_bench: %s\n", err);
+			slob_recover_shutdown(&st);
+			slob_config_free(&cfg);
+			return -1;
+		}
+		o.journal = &jn;
+	}
 	snprintf(o.ingest.path, sizeof(o.ingest.path), "%s", ro->file);
 	o.ingest.pace = ro->pace;
 	o.store = st.store;
@@ -249,6 +268,8 @@ static int run_once(const struct run_opts *ro, int idx, struct slob_pipeline_sum
 	else
 		fprintf(stderr, "pipeline_bench: %s\n", p ? slob_pipeline_error(p) : err);
 	slob_pipeline_free(p);
+	last_journal_recs = jn.next;
+	slob_journal_close(&jn);
 	*rows = slob_store_query_i64(st.store,
 				     "SELECT (SELECT COUNT(*) FROM candles)+(SELECT COUNT(*) FROM active_setups)"
 				     "+(SELECT COUNT(*) FROM orders)+(SELECT COUNT(*) FROM fills)"
@@ -268,13 +289,14 @@ int main(int argc, char **argv)
 {
 	int days = 365, runs = 3, paced_days = 450;
 	double pace = 1e6;
-	bool skip_paced = false, cold_flood = false;
+	bool skip_paced = false, cold_flood = false, journal = false;
 	const char *layout = "auto";
 	static const struct option opts[] = {
 		{"days", required_argument, 0, 'd'},       {"runs", required_argument, 0, 'r'},
 		{"paced-days", required_argument, 0, 'p'}, {"pace", required_argument, 0, 'x'},
 		{"skip-paced", no_argument, 0, 's'},       {"layout", required_argument, 0, 'l'},
 		{"set", required_argument, 0, 'S'},        {"cold-flood", no_argument, 0, 'F'},
+		{"journal", no_argument, 0, 'J'},
 		{0, 0, 0, 0},
 	};
 	int c;
@@ -287,13 +309,15 @@ int main(int argc, char **argv)
 		case 's': skip_paced = true; break;
 		case 'l': layout = optarg; break;
 		case 'F': cold_flood = true; break;
+		case 'J': journal = true; break;
 		case 'S':
 			if (n_extra_sets < (int)(sizeof(extra_sets) / sizeof(extra_sets[0])))
 				extra_sets[n_extra_sets++] = optarg;
 			break;
 		default:
 			fprintf(stderr, "usage: pipeline_bench [--days N] [--runs R] [--paced-days N] "
-					"[--pace X] [--skip-paced] [--layout L] [--set KEY=VALUE]... [--cold-flood]\n");
+					"[--pace X] [--skip-paced] [--layout L] [--set KEY=VALUE]... [--cold-flood] "
+					"[--journal]\n");
 			return 2;
 		}
 	}
@@ -315,7 +339,7 @@ int main(int argc, char **argv)
 	unsigned long allocs = 0;
 	uint64_t digest0 = 0, peak = 0;
 	for (int r = 0; r < runs; r++) {
-		struct run_opts ro = {.file = file, .dir = dir, .layout = layout};
+		struct run_opts ro = {.file = file, .dir = dir, .layout = layout, .journal = journal};
 		__atomic_store_n(&hot_allocs, 0, __ATOMIC_RELAXED);
 		if (run_once(&ro, r, &s, &rows) < 0)
 			return 1;
@@ -350,7 +374,7 @@ int main(int argc, char **argv)
 		if (gen_file(pfile, paced_days, 1, 99) < 0)
 			return 1;
 		struct run_opts ro = {.file = pfile, .dir = dir, .layout = layout, .pace = pace,
-				      .relaxed = true};
+				      .relaxed = true, .journal = journal};
 		if (run_once(&ro, 100, &s, &rows) < 0)
 			return 1;
 		n = s.lat_count;
@@ -385,6 +409,9 @@ int main(int argc, char **argv)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "pipeline_bench: could not remove %s\n", dir);
+	if (journal)
+		printf("order journal: %llu records appended in the last run\n",
+		       (unsigned long long)last_journal_recs);
 	printf("pipeline_hot_ticks_per_s=%.0f pipeline_e2e_ticks_per_s=%.0f pipeline_p50_ns=%llu "
 	       "pipeline_p99_ns=%llu pipeline_p999_ns=%llu pipeline_orders=%llu hot_allocs=%lu "
 	       "pipeline_p99_cold_saturated_ns=%llu\n",

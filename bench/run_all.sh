@@ -33,7 +33,8 @@ if [ "$quick" = "--quick" ]; then
 	run risk "$b/risk_bench" 20000 1
 	run tws "$b/tws_bench" 20000 1
 	run persist "$b/persist_bench"
-	run pipeline "$b/pipeline_bench" --runs 1 --days 60 --paced-days 30
+	run journal "$b/journal_bench" --reps 1 --pairs 500
+	run pipeline "$b/pipeline_bench" --runs 1 --days 60 --paced-days 30 --journal
 else
 	run jitter "$b/jitter" --seconds 5
 	run ring "$b/ring_bench"
@@ -42,9 +43,10 @@ else
 	run risk "$b/risk_bench" 100000 5
 	run tws "$b/tws_bench"
 	run persist "$b/persist_bench"
+	run journal "$b/journal_bench"
 	run ops "$b/ops_bench"
 	run dash "$b/dash_bench" run --trades 100000 --reps 30
-	run pipeline "$b/pipeline_bench"
+	run pipeline "$b/pipeline_bench" --journal
 	run gw_latency bench/gw_latency.sh
 fi
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$out/summary.txt"

@@ -56,11 +56,21 @@ inject "--fresh"
 before=$(q "$D" "SELECT count(*) FROM orders")
 replay "$D" "$DT/r4.out" "$DT/gen/early.ticks" --fresh
 drill_expect_eq "fresh replay exits 0" "$RC" 0
-old=$(ls "$D"/slob_state.db.replaced_* 2> /dev/null | head -n 1)
+old=$(ls "$D"/slob_state.db.replaced_* 2> /dev/null | grep -v -e '-wal$' -e '-shm$' -e 'journal$' | head -n 1)
 observe "kept aside: ${old:-none}"
 drill_check "the old store is kept aside" test -s "$old"
 drill_expect_eq "the kept store still holds its orders" "$(sqlite3 "$old" "SELECT count(*) FROM orders")" "$before"
 drill_expect_eq "the new store holds one run" "$(q "$D" "SELECT count(*) FROM runs")" 1
+drill_check "the fresh run traded" test "$(js "$DT/r4.out" orders)" -gt 0
+drill_check "the old run's order journal is kept with the old store" test -s "$old.orders.journal"
+
+inject "--fresh again, right after a run that placed orders"
+replay "$D" "$DT/r4b.out" "$DT/gen/early.ticks" --fresh
+observe "exit $RC: $(head -c 300 "$DT/r4b.out")"
+drill_expect_eq "a second --fresh exits 0 (the journal's brackets stay with the old store)" "$RC" 0
+drill_expect_eq "the new store holds one run" "$(q "$D" "SELECT count(*) FROM runs")" 1
+drill_expect_eq "the new store holds no order left PENDING by the old run" "$(q "$D" "SELECT count(*) FROM orders WHERE status = 'PENDING'")" 0
+drill_expect_eq "both kept stores are there (never renamed over)" "$(ls -d "$D"/slob_state.db.replaced_* | grep -c -v -e '-wal$' -e '-shm$' -e 'journal$')" 2
 
 inject "a paced replay killed -9 while positions are open"
 D2="$DT/crash"

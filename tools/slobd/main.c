@@ -367,6 +367,8 @@ static int replay_guard(struct daemon *d)
 			"slobd: --fresh: order journal: %u orders rows of %u journaled brackets "
 			"added to the previous store as PENDING\n",
 			nadd, nint);
+	int64_t live_runs =
+	    slob_store_query_i64(d->st.store, "SELECT count(*) FROM runs WHERE coalesce(mode, 'live') != 'replay'");
 	slob_store_close(d->st.store); /* checkpoints the WAL into the file */
 	d->st.store = NULL;
 	if (rename(d->db_path, aside) < 0) {
@@ -383,6 +385,24 @@ static int replay_guard(struct daemon *d)
 	}
 	if (rename(jpath, jaside) < 0 && errno != ENOENT)
 		fprintf(stderr, "slobd: --fresh: moving %s: %s\n", jpath, strerror(errno));
+	/* the marker belongs to the old store; so does a breaker latch, unless
+	 * the old store traded live: a live latch is released only by slobctl
+	 * reset-breaker, never by starting a replay store */
+	for (int i = 0; i < 2; i++) {
+		char a[PATH_MAX + 16], b[PATH_MAX + 80];
+		snprintf(a, sizeof(a), "%s%s", d->db_path, i ? ".breaker" : ".marker");
+		snprintf(b, sizeof(b), "%s%s", aside, i ? ".breaker" : ".marker");
+		if (i == 1 && live_runs != 0) {
+			if (stat(a, &sb) == 0)
+				fprintf(stderr,
+					"slobd: --fresh: the breaker latch %s stays: the previous "
+					"store traded live (release it with slobctl reset-breaker)\n",
+					a);
+			continue;
+		}
+		if (rename(a, b) < 0 && errno != ENOENT)
+			fprintf(stderr, "slobd: --fresh: moving %s: %s\n", a, strerror(errno));
+	}
 	if (slob_store_open(d->db_path, SLOB_STORE_WRITER, &d->st.store) < 0) {
 		fprintf(stderr, "slobd: --fresh: %s\n", slob_store_strerror());
 		return SLOBD_EXIT_RUNTIME;
@@ -657,7 +677,11 @@ static int run_engine(struct daemon *d, bool live)
 		fprintf(stderr, "slobd: %s\n", spill_msg);
 	if (!live && (rc = replay_guard(d)) != 0)
 		return rc;
-	keep_breaker_latch(d);
+	/* the latch file protects live trading: a replay (research, no money)
+	 * neither inherits nor writes it (docs/STORE.md) */
+	if (live)
+		keep_breaker_latch(d);
+	d->po.cold.no_latch_file = !live;
 	/* from now on this directory has held a store: an empty or missing
 	 * store here is a lost one (P0-1), never a new one */
 	if (slob_store_mark(d->db_path) < 0)

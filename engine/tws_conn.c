@@ -1740,7 +1740,7 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 			bool buy = m->u.open_order.action && strcmp(m->u.open_order.action, "BUY") == 0;
 			uint8_t role = SLOB_ROLE_ENTRY;
 			(void)slob_tws_own_ref(ref, NULL, &role);
-			if (br_adopt(b, id, ref, buy, (int32_t)llround(m->u.open_order.qty),
+			if (br_adopt(b, id, ref, buy, to_qty(m->u.open_order.qty),
 				     to_ticks(b, role == SLOB_ROLE_SL ? m->u.open_order.aux_price
 								      : m->u.open_order.lmt_price),
 				     "open order") == NULL)

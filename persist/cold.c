@@ -568,7 +568,7 @@ static int apply(slob_cold_writer_t *w, const struct slob_cold *r)
 		}
 		bind_time(st, 4, ts);
 		rc = run(st);
-		if (rc == SQLITE_DONE && !w->p.no_latch_file) {
+		if (rc == SQLITE_DONE) {
 			char why[sizeof(b->why) + 1];
 			snprintf(why, sizeof(why), "%.*s", (int)sizeof(b->why), b->why);
 			slob_cold_latch_write(slob_store_path(w->store), b->tripped, b->reason, why);

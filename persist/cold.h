@@ -132,8 +132,6 @@ struct slob_cold_params {
 			    * quietly this long before it counts as a failure; 2000 */
 	int spill_after_ms; /* after a stop request, a failing store is waited for
 			     * this long before the held records are spilled; 2000 */
-	int no_latch_file;  /* 1: never write or remove <store>.breaker (replays: the
-			     * latch protects live trading; not a config key) */
 };
 
 #define SLOB_SPILL_MAGIC "SLOBSPL1"

@@ -677,11 +677,9 @@ static int run_engine(struct daemon *d, bool live)
 		fprintf(stderr, "slobd: %s\n", spill_msg);
 	if (!live && (rc = replay_guard(d)) != 0)
 		return rc;
-	/* the latch file protects live trading: a replay (research, no money)
-	 * neither inherits nor writes it (docs/STORE.md) */
-	if (live)
-		keep_breaker_latch(d);
-	d->po.cold.no_latch_file = !live;
+	/* replays too: a replay store restored from an old backup must not
+	 * trade past a trip either (--fresh moves a replay's latch aside) */
+	keep_breaker_latch(d);
 	/* from now on this directory has held a store: an empty or missing
 	 * store here is a lost one (P0-1), never a new one */
 	if (slob_store_mark(d->db_path) < 0)

@@ -156,11 +156,17 @@ int slob_paper_cancel_setup(struct slob_paper *p, uint64_t setup_id, int64_t ts_
 	return n;
 }
 
-int slob_paper_flatten(struct slob_paper *p, uint64_t setup_id, uint64_t after_seq)
+int slob_paper_flatten(struct slob_paper *p, uint64_t setup_id, uint64_t after_seq, int64_t ts_ns,
+		       slob_paper_event_fn fn, void *ctx)
 {
 	struct slob_paper_bracket *b = (struct slob_paper_bracket *)slob_paper_find(p, setup_id);
 	if (b == NULL)
 		return -ENOENT;
+	/* an entry still working must not fill after the session closed: the
+	 * paper broker fills entries whole, so nothing is held yet and the
+	 * whole bracket goes */
+	if (b->o[SLOB_ROLE_ENTRY].state == SLOB_PAPER_WORKING)
+		return slob_paper_cancel_setup(p, setup_id, ts_ns, fn, ctx) > 0 ? 0 : -EALREADY;
 	struct slob_paper_order *sl = &b->o[SLOB_ROLE_SL];
 	if (sl->state != SLOB_PAPER_WORKING)
 		return -EALREADY;

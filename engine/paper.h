@@ -131,11 +131,13 @@ int slob_paper_cancel_setup(struct slob_paper *p, uint64_t setup_id, int64_t ts_
 /*
  * slob_paper_flatten - closes the position of setup_id's bracket at market:
  * its working stop fills at the first tick with seq > after_seq (at that
- * tick's price), the target is then cancelled. 0, -ENOENT (no bracket) or
- * -EALREADY (no working stop: the entry has not filled or the bracket has
- * exited). Sender thread only.
+ * tick's price), the target is then cancelled. An entry still working is
+ * cancelled instead (with its held children; fn gets a CANCELLED event per
+ * order, at ts_ns), so it cannot fill after the session closed. 0, -ENOENT
+ * (no bracket) or -EALREADY (the bracket has exited). Sender thread only.
  */
-int slob_paper_flatten(struct slob_paper *p, uint64_t setup_id, uint64_t after_seq);
+int slob_paper_flatten(struct slob_paper *p, uint64_t setup_id, uint64_t after_seq, int64_t ts_ns,
+		       slob_paper_event_fn fn, void *ctx);
 
 /*
  * slob_paper_on_tick - matches one trade tick against the working orders;

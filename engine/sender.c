@@ -541,7 +541,8 @@ static void flatten(struct slob_sender *s, const struct slob_intent *in)
 	/* paper: the market order trades on the ticks after the deciding bar */
 	if (s->prm.mode == SLOB_SENDER_PAPER)
 		(void)slob_paper_flatten(&s->paper, in->setup_id,
-					 in->clock_seq ? in->clock_seq + 1 : s->clock_seq + 1);
+					 in->clock_seq ? in->clock_seq + 1 : s->clock_seq + 1,
+					 in->ts_ns, on_paper_event, s);
 	else if (s->be.flatten != NULL)
 		rc = s->be.flatten(s->be.ctx, in);
 	else
@@ -551,9 +552,16 @@ static void flatten(struct slob_sender *s, const struct slob_intent *in)
 		struct slob_cold rec;
 		char msg[160];
 		size_t n = 0;
-		const char *parts[4] = {"session-end flatten not sent for ", in->order_ref,
-					rc == -ENOTCONN ? " (no broker connection)" : " (broker refused)",
-					": the position keeps its stop and target"};
+		/* say what happened: only a send that failed keeps the stop known */
+		const char *why = rc == -ENOTCONN ? " (no broker connection)"
+				: rc == -ENOENT	  ? " (this session tracks no stop order for it)"
+				: rc == -ENOTSUP  ? " (the broker backend cannot flatten)"
+				: rc == -EINVAL	  ? " (no quantity or direction to close)"
+						  : " (the order could not be written to the broker)";
+		const char *parts[4] = {"session-end flatten not sent for ", in->order_ref, why,
+					rc == -ENOENT
+					    ? ": check the position and its stop at the broker"
+					    : ": the position keeps its stop and target"};
 		for (int i = 0; i < 4; i++) { /* no printf on the sender thread */
 			size_t l = strnlen(parts[i], sizeof(msg) - 1 - n);
 			memcpy(msg + n, parts[i], l);

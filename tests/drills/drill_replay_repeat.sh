@@ -56,11 +56,45 @@ inject "--fresh"
 before=$(q "$D" "SELECT count(*) FROM orders")
 replay "$D" "$DT/r4.out" "$DT/gen/early.ticks" --fresh
 drill_expect_eq "fresh replay exits 0" "$RC" 0
-old=$(ls "$D"/slob_state.db.replaced_* 2> /dev/null | head -n 1)
+old=$(ls "$D"/slob_state.db.replaced_* 2> /dev/null | grep -v -e '-wal$' -e '-shm$' -e 'journal$' -e 'marker$' -e 'breaker$' | head -n 1)
 observe "kept aside: ${old:-none}"
 drill_check "the old store is kept aside" test -s "$old"
 drill_expect_eq "the kept store still holds its orders" "$(sqlite3 "$old" "SELECT count(*) FROM orders")" "$before"
 drill_expect_eq "the new store holds one run" "$(q "$D" "SELECT count(*) FROM runs")" 1
+drill_check "the fresh run traded" test "$(js "$DT/r4.out" orders)" -gt 0
+drill_check "the old run's order journal is kept with the old store" test -s "$old.orders.journal"
+
+inject "--fresh again, right after a run that placed orders"
+replay "$D" "$DT/r4b.out" "$DT/gen/early.ticks" --fresh
+observe "exit $RC: $(head -c 300 "$DT/r4b.out")"
+drill_expect_eq "a second --fresh exits 0 (the journal's brackets stay with the old store)" "$RC" 0
+drill_expect_eq "the new store holds one run" "$(q "$D" "SELECT count(*) FROM runs")" 1
+drill_expect_eq "the new store holds no order left PENDING by the old run" "$(q "$D" "SELECT count(*) FROM orders WHERE status = 'PENDING'")" 0
+drill_expect_eq "both kept stores are there (never renamed over)" "$(ls -d "$D"/slob_state.db.replaced_* | grep -c -v -e '-wal$' -e '-shm$' -e 'journal$' -e 'marker$' -e 'breaker$')" 2
+
+inject "a replay that trips the breaker (risk.max_drawdown_pct=0.1), then --fresh"
+D3="$DT/trip"
+replay "$D3" "$DT/t1.out" "$DT/gen/sample.ticks" --set risk.max_drawdown_pct=0.1
+drill_expect_eq "the tripping replay exits 0" "$RC" 0
+drill_expect_eq "its store records the trip" "$(q "$D3" "SELECT count(*) FROM breaker_events WHERE action = 'tripped'")" 1
+drill_check "the trip is latched beside the store" test -e "$D3/slob_state.db.breaker"
+replay "$D3" "$DT/t2.out" "$DT/gen/sample.ticks" --fresh
+observe "--fresh after the trip: exit $RC: $(head -c 300 "$DT/t2.out")"
+drill_expect_eq "--fresh after the trip exits 0" "$RC" 0
+drill_expect_eq "the new store is not tripped" "$(q "$D3" "SELECT coalesce(max(breaker_tripped), 0) FROM risk_state")" 0
+drill_check "and places orders" test "$(js "$DT/t2.out" orders)" -gt 0
+drill_check "the old store's marker went aside with it" test -e "$(ls -d "$D3"/slob_state.db.replaced_*.marker | head -n 1)"
+drill_check "and its breaker latch" test -e "$(ls -d "$D3"/slob_state.db.replaced_*.breaker | head -n 1)"
+
+inject "the same where the old store once ran live: its latch is not --fresh's to release"
+D4="$DT/trip_live"
+replay "$D4" "$DT/t3.out" "$DT/gen/sample.ticks" --set risk.max_drawdown_pct=0.1
+sqlite3 "$D4/slob_state.db" "UPDATE runs SET mode = 'live'"
+replay "$D4" "$DT/t4.out" "$DT/gen/sample.ticks" --fresh
+observe "exit $RC: $(head -c 400 "$DT/t4.out")"
+drill_check "the latch stays beside the new store" test -e "$D4/slob_state.db.breaker"
+drill_check "and the run says so" grep -q 'breaker latch .* stays' "$DT/t4.out"
+drill_expect_eq "the new store is latched" "$(q "$D4" "SELECT coalesce(max(breaker_tripped), 0) FROM risk_state")" 1
 
 inject "a paced replay killed -9 while positions are open"
 D2="$DT/crash"

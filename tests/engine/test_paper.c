@@ -97,10 +97,9 @@ static void test_flatten_at_market(void **state)
 	assert_int_equal(slob_paper_init(&p, 4), 0);
 	struct slob_intent in = bracket(9, SLOB_LONG, 1000, 990, 1030);
 	assert_int_equal(slob_paper_place_bracket(&p, &in, 1, 0), 0);
-	assert_int_equal(slob_paper_flatten(&p, 9, 1), -EALREADY); /* no position yet */
-	assert_int_equal(slob_paper_flatten(&p, 99, 1), -ENOENT);
+	assert_int_equal(slob_paper_flatten(&p, 99, 1, 0, cb, &l), -ENOENT);
 	assert_int_equal(tick(&p, &l, 2, 1000), 1); /* entry fills */
-	assert_int_equal(slob_paper_flatten(&p, 9, 4), 0);
+	assert_int_equal(slob_paper_flatten(&p, 9, 4, 0, cb, &l), 0);
 	assert_int_equal(tick(&p, &l, 3, 1005), 0);  /* seq 3, 4: not after the decision */
 	assert_int_equal(tick(&p, &l, 4, 1006), 0);
 	assert_int_equal(tick(&p, &l, 5, 1007), 2);  /* market: at this tick's price */
@@ -115,9 +114,34 @@ static void test_flatten_at_market(void **state)
 	in = bracket(10, SLOB_LONG, 1000, 990, 1030);
 	assert_int_equal(slob_paper_place_bracket(&p, &in, 10, 0), 0);
 	assert_int_equal(tick(&p, &l2, 6, 1000), 1);
-	assert_int_equal(slob_paper_flatten(&p, 10, 9), 0);
+	assert_int_equal(slob_paper_flatten(&p, 10, 9, 0, cb, &l2), 0);
+	assert_int_equal(l2.n, 1); /* the filled entry is not touched */
 	assert_int_equal(tick(&p, &l2, 7, 985), 2); /* through the stop: at the stop */
 	assert_int_equal(l2.ev[1].px, 990);
+	slob_paper_destroy(&p);
+}
+
+/* Session-end flatten of a bracket whose entry still works: the entry (and
+ * its held children) are cancelled, so it cannot fill after the close and
+ * leave a position nobody manages. */
+static void test_flatten_working_entry(void **state)
+{
+	(void)state;
+	struct slob_paper p;
+	struct log l = {0};
+	assert_int_equal(slob_paper_init(&p, 4), 0);
+	struct slob_intent in = bracket(11, SLOB_LONG, 1000, 990, 1030);
+	assert_int_equal(slob_paper_place_bracket(&p, &in, 20, 0), 0);
+	assert_int_equal(tick(&p, &l, 1, 1004), 0); /* above the BUY limit */
+	assert_int_equal(slob_paper_flatten(&p, 11, 2, 777, cb, &l), 0);
+	assert_int_equal(l.n, 3);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(l.ev[i].kind, SLOB_EXEC_CANCELLED);
+	assert_int_equal(l.ev[0].role, SLOB_ROLE_ENTRY);
+	assert_int_equal(slob_paper_live_brackets(&p), 0);
+	assert_int_equal(tick(&p, &l, 3, 995), 0); /* through the old limit: no fill */
+	assert_int_equal(l.n, 3);
+	assert_int_equal(slob_paper_flatten(&p, 11, 4, 0, cb, &l), -ENOENT);
 	slob_paper_destroy(&p);
 }
 
@@ -216,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_short_bracket_tp),
 		cmocka_unit_test(test_long_bracket_stop),
 		cmocka_unit_test(test_flatten_at_market),
+		cmocka_unit_test(test_flatten_working_entry),
 		cmocka_unit_test(test_children_wait_for_next_tick),
 		cmocka_unit_test(test_cancel_and_errors),
 		cmocka_unit_test(test_long_ref_truncated),

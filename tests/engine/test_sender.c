@@ -361,6 +361,46 @@ static int fb_flatten_down(void *ctx, const struct slob_intent *in)
 	return -ENOTCONN;
 }
 
+static int fb_flatten_nostop(void *ctx, const struct slob_intent *in)
+{
+	(void)in;
+	((struct fake_be *)ctx)->placed += 100;
+	return -ENOENT;
+}
+
+/* A flatten the backend could not send because it tracks no stop for the
+ * setup is alerted as that, never as "broker refused". */
+static void test_flatten_no_stop_alert(void **state)
+{
+	(void)state;
+	struct fx f;
+	struct slob_exec ex[16];
+	struct fake_be fb = {0};
+	fx_init(&f, SLOB_SENDER_LIVE, 64, 64);
+	struct slob_sender_backend be = {
+	    .ctx = &fb, .place = fb_place, .cancel = fb_cancel, .flatten = fb_flatten_nostop};
+	slob_sender_set_backend(&f.s, &be);
+	slob_sender_set_reconciled(&f.s, true);
+	struct slob_intent in = br(1, SLOB_LONG, 1000, 990, 1010);
+	in.kind = SLOB_INTENT_FLATTEN;
+	put_intent(&f, &in);
+	(void)drain(&f, ex, 16);
+	assert_int_equal(fb.placed, 100);
+	struct slob_cold c;
+	bool alerted = false, refused = false;
+	while (t_cold_pop(&f.cold_ring, &c)) {
+		if (c.type != SLOB_COLD_ALERT)
+			continue;
+		alerted |= strstr(c.u.text.text, "session-end flatten not sent for "
+						 "SLOB_0000000000000001 (this session tracks no "
+						 "stop order for it)") != NULL;
+		refused |= strstr(c.u.text.text, "refused") != NULL;
+	}
+	assert_true(alerted);
+	assert_false(refused);
+	fx_fini(&f);
+}
+
 /* Session-end flatten: handed to the backend; one it cannot send is alerted
  * (the position keeps its stop and target). Paper: the stop closes at market. */
 static void test_flatten(void **state)
@@ -481,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_live_waits_for_reconciliation),
 		cmocka_unit_test(test_live_drains_tap),
 		cmocka_unit_test(test_flatten),
+		cmocka_unit_test(test_flatten_no_stop_alert),
 		cmocka_unit_test(test_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

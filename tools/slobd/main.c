@@ -344,6 +344,31 @@ static int replay_guard(struct daemon *d)
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d_%H%M%S", &tm);
 	snprintf(aside, sizeof(aside), "%s.replaced_%s", d->db_path, stamp);
+	/* two --fresh runs within one second: never rename over a kept store */
+	struct stat sb;
+	for (int n = 2; stat(aside, &sb) == 0 && n < 1000; n++)
+		snprintf(aside, sizeof(aside), "%s.replaced_%s_%d", d->db_path, stamp, n);
+	/* the order journal still holds the brackets of the store's last run
+	 * (it is reset only once a store holds them, journal.h note 4): they
+	 * go into the store they belong to, and the journal goes aside with
+	 * it, so the new store starts with no order of the old one */
+	char jpath[PATH_MAX + 32], jaside[PATH_MAX + 96], err[512] = "";
+	unsigned nint = 0, nadd = 0;
+	snprintf(jpath, sizeof(jpath), "%s/%s", d->data_dir, SLOB_JOURNAL_FILE);
+	snprintf(jaside, sizeof(jaside), "%s.%s", aside, SLOB_JOURNAL_FILE);
+	if (slob_recover_fold_journal(d->st.store, jpath, &d->po.instrument, &nint, &nadd, err,
+				      sizeof(err)) < 0) {
+		fprintf(stderr, "slobd: --fresh: %s; the store %s is left in place\n", err,
+			d->db_path);
+		return SLOBD_EXIT_RUNTIME;
+	}
+	if (nadd > 0)
+		fprintf(stderr,
+			"slobd: --fresh: order journal: %u orders rows of %u journaled brackets "
+			"added to the previous store as PENDING\n",
+			nadd, nint);
+	int64_t live_runs =
+	    slob_store_query_i64(d->st.store, "SELECT count(*) FROM runs WHERE coalesce(mode, 'live') != 'replay'");
 	slob_store_close(d->st.store); /* checkpoints the WAL into the file */
 	d->st.store = NULL;
 	if (rename(d->db_path, aside) < 0) {
@@ -355,6 +380,26 @@ static int replay_guard(struct daemon *d)
 		char a[PATH_MAX + 8], b[PATH_MAX + 72];
 		snprintf(a, sizeof(a), "%s%s", d->db_path, i ? "-shm" : "-wal");
 		snprintf(b, sizeof(b), "%s%s", aside, i ? "-shm" : "-wal");
+		if (rename(a, b) < 0 && errno != ENOENT)
+			fprintf(stderr, "slobd: --fresh: moving %s: %s\n", a, strerror(errno));
+	}
+	if (rename(jpath, jaside) < 0 && errno != ENOENT)
+		fprintf(stderr, "slobd: --fresh: moving %s: %s\n", jpath, strerror(errno));
+	/* the marker belongs to the old store; so does a breaker latch, unless
+	 * the old store traded live: a live latch is released only by slobctl
+	 * reset-breaker, never by starting a replay store */
+	for (int i = 0; i < 2; i++) {
+		char a[PATH_MAX + 16], b[PATH_MAX + 80];
+		snprintf(a, sizeof(a), "%s%s", d->db_path, i ? ".breaker" : ".marker");
+		snprintf(b, sizeof(b), "%s%s", aside, i ? ".breaker" : ".marker");
+		if (i == 1 && live_runs != 0) {
+			if (stat(a, &sb) == 0)
+				fprintf(stderr,
+					"slobd: --fresh: the breaker latch %s stays: the previous "
+					"store traded live (release it with slobctl reset-breaker)\n",
+					a);
+			continue;
+		}
 		if (rename(a, b) < 0 && errno != ENOENT)
 			fprintf(stderr, "slobd: --fresh: moving %s: %s\n", a, strerror(errno));
 	}
@@ -395,6 +440,10 @@ static int replay_open_check(struct daemon *d)
 		   " || coalesce('exit ' || exit_status, 'did not stop cleanly') || ')'"
 		   " FROM runs ORDER BY id DESC LIMIT 1",
 		   last, sizeof(last));
+	if (!last[0])
+		snprintf(last, sizeof(last),
+			 "a run this store has no record of (orders folded from the order journal %s/%s)",
+			 d->data_dir, SLOB_JOURNAL_FILE);
 	fprintf(stderr,
 		"slobd: the store %s holds %u open position%s (%s) and %u working order%s left by "
 		"%s. A replay's paper broker starts flat and cannot manage them: replay with "
@@ -628,6 +677,8 @@ static int run_engine(struct daemon *d, bool live)
 		fprintf(stderr, "slobd: %s\n", spill_msg);
 	if (!live && (rc = replay_guard(d)) != 0)
 		return rc;
+	/* replays too: a replay store restored from an old backup must not
+	 * trade past a trip either (--fresh moves a replay's latch aside) */
 	keep_breaker_latch(d);
 	/* from now on this directory has held a store: an empty or missing
 	 * store here is a lost one (P0-1), never a new one */

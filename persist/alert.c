@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "engine/stats.h"
 #include "persist/cold.h"
@@ -308,13 +309,6 @@ const char *slob_alert_kind_name(int kind)
 const char *slob_alert_channel_name(int c)
 {
 	return c == SLOB_ALERT_TELEGRAM ? "telegram" : c == SLOB_ALERT_EMAIL ? "email" : "?";
-}
-
-static uint64_t fnv(uint64_t h, const char *s)
-{
-	for (; s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (h ^ 0xff) * 1099511628211ull;
 }
 
 static void safe(const struct slob_alert *a, char *dst, size_t len, const char *src)
@@ -687,8 +681,12 @@ int slob_alert_send(slob_alert_t *a, int kind, int level, const char *title, con
 	const char *body = text ? text : "";
 	/* de-duplication across channels */
 	if (a->p.dedup_s > 0) {
-		uint64_t key =
-		    fnv(fnv(fnv(1469598103934665603ull, slob_alert_kind_name(kind)), title), text);
+		/* each field hashed with its length, seeded by the one before:
+		 * no two different (kind, title, text) share a key by where
+		 * the fields split */
+		const char *t = title ? title : slob_alert_kind_name(kind);
+		uint64_t key = XXH3_64bits_withSeed(
+		    body, strlen(body), XXH3_64bits_withSeed(t, strlen(t), (uint64_t)kind));
 		struct dedup *d = &a->dd[key % DEDUP_SLOTS];
 		if (d->key == key && now < d->until_ns) {
 			d->repeats++;

@@ -595,6 +595,29 @@ static void test_email_and_channel_down(void **state)
 	smtp_stop();
 }
 
+/* De-duplication keys on (kind, title, text) as separate fields: moving a
+ * byte from the end of the title to the start of the text is another alert. */
+static void test_dedup_fields(void **state)
+{
+	(void)state;
+	struct slob_alert_params p;
+	tg_params(&p, free_port());
+	p.rate_per_min = 1000;
+	slob_alert_t *a;
+	char err[256];
+	assert_int_equal(slob_alert_create(&p, NULL, &a, err, sizeof(err)), 0);
+	assert_int_equal(slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR, "x\xff", "Y"), 1);
+	assert_int_equal(slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR, "x", "\xffY"), 1);
+	assert_int_equal(slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR, "", "Y"), 1);
+	assert_int_equal(slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR, NULL, "Y"), 1);
+	assert_int_equal(slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR, "x", "\xffY"), 0);
+	struct slob_alert_counters c;
+	slob_alert_counters(a, SLOB_ALERT_TELEGRAM, &c);
+	assert_int_equal(c.suppressed_dup, 1);
+	assert_int_equal(c.queued, 4);
+	slob_alert_free(a);
+}
+
 /* RFC 2047 subjects: ASCII unchanged; anything else as encoded-words of at
  * most 75 characters that each decode to whole UTF-8 characters and, put
  * back together, to the original. */
@@ -710,6 +733,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_never_blocks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_email_and_channel_down, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_mime_subject, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dedup_fields, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_params_env, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_file, setup, teardown),
 	};

@@ -469,6 +469,19 @@ def main():
         check(st in (400, 413) and r.getheader("Set-Cookie") is None,
               "512-byte password refused, not truncated and accepted (got %d)" % st)
         check(b"too long" in data.lower(), "the refusal says the password is too long")
+        p = subprocess.run([tool("slob-dash"), "set-password", fx.pw], input="p" * 600 + "\n",
+                           capture_output=True, text=True)
+        check(p.returncode != 0 and "too long" in p.stderr,
+              "set-password refuses a 600-byte password instead of keeping 511 of it")
+        slobctl = os.path.join(BIN, "slobctl")
+        if os.access(slobctl, os.X_OK):
+            p = subprocess.run([slobctl, "--data-dir", fx.dir, "set-dashboard-password",
+                                "--password-stdin"], input="p" * 600 + "\n", capture_output=True,
+                               text=True, timeout=30)
+            check(p.returncode != 0 and "too long" in p.stderr,
+                  "slobctl set-dashboard-password refuses it too")
+        st, r, cookie = login(fx.port, longpw)
+        check(st == 303 and cookie, "the 511-byte password is still the one set")
         odd = "p\u00e4ss %+&=~/?#x"
         subprocess.run([tool("slob-dash"), "set-password", fx.pw], input=odd + "\n",
                        text=True, check=True, stdout=subprocess.DEVNULL)

@@ -37,7 +37,7 @@
 #include "tools/slob-dash/dash.h"
 
 #define SLOB_DASH_BODY_MAX 4096
-#define SLOB_DASH_PW_MAX 511 /* what set-password reads */
+#define SLOB_DASH_PW_MAX SLOB_DASHPW_MAX_LEN
 
 static const char CSP[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
 			  "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "

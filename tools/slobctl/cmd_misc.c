@@ -66,7 +66,7 @@ int cmd_set_dashboard_password(struct ctl *c)
 	}
 	if (!path[0])
 		snprintf(path, sizeof(path), "%s/%s", c->data_dir, SLOB_DASHPW_DEFAULT_NAME);
-	char pw[512], pw2[512];
+	char pw[SLOB_DASHPW_MAX_LEN + 2], pw2[SLOB_DASHPW_MAX_LEN + 2];
 	if (from_stdin || !isatty(STDIN_FILENO)) {
 		if (read_line(stdin, pw, sizeof(pw)) < 0) {
 			ctl_err(c, "no password on standard input");

@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1140,16 +1142,12 @@ void slob_pipeline_summary(const slob_pipeline_t *p, struct slob_pipeline_summar
 }
 
 /* "ts_forward 1, price_range 1" (reasons with a count), or "" */
-static void rejected_list(const struct slob_pipeline_summary *s, char *buf, size_t len, bool json)
+static void rejected_list(const struct slob_pipeline_summary *s, char *buf, size_t len)
 {
 	size_t n = 0;
 	buf[0] = '\0';
 	for (unsigned i = 0; i < SLOB_TICKREJ_N && n < len; i++) {
-		if (json)
-			n += (size_t)snprintf(buf + n, len - n, "%s\"%s\":%llu", i ? "," : "",
-					      slob_tickrej_name(i),
-					      (unsigned long long)s->rejected_by[i]);
-		else if (s->rejected_by[i])
+		if (s->rejected_by[i])
 			n += (size_t)snprintf(buf + n, len - n, "%s%s %llu", n ? ", " : "",
 					      slob_tickrej_name(i),
 					      (unsigned long long)s->rejected_by[i]);
@@ -1163,6 +1161,77 @@ static void money(char *buf, size_t len, int64_t cents)
 		 (long long)(a % 100));
 }
 
+/* A count as a JSON integer (jansson's json_int_t is signed 64-bit). */
+static json_t *jcount(uint64_t v)
+{
+	return json_integer(v > (uint64_t)INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+/* A real rounded to `decimals` places; printed with 15 significant digits
+ * it reads back as the same number the fixed-point text gave. */
+static json_t *jfixed(double v, int decimals)
+{
+	double f = pow(10.0, decimals);
+	return json_real(isfinite(v) ? round(v * f) / f : 0.0);
+}
+
+/* --json: one object on one line, keys in this order (tests and scripts
+ * parse it). pnl/equity are cents as a 2-place number, seconds 6 places,
+ * rates whole numbers. */
+static void summary_json(const struct slob_pipeline_summary *s, FILE *out, double tps, double hps)
+{
+	char dg[17];
+	snprintf(dg, sizeof(dg), "%016llx", (unsigned long long)s->digest);
+	json_t *o = json_object(), *lat = json_object(), *rb = json_object();
+	struct {
+		json_t *obj;
+		const char *key;
+		json_t *v;
+	} f[] = {
+	    {o, "ticks", jcount(s->ticks)},
+	    {o, "bars", jcount(s->bars)},
+	    {o, "setups", jcount(s->setups)},
+	    {o, "setups_short", jcount(s->setups_short)},
+	    {o, "setups_long", jcount(s->setups_long)},
+	    {o, "invalidated", jcount(s->invalidated)},
+	    {o, "orders", jcount(s->brackets)},
+	    {o, "fills", jcount(s->fills)},
+	    {o, "trades", jcount(s->trades)},
+	    {o, "pnl", jfixed((double)s->realised_cents / 100.0, 2)},
+	    {o, "equity", jfixed((double)s->equity_cents / 100.0, 2)},
+	    {o, "digest", json_string(dg)},
+	    {o, "seconds", jfixed(s->seconds, 6)},
+	    {o, "ticks_per_s", json_integer((json_int_t)llround(tps))},
+	    {o, "hot_seconds", jfixed(s->hot_seconds, 6)},
+	    {o, "hot_ticks_per_s", json_integer((json_int_t)llround(hps))},
+	    {lat, "count", jcount(s->lat_count)},
+	    {lat, "p50", jcount(s->lat_p50)},
+	    {lat, "p99", jcount(s->lat_p99)},
+	    {lat, "p999", jcount(s->lat_p999)},
+	    {lat, "max", jcount(s->lat_max)},
+	    {o, "latency_ns", lat},
+	    {o, "peak_ring_fill", jcount(s->peak_ring_fill)},
+	    {o, "cold_records", jcount(s->cold_records)},
+	    {o, "cold_dropped", jcount(s->cold_dropped)},
+	    {o, "live_candidates_peak", jcount(s->live_candidates_peak)},
+	    {o, "duplicate_levels", jcount(s->dup_levels)},
+	    {o, "rejected_ticks", jcount(s->rejected)},
+	    {o, "rejected_by", rb},
+	    {o, "reanchors", jcount(s->reanchors)},
+	};
+	for (unsigned i = 0; i < SLOB_TICKREJ_N && rb; i++)
+		json_object_set_new(rb, slob_tickrej_name(i), jcount(s->rejected_by[i]));
+	bool ok = o && lat && rb;
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (json_object_set_new(f[i].obj, f[i].key, f[i].v) < 0)
+			ok = false;
+	char *txt = ok ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
+		       : NULL;
+	json_decref(o);
+	fprintf(out, "%s\n", txt ? txt : "{\"error\":\"out of memory\"}");
+	free(txt);
+}
+
 void slob_pipeline_summary_print(const struct slob_pipeline_summary *s,
 				 const struct slob_instrument *in, FILE *out, bool json)
 {
@@ -1172,32 +1241,9 @@ void slob_pipeline_summary_print(const struct slob_pipeline_summary *s,
 	double tps = s->seconds > 0 ? (double)s->ticks / s->seconds : 0.0;
 	double hps = s->hot_seconds > 0 ? (double)s->ticks / s->hot_seconds : 0.0;
 	char rej[320];
-	rejected_list(s, rej, sizeof(rej), json);
+	rejected_list(s, rej, sizeof(rej));
 	if (json) {
-		fprintf(out,
-			"{\"ticks\":%llu,\"bars\":%llu,\"setups\":%llu,\"setups_short\":%llu,"
-			"\"setups_long\":%llu,\"invalidated\":%llu,\"orders\":%llu,\"fills\":%llu,"
-			"\"trades\":%llu,\"pnl\":%s,\"equity\":%s,\"digest\":\"%016llx\","
-			"\"seconds\":%.6f,\"ticks_per_s\":%.0f,\"hot_seconds\":%.6f,\"hot_ticks_per_s\":%.0f,\"latency_ns\":{\"count\":%llu,"
-			"\"p50\":%llu,\"p99\":%llu,\"p999\":%llu,\"max\":%llu},"
-			"\"peak_ring_fill\":%llu,\"cold_records\":%llu,\"cold_dropped\":%llu,"
-			"\"live_candidates_peak\":%llu,\"duplicate_levels\":%llu,"
-			"\"rejected_ticks\":%llu,"
-			"\"rejected_by\":{%s},\"reanchors\":%llu}\n",
-			(unsigned long long)s->ticks, (unsigned long long)s->bars,
-			(unsigned long long)s->setups, (unsigned long long)s->setups_short,
-			(unsigned long long)s->setups_long, (unsigned long long)s->invalidated,
-			(unsigned long long)s->brackets, (unsigned long long)s->fills,
-			(unsigned long long)s->trades, pnl, eq, (unsigned long long)s->digest,
-			s->seconds, tps, s->hot_seconds, hps, (unsigned long long)s->lat_count,
-			(unsigned long long)s->lat_p50, (unsigned long long)s->lat_p99,
-			(unsigned long long)s->lat_p999, (unsigned long long)s->lat_max,
-			(unsigned long long)s->peak_ring_fill, (unsigned long long)s->cold_records,
-			(unsigned long long)s->cold_dropped,
-			(unsigned long long)s->live_candidates_peak,
-			(unsigned long long)s->dup_levels,
-			(unsigned long long)s->rejected,
-			rej, (unsigned long long)s->reanchors);
+		summary_json(s, out, tps, hps);
 		return;
 	}
 	fprintf(out, "slob replay summary (%s)\n", in->symbol);

@@ -18,6 +18,7 @@
 #include <xxhash.h>
 
 #include "engine/calendar.h"
+#include "engine/config.h"
 #include "engine/risk.h"
 
 /* Alert kinds (persist/alert.h enum slob_alert_kind; checked by test_risk). The cold
@@ -183,26 +184,12 @@ static int parse_fixed(const char *s, int scale, int64_t lo, int64_t hi, int64_t
 	return 0;
 }
 
-static int parse_bool(const char *s, int32_t *out)
-{
-	if (!strcasecmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes") ||
-	    !strcasecmp(s, "on")) {
-		*out = 1;
-		return 0;
-	}
-	if (!strcasecmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "no") ||
-	    !strcasecmp(s, "off")) {
-		*out = 0;
-		return 0;
-	}
-	return -EINVAL;
-}
-
 int slob_risk_param_set(struct slob_risk_params *p, const char *key, const char *value, char *err,
 			size_t errlen)
 {
 	int64_t v;
-	int32_t b;
+	bool b;
+	char bk[64];
 #define INT_KEY(name, field, lo, hi)                                                               \
 	if (strcmp(key, name) == 0) {                                                              \
 		if (parse_fixed(value, 0, lo, hi, &v) < 0)                                         \
@@ -216,11 +203,9 @@ int slob_risk_param_set(struct slob_risk_params *p, const char *key, const char 
 	}
 #define BOOL_KEY(name, field)                                                                      \
 	if (strcmp(key, name) == 0) {                                                              \
-		if (parse_bool(value, &b) < 0) {                                                   \
-			snprintf(err, errlen, "[risk] %s: '%s' is not a boolean (true/false)",     \
-				 name, value);                                                     \
+		snprintf(bk, sizeof(bk), "[risk] %s", name);                                       \
+		if (slob_parse_bool(bk, value, &b, err, errlen) < 0)                               \
 			return -EINVAL;                                                            \
-		}                                                                                  \
 		p->field = b;                                                                      \
 		return 0;                                                                          \
 	}

@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 #include <errno.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "engine/stats.h"
 #include "persist/cold.h"
@@ -31,7 +33,8 @@ struct msg {
 	unsigned tries;
 	int64_t next_ns; /* monotonic: earliest next attempt */
 	CURL *easy;	 /* non-NULL while in flight */
-	struct curl_slist *hdrs;
+	struct curl_slist *hdrs; /* e-mail: the message's own headers */
+	curl_mime *mime;	 /* e-mail: built per attempt, freed with easy */
 	int chan;
 	int track; /* index in slob_alert.tracks, -1 when not journaled */
 	char errbuf[CURL_ERROR_SIZE];
@@ -308,13 +311,6 @@ const char *slob_alert_channel_name(int c)
 	return c == SLOB_ALERT_TELEGRAM ? "telegram" : c == SLOB_ALERT_EMAIL ? "email" : "?";
 }
 
-static uint64_t fnv(uint64_t h, const char *s)
-{
-	for (; s && *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return (h ^ 0xff) * 1099511628211ull;
-}
-
 static void safe(const struct slob_alert *a, char *dst, size_t len, const char *src)
 {
 	slob_redact(dst, len, src, a->secrets, 2);
@@ -399,15 +395,70 @@ static char *build_telegram(struct slob_alert *a, int level, const char *title, 
 	return body;
 }
 
-static char *build_email(struct slob_alert *a, int level, const char *title, const char *text,
-			 size_t *len)
+/* RFC 2047: a subject holding anything but printable ASCII goes out as
+ * UTF-8 "B" encoded-words of at most 75 characters each (45 input bytes,
+ * cut on a character boundary), folded onto continuation lines. Printable
+ * ASCII passes through unchanged. Returns the length written, or -1 when
+ * dst is too small. */
+int slob_alert_mime_subject(char *dst, size_t len, const char *subject)
+{
+	const unsigned char *s = (const unsigned char *)(subject ? subject : "");
+	size_t n = strlen((const char *)s);
+	bool plain = true;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < 0x20 || s[i] > 0x7e)
+			plain = false;
+	if (plain) {
+		if (n + 1 > len)
+			return -1;
+		memcpy(dst, s, n + 1);
+		return (int)n;
+	}
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		size_t k = n - i < 45 ? n - i : 45;
+		while (k < n - i && k > 1 && (s[i + k] & 0xc0) == 0x80)
+			k--; /* never split a UTF-8 sequence across two words */
+		unsigned char chunk[45];
+		memcpy(chunk, s + i, k);
+		for (size_t j = 0; j < k; j++)
+			if (chunk[j] == '\r' || chunk[j] == '\n')
+				chunk[j] = ' ';
+		char b64[64];
+		sodium_bin2base64(b64, sizeof(b64), chunk, k, sodium_base64_VARIANT_ORIGINAL);
+		int w = snprintf(dst + o, len - o, "%s=?UTF-8?B?%s?=", o ? "\r\n " : "", b64);
+		if (w < 0 || (size_t)w >= len - o)
+			return -1;
+		o += (size_t)w;
+		i += k;
+	}
+	if (o == 0 && len)
+		dst[0] = 0;
+	return (int)o;
+}
+
+/* Header value: CR and LF become spaces so nothing configured or reported
+ * can start a header of its own. */
+static void one_line(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+	for (char *c = dst; *c; c++)
+		if (*c == '\r' || *c == '\n')
+			*c = ' ';
+}
+
+/* The body goes in payload (LF made CRLF); the headers go in m->hdrs and
+ * become the top-level headers of the MIME message curl assembles at each
+ * attempt (start). The Message-ID is fixed here, so a retry is the same
+ * message; its random part is 128 bits from libsodium. */
+static char *build_email(struct slob_alert *a, struct msg *m, int level, const char *title,
+			 const char *text, size_t *len)
 {
 	char date[64];
 	time_t now = time(NULL);
 	struct tm tm;
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	char *body = NULL;
 	/* body: text with bare LF turned into CRLF */
 	char crlf[4096];
 	size_t o = 0;
@@ -418,28 +469,37 @@ static char *build_email(struct slob_alert *a, int level, const char *title, con
 			crlf[o++] = *s;
 	}
 	crlf[o] = 0;
-	char subj[256];
-	snprintf(subj, sizeof(subj), "%s", title);
-	for (char *c = subj; *c; c++)
-		if (*c == '\r' || *c == '\n')
-			*c = ' ';
-	int n = asprintf(&body,
-			 "Date: %s\r\n"
-			 "To: %s\r\n"
-			 "From: %s\r\n"
-			 "Subject: %s%s: %s\r\n"
-			 "Message-ID: <slob.%lld.%d@%s>\r\n"
-			 "MIME-Version: 1.0\r\n"
-			 "Content-Type: text/plain; charset=utf-8\r\n"
-			 "Content-Transfer-Encoding: 8bit\r\n"
-			 "X-Slob-Severity: %s\r\n"
-			 "\r\n"
-			 "%s\r\n"
-			 "%s%s%s"
-			 "\r\n-- \r\nslob alert (%s)\r\n",
-			 date, a->p.email_to, a->p.email_from, a->p.subject_prefix,
-			 slob_log_level_name(level), subj, (long long)real_ns(), rand() & 0xffff,
-			 "slob.local", slob_log_level_name(level), crlf,
+	char subj[SLOB_ALERT_STR + 320], enc[4 * (SLOB_ALERT_STR + 320)];
+	char t[256];
+	one_line(t, sizeof(t), title);
+	/* an ini value loses its trailing blank: "[Bot]" reads as "[Bot] " */
+	size_t pl = strlen(a->p.subject_prefix);
+	snprintf(subj, sizeof(subj), "%s%s%s: %s", a->p.subject_prefix,
+		 pl && a->p.subject_prefix[pl - 1] != ' ' ? " " : "", slob_log_level_name(level), t);
+	if (slob_alert_mime_subject(enc, sizeof(enc), subj) < 0)
+		return NULL;
+	unsigned char rnd[16];
+	char rhex[2 * sizeof(rnd) + 1];
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(rhex, sizeof(rhex), rnd, sizeof(rnd));
+	char to[sizeof(a->p.email_to)], from[sizeof(a->p.email_from)];
+	one_line(to, sizeof(to), a->p.email_to);
+	one_line(from, sizeof(from), a->p.email_from);
+	char h[sizeof(enc) + 64];
+	const char *lines[] = {"Date: %s", "To: %s", "From: %s", "Subject: %s", "Message-ID: %s",
+			       "X-Slob-Severity: %s"};
+	char mid[128];
+	snprintf(mid, sizeof(mid), "<slob.%lld.%s@slob.local>", (long long)real_ns(), rhex);
+	const char *vals[] = {date, to, from, enc, mid, slob_log_level_name(level)};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		snprintf(h, sizeof(h), lines[i], vals[i]);
+		struct curl_slist *n = curl_slist_append(m->hdrs, h);
+		if (!n)
+			return NULL;
+		m->hdrs = n;
+	}
+	char *body = NULL;
+	int n = asprintf(&body, "%s\r\n%s%s%s\r\n-- \r\nslob alert (%s)\r\n", crlf,
 			 a->p.host_tag[0] ? "\r\nHost: " : "", a->p.host_tag,
 			 a->p.host_tag[0] ? "\r\n" : "", date);
 	if (n < 0)
@@ -457,6 +517,7 @@ static void msg_free(struct msg *m)
 		free(m->payload);
 	}
 	curl_slist_free_all(m->hdrs);
+	curl_mime_free(m->mime);
 	free(m);
 }
 
@@ -480,9 +541,9 @@ static int enqueue(struct slob_alert *a, int c, int kind, int level, const char 
 	m->track = track;
 	m->next_ns = 0;
 	m->payload = c == SLOB_ALERT_TELEGRAM ? build_telegram(a, level, title, text, &m->len)
-					      : build_email(a, level, title, text, &m->len);
+					      : build_email(a, m, level, title, text, &m->len);
 	if (!m->payload) {
-		free(m);
+		msg_free(m);
 		ch->c.dropped++;
 		return -ENOMEM;
 	}
@@ -620,8 +681,12 @@ int slob_alert_send(slob_alert_t *a, int kind, int level, const char *title, con
 	const char *body = text ? text : "";
 	/* de-duplication across channels */
 	if (a->p.dedup_s > 0) {
-		uint64_t key =
-		    fnv(fnv(fnv(1469598103934665603ull, slob_alert_kind_name(kind)), title), text);
+		/* each field hashed with its length, seeded by the one before:
+		 * no two different (kind, title, text) share a key by where
+		 * the fields split */
+		const char *t = title ? title : slob_alert_kind_name(kind);
+		uint64_t key = XXH3_64bits_withSeed(
+		    body, strlen(body), XXH3_64bits_withSeed(t, strlen(t), (uint64_t)kind));
 		struct dedup *d = &a->dd[key % DEDUP_SLOTS];
 		if (d->key == key && now < d->until_ns) {
 			d->repeats++;
@@ -683,16 +748,6 @@ int slob_alert_sendf(slob_alert_t *a, int kind, int level, const char *title, co
 
 /* ---- transfers ----------------------------------------------------------------- */
 
-static size_t smtp_read(char *buf, size_t size, size_t nitems, void *arg)
-{
-	struct msg *m = arg;
-	size_t room = size * nitems, left = m->len - m->off;
-	size_t n = left < room ? left : room;
-	memcpy(buf, m->payload + m->off, n);
-	m->off += n;
-	return n;
-}
-
 static size_t sink_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
 	(void)ptr;
@@ -728,10 +783,20 @@ static int start(struct slob_alert *a, struct msg *m)
 		snprintf(from, sizeof(from), "<%s>", a->p.email_from);
 		curl_easy_setopt(e, CURLOPT_MAIL_FROM, from);
 		curl_easy_setopt(e, CURLOPT_MAIL_RCPT, a->rcpt);
-		curl_easy_setopt(e, CURLOPT_READFUNCTION, smtp_read);
-		curl_easy_setopt(e, CURLOPT_READDATA, m);
-		curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-		curl_easy_setopt(e, CURLOPT_INFILESIZE, (long)m->len);
+		/* curl assembles the message: m->hdrs on top, one text part,
+		 * quoted-printable so no server sees 8-bit or over-long lines */
+		curl_mime *mime = curl_mime_init(e);
+		curl_mimepart *part = mime ? curl_mime_addpart(mime) : NULL;
+		if (!part || curl_mime_data(part, m->payload, m->len) != CURLE_OK ||
+		    curl_mime_type(part, "text/plain; charset=utf-8") != CURLE_OK ||
+		    curl_mime_encoder(part, "quoted-printable") != CURLE_OK) {
+			curl_mime_free(mime);
+			curl_easy_cleanup(e);
+			return -ENOMEM;
+		}
+		m->mime = mime;
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, m->hdrs);
+		curl_easy_setopt(e, CURLOPT_MIMEPOST, mime);
 		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 		if (!strcmp(a->p.smtp_tls, "starttls"))
 			curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
@@ -743,6 +808,8 @@ static int start(struct slob_alert *a, struct msg *m)
 	}
 	if (curl_multi_add_handle(a->multi, e) != CURLM_OK) {
 		curl_easy_cleanup(e);
+		curl_mime_free(m->mime);
+		m->mime = NULL;
 		return -EIO;
 	}
 	m->easy = e;
@@ -809,6 +876,8 @@ static void complete(struct slob_alert *a, struct msg *m, CURLcode res)
 	curl_multi_remove_handle(a->multi, m->easy);
 	curl_easy_cleanup(m->easy);
 	m->easy = NULL;
+	curl_mime_free(m->mime); /* the next attempt builds its own */
+	m->mime = NULL;
 
 	bool ok, permanent = false;
 	char why[CURL_ERROR_SIZE + 64];
@@ -936,6 +1005,10 @@ int slob_alert_create(const struct slob_alert_params *p, slob_log_t *log, slob_a
 	static int curl_ready;
 	if (!__atomic_exchange_n(&curl_ready, 1, __ATOMIC_ACQ_REL))
 		curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (sodium_init() < 0) { /* Message-IDs' random part */
+		snprintf(err, errlen, "alert: libsodium initialisation failed");
+		return -EIO;
+	}
 	struct slob_alert *a = calloc(1, sizeof(*a));
 	if (!a) {
 		snprintf(err, errlen, "alert: out of memory");

@@ -150,6 +150,10 @@ int slob_alert_send(slob_alert_t *a, int kind, int level, const char *title, con
 int slob_alert_sendf(slob_alert_t *a, int kind, int level, const char *title, const char *fmt, ...)
     SLOB_PRINTF(5, 6);
 
+/* The Subject header's value for subject: unchanged when it is printable
+ * ASCII, else RFC 2047 UTF-8 encoded-words (folded). -1 when len is short. */
+int slob_alert_mime_subject(char *dst, size_t len, const char *subject);
+
 /*
  * slob_alert_poll - starts due transfers and retries, advances the ones in
  * flight (curl_multi_perform, no wait) and handles completions. Returns the

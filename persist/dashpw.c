@@ -35,6 +35,11 @@ int slob_dashpw_hash(const char *password, char *out, char *err, size_t errlen)
 			 len, SLOB_DASHPW_MIN_LEN);
 		return -EINVAL;
 	}
+	if (len > SLOB_DASHPW_MAX_LEN) {
+		snprintf(err, errlen, "dashboard password too long: more than %d bytes",
+			 SLOB_DASHPW_MAX_LEN);
+		return -EINVAL;
+	}
 	_Static_assert(crypto_pwhash_STRBYTES <= SLOB_DASHPW_HASH_MAX, "hash buffer");
 	if (crypto_pwhash_str(out, password, len, crypto_pwhash_OPSLIMIT_INTERACTIVE,
 			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {

@@ -20,12 +20,16 @@
 #define SLOB_DASHPW_HASH_MAX 128
 /* Passwords shorter than this are refused by slob_dashpw_hash/_write. */
 #define SLOB_DASHPW_MIN_LEN 8
+/* Longest password set or accepted at login (bytes); longer is refused,
+ * never cut to length. Readers use a buffer of SLOB_DASHPW_MAX_LEN + 2 so a
+ * longer line reads as too long. */
+#define SLOB_DASHPW_MAX_LEN 511
 
 /*
  * slob_dashpw_hash - hashes `password` (NUL-terminated) with
  * crypto_pwhash_str at the INTERACTIVE limits into out (at least
  * SLOB_DASHPW_HASH_MAX bytes). Returns 0, -EINVAL (password shorter than
- * SLOB_DASHPW_MIN_LEN; message in err) or -ENOMEM. Any thread; takes ~0.1 s
+ * SLOB_DASHPW_MIN_LEN or longer than SLOB_DASHPW_MAX_LEN; message in err) or -ENOMEM. Any thread; takes ~0.1 s
  * and 64 MiB, so never on the hot path.
  */
 int slob_dashpw_hash(const char *password, char *out, char *err, size_t errlen);

@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include "persist/log.h"
+#include "engine/config.h"
 #include "engine/risk.h"
 #include "persist/cold.h"
 #include "persist/fsutil.h"
@@ -101,19 +102,6 @@ const char *slob_log_level_name(int level)
 	return level_names[level];
 }
 
-static int parse_bool(const char *v, bool *out)
-{
-	if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") ||
-	    !strcasecmp(v, "on"))
-		*out = true;
-	else if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") ||
-		 !strcasecmp(v, "off"))
-		*out = false;
-	else
-		return -EINVAL;
-	return 0;
-}
-
 static int parse_u64(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
 {
 	char *end;
@@ -181,10 +169,10 @@ int slob_log_param_set(struct slob_log_params *p, const char *key, const char *v
 		return 0;
 	}
 	if (!strcmp(key, "rotate_daily") || !strcmp(key, "stderr")) {
-		if (parse_bool(value, &b) < 0) {
-			snprintf(err, errlen, "[log] %s = '%s': expected true|false", key, value);
+		char bk[32];
+		snprintf(bk, sizeof(bk), "[log] %s", key);
+		if (slob_parse_bool(bk, value, &b, err, errlen) < 0)
 			return -EINVAL;
-		}
 		*(key[0] == 'r' ? &p->rotate_daily : &p->echo_stderr) = b;
 		return 0;
 	}

@@ -20,6 +20,7 @@
 
 #include <xxhash.h>
 
+#include "engine/config.h"
 #include "persist/fsutil.h"
 #include "persist/store.h"
 
@@ -978,20 +979,12 @@ static int parse_int(const char *key, const char *v, long lo, long hi, int *out,
 	return 0;
 }
 
-static int parse_bool(const char *key, const char *v, bool *out, char *err, size_t errlen)
+/* store.<key> in messages, like every other store parameter */
+static int store_bool(const char *key, const char *v, bool *out, char *err, size_t errlen)
 {
-	if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
-	    !strcasecmp(v, "on")) {
-		*out = true;
-		return 0;
-	}
-	if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") ||
-	    !strcasecmp(v, "off")) {
-		*out = false;
-		return 0;
-	}
-	snprintf(err, errlen, "store.%s: '%s' is not a boolean (true/false)", key, v);
-	return -EINVAL;
+	char k[64];
+	snprintf(k, sizeof(k), "store.%s", key);
+	return slob_parse_bool(k, v, out, err, errlen);
 }
 
 static int copy_str(const char *key, const char *v, char *dst, size_t cap, char *err, size_t errlen)
@@ -1020,9 +1013,9 @@ int slob_store_param_set(struct slob_store_params *p, const char *key, const cha
 	if (!strcmp(key, "keep_weekly"))
 		return parse_int(key, value, 0, 520, &p->keep_weekly, err, errlen);
 	if (!strcmp(key, "auto_restore"))
-		return parse_bool(key, value, &p->auto_restore, err, errlen);
+		return store_bool(key, value, &p->auto_restore, err, errlen);
 	if (!strcmp(key, "integrity_full"))
-		return parse_bool(key, value, &p->integrity_full, err, errlen);
+		return store_bool(key, value, &p->integrity_full, err, errlen);
 	snprintf(err, errlen, "store: unknown key '%s'", key);
 	return -ENOENT;
 }

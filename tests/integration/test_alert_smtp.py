@@ -4,7 +4,11 @@
 and AUTH (aiosmtpd with a throw-away self-signed certificate), driven through
 `slobctl alert-test`: delivery with login, a wrong password (exit 1, the
 password never printed), an untrusted certificate (TLS verification is on),
-and the message format (subject prefix, severity, recipients)."""
+the message format (subject prefix, severity, recipients), and two alerts
+in a row with a non-ASCII prefix and title: each subject decodes back to the
+original text (RFC 2047) and the Message-IDs' random parts differ."""
+import email
+import email.policy
 import os
 import shutil
 import socket
@@ -83,12 +87,14 @@ def check(cond, what):
         failures += 1
 
 
-def alert_test(password, ca=True, extra_env=None):
+def alert_test(password, ca=True, extra_env=None, prefix=None, title=None):
     ini = os.path.join(tmp, "slob.ini")
-    with open(ini, "w") as f:
+    with open(ini, "w", encoding="utf-8") as f:
         f.write("[alert]\nsmtp_server = 127.0.0.1\nsmtp_port = %d\nsmtp_tls = starttls\n"
                 "email_from = bot@example.test\nemail_to = ops@example.test, lead@example.test\n"
                 "timeout_ms = 5000\n%s" % (port, "ca_file = %s\n" % cert if ca else ""))
+        if prefix is not None:
+            f.write("subject_prefix = %s\n" % prefix)
     os.chmod(ini, 0o600)
     env = dict(os.environ)
     for k in ("TELEGRAM_BOT_TOKEN", "ALERT_EMAILS", "SENDER_EMAIL", "SMTP_SERVER", "SMTP_PORT"):
@@ -96,8 +102,18 @@ def alert_test(password, ca=True, extra_env=None):
     env["SENDER_PASSWORD"] = password
     if extra_env:
         env.update(extra_env)
-    return subprocess.run([BIN, "--config", ini, "--data-dir", tmp, "alert-test", "--channel", "email",
-                           "--text", "smtp check"], capture_output=True, text=True, env=env, timeout=60)
+    argv = [BIN, "--config", ini, "--data-dir", tmp, "alert-test", "--channel", "email",
+            "--text", "smtp check"]
+    if title is not None:
+        argv += ["--title", title]
+    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
+
+
+def wait_for(n):
+    for _ in range(50):
+        if len(received) >= n:
+            break
+        time.sleep(0.1)
 
 
 try:
@@ -127,6 +143,30 @@ try:
     r = alert_test("g00d-app-pw", ca=False)
     check(r.returncode == 1, "self-signed certificate refused without ca_file (exit %d)" % r.returncode)
     check(len(received) == 1, "nothing delivered over an unverified TLS session")
+
+    # two alerts in a row, non-ASCII in the configured prefix and the title
+    prefix, title = "[SLOB Bøt ⚡]", "Disjoncteur déclenché — ΔP 5 % ✓ " + "é" * 40
+    mids = []
+    for i in range(2):
+        r = alert_test("g00d-app-pw", prefix=prefix, title=title)
+        check(r.returncode == 0, "non-ASCII alert %d delivered (exit %d: %s)" % (i + 1, r.returncode, r.stderr))
+        wait_for(2 + i)
+    check(len(received) == 3, "both non-ASCII alerts received")
+    for m in received[1:]:
+        raw = m["data"]
+        hdr = raw.split("\r\n\r\n", 1)[0] if "\r\n\r\n" in raw else raw.split("\n\n", 1)[0]
+        check(all(ord(ch) < 128 for ch in hdr), "headers are 7-bit ASCII")
+        msg = email.message_from_string(raw, policy=email.policy.default)
+        want = "%s INFO: %s" % (prefix, title)
+        check(str(msg["Subject"]) == want, "subject decodes to the original (%r)" % str(msg["Subject"]))
+        body = msg.get_body(("plain",))
+        check(body is not None and "smtp check" in body.get_content(), "body decodes")
+        mids.append(str(msg["Message-ID"]))
+    if len(mids) == 2:
+        # <slob.<ns>.<random>@host>: the random parts must differ on their own
+        rnd = [mid.strip("<>").split("@")[0].split(".")[-1] for mid in mids]
+        check(rnd[0] != rnd[1], "Message-ID random parts differ (%s vs %s)" % tuple(rnd))
+        check(all(len(x) >= 16 for x in rnd), "Message-ID random part has at least 64 bits (%s)" % rnd)
 finally:
     ctl.stop()
     shutil.rmtree(tmp, ignore_errors=True)

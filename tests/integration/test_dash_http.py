@@ -453,6 +453,52 @@ def main():
     finally:
         fx.close()
 
+    # 12c. Form decoding (microhttpd's POST processor): the longest password
+    # set-password keeps (511 bytes) logs in; one byte more is refused with a
+    # clear message, never cut to 511 and accepted; percent-encoding, '+' and
+    # UTF-8 decode exactly.
+    fx = Fixture(trades=5, breaker=0, engine=False, password=False)
+    try:
+        longpw = "p" * 511
+        subprocess.run([tool("slob-dash"), "set-password", fx.pw], input=longpw + "\n",
+                       text=True, check=True, stdout=subprocess.DEVNULL)
+        fx.start()
+        st, r, cookie = login(fx.port, longpw)
+        check(st == 303 and cookie, "511-byte password logs in")
+        st, r, data = request(fx.port, "POST", "/login", body="password=" + longpw + "q")
+        check(st in (400, 413) and r.getheader("Set-Cookie") is None,
+              "512-byte password refused, not truncated and accepted (got %d)" % st)
+        check(b"too long" in data.lower(), "the refusal says the password is too long")
+        p = subprocess.run([tool("slob-dash"), "set-password", fx.pw], input="p" * 600 + "\n",
+                           capture_output=True, text=True)
+        check(p.returncode != 0 and "too long" in p.stderr,
+              "set-password refuses a 600-byte password instead of keeping 511 of it")
+        slobctl = os.path.join(BIN, "slobctl")
+        if os.access(slobctl, os.X_OK):
+            p = subprocess.run([slobctl, "--data-dir", fx.dir, "set-dashboard-password",
+                                "--password-stdin"], input="p" * 600 + "\n", capture_output=True,
+                               text=True, timeout=30)
+            check(p.returncode != 0 and "too long" in p.stderr,
+                  "slobctl set-dashboard-password refuses it too")
+        st, r, cookie = login(fx.port, longpw)
+        check(st == 303 and cookie, "the 511-byte password is still the one set")
+        odd = "p\u00e4ss %+&=~/?#x"
+        subprocess.run([tool("slob-dash"), "set-password", fx.pw], input=odd + "\n",
+                       text=True, check=True, stdout=subprocess.DEVNULL)
+        st, r, cookie = login(fx.port, odd)
+        check(st == 303 and cookie, "percent-encoded password with + and UTF-8 decodes exactly")
+        st, r, data = request(fx.port, "POST", "/login",
+                              body="password=" + urllib.parse.quote(odd, safe=""))
+        check(st == 303, "%20 for a space decodes exactly")
+        st, r, data = request(fx.port, "POST", "/login",
+                              body="a=1&password=" + urllib.parse.quote_plus(odd) + "&b=2")
+        check(st == 303, "the password field among others")
+        st, r, data = request(fx.port, "POST", "/login",
+                              body="password=" + urllib.parse.quote_plus(odd)[:-1])
+        check(st == 401, "one byte short is a wrong password")
+    finally:
+        fx.close()
+
     # 12. Interop: a password set by `slobctl set-dashboard-password` logs in (shared persist/dashpw.h).
     slobctl = os.path.join(BIN, "slobctl")
     if os.access(slobctl, os.X_OK):

@@ -32,4 +32,24 @@ tail -n +2 "$T/all.csv" | sort > "$T/all.sorted"
 diff -u "$T/all.sorted" "$T/union.csv" || fail "shards do not add up to the whole sweep"
 rows=$(sqlite3 "$T/data/slob_state.db" "SELECT COUNT(*) FROM sweep_results")
 [ "$rows" -eq 8 ] || fail "sweep_results has $rows rows, expected 8"
+# params JSON: values needing escaping (quote, backslash) and a grid longer
+# than any fixed buffer still store as valid JSON that parses back exactly
+L=$(printf 'v%.0s' $(seq 1 250))
+"$B/slobd" sweep "$T/gen/sample.ticks" --grid 'alert.subject_prefix=a"b\c,plain' \
+	--grid "alert.host_tag=h$L" --grid "alert.email_from=f$L" --grid "alert.smtp_server=s$L" \
+	--grid "alert.telegram_chat_id=c$L" --set instrument.symbol=MNQ --set instrument.point_value=2 \
+	--data-dir "$T/esc" --set risk.daily_loss_limit=0 --set risk.max_drawdown_pct=0 \
+	--set risk.risk_per_trade=0.1 --csv "$T/esc.csv" 2> "$T/err" || fail "escaping sweep: $(cat "$T/err")"
+sqlite3 "$T/esc/slob_state.db" "SELECT params FROM sweep_results ORDER BY id" > "$T/params"
+L="$L" python3 - "$T/params" <<'PY' || fail "sweep_results.params is not the grid as valid JSON"
+import json, os, sys
+L = os.environ["L"]
+rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8") if l.strip()]
+assert len(rows) == 2, rows
+assert [r["alert.subject_prefix"] for r in rows] == ['a"b\\c', "plain"], rows
+for r in rows:
+    assert list(r) == ["alert.subject_prefix", "alert.host_tag", "alert.email_from",
+                       "alert.smtp_server", "alert.telegram_chat_id"], list(r)
+    assert r["alert.host_tag"] == "h" + L and r["alert.telegram_chat_id"] == "c" + L
+PY
 echo "1 passed, 0 failed"

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "persist/alert.h"
 #include "persist/cold.h"
@@ -594,6 +595,69 @@ static void test_email_and_channel_down(void **state)
 	smtp_stop();
 }
 
+/* De-duplication keys on (kind, title, text) as separate fields: moving a
+ * byte from the end of the title to the start of the text is another alert. */
+static void test_dedup_fields(void **state)
+{
+	(void)state;
+	struct slob_alert_params p;
+	tg_params(&p, free_port());
+	p.rate_per_min = 1000;
+	slob_alert_t *a;
+	char err[256];
+	assert_int_equal(slob_alert_create(&p, NULL, &a, err, sizeof(err)), 0);
+	assert_int_equal(slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR, "x\xff", "Y"), 1);
+	assert_int_equal(slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR, "x", "\xffY"), 1);
+	assert_int_equal(slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR, "", "Y"), 1);
+	assert_int_equal(slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR, NULL, "Y"), 1);
+	assert_int_equal(slob_alert_send(a, SLOB_ALERT_CONN_LOST, SLOB_LVL_ERROR, "x", "\xffY"), 0);
+	struct slob_alert_counters c;
+	slob_alert_counters(a, SLOB_ALERT_TELEGRAM, &c);
+	assert_int_equal(c.suppressed_dup, 1);
+	assert_int_equal(c.queued, 4);
+	slob_alert_free(a);
+}
+
+/* RFC 2047 subjects: ASCII unchanged; anything else as encoded-words of at
+ * most 75 characters that each decode to whole UTF-8 characters and, put
+ * back together, to the original. */
+static void test_mime_subject(void **state)
+{
+	(void)state;
+	char out[2048];
+	assert_int_equal(slob_alert_mime_subject(out, sizeof(out), "[SLOB Bot] INFO: Test"), 21);
+	assert_string_equal(out, "[SLOB Bot] INFO: Test");
+	char subj[512] = "[SLOB B\xC3\xB8t] CRITICAL: ";
+	for (int i = 0; i < 60; i++)
+		strcat(subj, i % 2 ? "\xE2\x9A\xA1" : "\xC3\xA9"); /* multi-byte, odd widths */
+	assert_true(slob_alert_mime_subject(out, sizeof(out), subj) > 0);
+	char back[512] = "";
+	size_t bl = 0;
+	int words = 0;
+	for (char *w = strstr(out, "=?UTF-8?B?"); w; w = strstr(w, "=?UTF-8?B?")) {
+		char *end = strstr(w + 10, "?=");
+		assert_non_null(end);
+		assert_true(end + 2 - w <= 75);
+		unsigned char bin[64];
+		size_t n = 0;
+		assert_int_equal(sodium_base642bin(bin, sizeof(bin), w + 10, (size_t)(end - w - 10),
+						   NULL, &n, NULL, sodium_base64_VARIANT_ORIGINAL),
+				 0);
+		assert_true((bin[0] & 0xc0) != 0x80); /* starts on a character */
+		memcpy(back + bl, bin, n);
+		bl += n;
+		words++;
+		w = end + 2;
+		assert_true(*w == 0 || !strncmp(w, "\r\n =?", 5)); /* folded */
+	}
+	back[bl] = 0;
+	assert_true(words > 2);
+	assert_string_equal(back, subj);
+	for (const char *c = out; *c; c++)
+		assert_true((unsigned char)*c < 0x80);
+	assert_int_equal(slob_alert_mime_subject(out, 20, subj), -1);
+}
+
 static void test_params_env(void **state)
 {
 	(void)state;
@@ -668,6 +732,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_filters, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_never_blocks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_email_and_channel_down, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_mime_subject, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dedup_fields, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_params_env, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_secret_file, setup, teardown),
 	};

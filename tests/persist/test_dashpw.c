@@ -66,6 +66,14 @@ static void test_hash_verify(void **state)
 	/* Too short: refused with a message giving the minimum. */
 	assert_int_equal(slob_dashpw_hash("short", hash, err, sizeof err), -EINVAL);
 	assert_non_null(strstr(err, "at least 8"));
+	/* Too long: refused, never hashed cut to length. */
+	char big[SLOB_DASHPW_MAX_LEN + 2];
+	memset(big, 'p', sizeof big - 1);
+	big[sizeof big - 1] = 0;
+	assert_int_equal(slob_dashpw_hash(big, hash, err, sizeof err), -EINVAL);
+	assert_non_null(strstr(err, "too long"));
+	big[SLOB_DASHPW_MAX_LEN] = 0;
+	assert_int_equal(slob_dashpw_hash(big, hash, err, sizeof err), 0);
 	/* Two hashes of one password differ (random salt). */
 	char h2[SLOB_DASHPW_HASH_MAX];
 	assert_int_equal(slob_dashpw_hash("long enough pw", h2, err, sizeof err), 0);

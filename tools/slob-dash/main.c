@@ -156,7 +156,7 @@ static int read_stdin_password(char *pw, size_t len)
 
 static int cmd_hash(int argc, char **argv)
 {
-	char pw[512], hash[SLOB_DASHPW_HASH_MAX], err[256];
+	char pw[SLOB_DASHPW_MAX_LEN + 2], hash[SLOB_DASHPW_HASH_MAX], err[256];
 	if (read_stdin_password(pw, sizeof pw) < 0) {
 		fprintf(stderr, "slob-dash: no password on stdin\n");
 		return 2;

@@ -12,6 +12,9 @@
  *     bearer token when one is configured, else a loopback client; every other
  *     page and /api/ needs a session (pages redirect to /login, APIs get 401).
  *  3. Request bodies are capped at SLOB_DASH_BODY_MAX; a bigger one is 413.
+ *     Form fields are decoded by microhttpd's POST processor as they
+ *     arrive; a password longer than SLOB_DASH_PW_MAX is refused (400),
+ *     never cut to length and checked.
  *     POSTs that carry an Origin header must come from this very host
  *     (a second line of defence behind SameSite=Strict).
  */
@@ -34,15 +37,20 @@
 #include "tools/slob-dash/dash.h"
 
 #define SLOB_DASH_BODY_MAX 4096
+#define SLOB_DASH_PW_MAX SLOB_DASHPW_MAX_LEN
 
 static const char CSP[] = "default-src 'self'; script-src 'self'; style-src 'self'; "
 			  "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; "
 			  "form-action 'self'; base-uri 'none'";
 
 struct req {
-	char body[SLOB_DASH_BODY_MAX + 1];
-	size_t len;
-	bool too_big;
+	struct MHD_PostProcessor *pp; /* NULL when the body is not a form */
+	size_t len;		      /* body bytes received */
+	bool too_big;		      /* over SLOB_DASH_BODY_MAX */
+	bool bad_form;		      /* the POST processor refused the body */
+	bool pw_seen, pw_too_long, pw_twice;
+	size_t pwlen;
+	char pw[SLOB_DASH_PW_MAX + 1];
 };
 
 static void add_common_headers(struct MHD_Response *r, const char *type, bool nocache)
@@ -166,39 +174,34 @@ static void client_addr(struct MHD_Connection *c, char *out, size_t len, bool *l
 	}
 }
 
-static int hexval(int ch)
+/* POST processor callback: keeps the decoded "password" field (delivered
+ * in pieces at increasing offsets), ignores every other field. */
+static enum MHD_Result form_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+				 const char *filename, const char *content_type,
+				 const char *transfer_encoding, const char *data, uint64_t off,
+				 size_t size)
 {
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Finds `name` in an x-www-form-urlencoded body and decodes it into out. */
-static bool form_field(const char *body, const char *name, char *out, size_t len)
-{
-	size_t nl = strlen(name);
-	for (const char *p = body; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
-		if (strncmp(p, name, nl) != 0 || p[nl] != '=')
-			continue;
-		size_t k = 0;
-		for (const char *v = p + nl + 1; *v && *v != '&' && k + 1 < len; v++) {
-			if (*v == '+') {
-				out[k++] = ' ';
-			} else if (*v == '%' && hexval(v[1]) >= 0 && hexval(v[2]) >= 0) {
-				out[k++] = (char)(hexval(v[1]) * 16 + hexval(v[2]));
-				v += 2;
-			} else {
-				out[k++] = *v;
-			}
-		}
-		out[k] = '\0';
-		return true;
+	struct req *rq = cls;
+	(void)kind;
+	(void)filename;
+	(void)content_type;
+	(void)transfer_encoding;
+	if (key == NULL || strcmp(key, "password") != 0)
+		return MHD_YES;
+	if (off == 0) {
+		if (rq->pw_seen && rq->pwlen > 0)
+			rq->pw_twice = true;
+		rq->pw_seen = true;
+		rq->pwlen = 0;
 	}
-	return false;
+	if (rq->pw_too_long || off + size > SLOB_DASH_PW_MAX) {
+		rq->pw_too_long = true;
+		return MHD_YES;
+	}
+	memcpy(rq->pw + off, data, size);
+	rq->pwlen = (size_t)off + size;
+	rq->pw[rq->pwlen] = '\0';
+	return MHD_YES;
 }
 
 static bool origin_ok(struct MHD_Connection *c)
@@ -233,11 +236,19 @@ static enum MHD_Result do_login(struct slob_dash *d, struct MHD_Connection *c, s
 	}
 	if (!origin_ok(c))
 		return send_login(c, MHD_HTTP_FORBIDDEN, "Cross-origin login refused.", 0);
-	char pw[512];
-	if (!form_field(rq->body, "password", pw, sizeof pw) || pw[0] == '\0')
+	if (rq->bad_form)
+		return send_login(c, MHD_HTTP_BAD_REQUEST, "Malformed form body.", 0);
+	if (rq->pw_too_long) {
+		char msg[96];
+		snprintf(msg, sizeof msg, "Password too long: at most %d bytes.", SLOB_DASH_PW_MAX);
+		return send_login(c, MHD_HTTP_BAD_REQUEST, msg, 0);
+	}
+	if (rq->pw_twice)
+		return send_login(c, MHD_HTTP_BAD_REQUEST, "Password given twice.", 0);
+	if (!rq->pw_seen || rq->pwlen == 0 || memchr(rq->pw, 0, rq->pwlen))
 		return send_login(c, MHD_HTTP_BAD_REQUEST, "Password required.", 0);
-	bool ok = slob_dash_verify_password(d, pw);
-	sodium_memzero(pw, sizeof pw);
+	bool ok = slob_dash_verify_password(d, rq->pw);
+	sodium_memzero(rq->pw, sizeof rq->pw);
 	if (!ok) {
 		bool locked = slob_dash_login_result(d, addr, false);
 		if (locked) {
@@ -363,19 +374,23 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			rq = calloc(1, sizeof *rq);
 			if (rq == NULL)
 				return MHD_NO;
+			rq->pp = MHD_create_post_processor(c, 1024, form_iter, rq);
 			*con_cls = rq;
 			return MHD_YES;
 		}
 		if (*upload_size > 0) {
-			if (rq->len + *upload_size > SLOB_DASH_BODY_MAX) {
+			if (rq->too_big || rq->len + *upload_size > SLOB_DASH_BODY_MAX)
 				rq->too_big = true;
-			} else {
-				memcpy(rq->body + rq->len, upload, *upload_size);
-				rq->len += *upload_size;
-				rq->body[rq->len] = '\0';
-			}
+			else if (rq->pp && MHD_post_process(rq->pp, upload, *upload_size) != MHD_YES)
+				rq->bad_form = true;
+			rq->len += *upload_size;
 			*upload_size = 0;
 			return MHD_YES;
+		}
+		if (rq->pp) { /* the body is complete: flushes the last field */
+			if (MHD_destroy_post_processor(rq->pp) != MHD_YES)
+				rq->bad_form = true;
+			rq->pp = NULL;
 		}
 	}
 	d->requests++;
@@ -454,7 +469,13 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)cls;
 	(void)c;
 	(void)toe;
-	free(*con_cls);
+	struct req *rq = *con_cls;
+	if (rq) {
+		if (rq->pp)
+			MHD_destroy_post_processor(rq->pp);
+		sodium_memzero(rq->pw, sizeof rq->pw);
+		free(rq);
+	}
 	*con_cls = NULL;
 }
 

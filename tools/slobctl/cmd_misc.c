@@ -66,7 +66,7 @@ int cmd_set_dashboard_password(struct ctl *c)
 	}
 	if (!path[0])
 		snprintf(path, sizeof(path), "%s/%s", c->data_dir, SLOB_DASHPW_DEFAULT_NAME);
-	char pw[512], pw2[512];
+	char pw[SLOB_DASHPW_MAX_LEN + 2], pw2[SLOB_DASHPW_MAX_LEN + 2];
 	if (from_stdin || !isatty(STDIN_FILENO)) {
 		if (read_line(stdin, pw, sizeof(pw)) < 0) {
 			ctl_err(c, "no password on standard input");
@@ -191,7 +191,7 @@ int ctl_send_alert(struct ctl *c, int kind, int level, const char *title, const 
 
 int cmd_alert_test(struct ctl *c)
 {
-	const char *channel = "all", *text = NULL;
+	const char *channel = "all", *text = NULL, *title = "Test alert";
 	for (int i = 1; i < c->argc; i++) {
 		if (!strcmp(c->argv[i], "--channel") && i + 1 < c->argc) {
 			channel = c->argv[++i];
@@ -203,6 +203,8 @@ int cmd_alert_test(struct ctl *c)
 			}
 		} else if (!strcmp(c->argv[i], "--text") && i + 1 < c->argc) {
 			text = c->argv[++i];
+		} else if (!strcmp(c->argv[i], "--title") && i + 1 < c->argc) {
+			title = c->argv[++i];
 		} else {
 			ctl_err(c, "unexpected argument '%s'", c->argv[i]);
 			return CTL_USAGE;
@@ -233,7 +235,7 @@ int cmd_alert_test(struct ctl *c)
 	char msg[512];
 	snprintf(msg, sizeof(msg), "%s (sent by slobctl alert-test on %s)",
 		 text ? text : "If you read this, slob alerts reach you.", host);
-	int q = slob_alert_send(a, SLOB_ALERT_TEST, SLOB_LVL_INFO, "Test alert", msg);
+	int q = slob_alert_send(a, SLOB_ALERT_TEST, SLOB_LVL_INFO, title, msg);
 	if (q <= 0) {
 		slob_alert_free(a);
 		ctl_err(c,

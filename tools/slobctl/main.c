@@ -45,7 +45,7 @@ static void usage(FILE *out)
 	    "  reset-breaker --reason TEXT [--who NAME] [--wait S]\n"
 	    "  kill-switch on|off [--reason TEXT] [--who NAME] [--wait S]\n"
 	    "  set-dashboard-password [--file PATH] [--password-stdin]\n"
-	    "  alert-test [--channel telegram|email|all] [--text TEXT]\n"
+	    "  alert-test [--channel telegram|email|all] [--text TEXT] [--title TITLE]\n"
 	    "                                  send a test alert now (guide P2-2, P2-3)\n"
 	    "  daily-summary [--date D] [--send]\n"
 	    "                                  the day's trades, P&L, setups, orders; --send "

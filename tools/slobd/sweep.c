@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sqlite3.h>
 
 #include "engine/tickfile.h"
@@ -59,6 +60,13 @@ static int parse_axis(struct axis *ax, const char *spec)
 			fprintf(stderr, "slobd: --grid %s: at most %d values\n", ax->key, MAX_VALUES);
 			return -EINVAL;
 		}
+		json_t *js = json_string(t);
+		if (js == NULL) { /* params are stored as JSON, which is UTF-8 */
+			fprintf(stderr, "slobd: --grid %s: value '%s' is not valid UTF-8\n", ax->key,
+				t);
+			return -EINVAL;
+		}
+		json_decref(js);
 		ax->values[ax->n++] = t;
 	}
 	if (ax->n == 0) {
@@ -182,15 +190,21 @@ static int run_combo(const struct slobd_args *a, const struct axis *ax, unsigned
 	return rc;
 }
 
-static void params_json(const struct axis *ax, unsigned naxes, unsigned k, char *out, size_t len)
+/* {"section.key":"value",...} for combo k, in axis order, escaped by
+ * jansson and as long as it needs to be. Caller frees; NULL when out of
+ * memory or a key is not UTF-8. */
+static char *params_json(const struct axis *ax, unsigned naxes, unsigned k)
 {
-	size_t n = 0;
-	n += (size_t)snprintf(out + n, len - n, "{");
-	for (unsigned i = 0; i < naxes && n < len; i++)
-		n += (size_t)snprintf(out + n, len - n, "%s\"%s\":\"%s\"", i ? "," : "", ax[i].key,
-				      ax[i].values[pick(ax, naxes, k, i)]);
-	if (n < len)
-		snprintf(out + n, len - n, "}");
+	json_t *o = json_object();
+	for (unsigned i = 0; o && i < naxes; i++)
+		if (json_object_set_new(o, ax[i].key,
+					json_string(ax[i].values[pick(ax, naxes, k, i)])) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	return s;
 }
 
 int slobd_sweep(const struct slobd_args *a, const struct slob_config *cfg,
@@ -344,8 +358,7 @@ int slobd_sweep(const struct slobd_args *a, const struct slob_config *cfg,
 		if (x->rc < 0)
 			failed = 1;
 		if (ins && x->rc == 0) {
-			char params[1024], dg[17];
-			params_json(ax, naxes, k, params, sizeof(params));
+			char dg[17], *params = params_json(ax, naxes, k);
 			snprintf(dg, sizeof(dg), "%016llx", (unsigned long long)x->digest);
 			sqlite3_bind_text(ins, 1, sweep_id, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_text(ins, 2, params, -1, SQLITE_TRANSIENT);
@@ -360,6 +373,7 @@ int slobd_sweep(const struct slobd_args *a, const struct slob_config *cfg,
 				fprintf(stderr, "slobd: sweep: storing combo %u: %s\n", k,
 					sqlite3_errmsg(slob_store_db(store)));
 			sqlite3_reset(ins);
+			free(params);
 		}
 	}
 	sqlite3_finalize(ins);

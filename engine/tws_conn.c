@@ -1230,6 +1230,52 @@ static struct slob_tws_tracked *br_track(struct slob_tws_broker *b, int64_t id, 
 	return t;
 }
 
+/* Design note 13: the set of own execution ids of this process. Key 0 marks
+ * a free slot (a hash of 0 is stored as 1). Returns true when h was there;
+ * inserts it otherwise (false), or sets exec_set_full when there is no room. */
+static uint64_t exec_key(const char *exec_id)
+{
+	uint64_t h = XXH3_64bits(exec_id, strlen(exec_id));
+	return h != 0 ? h : 1;
+}
+
+static bool br_exec_set_has(const struct slob_tws_broker *b, uint64_t h)
+{
+	const uint32_t mask = SLOB_TWS_EXEC_SET - 1;
+	if (b->exec_set == NULL)
+		return false;
+	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+		if (b->exec_set[i] == h)
+			return true;
+		if (b->exec_set[i] == 0)
+			return false;
+	}
+}
+
+static bool br_exec_seen(struct slob_tws_broker *b, const char *exec_id)
+{
+	const uint32_t mask = SLOB_TWS_EXEC_SET - 1;
+	uint64_t h = exec_key(exec_id);
+	if (br_exec_set_has(b, h))
+		return true;
+	if (b->exec_set == NULL || b->exec_set_n >= SLOB_TWS_EXEC_SET / 8 * 7) {
+		if (!b->exec_set_full) {
+			b->exec_set_full = true;
+			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_CRITICAL, "tws-order", 0,
+				  "execution id set full: replayed executions not in the store are no "
+				  "longer booked (position check decides); restart when flat");
+		}
+		return false;
+	}
+	uint32_t i = (uint32_t)h & mask;
+	while (b->exec_set[i] != 0)
+		i = (i + 1) & mask;
+	b->exec_set[i] = h;
+	b->exec_set_n++;
+	return false;
+}
+
+/* Foreign executions: alerted once each (recent ones; never booked). */
 static bool br_seen_exec(struct slob_tws_broker *b, const char *exec_id)
 {
 	uint64_t h = XXH3_64bits(exec_id, strlen(exec_id));
@@ -1764,8 +1810,8 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 					   m->u.exec.order_id, m->u.exec.order_ref);
 			break;
 		}
-		if (br_seen_exec(b, eid))
-			break; /* duplicate report */
+		if (br_exec_seen(b, eid))
+			break; /* duplicate report, or booked earlier in this process */
 		const char *xref = m->u.exec.order_ref;
 		struct slob_tws_tracked *t = br_find(b, m->u.exec.order_id);
 		if (t == NULL)
@@ -1796,9 +1842,16 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 			br_report(b, SLOB_EXEC_RECONCILED, &tmp, 0, eid, qty, px, NULL);
 			break;
 		}
+		if (b->exec_set_full && m->u.exec.req_id != -1 &&
+		    !br_exec_set_has(b, exec_key(eid))) {
+			/* note 13: cannot tell a repeat from a new one: not booked */
+			br_unknown(b, "replayed execution (id set full) of order", m->u.exec.order_id,
+				   xref);
+			break;
+		}
 		/* slob's own execution the store has not booked: live, or one that
 		 * happened while this process was down or disconnected (P0-2, P1-1).
-		 * Booked exactly once (seen_exec above, the store's ids here); while
+		 * Booked exactly once (exec_set above, the store's ids here); while
 		 * reconciling, held until the pass is complete and then booked
 		 * entries first (a live exit fill may overtake the replay of its
 		 * entry) */
@@ -2093,9 +2146,12 @@ static int br_flatten(void *ctx, const struct slob_intent *in)
 
 static int br_pump(void *ctx, struct slob_sender *s)
 {
-	struct slob_tws_broker *b = ctx;
 	(void)s;
-	int64_t now = mono_ms();
+	return slob_tws_broker_poll(ctx, mono_ms());
+}
+
+int slob_tws_broker_poll(struct slob_tws_broker *b, int64_t now)
+{
 	int w = slob_tws_conn_poll(&b->conn, now);
 	if (b->acct_req_id != 0 && b->rec_done && slob_tws_conn_ready(&b->conn) &&
 	    now >= b->acct_next_ms) {
@@ -2122,6 +2178,9 @@ int slob_tws_broker_init(struct slob_tws_broker *b, const struct slob_tws_params
 	b->res.req_id = 1950000000; /* far from order ids: errors carry either */
 	pick_contract(p, &b->contract, now_ns);
 	b->want = b->contract;
+	b->exec_set = calloc(SLOB_TWS_EXEC_SET, sizeof(*b->exec_set)); /* note 13 */
+	if (b->exec_set == NULL)
+		return -ENOMEM;
 	int rc = slob_tws_conn_init(&b->conn, p, p->order_client_id, br_on_msg, br_on_state, b);
 	char why[200];
 	if (rc == 0 && slob_tws_params_stop_warning(p, why, sizeof(why)))
@@ -2132,8 +2191,11 @@ int slob_tws_broker_init(struct slob_tws_broker *b, const struct slob_tws_params
 
 void slob_tws_broker_destroy(struct slob_tws_broker *b)
 {
-	if (b != NULL)
-		slob_tws_conn_destroy(&b->conn);
+	if (b == NULL)
+		return;
+	slob_tws_conn_destroy(&b->conn);
+	free(b->exec_set);
+	b->exec_set = NULL;
 }
 
 void slob_tws_broker_attach(struct slob_tws_broker *b, struct slob_sender *s)

@@ -836,6 +836,11 @@ static int ct_on_msg(struct slob_tws_resolve *r, const struct slob_tws_params *p
 			snprintf(r->why, sizeof(r->why), "%u contracts match %s %s %s: set "
 				 "instrument.trading_class", r->matches, want->symbol, want->sec_type,
 				 want->expiry);
+		} else if (out->con_id != 0 && r->got.c.con_id != out->con_id) {
+			/* note 12: the process trades one contract from start to end */
+			snprintf(r->why, sizeof(r->why), "the broker now answers conId %" PRId64 " for %s "
+				 "%s %s, this process trades conId %" PRId64 ": restart to change it",
+				 r->got.c.con_id, want->symbol, want->sec_type, want->expiry, out->con_id);
 		} else if (slob_tws_check_details(p, &r->got, r->why, sizeof(r->why)) == 0) {
 			*out = *want;
 			out->con_id = r->got.c.con_id;
@@ -995,9 +1000,8 @@ static void md_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 	if (c->state == SLOB_TWS_READY) {
 		if (md->seq > 0)
 			md->gap_next = true; /* anything between the sessions is lost */
-		/* design note 7: resolve the contract, subscribe when confirmed */
-		slob_tws_contract_from_params(&c->prm, wall_ns(), &md->want);
-		md->contract = md->want;
+		/* design note 7: resolve the contract, subscribe when confirmed;
+		 * note 12: the month picked at init, whatever the date now */
 		ct_request(c, &md->res, &md->want);
 		snprintf(t, sizeof(t), "market data connected (client %d, %s %s): resolving the contract",
 			 c->client_id, md->want.symbol, md->want.expiry);
@@ -1083,10 +1087,12 @@ int slob_tws_md_set_calendar(struct slob_tws_md *md, const char *zone, const cha
 	return 0;
 }
 
+/* Design note 12: the month is picked here, once per process (now_ns <= 0:
+ * the wall clock now). */
 static void pick_contract(const struct slob_tws_params *p, struct slob_tws_contract *k,
 			  int64_t now_ns)
 {
-	slob_tws_contract_from_params(p, now_ns, k);
+	slob_tws_contract_from_params(p, now_ns > 0 ? now_ns : wall_ns(), k);
 }
 
 int slob_tws_md_init(struct slob_tws_md *md, const struct slob_tws_params *p, slob_ring_t *ticks,
@@ -1583,6 +1589,29 @@ static void br_foreign(struct slob_tws_broker *b, const char *what,
 	cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_WARNING, "tws-order", 0, t);
 }
 
+/* An orderRef of slob's: in the store, or by its form (slob_tws_own_ref). */
+static bool br_own_ref(struct slob_tws_broker *b, const char *ref)
+{
+	return br_known(b, ref) != NULL || slob_tws_own_ref(ref, NULL, NULL);
+}
+
+/* Note 12: slob's own order or execution in another contract than the
+ * configured one (placed before a roll, or by another configuration): it is
+ * slob's and is tracked and booked; said loudly (WARNING). false: not ours. */
+static bool br_own_elsewhere(struct slob_tws_broker *b, const char *what,
+			     const struct slob_tws_contract_view *v, int64_t id, const char *ref)
+{
+	if (!br_own_ref(b, ref))
+		return false;
+	char t[160];
+	snprintf(t, sizeof(t), "%s %" PRId64 " ref %s is slob's but in %s %s %s conId %" PRId64
+		 " (trading %s conId %" PRId64 "): managed as slob's", what, id, ref, v->symbol,
+		 v->sec_type, v->expiry, v->con_id, b->contract.local_symbol, b->contract.con_id);
+	cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order", 0, t);
+	cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_WARNING, "tws-order", 0, t);
+	return true;
+}
+
 bool slob_tws_own_ref(const char *ref, uint64_t *base_id, uint8_t *role)
 {
 	static const char *const suffix[3] = {"_ENTRY", "_TP", "_SL"};
@@ -1760,8 +1789,11 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 			break;
 		}
 		if (!ct_ours(&b->contract, &m->u.open_order.c)) {
-			br_foreign(b, "open order", &m->u.open_order.c, m->u.open_order.qty, id, ref);
-			break;
+			if (!br_own_elsewhere(b, "open order", &m->u.open_order.c, id, ref)) {
+				br_foreign(b, "open order", &m->u.open_order.c, m->u.open_order.qty,
+					   id, ref);
+				break;
+			}
 		}
 		struct slob_tws_tracked *t = br_find(b, id);
 		if (t == NULL)
@@ -1805,10 +1837,15 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 	case SLOB_TWS_EXECUTION_DATA: {
 		const char *eid = m->u.exec.exec_id;
 		if (!ct_ours(&b->contract, &m->u.exec.c)) {
-			if (!br_seen_exec(b, eid))
-				br_foreign(b, "execution", &m->u.exec.c, m->u.exec.shares,
-					   m->u.exec.order_id, m->u.exec.order_ref);
-			break;
+			if (!br_own_ref(b, m->u.exec.order_ref)) {
+				if (!br_seen_exec(b, eid))
+					br_foreign(b, "execution", &m->u.exec.c, m->u.exec.shares,
+						   m->u.exec.order_id, m->u.exec.order_ref);
+				break;
+			}
+			if (!br_exec_set_has(b, exec_key(eid))) /* said once per execution */
+				(void)br_own_elsewhere(b, "execution", &m->u.exec.c,
+						       m->u.exec.order_id, m->u.exec.order_ref);
 		}
 		if (br_exec_seen(b, eid))
 			break; /* duplicate report, or booked earlier in this process */
@@ -1944,9 +1981,8 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 			slob_sender_set_reconciled(b->sender, false);
 			slob_sender_set_next_id(b->sender, c->next_valid_id);
 		}
-		/* design note 7: the contract first; reconciliation once confirmed */
-		slob_tws_contract_from_params(&c->prm, wall_ns(), &b->want);
-		b->contract = b->want;
+		/* design note 7: the contract first; reconciliation once confirmed;
+		 * note 12: the month picked at init, whatever the date now */
 		ct_request(c, &b->res, &b->want);
 		char sq[64] = "";
 		if (c->sock.sqpoll_active)

@@ -963,6 +963,82 @@ static void test_exec_booked_once(void **state)
 	slob_tws_broker_destroy(&b);
 }
 
+/*
+ * Roll policy (design note 12): the month is picked once, at init. The
+ * process started on 2026-03-11 (front month 202603); by the wall clock of
+ * the later connections the roll date has passed (the rule now says a later
+ * month), and every connection of both sessions still asks for 202603.
+ */
+static void test_roll_keeps_month(void **state)
+{
+	(void)state;
+	struct bsrv s;
+	static struct slob_tws_broker b;
+	struct slob_tws_params p;
+	char err[100];
+	bs_start(&s, BS_CT_ANSWER, 2);
+	s.nlive = 1; /* one fill, then the connection drops */
+	bs_params(&p, &s);
+	assert_int_equal(slob_tws_param_set(&p, "contract_month", "auto", err, sizeof(err)), 0);
+	char now_month[7];
+	slob_tws_front_month((int64_t)time(NULL) * 1000000000, p.roll_days, now_month);
+	assert_string_not_equal(now_month, "202603"); /* the clock is past that roll */
+	assert_int_equal(slob_tws_broker_init(&b, &p, NULL, 0, 0, NULL, utc(2026, 3, 11)), 0);
+	bs_run(&s);
+	BPOLL_UNTIL(&b, b.conn.connects == 2 && slob_tws_conn_ready(&b.conn) && b.rec_done, 5000);
+	assert_true(b.rec_done);
+	assert_string_equal(s.asked[0], "202603");
+	assert_string_equal(s.asked[1], "202603");
+	assert_string_equal(b.contract.expiry, "202603");
+	assert_int_equal(b.contract.con_id, 620730920);
+	assert_int_equal(b.known_position, 1);
+	assert_int_equal(b.broker_position, 1);
+	assert_int_equal(b.unknown_found, 0);
+	bs_stop(&s);
+	slob_tws_broker_destroy(&b);
+
+	/* market data: the same month on its (first and every) connection */
+	struct srv m;
+	static struct slob_tws_md md;
+	slob_ring_t ring;
+	srv_start(&m, SRV_OK);
+	slob_tws_params_default(&p);
+	p.port = m.port;
+	p.backoff_initial_ms = 60000;
+	p.backoff_cap_ms = 60000;
+	assert_int_equal(slob_ring_init(&ring, "ticks", 64, sizeof(struct slob_tick)), 0);
+	assert_int_equal(slob_tws_md_init(&md, &p, &ring, NULL, utc(2026, 3, 11)), 0);
+	POLL_UNTIL(&md, md.ticks_in == 1, 3000);
+	srv_stop(&m);
+	assert_string_equal(m.got_ct, "NQ|202603");
+	slob_tws_md_destroy(&md);
+	slob_ring_destroy(&ring);
+}
+
+/* An execution with slob's own orderRef in another contract (an order of
+ * the month before a roll) is slob's: booked, with a warning, not left
+ * alone as foreign. */
+static void test_own_exec_other_contract(void **state)
+{
+	(void)state;
+	struct bsrv s;
+	static struct slob_tws_broker b;
+	struct slob_tws_params p;
+	bs_start(&s, BS_CT_ANSWER, 1);
+	s.nlive = 2;
+	s.other_con_id = 637533641;
+	bs_params(&p, &s);
+	assert_int_equal(slob_tws_broker_init(&b, &p, NULL, 0, 0, NULL, 0), 0);
+	bs_run(&s);
+	BPOLL_UNTIL(&b, b.known_position == 2 || b.conn.disconnects > 0, 5000);
+	BPOLL_UNTIL(&b, b.conn.disconnects > 0, 5000);
+	assert_int_equal(b.known_position, 2);
+	assert_int_equal(b.foreign_found, 0);
+	assert_int_equal(b.exec_set_n, 2);
+	bs_stop(&s);
+	slob_tws_broker_destroy(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -980,6 +1056,8 @@ int main(void)
 		cmocka_unit_test(test_wrong_version),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_exec_booked_once),
+		cmocka_unit_test(test_roll_keeps_month),
+		cmocka_unit_test(test_own_exec_other_contract),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

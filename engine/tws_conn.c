@@ -782,8 +782,52 @@ static void ct_request(struct slob_tws_conn *c, struct slob_tws_resolve *r,
 	r->matches = 0;
 	memset(&r->got, 0, sizeof(r->got));
 	r->state = SLOB_TWS_CT_PENDING;
+	r->sent_ms = mono_ms();
 	if (slob_tws_conn_send(c, m, slob_tws_enc_req_contract_details(m, sizeof(m), r->req_id, want)) < 0)
 		r->state = SLOB_TWS_CT_NONE;
+}
+
+/* Note 11: a failed lookup (refused or unanswered) of a streak: logged each
+ * time, alerted on the first and every doubling, asked again after the
+ * streak's backoff. */
+static void ct_failed(struct slob_tws_resolve *r, const struct slob_tws_params *p, uint8_t level,
+		      const char *what, struct slob_coldq *cold, const char *comp)
+{
+	char t[512];
+	r->streak++;
+	int64_t d = slob_tws_backoff_ms(p, r->streak);
+	r->retry_ms = mono_ms() + d;
+	snprintf(t, sizeof(t), "%s, not trading: %s (lookup %u, asked again in %" PRId64 " ms)",
+		 what, r->why, r->streak, d);
+	if ((r->streak & (r->streak - 1)) == 0)
+		cold_text(cold, SLOB_COLD_ALERT, level, comp, 0, t);
+	cold_text(cold, SLOB_COLD_LOG, SLOB_LVL_ERROR, comp, 0, t); /* trading.log + errors.log */
+}
+
+/* Note 11, from the owner's poll: times out an unanswered lookup and asks
+ * again when a failed one's backoff is over. Returns work done. */
+static int ct_poll(struct slob_tws_conn *c, struct slob_tws_resolve *r,
+		   const struct slob_tws_contract *want, struct slob_coldq *cold, const char *comp,
+		   int64_t now)
+{
+	if (!slob_tws_conn_ready(c))
+		return 0;
+	if (r->state == SLOB_TWS_CT_PENDING) {
+		int64_t limit = c->prm.reconcile_timeout_ms > 0 ? c->prm.reconcile_timeout_ms : 30000;
+		if (now - r->sent_ms < limit)
+			return 0;
+		r->timeouts++;
+		r->state = SLOB_TWS_CT_NONE;
+		snprintf(r->why, sizeof(r->why), "no answer for %s %s %s after %" PRId64 " ms",
+			 want->symbol, want->sec_type, want->expiry, now - r->sent_ms);
+		ct_failed(r, &c->prm, SLOB_LVL_ERROR, "contract lookup unanswered", cold, comp);
+		return 1;
+	}
+	if ((r->state == SLOB_TWS_CT_NONE || r->state == SLOB_TWS_CT_REFUSED) && now >= r->retry_ms) {
+		ct_request(c, r, want);
+		return 1;
+	}
+	return 0;
 }
 
 /* The broker's answer to ct_request: +1 resolved and confirmed (*out is the
@@ -849,6 +893,12 @@ static int ct_on_msg(struct slob_tws_resolve *r, const struct slob_tws_params *p
 			slob_strlcpy(out->trading_class, sizeof(out->trading_class),
 				     r->got.c.trading_class);
 			r->state = SLOB_TWS_CT_OK;
+			if (r->streak > 0) {
+				snprintf(t, sizeof(t), "contract confirmed after %u failed lookups: "
+					 "trading allowed", r->streak);
+				cold_text(cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, comp, 0, t);
+				r->streak = 0;
+			}
 			snprintf(t, sizeof(t), "contract %s %s: conId %" PRId64 ", multiplier %s, tick %g, "
 				 "last trade %s, hours (%s) %.60s", out->symbol, out->local_symbol,
 				 out->con_id, out->multiplier, r->got.min_tick, r->got.last_trade_date,
@@ -862,9 +912,7 @@ static int ct_on_msg(struct slob_tws_resolve *r, const struct slob_tws_params *p
 	}
 	r->state = SLOB_TWS_CT_REFUSED;
 	r->refusals++;
-	snprintf(t, sizeof(t), "contract refused, not trading: %s", r->why);
-	cold_text(cold, SLOB_COLD_ALERT, SLOB_LVL_CRITICAL, comp, 0, t);
-	cold_text(cold, SLOB_COLD_LOG, SLOB_LVL_ERROR, comp, 0, t); /* trading.log + errors.log */
+	ct_failed(r, p, SLOB_LVL_CRITICAL, "contract refused", cold, comp);
 	return -1;
 }
 
@@ -1054,14 +1102,14 @@ bool slob_tws_market_open(struct slob_tz *tz, const struct slob_calendar *cal, i
 	return true;
 }
 
-/* quiet_ok of the market-data session: nothing is due while unsubscribed or
- * outside market hours (unless md_silence_check = always). Cold: runs once
+/* quiet_ok of the market-data session: nothing is due while unsubscribed
+ * with the contract resolved, or outside market hours (unless md_silence_check = always). Cold: runs once
  * per silence_ms of silence. */
 static bool md_quiet_ok(void *ctx, struct slob_tws_conn *c)
 {
 	struct slob_tws_md *md = ctx;
 	if (!md->subscribed)
-		return true;
+		return md->res.state == SLOB_TWS_CT_OK; /* unresolved is not quiet (note 11) */
 	if (c->prm.md_silence_always)
 		return false;
 	return !slob_tws_market_open(md->tz, &md->cal, wall_ns());
@@ -1134,7 +1182,10 @@ void slob_tws_md_destroy(struct slob_tws_md *md)
 
 int slob_tws_md_poll(struct slob_tws_md *md, int64_t now_ms)
 {
-	return slob_tws_conn_poll(&md->conn, now_ms);
+	int w = slob_tws_conn_poll(&md->conn, now_ms);
+	if (md->res.state != SLOB_TWS_CT_OK) /* note 11 */
+		w += ct_poll(&md->conn, &md->res, &md->want, md->cold, "tws-md", now_ms);
+	return w;
 }
 
 static int md_stage_poll(struct slob_stage *st)
@@ -1568,6 +1619,7 @@ static void br_reconcile_start(struct slob_tws_broker *b)
 {
 	struct slob_tws_conn *c = &b->conn;
 	uint8_t m[256];
+	b->rec_start_ms = mono_ms(); /* design note 9: from the requests, not from READY */
 	(void)slob_tws_conn_send(c, m, slob_tws_enc_req_positions(m, sizeof(m)));
 	(void)slob_tws_conn_send(c, m, slob_tws_enc_req_all_open_orders(m, sizeof(m)));
 	b->exec_req_id++;
@@ -1976,7 +2028,7 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 		b->pass_adopted = b->pass_unknown = b->pass_booked = 0;
 		b->acct_req_id = 0; /* subscriptions end with the session */
 		b->whatif_sent = false;
-		b->rec_start_ms = mono_ms(); /* design note 9 */
+		b->rec_start_ms = 0; /* design note 9: starts with the requests */
 		if (b->sender != NULL) {
 			slob_sender_set_reconciled(b->sender, false);
 			slob_sender_set_next_id(b->sender, c->next_valid_id);
@@ -2189,6 +2241,8 @@ static int br_pump(void *ctx, struct slob_sender *s)
 int slob_tws_broker_poll(struct slob_tws_broker *b, int64_t now)
 {
 	int w = slob_tws_conn_poll(&b->conn, now);
+	if (b->res.state != SLOB_TWS_CT_OK) /* note 11 */
+		w += ct_poll(&b->conn, &b->res, &b->want, b->cold, "tws-order", now);
 	if (b->acct_req_id != 0 && b->rec_done && slob_tws_conn_ready(&b->conn) &&
 	    now >= b->acct_next_ms) {
 		br_account_request(b, now); /* a fresh complete set (design note 10) */

@@ -1039,6 +1039,90 @@ static void test_own_exec_other_contract(void **state)
 	slob_tws_broker_destroy(&b);
 }
 
+/*
+ * Market data whose contract lookup is never answered (design note 11):
+ * the session asks again with backoff on the same connection, and while
+ * unresolved it is not "quiet": the silence probe runs. (It once sent the
+ * lookup once and then sat READY, unsubscribed, never probed, for good.)
+ */
+static void test_md_lookup_unanswered(void **state)
+{
+	(void)state;
+	struct bsrv s;
+	static struct slob_tws_md md;
+	slob_ring_t ring;
+	struct slob_tws_params p;
+	char err[100];
+	bs_start(&s, BS_CT_SILENT, 1);
+	bs_params(&p, &s);
+	p.reconcile_timeout_ms = 150; /* the lookup's answer is due within this */
+	assert_int_equal(slob_tws_param_set(&p, "silence_ms", "200", err, sizeof(err)), 0);
+	assert_int_equal(slob_ring_init(&ring, "ticks", 64, sizeof(struct slob_tick)), 0);
+	assert_int_equal(slob_tws_md_init(&md, &p, &ring, NULL, 0), 0);
+	bs_run(&s);
+	POLL_UNTIL(&md, s.ct_asks >= 4 && md.conn.probes >= 1, 4000);
+	assert_true(s.ct_asks >= 4);
+	assert_true(md.res.timeouts >= 3);
+	assert_true(md.conn.probes >= 1);
+	assert_int_equal(md.conn.stale, 0); /* the probes are answered */
+	assert_int_equal(s.conns, 1);
+	assert_false(md.subscribed);
+	bs_stop(&s);
+	slob_tws_md_destroy(&md);
+	slob_ring_destroy(&ring);
+}
+
+/*
+ * A refused contract (design note 11): no reconciliation timer runs (so no
+ * "reconciliation timed out" blaming positionEnd, no drop every timeout);
+ * the lookup is asked again on the same connection with a growing delay,
+ * and the CRITICAL alert goes out on refusals 1, 2, 4, 8 ... only.
+ */
+static void test_refused_contract_alerts(void **state)
+{
+	(void)state;
+	struct bsrv s;
+	static struct slob_tws_broker b;
+	struct slob_tws_params p;
+	slob_ring_t cring;
+	struct slob_coldq q;
+	bs_start(&s, BS_CT_REFUSE, BS_CONNS);
+	bs_params(&p, &s);
+	p.reconcile_timeout_ms = 100;
+	p.backoff_initial_ms = 20;
+	p.backoff_cap_ms = 160;
+	assert_int_equal(slob_ring_init(&cring, "cold", 1024, sizeof(struct slob_cold)), 0);
+	assert_int_equal(slob_coldq_init(&q, &cring, 0), 0);
+	assert_int_equal(slob_tws_broker_init(&b, &p, NULL, 0, 0, &q, 0), 0);
+	bs_run(&s);
+	BPOLL_UNTIL(&b, b.res.refusals >= 9, 5000);
+	unsigned critical = 0, rec_timeouts = 0, logged = 0;
+	struct slob_cold rec;
+	while (tc_cold_pop(&cring, &rec)) {
+		if (rec.type == SLOB_COLD_ALERT && rec.u.text.level == SLOB_LVL_CRITICAL &&
+		    strstr(rec.u.text.text, "contract refused") != NULL)
+			critical++;
+		if (rec.type == SLOB_COLD_LOG && strstr(rec.u.text.text, "contract refused") != NULL)
+			logged++;
+		if (strstr(rec.u.text.text, "reconciliation timed out") != NULL)
+			rec_timeouts++;
+	}
+	assert_int_equal(rec_timeouts, 0); /* the old code: one every timeout */
+	assert_int_equal(b.conn.connects, 1);
+	assert_true(b.res.refusals >= 9);
+	unsigned want = 0;
+	for (uint64_t k = 1; k <= b.res.refusals; k *= 2)
+		want++;
+	assert_int_equal(critical, want); /* 1, 2, 4, 8 */
+	assert_true(logged >= 9);       /* every refusal is logged */
+	assert_int_equal(b.rec_timeouts, 0);
+	assert_true(s.ct_asks >= 9);
+	bs_stop(&s);
+	slob_tws_broker_destroy(&b);
+	slob_coldq_destroy(&q);
+	slob_ring_destroy(&cring);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1058,6 +1142,8 @@ int main(void)
 		cmocka_unit_test(test_exec_booked_once),
 		cmocka_unit_test(test_roll_keeps_month),
 		cmocka_unit_test(test_own_exec_other_contract),
+		cmocka_unit_test(test_md_lookup_unanswered),
+		cmocka_unit_test(test_refused_contract_alerts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -782,8 +782,52 @@ static void ct_request(struct slob_tws_conn *c, struct slob_tws_resolve *r,
 	r->matches = 0;
 	memset(&r->got, 0, sizeof(r->got));
 	r->state = SLOB_TWS_CT_PENDING;
+	r->sent_ms = mono_ms();
 	if (slob_tws_conn_send(c, m, slob_tws_enc_req_contract_details(m, sizeof(m), r->req_id, want)) < 0)
 		r->state = SLOB_TWS_CT_NONE;
+}
+
+/* Note 11: a failed lookup (refused or unanswered) of a streak: logged each
+ * time, alerted on the first and every doubling, asked again after the
+ * streak's backoff. */
+static void ct_failed(struct slob_tws_resolve *r, const struct slob_tws_params *p, uint8_t level,
+		      const char *what, struct slob_coldq *cold, const char *comp)
+{
+	char t[512];
+	r->streak++;
+	int64_t d = slob_tws_backoff_ms(p, r->streak);
+	r->retry_ms = mono_ms() + d;
+	snprintf(t, sizeof(t), "%s, not trading: %s (lookup %u, asked again in %" PRId64 " ms)",
+		 what, r->why, r->streak, d);
+	if ((r->streak & (r->streak - 1)) == 0)
+		cold_text(cold, SLOB_COLD_ALERT, level, comp, 0, t);
+	cold_text(cold, SLOB_COLD_LOG, SLOB_LVL_ERROR, comp, 0, t); /* trading.log + errors.log */
+}
+
+/* Note 11, from the owner's poll: times out an unanswered lookup and asks
+ * again when a failed one's backoff is over. Returns work done. */
+static int ct_poll(struct slob_tws_conn *c, struct slob_tws_resolve *r,
+		   const struct slob_tws_contract *want, struct slob_coldq *cold, const char *comp,
+		   int64_t now)
+{
+	if (!slob_tws_conn_ready(c))
+		return 0;
+	if (r->state == SLOB_TWS_CT_PENDING) {
+		int64_t limit = c->prm.reconcile_timeout_ms > 0 ? c->prm.reconcile_timeout_ms : 30000;
+		if (now - r->sent_ms < limit)
+			return 0;
+		r->timeouts++;
+		r->state = SLOB_TWS_CT_NONE;
+		snprintf(r->why, sizeof(r->why), "no answer for %s %s %s after %" PRId64 " ms",
+			 want->symbol, want->sec_type, want->expiry, now - r->sent_ms);
+		ct_failed(r, &c->prm, SLOB_LVL_ERROR, "contract lookup unanswered", cold, comp);
+		return 1;
+	}
+	if ((r->state == SLOB_TWS_CT_NONE || r->state == SLOB_TWS_CT_REFUSED) && now >= r->retry_ms) {
+		ct_request(c, r, want);
+		return 1;
+	}
+	return 0;
 }
 
 /* The broker's answer to ct_request: +1 resolved and confirmed (*out is the
@@ -836,6 +880,11 @@ static int ct_on_msg(struct slob_tws_resolve *r, const struct slob_tws_params *p
 			snprintf(r->why, sizeof(r->why), "%u contracts match %s %s %s: set "
 				 "instrument.trading_class", r->matches, want->symbol, want->sec_type,
 				 want->expiry);
+		} else if (out->con_id != 0 && r->got.c.con_id != out->con_id) {
+			/* note 12: the process trades one contract from start to end */
+			snprintf(r->why, sizeof(r->why), "the broker now answers conId %" PRId64 " for %s "
+				 "%s %s, this process trades conId %" PRId64 ": restart to change it",
+				 r->got.c.con_id, want->symbol, want->sec_type, want->expiry, out->con_id);
 		} else if (slob_tws_check_details(p, &r->got, r->why, sizeof(r->why)) == 0) {
 			*out = *want;
 			out->con_id = r->got.c.con_id;
@@ -844,6 +893,12 @@ static int ct_on_msg(struct slob_tws_resolve *r, const struct slob_tws_params *p
 			slob_strlcpy(out->trading_class, sizeof(out->trading_class),
 				     r->got.c.trading_class);
 			r->state = SLOB_TWS_CT_OK;
+			if (r->streak > 0) {
+				snprintf(t, sizeof(t), "contract confirmed after %u failed lookups: "
+					 "trading allowed", r->streak);
+				cold_text(cold, SLOB_COLD_ALERT, SLOB_LVL_INFO, comp, 0, t);
+				r->streak = 0;
+			}
 			snprintf(t, sizeof(t), "contract %s %s: conId %" PRId64 ", multiplier %s, tick %g, "
 				 "last trade %s, hours (%s) %.60s", out->symbol, out->local_symbol,
 				 out->con_id, out->multiplier, r->got.min_tick, r->got.last_trade_date,
@@ -857,9 +912,7 @@ static int ct_on_msg(struct slob_tws_resolve *r, const struct slob_tws_params *p
 	}
 	r->state = SLOB_TWS_CT_REFUSED;
 	r->refusals++;
-	snprintf(t, sizeof(t), "contract refused, not trading: %s", r->why);
-	cold_text(cold, SLOB_COLD_ALERT, SLOB_LVL_CRITICAL, comp, 0, t);
-	cold_text(cold, SLOB_COLD_LOG, SLOB_LVL_ERROR, comp, 0, t); /* trading.log + errors.log */
+	ct_failed(r, p, SLOB_LVL_CRITICAL, "contract refused", cold, comp);
 	return -1;
 }
 
@@ -995,9 +1048,8 @@ static void md_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 	if (c->state == SLOB_TWS_READY) {
 		if (md->seq > 0)
 			md->gap_next = true; /* anything between the sessions is lost */
-		/* design note 7: resolve the contract, subscribe when confirmed */
-		slob_tws_contract_from_params(&c->prm, wall_ns(), &md->want);
-		md->contract = md->want;
+		/* design note 7: resolve the contract, subscribe when confirmed;
+		 * note 12: the month picked at init, whatever the date now */
 		ct_request(c, &md->res, &md->want);
 		snprintf(t, sizeof(t), "market data connected (client %d, %s %s): resolving the contract",
 			 c->client_id, md->want.symbol, md->want.expiry);
@@ -1050,14 +1102,14 @@ bool slob_tws_market_open(struct slob_tz *tz, const struct slob_calendar *cal, i
 	return true;
 }
 
-/* quiet_ok of the market-data session: nothing is due while unsubscribed or
- * outside market hours (unless md_silence_check = always). Cold: runs once
+/* quiet_ok of the market-data session: nothing is due while unsubscribed
+ * with the contract resolved, or outside market hours (unless md_silence_check = always). Cold: runs once
  * per silence_ms of silence. */
 static bool md_quiet_ok(void *ctx, struct slob_tws_conn *c)
 {
 	struct slob_tws_md *md = ctx;
 	if (!md->subscribed)
-		return true;
+		return md->res.state == SLOB_TWS_CT_OK; /* unresolved is not quiet (note 11) */
 	if (c->prm.md_silence_always)
 		return false;
 	return !slob_tws_market_open(md->tz, &md->cal, wall_ns());
@@ -1083,10 +1135,12 @@ int slob_tws_md_set_calendar(struct slob_tws_md *md, const char *zone, const cha
 	return 0;
 }
 
+/* Design note 12: the month is picked here, once per process (now_ns <= 0:
+ * the wall clock now). */
 static void pick_contract(const struct slob_tws_params *p, struct slob_tws_contract *k,
 			  int64_t now_ns)
 {
-	slob_tws_contract_from_params(p, now_ns, k);
+	slob_tws_contract_from_params(p, now_ns > 0 ? now_ns : wall_ns(), k);
 }
 
 int slob_tws_md_init(struct slob_tws_md *md, const struct slob_tws_params *p, slob_ring_t *ticks,
@@ -1128,7 +1182,10 @@ void slob_tws_md_destroy(struct slob_tws_md *md)
 
 int slob_tws_md_poll(struct slob_tws_md *md, int64_t now_ms)
 {
-	return slob_tws_conn_poll(&md->conn, now_ms);
+	int w = slob_tws_conn_poll(&md->conn, now_ms);
+	if (md->res.state != SLOB_TWS_CT_OK) /* note 11 */
+		w += ct_poll(&md->conn, &md->res, &md->want, md->cold, "tws-md", now_ms);
+	return w;
 }
 
 static int md_stage_poll(struct slob_stage *st)
@@ -1230,6 +1287,52 @@ static struct slob_tws_tracked *br_track(struct slob_tws_broker *b, int64_t id, 
 	return t;
 }
 
+/* Design note 13: the set of own execution ids of this process. Key 0 marks
+ * a free slot (a hash of 0 is stored as 1). Returns true when h was there;
+ * inserts it otherwise (false), or sets exec_set_full when there is no room. */
+static uint64_t exec_key(const char *exec_id)
+{
+	uint64_t h = XXH3_64bits(exec_id, strlen(exec_id));
+	return h != 0 ? h : 1;
+}
+
+static bool br_exec_set_has(const struct slob_tws_broker *b, uint64_t h)
+{
+	const uint32_t mask = SLOB_TWS_EXEC_SET - 1;
+	if (b->exec_set == NULL)
+		return false;
+	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+		if (b->exec_set[i] == h)
+			return true;
+		if (b->exec_set[i] == 0)
+			return false;
+	}
+}
+
+static bool br_exec_seen(struct slob_tws_broker *b, const char *exec_id)
+{
+	const uint32_t mask = SLOB_TWS_EXEC_SET - 1;
+	uint64_t h = exec_key(exec_id);
+	if (br_exec_set_has(b, h))
+		return true;
+	if (b->exec_set == NULL || b->exec_set_n >= SLOB_TWS_EXEC_SET / 8 * 7) {
+		if (!b->exec_set_full) {
+			b->exec_set_full = true;
+			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_CRITICAL, "tws-order", 0,
+				  "execution id set full: replayed executions not in the store are no "
+				  "longer booked (position check decides); restart when flat");
+		}
+		return false;
+	}
+	uint32_t i = (uint32_t)h & mask;
+	while (b->exec_set[i] != 0)
+		i = (i + 1) & mask;
+	b->exec_set[i] = h;
+	b->exec_set_n++;
+	return false;
+}
+
+/* Foreign executions: alerted once each (recent ones; never booked). */
 static bool br_seen_exec(struct slob_tws_broker *b, const char *exec_id)
 {
 	uint64_t h = XXH3_64bits(exec_id, strlen(exec_id));
@@ -1530,6 +1633,7 @@ static void br_reconcile_start(struct slob_tws_broker *b)
 {
 	struct slob_tws_conn *c = &b->conn;
 	uint8_t m[256];
+	b->rec_start_ms = mono_ms(); /* design note 9: from the requests, not from READY */
 	(void)slob_tws_conn_send(c, m, slob_tws_enc_req_positions(m, sizeof(m)));
 	(void)slob_tws_conn_send(c, m, slob_tws_enc_req_all_open_orders(m, sizeof(m)));
 	b->exec_req_id++;
@@ -1549,6 +1653,29 @@ static void br_foreign(struct slob_tws_broker *b, const char *what,
 	b->foreign_found++;
 	cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order", 0, t);
 	cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_WARNING, "tws-order", 0, t);
+}
+
+/* An orderRef of slob's: in the store, or by its form (slob_tws_own_ref). */
+static bool br_own_ref(struct slob_tws_broker *b, const char *ref)
+{
+	return br_known(b, ref) != NULL || slob_tws_own_ref(ref, NULL, NULL);
+}
+
+/* Note 12: slob's own order or execution in another contract than the
+ * configured one (placed before a roll, or by another configuration): it is
+ * slob's and is tracked and booked; said loudly (WARNING). false: not ours. */
+static bool br_own_elsewhere(struct slob_tws_broker *b, const char *what,
+			     const struct slob_tws_contract_view *v, int64_t id, const char *ref)
+{
+	if (!br_own_ref(b, ref))
+		return false;
+	char t[160];
+	snprintf(t, sizeof(t), "%s %" PRId64 " ref %s is slob's but in %s %s %s conId %" PRId64
+		 " (trading %s conId %" PRId64 "): managed as slob's", what, id, ref, v->symbol,
+		 v->sec_type, v->expiry, v->con_id, b->contract.local_symbol, b->contract.con_id);
+	cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_WARNING, "tws-order", 0, t);
+	cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_WARNING, "tws-order", 0, t);
+	return true;
 }
 
 bool slob_tws_own_ref(const char *ref, uint64_t *base_id, uint8_t *role)
@@ -1736,8 +1863,11 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 			break;
 		}
 		if (!ct_ours(&b->contract, &m->u.open_order.c)) {
-			br_foreign(b, "open order", &m->u.open_order.c, m->u.open_order.qty, id, ref);
-			break;
+			if (!br_own_elsewhere(b, "open order", &m->u.open_order.c, id, ref)) {
+				br_foreign(b, "open order", &m->u.open_order.c, m->u.open_order.qty,
+					   id, ref);
+				break;
+			}
 		}
 		struct slob_tws_tracked *t = br_find(b, id);
 		if (t == NULL)
@@ -1781,13 +1911,18 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 	case SLOB_TWS_EXECUTION_DATA: {
 		const char *eid = m->u.exec.exec_id;
 		if (!ct_ours(&b->contract, &m->u.exec.c)) {
-			if (!br_seen_exec(b, eid))
-				br_foreign(b, "execution", &m->u.exec.c, m->u.exec.shares,
-					   m->u.exec.order_id, m->u.exec.order_ref);
-			break;
+			if (!br_own_ref(b, m->u.exec.order_ref)) {
+				if (!br_seen_exec(b, eid))
+					br_foreign(b, "execution", &m->u.exec.c, m->u.exec.shares,
+						   m->u.exec.order_id, m->u.exec.order_ref);
+				break;
+			}
+			if (!br_exec_set_has(b, exec_key(eid))) /* said once per execution */
+				(void)br_own_elsewhere(b, "execution", &m->u.exec.c,
+						       m->u.exec.order_id, m->u.exec.order_ref);
 		}
-		if (br_seen_exec(b, eid))
-			break; /* duplicate report */
+		if (br_exec_seen(b, eid))
+			break; /* duplicate report, or booked earlier in this process */
 		const char *xref = m->u.exec.order_ref;
 		struct slob_tws_tracked *t = br_find(b, m->u.exec.order_id);
 		if (t == NULL)
@@ -1818,9 +1953,16 @@ static void br_on_msg(void *ctx, struct slob_tws_conn *c, const struct slob_tws_
 			br_report(b, SLOB_EXEC_RECONCILED, &tmp, 0, eid, qty, px, NULL);
 			break;
 		}
+		if (b->exec_set_full && m->u.exec.req_id != -1 &&
+		    !br_exec_set_has(b, exec_key(eid))) {
+			/* note 13: cannot tell a repeat from a new one: not booked */
+			br_unknown(b, "replayed execution (id set full) of order", m->u.exec.order_id,
+				   xref);
+			break;
+		}
 		/* slob's own execution the store has not booked: live, or one that
 		 * happened while this process was down or disconnected (P0-2, P1-1).
-		 * Booked exactly once (seen_exec above, the store's ids here); while
+		 * Booked exactly once (exec_set above, the store's ids here); while
 		 * reconciling, held until the pass is complete and then booked
 		 * entries first (a live exit fill may overtake the replay of its
 		 * entry) */
@@ -1908,14 +2050,13 @@ static void br_on_state(void *ctx, struct slob_tws_conn *c, int old, const char 
 		b->pass_adopted = b->pass_unknown = b->pass_booked = 0;
 		b->acct_req_id = 0; /* subscriptions end with the session */
 		b->whatif_sent = false;
-		b->rec_start_ms = mono_ms(); /* design note 9 */
+		b->rec_start_ms = 0; /* design note 9: starts with the requests */
 		if (b->sender != NULL) {
 			slob_sender_set_reconciled(b->sender, false);
 			slob_sender_set_next_id(b->sender, c->next_valid_id);
 		}
-		/* design note 7: the contract first; reconciliation once confirmed */
-		slob_tws_contract_from_params(&c->prm, wall_ns(), &b->want);
-		b->contract = b->want;
+		/* design note 7: the contract first; reconciliation once confirmed;
+		 * note 12: the month picked at init, whatever the date now */
 		ct_request(c, &b->res, &b->want);
 		char sq[64] = "";
 		if (c->sock.sqpoll_active)
@@ -2132,10 +2273,15 @@ static int br_flatten(void *ctx, const struct slob_intent *in)
 
 static int br_pump(void *ctx, struct slob_sender *s)
 {
-	struct slob_tws_broker *b = ctx;
 	(void)s;
-	int64_t now = mono_ms();
+	return slob_tws_broker_poll(ctx, mono_ms());
+}
+
+int slob_tws_broker_poll(struct slob_tws_broker *b, int64_t now)
+{
 	int w = slob_tws_conn_poll(&b->conn, now);
+	if (b->res.state != SLOB_TWS_CT_OK) /* note 11 */
+		w += ct_poll(&b->conn, &b->res, &b->want, b->cold, "tws-order", now);
 	if (b->acct_req_id != 0 && b->rec_done && slob_tws_conn_ready(&b->conn) &&
 	    now >= b->acct_next_ms) {
 		br_account_request(b, now); /* a fresh complete set (design note 10) */
@@ -2164,6 +2310,9 @@ int slob_tws_broker_init(struct slob_tws_broker *b, const struct slob_tws_params
 	b->res.req_id = 1950000000; /* far from order ids: errors carry either */
 	pick_contract(p, &b->contract, now_ns);
 	b->want = b->contract;
+	b->exec_set = calloc(SLOB_TWS_EXEC_SET, sizeof(*b->exec_set)); /* note 13 */
+	if (b->exec_set == NULL)
+		return -ENOMEM;
 	int rc = slob_tws_conn_init(&b->conn, p, p->order_client_id, br_on_msg, br_on_state, b);
 	char why[200];
 	if (rc == 0 && slob_tws_params_stop_warning(p, why, sizeof(why)))
@@ -2174,8 +2323,11 @@ int slob_tws_broker_init(struct slob_tws_broker *b, const struct slob_tws_params
 
 void slob_tws_broker_destroy(struct slob_tws_broker *b)
 {
-	if (b != NULL)
-		slob_tws_conn_destroy(&b->conn);
+	if (b == NULL)
+		return;
+	slob_tws_conn_destroy(&b->conn);
+	free(b->exec_set);
+	b->exec_set = NULL;
 }
 
 void slob_tws_broker_attach(struct slob_tws_broker *b, struct slob_sender *s)

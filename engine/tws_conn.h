@@ -64,8 +64,9 @@
  *     subscription or order: exactly one contractDetails must answer, with
  *     the configured multiplier (point value) and minimum tick. Otherwise
  *     the session refuses (CRITICAL alert naming both values), subscribes
- *     nothing and places nothing until the next connection. Market data and
- *     orders then carry the resolved contract (conId filled in).
+ *     nothing and places nothing until a later lookup confirms it (note
+ *     11). Market data and orders then carry the resolved contract (conId
+ *     filled in).
  *  8. Silence: a READY session that has received nothing for silence_ms
  *     while it should hear something is probed with reqCurrentTime; if no
  *     byte arrives within probe_timeout_ms after that, the session is stale:
@@ -78,7 +79,8 @@
  *     at only once silence_ms has passed.
  *  9. Reconciliation timeout: the broker's poll checks that positionEnd,
  *     openOrderEnd and execDetailsEnd all arrived within
- *     reconcile_timeout_ms of READY; if not, an alert (ERROR, first of a
+ *     reconcile_timeout_ms of the reconciliation requests (sent once the
+ *     contract is confirmed, never while it is refused: note 11); if not, an alert (ERROR, first of a
  *     streak then every doubling) and a reconnect, which requests all three
  *     again on a fresh session. Orders stay held (sender not reconciled)
  *     until a reconciliation completes.
@@ -92,6 +94,29 @@
  *     the per-contract margin. Every change goes to risk as one
  *     SLOB_EXEC_ACCOUNT report on the exec ring (the path of executions):
  *     the hot path never asks the broker anything.
+ * 11. Contract lookup retry: a lookup unanswered within reconcile_timeout_ms
+ *     (30 s when that is 0) or refused is asked again on the same session
+ *     after slob_tws_backoff_ms(streak) (2, 4, 8 .. 60 s), streak counting
+ *     the consecutive failed lookups across reconnects until one is
+ *     confirmed. The alert (CRITICAL refused, ERROR unanswered) goes out for
+ *     the first of a streak and then every doubling; every failure is
+ *     logged. While unresolved, market data is not quiet (note 8).
+ * 12. Roll policy: the contract month is picked once, at init (the roll
+ *     rule at start-up, or contract_month); every connection of the process
+ *     re-confirms that same contract (and its conId once known), however
+ *     long it runs. Rolling to the next month takes a restart, when flat.
+ *     An order or execution carrying one of slob's own orderRefs
+ *     (slob_tws_own_ref) is slob's whatever contract it names: tracked and
+ *     booked, with a WARNING when the contract is not the configured one.
+ * 13. Executions booked once: every execution id of the configured
+ *     contract (or an own orderRef) seen by this process enters exec_set,
+ *     an open-addressing set of xxh3 hashes (SLOB_TWS_EXEC_SET slots,
+ *     allocated at init, filled to 7/8 at most); a replay (reconnect) is
+ *     checked against it and against the store's ids. Ids of other
+ *     contracts never enter it. When it is full (CRITICAL alert, once),
+ *     live executions are still booked, but a replayed one found in
+ *     neither is not booked (it may be a repeat): reported UNKNOWN, and the
+ *     position comparison then decides (mismatch: CRITICAL, not closed).
  */
 #ifndef SLOB_TWS_CONN_H
 #define SLOB_TWS_CONN_H
@@ -294,6 +319,11 @@ struct slob_tws_resolve {
 	struct slob_tws_contract_details got; /* the first one */
 	uint64_t refusals;
 	char why[200];              /* reason of the last refusal */
+	/* note 11: an unanswered or refused lookup is asked again, with backoff */
+	int64_t sent_ms;            /* CLOCK_MONOTONIC ms of the pending request */
+	int64_t retry_ms;           /* REFUSED / NONE while READY: ask again at */
+	uint32_t streak;            /* consecutive refused or unanswered lookups */
+	uint64_t timeouts;          /* lookups never answered (since start) */
 };
 
 /* ---- market data ------------------------------------------------------------ */
@@ -303,7 +333,7 @@ struct slob_tws_md {
 	slob_ring_t *ticks;         /* struct slob_tick, producer: this object */
 	struct slob_coldq *cold;    /* NULL-able */
 	struct slob_tws_contract contract; /* on the wire: the resolved contract (conId set) */
-	struct slob_tws_contract want;     /* configured (month re-picked at every READY) */
+	struct slob_tws_contract want;     /* configured (month picked once at init, note 12) */
 	struct slob_tws_resolve res;
 	int64_t req_id;
 	uint64_t seq;
@@ -354,8 +384,9 @@ struct slob_tws_known_order {
 };
 
 #define SLOB_TWS_MAX_TRACKED 1024
+#define SLOB_TWS_EXEC_SET (1u << 16) /* note 13; a power of two */
 #define SLOB_TWS_MAX_DEFERRED 1024
-#define SLOB_TWS_SEEN_EXECS 4096 /* power of two */
+#define SLOB_TWS_SEEN_EXECS 256 /* foreign exec ids alerted once; a power of two */
 
 /* An execution of slob's own order not yet booked, held while reconciling. */
 struct slob_tws_deferred_exec {
@@ -382,17 +413,18 @@ struct slob_tws_broker {
 	struct slob_sender *sender; /* set by slob_tws_broker_attach */
 	struct slob_coldq *cold;
 	struct slob_tws_contract contract; /* on the wire: the resolved contract (conId set) */
-	struct slob_tws_contract want;      /* configured (month re-picked at every READY) */
+	struct slob_tws_contract want;      /* configured (month picked once at init, note 12) */
 	struct slob_tws_resolve res;        /* orders only when res.state == SLOB_TWS_CT_OK */
 	const struct slob_tws_known_order *known;
 	size_t nknown;
 	int32_t known_position;     /* store's net position (signed contracts) */
 	struct slob_tws_tracked tr[SLOB_TWS_MAX_TRACKED];
 	uint32_t ntr;
-	uint64_t seen_exec[SLOB_TWS_SEEN_EXECS]; /* xxh3 of this session's exec ids: a
-				     * reconnect's replay books none twice (executions before
-				     * start: store_execs) */
+	uint64_t seen_exec[SLOB_TWS_SEEN_EXECS]; /* xxh3 of recent foreign exec ids (alerted once) */
 	uint32_t seen_head;
+	uint64_t *exec_set;         /* note 13: xxh3 of every own exec id of this process */
+	uint32_t exec_set_n;        /* ids in exec_set */
+	bool exec_set_full;         /* no room: replays not found are not booked */
 	/* reconciliation of the current session */
 	bool rec_pos, rec_orders, rec_execs, rec_done;
 	int32_t broker_position;
@@ -454,6 +486,11 @@ static inline void slob_tws_broker_set_store_execs(struct slob_tws_broker *b, co
  * and *role the leg. Any thread; pure.
  */
 bool slob_tws_own_ref(const char *ref, uint64_t *base_id, uint8_t *role);
+
+/* The backend's pump without a sender (tests, tools): the connection, the
+ * account refresh, the contract lookup retry and the reconciliation
+ * timeout. Owner thread. Returns work done. */
+int slob_tws_broker_poll(struct slob_tws_broker *b, int64_t now_ms);
 
 /* Installs the broker as s's backend (slob_sender_set_backend). */
 void slob_tws_broker_attach(struct slob_tws_broker *b, struct slob_sender *s);

@@ -669,6 +669,460 @@ static void test_refused(void **state)
 	slob_tws_conn_destroy(&c);
 }
 
+/* ---- fake broker (order session): contract lookup, reconciliation replies,
+ * executions; serves up to BS_CONNS connections one after the other ------- */
+
+#define BS_CONNS 4
+#define BS_MAXEX 512
+enum { BS_CT_ANSWER = 0, BS_CT_SILENT, BS_CT_REFUSE };
+
+struct bsrv {
+	int lfd, port;
+	pthread_t th;
+	int ct_mode;             /* BS_CT_* */
+	int nlive;               /* first connection: live executions after execDetailsEnd */
+	int64_t con_id;          /* of the answered contract and of the executions */
+	int64_t other_con_id;    /* != 0: the live executions name this contract instead */
+	int max_conns;
+	int conns;               /* connections accepted */
+	int ct_asks;             /* reqContractDetails received (all connections) */
+	int probes;              /* reqCurrentTime answered */
+	char asked[BS_CONNS][16]; /* expiry of the first lookup of each connection */
+	int nexec;               /* executions so far (all BOT 1, own orderRef) */
+	int64_t ex_con[BS_MAXEX];
+	volatile int stop;
+};
+
+static void bs_send(int fd, struct slob_tws_wr *w)
+{
+	int k = slob_tws_wr_end(w);
+	if (k > 0)
+		(void)!write(fd, w->buf, (size_t)k);
+}
+
+static void bs_exec(int fd, int64_t req, int i, int64_t con_id)
+{
+	uint8_t m[2048];
+	char eid[32];
+	struct slob_tws_wr w;
+	snprintf(eid, sizeof(eid), "0000e0f1.%08d.01.01", i);
+	slob_tws_wr_begin(&w, m, sizeof(m));
+	slob_tws_wr_int(&w, SLOB_TWS_EXECUTION_DATA);
+	slob_tws_wr_int(&w, req);
+	slob_tws_wr_int(&w, 500);
+	slob_tws_wr_int(&w, con_id);
+	slob_tws_wr_str(&w, "NQ");
+	slob_tws_wr_str(&w, "FUT");
+	slob_tws_wr_str(&w, con_id == 620730920 ? "20260320" : "20260619");
+	slob_tws_wr_str(&w, "0");
+	slob_tws_wr_str(&w, "");
+	slob_tws_wr_str(&w, "20");
+	slob_tws_wr_str(&w, "CME");
+	slob_tws_wr_str(&w, "USD");
+	slob_tws_wr_str(&w, con_id == 620730920 ? "NQH6" : "NQM6");
+	slob_tws_wr_str(&w, "NQ");
+	slob_tws_wr_str(&w, eid);
+	slob_tws_wr_str(&w, "20260311 10:00:00 UTC");
+	slob_tws_wr_str(&w, "DU1");
+	slob_tws_wr_str(&w, "CME");
+	slob_tws_wr_str(&w, "BOT");
+	slob_tws_wr_int(&w, 1);
+	slob_tws_wr_dbl(&w, 21000.25);
+	slob_tws_wr_int(&w, 9000 + i);
+	slob_tws_wr_int(&w, 1);
+	slob_tws_wr_int(&w, 0);
+	slob_tws_wr_int(&w, 1);
+	slob_tws_wr_dbl(&w, 21000.25);
+	slob_tws_wr_str(&w, "SLOB_00000000000000a1_ENTRY");
+	slob_tws_wr_str(&w, "");
+	slob_tws_wr_str(&w, "");
+	slob_tws_wr_str(&w, "");
+	slob_tws_wr_int(&w, 2);
+	slob_tws_wr_int(&w, 0);
+	slob_tws_wr_str(&w, "");
+	bs_send(fd, &w);
+}
+
+static void bs_serve(struct bsrv *s, int fd, int conn)
+{
+	uint8_t buf[4096], out[4096];
+	struct slob_tws_wr w;
+	if (read_n(fd, buf, 8) || memcmp(buf, "API\0", 4) != 0)
+		return;
+	uint32_t n = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
+	if (n > 64 || read_n(fd, buf, n))
+		return;
+	int k = slob_tws_enc_server_hello(buf, sizeof(buf), 200, "20260105 09:30:00 UTC");
+	(void)!write(fd, buf, (size_t)k);
+	if (read_frame(fd, buf, sizeof(buf)) < 0) /* startApi */
+		return;
+	slob_tws_wr_begin(&w, out, sizeof(out));
+	slob_tws_wr_int(&w, SLOB_TWS_NEXT_VALID_ID);
+	slob_tws_wr_int(&w, 1);
+	slob_tws_wr_int(&w, 1000 + conn * 100);
+	bs_send(fd, &w);
+	struct timeval tv = {.tv_usec = 100000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	int lookups = 0;
+	while (!s->stop) {
+		int r = read_frame(fd, buf, sizeof(buf) - 1);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			continue;
+		if (r <= 0)
+			return;
+		const char *f[64];
+		int nf = slob_tws_split(buf, (size_t)r, f, 64);
+		if (nf < 1)
+			continue;
+		int id = atoi(f[0]);
+		if (id == SLOB_TWS_REQ_CONTRACT_DATA && nf > 6) {
+			s->ct_asks++;
+			if (lookups++ == 0)
+				snprintf(s->asked[conn], sizeof(s->asked[conn]), "%.15s", f[6]);
+			int64_t rq = atoll(f[2]);
+			if (s->ct_mode == BS_CT_REFUSE) {
+				slob_tws_wr_begin(&w, out, sizeof(out));
+				slob_tws_wr_int(&w, SLOB_TWS_ERR_MSG);
+				slob_tws_wr_int(&w, rq);
+				slob_tws_wr_int(&w, 200);
+				slob_tws_wr_str(&w, "No security definition has been found for the request");
+				slob_tws_wr_str(&w, "");
+				slob_tws_wr_int(&w, 0);
+				bs_send(fd, &w);
+			} else if (s->ct_mode == BS_CT_ANSWER) {
+				struct slob_tws_contract_details d;
+				memset(&d, 0, sizeof(d));
+				slob_tws_contract_nq(&d.c, "202603");
+				strcpy(d.c.multiplier, "20");
+				strcpy(d.c.local_symbol, "NQH6");
+				d.c.con_id = s->con_id;
+				strcpy(d.last_trade_date, "20260320");
+				d.min_tick = 0.25;
+				k = slob_tws_enc_contract_details(out, sizeof(out), rq, &d);
+				(void)!write(fd, out, (size_t)k);
+				k = slob_tws_enc_contract_details_end(out, sizeof(out), rq);
+				(void)!write(fd, out, (size_t)k);
+			}
+		} else if (id == SLOB_TWS_REQ_POSITIONS) {
+			int pos = 0;
+			for (int i = 0; i < s->nexec; i++)
+				pos += s->ex_con[i] == s->con_id;
+			if (pos != 0) {
+				slob_tws_wr_begin(&w, out, sizeof(out));
+				slob_tws_wr_int(&w, SLOB_TWS_POSITION_DATA);
+				slob_tws_wr_int(&w, 3);
+				slob_tws_wr_str(&w, "DU1");
+				slob_tws_wr_int(&w, s->con_id);
+				slob_tws_wr_str(&w, "NQ");
+				slob_tws_wr_str(&w, "FUT");
+				slob_tws_wr_str(&w, "20260320");
+				slob_tws_wr_str(&w, "0");
+				slob_tws_wr_str(&w, "");
+				slob_tws_wr_str(&w, "20");
+				slob_tws_wr_str(&w, "");
+				slob_tws_wr_str(&w, "USD");
+				slob_tws_wr_str(&w, "NQH6");
+				slob_tws_wr_str(&w, "NQ");
+				slob_tws_wr_int(&w, pos);
+				slob_tws_wr_dbl(&w, 420005.0);
+				bs_send(fd, &w);
+			}
+			slob_tws_wr_begin(&w, out, sizeof(out));
+			slob_tws_wr_int(&w, SLOB_TWS_POSITION_END);
+			slob_tws_wr_int(&w, 1);
+			bs_send(fd, &w);
+		} else if (id == SLOB_TWS_REQ_ALL_OPEN_ORDERS) {
+			slob_tws_wr_begin(&w, out, sizeof(out));
+			slob_tws_wr_int(&w, SLOB_TWS_OPEN_ORDER_END);
+			slob_tws_wr_int(&w, 1);
+			bs_send(fd, &w);
+		} else if (id == SLOB_TWS_REQ_EXECUTIONS && nf > 2) {
+			int64_t rq = atoll(f[2]);
+			for (int i = 0; i < s->nexec; i++) /* the whole day again */
+				bs_exec(fd, rq, i, s->ex_con[i]);
+			slob_tws_wr_begin(&w, out, sizeof(out));
+			slob_tws_wr_int(&w, SLOB_TWS_EXECUTION_DATA_END);
+			slob_tws_wr_int(&w, 1);
+			slob_tws_wr_int(&w, rq);
+			bs_send(fd, &w);
+			if (conn == 0 && s->nlive > 0) {
+				/* fills while connected, then the connection is lost */
+				for (int i = 0; i < s->nlive && s->nexec < BS_MAXEX; i++) {
+					int64_t cid = s->other_con_id ? s->other_con_id : s->con_id;
+					s->ex_con[s->nexec] = cid;
+					bs_exec(fd, -1, s->nexec++, cid);
+				}
+				usleep(200000);
+				return;
+			}
+		} else if (id == SLOB_TWS_REQ_CURRENT_TIME) {
+			s->probes++;
+			slob_tws_wr_begin(&w, out, sizeof(out));
+			slob_tws_wr_int(&w, SLOB_TWS_CURRENT_TIME);
+			slob_tws_wr_int(&w, 1);
+			slob_tws_wr_int(&w, 1767627001);
+			bs_send(fd, &w);
+		}
+	}
+}
+
+static void *bs_main(void *arg)
+{
+	struct bsrv *s = arg;
+	while (!s->stop && s->conns < s->max_conns) {
+		int fd = accept(s->lfd, NULL, NULL);
+		if (fd < 0)
+			return NULL;
+		if (s->stop) {
+			close(fd);
+			break;
+		}
+		bs_serve(s, fd, s->conns++);
+		close(fd);
+	}
+	return NULL;
+}
+
+static void bs_start(struct bsrv *s, int ct_mode, int max_conns)
+{
+	memset(s, 0, sizeof(*s));
+	s->ct_mode = ct_mode;
+	s->max_conns = max_conns;
+	s->con_id = 620730920;
+	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(s->lfd, 4), 0);
+	socklen_t l = sizeof(a);
+	getsockname(s->lfd, (struct sockaddr *)&a, &l);
+	s->port = ntohs(a.sin_port);
+}
+
+static void bs_run(struct bsrv *s)
+{
+	assert_int_equal(pthread_create(&s->th, NULL, bs_main, s), 0);
+}
+
+static void bs_stop(struct bsrv *s)
+{
+	s->stop = 1;
+	shutdown(s->lfd, SHUT_RDWR); /* wakes accept */
+	pthread_join(s->th, NULL);
+	close(s->lfd);
+}
+
+static void bs_params(struct slob_tws_params *p, const struct bsrv *s)
+{
+	char err[100];
+	slob_tws_params_default(p);
+	p->port = s->port;
+	p->backoff_initial_ms = 50;
+	p->backoff_cap_ms = 400;
+	p->backoff_jitter_pct = 0;
+	p->silence_ms = 0;
+	assert_int_equal(slob_tws_param_set(p, "contract_month", "202603", err, sizeof(err)), 0);
+}
+
+#define BPOLL_UNTIL(b, pred, ms)                                                                   \
+	do {                                                                                       \
+		int64_t end_ = now_ms() + (ms);                                                    \
+		while (!(pred) && now_ms() < end_) {                                               \
+			slob_tws_broker_poll((b), now_ms());                                       \
+			usleep(1000);                                                              \
+		}                                                                                  \
+	} while (0)
+
+/*
+ * More own fills than the old 256-entry duplicate ring held, then the
+ * connection drops and the reconnect's executions reply repeats the whole
+ * day: every fill is booked exactly once (the position stays 300 and
+ * matches the broker's; none is booked from the replay).
+ */
+static void test_exec_booked_once(void **state)
+{
+	(void)state;
+	struct bsrv s;
+	static struct slob_tws_broker b;
+	struct slob_tws_params p;
+	bs_start(&s, BS_CT_ANSWER, 2);
+	s.nlive = 300;
+	bs_params(&p, &s);
+	assert_int_equal(slob_tws_broker_init(&b, &p, NULL, 0, 0, NULL, 0), 0);
+	bs_run(&s);
+	BPOLL_UNTIL(&b, b.conn.connects == 2 && slob_tws_conn_ready(&b.conn) && b.rec_done, 5000);
+	assert_int_equal(b.conn.connects, 2);
+	assert_true(b.rec_done);
+	assert_int_equal(s.nexec, 300);
+	assert_int_equal(b.known_position, 300);
+	assert_int_equal(b.broker_position, 300);
+	assert_int_equal(b.pass_booked, 0);
+	assert_int_equal(b.unknown_found, 0);
+	assert_int_equal(b.exec_set_n, 300);
+	bs_stop(&s);
+	slob_tws_broker_destroy(&b);
+}
+
+/*
+ * Roll policy (design note 12): the month is picked once, at init. The
+ * process started on 2026-03-11 (front month 202603); by the wall clock of
+ * the later connections the roll date has passed (the rule now says a later
+ * month), and every connection of both sessions still asks for 202603.
+ */
+static void test_roll_keeps_month(void **state)
+{
+	(void)state;
+	struct bsrv s;
+	static struct slob_tws_broker b;
+	struct slob_tws_params p;
+	char err[100];
+	bs_start(&s, BS_CT_ANSWER, 2);
+	s.nlive = 1; /* one fill, then the connection drops */
+	bs_params(&p, &s);
+	assert_int_equal(slob_tws_param_set(&p, "contract_month", "auto", err, sizeof(err)), 0);
+	char now_month[7];
+	slob_tws_front_month((int64_t)time(NULL) * 1000000000, p.roll_days, now_month);
+	assert_string_not_equal(now_month, "202603"); /* the clock is past that roll */
+	assert_int_equal(slob_tws_broker_init(&b, &p, NULL, 0, 0, NULL, utc(2026, 3, 11)), 0);
+	bs_run(&s);
+	BPOLL_UNTIL(&b, b.conn.connects == 2 && slob_tws_conn_ready(&b.conn) && b.rec_done, 5000);
+	assert_true(b.rec_done);
+	assert_string_equal(s.asked[0], "202603");
+	assert_string_equal(s.asked[1], "202603");
+	assert_string_equal(b.contract.expiry, "202603");
+	assert_int_equal(b.contract.con_id, 620730920);
+	assert_int_equal(b.known_position, 1);
+	assert_int_equal(b.broker_position, 1);
+	assert_int_equal(b.unknown_found, 0);
+	bs_stop(&s);
+	slob_tws_broker_destroy(&b);
+
+	/* market data: the same month on its (first and every) connection */
+	struct srv m;
+	static struct slob_tws_md md;
+	slob_ring_t ring;
+	srv_start(&m, SRV_OK);
+	slob_tws_params_default(&p);
+	p.port = m.port;
+	p.backoff_initial_ms = 60000;
+	p.backoff_cap_ms = 60000;
+	assert_int_equal(slob_ring_init(&ring, "ticks", 64, sizeof(struct slob_tick)), 0);
+	assert_int_equal(slob_tws_md_init(&md, &p, &ring, NULL, utc(2026, 3, 11)), 0);
+	POLL_UNTIL(&md, md.ticks_in == 1, 3000);
+	srv_stop(&m);
+	assert_string_equal(m.got_ct, "NQ|202603");
+	slob_tws_md_destroy(&md);
+	slob_ring_destroy(&ring);
+}
+
+/* An execution with slob's own orderRef in another contract (an order of
+ * the month before a roll) is slob's: booked, with a warning, not left
+ * alone as foreign. */
+static void test_own_exec_other_contract(void **state)
+{
+	(void)state;
+	struct bsrv s;
+	static struct slob_tws_broker b;
+	struct slob_tws_params p;
+	bs_start(&s, BS_CT_ANSWER, 1);
+	s.nlive = 2;
+	s.other_con_id = 637533641;
+	bs_params(&p, &s);
+	assert_int_equal(slob_tws_broker_init(&b, &p, NULL, 0, 0, NULL, 0), 0);
+	bs_run(&s);
+	BPOLL_UNTIL(&b, b.known_position == 2 || b.conn.disconnects > 0, 5000);
+	BPOLL_UNTIL(&b, b.conn.disconnects > 0, 5000);
+	assert_int_equal(b.known_position, 2);
+	assert_int_equal(b.foreign_found, 0);
+	assert_int_equal(b.exec_set_n, 2);
+	bs_stop(&s);
+	slob_tws_broker_destroy(&b);
+}
+
+/*
+ * Market data whose contract lookup is never answered (design note 11):
+ * the session asks again with backoff on the same connection, and while
+ * unresolved it is not "quiet": the silence probe runs. (It once sent the
+ * lookup once and then sat READY, unsubscribed, never probed, for good.)
+ */
+static void test_md_lookup_unanswered(void **state)
+{
+	(void)state;
+	struct bsrv s;
+	static struct slob_tws_md md;
+	slob_ring_t ring;
+	struct slob_tws_params p;
+	char err[100];
+	bs_start(&s, BS_CT_SILENT, 1);
+	bs_params(&p, &s);
+	p.reconcile_timeout_ms = 150; /* the lookup's answer is due within this */
+	assert_int_equal(slob_tws_param_set(&p, "silence_ms", "200", err, sizeof(err)), 0);
+	assert_int_equal(slob_ring_init(&ring, "ticks", 64, sizeof(struct slob_tick)), 0);
+	assert_int_equal(slob_tws_md_init(&md, &p, &ring, NULL, 0), 0);
+	bs_run(&s);
+	POLL_UNTIL(&md, s.ct_asks >= 4 && md.conn.probes >= 1, 4000);
+	assert_true(s.ct_asks >= 4);
+	assert_true(md.res.timeouts >= 3);
+	assert_true(md.conn.probes >= 1);
+	assert_int_equal(md.conn.stale, 0); /* the probes are answered */
+	assert_int_equal(s.conns, 1);
+	assert_false(md.subscribed);
+	bs_stop(&s);
+	slob_tws_md_destroy(&md);
+	slob_ring_destroy(&ring);
+}
+
+/*
+ * A refused contract (design note 11): no reconciliation timer runs (so no
+ * "reconciliation timed out" blaming positionEnd, no drop every timeout);
+ * the lookup is asked again on the same connection with a growing delay,
+ * and the CRITICAL alert goes out on refusals 1, 2, 4, 8 ... only.
+ */
+static void test_refused_contract_alerts(void **state)
+{
+	(void)state;
+	struct bsrv s;
+	static struct slob_tws_broker b;
+	struct slob_tws_params p;
+	slob_ring_t cring;
+	struct slob_coldq q;
+	bs_start(&s, BS_CT_REFUSE, BS_CONNS);
+	bs_params(&p, &s);
+	p.reconcile_timeout_ms = 100;
+	p.backoff_initial_ms = 20;
+	p.backoff_cap_ms = 160;
+	assert_int_equal(slob_ring_init(&cring, "cold", 1024, sizeof(struct slob_cold)), 0);
+	assert_int_equal(slob_coldq_init(&q, &cring, 0), 0);
+	assert_int_equal(slob_tws_broker_init(&b, &p, NULL, 0, 0, &q, 0), 0);
+	bs_run(&s);
+	BPOLL_UNTIL(&b, b.res.refusals >= 9, 5000);
+	unsigned critical = 0, rec_timeouts = 0, logged = 0;
+	struct slob_cold rec;
+	while (tc_cold_pop(&cring, &rec)) {
+		if (rec.type == SLOB_COLD_ALERT && rec.u.text.level == SLOB_LVL_CRITICAL &&
+		    strstr(rec.u.text.text, "contract refused") != NULL)
+			critical++;
+		if (rec.type == SLOB_COLD_LOG && strstr(rec.u.text.text, "contract refused") != NULL)
+			logged++;
+		if (strstr(rec.u.text.text, "reconciliation timed out") != NULL)
+			rec_timeouts++;
+	}
+	assert_int_equal(rec_timeouts, 0); /* the old code: one every timeout */
+	assert_int_equal(b.conn.connects, 1);
+	assert_true(b.res.refusals >= 9);
+	unsigned want = 0;
+	for (uint64_t k = 1; k <= b.res.refusals; k *= 2)
+		want++;
+	assert_int_equal(critical, want); /* 1, 2, 4, 8 */
+	assert_true(logged >= 9);       /* every refusal is logged */
+	assert_int_equal(b.rec_timeouts, 0);
+	assert_true(s.ct_asks >= 9);
+	bs_stop(&s);
+	slob_tws_broker_destroy(&b);
+	slob_coldq_destroy(&q);
+	slob_ring_destroy(&cring);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -685,6 +1139,11 @@ int main(void)
 		cmocka_unit_test(test_market_open),
 		cmocka_unit_test(test_wrong_version),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_exec_booked_once),
+		cmocka_unit_test(test_roll_keeps_month),
+		cmocka_unit_test(test_own_exec_other_contract),
+		cmocka_unit_test(test_md_lookup_unanswered),
+		cmocka_unit_test(test_refused_contract_alerts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,6 +96,15 @@ drill_check "the latch stays beside the new store" test -e "$D4/slob_state.db.br
 drill_check "and the run says so" grep -q 'breaker latch .* stays' "$DT/t4.out"
 drill_expect_eq "the new store is latched" "$(q "$D4" "SELECT coalesce(max(breaker_tripped), 0) FROM risk_state")" 1
 
+inject "working orders in a store that records no run (its runs rows deleted by hand)"
+D5="$DT/norun"
+replay "$D5" "$DT/n1.out" "$DT/gen/early.ticks"
+sqlite3 "$D5/slob_state.db" "DELETE FROM runs; UPDATE orders SET status = 'SUBMITTED' WHERE id = (SELECT max(id) FROM orders)"
+replay "$D5" "$DT/n2.out" "$DT/gen/early.ticks" --append
+observe "exit $RC: $(head -c 400 "$DT/n2.out")"
+drill_expect_eq "refused (exit 2)" "$RC" 2
+drill_check "the refusal still says whose they are" grep -q 'left by a run this store has no record of' "$DT/n2.out"
+
 inject "a paced replay killed -9 while positions are open"
 D2="$DT/crash"
 drill_slobd_start "$D2" "${C[@]}" --speed 20000 replay "$DT/gen/sample.ticks" -q

@@ -367,8 +367,8 @@ static int replay_guard(struct daemon *d)
 			"slobd: --fresh: order journal: %u orders rows of %u journaled brackets "
 			"added to the previous store as PENDING\n",
 			nadd, nint);
-	int64_t live_runs =
-	    slob_store_query_i64(d->st.store, "SELECT count(*) FROM runs WHERE coalesce(mode, 'live') != 'replay'");
+	int64_t live_runs = slob_store_query_i64(
+	    d->st.store, "SELECT count(*) FROM runs WHERE coalesce(mode, 'live') != 'replay'");
 	slob_store_close(d->st.store); /* checkpoints the WAL into the file */
 	d->st.store = NULL;
 	if (rename(d->db_path, aside) < 0) {
@@ -442,7 +442,8 @@ static int replay_open_check(struct daemon *d)
 		   last, sizeof(last));
 	if (!last[0])
 		snprintf(last, sizeof(last),
-			 "a run this store has no record of (orders folded from the order journal %s/%s)",
+			 "a run this store has no record of (orders folded from the order "
+			 "journal %s/%s?)",
 			 d->data_dir, SLOB_JOURNAL_FILE);
 	fprintf(stderr,
 		"slobd: the store %s holds %u open position%s (%s) and %u working order%s left by "

@@ -925,10 +925,28 @@ static int64_t margin_needed(const struct slob_risk *r, int32_t qty)
 	return m > INT64_MAX ? INT64_MAX : (int64_t)m;
 }
 
-/* The bracket of qty contracts fits: its margin with headroom within AvailableFunds. */
+/*
+ * Initial margin of live brackets whose entry is still working: per-contract
+ * margin x contracts not yet filled. The broker's AvailableFunds does not count
+ * them until they fill, and arrives only every few minutes, so without this
+ * every setup in that window would pass against the same funds.
+ */
+static __int128 margin_reserved(const struct slob_risk *r)
+{
+	__int128 m = 0;
+	for (uint32_t k = 0; k < r->nlive; k++) {
+		const struct bracket *b = &r->br[r->live_idx[k]];
+		if (!b->entry_done && b->qty_planned > b->entry_filled)
+			m += (__int128)margin_one(r) * (b->qty_planned - b->entry_filled);
+	}
+	return m;
+}
+
+/* The bracket of qty contracts fits: its margin with headroom within AvailableFunds
+ * less what working entries will take. */
 static bool margin_fits(const struct slob_risk *r, int32_t qty)
 {
-	return margin_needed_wide(r, qty) <= (__int128)r->acct.available_cents;
+	return margin_needed_wide(r, qty) <= (__int128)r->acct.available_cents - margin_reserved(r);
 }
 
 static void revalue(struct slob_risk *r)

@@ -1908,6 +1908,31 @@ static void test_account_margin_check(void **state)
 	h_close(&h);
 }
 
+/* AvailableFunds arrives every few minutes and does not count entries still
+ * working: funds for exactly two brackets take two setups in one pass, not three. */
+static void test_account_margin_reserves_working_entries(void **state)
+{
+	(void)state;
+	struct slob_risk_params p;
+	struct h h;
+	char err[128];
+	slob_risk_params_default(&p);
+	assert_int_equal(slob_risk_param_set(&p, "margin_headroom_pct", "10", err, sizeof(err)), 0);
+	p.max_concurrent_positions = 8;
+	h_open_acct(&h, &p);
+	/* each bracket: 2 contracts x 20 000 x 1.10 = 44 000; funds for two */
+	h_account(&h, 100000, 88000, 100000, 20000, ACCT_T0);
+	h_long_at(&h, 1, T(0), ACCT_T0);
+	h_long_at(&h, 2, T(1), ACCT_T0);
+	h_long_at(&h, 3, T(2), ACCT_T0);
+	h_pump(&h);
+	assert_int_equal(h_count_intents(&h, SLOB_INTENT_BRACKET), 2);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_MARGIN);
+	assert_int_equal(h.st.stats->reasons[SLOB_RISK_ACCEPTED], 2);
+	assert_int_equal(h.st.stats->reasons[SLOB_RISK_MARGIN], 1);
+	h_close(&h);
+}
+
 /* Broker amounts far beyond any real account must not wrap int64 in sizing,
  * drawdown or the margin check (each wrapped into a wrong answer before). */
 static void test_account_extreme_size_no_wrap(void **state)
@@ -2207,6 +2232,7 @@ int main(void)
 	    cmocka_unit_test(test_account_equity_source),
 	    cmocka_unit_test(test_account_stale_holds_entries_only),
 	    cmocka_unit_test(test_account_margin_check),
+	    cmocka_unit_test(test_account_margin_reserves_working_entries),
 	    cmocka_unit_test(test_account_extreme_size_no_wrap),
 	    cmocka_unit_test(test_account_extreme_drawdown_no_wrap),
 	    cmocka_unit_test(test_account_extreme_margin_no_wrap),

@@ -1472,11 +1472,15 @@ static void on_setup(struct slob_risk *r, const struct slob_sig *sig)
 	if (reason == SLOB_RISK_MARGIN) {
 		r->n_margin++;
 		if ((r->n_margin & (r->n_margin - 1)) == 0) { /* 1st, 2nd, 4th, ... */
-			char m[120] = "";
+			char m[160] = "";
+			__int128 w = margin_reserved(r);
 			money_text(m, sizeof(m), "Insufficient margin: setup refused, needs ",
 				   margin_needed(r, slob_risk_size(&r->p, &r->io.instrument, eq,
 								   s->entry - s->sl)));
 			money_text(m, sizeof(m), " USD, AvailableFunds ", r->acct.available_cents);
+			if (w > 0)
+				money_text(m, sizeof(m), " USD less working entries ",
+					   w > INT64_MAX ? INT64_MAX : (int64_t)w);
 			alert(r, SLOB_LVL_WARNING, ALERT_OTHER, m,
 			      " USD: reduce size or add funds");
 		}

@@ -1930,6 +1930,9 @@ static void test_account_margin_reserves_working_entries(void **state)
 	assert_int_equal(h_last_reason(&h), SLOB_RISK_MARGIN);
 	assert_int_equal(h.st.stats->reasons[SLOB_RISK_ACCEPTED], 2);
 	assert_int_equal(h.st.stats->reasons[SLOB_RISK_MARGIN], 1);
+	const struct slob_cold *a = h_last_cold(&h, SLOB_COLD_ALERT);
+	assert_non_null(strstr(a->u.text.text, "needs 44000 USD, AvailableFunds 88000 USD less "
+						"working entries 80000 USD"));
 	h_close(&h);
 }
 

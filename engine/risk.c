@@ -861,13 +861,14 @@ static int64_t series_dd_bp(int64_t peak, int64_t e)
 {
 	if (peak <= 0 || e >= peak)
 		return 0;
-	return (peak - e) * 10000 / peak;
+	__int128 bp = ((__int128)peak - e) * 10000 / peak; /* no wrap for any equity */
+	return bp > INT64_MAX ? INT64_MAX : (int64_t)bp;
 }
 
 static bool series_dd_hit(int64_t peak, int64_t e, int32_t bp)
 {
 	/* (peak - equity) / peak >= bp / 10000, exactly, in integers */
-	return bp > 0 && peak > 0 && (peak - e) * 10000 >= (int64_t)bp * peak;
+	return bp > 0 && peak > 0 && ((__int128)peak - e) * 10000 >= (__int128)bp * peak;
 }
 
 /* Drawdown in basis points of the peak (0 when the peak is not positive);
@@ -910,10 +911,42 @@ static bool account_stale(const struct slob_risk *r, int64_t now_ns)
 	       now_ns - r->acct.summary_ns > (int64_t)r->p.account_stale_s * SLOB_NS_PER_SEC;
 }
 
-/* Margin the bracket needs with headroom: margin x qty x (1 + headroom). */
+/* Margin the bracket needs with headroom: margin x qty x (1 + headroom), exact in
+ * 128 bits (margin near INT64_MAX / qty must not wrap into a fit). */
+static __int128 margin_needed_wide(const struct slob_risk *r, int32_t qty)
+{
+	return (__int128)margin_one(r) * qty * (10000 + r->p.margin_headroom_bp) / 10000;
+}
+
+/* margin_needed_wide for texts, saturated at INT64_MAX. */
 static int64_t margin_needed(const struct slob_risk *r, int32_t qty)
 {
-	return margin_one(r) * qty * (10000 + r->p.margin_headroom_bp) / 10000;
+	__int128 m = margin_needed_wide(r, qty);
+	return m > INT64_MAX ? INT64_MAX : (int64_t)m;
+}
+
+/*
+ * Initial margin of live brackets whose entry is still working: per-contract
+ * margin x contracts not yet filled. The broker's AvailableFunds does not count
+ * them until they fill, and arrives only every few minutes, so without this
+ * every setup in that window would pass against the same funds.
+ */
+static __int128 margin_reserved(const struct slob_risk *r)
+{
+	__int128 m = 0;
+	for (uint32_t k = 0; k < r->nlive; k++) {
+		const struct bracket *b = &r->br[r->live_idx[k]];
+		if (!b->entry_done && b->qty_planned > b->entry_filled)
+			m += (__int128)margin_one(r) * (b->qty_planned - b->entry_filled);
+	}
+	return m;
+}
+
+/* The bracket of qty contracts fits: its margin with headroom within AvailableFunds
+ * less what working entries will take. */
+static bool margin_fits(const struct slob_risk *r, int32_t qty)
+{
+	return margin_needed_wide(r, qty) <= (__int128)r->acct.available_cents - margin_reserved(r);
 }
 
 static void revalue(struct slob_risk *r)
@@ -1257,9 +1290,11 @@ int32_t slob_risk_size(const struct slob_risk_params *p, const struct slob_instr
 	if (stop_ticks < 0)
 		stop_ticks = -stop_ticks;
 	if (stop_ticks > 0 && equity_cents > 0 && in->tick_value_cents > 0) {
-		/* floor(equity x risk / (stop distance x point value)), in cents */
-		int64_t risk_cents = equity_cents * p->risk_per_trade_ppm / 1000000;
-		n = risk_cents / ((int64_t)stop_ticks * in->tick_value_cents);
+		/* floor(equity x risk / (stop distance x point value)), in cents, in 128
+		 * bits: any equity and risk give a size, capped below, never a wrap */
+		__int128 risk_cents = (__int128)equity_cents * p->risk_per_trade_ppm / 1000000;
+		__int128 w = risk_cents / ((__int128)stop_ticks * in->tick_value_cents);
+		n = w > p->max_position_size ? p->max_position_size : (int64_t)w;
 	}
 	if (n > p->max_position_size)
 		n = p->max_position_size;
@@ -1380,7 +1415,7 @@ static unsigned decide(struct slob_risk *r, const struct slob_sig *sig, const st
 	int32_t n = slob_risk_size(&r->p, &r->io.instrument, *eq, s->entry - s->sl);
 	if (n <= 0)
 		return SLOB_RISK_SIZE_ZERO;
-	if (r->io.account_feed && margin_needed(r, n) > r->acct.available_cents)
+	if (r->io.account_feed && !margin_fits(r, n))
 		return SLOB_RISK_MARGIN;
 	if (r->set_count >= r->set_max)
 		return SLOB_RISK_SETUP_TABLE_FULL;
@@ -1437,11 +1472,15 @@ static void on_setup(struct slob_risk *r, const struct slob_sig *sig)
 	if (reason == SLOB_RISK_MARGIN) {
 		r->n_margin++;
 		if ((r->n_margin & (r->n_margin - 1)) == 0) { /* 1st, 2nd, 4th, ... */
-			char m[120] = "";
+			char m[160] = "";
+			__int128 w = margin_reserved(r);
 			money_text(m, sizeof(m), "Insufficient margin: setup refused, needs ",
 				   margin_needed(r, slob_risk_size(&r->p, &r->io.instrument, eq,
 								   s->entry - s->sl)));
 			money_text(m, sizeof(m), " USD, AvailableFunds ", r->acct.available_cents);
+			if (w > 0)
+				money_text(m, sizeof(m), " USD less working entries ",
+					   w > INT64_MAX ? INT64_MAX : (int64_t)w);
 			alert(r, SLOB_LVL_WARNING, ALERT_OTHER, m,
 			      " USD: reduce size or add funds");
 		}

@@ -1422,6 +1422,13 @@ static bool br_is_whatif(const struct slob_tws_broker *b, int64_t id)
 	return id != 0 && (id == b->whatif_id[0] || id == b->whatif_id[1]);
 }
 
+/* The largest account figure or per-contract margin taken as an amount, in USD: far
+ * beyond any real account, and small enough that the risk stage's products of it
+ * (equity x risk, margin x contracts x headroom) stay inside int64 cents. A larger
+ * figure is logged and not stored, so entries are held as account_stale until sane
+ * figures arrive. */
+#define BR_AMOUNT_MAX_USD 1e11
+
 static void br_whatif_answer(struct slob_tws_broker *b, const struct slob_tws_in *m)
 {
 	int i = m->u.open_order.order_id == b->whatif_id[1];
@@ -1429,12 +1436,19 @@ static void br_whatif_answer(struct slob_tws_broker *b, const struct slob_tws_in
 	b->whatif_answers++;
 	if (!br_is_whatif(b, m->u.open_order.order_id))
 		return; /* an earlier session's answer */
+	char t[160];
+	if (isfinite(v) && fabs(v) > BR_AMOUNT_MAX_USD) {
+		snprintf(t, sizeof(t),
+			 "what-if order %" PRId64 " initial margin %.6g is not an amount (over %.0f)",
+			 m->u.open_order.order_id, v, BR_AMOUNT_MAX_USD);
+		cold_text(b->cold, SLOB_COLD_LOG, SLOB_LVL_WARNING, "tws-order", 0, t);
+		v = NAN; /* not stored: the other side's answer may still stand */
+	}
 	b->whatif_margin[i] = isfinite(v) ? fabs(v) : NAN;
 	double best = NAN;
 	for (int k = 0; k < 2; k++)
 		if (isfinite(b->whatif_margin[k]) && !(b->whatif_margin[k] <= best))
 			best = b->whatif_margin[k];
-	char t[160];
 	if (!isfinite(best) || best <= 0) {
 		snprintf(t, sizeof(t), "what-if order %" PRId64 " answered without an initial margin",
 			 m->u.open_order.order_id);
@@ -1476,7 +1490,7 @@ static void br_account_value(struct slob_tws_broker *b, const struct slob_tws_in
 		if (strcmp(m->u.account_summary.tag, tags[i].tag) != 0)
 			continue;
 		if (slob_tws_parse_dbl(m->u.account_summary.value, &v) != 0 || !isfinite(v) ||
-		    fabs(v) > 9e15) {
+		    fabs(v) > BR_AMOUNT_MAX_USD) {
 			char t[160];
 			snprintf(t, sizeof(t), "account summary %s: '%.40s' is not an amount",
 				 tags[i].tag, m->u.account_summary.value);

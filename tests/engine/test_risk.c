@@ -1908,6 +1908,91 @@ static void test_account_margin_check(void **state)
 	h_close(&h);
 }
 
+/* AvailableFunds arrives every few minutes and does not count entries still
+ * working: funds for exactly two brackets take two setups in one pass, not three. */
+static void test_account_margin_reserves_working_entries(void **state)
+{
+	(void)state;
+	struct slob_risk_params p;
+	struct h h;
+	char err[128];
+	slob_risk_params_default(&p);
+	assert_int_equal(slob_risk_param_set(&p, "margin_headroom_pct", "10", err, sizeof(err)), 0);
+	p.max_concurrent_positions = 8;
+	h_open_acct(&h, &p);
+	/* each bracket: 2 contracts x 20 000 x 1.10 = 44 000; funds for two */
+	h_account(&h, 100000, 88000, 100000, 20000, ACCT_T0);
+	h_long_at(&h, 1, T(0), ACCT_T0);
+	h_long_at(&h, 2, T(1), ACCT_T0);
+	h_long_at(&h, 3, T(2), ACCT_T0);
+	h_pump(&h);
+	assert_int_equal(h_count_intents(&h, SLOB_INTENT_BRACKET), 2);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_MARGIN);
+	assert_int_equal(h.st.stats->reasons[SLOB_RISK_ACCEPTED], 2);
+	assert_int_equal(h.st.stats->reasons[SLOB_RISK_MARGIN], 1);
+	const struct slob_cold *a = h_last_cold(&h, SLOB_COLD_ALERT);
+	assert_non_null(strstr(a->u.text.text, "needs 44000 USD, AvailableFunds 88000 USD less "
+						"working entries 80000 USD"));
+	h_close(&h);
+}
+
+/* Broker amounts far beyond any real account must not wrap int64 in sizing,
+ * drawdown or the margin check (each wrapped into a wrong answer before). */
+static void test_account_extreme_size_no_wrap(void **state)
+{
+	(void)state;
+	struct slob_risk_params p;
+	slob_risk_params_default(&p);
+	struct slob_instrument in = {.tick_value_cents = 50};
+	/* sizing: 1e15 cents x 1 % wraps; the size is capped, never negative */
+	assert_int_equal(slob_risk_size(&p, &in, 1000000000000000LL, 40), p.max_position_size);
+	assert_int_equal(slob_risk_size(&p, &in, INT64_MAX, 40), p.max_position_size);
+	assert_int_equal(slob_risk_size(&p, &in, INT64_MAX, INT32_MIN + 1), p.max_position_size);
+}
+
+static void test_account_extreme_drawdown_no_wrap(void **state)
+{
+	(void)state;
+	struct slob_risk_params p;
+	struct h h;
+	slob_risk_params_default(&p);
+	/* drawdown: peak 1e15 cents, then 1e13: 99 % down trips, (peak - e) x 10000 wraps */
+	h_open_acct(&h, &p);
+	h_account(&h, 1e13, 1e13, 1e13, 20000, ACCT_T0);
+	h_account(&h, 1e11, 1e11, 1e11, 20000, ACCT_T0);
+	h_pump(&h);
+	assert_true(h_view(&h).breaker_tripped);
+	assert_int_equal(h_view(&h).breaker_reason, SLOB_RISK_MAX_DRAWDOWN);
+	assert_int_equal(h_last_cold(&h, SLOB_COLD_BREAKER)->u.breaker.value, 9900);
+	h_close(&h);
+}
+
+static void test_account_extreme_margin_no_wrap(void **state)
+{
+	(void)state;
+	struct slob_risk_params p;
+	struct h h;
+	slob_risk_params_default(&p);
+	/* margin: INT64_MAX / 2 per contract x 2 contracts x 10000 wrapped to a fit */
+	p.max_concurrent_positions = 8;
+	h_open_acct(&h, &p);
+	struct slob_exec x = {.kind = SLOB_EXEC_ACCOUNT, .recv_ns = ACCT_T0};
+	x.acct.net_liq_cents = 10000000;
+	x.acct.available_cents = 10000000000000LL;
+	x.acct.excess_liq_cents = 10000000;
+	x.acct.margin_1_cents = INT64_MAX / 2;
+	x.acct.have = SLOB_ACCT_NET_LIQ | SLOB_ACCT_AVAILABLE | SLOB_ACCT_EXCESS_LIQ |
+		      SLOB_ACCT_MARGIN_1;
+	x.acct.summary_ns = ACCT_T0;
+	memcpy(x.acct.currency, "USD", 4);
+	assert_true(slob_ring_push_spsc(&h.exec, &x));
+	h_long_at(&h, 1, T(0), ACCT_T0);
+	h_pump(&h);
+	assert_int_equal(h_last_reason(&h), SLOB_RISK_MARGIN);
+	assert_int_equal(h_count_intents(&h, SLOB_INTENT_BRACKET), 0);
+	h_close(&h);
+}
+
 /* The drawdown breaker runs on the equity that sizes: the broker's series
  * in broker and min mode (own peak), never in config mode. */
 static void test_account_drawdown_on_broker_equity(void **state)
@@ -2150,6 +2235,10 @@ int main(void)
 	    cmocka_unit_test(test_account_equity_source),
 	    cmocka_unit_test(test_account_stale_holds_entries_only),
 	    cmocka_unit_test(test_account_margin_check),
+	    cmocka_unit_test(test_account_margin_reserves_working_entries),
+	    cmocka_unit_test(test_account_extreme_size_no_wrap),
+	    cmocka_unit_test(test_account_extreme_drawdown_no_wrap),
+	    cmocka_unit_test(test_account_extreme_margin_no_wrap),
 	    cmocka_unit_test(test_account_drawdown_on_broker_equity),
 	    cmocka_unit_test(test_account_excess_liquidity_alert),
 	    cmocka_unit_test(test_account_broker_peak_restored),

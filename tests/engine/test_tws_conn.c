@@ -690,6 +690,7 @@ struct bsrv {
 	char asked[BS_CONNS][16]; /* expiry of the first lookup of each connection */
 	int nexec;               /* executions so far (all BOT 1, own orderRef) */
 	int64_t ex_con[BS_MAXEX];
+	const char *net_liq;     /* != NULL: answer account summaries, NetLiquidation this */
 	volatile int stop;
 };
 
@@ -855,6 +856,26 @@ static void bs_serve(struct bsrv *s, int fd, int conn)
 				usleep(200000);
 				return;
 			}
+		} else if (id == SLOB_TWS_REQ_ACCOUNT_SUMMARY && nf > 2 && s->net_liq) {
+			static const char *const fig[2][2] = {{"NetLiquidation", NULL},
+							      {"AvailableFunds", "50000"}};
+			int64_t rq = atoll(f[2]);
+			for (int i = 0; i < 2; i++) {
+				slob_tws_wr_begin(&w, out, sizeof(out));
+				slob_tws_wr_int(&w, SLOB_TWS_ACCOUNT_SUMMARY);
+				slob_tws_wr_int(&w, 1);
+				slob_tws_wr_int(&w, rq);
+				slob_tws_wr_str(&w, "DU1");
+				slob_tws_wr_str(&w, fig[i][0]);
+				slob_tws_wr_str(&w, i == 0 ? s->net_liq : fig[i][1]);
+				slob_tws_wr_str(&w, "USD");
+				bs_send(fd, &w);
+			}
+			slob_tws_wr_begin(&w, out, sizeof(out));
+			slob_tws_wr_int(&w, SLOB_TWS_ACCOUNT_SUMMARY_END);
+			slob_tws_wr_int(&w, 1);
+			slob_tws_wr_int(&w, rq);
+			bs_send(fd, &w);
 		} else if (id == SLOB_TWS_REQ_CURRENT_TIME) {
 			s->probes++;
 			slob_tws_wr_begin(&w, out, sizeof(out));
@@ -961,6 +982,39 @@ static void test_exec_booked_once(void **state)
 	assert_int_equal(b.exec_set_n, 300);
 	bs_stop(&s);
 	slob_tws_broker_destroy(&b);
+}
+
+/*
+ * An account figure beyond 1e11 USD is not an amount: logged and not stored
+ * (risk holds entries as account_stale), never passed on to products that
+ * would overflow int64 cents; one just inside the bound is taken.
+ */
+static void test_account_amount_bound(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *net_liq;
+		bool taken;
+	} rows[] = {{"150000000000", false}, {"-1.5e11", false}, {"99999999999.99", true}};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct bsrv s;
+		static struct slob_tws_broker b;
+		struct slob_tws_params p;
+		bs_start(&s, BS_CT_ANSWER, 1);
+		s.net_liq = rows[i].net_liq;
+		bs_params(&p, &s);
+		assert_int_equal(slob_tws_broker_init(&b, &p, NULL, 0, 0, NULL, 0), 0);
+		bs_run(&s);
+		BPOLL_UNTIL(&b, b.acct_end_seen, 5000);
+		assert_true(b.acct_end_seen);
+		assert_true(b.acct.have & SLOB_ACCT_AVAILABLE);
+		assert_true(b.acct.available_cents == 5000000);
+		assert_int_equal(!!(b.acct.have & SLOB_ACCT_NET_LIQ), rows[i].taken);
+		if (rows[i].taken)
+			assert_true(b.acct.net_liq_cents == 9999999999999LL);
+		bs_stop(&s);
+		slob_tws_broker_destroy(&b);
+	}
 }
 
 /*
@@ -1140,6 +1194,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_version),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_exec_booked_once),
+		cmocka_unit_test(test_account_amount_bound),
 		cmocka_unit_test(test_roll_keeps_month),
 		cmocka_unit_test(test_own_exec_other_contract),
 		cmocka_unit_test(test_md_lookup_unanswered),

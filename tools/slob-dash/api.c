@@ -374,14 +374,18 @@ static char *cached(struct slob_dash *d, int which, size_t *len, int *http)
 		*http = rc == -EAGAIN ? 503 : 500;
 		return error_body(json_pack("{s:s}", "error", err), len);
 	}
-	if (stale && *len > 1 && body[*len - 1] == '}') {
-		/* Say so: a full rescan (e.g. after an archive) is still running. */
-		static const char tag[] = ",\"stale\":true}";
-		char *nb = realloc(body, *len + sizeof tag);
+	if (stale) {
+		/* Say so: a full rescan (e.g. after an archive) is still running.
+		 * Through jansson, not by pasting text (an empty object stays valid). */
+		json_t *o = json_loadb(body, *len, 0, NULL);
+		char *nb = NULL;
+		if (json_is_object(o) && json_object_set_new(o, "stale", json_true()) == 0)
+			nb = json_dumps(o, SLOB_DASH_JSON_FLAGS);
+		json_decref(o);
 		if (nb != NULL) {
-			memcpy(nb + *len - 1, tag, sizeof tag);
-			*len += sizeof tag - 2;
+			free(body);
 			body = nb;
+			*len = strlen(nb);
 		}
 	}
 	*http = 200;

@@ -2221,9 +2221,8 @@ static int br_reconcile_timeout(struct slob_tws_broker *b, int64_t now)
  * Session-end flatten: the bracket's stop is modified into a market order
  * (same order id, parent and orderRef), so it closes the position at once
  * and its fill is reported like any stop fill; the OCA target is cancelled
- * by the broker as after a stop. The unfilled rest of a partly filled
- * entry is then cancelled. Without a connection nothing is sent and the
- * position keeps its stop and target.
+ * by the broker as after a stop. Without a connection nothing is sent and
+ * the position keeps its stop and target.
  */
 static int br_flatten(void *ctx, const struct slob_intent *in)
 {
@@ -2232,18 +2231,16 @@ static int br_flatten(void *ctx, const struct slob_intent *in)
 		return -ENOTCONN;
 	if (in->qty <= 0 || (in->dir != SLOB_LONG && in->dir != SLOB_SHORT))
 		return -EINVAL;
-	const struct slob_tws_tracked *sl = NULL, *entry = NULL;
+	const struct slob_tws_tracked *sl = NULL;
 	int64_t parent = 0;
 	for (uint32_t i = 0; i < b->ntr; i++) {
 		const struct slob_tws_tracked *t = &b->tr[i];
 		if (t->setup_id != in->setup_id)
 			continue;
-		if (t->role == SLOB_ROLE_ENTRY) {
+		if (t->role == SLOB_ROLE_ENTRY)
 			parent = t->order_id;
-			entry = t;
-		} else if (t->role == SLOB_ROLE_SL) {
+		else if (t->role == SLOB_ROLE_SL)
 			sl = t;
-		}
 	}
 	if (sl == NULL)
 		return -ENOENT;
@@ -2266,20 +2263,6 @@ static int br_flatten(void *ctx, const struct slob_intent *in)
 	if (n < 0)
 		return n;
 	int rc = slob_tws_conn_send(&b->conn, m, n);
-	/* a partly filled entry (in->qty, the open position, below its planned
-	 * quantity) still works for the rest: cancelled right after the close,
-	 * so it cannot fill once the bracket is gone. Sent second: the close
-	 * matters most. On an entry that filled in full meanwhile the broker
-	 * answers with an error, which a filled order ignores. */
-	if (rc == 0 && entry != NULL && in->qty < entry->qty &&
-	    entry->last_kind != SLOB_EXEC_CANCELLED && entry->last_kind != SLOB_EXEC_REJECTED) {
-		int cn = slob_tws_enc_cancel_order(m, sizeof(m), entry->order_id);
-		if (cn < 0 || slob_tws_conn_send(&b->conn, m, cn) < 0)
-			cold_text(b->cold, SLOB_COLD_ALERT, SLOB_LVL_ERROR, "tws-order", 0,
-				  "session-end flatten: the position's close was sent, but the "
-				  "cancel of its partly filled entry's rest was not: cancel it at "
-				  "the broker");
-	}
 	if (rc == 0)
 		(void)flush_tx(&b->conn);
 	return rc;

@@ -729,8 +729,11 @@ out:
 	work += flush_outq(s);
 	if (s->end_seen)
 		discard_tap(s, &work);
-	if (work == 0)
+	if (work == 0) {
 		st->idle_polls++;
+		if (s->journal != NULL)
+			slob_journal_warm(s->journal); /* journal.h note 3 */
+	}
 	return work;
 }
 

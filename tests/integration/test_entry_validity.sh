@@ -3,9 +3,14 @@
 # test_entry_validity.sh: an entry that waits longer than risk.cancel_after_bars
 # is cancelled at the gateway, not only in the paper broker. slobd replay-gw
 # trades the first day of the generated sample against slob-gw with
-# cancel_after_bars = 1 (most entries do not fill within one bar); every
+# cancel_after_bars = 1; every
 # entry the store records as cancelled is cancelled at the gateway and never
-# filled there, and its stop and target went with it.
+# filled there, and its stop and target went with it. The gateway's regular
+# hours are one minute at midnight New York (--rth), and entries are
+# regular-hours orders (tws.entry_outside_rth = false), so no entry can fill
+# during the day: whether the market touches an entry within one bar is the
+# data's business (the live gateway matches a bar the paper broker never
+# shows a cancelled entry), the cancel is what is tested.
 set -euo pipefail
 B="${SLOB_BIN_DIR:?}"
 T="$(mktemp -d "${SLOB_TEST_TMP:-/tmp}/entry_validity.XXXXXX")"
@@ -34,7 +39,7 @@ common=(--set instrument.symbol=MNQ --set instrument.point_value=2 --set tws.acc
 	--set risk.cancel_after_bars=1 --set risk.daily_loss_limit=0 --set risk.max_drawdown_pct=0
 	--set risk.max_concurrent_positions=64 --set risk.order_rate_limit=1000
 	--set log.trading_file="$T/logs/trading.log" --set log.errors_file="$T/logs/errors.log")
-"$B/slob-gw" --port 0 --control-port 0 --contract MNQ --ticks "$T/day1.csv" --speed "${GW_SPEED:-10000}" \
+"$B/slob-gw" --port 0 --control-port 0 --contract MNQ --rth 00:00-00:01 --ticks "$T/day1.csv" --speed "${GW_SPEED:-10000}" \
 	--bar-pause-ms "${GW_BAR_PAUSE_MS:-5}" --wait-sub --account DU1234567 > "$T/gw.out" 2> "$T/gw.err" &
 pids+=($!)
 for _ in $(seq 50); do grep -q '^CONTROL' "$T/gw.out" && break; sleep 0.1; done

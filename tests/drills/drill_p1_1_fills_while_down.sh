@@ -27,7 +27,7 @@ refs_twice() { gw orders | grep -o 'ref=SLOB_[0-9a-f]*_[A-Z]*' | sort | uniq -d 
 # the market moves while slobd is away: a second client subscribes to ticks
 # (slob-gw --wait-sub streams only while someone listens)
 market() {
-	"$B/slob-gw-client" --port "$GW_PORT" --client-id 77 --md --run-ms "$1" > "$DT/market.out" 2>&1
+	"$B/slob-gw-client" --port "$GW_PORT" --client-id 77 --symbol MNQ --multiplier 2 --md --run-ms "$1" > "$DT/market.out" 2>&1
 }
 execs_more() { [ "$(gw_field execs)" -gt "$1" ]; }
 # waits for an open position with its bracket working (after execution

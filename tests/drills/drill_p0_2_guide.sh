@@ -29,10 +29,21 @@ drill_gw_start --ticks "$DT/gen/sample.ticks" --speed "${DRILL_GW_SPEED:-5000}" 
 drill_slobd_start "$D" "${common[@]}" --set cold.batch_ms=60000 --set cold.batch_max=65536 replay-gw -q
 drill_wait 20 drill_log_has "reconciliation done" || drill_fail "slobd did not connect"
 in_position() { [ "$(gw_field position)" != 0 ] && [ "$(gw_field live)" -ge 2 ]; }
-drill_wait 60 in_position || drill_fail "no open position with a working bracket: $(gw status)"
+# pause the market while a bracket is open, so it cannot exit between the
+# check and the kill on a loaded machine; then the crash
+hold_position() {
+	local _
+	for _ in $(seq 10); do
+		drill_wait 60 in_position || return 1
+		gw pause > /dev/null
+		in_position && return 0
+		gw resume > /dev/null
+	done
+	return 1
+}
+hold_position || drill_fail "no open position with a working bracket: $(gw status)"
 inject "kill -9 slobd (pid $SD_PID) at once: $(gw status | sed 's/^OK //')"
 drill_slobd_kill9
-gw pause > /dev/null
 
 say "guide 1: check the broker for open positions"
 pos0=$(gw_field position)
@@ -79,7 +90,10 @@ exited_all() {
 	done
 }
 drill_wait 60 exited_all || observe "not every bracket exited before the end of the data"
-sleep 1
+# stop the market before slobd: an execution at the gateway after slobd is
+# gone is not one slobd could have booked
+gw pause > /dev/null
+sleep 2
 gw orders > "$DT/after.orders"
 drill_slobd_stop
 drill_expect_eq "slobd exits cleanly" "$SD_RC" 0

@@ -443,7 +443,7 @@ static int replay_open_check(struct daemon *d)
 	if (!last[0])
 		snprintf(last, sizeof(last),
 			 "a run this store has no record of (orders folded from the order "
-			 "journal %s/%s?)",
+			 "journal %.100s/%s?)",
 			 d->data_dir, SLOB_JOURNAL_FILE);
 	fprintf(stderr,
 		"slobd: the store %s holds %u open position%s (%s) and %u working order%s left by "

@@ -14,23 +14,7 @@
 set -euo pipefail
 B="${SLOB_BIN_DIR:?}"
 T="$(mktemp -d "${SLOB_TEST_TMP:-/tmp}/entry_validity.XXXXXX")"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; [ -n "${KEEP:-}" ] || rm -rf "$T"; }
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-ctl() { python3 - "$CTL" "$1" <<'PY'
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-s.sendall((sys.argv[2] + "\n").encode())
-buf = b""
-while not (buf.endswith(b"\n") and (b"OK" in buf or b"ERR" in buf)):
-    d = s.recv(65536)
-    if not d:
-        break
-    buf += d
-print(buf.decode().strip())
-PY
-}
+. "$(dirname "$0")/lib/gwtest.sh"
 
 "$B/slob-gen" --sample "$T/gen" > /dev/null 2>&1
 # the first day (Monday 2026-01-12, until 23:59 UTC)
